@@ -1,0 +1,3 @@
+from afc.cli import main
+
+main()

@@ -1,0 +1,13 @@
+"""The `afc` command line: each command parses options, calls one library function, renders."""
+
+from __future__ import annotations
+
+from afc.cli.app import app
+
+# Each module adds its commands to `app` on import.
+from afc.cli import sandbox  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point of the `afc` console script."""
+    app()

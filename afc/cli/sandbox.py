@@ -1,0 +1,1 @@
+"""`afc sandbox`: serve the local API-Football simulator (filled in with afc.sandbox)."""

@@ -1,0 +1,122 @@
+"""Clocks: the real one, and a simulated one that can run fast or stand still.
+
+afc and its sandbox share this module, so a test or the demo can make a whole match day pass in
+minutes and both sides agree on what time it is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from afc.errors import ConfigError
+
+
+class Clock(Protocol):
+    """What afc needs to know about time."""
+
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def spec(self) -> str:
+        return "system"
+
+
+@dataclass
+class SimClock:
+    """Simulated UTC time: `start` at creation, advancing `speed` times faster than real time.
+
+    `speed=0` stands still (a fixed `--now`). `set` and `advance` move it by hand; `sleep`
+    waits the real time that corresponds to the simulated seconds.
+    """
+
+    start: datetime
+    speed: float = 1.0
+    _anchor_real: float = field(default_factory=time.time)
+    _anchor_sim: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ConfigError(f"clock start must be timezone-aware, got {self.start.isoformat()}")
+        if self.speed < 0:
+            raise ConfigError(f"clock speed must be >= 0, got {self.speed}")
+        self._anchor_sim = self.start.timestamp()
+
+    def timestamp(self) -> float:
+        with self._lock:
+            return self._anchor_sim + (time.time() - self._anchor_real) * self.speed
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp(), UTC)
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when` and keep running at the same speed from there."""
+        with self._lock:
+            self._anchor_real = time.time()
+            self._anchor_sim = when.timestamp()
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward by `seconds`."""
+        self.set(datetime.fromtimestamp(self.timestamp() + seconds, UTC))
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.speed == 0:
+            self.advance(seconds)  # a frozen clock is moved by whoever waits on it
+            return
+        time.sleep(seconds / self.speed)
+
+    def spec(self) -> str:
+        """A string that `parse_clock` turns back into a clock showing the same time."""
+        with self._lock:
+            return f"sim:{self._anchor_real:.6f}:{self._anchor_sim:.6f}:{self.speed:g}"
+
+
+def parse_clock(spec: str | None) -> SystemClock | SimClock:
+    """Build a clock from `AFC_CLOCK`: empty/`system`, an ISO time, `ISO@speed`, or a `sim:` spec."""
+    if not spec or spec == "system":
+        return SystemClock()
+    try:
+        if spec.startswith("sim:"):
+            _, real, sim, speed = spec.split(":")
+            clock = SimClock(datetime.fromtimestamp(float(sim), UTC), float(speed))
+            clock._anchor_real = float(real)
+            return clock
+        when, _, speed = spec.partition("@")
+        start = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return SimClock(start, float(speed) if speed else 1.0)
+    except ValueError as exc:
+        raise ConfigError(
+            f"AFC_CLOCK: cannot read {spec!r} ({exc}); use 'system', an ISO time such as "
+            "'2026-11-28T12:00:00Z', or '2026-11-28T12:00:00Z@60' for 60x speed"
+        ) from None
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of `moment` (the API's quota day)."""
+    return moment.astimezone(UTC).date()
+
+
+def next_utc_midnight(moment: datetime) -> datetime:
+    """The next 00:00 UTC after `moment`: when the API resets the daily quota."""
+    day = utc_day(moment) + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
