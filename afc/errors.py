@@ -96,3 +96,7 @@ class MalformedResponse(RetryableApiError):
 
 class ItemInvalid(AfcError):
     """One API item could not be transformed; it is quarantined, the rest of the response lands."""
+
+
+class CircuitOpen(AfcError):
+    """Calls to this endpoint are paused after repeated failures; they resume after the cool-down."""

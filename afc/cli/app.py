@@ -1,12 +1,34 @@
-"""The Typer application and the options every command shares."""
+"""The Typer application, the error boundary and the options every command shares."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import os
+import sys
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+from afc.errors import EXIT_FAILURE, AfcError
+
+
+class AfcGroup(TyperGroup):
+    """Turns afc's own errors into one line on stderr and their exit code; no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AfcError as exc:
+            sys.stderr.write(f"afc: {exc}\n")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("afc: interrupted\n")
+            raise typer.Exit(130) from None
+
 
 app = typer.Typer(
+    cls=AfcGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -17,6 +39,53 @@ app = typer.Typer(
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (sqlite:///path or postgresql://...); default AFC_DATABASE_URL."),
+    typer.Option("--db", help="Database URL (sqlite:////abs/path.db or postgresql://...); default AFC_DATABASE_URL."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Write JSON to stdout instead of a table.")]
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log lines (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only warnings and errors.")] = False,
+) -> None:
+    """Collect API-Football v3 into SQLite or PostgreSQL without blowing your quota."""
+    from afc import logs
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    key = os.environ.get("API_FOOTBALL_KEY", "")
+    logs.setup(level, os.environ.get("AFC_LOG_FORMAT", "auto"), secrets=[key])
+
+
+def settings(db: str | None = None, **overrides: Any) -> Any:
+    """Settings from the environment with this command's flags on top."""
+    from afc.settings import load_settings
+
+    return load_settings(database_url=db, **overrides)
+
+
+def open_collector(db: str | None = None, **overrides: Any) -> Any:
+    """A Collector for this command (migrates a new database)."""
+    from afc.collector import Collector
+
+    return Collector.open(settings(db, **overrides))
+
+
+def write_json(value: Any) -> None:
+    """Data to stdout as JSON, never through Rich's wrapping."""
+    import json
+
+    sys.stdout.write(json.dumps(value, default=str, indent=2) + "\n")
+
+
+def console(stderr: bool = False) -> Any:
+    """A Rich console (imported lazily to keep `afc --help` fast)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def fail_unless(ok: bool, code: int = EXIT_FAILURE) -> None:
+    """Exit with `code` when `ok` is false."""
+    if not ok:
+        raise typer.Exit(code)

@@ -1,0 +1,102 @@
+"""Two backends behind one small interface, chosen by URL.
+
+SQL is written once, in PostgreSQL's dialect with schema-qualified names (`core.fixtures`) and
+psycopg placeholders (`%(name)s`); the SQLite backend translates names and placeholders in one
+place (`afc.db.sqlite.translate`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any, Literal, Protocol
+
+from afc.errors import ConfigError
+
+Params = Mapping[str, Any] | Sequence[Any]
+Backend = Literal["sqlite", "postgres"]
+
+
+class Database(Protocol):
+    """A connection to the afc database."""
+
+    backend: Backend
+    url: str  # safe to print: no password
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A writer transaction (SQLite: BEGIN IMMEDIATE); nested calls join the outer one."""
+        ...
+
+    def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int: ...
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
+
+    def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
+
+    def stream(self, sql: str, params: Params = (), size: int = 500) -> Iterator[tuple[Any, ...]]: ...
+
+    def run_script(self, script: str) -> None:
+        """Run a migration file's statements inside the current transaction."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def connect(url: str, *, read_only: bool = False) -> Database:
+    """Open the database at `url` (sqlite:///path, sqlite:///:memory:, postgresql://...)."""
+    if url.startswith("sqlite:"):
+        from afc.db.sqlite import SqliteDatabase
+
+        return SqliteDatabase.open(url, read_only=read_only)
+    if url.startswith(("postgresql:", "postgres:")):
+        from afc.db.postgres import PostgresDatabase
+
+        return PostgresDatabase.open(url, read_only=read_only)
+    raise ConfigError(
+        f"database URL {redact_url(url)!r}: use sqlite:///path/to/afc.db or postgresql://user@host/db"
+    )
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, fit for logs and messages."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def dump_json(value: Any) -> str | None:
+    """Canonical JSON text: the same value always gives the same string (delta detection)."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_json(value: Any) -> Any:
+    """A JSON column as Python: PostgreSQL returns objects, SQLite returns text."""
+    if isinstance(value, (str, bytes)):
+        return json.loads(value)
+    return value
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp column as an aware UTC datetime, whichever backend returned it."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if isinstance(value, datetime) else None
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def as_date(value: Any) -> date | None:
+    """A date column as a `date`."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

@@ -1,0 +1,77 @@
+"""Numbered .sql files per backend, each applied once and recorded in the same transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from afc.db import Database
+from afc.errors import ConfigError
+from afc.resources import sql_dir
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS ops.schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamp with time zone NOT NULL
+)"""
+APPLIED = "SELECT version FROM ops.schema_migrations ORDER BY version"
+RECORD = "INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)"
+PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('afc:migrate', 0))"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered DDL file."""
+
+    version: int
+    name: str
+    path: Path
+
+
+def available(backend: str) -> list[Migration]:
+    """The migrations shipped for `backend`, in order."""
+    found = []
+    for path in sorted(sql_dir(backend).glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise ConfigError(f"{path}: migration files must be named NNNN_name.sql")
+        found.append(Migration(int(match[1]), match[2], path))
+    return found
+
+
+def _prepare(db: Database) -> None:
+    if db.backend == "postgres":
+        db.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    db.execute(CREATE_LEDGER)
+
+
+def applied(db: Database) -> set[int]:
+    """Versions already applied (an empty set on a new database)."""
+    _prepare(db)
+    return {row[0] for row in db.fetchall(APPLIED)}
+
+
+def pending(db: Database) -> list[Migration]:
+    """Migrations not yet applied."""
+    done = applied(db)
+    return [m for m in available(db.backend) if m.version not in done]
+
+
+def migrate(db: Database) -> list[Migration]:
+    """Apply every pending migration, each in its own transaction; return those applied."""
+    done: list[Migration] = []
+    for migration in pending(db):
+        with db.transaction():
+            if db.backend == "postgres":
+                db.fetchone(PG_LOCK)  # two hosts migrating at once: the second waits, then skips
+            if migration.version in {row[0] for row in db.fetchall(APPLIED)}:
+                continue
+            db.run_script(migration.path.read_text())
+            db.execute(RECORD, (migration.version, migration.name, datetime.now(UTC)))
+        done.append(migration)
+    return done

@@ -1,0 +1,104 @@
+"""PostgreSQL backend: schemas raw, core, mart, ops; psycopg 3 in autocommit with explicit transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from afc.db import Params, redact_url
+from afc.errors import DatabaseError, DatabaseUnavailable
+
+_UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.errors.CannotConnectNow)
+
+
+def _wrap(exc: psycopg.Error, sql: str) -> DatabaseError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, _UNAVAILABLE):
+        return DatabaseUnavailable(f"postgresql: {text}")
+    return DatabaseError(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
+
+
+class PostgresDatabase:
+    """A PostgreSQL connection speaking afc's SQL."""
+
+    backend = "postgres"
+
+    def __init__(self, conn: psycopg.Connection, url: str):
+        self.conn = conn
+        self.url = redact_url(url)
+        self._raw_url = url
+
+    @classmethod
+    def open(cls, url: str, *, read_only: bool = False) -> PostgresDatabase:
+        """Connect; read-only connections open every transaction READ ONLY."""
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="afc")
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(
+                f"postgresql: cannot connect to {redact_url(url)}: {str(exc).strip().splitlines()[-1]}"
+            ) from None
+        if read_only:
+            conn.read_only = True
+        return cls(conn, url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self.conn.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise _wrap(exc, "COMMIT") from None
+
+    def _cursor(self, sql: str, params: Any, many: bool = False) -> psycopg.Cursor:
+        cur = self.conn.cursor()
+        try:
+            if many:
+                cur.executemany(sql, params)
+            else:
+                cur.execute(sql, params or None)
+        except psycopg.Error as exc:
+            raise _wrap(exc, sql) from None
+        return cur
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self._cursor(sql, params) as cur:
+            return cur.rowcount
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        with self._cursor(sql, rows, many=True) as cur:
+            return cur.rowcount
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self._cursor(sql, params) as cur:
+            return cur.fetchall()
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        with self._cursor(sql, params) as cur:
+            return cur.fetchone()
+
+    def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        with self._cursor(sql, params) as cur:
+            names = [d.name for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def stream(self, sql: str, params: Params = (), size: int = 500) -> Iterator[tuple[Any, ...]]:
+        # A server-side cursor needs a transaction; join the caller's or open a read-only one.
+        with self.transaction(), self.conn.cursor(name="afc_stream") as cur:
+            try:
+                cur.execute(sql, params or None)
+                while batch := cur.fetchmany(size):
+                    yield from batch
+            except psycopg.Error as exc:
+                raise _wrap(exc, sql) from None
+
+    def run_script(self, script: str) -> None:
+        try:
+            self.conn.execute(script.encode())  # bytes: no placeholder parsing, several statements
+        except psycopg.Error as exc:
+            raise _wrap(exc, script) from None
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,161 @@
+"""SQLite backend: one file, WAL, writers serialised with BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from afc.db import Params
+from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
+
+LAYERS = ("raw", "core", "mart", "ops")
+_QUALIFIED = re.compile(r"\b(raw|core|mart|ops)\.([a-z_][a-z0-9_]*)\b")
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+sqlite3.register_adapter(datetime, lambda d: d.astimezone(UTC).isoformat())
+sqlite3.register_adapter(date, lambda d: d.isoformat())
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """PostgreSQL-flavoured afc SQL → SQLite: `core.fixtures` → `core_fixtures`, `%(x)s` → `:x`."""
+    sql = _QUALIFIED.sub(r"\1_\2", sql)
+    sql = _NAMED.sub(r":\1", sql)
+    return sql.replace("%s", "?").replace("%%", "%")
+
+
+def table_name(qualified: str) -> str:
+    """The SQLite name of a logical table: the layer becomes a prefix (`core.teams` → `core_teams`)."""
+    return qualified.replace(".", "_", 1)
+
+
+def _path_from_url(url: str) -> str:
+    """The file path of an sqlite URL, as SQLAlchemy reads it: three slashes relative, four absolute."""
+    rest = url.removeprefix("sqlite:").removeprefix("//")
+    path = rest[1:] if rest.startswith("/") else rest
+    if not path:
+        raise ConfigError(f"database URL {url!r}: no file path; use sqlite:////absolute/path/afc.db")
+    return path
+
+
+def _wrap(exc: sqlite3.Error, sql: str) -> DatabaseError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "unable to open" in text):
+        return DatabaseUnavailable(f"sqlite: {text}")
+    return DatabaseError(f"sqlite: {text} (in: {' '.join(sql.split())[:120]})")
+
+
+class SqliteDatabase:
+    """An SQLite connection speaking afc's SQL."""
+
+    backend = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, url: str, path: str):
+        self.conn = conn
+        self.url = url
+        self.path = path
+        self._depth = 0
+
+    @classmethod
+    def open(cls, url: str, *, read_only: bool = False) -> SqliteDatabase:
+        """Open (and create, unless read-only) the file named by an sqlite:/// URL."""
+        path = _path_from_url(url)
+        try:
+            if read_only:
+                target = f"file:{Path(path).resolve()}?mode=ro" if path != ":memory:" else ":memory:"
+                conn = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30,
+                                       check_same_thread=False)
+            else:
+                if path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}") from None
+        except OSError as exc:
+            raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc.strerror}") from None
+        return cls(conn, url, path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _wrap(exc, "BEGIN IMMEDIATE") from None
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.conn.rollback()
+            raise
+        self._depth = 0
+        try:
+            self.conn.commit()
+        except sqlite3.Error as exc:
+            self.conn.rollback()
+            raise _wrap(exc, "COMMIT") from None
+
+    def _run(self, method: str, sql: str, params: Any) -> sqlite3.Cursor:
+        try:
+            return getattr(self.conn, method)(translate(sql), params)
+        except sqlite3.Error as exc:
+            raise _wrap(exc, sql) from None
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return self._run("execute", sql, params).rowcount
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        return self._run("executemany", sql, rows).rowcount
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return self._run("execute", sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        return self._run("execute", sql, params).fetchone()
+
+    def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        cur = self._run("execute", sql, params)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def stream(self, sql: str, params: Params = (), size: int = 500) -> Iterator[tuple[Any, ...]]:
+        cur = self._run("execute", sql, params)
+        while batch := cur.fetchmany(size):
+            yield from batch
+
+    def run_script(self, script: str) -> None:
+        for statement in split_statements(script):
+            self._run("execute", statement, ())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a .sql file into statements, using SQLite's own notion of a complete statement."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip().strip(";").strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

@@ -1,0 +1,91 @@
+"""Upserts that skip unchanged rows and say what they did: inserted, updated, unchanged, deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from afc.db import Database
+from afc.model import TableRows
+
+META = ("updated_at", "raw_id")  # written when a row changes, never compared
+
+
+@dataclass
+class Counts:
+    """What a write did to the rows it was given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def __iadd__(self, other: Counts) -> Counts:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        return self
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+@lru_cache(maxsize=512)
+def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
+    """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe)."""
+    values = [c for c in columns if c not in key]
+    cols = ", ".join(columns + META)
+    marks = ", ".join(f"%({c})s" for c in columns + META)
+    head = f"INSERT INTO {table} AS t ({cols}) VALUES ({marks}) ON CONFLICT ({', '.join(key)})"
+    if not values:
+        return f"{head} DO NOTHING"
+    new = [f"COALESCE(excluded.{c}, t.{c})" if stub else f"excluded.{c}" for c in values]
+    sets = ", ".join(f"{c} = {n}" for c, n in zip(values, new, strict=True))
+    sets += ", " + ", ".join(f"{m} = excluded.{m}" for m in META)
+    old = ", ".join(f"t.{c}" for c in values)
+    return f"{head} DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({', '.join(new)})"
+
+
+def _existing(db: Database, table: str, key: tuple[str, ...], keys: list[tuple[Any, ...]]) -> set:
+    found: set[tuple[Any, ...]] = set()
+    cols = ", ".join(key)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        if len(key) == 1:
+            marks = ", ".join(["%s"] * len(chunk))
+            params = [k[0] for k in chunk]
+        else:
+            marks = "VALUES " + ", ".join("(" + ", ".join(["%s"] * len(key)) + ")" for _ in chunk)
+            params = [v for k in chunk for v in k]
+        sql = f"SELECT {cols} FROM {table} WHERE ({cols}) IN ({marks})"
+        found.update(tuple(r) for r in db.fetchall(sql, params))
+    return found
+
+
+def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]]) -> int:
+    """Delete rows in each replaced scope that the new set no longer has."""
+    scope = batch.replace
+    scopes = {tuple(row[c] for c in scope) for row in batch.rows}
+    where = " AND ".join(f"{c} = %s" for c in scope)
+    deleted = 0
+    for values in scopes:
+        rows = db.fetchall(f"SELECT {', '.join(batch.key)} FROM {batch.table} WHERE {where}", values)
+        for stale in {tuple(r) for r in rows} - new_keys:
+            match = " AND ".join(f"{c} = %s" for c in batch.key)
+            deleted += db.execute(f"DELETE FROM {batch.table} WHERE {match}", stale)
+    return deleted
+
+
+def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
+    """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id."""
+    keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
+    before = _existing(db, batch.table, batch.key, keys)
+    deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
+    sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
+    changed = db.executemany(sql, [row | meta for row in batch.rows])
+    inserted = len(set(keys) - before)
+    updated = max(0, changed - inserted)
+    return Counts(inserted, updated, len(keys) - inserted - updated, deleted)

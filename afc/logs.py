@@ -1,0 +1,59 @@
+"""Logging: JSON lines on stderr under systemd (journald), readable text on a terminal; never the key."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+REDACTED = "***"
+
+
+class Redact(logging.Filter):
+    """Replaces any secret that reaches a log record (defence in depth: afc never logs the key)."""
+
+    def __init__(self, secrets: Iterable[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(s in text for s in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, REDACTED)
+                record.msg, record.args = text, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, the fields journald users grep for."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                 "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def under_journald() -> bool:
+    """True when stderr is connected to the journal ($JOURNAL_STREAM names stderr's device:inode)."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{st.st_dev}:{st.st_ino}"
+
+
+def setup(level: int, fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
+    """Configure the root logger on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    use_json = fmt == "json" or (fmt == "auto" and under_journald())
+    handler.setFormatter(JsonFormatter() if use_json else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact(secrets))
+    logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -1,0 +1,35 @@
+"""Marts: dashboard tables kept current in the same transaction as the core rows they summarise.
+
+A transform notes what it touched (`batch.touch("fixture", id)`); each refresher rebuilds only the
+mart rows for those keys, so the cost grows with what changed, not with the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from afc.db import Database
+
+Refresher = Callable[[Database, set[Any], datetime], int]
+REFRESHERS: dict[str, list[Refresher]] = {}
+
+
+def refresher(kind: str) -> Callable[[Refresher], Refresher]:
+    """Register `fn(db, keys, now) -> rows changed` for entities of `kind` that changed."""
+
+    def register(fn: Refresher) -> Refresher:
+        REFRESHERS.setdefault(kind, []).append(fn)
+        return fn
+
+    return register
+
+
+def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
+    """Bring the marts up to date for everything touched; returns mart rows written."""
+    written = 0
+    for kind, keys in touched.items():
+        for fn in REFRESHERS.get(kind, ()):
+            written += fn(db, keys, now)
+    return written

@@ -1,0 +1,111 @@
+"""The rows a transform produces, grouped per table, in the order they must be written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Parents before children, so a reference is always upserted (at least as a stub) before the row
+# that points to it. Tables not listed are written last, in the order they were first added.
+TABLE_ORDER = (
+    "core.countries",
+    "core.timezones",
+    "core.leagues",
+    "core.league_seasons",
+    "core.venues",
+    "core.teams",
+    "core.team_seasons",
+    "core.players",
+    "core.coaches",
+    "core.fixtures",
+)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Rows for one table with one column set; `stub` rows only fill in, never blank out."""
+
+    table: str
+    key: tuple[str, ...]
+    rows: list[Row]
+    stub: bool = False
+    replace: tuple[str, ...] = ()  # delete existing rows matching these key columns first
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.rows[0]) if self.rows else ()
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """An item that could not be transformed, and why."""
+
+    index: int
+    item: Any
+    reason: str
+
+
+@dataclass
+class Batch:
+    """Accumulates rows from many items, de-duplicated by key (the last item wins).
+
+    Rows added while transforming one item are staged; `commit_item` keeps them and
+    `rollback_item` drops them, so a bad item leaves nothing half-added behind.
+    """
+
+    _groups: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], dict[tuple[Any, ...], Row]] = field(
+        default_factory=dict
+    )
+    _replace: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _staged: list[tuple[str, tuple[str, ...], Row, bool]] = field(default_factory=list)
+    _staged_touch: list[tuple[str, Any]] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    touched: dict[str, set[Any]] = field(default_factory=dict)
+    items: int = 0
+
+    def add(self, table: str, key: tuple[str, ...], row: Row, *, stub: bool = False) -> None:
+        """Stage one row; a stub is dropped when a full row with the same key is in the batch."""
+        self._staged.append((table, key, row, stub))
+
+    def replace_scope(self, table: str, scope: tuple[str, ...]) -> None:
+        """Rows of `table` replace, as a whole, the existing rows sharing their `scope` columns."""
+        self._replace[table] = scope
+
+    def touch(self, kind: str, value: Any) -> None:
+        """Note that an entity changed, for the marts (e.g. `touch("fixture", 123)`)."""
+        self._staged_touch.append((kind, value))
+
+    def commit_item(self) -> None:
+        """Keep what the current item staged."""
+        for table, key, row, stub in self._staged:
+            group = self._groups.setdefault((table, key, stub, tuple(row)), {})
+            group[tuple(row[k] for k in key)] = row
+        for kind, value in self._staged_touch:
+            self.touched.setdefault(kind, set()).add(value)
+        self.items += 1
+        self.rollback_item()
+
+    def rollback_item(self) -> None:
+        """Drop what the current item staged."""
+        self._staged.clear()
+        self._staged_touch.clear()
+
+    def quarantine(self, index: int, item: Any, reason: str) -> None:
+        """Record an item that failed, dropping anything it staged."""
+        self.rollback_item()
+        self.quarantined.append(Quarantined(index, item, reason))
+
+    def tables(self) -> Iterator[TableRows]:
+        """The accumulated rows in write order: parents first, stubs before full rows."""
+        full_keys = {
+            (table, k) for (table, _, stub, _), rows in self._groups.items() if not stub for k in rows
+        }
+        order = {name: i for i, name in enumerate(TABLE_ORDER)}
+        groups = sorted(self._groups.items(), key=lambda g: (order.get(g[0][0], len(order)), not g[0][2]))
+        for (table, key, stub, _), rows in groups:
+            kept = [row for k, row in rows.items() if not (stub and (table, k) in full_keys)]
+            if kept:
+                yield TableRows(table, key, kept, stub, self._replace.get(table, ()) if not stub else ())

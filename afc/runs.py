@@ -1,0 +1,73 @@
+"""Job runs: one row per command or job execution, updated with every response it stores."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from afc.db import Database
+from afc.db.upsert import Counts
+
+START = """
+INSERT INTO ops.job_runs (job_id, command, status, started_at, host, pid)
+VALUES (%(job_id)s, %(command)s, 'running', %(now)s, %(host)s, %(pid)s) RETURNING id"""
+ADD = """
+UPDATE ops.job_runs SET calls = calls + %(calls)s, rows_inserted = rows_inserted + %(inserted)s,
+    rows_updated = rows_updated + %(updated)s, rows_unchanged = rows_unchanged + %(unchanged)s,
+    quarantined = quarantined + %(quarantined)s
+WHERE id = %(id)s"""
+FINISH = """
+UPDATE ops.job_runs SET status = %(status)s, finished_at = %(now)s, error = %(error)s WHERE id = %(id)s"""
+TOTALS = """
+SELECT calls, rows_inserted, rows_updated, rows_unchanged, quarantined FROM ops.job_runs WHERE id = %(id)s"""
+RECENT = """
+SELECT id, job_id, command, status, started_at, finished_at, calls, rows_inserted, rows_updated,
+       rows_unchanged, quarantined, error
+FROM ops.job_runs ORDER BY id DESC LIMIT %(limit)s"""
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """What one run did so far."""
+
+    calls: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+
+
+def start(db: Database, job_id: str, command: str, now: datetime) -> int:
+    """Record that a run started; returns its id."""
+    with db.transaction():
+        row = db.fetchone(START, {"job_id": job_id, "command": command, "now": now,
+                                  "host": socket.gethostname(), "pid": os.getpid()})
+    assert row is not None  # INSERT … RETURNING always returns the row
+    return int(row[0])
+
+
+def add(db: Database, run_id: int, counts: Counts, *, calls: int = 1, quarantined: int = 0) -> None:
+    """Add one response's effect to the run (called inside the response's transaction)."""
+    db.execute(ADD, {"id": run_id, "calls": calls, "inserted": counts.inserted,
+                     "updated": counts.updated + counts.deleted, "unchanged": counts.unchanged,
+                     "quarantined": quarantined})
+
+
+def finish(db: Database, run_id: int, status: str, now: datetime, error: str | None = None) -> None:
+    """Close the run: ok, failed, quota (stopped at the floor) or interrupted."""
+    with db.transaction():
+        db.execute(FINISH, {"id": run_id, "status": status, "now": now, "error": error})
+
+
+def totals(db: Database, run_id: int) -> RunTotals:
+    """The run's counters."""
+    row = db.fetchone(TOTALS, {"id": run_id}) or (0, 0, 0, 0, 0)
+    return RunTotals(*row)
+
+
+def recent(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, newest first."""
+    return db.fetch_dicts(RECENT, {"limit": limit})

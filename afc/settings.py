@@ -1,0 +1,148 @@
+"""Settings: read once at the edge (CLI, MCP entry) from flags, the environment and files.
+
+Library code receives a `Settings` object and never reads `os.environ` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from afc.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://v3.football.api-sports.io"
+
+# requests per day, requests per minute (reference §3)
+PLANS: dict[str, tuple[int, int]] = {
+    "free": (100, 10),
+    "pro": (7_500, 300),
+    "ultra": (75_000, 450),
+    "mega": (150_000, 900),
+}
+
+Priority = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+PRIORITIES: tuple[Priority, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+ENV_VARS = {
+    "API_FOOTBALL_KEY": "api_key",
+    "AFC_API_BASE_URL": "api_base_url",
+    "AFC_DATABASE_URL": "database_url",
+    "AFC_DATA_DIR": "data_dir",
+    "AFC_JOBS_DIR": "jobs_dir",
+    "AFC_PLAN": "plan",
+    "AFC_DAILY_LIMIT": "daily_limit",
+    "AFC_MINUTE_LIMIT": "minute_limit",
+    "AFC_ACCOUNT": "account",
+    "AFC_CLOCK": "clock",
+    "AFC_HTTP_TIMEOUT": "http_timeout",
+    "AFC_LOG_FORMAT": "log_format",
+    "AFC_METRICS_DIR": "metrics_dir",
+}
+
+
+class Floors(BaseModel):
+    """Daily calls each priority must leave for the ones above it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    CRITICAL: int = Field(0, ge=0)
+    HIGH: int = Field(100, ge=0)
+    MEDIUM: int = Field(1000, ge=0)
+    LOW: int = Field(1000, ge=0)
+
+
+class Settings(BaseModel):
+    """Everything afc needs to know about its environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: SecretStr | None = None
+    api_base_url: str = DEFAULT_BASE_URL
+    database_url: str | None = None
+    data_dir: Path = Field(default_factory=lambda: default_data_dir(os.environ))
+    jobs_dir: Path | None = None
+    plan: Literal["free", "pro", "ultra", "mega"] = "pro"
+    daily_limit: int | None = Field(None, ge=1)
+    minute_limit: int | None = Field(None, ge=1)
+    account: str = "default"
+    floors: Floors | None = None
+    clock: str | None = None
+    http_timeout: float = Field(20.0, gt=0)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    metrics_dir: Path | None = None
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'afc.db'}"
+
+    @property
+    def limits(self) -> tuple[int, int]:
+        """(daily, per-minute) request limits: the plan's, unless overridden."""
+        day, minute = PLANS[self.plan]
+        return self.daily_limit or day, self.minute_limit or minute
+
+    @property
+    def priority_floors(self) -> Floors:
+        """Floors scaled to small plans: on Free, 1000 calls left would block everything."""
+        if self.floors is not None:
+            return self.floors
+        daily = self.limits[0]
+        return Floors(HIGH=min(100, daily // 20), MEDIUM=min(1000, daily // 10), LOW=min(1000, daily // 10))
+
+    def require_key(self) -> str:
+        """The API key, or a one-line error saying how to set it."""
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            raise ConfigError(
+                "no API key: set API_FOOTBALL_KEY, or put the key in $CREDENTIALS_DIRECTORY/api_key "
+                "(systemd LoadCredential=); try `afc demo` to run against the built-in sandbox"
+            )
+        return self.api_key.get_secret_value().strip()
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """$STATE_DIRECTORY under systemd, else $XDG_DATA_HOME/afc or ~/.local/share/afc."""
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "afc"
+
+
+def read_credentials_key(env: Mapping[str, str]) -> str | None:
+    """The key from systemd's credentials directory, if one was passed with LoadCredential=."""
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    path = Path(directory) / "api_key"
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the API key ({exc.strerror})") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment (or `env`), with CLI flags in `overrides` winning."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {"data_dir": default_data_dir(env)}
+    key = read_credentials_key(env)
+    if key:
+        values["api_key"] = key
+    for var, name in ENV_VARS.items():
+        if env.get(var):
+            values[name] = env[var]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        source = next((v for v, n in ENV_VARS.items() if n == field), field)
+        got = values.get(field)
+        shown = "<hidden>" if field == "api_key" else repr(got)
+        raise ConfigError(f"{source}: {err['msg'].lower()}, got {shown}") from None

@@ -1,0 +1,93 @@
+"""Pure transforms: an API response's items in, core rows out (see `afc.model.Batch`).
+
+Each endpoint with a transform registers one function. An item function is called per item and
+a failing item is quarantined; a response function sees every item at once (for sets that must be
+replaced as a whole). Endpoints without a transform are kept in raw only.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from afc.errors import ItemInvalid
+from afc.model import Batch
+
+ItemFn = Callable[[Any, Mapping[str, str], Batch], None]
+
+
+@dataclass(frozen=True)
+class Transform:
+    """How one endpoint's answer becomes rows."""
+
+    fn: ItemFn
+    whole: bool  # True: fn gets the whole `response` list as one item
+
+
+REGISTRY: dict[str, Transform] = {}
+# What a malformed item can raise inside a transform; anything else is a bug and propagates.
+ITEM_ERRORS = (ItemInvalid, KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def item(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
+    """Register `fn(item, params, batch)` for each item of these endpoints."""
+
+    def register(fn: ItemFn) -> ItemFn:
+        for endpoint in endpoints:
+            REGISTRY[endpoint] = Transform(fn, whole=False)
+        return fn
+
+    return register
+
+
+def response(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
+    """Register `fn(items, params, batch)` for the whole response of these endpoints."""
+
+    def register(fn: ItemFn) -> ItemFn:
+        for endpoint in endpoints:
+            REGISTRY[endpoint] = Transform(fn, whole=True)
+        return fn
+
+    return register
+
+
+# Importing these modules registers their transforms.
+MODULES = ("reference",)
+
+
+def _load() -> None:
+    if not _loaded:
+        for name in MODULES:
+            importlib.import_module(f"afc.transform.{name}")
+        _loaded.append(True)
+
+
+_loaded: list[bool] = []
+
+
+def has_transform(endpoint: str) -> bool:
+    """Whether `endpoint` lands in core (otherwise it is kept in raw only)."""
+    _load()
+    return endpoint in REGISTRY
+
+
+def run(endpoint: str, params: Mapping[str, str], items: list[Any]) -> Batch:
+    """Transform one response's items; bad items are quarantined, the rest kept."""
+    _load()
+    batch = Batch()
+    transform = REGISTRY.get(endpoint)
+    if transform is None:
+        return batch
+    units = [items] if transform.whole else items
+    for index, unit in enumerate(units):
+        try:
+            transform.fn(unit, params, batch)
+        except ITEM_ERRORS as exc:
+            reason = str(exc) if isinstance(exc, ItemInvalid) else f"{type(exc).__name__}: {exc}"
+            batch.quarantine(index, unit, reason[:500])
+        else:
+            batch.commit_item()
+    return batch
