@@ -26,7 +26,7 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class TableRows:
-    """Rows for one table with one column set; `stub` rows only fill in, never blank out."""
+    """Rows for one table with one column set; `stub` rows only fill in values that are still NULL."""
 
     table: str
     key: tuple[str, ...]

@@ -42,7 +42,8 @@ def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub:
     head = f"INSERT INTO {table} AS t ({cols}) VALUES ({marks}) ON CONFLICT ({', '.join(key)})"
     if not values:
         return f"{head} DO NOTHING"
-    new = [f"COALESCE(excluded.{c}, t.{c})" if stub else f"excluded.{c}" for c in values]
+    # A stub only fills in what is unknown; the full record, when it arrives, decides the rest.
+    new = [f"COALESCE(t.{c}, excluded.{c})" if stub else f"excluded.{c}" for c in values]
     sets = ", ".join(f"{c} = {n}" for c, n in zip(values, new, strict=True))
     sets += ", " + ", ".join(f"{m} = excluded.{m}" for m in META)
     old = ", ".join(f"t.{c}" for c in values)
