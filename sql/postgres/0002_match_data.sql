@@ -1,0 +1,323 @@
+-- Match data: fixtures and their details, standings, players, squads, injuries, top players, odds,
+-- team statistics, predictions; the dashboard marts (mart.coverage_status lives elsewhere).
+
+CREATE TABLE core.fixtures (
+    id integer PRIMARY KEY,
+    league_id integer REFERENCES core.leagues (id),
+    season integer,
+    round text,
+    kickoff_at timestamptz,
+    status_short text,
+    status_long text,
+    status_group text,
+    elapsed integer,
+    extra integer,
+    venue_id integer REFERENCES core.venues (id),
+    venue_name text,
+    venue_city text,
+    referee text,
+    home_team_id integer REFERENCES core.teams (id),
+    away_team_id integer REFERENCES core.teams (id),
+    home_goals integer,
+    away_goals integer,
+    ht_home integer,
+    ht_away integer,
+    ft_home integer,
+    ft_away integer,
+    et_home integer,
+    et_away integer,
+    pen_home integer,
+    pen_away integer,
+    home_winner boolean,
+    away_winner boolean,
+    period_first timestamptz,
+    period_second timestamptz,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint
+);
+-- The live loop and the daily job look fixtures up by kickoff; coverage and marts by league season.
+CREATE INDEX fixtures_kickoff_idx ON core.fixtures (kickoff_at);
+CREATE INDEX fixtures_league_season_idx ON core.fixtures (league_id, season, kickoff_at);
+CREATE INDEX fixtures_status_idx ON core.fixtures (status_group, kickoff_at);
+CREATE INDEX fixtures_home_idx ON core.fixtures (home_team_id);
+CREATE INDEX fixtures_away_idx ON core.fixtures (away_team_id);
+
+-- Each part exactly as the API sent it: NULL = never fetched, [] = fetched and empty.
+CREATE TABLE core.fixture_details (
+    fixture_id integer PRIMARY KEY REFERENCES core.fixtures (id),
+    events jsonb,
+    lineups jsonb,
+    statistics jsonb,
+    players jsonb,
+    final boolean,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint
+);
+
+-- The team statistics of a fixture with the API's string numbers parsed ("57%" -> 57, "1.87" -> 1.87).
+CREATE TABLE core.fixture_team_stats (
+    fixture_id integer NOT NULL REFERENCES core.fixtures (id),
+    team_id integer NOT NULL REFERENCES core.teams (id),
+    shots_on_goal numeric,
+    shots_off_goal numeric,
+    total_shots numeric,
+    blocked_shots numeric,
+    shots_insidebox numeric,
+    shots_outsidebox numeric,
+    fouls numeric,
+    corner_kicks numeric,
+    offsides numeric,
+    ball_possession numeric,
+    yellow_cards numeric,
+    red_cards numeric,
+    goalkeeper_saves numeric,
+    total_passes numeric,
+    passes_accurate numeric,
+    passes_pct numeric,
+    expected_goals numeric,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (fixture_id, team_id)
+);
+
+CREATE TABLE core.standings (
+    league_id integer NOT NULL REFERENCES core.leagues (id),
+    season integer NOT NULL,
+    group_name text NOT NULL,
+    team_id integer NOT NULL REFERENCES core.teams (id),
+    rank integer,
+    points integer,
+    goals_diff integer,
+    form text,
+    status text,
+    description text,
+    played integer,
+    win integer,
+    draw integer,
+    lose integer,
+    goals_for integer,
+    goals_against integer,
+    home_played integer,
+    home_win integer,
+    home_draw integer,
+    home_lose integer,
+    home_goals_for integer,
+    home_goals_against integer,
+    away_played integer,
+    away_win integer,
+    away_draw integer,
+    away_lose integer,
+    away_goals_for integer,
+    away_goals_against integer,
+    standing_updated_at timestamptz,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (league_id, season, group_name, team_id)
+);
+
+CREATE TABLE core.players (
+    id integer PRIMARY KEY,
+    name text,
+    firstname text,
+    lastname text,
+    age integer,
+    birth_date date,
+    birth_place text,
+    birth_country text,
+    nationality text,
+    height_cm integer,
+    weight_kg integer,
+    injured boolean,
+    photo text,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint
+);
+
+CREATE TABLE core.player_season_stats (
+    player_id integer NOT NULL REFERENCES core.players (id),
+    team_id integer NOT NULL REFERENCES core.teams (id),
+    league_id integer NOT NULL REFERENCES core.leagues (id),
+    season integer NOT NULL,
+    appearances integer,
+    lineups integer,
+    minutes integer,
+    number integer,
+    position text,
+    rating numeric,
+    captain boolean,
+    substitutes_in integer,
+    substitutes_out integer,
+    substitutes_bench integer,
+    shots_total integer,
+    shots_on integer,
+    goals integer,
+    conceded integer,
+    assists integer,
+    saves integer,
+    passes_total integer,
+    passes_key integer,
+    passes_accuracy numeric,
+    tackles integer,
+    blocks integer,
+    interceptions integer,
+    duels_total integer,
+    duels_won integer,
+    dribbles_attempts integer,
+    dribbles_success integer,
+    dribbles_past integer,
+    fouls_drawn integer,
+    fouls_committed integer,
+    yellow_cards integer,
+    yellowred_cards integer,
+    red_cards integer,
+    penalty_won integer,
+    penalty_committed integer,
+    penalty_scored integer,
+    penalty_missed integer,
+    penalty_saved integer,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (player_id, team_id, league_id, season)
+);
+CREATE INDEX player_season_stats_league_idx ON core.player_season_stats (league_id, season);
+CREATE INDEX player_season_stats_team_idx ON core.player_season_stats (team_id, season);
+
+CREATE TABLE core.squads (
+    team_id integer NOT NULL REFERENCES core.teams (id),
+    player_id integer NOT NULL REFERENCES core.players (id),
+    number integer,
+    position text,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (team_id, player_id)
+);
+CREATE INDEX squads_player_idx ON core.squads (player_id);
+
+CREATE TABLE core.injuries (
+    fixture_id integer NOT NULL REFERENCES core.fixtures (id),
+    player_id integer NOT NULL REFERENCES core.players (id),
+    team_id integer REFERENCES core.teams (id),
+    league_id integer REFERENCES core.leagues (id),
+    season integer,
+    type text,
+    reason text,
+    fixture_at timestamptz,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (fixture_id, player_id)
+);
+CREATE INDEX injuries_league_season_idx ON core.injuries (league_id, season);
+CREATE INDEX injuries_player_idx ON core.injuries (player_id);
+
+CREATE TABLE core.top_players (
+    league_id integer NOT NULL REFERENCES core.leagues (id),
+    season integer NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('scorers', 'assists', 'yellowcards', 'redcards')),
+    player_id integer NOT NULL REFERENCES core.players (id),
+    rank integer,
+    team_id integer REFERENCES core.teams (id),
+    value integer,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (league_id, season, kind, player_id)
+);
+
+CREATE TABLE core.odds (
+    fixture_id integer NOT NULL REFERENCES core.fixtures (id),
+    bookmaker_id integer NOT NULL,
+    bet_id integer NOT NULL,
+    value text NOT NULL,
+    bookmaker_name text,
+    bet_name text,
+    odd numeric,
+    odd_text text,
+    odds_updated_at timestamptz,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (fixture_id, bookmaker_id, bet_id, value)
+);
+
+CREATE TABLE core.team_statistics (
+    league_id integer NOT NULL REFERENCES core.leagues (id),
+    season integer NOT NULL,
+    team_id integer NOT NULL REFERENCES core.teams (id),
+    form text,
+    played integer,
+    wins integer,
+    draws integer,
+    loses integer,
+    goals_for integer,
+    goals_against integer,
+    clean_sheets integer,
+    failed_to_score integer,
+    stats jsonb,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint,
+    PRIMARY KEY (league_id, season, team_id)
+);
+
+CREATE TABLE core.predictions (
+    fixture_id integer PRIMARY KEY REFERENCES core.fixtures (id),
+    winner_team_id integer,
+    advice text,
+    percent_home numeric,
+    percent_draw numeric,
+    percent_away numeric,
+    data jsonb,
+    updated_at timestamptz NOT NULL,
+    raw_id bigint
+);
+
+CREATE TABLE mart.daily_fixtures (
+    fixture_id integer PRIMARY KEY,
+    match_date date,
+    kickoff_at timestamptz,
+    league_id integer,
+    league_name text,
+    season integer,
+    round text,
+    home_team_id integer,
+    home_team text,
+    away_team_id integer,
+    away_team text,
+    home_goals integer,
+    away_goals integer,
+    status_short text,
+    status_group text,
+    updated_at timestamptz NOT NULL
+);
+CREATE INDEX daily_fixtures_date_idx ON mart.daily_fixtures (match_date, kickoff_at);
+
+CREATE TABLE mart.live_scores (
+    fixture_id integer PRIMARY KEY,
+    league_id integer,
+    league_name text,
+    kickoff_at timestamptz,
+    home_team_id integer,
+    home_team text,
+    away_team_id integer,
+    away_team text,
+    home_goals integer,
+    away_goals integer,
+    status_short text,
+    elapsed integer,
+    extra integer,
+    last_event text,
+    updated_at timestamptz NOT NULL
+);
+
+CREATE TABLE mart.league_summary (
+    league_id integer NOT NULL,
+    season integer NOT NULL,
+    league_name text,
+    teams integer,
+    fixtures_total integer,
+    fixtures_played integer,
+    goals integer,
+    goals_per_game numeric,
+    leader_team_id integer,
+    leader_name text,
+    leader_points integer,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (league_id, season)
+);
