@@ -156,6 +156,6 @@ def split_statements(script: str) -> list[str]:
             if current.strip().strip(";").strip():
                 statements.append(current.strip())
             current = ""
-    if current.strip():
+    if any(line.strip() and not line.strip().startswith("--") for line in current.splitlines()):
         statements.append(current.strip())
     return statements

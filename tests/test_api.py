@@ -1,0 +1,137 @@
+"""The API client against every error form the API is known to produce."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from afc.api import ApiClient, Request, errors_of
+from afc.errors import (
+    AuthError,
+    FatalApiError,
+    MalformedResponse,
+    NetworkError,
+    ParameterError,
+    PlanError,
+    QuotaExhausted,
+    RateLimited,
+    RetryableApiError,
+    ServerError,
+)
+from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers, recorded
+
+TOKEN = {"token": "Error/Missing application key. Go to https://www.api-football.com/documentation-v3 to learn how to get your API application key."}
+NO_KEY = {"get": "", "parameters": [], "errors": {"token": "Missing application key, Check our documentation on how to add your API key in headers.", "error": "4xHe"},
+          "results": 0, "paging": {"current": 1, "total": 1}, "response": []}
+DAILY = {"requests": "You have reached the request limit for the day, Go to https://dashboard.api-football.com to upgrade your plan."}
+BUG = {"time": "2019-11-26T00:00:00+00:00", "bug": "This is on our side, please report us this bug on https://dashboard.api-football.com", "report": "countries"}
+SERVER = {"message": "Something went wrong while fetching details. Try again later."}
+
+
+def client_for(answer: Answer, clock) -> ApiClient:
+    return ApiClient("http://api.test", KEY, clock, transport=FakeApi({"countries": answer}).transport())
+
+
+CASES = [
+    ("no key: 403", Answer(403, NO_KEY), AuthError),
+    ("bad key: 200 errors.token", Answer(200, envelope("countries", [], errors=TOKEN)), AuthError),
+    ("suspended", Answer(200, envelope("countries", [], errors={"access": "Your account is suspended"})), AuthError),
+    ("daily quota: 200 errors.requests", Answer(200, envelope("countries", [], errors=DAILY), quota_headers(0)), QuotaExhausted),
+    ("daily quota: 429 without headers", Answer(429, {"rateLimit": "Too many requests. You have reached your daily request limit. Please try again later or upgrade your plan."}), QuotaExhausted),
+    ("daily quota: bare 429", Answer(429, ""), QuotaExhausted),
+    ("minute limit: recorded 200 errors.rateLimit", Answer(200, recorded("errors/TFM__fixtures_league_29_season_2022_2026-01-18_201653.json"), quota_headers(50)), RateLimited),
+    ("minute limit: 429 with headers", Answer(429, {"message": "Too many requests per minute"}, quota_headers(50, minute_left=0)), RateLimited),
+    ("plan restriction", Answer(200, envelope("countries", [], errors={"plan": "Free plans do not have access to this season, try from 2022 to 2024."})), PlanError),
+    ("parameter error (recorded, BOM)", Answer(200, recorded("errors/CSharpApiFootball__Test_Invalid_Search_Param.json")), ParameterError),
+    ("required parameter (recorded)", Answer(200, recorded("errors/syurchen93__injuries-error.json")), ParameterError),
+    ("unknown endpoint", Answer(200, envelope("banana", [], errors={"endpoint": "The Banana endpoint does not exist."})), ParameterError),
+    ("page on a non-paged endpoint", Answer(200, envelope("fixtures", [], errors={"page": "The Page field do not exist."})), ParameterError),
+    ("errors as a list of strings", Answer(200, envelope("countries", [], errors=["Something is wrong"])), ParameterError),
+    ("server bug envelope", Answer(200, envelope("countries", [], errors=BUG)), ServerError),
+    ("499 time out", Answer(499, SERVER), ServerError),
+    ("500", Answer(500, SERVER), ServerError),
+    ("502", Answer(502, "<html>Bad Gateway</html>"), ServerError),
+    ("503", Answer(503, SERVER), ServerError),
+    ("malformed JSON", Answer(200, "{not json"), MalformedResponse),
+    ("truncated JSON", Answer(200, '{"get":"countries","parameters":[],"errors":[],"resu'), MalformedResponse),
+    ("JSON but not the envelope", Answer(200, "[1, 2, 3]"), MalformedResponse),
+    ("RapidAPI 401", Answer(401, {"message": "You are not subscribed to this API."}), AuthError),
+]
+
+
+@pytest.mark.parametrize(("case", "answer", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_each_error_form_maps_to_its_exception(case, answer, expected, clock):
+    response = client_for(answer, clock).get(Request.of("countries"))
+    assert type(response.error) is expected
+    assert KEY not in str(response.error) and KEY not in repr(response.headers)
+    retryable = isinstance(response.error, RetryableApiError)
+    assert retryable == (expected in (RateLimited, ServerError, MalformedResponse))
+    assert isinstance(response.error, FatalApiError) == (expected in (AuthError, PlanError, ParameterError))
+
+
+def test_daily_exhaustion_says_when_it_resumes(clock):
+    response = client_for(Answer(200, envelope("countries", [], errors=DAILY)), clock).get(Request.of("countries"))
+    assert response.error.resume_at.isoformat() == "2026-11-29T00:00:00+00:00"
+    assert "resumes at 2026-11-29 00:00 UTC" in str(response.error)
+
+
+@pytest.mark.parametrize("errors", [[], {}, None])
+def test_empty_errors_in_any_shape_is_success(errors, clock):
+    body = envelope("countries", [{"name": "France", "code": "FR", "flag": None}])
+    body["errors"] = errors
+    response = client_for(Answer(200, body), clock).get(Request.of("countries"))
+    assert response.error is None and response.items[0]["name"] == "France"
+
+
+def test_null_response_is_an_empty_answer(clock):
+    body = envelope("countries", None)
+    response = client_for(Answer(200, body), clock).get(Request.of("countries"))
+    assert response.error is None and response.items == []
+
+
+def test_object_response_becomes_one_item(clock):
+    body = envelope("teams/statistics", {"form": "WWD"})
+    api = FakeApi({"teams/statistics": Answer(200, body)})
+    response = ApiClient("http://x", KEY, clock, transport=api.transport()).get(Request.of("teams/statistics"))
+    assert response.items == [{"form": "WWD"}]
+
+
+@pytest.mark.parametrize("exc", [httpx.ReadTimeout("read timed out"), httpx.ConnectError("refused"),
+                                 httpx.RemoteProtocolError("Server disconnected")])
+def test_transport_failures_are_retryable_network_errors(exc, clock):
+    def boom(request):
+        raise exc
+
+    client = ApiClient("http://x", KEY, clock, transport=httpx.MockTransport(boom))
+    with pytest.raises(NetworkError) as caught:
+        client.get(Request.of("countries", {"search": "fra"}))
+    assert isinstance(caught.value, RetryableApiError) and KEY not in str(caught.value)
+    assert "/countries?search=fra" in str(caught.value)
+
+
+def test_only_the_key_header_is_sent_and_the_key_never_reaches_logs(clock, caplog):
+    api = FakeApi({"countries": "countries/syurchen93__countries-one.json"})
+    caplog.set_level(logging.DEBUG)
+    response = ApiClient("http://x", KEY, clock, transport=api.transport()).get(Request.of("countries", {"code": "US"}))
+    endpoint, query, headers = api.requests[0]
+    assert (endpoint, query, headers["x-apisports-key"]) == ("countries", {"code": "US"}, KEY)
+    assert "x-rapidapi-key" not in headers
+    assert response.items[0]["name"] == "USA"
+    assert KEY not in caplog.text and all(KEY not in v for v in response.headers.values())
+
+
+def test_requests_normalise_and_page_only_from_two():
+    request = Request.of("/fixtures/", {"season": 2024, "league": 39, "live": None, "ids": [1, 2, 3], "current": True})
+    assert request.query == {"current": "true", "ids": "1-2-3", "league": "39", "season": "2024"}
+    players = Request.of("players", {"league": 39, "season": 2024})
+    assert "page" not in players.page(1).query and players.page(3).query["page"] == "3"
+    assert str(players.page(2)) == "/players?league=39&page=2&season=2024"
+
+
+def test_errors_of_accepts_every_shape():
+    assert errors_of([]) == {} and errors_of({}) == {} and errors_of(None) == {}
+    assert errors_of({"season": "bad"}) == {"season": "bad"}
+    assert errors_of(["a", "b"]) == {"0": "a", "1": "b"}
+    assert errors_of("oops") == {"error": "oops"}

@@ -1,0 +1,52 @@
+"""Settings from the environment, a credentials file and flags; bad values named clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from afc.errors import ConfigError
+from afc.settings import load_settings
+
+
+def test_defaults_put_sqlite_in_the_data_directory(tmp_path):
+    settings = load_settings({"XDG_DATA_HOME": str(tmp_path)})
+    assert settings.db_url == f"sqlite:///{tmp_path / 'afc' / 'afc.db'}"
+    assert settings.limits == (7500, 300) and settings.api_base_url == "https://v3.football.api-sports.io"
+
+
+def test_systemd_state_and_credentials_directories_are_used(tmp_path):
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "api_key").write_text("secret-from-credential\n")
+    settings = load_settings({"STATE_DIRECTORY": "/var/lib/afc", "CREDENTIALS_DIRECTORY": str(creds)})
+    assert settings.data_dir == Path("/var/lib/afc") and settings.require_key() == "secret-from-credential"
+
+
+def test_the_environment_key_overrides_and_never_shows_in_repr():
+    settings = load_settings({"API_FOOTBALL_KEY": "abc123abc123", "AFC_PLAN": "free"})
+    assert settings.require_key() == "abc123abc123" and "abc123abc123" not in repr(settings)
+    assert settings.limits == (100, 10)
+    assert settings.priority_floors.LOW == 10  # floors scale down on small plans
+
+
+def test_a_missing_key_says_how_to_set_it():
+    with pytest.raises(ConfigError, match="no API key: set API_FOOTBALL_KEY"):
+        load_settings({}).require_key()
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"AFC_PLAN": "gold"}, "AFC_PLAN: input should be 'free', 'pro', 'ultra' or 'mega', got 'gold'"),
+    ({"AFC_DAILY_LIMIT": "lots"}, "AFC_DAILY_LIMIT: input should be a valid integer"),
+    ({"AFC_HTTP_TIMEOUT": "-1"}, "AFC_HTTP_TIMEOUT: input should be greater than 0"),
+])
+def test_bad_values_name_the_variable(env, message):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value).startswith(message)
+
+
+def test_flags_win_over_the_environment():
+    settings = load_settings({"AFC_DATABASE_URL": "sqlite:///a.db"}, database_url="sqlite:///b.db")
+    assert settings.db_url == "sqlite:///b.db"
