@@ -41,6 +41,7 @@ RATE_HEADERS = (
     "x-ratelimit-remaining",
 )
 _AUTH_KEYS = {"token", "access", "subscription"}
+REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -146,6 +147,7 @@ class ApiClient:
                  transport: httpx.BaseTransport | None = None):
         self.base_url = base_url.rstrip("/")
         self.clock = clock
+        self._key = key
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"x-apisports-key": key, "user-agent": f"afc/{__version__}"},
@@ -163,7 +165,7 @@ class ApiClient:
             raise NetworkError(f"{request}: timed out after {time.perf_counter() - started:.0f}s") from None
         except httpx.HTTPError as exc:
             raise NetworkError(f"{request}: {type(exc).__name__}: {_first_line(exc)}") from None
-        response = _read(request, http, fetched_at, int((time.perf_counter() - started) * 1000))
+        response = _read(request, http, fetched_at, int((time.perf_counter() - started) * 1000), self._key)
         response.error = classify(response, self.clock.now())
         return response
 
@@ -176,9 +178,11 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else "connection failed"
 
 
-def _read(request: Request, http: httpx.Response, fetched_at: datetime, ms: int) -> Response:
-    headers = {k.lower(): v for k, v in http.headers.items() if k.lower() not in KEY_HEADERS}
+def _read(request: Request, http: httpx.Response, fetched_at: datetime, ms: int, key: str) -> Response:
+    headers = {k.lower(): v.replace(key, REDACTED) for k, v in http.headers.items() if k.lower() not in KEY_HEADERS}
     raw_text = http.content.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if key and key in raw_text:  # a server that echoes the key must not get it into the archive
+        raw_text = raw_text.replace(key, REDACTED)
     try:
         body = json.loads(raw_text) if raw_text.strip() else None
     except json.JSONDecodeError:

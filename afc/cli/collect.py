@@ -28,7 +28,10 @@ def render_reports(reports: list[Any], quota: Any, as_json: bool) -> None:
     else:
         from rich.table import Table
 
-        table = Table("job", "status", "requests", "calls", "inserted", "updated", "unchanged", "quarantined")
+        table = Table(box=None)
+        table.add_column("job", no_wrap=True)
+        for name in ("status", "requests", "calls", "new", "changed", "same", "bad"):
+            table.add_column(name, justify="right" if name != "status" else "left")
         for row in rows:
             table.add_row(*(str(row[k]) for k in ("job", "status", "requests", "calls", "inserted", "updated",
                                                   "unchanged", "quarantined")))

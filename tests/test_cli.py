@@ -1,0 +1,131 @@
+"""The command line: happy paths and bad input, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from afc.cli import app
+from tests.fakeapi import KEY, REFERENCE_ROUTES, FakeApi
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def api():
+    fake = FakeApi(dict(REFERENCE_ROUTES))
+    with fake.serve() as url:
+        fake.url = url
+        yield fake
+
+
+def invoke(args: list[str], db_url: str, api=None, **env: str):
+    base = {"AFC_DATABASE_URL": db_url, "API_FOOTBALL_KEY": KEY, "AFC_CLOCK": "2026-11-28T12:00:00Z"}
+    if api is not None:
+        base["AFC_API_BASE_URL"] = api.url
+    return runner.invoke(app, args, env=base | env)
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("bootstrap", "quota", "db", "jobs"):
+        assert command in result.stdout
+
+
+def test_bootstrap_all_then_again_writes_nothing_new(db_url, api):
+    first = invoke(["bootstrap", "all", "--json"], db_url, api)
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    by_job = {j["job"]: j for j in report["jobs"]}
+    assert by_job["bootstrap_countries"]["inserted"] == 168
+    assert by_job["bootstrap_timezone"]["inserted"] == 427
+    assert by_job["bootstrap_teams"]["requests"] == 6  # one per tracked league season
+    assert all(j["status"] == "ok" for j in report["jobs"])
+    second = json.loads(invoke(["bootstrap", "all", "--json"], db_url, api).stdout)
+    assert sum(j["inserted"] + j["updated"] for j in second["jobs"]) == 0
+    assert second["quota"]["used_today"] > 0
+
+
+def test_bootstrap_one_target_runs_its_dependencies_first_once(db_url, api):
+    result = invoke(["bootstrap", "teams"], db_url, api)
+    assert result.exit_code == 0, result.output
+    assert [e for e, _, _ in api.requests[:2]] == ["countries", "leagues"]
+    assert "bootstrap_teams" in result.stdout and "quota:" in result.stdout
+    api.requests.clear()
+    invoke(["bootstrap", "teams"], db_url, api)
+    assert {e for e, _, _ in api.requests} == {"teams"}
+
+
+def test_bootstrap_unknown_target_is_a_usage_error(db_url):
+    result = invoke(["bootstrap", "planets"], db_url)
+    assert result.exit_code == 2
+    assert "afc: bootstrap: unknown target 'planets'; choose one of all, countries" in result.stderr
+
+
+def test_missing_key_is_one_line_with_the_fix(db_url, api):
+    result = runner.invoke(app, ["bootstrap", "countries"], env={"AFC_DATABASE_URL": db_url, "API_FOOTBALL_KEY": "",
+                                                                 "AFC_API_BASE_URL": api.url})
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "afc: no API key: set API_FOOTBALL_KEY, or put the key in $CREDENTIALS_DIRECTORY/api_key "
+        "(systemd LoadCredential=); try `afc demo` to run against the built-in sandbox"]
+
+
+def test_a_rejected_key_fails_the_run_and_stops(db_url, api):
+    from tests.fakeapi import Answer, envelope
+
+    api.routes["timezone"] = Answer(200, envelope("timezone", [], errors={"token": "Error/Missing application key."}))
+    result = invoke(["bootstrap", "all"], db_url, api)
+    assert result.exit_code == 1
+    assert "afc: bootstrap_timezone: /timezone: the API rejected the key" in result.stderr
+    assert len(api.requests) == 1 and KEY not in result.output
+
+
+def test_unreachable_database_is_one_line(api):
+    result = invoke(["quota"], "postgresql://afc:secret@127.0.0.1:1/afc")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("afc: postgresql: cannot connect to postgresql://afc:***@127.0.0.1:1/afc")
+
+
+def test_bad_database_url_is_a_usage_error():
+    result = runner.invoke(app, ["db", "status", "--db", "oracle://x"])
+    assert result.exit_code == 2 and "use sqlite:///path/to/afc.db or postgresql://" in result.stderr
+
+
+def test_db_migrate_and_status(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    migrated = runner.invoke(app, ["db", "migrate", "--db", url])
+    assert migrated.exit_code == 0 and "applied 0001_foundation" in migrated.stderr
+    status = json.loads(runner.invoke(app, ["db", "status", "--db", url, "--json"]).stdout)
+    assert status["database"] == url and all(m["applied"] for m in status["migrations"])
+
+
+def test_quota_json(db_url):
+    status = json.loads(invoke(["quota", "--json"], db_url).stdout)
+    assert (status["daily_limit"], status["used_today"], status["day"]) == (7500, 0, "2026-11-28")
+    assert status["resets_at"].startswith("2026-11-29 00:00:00")
+
+
+def test_jobs_list_validate_and_plan(db_url, tmp_path):
+    listed = json.loads(invoke(["jobs", "list", "--json"], db_url).stdout)
+    assert {"bootstrap_countries", "bootstrap_teams"} <= {j["job_id"] for j in listed}
+    assert invoke(["jobs", "validate"], db_url).exit_code == 0
+    plan = invoke(["jobs", "plan", "bootstrap_teams"], db_url)
+    assert plan.exit_code == 0 and "/teams?league=39&season=2026" in plan.stdout and "6 requests" in plan.stdout
+    (tmp_path / "bad.yaml").write_text("jobs:\n  - {job_id: x, type: daily, endpoint: /teams, params: {season: '24'}}\n")
+    bad = invoke(["jobs", "validate", "--jobs-dir", str(tmp_path)], db_url)
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == f"afc: {tmp_path / 'bad.yaml'}: job x: params.season: must be a 4-digit year, got '24'"
+
+
+def test_unknown_job_in_plan(db_url):
+    result = invoke(["jobs", "plan", "nope"], db_url)
+    assert result.exit_code == 2 and "afc: no job 'nope' in" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error():
+    result = runner.invoke(app, ["quota", "--frobnicate"])
+    assert result.exit_code == 2 and "No such option" in result.output
