@@ -55,7 +55,7 @@ def response(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
 
 
 # Importing these modules registers their transforms.
-MODULES = ("reference",)
+MODULES = ("reference", "fixtures")
 
 
 def _load() -> None:

@@ -1,0 +1,44 @@
+"""mart.daily_fixtures: one row per fixture for day-by-day dashboards (UTC day)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from afc.db import Database
+from afc.mart import refresher
+from afc.marts.common import chunks, marks
+
+COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
+           "home_team_id", "home_team", "away_team_id", "away_team", "home_goals", "away_goals",
+           "status_short", "status_group")
+DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE 'UTC' AS date)", "sqlite": "substr(f.kickoff_at, 1, 10)"}
+
+REFRESH = """
+INSERT INTO mart.daily_fixtures AS t ({columns}, updated_at)
+SELECT f.id, {day}, f.kickoff_at, f.league_id, l.name, f.season, f.round, f.home_team_id, h.name,
+       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group, %s
+FROM core.fixtures f
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.teams h ON h.id = f.home_team_id
+LEFT JOIN core.teams a ON a.id = f.away_team_id
+WHERE f.kickoff_at IS NOT NULL AND f.id IN ({keys})
+ON CONFLICT (fixture_id) DO UPDATE SET {sets}, updated_at = excluded.updated_at
+WHERE ({old}) IS DISTINCT FROM ({new})"""
+
+
+def _sql(backend: str, count: int) -> str:
+    values = COLUMNS[1:]
+    return REFRESH.format(
+        columns=", ".join(COLUMNS), day=DAY[backend], keys=marks(count),
+        sets=", ".join(f"{c} = excluded.{c}" for c in values),
+        old=", ".join(f"t.{c}" for c in values), new=", ".join(f"excluded.{c}" for c in values))
+
+
+@refresher("fixture")
+def refresh_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
+    """Re-derive the dashboard rows of the touched fixtures; unchanged rows are not written."""
+    written = 0
+    for chunk in chunks(keys):
+        written += max(0, db.execute(_sql(db.backend, len(chunk)), [now, *chunk]))
+    return written

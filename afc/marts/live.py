@@ -1,0 +1,57 @@
+"""mart.live_scores: the fixtures in play now, with their score and the latest event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from afc.db import Database, load_json
+from afc.mart import refresher
+from afc.marts.common import chunks, delete, marks, upsert
+
+SELECT = """
+SELECT f.id AS fixture_id, f.status_group, f.league_id, l.name AS league_name, f.kickoff_at,
+       f.home_team_id, h.name AS home_team, f.away_team_id, a.name AS away_team,
+       f.home_goals, f.away_goals, f.status_short, f.elapsed, f.extra, d.events
+FROM core.fixtures f
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.teams h ON h.id = f.home_team_id
+LEFT JOIN core.teams a ON a.id = f.away_team_id
+LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+WHERE f.id IN ({keys})"""
+KEY = ("fixture_id",)
+
+
+def describe(event: Any) -> str | None:
+    """An event as a panel line: `45+1' Yellow Card: Amad Diallo (Manchester United)`."""
+    if not isinstance(event, dict):
+        return None
+    time = event.get("time") or {}
+    minute = f"{time.get('elapsed')}'" if time.get("extra") is None else f"{time.get('elapsed')}+{time['extra']}'"
+    kind = str(event.get("type") or "")
+    label = {"card": event.get("detail"), "var": f"VAR {event.get('detail') or ''}".strip(),
+             "subst": "Substitution"}.get(kind.lower()) or kind
+    who = (event.get("player") or {}).get("name")
+    team = (event.get("team") or {}).get("name")
+    return f"{minute} {label}" + (f": {who}" if who else "") + (f" ({team})" if team else "")
+
+
+@refresher("fixture")
+def refresh_live_scores(db: Database, keys: set[Any], now: datetime) -> int:
+    """Upsert the touched fixtures that are in play; remove those that are not (any more)."""
+    live: list[dict[str, Any]] = []
+    gone: list[Any] = []
+    for chunk in chunks(keys):
+        for row in db.fetch_dicts(SELECT.format(keys=marks(len(chunk))), chunk):
+            if row.pop("status_group") != "live":
+                gone.append(row["fixture_id"])
+                continue
+            events = load_json(row.pop("events")) or []
+            row["last_event"] = describe(events[-1]) if events else None
+            live.append(row)
+    return upsert(db, "mart.live_scores", KEY, live, now) + _drop(db, gone)
+
+
+def _drop(db: Database, fixture_ids: list[Any]) -> int:
+    """Delete the panel rows of fixtures no longer in play (only those that exist: cheap when none)."""
+    return delete(db, "mart.live_scores", "fixture_id", fixture_ids) if fixture_ids else 0

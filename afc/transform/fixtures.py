@@ -1,0 +1,134 @@
+"""Fixtures (every variant of /fixtures and /fixtures/headtohead) and their details.
+
+`/fixtures?id=`/`?ids=` items carry events, lineups, statistics and players; `?live=` items carry
+events only. Each part is stored only when the item carries it, so a live item never blanks the
+lineups an earlier `ids` call stored. Events have no ids and get corrected silently: a part is kept
+as one JSON array and replaced as a whole when its content changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from afc import status
+from afc.db import dump_json
+from afc.model import Batch
+from afc.transform import item, response
+from afc.transform.fields import from_iso, from_timestamp, opt_bool, opt_int, opt_num, opt_text, path, req_int
+from afc.transform.reference import league_season_stub, league_stub, team_stub
+
+import afc.marts  # noqa: F401  (registers the mart refreshers the touches below feed)
+
+PARTS = ("events", "lineups", "statistics", "players")
+# Standalone detail endpoints answer a subset when filtered; only an unfiltered answer replaces a part.
+FILTERS = ("team", "player", "type", "half")
+STAT_COLUMNS = {
+    "shots on goal": "shots_on_goal", "shots off goal": "shots_off_goal", "total shots": "total_shots",
+    "blocked shots": "blocked_shots", "shots insidebox": "shots_insidebox",
+    "shots outsidebox": "shots_outsidebox", "fouls": "fouls", "corner kicks": "corner_kicks",
+    "offsides": "offsides", "ball possession": "ball_possession", "yellow cards": "yellow_cards",
+    "red cards": "red_cards", "goalkeeper saves": "goalkeeper_saves", "total passes": "total_passes",
+    "passes accurate": "passes_accurate", "passes %": "passes_pct", "expected_goals": "expected_goals",
+}
+DETAILS_KEY = ("fixture_id",)
+STATS_KEY = ("fixture_id", "team_id")
+
+
+@item("fixtures", "fixtures/headtohead")
+def fixture(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
+    """A fixture with its league, teams and venue, and whatever detail parts the item carries."""
+    fixture_id, short = fixture_row(entry, batch)
+    parts = {part: entry[part] for part in PARTS if isinstance(entry.get(part), list)}
+    if parts:
+        final = status.is_finished(short) if len(parts) == len(PARTS) else None
+        details(fixture_id, parts, batch, final=final)
+
+
+def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
+    """The core.fixtures row of a /fixtures item (references first, as stubs); returns id and status."""
+    info = entry.get("fixture") if isinstance(entry, dict) else None
+    fixture_id = req_int(info, "id")
+    league = entry.get("league") or {}
+    league_id = league_stub(league, batch)
+    season = opt_int(league.get("season"))
+    if season is not None:
+        league_season_stub(league_id, season, batch)
+    home = team_stub(path(entry, "teams", "home"), batch)
+    away = team_stub(path(entry, "teams", "away"), batch)
+    short = status.normalise(path(info, "status", "short"))
+    row = {
+        "id": fixture_id, "league_id": league_id, "season": season, "round": opt_text(league.get("round")),
+        "kickoff_at": from_timestamp(info.get("timestamp")) or from_iso(info.get("date")),
+        "status_short": short, "status_long": opt_text(path(info, "status", "long")),
+        "status_group": status.group(short), "elapsed": opt_int(path(info, "status", "elapsed")),
+        "extra": opt_int(path(info, "status", "extra")), "referee": opt_text(info.get("referee")),
+        **_venue(info.get("venue") or {}, batch), "home_team_id": home, "away_team_id": away,
+        **_score(entry), "home_winner": opt_bool(path(entry, "teams", "home", "winner")),
+        "away_winner": opt_bool(path(entry, "teams", "away", "winner")),
+        "period_first": from_timestamp(path(info, "periods", "first")),
+        "period_second": from_timestamp(path(info, "periods", "second")),
+    }
+    batch.add("core.fixtures", ("id",), row)
+    batch.touch("fixture", fixture_id)
+    if season is not None:
+        batch.touch("league_season", (league_id, season))
+    return fixture_id, short
+
+
+def _venue(venue: dict[str, Any], batch: Batch) -> dict[str, Any]:
+    venue_id = opt_int(venue.get("id"))
+    name, city = opt_text(venue.get("name")), opt_text(venue.get("city"))
+    if venue_id is not None:
+        batch.add("core.venues", ("id",), {"id": venue_id, "name": name, "city": city}, stub=True)
+    return {"venue_id": venue_id, "venue_name": name, "venue_city": city}
+
+
+def _score(entry: dict[str, Any]) -> dict[str, int | None]:
+    score = {"home_goals": opt_int(path(entry, "goals", "home")), "away_goals": opt_int(path(entry, "goals", "away"))}
+    for prefix, period in (("ht", "halftime"), ("ft", "fulltime"), ("et", "extratime"), ("pen", "penalty")):
+        score[f"{prefix}_home"] = opt_int(path(entry, "score", period, "home"))
+        score[f"{prefix}_away"] = opt_int(path(entry, "score", period, "away"))
+    return score
+
+
+def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final: bool | None = None) -> None:
+    """Store the detail parts given (each replaces its predecessor as a whole); others stay as they are."""
+    row: dict[str, Any] = {"fixture_id": fixture_id}
+    row.update((part, dump_json(value)) for part, value in parts.items())
+    if final is not None:
+        row["final"] = final
+    batch.add("core.fixture_details", DETAILS_KEY, row)
+    if "statistics" in parts:
+        team_stats(fixture_id, parts["statistics"], batch)
+    if "events" in parts:
+        batch.touch("fixture", fixture_id)
+
+
+def team_stats(fixture_id: int, statistics: list[Any], batch: Batch) -> None:
+    """One row per team with the statistics' string numbers parsed ("57%" → 57, "1.87" → 1.87)."""
+    batch.replace_scope("core.fixture_team_stats", ("fixture_id",))
+    for side in statistics:
+        team_id = team_stub(side.get("team"), batch)
+        row: dict[str, Any] = {"fixture_id": fixture_id, "team_id": team_id} | dict.fromkeys(STAT_COLUMNS.values())
+        for stat in side.get("statistics") or []:
+            column = STAT_COLUMNS.get(str(stat.get("type", "")).strip().lower())
+            if column:
+                row[column] = opt_num(stat.get("value"))
+        batch.add("core.fixture_team_stats", STATS_KEY, row)
+
+
+def _standalone(part: str) -> Any:
+    def transform(items: Any, params: Mapping[str, str], batch: Batch) -> None:
+        if any(params.get(name) for name in FILTERS):
+            return  # a filtered answer is a subset: kept in raw, never replaces the stored part
+        fixture_id = req_int(params, "fixture")
+        batch.add("core.fixtures", ("id",), {"id": fixture_id}, stub=True)
+        details(fixture_id, {part: list(items)}, batch)
+
+    transform.__doc__ = f"/fixtures/{part} for one fixture: replaces its stored {part}."
+    return transform
+
+
+for _part in PARTS:
+    response(f"fixtures/{_part}")(_standalone(_part))
