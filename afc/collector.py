@@ -42,7 +42,7 @@ class Collector:
                         floors=settings.priority_floors)
         from afc.ops.breaker import DbBreaker
 
-        return cls(settings, db, clock, ledger, config, DbBreaker(db, clock), client)
+        return cls(settings, db, clock, ledger, config, DbBreaker.configured(db, clock, config), client)
 
     @property
     def client(self) -> ApiClient:

@@ -1,0 +1,86 @@
+"""One run per job group at a time: a file lock on this host, an advisory lock across hosts.
+
+The file lock (`fcntl.flock` on `<data dir>/locks/<group>.lock`) stops a manual run from colliding
+with a timer run; with PostgreSQL a session advisory lock held on a dedicated connection stops two
+hosts running the same group. The kernel and the server release both when the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from afc.errors import ConfigError, DatabaseUnavailable, LockHeld
+
+_GROUP = re.compile(r"^[a-z][a-z0-9_-]*$")
+PG_TRY = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
+
+
+def lock_path(data_dir: Path, group: str) -> Path:
+    """The lock file of `group`."""
+    if not _GROUP.match(group):
+        raise ConfigError(f"lock: group names are lowercase words, got {group!r}")
+    return data_dir / "locks" / f"{group}.lock"
+
+
+@contextmanager
+def file_lock(path: Path, group: str) -> Iterator[None]:
+    """Hold an exclusive flock on `path`; LockHeld at once if another process has it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the lock file ({exc.strerror}); check AFC_DATA_DIR") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise LockHeld(f"{group}: another afc run (pid {holder}) holds {path}; nothing done") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+@contextmanager
+def advisory_lock(url: str, group: str) -> Iterator[None]:
+    """Hold a PostgreSQL session advisory lock for `group` on a connection of its own."""
+    import psycopg
+
+    from afc.db import redact_url
+
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name=f"afc-lock-{group}")
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)} for the {group} lock: "
+                                  f"{str(exc).strip().splitlines()[-1]}") from None
+    with conn:
+        row = conn.execute(PG_TRY, (f"afc:group:{group}",)).fetchone()
+        if not row or not row[0]:
+            raise LockHeld(f"{group}: another afc run holds this group's lock in {redact_url(url)}; nothing done")
+        yield  # closing the connection releases the session lock
+
+
+@contextmanager
+def hold(data_dir: Path, db_url: str, group: str) -> Iterator[None]:
+    """Hold `group`'s lock on this host and, with PostgreSQL, across hosts; LockHeld otherwise."""
+    with ExitStack() as stack:
+        stack.enter_context(file_lock(lock_path(data_dir, group), group))
+        if db_url.startswith(("postgresql:", "postgres:")):
+            stack.enter_context(advisory_lock(db_url, group))
+        yield
+
+
+@contextmanager
+def hold_all(data_dir: Path, db_url: str, groups: tuple[str, ...]) -> Iterator[None]:
+    """Hold every group's lock (a restore must not run under a job)."""
+    with ExitStack() as stack:
+        for group in groups:
+            stack.enter_context(hold(data_dir, db_url, group))
+        yield

@@ -1,0 +1,84 @@
+"""Group locks: a file lock per host, a PostgreSQL advisory lock across hosts; exit 75 when held."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from afc.errors import EXIT_NOTHING_DONE, ConfigError, LockHeld
+from afc.ops.lock import hold, hold_all, lock_path
+
+HOLDER = """
+import sys
+from pathlib import Path
+from afc.ops.lock import hold
+with hold(Path(sys.argv[1]), sys.argv[2], sys.argv[3]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def held_elsewhere(data_dir: Path, url: str, group: str) -> Iterator[subprocess.Popen]:
+    """Another process holding `group`'s lock until we leave the block."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(data_dir), url, group],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.communicate("", timeout=10)
+
+
+def test_a_second_process_gets_lock_held_with_exit_75(tmp_path, sqlite_url):
+    with held_elsewhere(tmp_path, sqlite_url, "daily") as proc:
+        with pytest.raises(LockHeld, match=rf"daily: another afc run \(pid {proc.pid}\) holds "
+                                           rf"{tmp_path}/locks/daily.lock; nothing done") as err:
+            with hold(tmp_path, sqlite_url, "daily"):
+                pass
+        assert err.value.exit_code == EXIT_NOTHING_DONE == 75
+        with hold(tmp_path, sqlite_url, "backfill"):  # other groups are free
+            pass
+    with hold(tmp_path, sqlite_url, "daily"):  # released when the holder exits
+        assert lock_path(tmp_path, "daily").read_text() != ""
+
+
+def test_the_lock_is_released_when_the_holder_dies(tmp_path, sqlite_url):
+    with held_elsewhere(tmp_path, sqlite_url, "daily") as proc:
+        proc.kill()
+        proc.wait(timeout=10)
+        with hold(tmp_path, sqlite_url, "daily"):
+            pass
+
+
+def test_postgres_advisory_lock_spans_hosts(tmp_path, pg_url):
+    host_a, host_b = tmp_path / "a", tmp_path / "b"  # different data dirs: no shared file lock
+    with held_elsewhere(host_a, pg_url, "backfill"):
+        with pytest.raises(LockHeld, match=r"backfill: another afc run holds this group's lock in "
+                                           r"postgresql://postgres@127\.0\.0\.1:5432/afc_test_"):
+            with hold(host_b, pg_url, "backfill"):
+                pass
+        with hold(host_b, pg_url, "daily"):
+            pass
+    with hold(host_b, pg_url, "backfill"):
+        pass
+
+
+def test_hold_all_fails_if_any_group_is_held(tmp_path, sqlite_url):
+    with held_elsewhere(tmp_path, sqlite_url, "maintenance"):
+        with pytest.raises(LockHeld, match="maintenance"):
+            with hold_all(tmp_path, sqlite_url, ("bootstrap", "daily", "maintenance")):
+                pass
+        # the groups taken before the failure were released
+        with hold(tmp_path, sqlite_url, "bootstrap"):
+            pass
+
+
+def test_group_names_are_checked():
+    with pytest.raises(ConfigError, match=r"lock: group names are lowercase words, got '\.\./x'"):
+        lock_path(Path("/tmp"), "../x")
