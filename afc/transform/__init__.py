@@ -55,7 +55,7 @@ def response(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
 
 
 # Importing these modules registers their transforms.
-MODULES = ("reference", "fixtures")
+MODULES = ("reference", "fixtures", "standings", "players", "matchday")
 
 
 def _load() -> None:

@@ -1,0 +1,48 @@
+"""/standings: a list of lists (one table per group or phase), replaced as a whole per league season."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from afc.model import Batch
+from afc.transform import item
+from afc.transform.fields import from_iso, opt_int, opt_text, path, req_int
+from afc.transform.reference import league_season_stub, league_stub, team_stub
+
+KEY = ("league_id", "season", "group_name", "team_id")
+
+
+@item("standings")
+def standings(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
+    """Every group's table of one league season; rows no longer in the answer are deleted."""
+    league = entry.get("league") or {}
+    league_id = league_stub(league, batch)
+    season = opt_int(league.get("season")) or req_int(params, "season")
+    league_season_stub(league_id, season, batch)
+    if not params.get("team"):  # `team=` answers that team's rows only: nothing to replace
+        batch.replace_scope("core.standings", ("league_id", "season"))
+    for table in league.get("standings") or []:
+        for standing in table or []:
+            batch.add("core.standings", KEY, standing_row(league_id, season, standing, league, batch))
+    batch.touch("league_season", (league_id, season))
+
+
+def standing_row(league_id: int, season: int, standing: dict[str, Any], league: dict[str, Any],
+                 batch: Batch) -> dict[str, Any]:
+    """One team's line in one group (a table without a group name is named after its league)."""
+    row: dict[str, Any] = {
+        "league_id": league_id, "season": season,
+        "group_name": opt_text(standing.get("group")) or opt_text(league.get("name")) or str(league_id),
+        "team_id": team_stub(standing.get("team"), batch), "rank": opt_int(standing.get("rank")),
+        "points": opt_int(standing.get("points")), "goals_diff": opt_int(standing.get("goalsDiff")),
+        "form": opt_text(standing.get("form")), "status": opt_text(standing.get("status")),
+        "description": opt_text(standing.get("description")),
+    }
+    for prefix, side in (("", "all"), ("home_", "home"), ("away_", "away")):
+        for field in ("played", "win", "draw", "lose"):
+            row[f"{prefix}{field}"] = opt_int(path(standing, side, field))
+        row[f"{prefix}goals_for"] = opt_int(path(standing, side, "goals", "for"))
+        row[f"{prefix}goals_against"] = opt_int(path(standing, side, "goals", "against"))
+    row["standing_updated_at"] = from_iso(standing.get("update"))
+    return row
