@@ -1,0 +1,90 @@
+"""The marts: kept in the same transaction as core, only for the keys a response touched."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, timedelta
+
+from afc import mart
+from afc.db import as_date, as_datetime
+from afc.marts.live import describe
+from tests.conftest import sample
+from tests.loading import AT, load, one
+
+EPL = "fixtures/obissing__matches2023.json"
+LIVE = "fixtures_live/livefut__dataTest.js"
+
+
+def test_daily_fixtures_has_one_row_per_fixture_with_names(db):
+    load(db, "fixtures", {"league": "39", "season": "2023"}, sample(EPL)["response"])
+    assert db.fetchone("SELECT count(*) FROM mart.daily_fixtures")[0] == 380
+    row = one(db, "SELECT * FROM mart.daily_fixtures WHERE fixture_id = 1035037")
+    assert as_date(row["match_date"]) == date(2023, 8, 11) and row["league_name"] == "Premier League"
+    assert (row["home_team"], row["away_team"], row["home_goals"], row["away_goals"]) == ("Burnley", "Manchester City", 0, 3)
+    assert row["status_group"] == "finished" and as_datetime(row["updated_at"]) == AT
+
+
+def test_league_summary_counts_fixtures_goals_and_the_leader(db):
+    load(db, "fixtures", {"league": "39", "season": "2023"}, sample(EPL)["response"])
+    summary = one(db, "SELECT * FROM mart.league_summary WHERE league_id = 39 AND season = 2023")
+    assert (summary["teams"], summary["fixtures_total"], summary["fixtures_played"], summary["goals"]) == (20, 380, 380, 1246)
+    assert float(summary["goals_per_game"]) == 3.28 and summary["leader_team_id"] is None
+    load(db, "standings", {"league": "39", "season": "2023"}, sample("standings/obissing__standings2023.json")["response"],
+         raw_id=2)
+    summary = one(db, "SELECT * FROM mart.league_summary WHERE league_id = 39 AND season = 2023")
+    assert (summary["leader_team_id"], summary["leader_name"], summary["leader_points"]) == (50, "Manchester City", 91)
+
+
+def test_league_summary_of_a_season_in_progress(db):
+    items = copy.deepcopy(sample(EPL)["response"][:10])
+    for item in items[4:]:
+        item["fixture"]["status"] = {"long": "Not Started", "short": "NS", "elapsed": None}
+        item["goals"] = {"home": None, "away": None}
+    load(db, "fixtures", {"league": "39", "season": "2023"}, items)
+    summary = one(db, "SELECT fixtures_total, fixtures_played, goals FROM mart.league_summary")
+    played_goals = sum(i["goals"]["home"] + i["goals"]["away"] for i in items[:4])
+    assert summary == {"fixtures_total": 10, "fixtures_played": 4, "goals": played_goals}
+
+
+def test_live_scores_follow_fixtures_in_and_out_of_play(db):
+    items = sample(LIVE)["response"]
+    load(db, "fixtures", {"live": "all"}, items)
+    assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 14
+    row = one(db, "SELECT * FROM mart.live_scores WHERE fixture_id = 1149593")
+    assert (row["home_team"], row["away_team"], row["home_goals"], row["away_goals"]) == (
+        "Sporting Cristal", "Always Ready", 1, 1)
+    assert row["last_event"] == "44' Yellow Card: Gustavo Cazanotti (Sporting Cristal)" and row["elapsed"] == 45
+    finished = copy.deepcopy(next(i for i in items if i["fixture"]["id"] == 1149593))
+    finished["fixture"]["status"] = {"long": "Match Finished", "short": "FT", "elapsed": 90}
+    load(db, "fixtures", {"ids": "1149593"}, [finished], raw_id=2)
+    assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 13
+    assert db.fetchone("SELECT count(*) FROM mart.live_scores WHERE fixture_id = 1149593")[0] == 0
+
+
+def test_unchanged_data_writes_no_mart_rows(db):
+    items = sample(LIVE)["response"] + sample(EPL)["response"]
+    load(db, "fixtures", {"date": "2023-08-11"}, items)
+    later = AT + timedelta(hours=1)
+    load(db, "fixtures", {"date": "2023-08-11"}, items, at=later, raw_id=2)
+    for table in ("mart.daily_fixtures", "mart.live_scores", "mart.league_summary"):
+        assert db.fetchone(f"SELECT count(*) FROM {table} WHERE updated_at = %s", (later,))[0] == 0, table
+
+
+def test_a_refresher_touches_only_the_keys_it_is_given(db):
+    load(db, "fixtures", {"league": "39", "season": "2023"}, sample(EPL)["response"])
+    db.execute("UPDATE core.fixtures SET home_goals = 9 WHERE id IN (1035037, 1035038)")
+    later = AT + timedelta(hours=2)
+    with db.transaction():
+        written = mart.refresh(db, {"fixture": {1035037}}, later)
+    assert written == 1
+    goals = dict(db.fetchall("SELECT fixture_id, home_goals FROM mart.daily_fixtures WHERE fixture_id IN (1035037, 1035038)"))
+    assert goals[1035037] == 9 and goals[1035038] != 9
+
+
+def test_events_read_as_panel_lines():
+    goal = {"time": {"elapsed": 90, "extra": 3}, "type": "Goal", "detail": "Penalty",
+            "player": {"name": "H. Kane"}, "team": {"name": "Bayern München"}}
+    assert describe(goal) == "90+3' Goal: H. Kane (Bayern München)"
+    subst = {"time": {"elapsed": 60, "extra": None}, "type": "subst", "detail": "Substitution 1",
+             "player": {"name": "A"}, "team": {"name": "B"}}
+    assert describe(subst) == "60' Substitution: A (B)" and describe(None) is None
