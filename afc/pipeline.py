@@ -7,7 +7,7 @@ tenacity, each attempt reserving quota again; the daily quota running out parks 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -51,6 +51,9 @@ class Context:
     priority: Priority = "MEDIUM"
     attempts: int = 5
     breaker: Breaker | None = None
+    # Runs inside each good response's transaction, after it is stored: a caller's checkpoint
+    # (e.g. a backfill task marked done) commits with the response or not at all.
+    after_store: Callable[[Database, Response, int], None] | None = None
 
 
 @dataclass
@@ -172,6 +175,8 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
         quarantined = len(batch.quarantined) if batch else 0
         runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
         ctx.ledger.settle(reservation, response.headers)
+        if ok and ctx.after_store is not None:
+            ctx.after_store(ctx.db, response, raw_id)
     touched = batch.touched if batch else {}
     items = batch.items + quarantined if batch else 0
     return StepResult(raw_id, items, counts, quarantined, response.paging, touched, response)
