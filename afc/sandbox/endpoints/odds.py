@@ -1,0 +1,163 @@
+"""Odds: /odds (10 per page), /odds/mapping (100 per page), /odds/bookmakers, /odds/bets,
+/odds/live and /odds/live/bets.
+
+Pre-match odds of a fixture appear 1 to 14 days before kickoff and stay for 7 days after it;
+prices move every 3 hours (each update is a new seeded draw around the model's probabilities).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from afc.sandbox import views
+from afc.sandbox.catalog import BETS, BOOKMAKERS, LEAGUE_BY_ID, LIVE_BETS, LIVE_STATUSES, STATUS_LONG
+from afc.sandbox.contract import Answer, Endpoint, Query, requires
+from afc.sandbox.endpoints.matchday import _probabilities
+from afc.sandbox.render import iso, league_ref
+from afc.sandbox.rng import seeded, unit
+from afc.sandbox.schedule import Fixture
+
+HISTORY = timedelta(days=7)
+STEP = 3 * 3600
+
+
+def opens(q: Query, fx: Fixture) -> datetime:
+    """When a fixture's pre-match odds first appear."""
+    return fx.kickoff - timedelta(days=1 + 13 * unit(q.world.seed, "odds-open", fx.id))
+
+
+def has_odds(q: Query, fx: Fixture) -> bool:
+    """Whether a fixture has pre-match odds at the sandbox's now."""
+    covered = LEAGUE_BY_ID[fx.league_id].coverage()["odds"] and fx.fate != "CANC"
+    return covered and opens(q, fx) <= q.at <= fx.kickoff + HISTORY
+
+
+def _update(q: Query, fx: Fixture) -> datetime:
+    moment = min(q.at, fx.kickoff).timestamp()
+    return datetime.fromtimestamp(moment - moment % STEP, UTC)
+
+
+def _price(p: float, margin: float) -> str:
+    return f"{max(1.01, 1 / (p * margin)):.2f}"
+
+
+def _bets(q: Query, fx: Fixture, rng) -> list[dict]:
+    r = q.world.ratings(fx)
+    rates = (math.exp(0.38 + r[0] - r[3]), math.exp(0.2 + r[2] - r[1]))
+    home, draw, away = _probabilities(rates)
+    total = sum(rates)
+    m = rng.uniform(1.04, 1.09)
+    under = {line: sum(math.exp(-total) * total ** k / math.factorial(k) for k in range(int(line) + 1))
+             for line in (1.5, 2.5, 3.5)}
+    scores_both = (1 - math.exp(-rates[0])) * (1 - math.exp(-rates[1]))
+    exact = [math.exp(-total) * total ** k / math.factorial(k) for k in range(7)]
+    values = {
+        1: [("Home", home), ("Draw", draw), ("Away", away)],
+        5: [(f"{side} {line}", p if side == "Under" else 1 - p) for line, p in under.items() for side in ("Over", "Under")],
+        8: [("Yes", scores_both), ("No", 1 - scores_both)],
+        12: [("Home/Draw", home + draw), ("Home/Away", home + away), ("Draw/Away", draw + away)],
+        38: [*((k, p) for k, p in enumerate(exact)), ("more 7", max(0.005, 1 - sum(exact)))],
+    }
+    names = dict(BETS)
+    return [{"id": bet, "name": names[bet],
+             "values": [{"value": v, "odd": _price(p * rng.uniform(0.97, 1.03), m)} for v, p in vals]}
+            for bet, vals in values.items()]
+
+
+def odds_item(q: Query, fx: Fixture) -> dict:
+    """The /odds item of a fixture at its latest 3-hour update."""
+    update = _update(q, fx)
+    rng = seeded(q.world.seed, "odds", fx.id, int(update.timestamp()))
+    shown = views.base_item(q.world, fx.id, q.at, q.get("timezone") or "UTC")["fixture"]
+    books = sorted(rng.sample(BOOKMAKERS, rng.randint(4, 7)))
+    bookmakers = [{"id": bid, "name": name, "bets": _bets(q, fx, seeded(q.world.seed, "book", fx.id, bid, int(update.timestamp())))}
+                  for bid, name in books]
+    if q.get("bookmaker"):
+        bookmakers = [b for b in bookmakers if b["id"] == q.int("bookmaker")]
+    if q.get("bet"):
+        bookmakers = [{**b, "bets": [x for x in b["bets"] if x["id"] == q.int("bet")]} for b in bookmakers]
+        bookmakers = [b for b in bookmakers if b["bets"]]
+    return {"league": league_ref(fx.league_id, fx.season), "fixture": {k: shown[k] for k in ("id", "timezone", "date", "timestamp")},
+            "update": iso(update, UTC), "bookmakers": bookmakers}
+
+
+def _scope(q: Query) -> list[Fixture]:
+    if q.get("fixture"):
+        return [f for f in [q.world.fixture(q.int("fixture"))] if f]
+    if q.get("league"):
+        return q.world.fixtures(q.int("league"), q.int("season")) if q.int("league") in LEAGUE_BY_ID else []
+    return q.world.fixtures_between(q.at - HISTORY - timedelta(days=1), q.at + timedelta(days=15))
+
+
+def odds(q: Query) -> Answer:
+    """/odds by fixture, league+season or date; filtered by bookmaker and bet."""
+    items = []
+    for fx in _scope(q):
+        if not has_odds(q, fx):
+            continue
+        item = odds_item(q, fx)
+        if (q.get("date") and item["fixture"]["date"][:10] != q.get("date")) or not item["bookmakers"]:
+            continue
+        items.append(item)
+    return Answer(sorted(items, key=lambda i: (i["fixture"]["timestamp"], i["fixture"]["id"])))
+
+
+def mapping(q: Query) -> Answer:
+    """/odds/mapping: fixtures that have pre-match odds now."""
+    pool = q.world.fixtures_between(q.at - HISTORY - timedelta(days=1), q.at + timedelta(days=15))
+    return Answer([{"league": {"id": fx.league_id, "season": fx.season},
+                    "fixture": {"id": fx.id, "date": iso(fx.kickoff, UTC), "timestamp": int(fx.kickoff.timestamp())},
+                    "update": iso(_update(q, fx), UTC)} for fx in pool if has_odds(q, fx)])
+
+
+def _named(entries: tuple[tuple[int, str], ...]):
+    def handler(q: Query) -> Answer:
+        found = [{"id": i, "name": n} for i, n in entries]
+        if q.get("id"):
+            found = [e for e in found if e["id"] == q.int("id")]
+        if q.get("search"):
+            found = [e for e in found if q.get("search").lower() in e["name"].lower()]
+        return Answer(found)
+
+    handler.__doc__ = "A static id/name list filtered by `id` and `search`."
+    return handler
+
+
+def live(q: Query) -> Answer:
+    """/odds/live: in-play fixtures with a few live lines (no history)."""
+    pool = q.world.fixtures_between(q.at - timedelta(hours=4), q.at + timedelta(minutes=1))
+    items = []
+    for fx in pool:
+        ph = q.world.phase(fx.id, q.at)
+        if ph.short not in LIVE_STATUSES or (q.get("fixture") and fx.id != q.int("fixture")) or \
+                (q.get("league") and fx.league_id != q.int("league")):
+            continue
+        goals = views.base_item(q.world, fx.id, q.at, "UTC")["goals"]
+        rng = seeded(q.world.seed, "live-odds", fx.id, ph.elapsed, ph.extra)
+        seconds = (ph.clock or 0) % 60
+        lines = [{"id": bid, "name": name, "values": [
+            {"value": v, "odd": f"{rng.uniform(1.2, 6):.3f}", "handicap": h, "main": None, "suspended": False}
+            for v, h in (("Over", "2.5"), ("Under", "2.5"))]} for bid, name in LIVE_BETS
+            if not q.get("bet") or bid == q.int("bet")]
+        items.append({"fixture": {"id": fx.id, "status": {"long": STATUS_LONG[ph.short],
+                                                           "elapsed": ph.elapsed,
+                                                           "seconds": f"{ph.elapsed or 0}:{int(seconds):02d}"}},
+                      "league": {"id": fx.league_id, "season": fx.season},
+                      "teams": {"home": {"id": fx.home_id, "goals": goals["home"]},
+                                "away": {"id": fx.away_id, "goals": goals["away"]}},
+                      "status": {"stopped": ph.short == "HT", "blocked": False, "finished": False},
+                      "update": iso(q.at.replace(microsecond=0), UTC), "odds": lines})
+    return Answer(items)
+
+
+ENDPOINTS = (
+    Endpoint("odds", odds, ("fixture", "league", "season", "date", "timezone", "page", "bookmaker", "bet"),
+             at_least_one=True, page_size=10,
+             rules=(requires("league", "season"), requires("season", "league"))),
+    Endpoint("odds/mapping", mapping, ("page",), page_size=100),
+    Endpoint("odds/bookmakers", _named(BOOKMAKERS), ("id", "search")),
+    Endpoint("odds/bets", _named(BETS), ("id", "search")),
+    Endpoint("odds/live", live, ("fixture", "league", "bet")),
+    Endpoint("odds/live/bets", _named(LIVE_BETS), ("id", "search")),
+)

@@ -1,0 +1,127 @@
+"""Season statistics per player and club (/players, top scorers): sums of the finished match sheets.
+
+Every player registered with a club in a league-season gets an entry, with nulls where he never
+played (as the real API does); a player loaned in January has one entry per club.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from afc.sandbox.people import Player
+from afc.sandbox.render import league_ref
+from afc.sandbox.sheets import rating, tally
+from afc.sandbox.tables import finished
+
+if TYPE_CHECKING:
+    from afc.sandbox.world import World
+
+FIELDS = ("apps", "lineups", "minutes", "rating_sum", "rated", "sub_in", "sub_out", "bench", "shots", "on", "goals",
+          "conceded", "assists", "saves", "passes", "key", "accurate", "tackles", "blocks", "interceptions", "duels",
+          "won", "dribbles", "success", "past", "drawn", "committed", "yellow", "red", "pen_scored", "pen_missed")
+
+
+def _contributions(world: World, fixture_id: int) -> list[tuple[int, int, Counter]]:
+    """(player id, team id, numbers) for every player on a finished fixture's team sheets."""
+    key = ("contrib", fixture_id)
+    if key in world.cache:
+        return world.cache[key]
+    fx = world.fixture(fixture_id)
+    det = world.details(fixture_id)
+    oc = world.outcome(fixture_id)
+    lines = tally(det, list(det.events), oc.abandoned_at or (120 if oc.extra_time else 90))
+    subs_off = {e.player for e in det.events if e.type == "subst"}
+    out = []
+    for ln in lines:
+        c, t = ln.counts, ln.tally
+        n = Counter(bench=1) if not ln.minutes else Counter(
+            apps=1, lineups=int(ln.sheet.starter), minutes=ln.minutes, sub_in=int(not ln.sheet.starter),
+            sub_out=int(ln.sheet.player.id in subs_off), shots=c["shots"], on=c["on"],
+            goals=t["Normal Goal"] + t["Penalty"], conceded=ln.conceded, assists=t["assist"], saves=ln.saves or 0,
+            passes=c["passes"], key=c["key"], accurate=round(c["passes"] * ln.sheet.accuracy / 100),
+            tackles=c["tackles"], blocks=c["blocks"], interceptions=c["interceptions"], duels=c["duels"],
+            won=c["won"], dribbles=c["dribbles"], success=c["success"], past=c["past"], drawn=c["drawn"],
+            committed=c["committed"], yellow=t["Yellow Card"], red=t["Red Card"], pen_scored=t["Penalty"],
+            pen_missed=t["Missed Penalty"])
+        if ln.minutes:
+            n["rated"] = 1
+            n["rating_sum"] = round(float(rating(ln) or 0) * 1000)
+        out.append((ln.sheet.player.id, (fx.home_id, fx.away_id)[ln.sheet.side], n))
+    world.cache[key] = out
+    return out
+
+
+def registered(world: World, league_id: int, season: int) -> dict[tuple[int, int], Player]:
+    """(player id, team id) of everyone registered with a club of the league-season, loans included."""
+    regs: dict[tuple[int, int], Player] = {}
+    for team in world.league_teams(league_id, season):
+        for player in world.squad(team.id):
+            regs[(player.id, team.id)] = player
+    for loan in world.loans(league_id, season) if league_id != 2 else []:
+        regs[(loan.player_id, loan.to_team)] = world.player(loan.player_id)
+    return regs
+
+
+def season_numbers(world: World, league_id: int, season: int, at: datetime) -> dict[tuple[int, int], Counter]:
+    """Summed numbers per (player id, team id) over the fixtures finished by `at` (cached)."""
+    done = finished(world, league_id, season, at)
+    key = ("season-numbers", league_id, season, len(done))
+    if key not in world.cache:
+        totals: dict[tuple[int, int], Counter] = {}
+        for fx in done:
+            for pid, team_id, numbers in _contributions(world, fx.id):
+                totals.setdefault((pid, team_id), Counter()).update(numbers)
+        world.cache[key] = totals
+    return world.cache[key]
+
+
+def _nz(value: int) -> int | None:
+    return value or None
+
+
+def statistics_entry(world: World, league_id: int, season: int, team_id: int, player: Player, n: Counter | None) -> dict:
+    """One `statistics[]` entry of a /players item."""
+    n = n or Counter()
+    played = n["apps"] > 0
+    known = played or n["bench"] > 0
+    count = (lambda k: n[k]) if known else (lambda k: None)  # noqa: E731
+    rating = f"{n['rating_sum'] / n['rated'] / 1000:.6f}" if n["rated"] else None
+    accuracy = round(100 * n["accurate"] / n["passes"]) if n["passes"] else None
+    keeper = player.position == "Goalkeeper"
+    return {
+        "team": world.team(team_id).ref(),
+        "league": league_ref(league_id, season),
+        "games": {"appearences": count("apps"), "lineups": count("lineups"), "minutes": count("minutes"),
+                  "number": None, "position": player.position, "rating": rating, "captain": False},
+        "substitutes": {"in": count("sub_in"), "out": count("sub_out"), "bench": count("bench")},
+        "shots": {"total": _nz(n["shots"]), "on": _nz(n["on"])},
+        "goals": {"total": count("goals"), "conceded": count("conceded"), "assists": _nz(n["assists"]),
+                  "saves": _nz(n["saves"]) if keeper else None},
+        "passes": {"total": _nz(n["passes"]), "key": _nz(n["key"]), "accuracy": accuracy},
+        "tackles": {"total": _nz(n["tackles"]), "blocks": _nz(n["blocks"]), "interceptions": _nz(n["interceptions"])},
+        "duels": {"total": _nz(n["duels"]), "won": _nz(n["won"])},
+        "dribbles": {"attempts": _nz(n["dribbles"]), "success": _nz(n["success"]), "past": _nz(n["past"])},
+        "fouls": {"drawn": _nz(n["drawn"]), "committed": _nz(n["committed"])},
+        "cards": {"yellow": count("yellow"), "yellowred": count("yellowred"), "red": count("red")},
+        "penalty": {"won": None, "commited": None, "scored": count("pen_scored"), "missed": count("pen_missed"),
+                    "saved": None},
+    }
+
+
+def player_block(world: World, player: Player, at: datetime) -> dict:
+    """The `player` object of a /players item, age and injury as of `at`."""
+    day = at.date()
+    injured = any(s.player_id == player.id and s.start <= day <= s.end
+                  for s in world.spells(player.team_id, world.current_season(0, at)))
+    return {"id": player.id, "name": player.name, "firstname": player.firstname, "lastname": player.lastname,
+            "age": player.age(day), "birth": {"date": player.birth.isoformat(), "place": player.place,
+                                              "country": player.nationality},
+            "nationality": player.nationality, "height": f"{player.height} cm", "weight": f"{player.weight} kg",
+            "injured": injured, "photo": player.photo}
+
+
+def season_day(season: int) -> date:
+    """A day inside the season (for squads as of a season)."""
+    return date(season + 1, 3, 1)

@@ -1,0 +1,122 @@
+"""Standings computed from the results finished by a moment (one table per group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from afc.sandbox.catalog import LEAGUE_BY_ID, UCL
+from afc.sandbox.render import iso
+from afc.sandbox.schedule import Fixture
+
+if TYPE_CHECKING:
+    from afc.sandbox.world import World
+
+
+def finished(world: World, league_id: int, season: int, at: datetime) -> list[Fixture]:
+    """Fixtures of a league-season that reached FT/AET/PEN by `at`, in the order they finished."""
+    done = []
+    for fx in world.fixtures(league_id, season):
+        end = world.finished_at(fx.id)
+        if end is not None and end <= at:
+            done.append((end, fx))
+    return [fx for _, fx in sorted(done, key=lambda pair: (pair[0], pair[1].id))]
+
+
+@dataclass
+class Record:
+    """A team's line in a table."""
+
+    team_id: int
+    group: str
+    all: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0])  # played, win, draw, lose, for, against
+    home: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0])
+    away: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0])
+    results: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return 3 * self.all[1] + self.all[2]
+
+    def add(self, venue: list[int], scored: int, conceded: int) -> None:
+        result = 1 if scored > conceded else 2 if scored == conceded else 3
+        for row in (self.all, venue):
+            row[0] += 1
+            row[result] += 1
+            row[4] += scored
+            row[5] += conceded
+        self.results.append("WDL"[result - 1])
+
+    def key(self, name: str) -> tuple:
+        return -self.points, -(self.all[4] - self.all[5]), -self.all[4], name
+
+
+def _groups(world: World, league_id: int, season: int) -> dict[str, list[int]]:
+    if league_id != UCL:
+        return {LEAGUE_BY_ID[league_id].name: [t.id for t in world.league_teams(league_id, season)]}
+    groups: dict[str, list[int]] = {}
+    for fx in world.fixtures(league_id, season):
+        if fx.group:
+            members = groups.setdefault(fx.group, [])
+            members += [t for t in (fx.home_id, fx.away_id) if t not in members]
+    return dict(sorted(groups.items()))
+
+
+def _table(world: World, league_id: int, season: int, fixtures: list[Fixture]) -> dict[str, list[Record]]:
+    records = {team: Record(team, group) for group, teams in _groups(world, league_id, season).items() for team in teams}
+    for fx in fixtures:
+        if league_id == UCL and not fx.group:
+            continue
+        home, away = world.outcome(fx.id).final
+        records[fx.home_id].add(records[fx.home_id].home, home, away)
+        records[fx.away_id].add(records[fx.away_id].away, away, home)
+    tables: dict[str, list[Record]] = {}
+    for record in records.values():
+        tables.setdefault(record.group, []).append(record)
+    for rows in tables.values():
+        rows.sort(key=lambda r: r.key(world.team(r.team_id).name))
+    return tables
+
+
+def _side(row: list[int]) -> dict:
+    return {"played": row[0], "win": row[1], "draw": row[2], "lose": row[3],
+            "goals": {"for": row[4], "against": row[5]}}
+
+
+def _description(league_id: int, rank: int) -> str | None:
+    for first, last, text in LEAGUE_BY_ID[league_id].zones:
+        if first <= rank <= last:
+            return text
+    return None
+
+
+def _rows(world: World, league_id: int, rows: list[Record], before: dict[int, int], update: str) -> list[dict]:
+    out = []
+    for rank, r in enumerate(rows, start=1):
+        previous = before.get(r.team_id, rank)
+        status = "same" if previous == rank else "up" if previous > rank else "down"
+        out.append({
+            "rank": rank, "team": world.team(r.team_id).ref(), "points": r.points, "goalsDiff": r.all[4] - r.all[5],
+            "group": r.group, "form": "".join(reversed(r.results[-5:])) or None, "status": status,
+            "description": _description(league_id, rank), "all": _side(r.all), "home": _side(r.home),
+            "away": _side(r.away), "update": update,
+        })
+    return out
+
+
+def standings(world: World, league_id: int, season: int, at: datetime) -> list[list[dict]]:
+    """The `league.standings` lists of a league-season as of `at` (cached per number of results)."""
+    done = finished(world, league_id, season, at)
+    key = ("standings", league_id, season, len(done))
+    if key in world.cache:
+        return world.cache[key]
+    last_round = done[-1].round if done else None
+    earlier = [fx for fx in done if fx.round != last_round]
+    before = {r.team_id: rank for rows in _table(world, league_id, season, earlier).values()
+              for rank, r in enumerate(rows, start=1)}
+    moment = world.finished_at(done[-1].id) if done else datetime(season, 7, 1, tzinfo=UTC)
+    update = iso(moment.replace(hour=0, minute=0, second=0, microsecond=0), UTC)
+    tables = [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]
+    world.cache[key] = tables
+    return tables

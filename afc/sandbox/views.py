@@ -1,0 +1,121 @@
+"""Fixture items at a moment, cached for as long as they cannot change.
+
+A fixture's item is piecewise constant in time: it changes at kickoff, at each minute of play and
+at each goal, then never again. Each rendered item is kept with the interval it is valid for,
+so a full season list or an `ids=` batch of finished fixtures is served from memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from afc.sandbox import render, sheets
+from afc.sandbox.catalog import LEAGUE_BY_ID
+from afc.sandbox.timeline import Phase
+
+if TYPE_CHECKING:
+    from afc.sandbox.world import World
+
+ALL_SECTIONS = ("events", "lineups", "statistics", "players")
+LINEUPS_BEFORE = timedelta(minutes=30)  # lineups appear 20-40 minutes before kickoff
+
+
+@functools.lru_cache(maxsize=512)
+def zone(name: str) -> tzinfo:
+    """The tzinfo of an IANA name from /timezone (UTC for "UTC")."""
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def _valid_until(world: World, fixture_id: int, ph: Phase) -> datetime | None:
+    if ph.clock is None or math.isinf(ph.clock) or ph.until is None:
+        return ph.until
+    tl, kickoff = world.timeline(fixture_id), world.fixture(fixture_id).kickoff
+    upcoming = [o for o in (tl.offset(g.minute, g.extra) for g in tl.outcome.goals) if o > ph.clock]
+    if upcoming:
+        return min(ph.until, kickoff + timedelta(seconds=min(upcoming)))
+    return ph.until
+
+
+def base_item(world: World, fixture_id: int, at: datetime, zone_name: str) -> dict:
+    """The /fixtures item without details; callers must not modify it (it is shared)."""
+    key = ("item", fixture_id, zone_name)
+    hit = world.cache.get(key)
+    if hit and hit[0] <= at and (hit[1] is None or at < hit[1]):
+        return hit[2]
+    fx = world.fixture(fixture_id)
+    ph = world.phase(fixture_id, at)
+    item = render.fixture_item(world, fx, world.outcome(fixture_id), world.timeline(fixture_id), ph,
+                               zone(zone_name), zone_name)
+    world.cache[key] = (at, _valid_until(world, fixture_id, ph), item)
+    return item
+
+
+def _lineups_visible(world: World, fixture_id: int, at: datetime, ph: Phase) -> bool:
+    if ph.short in ("PST", "CANC", "TBD"):
+        return False
+    if not world.livescore(fixture_id):
+        return ph.clock is not None
+    return at >= world.fixture(fixture_id).kickoff - LINEUPS_BEFORE
+
+
+def _now_minute(world: World, fixture_id: int, ph: Phase) -> tuple[int, float]:
+    """The match minute for minutes played, and how far through the match we are (0..1)."""
+    oc = world.outcome(fixture_id)
+    if math.isinf(ph.clock) or ph.short == "ABD":
+        minute = oc.abandoned_at or (120 if oc.extra_time else 90)
+        return minute, 1.0 if ph.short != "ABD" else minute / 90
+    return ph.elapsed or 0, min(1.0, (ph.elapsed or 0) / 90)
+
+
+def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
+    """The requested detail arrays (events, lineups, statistics, players) at `at`, coverage applied."""
+    fx = world.fixture(fixture_id)
+    flags = LEAGUE_BY_ID[fx.league_id].coverage()["fixtures"]
+    out: dict[str, list] = {name: [] for name in wanted}
+    if ph.clock is None and not ("lineups" in wanted and _lineups_visible(world, fixture_id, at, ph)):
+        return out
+    det = world.details(fixture_id)
+    corrected_at = world.corrected_at(fixture_id)
+    events = render.visible_events(det, ph.clock, corrected_at is None or at >= corrected_at)
+    if "events" in wanted and flags["events"]:
+        out["events"] = render.events_json(world, det, fx, events)
+    if "lineups" in wanted and flags["lineups"] and _lineups_visible(world, fixture_id, at, ph):
+        out["lineups"] = render.lineups_json(world, det, fx)
+    if ph.clock is None or not ({"statistics", "players"} & set(wanted)):
+        return out
+    minute, progress = _now_minute(world, fixture_id, ph)
+    lines = sheets.tally(det, events, minute)
+    teams = (world.team(fx.home_id), world.team(fx.away_id))
+    if "statistics" in wanted and flags["statistics_fixtures"]:
+        out["statistics"] = [{"team": teams[side].ref(), "statistics": sheets.team_statistics(det, lines, side, progress)}
+                             for side in (0, 1)]
+    if "players" in wanted and flags["statistics_players"]:
+        done = world.finished_at(fixture_id)
+        update = render.iso(min(at, done + timedelta(minutes=20)) if done else at, UTC)
+        out["players"] = [{"team": {**teams[side].ref(), "update": update},
+                           "players": [{"player": {"id": ln.sheet.player.id, "name": ln.sheet.player.name,
+                                                   "photo": ln.sheet.player.photo},
+                                        "statistics": [sheets.player_json(ln)]}
+                                       for ln in lines if ln.sheet.side == side]}
+                          for side in (0, 1)]
+    return out
+
+
+def fixture_state(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:
+    """The /fixtures item at `at` with the `wanted` detail arrays embedded."""
+    item = base_item(world, fixture_id, at, zone_name)
+    if not wanted:
+        return item
+    ph = world.phase(fixture_id, at)
+    key = ("sections", fixture_id, wanted)
+    final = ph.clock is not None and math.isinf(ph.clock)
+    corrected_at = world.corrected_at(fixture_id) if final else None
+    if final and (corrected_at is None or at >= corrected_at):
+        if key not in world.cache:
+            world.cache[key] = sections(world, fixture_id, at, ph, wanted)
+        return {**item, **world.cache[key]}
+    return {**item, **sections(world, fixture_id, at, ph, wanted)}
