@@ -74,10 +74,14 @@ def _fanout(job: Job, config: JobConfig, db: Database | None, now: datetime) -> 
             yield {"league": str(ls.league), "season": str(ls.season)}
     elif job.for_each == "country":
         yield from ({"country": c} for c in _countries(seasons, db))
-    else:
+    elif job.for_each == "team":
         for ls in seasons:
             for (team,) in (db.fetchall(TEAMS_OF, (ls.league, ls.season)) if db else []):
                 yield {"league": str(ls.league), "season": str(ls.season), "team": str(team)}
+    elif db is not None:
+        from afc.targets import TARGETS  # fan-outs over core (imported here: they import this module)
+
+        yield from TARGETS[job.for_each](config, db, now)
 
 
 def _countries(seasons: list[LeagueSeason], db: Database | None) -> list[str]:

@@ -15,10 +15,13 @@ from afc.resources import default_jobs_dir
 from afc.settings import Priority
 
 TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-TEMPLATE_VARS = {"today", "yesterday", "tomorrow", "season", "league", "team", "country", "now"}
+TEMPLATE_VARS = {"today", "yesterday", "tomorrow", "season", "league", "team", "country", "now", "ids", "date"}
 FANOUT_VARS = {None: set(), "league": {"league"}, "league_season": {"league", "season"},
-               "team": {"team", "league", "season"}, "country": {"country"}}
-FANOUT_ONLY = {"league", "season", "team", "country"}
+               "team": {"team", "league", "season"}, "country": {"country"},
+               # fan-outs over what core holds (afc.targets): batches of fixture ids, league seasons, days
+               "fixtures_needing_details": {"ids"}, "fixtures_to_sweep": {"ids"},
+               "league_seasons_played": {"league", "season"}, "odds_upcoming": {"league", "season", "date"}}
+FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date"}
 KEYWORD_SCHEDULES = {"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"}
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 _JOB_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -47,7 +50,8 @@ class Job(BaseModel):
     priority: Priority = "MEDIUM"
     endpoint: str
     params: dict[str, str | int | bool] = Field(default_factory=dict)
-    for_each: Literal["league", "league_season", "team", "country"] | None = None
+    for_each: Literal["league", "league_season", "team", "country", "fixtures_needing_details", "fixtures_to_sweep",
+                      "league_seasons_played", "odds_upcoming"] | None = None
     schedule: str | None = None
     dependencies: list[str] = Field(default_factory=list)
     target_layers: list[Literal["raw", "core", "mart"]] = Field(default_factory=lambda: ["raw", "core"])
@@ -97,7 +101,8 @@ class Job(BaseModel):
 
 
 def _needs(var: str) -> str:
-    return {"season": "league_season", "league": "league_season"}.get(var, var)
+    return {"season": "league_season", "league": "league_season", "ids": "fixtures_needing_details",
+            "date": "odds_upcoming"}.get(var, var)
 
 
 class TrackedLeague(BaseModel):
@@ -129,6 +134,7 @@ class ConfigFile(BaseModel):
     coverage: dict[str, Any] | None = None
     alerts: dict[str, Any] | None = None
     backfill: dict[str, Any] | None = None
+    daily: dict[str, Any] | None = None
     ops: dict[str, Any] | None = None
 
 
@@ -219,7 +225,7 @@ def load(directory: Path | None = None) -> JobConfig:
                 raise ConfigError(f"{path}: job {job.job_id}: job_id also defined in {sources[job.job_id]}")
             jobs[job.job_id], sources[job.job_id] = job, str(path)
         tracked.extend(parsed.tracked)
-        for name in ("live", "coverage", "alerts", "backfill", "ops"):
+        for name in ("live", "coverage", "alerts", "backfill", "daily", "ops"):
             value = getattr(parsed, name)
             if value is not None:
                 if name in sections:
