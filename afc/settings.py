@@ -41,6 +41,7 @@ ENV_VARS = {
     "AFC_HTTP_TIMEOUT": "http_timeout",
     "AFC_LOG_FORMAT": "log_format",
     "AFC_METRICS_DIR": "metrics_dir",
+    "CREDENTIALS_DIRECTORY": "credentials_dir",
 }
 
 
@@ -74,6 +75,7 @@ class Settings(BaseModel):
     http_timeout: float = Field(20.0, gt=0)
     log_format: Literal["auto", "json", "text"] = "auto"
     metrics_dir: Path | None = None
+    credentials_dir: Path | None = None  # systemd's LoadCredential= directory (alerts' SMTP password)
 
     @property
     def db_url(self) -> str:

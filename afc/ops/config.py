@@ -56,6 +56,7 @@ class HealthConfig(_Strict):
     stale_factor: float = Field(2.0, gt=1)
     quota_below_percent: float = Field(5.0, ge=0, le=100)
     live_stall_minutes: int = Field(5, ge=1)
+    coverage_critical_percent: float = Field(50.0, ge=0, le=100)
 
 
 class OpsConfig(_Strict):
@@ -105,21 +106,30 @@ class SmtpConfig(_Strict):
         return [value] if isinstance(value, str) else value
 
 
+ALERT_KINDS = ("job_failed", "breaker_open", "quota_low", "coverage_critical", "live_stalled")
+
+
 class AlertsConfig(_Strict):
-    """The `alerts:` section: channels, the repeat window and the thresholds."""
+    """The `alerts:` section: channels, which problems alert, and the repeat window."""
 
     webhook_url: str | None = None
     smtp: SmtpConfig | None = None
     repeat_after: int = Field(6 * 3600, ge=0)
-    quota_below_percent: float = Field(10.0, ge=0, le=100)
-    coverage_below_percent: float = Field(50.0, ge=0, le=100)
-    live_stall_minutes: int = Field(5, ge=1)
+    on: list[str] = Field(default_factory=lambda: list(ALERT_KINDS))
     timeout: float = Field(10.0, gt=0)
 
     @field_validator("repeat_after", mode="before")
     @classmethod
     def _repeat(cls, value: object) -> int:
         return parse_duration(value)
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, value: list[str]) -> list[str]:
+        for kind in value:
+            if kind not in ALERT_KINDS:
+                raise ValueError(f"unknown alert {kind!r}; known: {', '.join(ALERT_KINDS)}")
+        return value
 
     @field_validator("webhook_url")
     @classmethod

@@ -1,0 +1,140 @@
+"""Backups and restores: SQLite's online backup API, PostgreSQL's pg_dump / pg_restore.
+
+Backups are timestamped files in one directory (`afc-YYYYMMDDTHHMMSSZ.db` or `.dump`), written
+under a temporary name and renamed when complete; the newest `keep` are kept. The PostgreSQL
+password never reaches a command line: it goes to pg_dump through PGPASSWORD.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from afc.db import Database, redact_url
+from afc.errors import AfcError, ConfigError
+
+SUFFIX = {"sqlite": ".db", "postgres": ".dump"}
+DROP_SCHEMAS = "DROP SCHEMA IF EXISTS raw, core, mart, ops CASCADE"
+
+
+class BackupError(AfcError):
+    """A backup or restore could not be made."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """One backup written, and the old ones removed to keep `keep`."""
+
+    path: Path
+    size: int
+    removed: list[Path]
+
+
+def backup(db: Database, directory: Path, now: datetime, keep: int) -> BackupResult:
+    """Write a backup of `db` into `directory` and prune older ones beyond `keep`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"afc-{now:%Y%m%dT%H%M%SZ}{SUFFIX[db.backend]}"
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        if db.backend == "sqlite":
+            _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
+        else:
+            _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
+
+
+def _sqlite_backup(source: str, target: Path) -> None:
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst, pages=1024)  # in steps, so writers are not held off for the whole copy
+        if dst.execute("PRAGMA quick_check").fetchone() != ("ok",):
+            raise BackupError(f"{target}: the backup failed its integrity check; nothing kept")
+    except sqlite3.Error as exc:
+        raise BackupError(f"sqlite backup of {source} failed: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
+
+
+def _rotate(directory: Path, suffix: str, keep: int) -> list[Path]:
+    found = sorted(directory.glob(f"afc-*{suffix}"))
+    old = found[:-keep] if keep > 0 else []
+    for path in old:
+        path.unlink()
+    return old
+
+
+def pg_command(tool: str, url: str, *args: str) -> tuple[list[str], dict[str, str]]:
+    """`tool` with the connection as --dbname (without password) and the password in the env."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    binary = shutil.which(tool)
+    if binary is None:
+        raise ConfigError(f"{tool} not found on PATH; install the PostgreSQL client (apt install postgresql-client)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return [binary, f"--dbname={make_conninfo(**params)}", *args], env
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+        raise BackupError(f"{what} failed: {reason}")
+
+
+def _pg_dump(url: str, target: Path) -> None:
+    command, env = pg_command("pg_dump", url, "--format=custom", "--no-owner", f"--file={target}")
+    _run(command, env, f"pg_dump of {redact_url(url)}")
+
+
+def restore(db: Database, source: Path) -> None:
+    """Replace everything in `db` with the backup at `source`."""
+    if not source.is_file():
+        raise ConfigError(f"{source}: no such backup file")
+    if db.backend == "sqlite":
+        _sqlite_restore(source, db)
+    else:
+        _pg_restore(db._raw_url, source, db.url)  # type: ignore[attr-defined]
+
+
+def _pg_restore(url: str, source: Path, shown: str) -> None:
+    # pg_restore --clean cannot drop partitioned indexes. Instead the dump becomes an SQL script
+    # first (a broken archive fails here, before anything is touched), then one transaction drops
+    # afc's schemas and replays it, so a failed restore leaves the database as it was.
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="afc-restore-") as tmp:
+        script = Path(tmp) / "restore.sql"
+        replay, env = pg_command("pg_restore", url, "--no-owner", f"--file={script}", str(source))
+        del replay[1]  # writing the script needs no connection
+        _run(replay, env, f"restore of {source}")
+        apply, env = pg_command("psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                                "-c", DROP_SCHEMAS, "-f", str(script))
+        _run(apply, env, f"restore of {source} into {shown}")
+
+
+def _sqlite_restore(source: Path, db: Database) -> None:
+    try:
+        src = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True)
+        try:
+            src.execute("SELECT version FROM ops_schema_migrations LIMIT 1")
+            if src.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                raise BackupError(f"{source}: the backup failed its integrity check; nothing restored")
+            src.backup(db.conn)  # type: ignore[attr-defined]
+        finally:
+            src.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{source}: not an afc SQLite backup ({exc})") from None

@@ -1,0 +1,96 @@
+"""Job groups and their timers: what systemd and cron run, when, and which job runs they leave.
+
+One lock per group. Bootstrap gets a timer per distinct job schedule (monthly and weekly jobs
+differ); the other groups run one command on one schedule from the `ops:` section, falling back
+to their jobs' most frequent schedule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from afc.errors import ConfigError
+from afc.jobs import Job, JobConfig
+from afc.ops.config import OpsConfig, ops_config, section_file
+from afc.ops.schedule import Schedule, checked
+
+# group -> (the afc commands its service runs, TimeoutStartSec)
+COMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
+    "daily": ((("daily",),), "45min"),
+    "backfill": ((("backfill", "--resume"),), "2h"),
+    "coverage": ((("coverage", "report"),), "15min"),
+    "maintenance": ((("prune",), ("backup",)), "2h"),
+}
+BOOTSTRAP_TIMEOUT = "30min"
+# job_runs.job_id values the maintenance commands record (health checks them for staleness)
+MAINTENANCE_JOBS = ("maintenance_prune", "maintenance_backup")
+LOCK_GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance", "live")
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One scheduled unit: its name, lock group, schedule, commands and the jobs it runs."""
+
+    name: str  # afc-<name>.service / .timer
+    group: str
+    schedule: Schedule
+    commands: tuple[tuple[str, ...], ...]
+    job_ids: tuple[str, ...]
+    timeout: str
+
+
+def _slug(text: str, index: int) -> str:
+    return text if re.fullmatch(r"[a-z]+", text) else str(index)
+
+
+def _bootstrap(config: JobConfig, ops: OpsConfig) -> list[Timer]:
+    jobs = [j for j in config.of_type("bootstrap") if j.schedule or "bootstrap" in ops.schedules]
+    if "bootstrap" in ops.schedules:
+        schedule = _schedule(config, ops, ops.schedules["bootstrap"], "ops.schedules.bootstrap")
+        return [Timer("bootstrap", "bootstrap", schedule, (("bootstrap", "all"),),
+                      tuple(j.job_id for j in jobs), BOOTSTRAP_TIMEOUT)]
+    by_schedule: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_schedule.setdefault(str(job.schedule), []).append(job)
+    timers = []
+    for index, (text, group) in enumerate(by_schedule.items(), start=1):
+        where = f"job {group[0].job_id}: schedule"
+        schedule = _schedule(config, ops, text, where, config.sources[group[0].job_id])
+        timers.append(Timer(f"bootstrap-{_slug(text, index)}", "bootstrap", schedule,
+                            tuple(("bootstrap", j.job_id) for j in group), tuple(j.job_id for j in group),
+                            BOOTSTRAP_TIMEOUT))
+    return timers
+
+
+def _schedule(config: JobConfig, ops: OpsConfig, text: str, what: str, file: str | None = None) -> Schedule:
+    return checked(text, ops.random_delay_seconds, f"{file or section_file(config, 'ops')}: {what}")
+
+
+def _group(config: JobConfig, ops: OpsConfig, group: str) -> Timer | None:
+    commands, timeout = COMMANDS[group]
+    jobs = config.of_type(group) if group in ("daily", "backfill") else []
+    job_ids = MAINTENANCE_JOBS if group == "maintenance" else tuple(j.job_id for j in jobs)
+    if group in ops.schedules:
+        schedule = _schedule(config, ops, ops.schedules[group], f"ops.schedules.{group}")
+    else:
+        scheduled = [(j, _schedule(config, ops, j.schedule, f"job {j.job_id}: schedule", config.sources[j.job_id]))
+                     for j in jobs if j.schedule]
+        if not scheduled:
+            return None
+        schedule = min((s for _, s in scheduled), key=lambda s: s.period)
+    return Timer(group, group, schedule, commands, job_ids, timeout)
+
+
+def timers(config: JobConfig) -> list[Timer]:
+    """Every scheduled unit the jobs directory asks for, in a stable order."""
+    ops = ops_config(config)
+    found = _bootstrap(config, ops)
+    for group in COMMANDS:
+        timer = _group(config, ops, group)
+        if timer is not None:
+            found.append(timer)
+    names = [t.name for t in found]
+    if len(names) != len(set(names)):
+        raise ConfigError(f"{config.directory}: two timers would both be named {names}")
+    return found

@@ -1,0 +1,100 @@
+"""Backups and restores on both backends: a round trip brings the data back; old backups rotate."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from afc.db import connect
+from afc.errors import ConfigError
+from afc.ops import backup as backups
+from afc.ops.backup import BackupError, backup, pg_command, restore
+
+NOW = datetime(2026, 11, 28, 2, 40, tzinfo=UTC)
+COUNTRY = "INSERT INTO core.countries (name, code, updated_at) VALUES (%s, %s, %s)"
+
+
+def countries(db) -> list[tuple]:
+    return db.fetchall("SELECT name, code FROM core.countries ORDER BY name")
+
+
+def test_backup_and_restore_round_trip(db, tmp_path: Path):
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+        db.execute(COUNTRY, ("Spain", "ES", NOW))
+    result = backup(db, tmp_path / "backups", NOW, keep=3)
+    suffix = ".db" if db.backend == "sqlite" else ".dump"
+    assert result.path == tmp_path / "backups" / f"afc-20261128T024000Z{suffix}"
+    assert result.size > 0 and result.removed == []
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == [result.path.name]  # no partial left
+    with db.transaction():
+        db.execute("DELETE FROM core.countries WHERE name = 'Spain'")
+        db.execute(COUNTRY, ("Wales", "GB", NOW))
+    restore(db, result.path)
+    fresh = connect(db.url if db.backend == "sqlite" else db._raw_url)
+    try:
+        assert countries(fresh) == [("England", "GB"), ("Spain", "ES")]
+        assert fresh.fetchone("SELECT COUNT(*) FROM ops.schema_migrations")[0] >= 2
+    finally:
+        fresh.close()
+
+
+def test_backups_rotate_keeping_the_newest(sqlite_url, tmp_path: Path):
+    db = connect(sqlite_url)
+    made = [backup(db, tmp_path / "b", NOW + timedelta(days=i), keep=2) for i in range(4)]
+    assert [p.name for p in made[-1].removed] == ["afc-20261129T024000Z.db"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["afc-20261130T024000Z.db", "afc-20261201T024000Z.db"]
+    db.close()
+
+
+def test_restore_rejects_a_file_that_is_not_a_backup(sqlite_url, tmp_path: Path):
+    bogus = tmp_path / "x.db"
+    bogus.write_text("not a database at all" * 100)
+    db = connect(sqlite_url)
+    with pytest.raises(BackupError, match=r"x\.db: not an afc SQLite backup"):
+        restore(db, bogus)
+    with pytest.raises(ConfigError, match=r"missing\.db: no such backup file"):
+        restore(db, tmp_path / "missing.db")
+    db.close()
+
+
+def test_a_broken_backup_leaves_the_database_as_it_was(db, tmp_path: Path):
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+    broken = tmp_path / ("afc-x.dump" if db.backend == "postgres" else "afc-x.db")
+    good = backup(db, tmp_path / "b", NOW, keep=1).path
+    broken.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
+    with pytest.raises(BackupError, match=r"afc-x\.(dump|db)"):
+        restore(db, broken)
+    assert countries(db) == [("England", "GB")]
+
+
+def test_the_password_never_reaches_the_command_line(monkeypatch):
+    monkeypatch.setenv("PGHOST", "elsewhere")
+    command, env = pg_command("pg_dump", "postgresql://afc:s3cret-pass@db.example:5433/afc", "--format=custom")
+    assert "s3cret-pass" not in " ".join(command)
+    assert command[1:] == ["--dbname=user=afc dbname=afc host=db.example port=5433", "--format=custom"]
+    assert env["PGPASSWORD"] == "s3cret-pass"
+    assert "PGHOST" not in env  # the URL alone says where to connect
+
+
+def test_pg_dump_failure_is_one_line_without_the_password(pg_url, tmp_path: Path, monkeypatch):
+    db = connect(pg_url)
+    monkeypatch.setattr(db, "_raw_url", pg_url.replace("postgres@", "postgres:hunter22@").replace(
+        "/afc_test", "/no_such_db_afc"))
+    with pytest.raises(BackupError) as err:
+        backup(db, tmp_path, NOW, keep=2)
+    assert "hunter22" not in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).startswith("pg_dump of postgresql://postgres:***@127.0.0.1:5432/no_such_db_afc")
+    assert list(tmp_path.iterdir()) == []
+    db.close()
+
+
+def test_missing_tool_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(backups.shutil, "which", lambda name: None)
+    with pytest.raises(ConfigError, match=r"pg_dump not found on PATH; install the PostgreSQL client"):
+        pg_command("pg_dump", "postgresql://x@h/d")
+    assert os.environ.get("PGPASSWORD") is None
