@@ -37,6 +37,8 @@ class LeagueDef:
     no_coverage: tuple[str, ...] = ()  # dotted coverage flags that are false
     livescore: bool = True
     zones: tuple[tuple[int, int, str], ...] = field(default=())  # (first rank, last rank, description)
+    weekend: tuple[int, ...] = (-1, 0, 0, 0, 1, 1, 2)  # day offsets from Saturday a weekend round uses
+    midweek: int = 2  # rounds played Tuesday to Thursday
 
     def coverage(self) -> dict:
         """The `seasons[].coverage` dict of /leagues for this competition."""
@@ -61,19 +63,19 @@ def _zones(top: int, europa: int, conference: int, relegated: int, teams: int, l
 LEAGUES: tuple[LeagueDef, ...] = (
     LeagueDef(39, "Premier League", "League", "England", 20, 1, zones=_zones(4, 1, 1, 3, 20, "Championship")),
     LeagueDef(140, "La Liga", "League", "Spain", 20, 2, ("14:00", "16:15", "18:30", "19:00", "21:00"),
-              zones=_zones(4, 2, 1, 3, 20, "LaLiga2")),
+              zones=_zones(4, 2, 1, 3, 20, "LaLiga2"), weekend=(-1, 0, 0, 1, 1, 2)),
     LeagueDef(135, "Serie A", "League", "Italy", 20, 3, ("11:30", "14:00", "17:00", "19:45"),
-              zones=_zones(4, 1, 1, 3, 20, "Serie B")),
+              zones=_zones(4, 1, 1, 3, 20, "Serie B"), weekend=(0, 0, 1, 1, 1, 2), midweek=3),
     LeagueDef(78, "Bundesliga", "League", "Germany", 18, 4, ("13:30", "16:30", "18:30", "19:30"),
-              zones=_zones(4, 1, 1, 2, 18, "2. Bundesliga")),
+              zones=_zones(4, 1, 1, 2, 18, "2. Bundesliga"), weekend=(-1, 0, 0, 0, 1), midweek=1),
     LeagueDef(61, "Ligue 1", "League", "France", 18, 5, ("13:00", "15:00", "17:00", "19:05", "20:00"),
-              zones=_zones(3, 1, 1, 2, 18, "Ligue 2")),
+              zones=_zones(3, 1, 1, 2, 18, "Ligue 2"), weekend=(-1, 0, 1, 1), midweek=1),
     LeagueDef(88, "Eredivisie", "League", "Netherlands", 18, 6, ("11:15", "13:30", "15:45", "18:00", "19:00"),
               no_coverage=("fixtures.lineups", "fixtures.statistics_fixtures", "fixtures.statistics_players", "odds"),
-              zones=_zones(2, 1, 1, 2, 18, "Eerste Divisie")),
+              zones=_zones(2, 1, 1, 2, 18, "Eerste Divisie"), weekend=(-1, 0, 1, 1), midweek=4),
     LeagueDef(144, "Jupiler Pro League", "League", "Belgium", 16, 7, ("12:30", "15:00", "17:15", "19:45"),
               no_coverage=("fixtures.events", "players", "top_scorers", "top_assists", "top_cards", "injuries"),
-              livescore=False, zones=_zones(1, 1, 1, 2, 16, "Challenger Pro League")),
+              livescore=False, zones=_zones(1, 1, 1, 2, 16, "Challenger Pro League"), weekend=(-1, 0, 1, 1)),
     LeagueDef(2, "UEFA Champions League", "Cup", "World", 32, 8, ("17:45", "20:00"),
               zones=((1, 2, "Promotion - Champions League (Round of 16: )"),
                      (3, 3, "Promotion - Europa League (Knockout Round Play-offs: )"))),

@@ -105,19 +105,46 @@ def _fate(seed: int, fx: Fixture) -> Fixture:
     return fx
 
 
+def _breaks(season: int) -> set[date]:
+    """Saturdays of the international breaks (no domestic round)."""
+    nth = lambda year, month, n: _weekday_on_or_after(date(year, month, 1), 5) + timedelta(weeks=n - 1)  # noqa: E731
+    return {nth(season, 9, 2), nth(season, 10, 2), nth(season, 11, 3), nth(season + 1, 3, 4)}
+
+
+def _spread(items: list[date], count: int) -> list[date]:
+    """`count` items of `items` evenly spaced, first and last included."""
+    if count <= 1:
+        return items[:count]
+    return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)]
+
+
+def round_dates(league: LeagueDef, season: int, rounds: int) -> list[tuple[date, bool]]:
+    """(anchor day, midweek?) per round: Saturdays outside the breaks, plus Wednesdays where needed."""
+    start, end = season_bounds(league, season)
+    saturdays, day = [], _weekday_on_or_after(start, 5)
+    while day <= end:
+        saturdays.append(day)
+        day += timedelta(weeks=1)
+    weekends = [d for d in saturdays if d not in _breaks(season)]
+    midweek = min(rounds, max(league.midweek, rounds - len(weekends)))
+    chosen = [(d, False) for d in _spread(weekends, rounds - midweek)]
+    wednesdays = [d + timedelta(days=4) for d in weekends[1:-1]]
+    chosen += [(d, True) for d in _spread(wednesdays[1:-1], midweek)]
+    return sorted(chosen)
+
+
 def league_fixtures(seed: int, league: LeagueDef, season: int, teams: list[Team]) -> list[Fixture]:
     """A domestic league-season: 2(n-1) rounds named "Regular Season - N", sorted by kickoff."""
     rng = seeded(seed, "schedule", league.id, season)
-    start, end = season_bounds(league, season)
     rounds = round_robin(rng.sample(teams, len(teams)))
-    span = (end - start).days - 2
     fixtures = []
-    for r, pairs in enumerate(rounds):
-        day0 = start + timedelta(days=r * span // (len(rounds) - 1))
+    for r, ((anchor, midweek), pairs) in enumerate(zip(round_dates(league, season, len(rounds)), rounds, strict=True)):
+        offsets = (-1, 0, 0, 1) if midweek else league.weekend
         for home, away in pairs:
-            day = day0 + timedelta(days=rng.choice((0, 1, 1, 1, 2, 2)))
+            day = anchor + timedelta(days=rng.choice(offsets))
+            slot = rng.choice(("18:45", "19:45", "20:00") if midweek else league.slots)
             fx = Fixture(fixture_id(league, season, len(fixtures)), league.id, season, f"Regular Season - {r + 1}",
-                         _at(day, rng.choice(league.slots)), home.id, away.id, home.venue.id, _referee(rng))
+                         _at(day, slot), home.id, away.id, home.venue.id, _referee(rng))
             fixtures.append(_fate(seed, fx))
     return sorted(fixtures, key=lambda f: (f.kickoff, f.id))
 
