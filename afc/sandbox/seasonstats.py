@@ -102,7 +102,7 @@ def statistics_entry(world: World, league_id: int, season: int, team_id: int, pl
         "passes": {"total": _nz(n["passes"]), "key": _nz(n["key"]), "accuracy": accuracy},
         "tackles": {"total": _nz(n["tackles"]), "blocks": _nz(n["blocks"]), "interceptions": _nz(n["interceptions"])},
         "duels": {"total": _nz(n["duels"]), "won": _nz(n["won"])},
-        "dribbles": {"attempts": _nz(n["dribbles"]), "success": _nz(n["success"]), "past": _nz(n["past"])},
+        "dribbles": {"attempts": _nz(n["dribbles"]), "success": _nz(n["success"]), "past": None},
         "fouls": {"drawn": _nz(n["drawn"]), "committed": _nz(n["committed"])},
         "cards": {"yellow": count("yellow"), "yellowred": count("yellowred"), "red": count("red")},
         "penalty": {"won": None, "commited": None, "scored": count("pen_scored"), "missed": count("pen_missed"),

@@ -25,7 +25,7 @@ def _injury_scope(q: Query) -> list[Fixture]:
         return [f for f in [world.fixture(q.int("fixture"))] if f]
     if q.get("ids"):
         return [f for f in map(world.fixture, ids_list(q, "ids")) if f]
-    if q.get("league"):
+    if q.get("league") and season:
         return world.fixtures(q.int("league"), season) if q.int("league") in LEAGUE_BY_ID else []
     if q.get("team") or q.get("player"):
         player = world.player(q.int("player")) if q.get("player") else None
@@ -34,7 +34,8 @@ def _injury_scope(q: Query) -> list[Fixture]:
             return []
         return [f for lg in LEAGUES for f in world.fixtures(lg.id, season) if team in (f.home_id, f.away_id)]
     day = date.fromisoformat(q.get("date"))
-    return world.fixtures_between(*_day_bounds(day))
+    leagues = [q.int("league")] if q.get("league") else None
+    return world.fixtures_between(*_day_bounds(day), leagues)
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -87,6 +88,8 @@ def _last5(q: Query, fx: Fixture, team: int) -> dict:
     scored, conceded = goals["for"]["total"]["total"], goals["against"]["total"]["total"]
     per = lambda n: f"{n / max(1, body['fixtures']['played']['total']):.1f}"  # noqa: E731
     points = sum(3 if r == "W" else 1 if r == "D" else 0 for r in form)
+    for side in ("for", "against"):
+        del body["goals"][side]["under_over"]  # /teams/statistics has it, predictions do not
     return {"played": played, "form": f"{round(100 * points / (3 * played)) if played else 0}%",
             "att": f"{min(100, round(60 * float(per(scored))))}%", "def": f"{max(0, 100 - round(50 * float(per(conceded))))}%",
             "goals": {"for": {"total": scored, "average": per(scored)},
@@ -137,7 +140,7 @@ def predictions(q: Query) -> Answer:
 
 ENDPOINTS = (
     Endpoint("injuries", injuries, ("league", "season", "fixture", "team", "player", "date", "ids", "timezone"),
-             at_least_one=True, rules=(requires("league", "season"), requires("team", "season"),
+             at_least_one=True, rules=(requires("league", "season", "date"), requires("team", "season"),
                                        requires("player", "season"), requires("season", "league", "team", "player"))),
     Endpoint("predictions", predictions, ("fixture",), required=("fixture",)),
 )

@@ -19,6 +19,7 @@ from afc.sandbox.rng import seeded, unit
 from afc.sandbox.schedule import Fixture
 
 HISTORY = timedelta(days=7)
+MAJOR = (6, 8)  # Bwin and Bet365
 STEP = 3 * 3600
 
 
@@ -70,7 +71,8 @@ def odds_item(q: Query, fx: Fixture) -> dict:
     update = _update(q, fx)
     rng = seeded(q.world.seed, "odds", fx.id, int(update.timestamp()))
     shown = views.base_item(q.world, fx.id, q.at, q.get("timezone") or "UTC")["fixture"]
-    books = sorted(rng.sample(BOOKMAKERS, rng.randint(4, 7)))
+    major = [b for b in BOOKMAKERS if b[0] in MAJOR]  # the big books price every fixture
+    books = sorted(major + rng.sample([b for b in BOOKMAKERS if b[0] not in MAJOR], rng.randint(2, 5)))
     bookmakers = [{"id": bid, "name": name, "bets": _bets(q, fx, seeded(q.world.seed, "book", fx.id, bid, int(update.timestamp())))}
                   for bid, name in books]
     if q.get("bookmaker"):
