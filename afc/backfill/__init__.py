@@ -19,7 +19,7 @@ from afc.collector import Collector
 from afc.errors import ConfigError
 from afc.settings import PRIORITIES, Priority
 
-__all__ = ["BackfillReport", "Preview", "Target", "TaskEvent", "check_priority", "log_event", "preview",
+__all__ = ["BackfillReport", "Preview", "Target", "TaskEvent", "check_priority", "execute", "log_event", "preview",
            "resumable", "run", "start", "targets"]
 
 
@@ -59,3 +59,29 @@ def preview(collector: Collector, wanted: list[Target], priority: Priority) -> P
 def start(collector: Collector, wanted: list[Target]) -> list[tasks.Plan]:
     """Checkpoint the targets' plans (joining any active plan of the same league season)."""
     return open_plans(collector.db, wanted, collector.now())
+
+
+def execute(collector: Collector, wanted: list[Target], *, priority: Priority, resume: bool,
+            listener: object = None) -> BackfillReport:
+    """Under the backfill group's lock: checkpoint the targets' plans, then run every active plan."""
+    from afc.ops.guard import job_group
+
+    job_id = "backfill_resume" if resume and not wanted else "backfill"
+    with job_group(collector, "backfill") as group:
+        start(collector, wanted)
+        report = run(collector, priority=priority, job_id=job_id, command=_command(wanted, resume),
+                     listener=listener)  # type: ignore[arg-type]
+        group.record([_GroupReport(job_id, report.status, report.error)])
+    return report
+
+
+def _command(wanted: list[Target], resume: bool) -> str:
+    seasons = " ".join(f"{t.league}/{t.season}" for t in wanted[:5]) + (" ..." if len(wanted) > 5 else "")
+    return "backfill" + (" --resume" if resume else "") + (f" {seasons}" if seasons else "")
+
+
+class _GroupReport:
+    """What the ops guard reads from a run (a quota stop is not a failure)."""
+
+    def __init__(self, job_id: str, status: str, error: str | None):
+        self.job_id, self.status, self.error = job_id, status, error

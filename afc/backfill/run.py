@@ -147,9 +147,16 @@ def log_event(event: TaskEvent) -> None:
     """One log line per task (the progress display when stderr is not a terminal)."""
     task = event.task
     level = logging.WARNING if event.status == "failed" else logging.INFO
-    log.log(level, "backfill %s %s/%s %s: %s, %d rows; %d calls, %d tasks left, %d quota left%s",
-            task.kind, task.league, task.season, task.request, event.status, event.rows, event.calls,
+    log.log(level, "backfill %s/%s %s: %s, %d rows; %d calls, %d tasks left, %d quota left%s",
+            task.league, task.season, describe(task), event.status, event.rows, event.calls,
             event.pending, event.quota_left, f" ({event.error})" if event.error else "")
+
+
+def describe(task: tasks.Task) -> str:
+    """A short name for a task: its kind, and its page or how many fixtures it details."""
+    if task.kind == "details":
+        return f"details of {len(task.params.get('ids', '').split('-'))} fixtures"
+    return f"{task.kind} page {task.page}" if task.kind == "players" else task.kind
 
 
 def _close(collector: Collector, ctx: Context, report: BackfillReport) -> None:
