@@ -5,3 +5,4 @@ queries served by indexes, so its cost follows what changed, not the size of the
 """
 
 from afc.marts import daily, live, summary  # noqa: F401
+from afc.coverage import mart as coverage  # noqa: E402,F401  (mart.coverage_status)

@@ -1,0 +1,102 @@
+"""Gaps: what a league season is missing, as the cheapest calls that would fill it (for backfill).
+
+The whole season's fixtures in one call; details for up to 20 finished fixtures per `ids=` call;
+standings, teams, injuries and top scorers one call each; /players and /odds paged (pages estimated
+from the last paging seen). Nothing for what is held and fresh, nothing the flags rule out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from afc.api import Request
+from afc.coverage.calculate import compute, select
+from afc.coverage.config import DETAIL_PARTS, coverage_config
+from afc.coverage.model import Coverage, Gap
+from afc.coverage.raw import SEASON_CALLS
+from afc.db import Database
+from afc.jobs import JobConfig
+
+IDS_PER_CALL = 20
+MISSING_DETAILS = """
+SELECT f.id, d.events IS NULL, d.lineups IS NULL, d.statistics IS NULL, d.players IS NULL
+FROM core.fixtures f LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'finished'
+ORDER BY f.id"""
+
+
+def gaps(source: Any, config: JobConfig, now: datetime, league: int | None = None,
+         season: int | None = None) -> list[Gap]:
+    """The gaps of the tracked league seasons (or just `league`/`season`), cheapest calls first per season.
+
+    `source` is a `Collector` or a `Database`.
+    """
+    db: Database = getattr(source, "db", source)
+    settings = coverage_config(config)
+    found: list[Gap] = []
+    for ls in select(config, db, now, league, season):
+        rows = compute(db, settings, [ls], now)
+        found += season_gaps(db, ls.league, ls.season, rows)
+    return found
+
+
+def season_gaps(db: Database, league: int, season: int, rows: list[Coverage]) -> list[Gap]:
+    """The gaps of one league season, from its computed coverage rows."""
+    wanting = {r.endpoint: r for r in rows if _wanting(r)}
+    found = []
+    parts = [DETAIL_PARTS[e] for e in DETAIL_PARTS if e in wanting]
+    if parts:
+        found += _details_gap(db, league, season, parts)
+    for endpoint in SEASON_CALLS:
+        if endpoint in wanting:
+            found.append(_season_gap(league, season, wanting[endpoint]))
+    return found
+
+
+def _wanting(row: Coverage) -> bool:
+    if row.status == "not_applicable":
+        return False
+    stale = row.freshness_pct is not None and row.freshness_pct < 100
+    unpaged = row.endpoint == "players" and row.detail.get("pages_fetched", 0) < row.detail.get("pages", 0)
+    return (row.count_pct or 0) < 100 or stale or unpaged
+
+
+def _season_gap(league: int, season: int, row: Coverage) -> Gap:
+    request = Request.of(SEASON_CALLS[row.endpoint], {"league": league, "season": season})
+    calls = int(row.detail.get("pages", 1)) if row.endpoint in ("players", "odds") else 1
+    return Gap(league, season, row.endpoint, [request], max(calls, 1), _reason(row))
+
+
+def _reason(row: Coverage) -> str:
+    if row.expected is None:
+        return "never fetched: the API has not said how many to expect"
+    if (row.count_pct or 0) < 100:
+        return f"{row.held} of {row.expected} held"
+    if row.freshness_pct is not None and row.freshness_pct < 100:
+        return f"stale: last fetched {minutes(row.lag_minutes)} ago (allowed {minutes(row.detail['max_lag_minutes'])})"
+    return f"the last run stopped at page {row.detail['pages_fetched']} of {row.detail['pages']}"
+
+
+def _details_gap(db: Database, league: int, season: int, parts: list[str]) -> list[Gap]:
+    """Finished fixtures lacking any wanted part, in `ids=` batches of 20."""
+    columns = {"events": 1, "lineups": 2, "statistics": 3, "players": 4}
+    missing = [int(r[0]) for r in db.fetchall(MISSING_DETAILS, {"league": league, "season": season})
+               if any(r[columns[p]] for p in parts)]
+    if not missing:
+        return []
+    batches = [missing[i:i + IDS_PER_CALL] for i in range(0, len(missing), IDS_PER_CALL)]
+    requests = [Request.of("fixtures", {"ids": batch}) for batch in batches]
+    reason = f"{len(missing)} finished fixtures lack {', '.join(parts)}"
+    return [Gap(league, season, "details", requests, len(requests), reason)]
+
+
+def minutes(value: float | None) -> str:
+    """A lag as the largest whole unit: `95` → `1h35m`, `4320` → `3d`."""
+    if value is None:
+        return "never"
+    total = int(round(value))
+    days, rest = divmod(total, 1440)
+    hours, mins = divmod(rest, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
+    return text or "0m"
