@@ -1,0 +1,39 @@
+"""`afc live-loop`: the long-running live collector (a systemd Type=notify service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from afc.cli.app import DbOption, JsonOption, app, console, settings, write_json
+
+
+@app.command("live-loop")
+def live_loop(
+    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Seconds between live calls "
+                                                 "while matches are on (default: jobs/live.yaml, 15).")] = None,
+    leagues: Annotated[str | None, typer.Option("--leagues", help="League ids to follow, e.g. 39,140, or "
+                                                "'all' (default: live.leagues, else the tracked leagues).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="One iteration (a tick if matches are on), then exit.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow matches in play every interval; sleep, making no calls, while none are on."""
+    import threading
+    from dataclasses import asdict
+
+    from afc.live import build
+    from afc.live.stop import on_signals
+    from afc.ops.lock import file_lock, lock_path
+
+    conf, stop = settings(db), threading.Event()
+    on_signals(stop)
+    with file_lock(lock_path(conf.data_dir, "live"), "live"):
+        report = build(conf, interval=interval, leagues=leagues, stop=stop).run(once=once)
+    if as_json:
+        write_json(asdict(report))
+    elif once:
+        wake = f"{report.next_wake:%Y-%m-%d %H:%M:%S} UTC" if report.next_wake else "-"
+        console().print(f"{report.state}: {report.ticks} ticks, {report.in_play} in play, "
+                        f"{report.detail_calls} details calls; next look at {wake}", markup=False)

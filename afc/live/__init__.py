@@ -1,0 +1,24 @@
+"""The live loop (`afc live-loop`): follow matches in play, spend nothing when none are on."""
+
+from __future__ import annotations
+
+import threading
+
+from afc.clock import Clock, parse_clock
+from afc.jobs import load
+from afc.live.config import LiveConfig, leagues_of, live_config, parse_leagues
+from afc.live.loop import LiveLoop, LoopReport
+from afc.sdnotify import Notifier
+from afc.settings import Settings
+
+__all__ = ["LiveConfig", "LiveLoop", "LoopReport", "build"]
+
+
+def build(settings: Settings, *, interval: int | None = None, leagues: str | None = None,
+          clock: Clock | None = None, stop: threading.Event | None = None,
+          notifier: Notifier | None = None) -> LiveLoop:
+    """A loop configured from the `live:` section of the jobs directory, with these flags on top."""
+    config = load(settings.jobs_dir)
+    live = live_config(config, interval=interval, leagues=parse_leagues(leagues))
+    return LiveLoop(settings, live, leagues_of(live, config), clock=clock or parse_clock(settings.clock),
+                    stop=stop, notifier=notifier)

@@ -1,0 +1,267 @@
+"""The live loop: sleep while nothing is on, poll `/fixtures?live=` every interval while matches are.
+
+Each iteration reads the schedule from core, ticks when fixtures are in play or about to kick off
+and the interval has passed, fetches the details of fixtures that finished, then says when to look
+again (clock time, not loop counts). Every failure it can outlive is handled here: the API failing
+(back off, the pipeline's breaker and retries), the daily quota spent (park until 00:00 UTC), the
+database gone (close, back off up to 30 s, reconnect). Only a rejected key or a bug in afc ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from afc import runs
+from afc.api import ApiClient
+from afc.clock import Clock, next_utc_midnight
+from afc.collector import Collector
+from afc.errors import AfcError, AuthError, DatabaseError, QuotaExhausted
+from afc.live import followups, pace
+from afc.live.config import LiveConfig
+from afc.live.schedule import Schedule, read, wake_at
+from afc.live.stop import StopClock, Stopped
+from afc.live.tick import follow_up, tick
+from afc.ops.heartbeat import beat
+from afc.pipeline import Context
+from afc.sdnotify import Notifier
+from afc.settings import Settings
+
+log = logging.getLogger("afc.live")
+JOB_ID = "live_loop"
+HEARTBEAT = "live"
+DB_BACKOFF_CAP = 30.0
+API_BACKOFF_CAP = 300.0
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass
+class LoopReport:
+    """What the loop did (for `--once`, tests and the last status line)."""
+
+    iterations: int = 0
+    ticks: int = 0
+    detail_calls: int = 0
+    failures: int = 0
+    reconnects: int = 0
+    interval: int = 15
+    in_play: int = 0
+    state: str = "starting"  # polling | idle | quota | api-error | database | stopped
+    next_wake: datetime | None = None
+
+
+class LiveLoop:
+    """Follows the tracked leagues' matches in play until `stop` is set."""
+
+    def __init__(self, settings: Settings, live: LiveConfig, leagues: list[int] | None, *, clock: Clock,
+                 stop: threading.Event | None = None, notifier: Notifier | None = None,
+                 client: ApiClient | None = None):
+        self.settings, self.live, self.leagues = settings, live, leagues
+        self.stop = stop or threading.Event()
+        self.base_clock, self.clock = clock, StopClock(clock, self.stop)
+        self.notifier = notifier or Notifier({})
+        # An HTTP call never outlasts one interval, so a stop is honoured within one tick.
+        timeout = min(settings.http_timeout, max(float(live.interval), 5.0))
+        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout)
+        self.collector: Collector | None = None
+        self.run_id: int | None = None
+        self.report = LoopReport(interval=live.interval)
+        self.interval, self.next_tick = live.interval, NEVER
+        self.parked_until: datetime | None = None
+        self.ready, self.api_failures, self.db_failures = False, 0, 0
+
+    def run(self, once: bool = False) -> LoopReport:
+        """Iterate until stopped (or once); always ends with STOPPING=1 and the run record closed."""
+        try:
+            while not self.stop.is_set():
+                wait = self._iterate()
+                if once:
+                    break
+                self.clock.sleep(self._cap(wait))
+        except Stopped:
+            pass
+        finally:
+            self._shutdown()
+        return self.report
+
+    def _cap(self, wait: float) -> float:
+        cap = float(self.live.max_sleep)
+        if self.notifier.watchdog_seconds:
+            cap = min(cap, self.notifier.watchdog_seconds / 2)
+        return max(0.0, min(wait, cap))
+
+    def _iterate(self) -> float:
+        self.report.iterations += 1
+        try:
+            wait = self._work()
+        except (Stopped, AuthError):
+            raise
+        except QuotaExhausted as exc:
+            return self._park(exc)
+        except DatabaseError as exc:
+            return self._database_down(exc)
+        except AfcError as exc:
+            return self._failed(str(exc), healthy=True)
+        except Exception as exc:  # a bug in afc: say so with the traceback, stop pinging the watchdog
+            log.error("live: unexpected %s", type(exc).__name__, exc_info=True)
+            return self._failed(f"{type(exc).__name__}: {exc}", healthy=False)
+        self.db_failures = 0
+        return wait
+
+    def _connect(self) -> Collector:
+        if self.collector is None:
+            self.collector = Collector.open(self.settings, clock=self.base_clock, client=self.client)
+            if self.db_failures:
+                self.report.reconnects += 1
+                log.info("live: database reachable again")
+        if not self.ready:
+            self.ready = True
+            following = "all leagues" if self.leagues is None else "leagues " + ", ".join(map(str, self.leagues))
+            self.notifier.ready(f"following {following}")
+            log.info("live: following %s, every %d s while matches are on", following, self.live.interval)
+        return self.collector
+
+    def _work(self) -> float:
+        collector = self._connect()
+        now = self.clock.now()
+        if self.parked_until is not None and now < self.parked_until:
+            self._alive(collector, "quota", f"daily quota spent; resumes at {self.parked_until:%H:%M} UTC")
+            return (self.parked_until - now).total_seconds()
+        self.parked_until = None
+        schedule = read(collector.db, self.leagues, now, self.live)
+        if schedule.expired:
+            with collector.db.transaction():
+                followups.queue(collector.db, schedule.expired, now)
+        if schedule.awake and now >= self.next_tick:
+            self._tick(collector, schedule)
+        if followups.due(collector.db, self.clock.now(), 1):
+            self.report.detail_calls += follow_up(self._context(collector), self.live)
+        return self._next(collector, schedule)
+
+    def _context(self, collector: Collector) -> Context:
+        if self.run_id is None:
+            self.run_id = runs.start(collector.db, JOB_ID, "live-loop", self.clock.now())
+        return Context(collector.db, self.client, collector.ledger, self.clock, self.run_id, "CRITICAL",
+                       attempts=3, breaker=collector.breaker)
+
+    def _tick(self, collector: Collector, schedule: Schedule) -> None:
+        ctx = self._context(collector)
+        self._pace(collector, schedule)
+        started = self.clock.now()
+        result = tick(ctx, self.leagues, schedule)
+        self.next_tick = started + timedelta(seconds=self.interval)
+        self.report.ticks += 1
+        self.report.in_play = result.in_play
+        self.api_failures = 0
+        for fixture_id in result.ended:
+            log.info("live: fixture %d finished or left the live list; fetching its details", fixture_id)
+
+    def _pace(self, collector: Collector, schedule: Schedule) -> None:
+        """Lengthen the interval when today's quota cannot sustain it (and say so once)."""
+        now = schedule.now
+        spans = pace.windows(schedule.today, self.live.lead, self.live.match_length)
+        seconds = pace.merged_seconds(spans, now, next_utc_midnight(now))
+        budget = pace.plan(seconds, len(schedule.today), collector.ledger.available("CRITICAL"), self.live.interval)
+        if budget.interval != self.interval:
+            if budget.interval > self.live.interval:
+                log.warning("live: %d calls left today for %.0f min of matches (%d needed); polling every %d s "
+                            "instead of %d s", budget.available, seconds / 60, budget.calls, budget.interval,
+                            self.live.interval)
+            else:
+                log.info("live: the quota covers the rest of the day again; polling every %d s", budget.interval)
+            self.interval = self.report.interval = budget.interval
+
+    def _next(self, collector: Collector, schedule: Schedule) -> float:
+        now = self.clock.now()
+        due = followups.next_due(collector.db)
+        if schedule.awake:
+            wake = min(self.next_tick, due) if due else self.next_tick
+            self._enter("polling", f"live: {len(schedule.awake)} fixtures in play or about to kick off; "
+                                   f"polling every {self.interval} s")
+            self._alive(collector, "polling", f"{self.report.in_play} in play, every {self.interval} s, "
+                                              f"last tick {now:%H:%M:%S}")
+        else:
+            self._end_session(collector)
+            wake = wake_at(schedule, due, self.live)
+            kickoff = f"{schedule.next_kickoff:%Y-%m-%d %H:%M} UTC" if schedule.next_kickoff else "none scheduled"
+            self._enter("idle", f"live: nothing in play; next kickoff {kickoff}; no calls until then")
+            self._alive(collector, "idle", f"idle; next kickoff {kickoff}")
+        self.report.next_wake = wake
+        return (wake - now).total_seconds()
+
+    def _enter(self, state: str, message: str) -> None:
+        if self.report.state != state:
+            log.info("%s", message)
+        self.report.state = state
+
+    def _alive(self, collector: Collector, state: str, status: str) -> None:
+        """A good iteration: heartbeat for `afc health`, then the systemd watchdog."""
+        beat(collector.db, HEARTBEAT, self.clock.now(), state)
+        self.report.state = state
+        self.notifier.watchdog(status)
+
+    def _end_session(self, collector: Collector, status: str = "ok", error: str | None = None) -> None:
+        if self.run_id is not None:
+            now = self.clock.now()
+            runs.finish(collector.db, self.run_id, status, now, error)
+            self.run_id = None
+            with collector.db.transaction():
+                followups.forget(collector.db, now)
+
+    def _park(self, exc: QuotaExhausted) -> float:
+        now = self.clock.now()
+        self.parked_until = exc.resume_at or next_utc_midnight(now)
+        log.warning("live: %s; no calls until %s UTC", exc, f"{self.parked_until:%Y-%m-%d %H:%M}")
+        if self.collector is not None and self.run_id is not None:
+            self._end_session(self.collector, "quota", str(exc))
+        self.report.state = "quota"
+        self.notifier.watchdog(f"daily quota spent; resumes at {self.parked_until:%H:%M} UTC")
+        return 0.0
+
+    def _failed(self, message: str, *, healthy: bool) -> float:
+        """A tick that failed: one log line, back off (doubling, capped), keep looping."""
+        self.api_failures += 1
+        self.report.failures += 1
+        delay = min(self.interval * 2 ** (self.api_failures - 1), API_BACKOFF_CAP)
+        self.next_tick = self.clock.now() + timedelta(seconds=delay)
+        log.warning("live: tick failed (%s); next try in %.0f s", message, delay)
+        self.report.state = "api-error" if healthy else "error"
+        if healthy:  # the API is failing, not the loop: a restart would only spend quota
+            self.notifier.watchdog(f"API failing ({self.api_failures}x); next try in {delay:.0f} s")
+        return delay
+
+    def _database_down(self, exc: DatabaseError) -> float:
+        """Close the connection, wait (1, 2, 4 … 30 s), and reconnect on the next iteration."""
+        self.db_failures += 1
+        delay = min(2.0 ** (self.db_failures - 1), DB_BACKOFF_CAP)
+        log.warning("live: database unavailable (%s); retrying in %.0f s", exc, delay)
+        self._drop_connection()
+        self.report.state = "database"
+        status = f"waiting for the database; retrying in {delay:.0f} s"
+        if self.ready:  # a deliberate wait: restarting would not bring the database back
+            self.notifier.watchdog(status)
+        else:
+            self.notifier.extend_timeout(delay + 30, status)
+        return delay
+
+    def _drop_connection(self) -> None:
+        if self.collector is not None:
+            try:
+                self.collector.db.close()
+            except Exception:  # the connection is broken anyway; closing is best effort
+                pass
+            self.collector = None
+
+    def _shutdown(self) -> None:
+        self.notifier.stopping("stopping")
+        if self.collector is not None:
+            try:
+                self._end_session(self.collector)
+                beat(self.collector.db, HEARTBEAT, self.clock.now(), "stopped")
+            except DatabaseError as exc:
+                log.warning("live: could not record the stop (%s)", exc)
+            self._drop_connection()
+        self.client.close()
+        self.report.state = "stopped"
