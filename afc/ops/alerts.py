@@ -84,7 +84,8 @@ def notify(db: Database, alerts: list[Alert], conf: AlertsConfig, now: datetime,
     secrets = list(secrets)
     sent: list[str] = []
     for alert in alerts:
-        text = scrub(f"[afc {socket.gethostname()}] {alert.text}", secrets)
+        alert = Alert(alert.kind, alert.key, scrub(alert.text, secrets))
+        text = f"[afc {socket.gethostname()}] {alert.text}"
         log.warning("alert %s: %s", alert.kind, text)
         if not (conf.webhook_url or conf.smtp) or not _claim(db, alert, now, conf.repeat_after):
             continue

@@ -115,7 +115,7 @@ class AlertsConfig(_Strict):
     webhook_url: str | None = None
     smtp: SmtpConfig | None = None
     repeat_after: int = Field(6 * 3600, ge=0)
-    on: list[str] = Field(default_factory=lambda: list(ALERT_KINDS))
+    kinds: list[str] = Field(default_factory=lambda: list(ALERT_KINDS))
     timeout: float = Field(10.0, gt=0)
 
     @field_validator("repeat_after", mode="before")
@@ -123,9 +123,9 @@ class AlertsConfig(_Strict):
     def _repeat(cls, value: object) -> int:
         return parse_duration(value)
 
-    @field_validator("on")
+    @field_validator("kinds")
     @classmethod
-    def _on(cls, value: list[str]) -> list[str]:
+    def _kinds(cls, value: list[str]) -> list[str]:
         for kind in value:
             if kind not in ALERT_KINDS:
                 raise ValueError(f"unknown alert {kind!r}; known: {', '.join(ALERT_KINDS)}")

@@ -121,8 +121,8 @@ def send_alerts(collector: Collector, run: GroupRun) -> list[str]:
         found.append(alerts.job_failed(run.group, run.error))
     report = health.check(collector.db, collector.now(), collector.config, collector.ledger.status,
                           only=ALERT_CHECKS)
-    found += alerts.from_problems(report.problems, conf.on)
-    found = [a for a in found if a.kind in conf.on]
+    found += alerts.from_problems(report.problems, conf.kinds)
+    found = [a for a in found if a.kind in conf.kinds]
     key = collector.settings.api_key
     return alerts.notify(collector.db, found, conf, collector.now(),
                          secrets=[key.get_secret_value()] if key else [],

@@ -1,7 +1,7 @@
-"""Heartbeats of long-running loops, and systemd's notify protocol without a dependency.
+"""Heartbeats of long-running loops, read by `afc health` and the metrics.
 
-The live loop calls, once started, `sd_notify("READY=1")`; then after every iteration (idle ones
-too, at least once a minute) `beat(db, "live", clock.now())` and `sd_notify("WATCHDOG=1")`.
+The live loop calls `beat(db, "live", clock.now())` after every iteration (idle ones too, at
+least once a minute), next to its systemd watchdog ping (`afc.sdnotify`).
 `afc health` reports the loop as stalled when its beat is older than the configured minutes while
 fixtures are in play.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
 from datetime import datetime
 
 from afc.db import Database, as_datetime
@@ -35,15 +34,3 @@ def last(db: Database, name: str) -> datetime | None:
     row = db.fetchone(LAST, (name,))
     return as_datetime(row[0]) if row else None
 
-
-def sd_notify(state: str, env: Mapping[str, str] | None = None) -> bool:
-    """Send `state` (e.g. READY=1, WATCHDOG=1) to systemd; False when not run by systemd."""
-    address = (os.environ if env is None else env).get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address[0] == "@":
-        address = "\0" + address[1:]  # abstract namespace
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-        sock.connect(address)
-        sock.sendall(state.encode())
-    return True

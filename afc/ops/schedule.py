@@ -170,5 +170,5 @@ def checked(text: str, delay_seconds: int, where: str) -> Schedule:
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if clash:
-        raise ConfigError(f"{where}: schedule {text!r} {clash}")
+        raise ConfigError(f"{where}: {text!r} {clash}")
     return schedule

@@ -1,0 +1,140 @@
+"""Alerts: webhook and SMTP payloads, the repeat window, failures that never raise, no key in them."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
+from afc.errors import ConfigError
+from afc.jobs import load
+from afc.ops.alerts import Alert, from_problems, job_failed, notify, password, scrub
+from afc.ops.config import AlertsConfig, SmtpConfig, alerts_config
+from afc.ops.health import Problem
+from tests.fakeapi import KEY
+from tests.opsfakes import smtp_server, webhook_receiver
+
+HOST = socket.gethostname()
+BREAKER = Alert("breaker_open", "breaker:fixtures", "circuit open for /fixtures after 5 consecutive failures")
+
+
+def sent_rows(db) -> list[tuple]:
+    return db.fetchall("SELECT alert_key, kind, sent_count, suppressed_count FROM ops.alerts_sent ORDER BY alert_key")
+
+
+def test_webhook_gets_slack_compatible_json(db, clock):
+    with webhook_receiver() as hook:
+        conf = AlertsConfig(webhook_url=hook.url)
+        assert notify(db, [BREAKER], conf, clock.now(), secrets=[KEY]) == ["breaker:fixtures"]
+    assert hook.posts == [{"path": "/services/T000/B000/XXXX", "content_type": "application/json",
+                           "json": {"text": f"[afc {HOST}] circuit open for /fixtures after 5 consecutive failures"}}]
+    assert sent_rows(db) == [("breaker:fixtures", "breaker_open", 1, 0)]
+
+
+def test_the_same_alert_is_not_repeated_within_the_window(db, clock):
+    with webhook_receiver() as hook:
+        conf = AlertsConfig(webhook_url=hook.url, repeat_after="1h")
+        notify(db, [BREAKER], conf, clock.now())
+        clock.advance(3599)
+        assert notify(db, [BREAKER], conf, clock.now()) == []
+        assert notify(db, [BREAKER, job_failed("daily_fixtures", "boom")], conf, clock.now()) == [
+            "job_failed:daily_fixtures"]
+        clock.advance(1)
+        assert notify(db, [BREAKER], conf, clock.now()) == ["breaker:fixtures"]
+    assert len(hook.posts) == 3
+    assert sent_rows(db) == [("breaker:fixtures", "breaker_open", 2, 2),
+                             ("job_failed:daily_fixtures", "job_failed", 1, 0)]
+
+
+def test_email_goes_to_every_recipient(db, clock):
+    with smtp_server() as box:
+        conf = AlertsConfig(smtp=SmtpConfig(host="127.0.0.1", port=box.port, sender="afc@example.org",
+                                            to=["ops@example.org", "me@example.org"], starttls=False))
+        assert notify(db, [job_failed("bootstrap_teams", "quota: gone")], conf, clock.now()) == [
+            "job_failed:bootstrap_teams"]
+    [message] = box.messages
+    assert message["from"] == "afc@example.org"
+    assert message["to"] == ["ops@example.org", "me@example.org"]
+    assert "Subject: [afc] job_failed: [afc " in message["data"]
+    assert f"[afc {HOST}] job bootstrap_teams failed: quota: gone" in message["data"]
+
+
+def test_the_key_never_leaves_in_an_alert(db, clock):
+    leaky = Alert("job_failed", "job_failed:x", f"job x failed: GET /status?key={KEY} answered 401")
+    with webhook_receiver() as hook, smtp_server() as box:
+        conf = AlertsConfig(webhook_url=hook.url, smtp=SmtpConfig(host="127.0.0.1", port=box.port,
+                            sender="a@b.c", to="d@e.f", starttls=False))
+        notify(db, [leaky], conf, clock.now(), secrets=[KEY])
+    assert hook.posts[0]["json"]["text"].endswith("GET /status?key=*** answered 401")
+    assert KEY not in box.messages[0]["data"] and "key=***" in box.messages[0]["data"]
+    assert KEY not in str(db.fetchall("SELECT message FROM ops.alerts_sent"))
+
+
+def test_a_failing_channel_is_logged_and_the_alert_retried_next_time(db, clock, caplog):
+    caplog.set_level(logging.WARNING, "afc.alerts")
+    with webhook_receiver() as hook:
+        hook.status = 500
+        conf = AlertsConfig(webhook_url=hook.url, repeat_after="6h")
+        assert notify(db, [BREAKER], conf, clock.now()) == []
+        hook.status = 200
+        assert notify(db, [BREAKER], conf, clock.now()) == ["breaker:fixtures"]
+    assert len(hook.posts) == 2
+    failure = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert failure == ["alert webhook to 127.0.0.1:" + hook.url.split(":")[2].split("/")[0]
+                       + " failed: HTTPStatusError: Server error '500 Internal Server Error' for url "
+                       f"'{hook.url}'\nFor more information check: "
+                       "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/500"]
+
+
+def test_an_unreachable_smtp_server_never_raises(db, clock):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once closed
+    conf = AlertsConfig(smtp=SmtpConfig(host="127.0.0.1", port=port, sender="a@b.c", to="d@e.f", timeout=2))
+    assert notify(db, [BREAKER], conf, clock.now()) == []
+    assert db.fetchall("SELECT sent_count FROM ops.alerts_sent") == [(0,)]
+
+
+def test_without_channels_alerts_are_only_logged(db, clock, caplog):
+    caplog.set_level(logging.WARNING, "afc.alerts")
+    assert notify(db, [BREAKER], AlertsConfig(), clock.now()) == []
+    assert sent_rows(db) == []
+    assert caplog.records[0].getMessage() == f"alert breaker_open: [afc {HOST}] {BREAKER.text}"
+
+
+def test_problems_become_alerts_only_for_alerting_kinds():
+    problems = [Problem("breaker_open", "breaker:odds", "open"), Problem("stale_job", "stale:x", "stale"),
+                Problem("quota_low", "quota", "low")]
+    assert [a.key for a in from_problems(problems, ["breaker_open", "quota_low"])] == ["breaker:odds", "quota"]
+    assert from_problems(problems, ["quota_low"]) == [Alert("quota_low", "quota", "low")]
+
+
+def test_alerts_section_from_yaml(tmp_path: Path):
+    (tmp_path / "alerts.yaml").write_text(
+        "alerts:\n  webhook_url: https://hooks.example/x\n  repeat_after: 2h\n"
+        "  smtp: {host: mail, from: afc@x.org, to: ops@x.org, username: afc, password_file: smtp_password}\n")
+    conf = alerts_config(load(tmp_path))
+    assert (conf.repeat_after, conf.smtp.sender, conf.smtp.to, conf.smtp.port) == (7200, "afc@x.org", ["ops@x.org"], 587)
+    assert conf.kinds == ["job_failed", "breaker_open", "quota_low", "coverage_critical", "live_stalled"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("webhook_url: hooks.example/x", r"alerts\.yaml: alerts\.webhook_url: must be an http:// or https:// URL"),
+    ("repeat_after: soon", r"alerts\.repeat_after: must be a duration such as 90s, 15m, 6h or 90d, got 'soon'"),
+    ("kinds: [stale]", r"alerts\.kinds: unknown alert 'stale'"),
+    ("smtp: {host: mail, to: x@y.z}", r"alerts\.smtp\.from: Field required"),
+    ("slack: x", r"alerts\.slack: Extra inputs are not permitted"),
+])
+def test_bad_alerts_section_names_file_and_field(tmp_path: Path, body: str, message: str):
+    (tmp_path / "alerts.yaml").write_text(f"alerts:\n  {body}\n")
+    with pytest.raises(ConfigError, match=message):
+        alerts_config(load(tmp_path))
+
+
+def test_smtp_password_is_read_from_the_credentials_directory(tmp_path: Path):
+    (tmp_path / "smtp_password").write_text("pa55word\n")
+    smtp = SmtpConfig(host="m", sender="a@b.c", to="d@e.f", password_file=Path("smtp_password"))
+    assert password(smtp, tmp_path) == "pa55word"
+    assert scrub(f"x {KEY} y", [KEY, ""]) == "x *** y"

@@ -1,0 +1,168 @@
+"""`afc health` checks: each problem with its reason; checks for absent features are skipped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import shutil
+from pathlib import Path
+
+import pytest
+
+from afc.jobs import JobConfig, load
+from afc.ops import heartbeat
+from afc.ops.breaker import DbBreaker
+from afc.ops.health import check, columns
+from afc.quota import Ledger
+from afc.settings import Floors
+from tests.conftest import ROOT
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+RUN = """
+INSERT INTO ops.job_runs (job_id, command, status, started_at, finished_at)
+VALUES (%s, 'test', %s, %s, %s)"""
+
+
+@pytest.fixture
+def ledger(db, clock) -> Ledger:
+    return Ledger(db, clock, account="default", daily_limit=7500, minute_limit=300, floors=Floors())
+
+
+def installed(db, at: datetime) -> None:
+    with db.transaction():
+        db.execute("UPDATE ops.schema_migrations SET applied_at = %s", (at,))
+
+
+def run(db, job_id: str, status: str, finished: datetime) -> None:
+    with db.transaction():
+        db.execute(RUN, (job_id, status, finished - timedelta(minutes=1), finished))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> JobConfig:
+    """The shipped bootstrap and ops files alone, so other groups' jobs do not change the expectations."""
+    directory = tmp_path / "jobs"
+    directory.mkdir()
+    for name in ("bootstrap.yaml", "leagues.yaml", "ops.yaml"):
+        shutil.copy(ROOT / "jobs" / name, directory / name)
+    return load(directory)
+
+
+def problems(db, ledger, config: JobConfig, only=None) -> list[tuple[str, str, str]]:
+    report = check(db, NOW, config, ledger.status, only=only)
+    return [(p.check, p.key, p.reason) for p in report.problems]
+
+
+def test_a_fresh_install_is_healthy(db, ledger, config):
+    installed(db, NOW - timedelta(hours=1))
+    report = check(db, NOW, config, ledger.status)
+    assert report.ok and report.problems == []
+    assert report.ran == ["migrations", "stale_jobs", "breakers", "quota", "coverage", "drift"]
+    assert report.skipped == {"live": "the live loop has never run here"}
+
+
+def test_stale_jobs_are_named_with_their_last_success(db, ledger, config):
+    installed(db, NOW - timedelta(days=60))
+    for job in ("bootstrap_timezone", "bootstrap_countries", "bootstrap_venues"):
+        run(db, job, "ok", NOW - timedelta(days=40))  # monthly: stale after 2 x 31 days
+    run(db, "bootstrap_leagues", "ok", NOW - timedelta(days=20))  # weekly: stale after 14 days
+    run(db, "bootstrap_leagues", "failed", NOW - timedelta(days=1))
+    run(db, "bootstrap_teams", "ok", NOW - timedelta(days=2))
+    run(db, "maintenance_prune", "ok", NOW - timedelta(hours=5))
+    run(db, "maintenance_backup", "ok", NOW - timedelta(days=3))
+    assert problems(db, ledger, config, only=("stale_jobs",)) == [
+        ("stale_job", "stale:bootstrap_leagues", "job bootstrap_leagues is stale: last success 2026-11-08 12:00 UTC, "
+                                                 "expected every 7d (afc-bootstrap-weekly.timer)"),
+        ("stale_job", "stale:maintenance_backup", "job maintenance_backup is stale: never succeeded"[:0]
+         + "job maintenance_backup is stale: last success 2026-11-25 12:00 UTC, expected every 1d "
+           "(afc-maintenance.timer)"),
+    ]
+
+
+def test_a_job_that_never_ran_is_stale_only_once_overdue_since_install(db, ledger, config):
+    installed(db, NOW - timedelta(days=3))
+    stale = [key for _, key, _ in problems(db, ledger, config, only=("stale_jobs",))]
+    assert stale == ["stale:maintenance_prune", "stale:maintenance_backup"]  # daily timer, 2 days allowed
+    reason = problems(db, ledger, config, only=("stale_jobs",))[0][2]
+    assert reason == "job maintenance_prune is stale: never succeeded, expected every 1d (afc-maintenance.timer)"
+
+
+def test_open_breakers_and_low_quota(db, ledger, clock, config):
+    installed(db, NOW)
+    DbBreaker(db, clock, threshold=1).record("fixtures", ok=False)
+    with db.transaction():
+        db.execute("INSERT INTO ops.quota_days (account, day, daily_limit, used, updated_at) "
+                   "VALUES ('default', %s, 7500, 7200, %s)", (NOW.date(), NOW))
+    assert problems(db, ledger, config, only=("breakers", "quota")) == [
+        ("breaker_open", "breaker:fixtures", "circuit open for /fixtures after 1 consecutive failures"),
+        ("quota_low", "quota", "quota nearly gone: 300 of 7500 calls left today (4.0% < 5%)"),
+    ]
+    ledger.exhaust(NOW.date())
+    assert problems(db, ledger, config, only=("quota",))[0][2] == (
+        "quota exhausted for 2026-11-28 (account default); resets at 00:00 UTC")
+
+
+def test_coverage_critical_from_the_mart(db, ledger, config):
+    with db.transaction():
+        db.execute("INSERT INTO mart.coverage_status (league_id, season, endpoint, held, overall_pct, status, "
+                   "computed_at, updated_at) VALUES (39, 2026, 'fixtures', 10, 20, 'critical', %(now)s, %(now)s), "
+                   "(39, 2026, 'standings', 20, 90, 'ok', %(now)s, %(now)s)", {"now": NOW})
+    assert problems(db, ledger, config, only=("coverage",)) == [
+        ("coverage_critical", "coverage:39:2026:fixtures", "coverage critical for league 39 season 2026 /fixtures")]
+
+
+def test_coverage_is_skipped_without_the_mart(db, ledger, config):
+    with db.transaction():
+        db.execute("DROP TABLE mart.coverage_status")
+    assert check(db, NOW, config, ledger.status, only=("coverage",)).skipped == {
+        "coverage": "mart.coverage_status does not exist yet"}
+
+
+def test_live_loop_stalled_only_while_fixtures_are_in_play(db, ledger, config):
+    heartbeat.beat(db, "live", NOW - timedelta(minutes=10))
+    assert problems(db, ledger, config, only=("live",)) == []  # nothing in play
+    with db.transaction():
+        db.execute("INSERT INTO core.fixtures (id, status_group, kickoff_at, updated_at) VALUES (1, 'live', %s, %s)",
+                   (NOW - timedelta(minutes=30), NOW))
+    assert problems(db, ledger, config, only=("live",)) == [
+        ("live_stalled", "live", "live loop stalled: last heartbeat 11:50:00 UTC, 1 fixtures in play; "
+                                 "check `journalctl -u afc-live`")]
+    heartbeat.beat(db, "live", NOW - timedelta(minutes=4))
+    assert problems(db, ledger, config, only=("live",)) == []
+
+
+def test_drift_unacknowledged(db, ledger, config):
+    drift = ("INSERT INTO ops.drift (endpoint, path, kind, seen_type, first_seen_at, last_seen_at, acknowledged_at) "
+             "VALUES ('fixtures', %s, 'added', 'string', %s, %s, %s)")
+    with db.transaction():
+        db.execute(drift, ("response[].x", NOW, NOW, None))
+        db.execute(drift, ("response[].y", NOW, NOW, NOW))
+    assert problems(db, ledger, config, only=("drift",)) == [
+        ("drift", "drift", "1 API drift findings unacknowledged; see `afc drift`")]
+
+
+def test_pending_migrations_and_a_failing_check_are_reported(db, ledger, config):
+    with db.transaction():
+        db.execute("DELETE FROM ops.schema_migrations WHERE version = 5")
+        db.execute("DROP TABLE ops.heartbeats")
+    found = problems(db, ledger, config, only=("migrations", "live", "breakers"))
+    assert found[0] == ("migrations_pending", "migrations", "migrations pending: 0005_ops; run `afc db migrate`")
+    assert found[1][:2] == ("check_failed", "check:live")
+    assert found[1][2].startswith("health check live failed: ")
+    assert len(found) == 2  # breakers still ran, and found nothing
+
+
+def test_columns_of_a_table(db):
+    assert columns(db, "ops.heartbeats") == ["name", "beat_at", "status", "host", "pid"]
+    assert columns(db, "mart.nothing_here") == []
+
+
+def test_thresholds_come_from_the_ops_section(db, ledger, tmp_path: Path):
+    tmp_path = tmp_path / "own"
+    tmp_path.mkdir()
+    (tmp_path / "ops.yaml").write_text("ops:\n  health: {quota_below_percent: 50}\n")
+    assert problems(db, ledger, load(tmp_path), only=("quota",)) == []  # nothing used: 100% left
+    with db.transaction():
+        db.execute("INSERT INTO ops.quota_days (account, day, daily_limit, used, updated_at) "
+                   "VALUES ('default', %s, 7500, 4000, %s)", (NOW.date(), NOW))
+    assert problems(db, ledger, load(tmp_path), only=("quota",))[0][2] == (
+        "quota nearly gone: 3500 of 7500 calls left today (46.7% < 50%)")
