@@ -62,8 +62,9 @@ def league_stub(league: dict[str, Any], batch: Batch, country: str | None = None
 
 
 def league_season_stub(league_id: int, season: int, batch: Batch) -> None:
-    """A league season known only from something that belongs to it."""
+    """A league season known only from something that belongs to it (touched: its coverage may change)."""
     batch.add("core.league_seasons", ("league_id", "season"), {"league_id": league_id, "season": season}, stub=True)
+    batch.touch("league_season", (league_id, season))
 
 
 @item("leagues")
