@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_exponential_jitter
 
-from afc import mart, raw, runs, transform
+from afc import drift, mart, raw, runs, transform
 from afc.api import PAGED, ApiClient, Request, Response
 from afc.clock import Clock
 from afc.db import Database, dump_json
@@ -171,6 +171,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
     with ctx.db.transaction():
         raw_id = raw.insert(ctx.db, response, ctx.run_id)
         if batch is not None:
+            drift.observe(ctx.db, request.endpoint, response.items, raw_id, response.fetched_at)
             counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint)
         quarantined = len(batch.quarantined) if batch else 0
         runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
