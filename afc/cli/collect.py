@@ -54,7 +54,9 @@ def bootstrap(
 ) -> None:
     """Collect static reference data (dependencies first)."""
     from afc.bootstrap import bootstrap as run
+    from afc.ops.guard import job_group
 
     collector = open_collector(db)
-    reports = run(collector, target)
+    with job_group(collector, "bootstrap") as group:  # lock (exit 75 if held), then metrics and alerts
+        reports = group.record(run(collector, target))
     render_reports(reports, collector.ledger.status(), as_json)
