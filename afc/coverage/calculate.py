@@ -55,7 +55,7 @@ def score(m: Measure, league: int, season: int, config: CoverageConfig, now: dat
     max_lag = config.max_lag(m.endpoint)
     detail = m.detail | {"max_lag_minutes": max_lag}
     if m.not_applicable:
-        return Coverage(league, season, m.endpoint, m.held, m.expected, None, _round(m.lag_minutes), None, None,
+        return Coverage(league, season, m.endpoint, m.held, m.expected, None, None, None, None,
                         None, "not_applicable", now, detail | {"reason": m.not_applicable})
     target = config.target(league, season, m.endpoint)
     expected = target.expected if target and target.expected is not None else m.expected
