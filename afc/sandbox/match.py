@@ -84,23 +84,23 @@ def formation_of(seed: int, fixture_id: int, side: int) -> str:
     return FORMATIONS[int(unit(seed, "formation", fixture_id, side) * len(FORMATIONS))]
 
 
-def _pick(rng: random.Random, pool: list[Player], letter: str, count: int) -> list[Player]:
-    ranked = sorted(pool, key=lambda p: -(p.quality + rng.gauss(0, 0.7) + (3 if p.letter == letter else 0)))
-    chosen = ranked[:count]
-    for player in chosen:
-        pool.remove(player)
-    return chosen
-
-
 def _lineup(rng: random.Random, side: int, squad: list[Player], formation: str) -> list[Sheet]:
     lines = [int(n) for n in formation.split("-")]
-    pool = list(squad)
-    sheets = [Sheet(p, side, "G", "1:1", True) for p in _pick(rng, pool, "G", 1)]
+    form = {p.id: p.quality + rng.gauss(0, 0.7) for p in squad}  # today's form decides who starts
+    pool = sorted(squad, key=lambda p: -form[p.id])
+
+    def pick(letter: str, count: int) -> list[Player]:
+        chosen = [p for p in pool if p.letter == letter][:count]
+        chosen += [p for p in pool if p.letter != letter and p not in chosen][:count - len(chosen)]
+        for player in chosen:
+            pool.remove(player)
+        return chosen
+
+    sheets = [Sheet(p, side, "G", "1:1", True) for p in pick("G", 1)]
     for row, count in enumerate(lines):
         letter = "D" if row == 0 else "F" if row == len(lines) - 1 else "M"
-        for col, player in enumerate(_pick(rng, pool, letter, count)):
-            sheets.append(Sheet(player, side, letter, f"{row + 2}:{col + 1}", True))
-    bench = _pick(rng, pool, "G", 1) + sorted(pool, key=lambda p: -(p.quality + rng.gauss(0, 1)))[:8]
+        sheets += [Sheet(p, side, letter, f"{row + 2}:{col + 1}", True) for col, p in enumerate(pick(letter, count))]
+    bench = pick("G", 1) + pool[:8]
     sheets += [Sheet(p, side, p.letter, None, False) for p in bench]
     max(sheets[1:11], key=lambda s: s.player.quality).captain = True
     return sheets
@@ -194,13 +194,17 @@ def _assign(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
 
 
 def _counts(rng: random.Random, sheet: Sheet) -> dict[str, int]:
+    """Counting stats for the sheet's final minutes: each a noisy multiple of its per-90 rate."""
+    if not sheet.minutes:
+        return dict.fromkeys(COUNTS + ("won", "success"), 0)
     rates, share = RATES[sheet.pos], sheet.minutes / 90
+    r = rng.random
+    values = [int(rate * share * (0.4 + 1.2 * r()) + r()) for rate in rates]
     shots = poisson(rng, rates[0] * share)
-    values = [shots, sum(rng.random() < rates[1] + 0.1 for _ in range(shots))]
-    values += [poisson(rng, r * share) if r < 20 else int(rng.gauss(r, r / 5) * share) for r in rates[2:]]
-    counts = dict(zip(COUNTS, (max(0, v) for v in values), strict=True))
-    counts["won"] = sum(rng.random() < 0.5 for _ in range(counts["duels"]))
-    counts["success"] = sum(rng.random() < 0.55 for _ in range(counts["dribbles"]))
+    values[0], values[1] = shots, int(shots * (rates[1] + 0.1) + r())
+    counts = dict(zip(COUNTS, values, strict=True))
+    counts["won"] = int(counts["duels"] * (0.35 + 0.3 * r()) + 0.5)
+    counts["success"] = int(counts["dribbles"] * (0.4 + 0.3 * r()) + 0.5)
     return counts
 
 

@@ -23,7 +23,7 @@ INJURIES = ("Knee Injury", "Hamstring Injury", "Ankle Injury", "Muscle Injury", 
 SUSPENSIONS = ("Red Card", "Yellow Cards", "Suspended")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per player: identity is equality, and cheap
 class Player:
     """A player as /players and /players/squads describe him; `quality` is hidden."""
 
@@ -40,6 +40,7 @@ class Player:
     number: int
     team_id: int
     quality: float
+    letter: str  # G, D, M or F: the lineup position
 
     @property
     def photo(self) -> str:
@@ -49,9 +50,6 @@ class Player:
         """Age in whole years on `on`."""
         return on.year - self.birth.year - ((on.month, on.day) < (self.birth.month, self.birth.day))
 
-    @property
-    def letter(self) -> str:
-        return POS_LETTER[self.position]
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def _player(seed: int, team: Team, k: int, position: str, number: int, year: int
     height = rng.randint(186, 198) if position == "Goalkeeper" else rng.randint(168, 194)
     quality = rng.gauss(0, 1) + (team.attack + team.defence)
     return Player(100_000 + team.ordinal * 40 + k, f"{first[0]}. {last}", first, last, birth, place, nationality,
-                  height, height - 105 + rng.randint(-6, 8), position, number, team.id, quality)
+                  height, height - 105 + rng.randint(-6, 8), position, number, team.id, quality, POS_LETTER[position])
 
 
 def build_squad(seed: int, team: Team, year: int) -> list[Player]:

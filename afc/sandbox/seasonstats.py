@@ -21,9 +21,24 @@ if TYPE_CHECKING:
 FIELDS = ("apps", "lineups", "minutes", "rating_sum", "rated", "sub_in", "sub_out", "bench", "shots", "on", "goals",
           "conceded", "assists", "saves", "passes", "key", "accurate", "tackles", "blocks", "interceptions", "duels",
           "won", "dribbles", "success", "past", "drawn", "committed", "yellow", "red", "pen_scored", "pen_missed")
+BENCH = tuple(int(f == "bench") for f in FIELDS)  # an unused substitute: on the bench, nothing else
 
 
-def _contributions(world: World, fixture_id: int) -> list[tuple[int, int, Counter]]:
+def _numbers(ln, subs_off: set[int]) -> tuple[int, ...]:
+    """One match sheet line as a tuple in FIELDS order."""
+    if not ln.minutes:
+        return BENCH
+    c, t = ln.counts, ln.tally
+    goals = t["Normal Goal"] + t["Penalty"]
+    rated = rating(ln)
+    return (1, int(ln.sheet.starter), ln.minutes, round(float(rated) * 1000) if rated else 0, 1 if rated else 0,
+            int(not ln.sheet.starter), int(ln.sheet.player.id in subs_off), 0, c["shots"], c["on"], goals,
+            ln.conceded, t["assist"], ln.saves or 0, c["passes"], c["key"], round(c["passes"] * ln.sheet.accuracy / 100),
+            c["tackles"], c["blocks"], c["interceptions"], c["duels"], c["won"], c["dribbles"], c["success"],
+            c["past"], c["drawn"], c["committed"], t["Yellow Card"], t["Red Card"], t["Penalty"], t["Missed Penalty"])
+
+
+def _contributions(world: World, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
     """(player id, team id, numbers) for every player on a finished fixture's team sheets."""
     key = ("contrib", fixture_id)
     if key in world.cache:
@@ -33,22 +48,8 @@ def _contributions(world: World, fixture_id: int) -> list[tuple[int, int, Counte
     oc = world.outcome(fixture_id)
     lines = tally(det, list(det.events), oc.abandoned_at or (120 if oc.extra_time else 90))
     subs_off = {e.player for e in det.events if e.type == "subst"}
-    out = []
-    for ln in lines:
-        c, t = ln.counts, ln.tally
-        n = Counter(bench=1) if not ln.minutes else Counter(
-            apps=1, lineups=int(ln.sheet.starter), minutes=ln.minutes, sub_in=int(not ln.sheet.starter),
-            sub_out=int(ln.sheet.player.id in subs_off), shots=c["shots"], on=c["on"],
-            goals=t["Normal Goal"] + t["Penalty"], conceded=ln.conceded, assists=t["assist"], saves=ln.saves or 0,
-            passes=c["passes"], key=c["key"], accurate=round(c["passes"] * ln.sheet.accuracy / 100),
-            tackles=c["tackles"], blocks=c["blocks"], interceptions=c["interceptions"], duels=c["duels"],
-            won=c["won"], dribbles=c["dribbles"], success=c["success"], past=c["past"], drawn=c["drawn"],
-            committed=c["committed"], yellow=t["Yellow Card"], red=t["Red Card"], pen_scored=t["Penalty"],
-            pen_missed=t["Missed Penalty"])
-        if ln.minutes:
-            n["rated"] = 1
-            n["rating_sum"] = round(float(rating(ln) or 0) * 1000)
-        out.append((ln.sheet.player.id, (fx.home_id, fx.away_id)[ln.sheet.side], n))
+    teams = (fx.home_id, fx.away_id)
+    out = [(ln.sheet.player.id, teams[ln.sheet.side], _numbers(ln, subs_off)) for ln in lines]
     world.cache[key] = out
     return out
 
@@ -69,11 +70,16 @@ def season_numbers(world: World, league_id: int, season: int, at: datetime) -> d
     done = finished(world, league_id, season, at)
     key = ("season-numbers", league_id, season, len(done))
     if key not in world.cache:
-        totals: dict[tuple[int, int], Counter] = {}
+        sums: dict[tuple[int, int], list[int]] = {}
         for fx in done:
             for pid, team_id, numbers in _contributions(world, fx.id):
-                totals.setdefault((pid, team_id), Counter()).update(numbers)
-        world.cache[key] = totals
+                row = sums.get((pid, team_id))
+                if row is None:
+                    sums[(pid, team_id)] = list(numbers)
+                else:
+                    for i, value in enumerate(numbers):
+                        row[i] += value
+        world.cache[key] = {k: Counter(dict(zip(FIELDS, row, strict=True))) for k, row in sums.items()}
     return world.cache[key]
 
 

@@ -22,7 +22,7 @@ from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, Faults
 from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
 from afc.sandbox.render import iso
-from afc.sandbox.world import World
+from afc.sandbox.world import World, season_year
 
 log = logging.getLogger("afc.sandbox")
 NO_KEY_BODY = {"get": "", "parameters": [], "errors": {
@@ -68,7 +68,7 @@ class Api:
     def __init__(self, cfg: SandboxConfig, clock, world: World | None = None):
         self.cfg = cfg.validate()
         self.clock = clock
-        self.world = world or World.at(cfg.seed, clock.now())
+        self.world = world or World.shared(cfg.seed, season_year(clock.now()))
         self.quota = Quota(cfg.daily, cfg.per_minute, cfg.rate_limit)
         self.faults = Faults(cfg.faults, cfg.fault_seed)
         self.calls: Counter = Counter()

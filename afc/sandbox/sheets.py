@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from afc.sandbox.match import Details, Event, Sheet, minutes_played
 
 
+EMPTY: Counter = Counter()  # shared, never modified
+
+
 @dataclass
 class Line:
     """One player's numbers at this moment."""
@@ -56,8 +59,8 @@ def tally(det: Details, events: list[Event], now: int) -> list[Line]:
     for s in det.sheets:
         minutes = played[s.player.id]
         factor = 0.0 if not minutes else min(1.0, minutes / s.minutes) if s.minutes else 1.0
-        counts = {k: round(v * factor) for k, v in s.counts.items()}
-        t = tallies.get(s.player.id, Counter())
+        counts = dict(s.counts) if factor == 1.0 else {k: round(v * factor) for k, v in s.counts.items()}
+        t = tallies.get(s.player.id, EMPTY)
         counts["on"] = max(counts["on"], t["Normal Goal"] + t["Penalty"])
         counts["shots"] = max(counts["shots"], counts["on"])
         lines.append(Line(s, minutes, counts, t))

@@ -6,6 +6,7 @@ request only pays for what it touches. `World` is also the ground truth tests co
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
@@ -50,6 +51,12 @@ class World:
     def at(cls, seed: int, moment: datetime) -> World:
         """The world whose current season is the one running at `moment`."""
         return cls(seed, season_year(moment))
+
+    @staticmethod
+    def shared(seed: int, year: int) -> World:
+        """One world per (seed, year) for the whole process: sandboxes started by tests share what
+        was generated (the world is a pure function of both, so sharing changes no answer)."""
+        return _shared(seed, year)
 
     # ---- seasons and coverage -------------------------------------------------------------
     def seasons(self, league_id: int) -> list[int]:
@@ -297,3 +304,8 @@ class World:
     def rng(self, *parts: object):
         """A generator for world-level choices keyed by `parts`."""
         return seeded(self.seed, *parts)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared(seed: int, year: int) -> World:
+    return World(seed, year)

@@ -36,6 +36,10 @@ def players(q: Query) -> Answer:
         leagues = [q.int("league")] if q.int("league") in LEAGUE_BY_ID else []
     elif team is not None:
         leagues = _leagues_of_team(q, team, season)
+    elif pid is not None:
+        player = q.world.player(pid)
+        home = q.world.team(player.team_id).league_id if player else None
+        leagues = [home] + [2] * (home is not None) if player else []
     else:
         leagues = [lg.id for lg in LEAGUES]
     if season not in q.world.seasons(39):

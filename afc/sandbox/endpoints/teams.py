@@ -99,8 +99,8 @@ def standings(q: Query) -> Answer:
 
 ENDPOINTS = (
     Endpoint("teams", teams, ("id", "name", "league", "season", "country", "code", "venue", "search"),
-             at_least_one=True, rules=(requires("season", "league"), requires("league", "season"),
-                                       exclusive("league", "search"), _code_rule)),
+             at_least_one=True, rules=(exclusive("league", "search"), requires("season", "league"),
+                                       requires("league", "season"), _code_rule)),
     Endpoint("teams/statistics", teams_statistics, ("league", "season", "team", "date"),
              required=("league", "season", "team")),
     Endpoint("teams/seasons", teams_seasons, ("team",), required=("team",)),
