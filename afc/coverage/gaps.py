@@ -44,21 +44,20 @@ def gaps(source: Any, config: JobConfig, now: datetime, league: int | None = Non
 def season_gaps(db: Database, league: int, season: int, rows: list[Coverage]) -> list[Gap]:
     """The gaps of one league season, from its computed coverage rows."""
     wanting = {r.endpoint: r for r in rows if _wanting(r)}
-    found = []
+    calls = {e: _season_gap(league, season, wanting[e]) for e in SEASON_CALLS if e in wanting}
     parts = [DETAIL_PARTS[e] for e in DETAIL_PARTS if e in wanting]
-    if parts:
-        found += _details_gap(db, league, season, parts)
-    for endpoint in SEASON_CALLS:
-        if endpoint in wanting:
-            found.append(_season_gap(league, season, wanting[endpoint]))
-    return found
+    # Details come right after the fixture list, which says which fixtures have finished.
+    found = [calls.pop("fixtures")] if "fixtures" in calls else []
+    found += _details_gap(db, league, season, parts) if parts else []
+    return found + list(calls.values())
 
 
 def _wanting(row: Coverage) -> bool:
     if row.status == "not_applicable":
         return False
     stale = row.freshness_pct is not None and row.freshness_pct < 100
-    unpaged = row.endpoint == "players" and row.detail.get("pages_fetched", 0) < row.detail.get("pages", 0)
+    unpaged = row.endpoint == "players" and not row.detail.get("pages_estimated", True) and \
+        row.detail["pages_fetched"] < row.detail["pages"]
     return (row.count_pct or 0) < 100 or stale or unpaged
 
 
