@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, open_collector, settings, write_json
+from afc.cli.app import DbOption, JsonOption, app, open_collector, settings, write_json
 from afc.errors import EXIT_FAILURE, ConfigError
 
 systemd_app = typer.Typer(no_args_is_help=True, help="systemd units and the crontab, rendered from jobs/*.yaml.")
@@ -83,8 +83,11 @@ def restore(
 
     if not yes:
         raise ConfigError(f"restore replaces everything in the database with {file}; add --yes to go ahead")
-    url = run(settings(db), file)
-    console(stderr=True).print(f"restored {file} into {url}", markup=False, highlight=False)
+    from afc.clock import parse_clock
+
+    conf = settings(db)
+    url = run(conf, file, parse_clock(conf.clock).now())
+    typer.echo(f"restored {file} into {url}", err=True)
 
 
 @systemd_app.command("render")

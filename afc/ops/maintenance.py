@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from afc.collector import Collector
@@ -14,6 +14,10 @@ from afc.ops.groups import LOCK_GROUPS
 from afc.ops.guard import job_group, tracked
 from afc.ops.lock import hold_all
 from afc.settings import Settings
+
+INTERRUPTED = """
+UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s, error = 'restored from a backup taken mid-run'
+WHERE status = 'running'"""
 
 
 def prune(collector: Collector, older_than: timedelta | None, dry_run: bool = False) -> retention.PruneResult:
@@ -38,12 +42,14 @@ def backup(collector: Collector, directory: Path | None = None, keep: int | None
                               keep or conf.backup_keep)
 
 
-def restore(settings: Settings, source: Path) -> str:
+def restore(settings: Settings, source: Path, now: datetime) -> str:
     """Replace the database with a backup while holding every group's lock; returns the database URL."""
     with hold_all(settings.data_dir, settings.db_url, LOCK_GROUPS):
         db = connect(settings.db_url)
         try:
             backups.restore(db, source)
+            with db.transaction():  # runs caught mid-way by the backup (the backup's own, at least)
+                db.execute(INTERRUPTED, {"now": now})
             return db.url
         finally:
             db.close()

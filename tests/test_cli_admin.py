@@ -1,0 +1,120 @@
+"""The operations commands end to end: exit codes and messages on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from afc.cli import app
+from afc.db import connect
+from afc.ops.breaker import DbBreaker
+from tests.fakeapi import KEY, REFERENCE_ROUTES, FakeApi
+from tests.test_lock import held_elsewhere
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": str(tmp_path / "data"), "API_FOOTBALL_KEY": KEY,
+            "AFC_CLOCK": "2026-11-28T12:00:00Z@0", "AFC_JOBS_DIR": "", "AFC_METRICS_DIR": ""}
+
+
+def invoke(env: dict[str, str], *args: str):
+    return runner.invoke(app, list(args), env=env)
+
+
+def test_health_ok_then_failing_with_reasons(env, db_url, clock):
+    result = invoke(env, "health")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("ok: 6 checks passed; live skipped (the live loop has never run here)")
+    db = connect(db_url)
+    DbBreaker(db, clock, threshold=1).record("standings", ok=False)
+    db.close()
+    result = invoke(env, "health")
+    assert result.exit_code == 1
+    assert result.stdout == "breaker_open: circuit open for /standings after 1 consecutive failures\n"
+    data = json.loads(invoke(env, "health", "--json").stdout)
+    assert data["ok"] is False
+    assert data["problems"] == [{"check": "breaker_open", "key": "breaker:standings",
+                                 "reason": "circuit open for /standings after 1 consecutive failures"}]
+
+
+def test_health_reports_pending_migrations_without_applying_them(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = runner.invoke(app, ["health", "--json", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert problems[0]["check"] == "migrations_pending"
+    assert problems[0]["reason"].startswith("migrations pending: 0001_foundation, 0002_match_data")
+
+
+def test_prune_dry_run_and_bad_age(env):
+    result = invoke(env, "prune", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout == "raw before 2026-08-30 12:00 UTC: would drop 0 monthly partitions and 0 responses\n"
+    result = invoke(env, "prune", "--raw-older-than", "2w")
+    assert result.exit_code == 2
+    assert result.stderr == "afc: --raw-older-than: use whole days such as 90d (at least 1d), got '2w'\n"
+
+
+def test_prune_records_a_maintenance_run(env, db_url):
+    result = invoke(env, "prune", "--raw-older-than", "30d", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"cutoff": "2026-10-29T12:00:00+00:00", "partitions_dropped": [],
+                                         "rows_deleted": 0, "dry_run": False}
+    db = connect(db_url)
+    assert db.fetchall("SELECT job_id, command, status FROM ops.job_runs") == [("maintenance_prune", "prune", "ok")]
+    db.close()
+
+
+def test_backup_then_restore(env, db_url, tmp_path: Path):
+    db = connect(db_url)
+    with db.transaction():
+        db.execute("INSERT INTO core.countries (name, updated_at) VALUES ('Brazil', '2026-11-28T12:00:00+00:00')")
+    result = invoke(env, "backup", "--dir", str(tmp_path / "b"), "--json")
+    assert result.exit_code == 0, result.stderr
+    path = Path(json.loads(result.stdout)["path"])
+    assert path.parent == tmp_path / "b" and path.name.startswith("afc-20261128T120000Z")
+    with db.transaction():
+        db.execute("DELETE FROM core.countries")
+    result = invoke(env, "restore", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"afc: restore replaces everything in the database with {path}; add --yes to go ahead\n"
+    result = invoke(env, "restore", str(path), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"restored {path} into ")
+    db.close()
+    db = connect(db_url)
+    assert db.fetchall("SELECT name FROM core.countries") == [("Brazil",)]
+    # the backup's own run was mid-way in the snapshot: restored as interrupted, not left running
+    assert db.fetchall("SELECT job_id, status FROM ops.job_runs") == [("maintenance_backup", "interrupted")]
+    db.close()
+
+
+def test_restore_waits_for_no_one(env, db_url, tmp_path: Path):
+    with held_elsewhere(tmp_path / "data", db_url, "daily"):
+        result = invoke(env, "restore", str(tmp_path / "x.db"), "--yes")
+    assert result.exit_code == 75
+    assert result.stderr.startswith("afc: daily: another afc run (pid ")
+
+
+def test_a_second_bootstrap_process_exits_75(env, db_url, tmp_path: Path):
+    api = FakeApi(REFERENCE_ROUTES)
+    with api.serve() as base, held_elsewhere(tmp_path / "data", db_url, "bootstrap") as holder:
+        proc = subprocess.run([sys.executable, "-m", "afc", "bootstrap", "countries"], capture_output=True, text=True,
+                              env=os.environ | env | {"AFC_API_BASE_URL": base})
+    assert proc.returncode == 75
+    assert proc.stderr.endswith(f"afc: bootstrap: another afc run (pid {holder.pid}) holds "
+                                f"{tmp_path}/data/locks/bootstrap.lock; nothing done\n")
+    assert api.requests == []
+    with api.serve() as base:
+        result = invoke(env | {"AFC_API_BASE_URL": base}, "bootstrap", "countries", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["jobs"][0]["status"] == "ok"
