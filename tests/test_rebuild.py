@@ -1,0 +1,287 @@
+"""afc rebuild: core and marts re-derived from the raw archive, without the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from afc import pipeline, rebuild
+from afc.api import ApiClient, Request
+from afc.cli import app
+from afc.clock import SimClock
+from afc.collector import Collector
+from afc.db import Database, as_datetime
+from afc.errors import ConfigError, ItemInvalid
+from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
+from afc.settings import load_settings
+from afc.transform import standings as standings_transform
+from tests.fakeapi import KEY, Answer, FakeApi, envelope
+
+START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # the sandbox's 2025 season is over
+LEAGUE = 39
+DETAILS = 40  # fixtures fetched with details (two ids= calls)
+
+
+@dataclass
+class Collected:
+    """A database filled by collecting from the sandbox, and what was collected."""
+
+    collector: Collector
+    sandbox: Sandbox
+    season: int
+    responses: int
+
+    @property
+    def db(self) -> Database:
+        return self.collector.db
+
+
+def collect_season(collector: Collector, sandbox: Sandbox, season: int) -> int:
+    """Fixtures of a season, details of the first DETAILS, the table; one simulated minute apart."""
+    ctx = collector.context("test", "test", "HIGH")
+    requests = [Request.of("fixtures", {"league": LEAGUE, "season": season})]
+    ids = [f.id for f in sandbox.world.fixtures(LEAGUE, season)][:DETAILS]
+    requests += [Request.of("fixtures", {"ids": ids[i : i + 20]}) for i in range(0, DETAILS, 20)]
+    requests.append(Request.of("standings", {"league": LEAGUE, "season": season}))
+    for request in requests:
+        pipeline.step(ctx, request)
+        sandbox.clock.advance(60)  # every response has its own fetched_at, so meta columns are telling
+    return len(requests)
+
+
+@pytest.fixture
+def collected(db_url: str) -> Iterator[Collected]:
+    clock = SimClock(START, speed=0)
+    with start_sandbox(SandboxConfig(seed=42, plan="mega", rate_limit=False), clock=clock) as sandbox:
+        settings = load_settings({}, api_key=sandbox.key, api_base_url=sandbox.url, database_url=db_url)
+        collector = Collector.open(settings, clock=clock)
+        season = sandbox.world.current_season(LEAGUE, START)
+        responses = collect_season(collector, sandbox, season)
+        yield Collected(collector, sandbox, season, responses)
+        collector.close()
+
+
+def tables(db: Database) -> list[str]:
+    """Every core and mart table, by its logical name."""
+    if db.backend == "sqlite":
+        rows = db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                           "(name LIKE 'core\\_%' ESCAPE '\\' OR name LIKE 'mart\\_%' ESCAPE '\\')")
+        return sorted(name.replace("_", ".", 1) for (name,) in rows)
+    rows = db.fetchall("SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                       "WHERE table_schema IN ('core', 'mart') AND table_type = 'BASE TABLE'")
+    return sorted(name for (name,) in rows)
+
+
+def snapshot(db: Database) -> dict[str, list[str]]:
+    """Every row of every core and mart table, all columns (updated_at and raw_id included)."""
+    return {table: sorted(repr(sorted(row.items())) for row in db.fetch_dicts(f"SELECT * FROM {table}"))
+            for table in tables(db)}
+
+
+def wipe(db: Database) -> None:
+    """Delete every core and mart row; raw stays."""
+    names = tables(db)
+    with db.transaction():
+        if db.backend == "postgres":
+            db.execute(f"TRUNCATE {', '.join(names)}")
+        else:
+            db.execute("PRAGMA defer_foreign_keys = ON")  # children and parents go in one transaction
+            for table in names:
+                db.execute(f"DELETE FROM {table}")
+
+
+def count(db: Database, table: str) -> int:
+    return db.fetchone(f"SELECT count(*) FROM {table}")[0]
+
+
+def test_rebuild_equals_collect(collected: Collected) -> None:
+    db, sandbox = collected.db, collected.sandbox
+    before = snapshot(db)
+    assert len(before["core.fixtures"]) == 380 and len(before["core.fixture_details"]) == DETAILS
+    assert len(before["core.standings"]) == 20 and len(before["mart.daily_fixtures"]) == 380
+    calls = sandbox.total_calls
+    wipe(db)
+    assert count(db, "core.fixtures") == 0 and count(db, "mart.daily_fixtures") == 0
+
+    report = rebuild.rebuild(db, collected.collector.clock, batch_size=2)
+
+    assert snapshot(db) == before
+    assert sandbox.total_calls == calls  # no API call
+    assert report.responses == collected.responses and report.batches == 2
+    assert report.counts.inserted == sum(len(rows) for name, rows in before.items() if name.startswith("core."))
+    assert report.counts.updated == 0 and report.quarantined == 0 and report.resolved == 0
+
+
+def test_rebuild_over_collected_data_changes_nothing(collected: Collected) -> None:
+    before = snapshot(collected.db)
+    report = rebuild.rebuild(collected.db, collected.collector.clock)
+    assert snapshot(collected.db) == before
+    assert report.counts.inserted == 0 and report.counts.updated == 0 and report.counts.deleted == 0
+    assert report.counts.unchanged > 400 and report.rows_per_second > 0
+
+
+def test_a_transform_fix_corrects_only_the_affected_rows(collected: Collected,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    db = collected.db
+    before = snapshot(db)
+    original = standings_transform.standing_row
+
+    def fixed(league_id: int, season: int, standing: dict, league: dict, batch: Any) -> dict:
+        row = original(league_id, season, standing, league, batch)
+        return row | {"description": "Champions"} if row["rank"] == 1 else row
+
+    monkeypatch.setattr(standings_transform, "standing_row", fixed)
+    report = rebuild.rebuild(db, collected.collector.clock)
+
+    after = snapshot(db)
+    changed = {t for t in before if before[t] != after[t]}
+    assert changed == {"core.standings"}
+    assert report.counts.updated == 1 and report.counts.inserted == 0 and report.counts.deleted == 0
+    leader = db.fetch_dicts("SELECT description, raw_id FROM core.standings WHERE rank = 1")
+    last_raw = db.fetchone("SELECT max(id) FROM raw.responses")[0]
+    assert leader == [{"description": "Champions", "raw_id": last_raw}]
+
+
+def test_dry_run_counts_and_writes_nothing(collected: Collected) -> None:
+    db = collected.db
+    wipe(db)
+    runs_before = count(db, "ops.job_runs")
+    report = rebuild.rebuild(db, collected.collector.clock, dry_run=True)
+    assert report.dry_run and report.responses == collected.responses
+    assert report.counts.inserted > 380
+    assert count(db, "core.fixtures") == 0 and count(db, "mart.daily_fixtures") == 0
+    assert count(db, "ops.job_runs") == runs_before
+
+
+def test_scope_filters(collected: Collected) -> None:
+    db, clock, season = collected.db, collected.collector.clock, collected.season
+    run = lambda scope: rebuild.rebuild(db, clock, scope, dry_run=True).responses  # noqa: E731
+    assert run(rebuild.Scope(endpoint="standings")) == 1
+    assert run(rebuild.Scope(endpoint="/fixtures")) == 3
+    # ids= requests belong to the season through the fixtures they name
+    assert run(rebuild.Scope(league=LEAGUE, season=season)) == collected.responses
+    assert run(rebuild.Scope(league=LEAGUE, season=season - 1)) == 0
+    assert run(rebuild.Scope(league=140)) == 0
+    assert run(rebuild.Scope(since=date(2026, 6, 1))) == collected.responses
+    assert run(rebuild.Scope(since=date(2026, 6, 2))) == 0
+
+
+def test_rebuild_records_a_job_run(collected: Collected) -> None:
+    report = rebuild.rebuild(collected.db, collected.collector.clock)
+    run = collected.db.fetch_dicts("SELECT job_id, status, calls, rows_unchanged FROM ops.job_runs "
+                                   "ORDER BY id DESC LIMIT 1")[0]
+    assert run == {"job_id": "rebuild", "status": "ok", "calls": 0, "rows_unchanged": report.counts.unchanged}
+
+
+def test_batch_size_must_be_positive(db: Database, clock: SimClock) -> None:
+    with pytest.raises(ConfigError, match="at least 1"):
+        rebuild.rebuild(db, clock, batch_size=0)
+
+
+# --- quarantine and failed answers, with scripted responses ----------------------------------
+
+TEAMS = [{"team": {"id": i, "name": f"Team {i}", "code": None, "country": "England", "founded": 1900,
+                   "national": False, "logo": None},
+          "venue": {"id": None, "name": None, "address": None, "city": None, "capacity": None,
+                    "surface": None, "image": None}} for i in (1, 2, 3)]
+
+
+@pytest.fixture
+def scripted(db_url: str, clock: SimClock) -> Iterator[Collector]:
+    api = FakeApi({"teams": [Answer(200, envelope("teams", TEAMS)),
+                             Answer(200, envelope("teams", [], errors={"search": "at least 3 characters"}))]})
+    settings = load_settings({}, api_key=KEY, database_url=db_url)
+    collector = Collector.open(settings, clock=clock, client=ApiClient("http://api.test", KEY, clock,
+                                                                       transport=api.transport()))
+    yield collector
+    collector.close()
+
+
+def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from afc import transform
+    from afc.transform import reference
+
+    db, ctx = scripted.db, scripted.context("test", "test", "LOW")
+    original = reference.team
+
+    def buggy(entry: Any, params: Any, batch: Any) -> None:
+        if entry["team"]["id"] == 2:
+            raise ItemInvalid("team 2: a bug")
+        original(entry, params, batch)
+
+    monkeypatch.setitem(transform.REGISTRY, "teams", transform.Transform(buggy, whole=False))
+    pipeline.step(ctx, Request.of("teams", {"league": 39, "season": 2025}))
+    assert count(db, "core.teams") == 2 and count(db, "ops.quarantine") == 1
+
+    monkeypatch.setitem(transform.REGISTRY, "teams", transform.Transform(original, whole=False))
+    scripted.clock.advance(3600)
+    report = rebuild.rebuild(db, scripted.clock)
+
+    assert report.resolved == 1 and report.quarantined == 0 and report.counts.inserted == 2  # team + membership
+    assert count(db, "core.teams") == 3
+    row = db.fetch_dicts("SELECT item_index, resolved_at FROM ops.quarantine")[0]
+    assert row["item_index"] == 1 and as_datetime(row["resolved_at"]) == datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+    assert rebuild.rebuild(db, scripted.clock).resolved == 0  # resolved once
+
+
+def test_an_item_that_fails_again_is_quarantined_without_duplicates(scripted: Collector,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from afc import transform
+    from afc.transform import reference
+
+    db = scripted.db
+    pipeline.step(scripted.context("test", "test", "LOW"), Request.of("teams", {"league": 39, "season": 2025}))
+
+    def broken(entry: Any, params: Any, batch: Any) -> None:
+        if entry["team"]["id"] == 3:
+            raise ItemInvalid("team 3: stricter now")
+        reference.team(entry, params, batch)
+
+    monkeypatch.setitem(transform.REGISTRY, "teams", transform.Transform(broken, whole=False))
+    for _ in range(2):
+        report = rebuild.rebuild(db, scripted.clock)
+        assert report.quarantined == 1
+    rows = db.fetch_dicts("SELECT item_index, reason, resolved_at FROM ops.quarantine")
+    assert rows == [{"item_index": 2, "reason": "team 3: stricter now", "resolved_at": None}]
+    assert count(db, "core.teams") == 3  # a quarantined item removes nothing already stored
+
+
+def test_failed_answers_are_not_replayed(scripted: Collector) -> None:
+    from afc.errors import ParameterError
+
+    ctx = scripted.context("test", "test", "LOW")
+    pipeline.step(ctx, Request.of("teams", {"league": 39, "season": 2025}))
+    with pytest.raises(ParameterError):
+        pipeline.step(ctx, Request.of("teams", {"search": "ab"}))
+    assert count(scripted.db, "raw.responses") == 2
+    report = rebuild.rebuild(scripted.db, scripted.clock, dry_run=True)
+    assert report.responses == 1 and report.items == 3
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_cli_rebuild_needs_no_key(collected: Collected, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("API_FOOTBALL_KEY", raising=False)
+    url = collected.db.url if collected.db.backend == "sqlite" else collected.collector.settings.db_url
+    result = CliRunner().invoke(app, ["rebuild", "--db", url, "--endpoint", "standings"])
+    assert result.exit_code == 0, result.output
+    assert "rebuild: 1 responses, 1 items; rows 0 inserted, 0 updated" in result.stdout
+
+    result = CliRunner().invoke(app, ["rebuild", "--db", url, "--json", "--dry-run", "--since", "2026-06-01"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is True and data["responses"] == collected.responses and data["inserted"] == 0
+
+
+def test_cli_rebuild_rejects_a_bad_date(sqlite_url: str) -> None:
+    result = CliRunner().invoke(app, ["rebuild", "--db", sqlite_url, "--since", "01/06/2026"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--since'" in result.output
