@@ -1,0 +1,62 @@
+"""`afc mcp stdio` (alias `afc serve-mcp`) and `afc mcp setup-role`: the MCP server for assistants."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from afc.cli.app import DbOption, app, settings
+
+mcp_app = typer.Typer(no_args_is_help=True, help="The read-only MCP server for AI assistants.")
+app.add_typer(mcp_app, name="mcp")
+
+QueryDbOption = Annotated[str | None, typer.Option(
+    "--query-db", envvar="AFC_MCP_DATABASE_URL",
+    help="PostgreSQL URL of a read-only login to run assistants' SQL as (default: --db).")]
+RoleOption = Annotated[str, typer.Option(
+    "--role", envvar="AFC_MCP_ROLE", help="PostgreSQL role assistants' SQL switches to (see setup-role).")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", min=0.1, max=300.0, help="Seconds one query may run.")]
+
+
+@mcp_app.command("stdio")
+def stdio(db: DbOption = None, query_db: QueryDbOption = None, role: RoleOption = "afc_ai",
+          timeout: TimeoutOption = 5.0) -> None:
+    """Serve the MCP tools on stdin/stdout; register this command in your AI client."""
+    from afc.mcp.server import build_server, serve_stdio
+
+    serve_stdio(build_server(settings(db), query_url=query_db, role=role, timeout=timeout))
+
+
+@app.command("serve-mcp")
+def serve_mcp(db: DbOption = None, query_db: QueryDbOption = None, role: RoleOption = "afc_ai",
+              timeout: TimeoutOption = 5.0) -> None:
+    """Serve the MCP tools on stdin/stdout (the same as `afc mcp stdio`)."""
+    stdio(db, query_db, role, timeout)
+
+
+@mcp_app.command("setup-role")
+def setup_role(
+    db: DbOption = None,
+    role: RoleOption = "afc_ai",
+    collector: Annotated[str | None, typer.Option(
+        "--collector", help="The role the collector logs in as (keeps the revoked functions); default: you.")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Run the SQL instead of printing it.")] = False,
+) -> None:
+    """Print (or --apply) the SQL creating the SELECT-only PostgreSQL role for assistants' SQL."""
+    from afc.db import redact_url
+    from afc.errors import ConfigError
+    from afc.mcp.role import apply_setup, setup_sql
+
+    if not apply:
+        sys.stdout.write(setup_sql(role, collector))
+        return
+    url = settings(db).db_url
+    if not url.startswith(("postgresql:", "postgres:")):
+        raise ConfigError(f"{redact_url(url)}: setup-role is for PostgreSQL; on SQLite the server opens the file read-only")
+    problems = apply_setup(url, role, collector)
+    if problems:
+        raise ConfigError(f"role {role!r} is still not safe: {problems[0]}; revoke that by hand (docs/mcp.md)")
+    sys.stderr.write(f"{redact_url(url)}: role {role} can read raw, core, mart and ops, and nothing else\n")

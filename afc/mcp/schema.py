@@ -1,0 +1,125 @@
+"""Schema discovery for assistants: tables per layer, their columns, and one line on each.
+
+The descriptions follow docs/schema.md; tables a later migration adds without an entry here are
+still listed (with an empty description), because discovery reads the live catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from afc.errors import ConfigError
+from afc.readonly import Limits, Target, run_query
+
+LAYERS = ("raw", "core", "mart", "ops")
+DESCRIPTIONS: dict[str, str] = {
+    "raw.responses": "Every API response, whole: endpoint, params, status, headers (never the key), body, "
+                     "errors, results, paging, fetched_at, job_run_id.",
+    "core.countries": "Countries, keyed by name (the API repeats codes): code, flag.",
+    "core.timezones": "IANA timezone names the API accepts.",
+    "core.leagues": "Leagues and cups: name, type, logo, country_name.",
+    "core.league_seasons": "A league's seasons: dates, current flag and the API's coverage flags (cov_*).",
+    "core.venues": "Stadiums: name, address, city, country, capacity, surface.",
+    "core.teams": "Clubs and national teams: name, code, country, founded, venue_id.",
+    "core.team_seasons": "Which teams play in which league season.",
+    "core.fixtures": "Matches: league, season, round, kickoff_at (UTC), status (short/long/group), teams, "
+                     "goals and the score by period, venue, referee.",
+    "core.fixture_details": "Per fixture, the API's JSON arrays: events, lineups, statistics, players "
+                            "(NULL = never fetched, [] = fetched and empty).",
+    "core.fixture_team_stats": "Per fixture and team, the statistics with numbers parsed (shots, "
+                               "possession, passes, expected_goals, ...).",
+    "core.standings": "League tables: rank, points, goals, form, home/away splits, per group.",
+    "core.players": "Players: name, age, birth, nationality, height, weight, injured.",
+    "core.player_season_stats": "A player's season for one team in one league: appearances, minutes, "
+                                "goals, assists, cards, passes, duels, rating, ...",
+    "core.squads": "Current squads: team, player, number, position.",
+    "core.injuries": "Players missing a fixture: type and reason.",
+    "core.top_players": "Top scorers, assists, yellow and red cards per league season.",
+    "core.odds": "Pre-match odds: bookmaker x bet x value, odd.",
+    "core.team_statistics": "A team's season statistics in one league: form, results, goals, clean sheets.",
+    "core.predictions": "The API's prediction per fixture: winner, advice, percentages.",
+    "mart.daily_fixtures": "One row per fixture for dashboards: UTC match_date, league and team names, "
+                           "score, status.",
+    "mart.live_scores": "Fixtures in play now: score, elapsed minutes, last event.",
+    "mart.league_summary": "Per league season: teams, fixtures played/total, goals per game, the leader.",
+    "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",
+    "ops.schema_migrations": "Applied database migrations.",
+    "ops.quota_days": "The quota ledger per account and UTC day: limit, used, what the API says remains.",
+    "ops.quota_minutes": "The per-minute quota ledger.",
+    "ops.job_runs": "Every job or command run: status, start/finish, calls spent, rows written, error.",
+    "ops.quarantine": "API items that failed validation, next to their raw response.",
+    "ops.breakers": "Circuit breaker state per endpoint.",
+    "ops.backfill_plans": "Backfill plans per league season.",
+    "ops.backfill_tasks": "The checkpointed requests of each backfill plan.",
+    "ops.alerts_sent": "Alerts sent, for the repeat window.",
+    "ops.heartbeats": "Liveness beats of long-running services (the live loop).",
+    "ops.drift": "Fields the API added, dropped or retyped.",
+}
+
+PG_TABLES = """
+SELECT n.nspname AS layer, c.relname AS name, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view'
+       ELSE 'table' END AS kind
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname IN ('raw', 'core', 'mart', 'ops') AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
+ORDER BY 1, 2"""
+PG_COLUMNS = """
+SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
+       COALESCE(a.attnum = ANY(i.indkey), false) AS primary_key
+FROM pg_attribute a
+LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum"""
+SQLITE_TABLES = """
+SELECT substr(name, 1, instr(name, '_') - 1) AS layer, substr(name, instr(name, '_') + 1) AS name, type AS kind
+FROM sqlite_master
+WHERE type IN ('table', 'view') AND substr(name, 1, instr(name, '_') - 1) IN ('raw', 'core', 'mart', 'ops')
+ORDER BY 1, 2"""
+SQLITE_COLUMNS = """
+SELECT name, type, "notnull" = 0 AS nullable, pk > 0 AS primary_key FROM pragma_table_info(?) ORDER BY cid"""
+_CATALOG = Limits(rows=1000, bytes=4 * 1024 * 1024, seconds=10.0)
+
+
+def sql_name(target: Target, logical: str) -> str:
+    """How a logical table (`core.fixtures`) is named in SQL on this backend."""
+    return logical.replace(".", "_", 1) if target.backend == "sqlite" else logical
+
+
+def list_tables(target: Target, layer: str | None = None) -> list[dict[str, Any]]:
+    """Every table and view of afc's layers, with its SQL name and a one-line description."""
+    if layer is not None and layer not in LAYERS:
+        raise ConfigError(f"layer {layer!r}: use one of {', '.join(LAYERS)}")
+    sql = SQLITE_TABLES if target.backend == "sqlite" else PG_TABLES
+    found = run_query(target, sql, None, _CATALOG).rows
+    tables = []
+    for row_layer, name, kind in found:
+        if layer is not None and row_layer != layer:
+            continue
+        logical = f"{row_layer}.{name}"
+        tables.append({"table": logical, "sql_name": sql_name(target, logical), "layer": row_layer,
+                       "kind": kind, "description": DESCRIPTIONS.get(logical, "")})
+    return tables
+
+
+def describe_table(target: Target, table: str) -> dict[str, Any]:
+    """One table's columns (name, type, nullable, primary key) and its description."""
+    logical = table.replace("_", ".", 1) if "." not in table else table
+    known = {t["table"]: t for t in list_tables(target)}
+    if logical not in known:
+        raise ConfigError(f"no table {table!r}; list_tables shows the tables (e.g. core.fixtures)")
+    if target.backend == "sqlite":
+        columns = run_query(target, SQLITE_COLUMNS, (sql_name(target, logical),), _CATALOG)
+    else:
+        columns = run_query(target, PG_COLUMNS, {"table": logical}, _CATALOG)
+    described = [{"name": name, "type": kind, "nullable": bool(nullable), "primary_key": bool(key)}
+                 for name, kind, nullable, key in columns.rows]
+    return known[logical] | {"columns": described}
+
+
+def overview(target: Target) -> str:
+    """The schema as Markdown, for the `afc://schema` resource."""
+    lines = [f"# afc database ({target.backend})", "",
+             "Tables are named `layer.table` on PostgreSQL and `layer_table` on SQLite. "
+             "Timestamps are UTC.", ""]
+    for table in list_tables(target):
+        lines.append(f"- `{table['sql_name']}` ({table['kind']}): {table['description']}".rstrip(": "))
+    return "\n".join(lines) + "\n"

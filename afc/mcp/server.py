@@ -1,0 +1,185 @@
+"""The MCP server: read-only tools over the afc database and the collector's state (DESIGN §9)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from afc import __version__, templates
+from afc.clock import Clock, parse_clock
+from afc.db import redact_url
+from afc.errors import AfcError, ConfigError
+from afc.jobs import load
+from afc.mcp import schema, status
+from afc.mcp.role import DEFAULT_ROLE, resolve
+from afc.readonly import DEFAULT_SECONDS, MAX_ROWS, Limits, QueryResult, Target, run_query, sqlite_connect
+from afc.settings import Settings
+
+log = logging.getLogger("afc.mcp")
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                            open_world_hint=False)
+INSTRUCTIONS = (
+    "Read-only access to an afc database of API-Football data: raw (every API response), core "
+    "(leagues, teams, fixtures, standings, players, ...), mart (dashboards) and ops (quota ledger, "
+    "job runs). Start with list_templates or list_tables; db_query runs one read-only SQL statement. "
+    "Nothing you send can change the database."
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors_as_tool_errors(fn: F) -> F:
+    """afc's one-line errors reach the assistant as the tool's error text."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AfcError as exc:
+            raise ToolError(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_target(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE) -> Target:
+    """Where assistants' SQL runs, checked before the server starts (refuses unsafe PostgreSQL roles)."""
+    url = query_url or settings.db_url
+    if url.startswith("sqlite:"):
+        return _sqlite_target(url)
+    if not url.startswith(("postgresql:", "postgres:")):
+        raise ConfigError(f"database URL {redact_url(url)!r}: use sqlite:///path/afc.db or postgresql://...")
+    resolved = resolve(url, role)
+    for warning in resolved.warnings:
+        log.warning("postgresql: the connecting role %s; run `afc mcp setup-role` to revoke it", warning)
+    log.info("assistants' SQL runs %s", f"as role {role}" if resolved.mode == "switch" else "as the connecting role")
+    return resolved.target
+
+
+def _sqlite_target(url: str) -> Target:
+    from afc.db.sqlite import SqliteDatabase
+
+    db = SqliteDatabase.open(url, read_only=True)  # a one-line error if the file cannot be opened
+    db.close()
+    if db.path == ":memory:":
+        raise ConfigError("an in-memory SQLite database cannot be shared with the MCP server; use a file")
+    try:
+        conn = sqlite_connect(db.path, Limits())
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.close()
+    except sqlite3.Error as exc:
+        raise ConfigError(f"sqlite: {db.path}: cannot read it ({exc}); run `afc db migrate` first") from None
+    return Target("sqlite", db.path, None, db.path)
+
+
+def build_server(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE,
+                 timeout: float = DEFAULT_SECONDS, clock: Clock | None = None,
+                 target: Target | None = None) -> MCPServer:
+    """The MCP server for the database in `settings`; settings are read once, here."""
+    target = target or open_target(settings, query_url=query_url, role=role)
+    clock = clock or parse_clock(settings.clock)
+    db_url = query_url or settings.db_url
+    server = MCPServer("afc", instructions=INSTRUCTIONS, version=__version__)
+
+    def tool(description: str) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            server.add_tool(_errors_as_tool_errors(fn), description=description, annotations=READ_ONLY)
+            return fn
+        return register
+
+    def limits(rows: int) -> Limits:
+        return Limits(rows=rows, seconds=timeout)
+
+    @tool("Run ONE read-only SQL statement (SELECT, WITH … SELECT, TABLE or VALUES) and get columns and "
+          f"rows. Tables: {_naming(target)}. At most `limit` rows and 256 KiB are returned, long values "
+          f"are clipped, and `truncated` says when; queries stop after {timeout:g} s. Writes, DDL, "
+          "several statements, ATTACH/PRAGMA/SET and side-effect functions are refused by the database.")
+    def db_query(sql: Annotated[str, Field(description="one read-only SQL statement")],
+                 limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="maximum rows to return")] = 200,
+                 ) -> QueryResult:
+        return run_query(target, sql, None, limits(limit))
+
+    @tool("List afc's tables and views per layer (raw, core, mart, ops) with the name to use in SQL "
+          "and a one-line description.")
+    def list_tables(layer: Annotated[Literal["raw", "core", "mart", "ops"] | None,
+                                     Field(description="only this layer")] = None) -> dict[str, Any]:
+        return {"backend": target.backend, "naming": _naming(target), "tables": schema.list_tables(target, layer)}
+
+    @tool("Describe one table: its columns (name, type, nullable, primary key) and what it holds.")
+    def describe_table(table: Annotated[str, Field(description="e.g. core.fixtures")]) -> dict[str, Any]:
+        return schema.describe_table(target, table)
+
+    @tool("Coverage of one league season per endpoint (held vs expected, freshness, score), as "
+          "`afc coverage report` computed it.")
+    def coverage_status(league_id: Annotated[int, Field(description="API league id, e.g. 39")],
+                        season: Annotated[int, Field(description="season year, e.g. 2024")],
+                        endpoint: Annotated[str | None, Field(description="e.g. fixtures")] = None,
+                        ) -> dict[str, Any]:
+        return status.coverage_status(target, league_id, season, endpoint)
+
+    @tool("The API quota ledger: calls used and left today (UTC day) and this minute, what each "
+          "priority may still spend, the floors, and when the day resets.")
+    def rate_limit_status() -> dict[str, Any]:
+        return status.rate_limit_status(settings, db_url, clock)
+
+    @tool("The collector's jobs from config (type, endpoint, schedule, priority) with their last run, "
+          "its outcome and error, and the calls they spent today.")
+    def job_registry() -> dict[str, Any]:
+        return status.job_registry(target, load(settings.jobs_dir), clock.now())
+
+    @tool("The latest job runs, newest first (status, calls, rows written, error); failed_only keeps "
+          "the runs that did not end ok.")
+    def recent_runs(limit: Annotated[int, Field(ge=1, le=500)] = 20, failed_only: bool = False) -> dict[str, Any]:
+        return {"runs": status.recent_runs(target, limit, failed_only)}
+
+    @tool("List the named query templates (common questions: league table, team form, today's "
+          "fixtures, coverage, quota, failures, ...) with their parameters.")
+    def list_templates() -> dict[str, Any]:
+        return {"templates": templates.describe()}
+
+    @tool("Run a named query template with its parameters (see list_templates); same limits as db_query.")
+    def run_template(name: Annotated[str, Field(description="template name from list_templates")],
+                     params: Annotated[dict[str, Any] | None, Field(description="template parameters")] = None,
+                     limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
+        return templates.run_template(target, name, params, clock.now(), limits(limit))
+
+    _resources_and_prompts(server, target)
+    return server
+
+
+def _resources_and_prompts(server: MCPServer, target: Target) -> None:
+    @server.resource("afc://schema", mime_type="text/markdown", description="afc's tables with descriptions")
+    def schema_resource() -> str:
+        return schema.overview(target)
+
+    @server.resource("afc://templates", mime_type="application/json", description="the query templates")
+    def templates_resource() -> list[dict[str, Any]]:
+        return templates.describe()
+
+    @server.prompt(description="Investigate a league season: table, coverage, fixtures, gaps.")
+    def explore_league(league_id: str, season: str) -> str:
+        return (f"Investigate league {league_id}, season {season} in the afc database. Use run_template "
+                f"league_table and coverage_by_league, coverage_status, and raw_vs_core_fixtures to say "
+                "what is held, what is missing, and how fresh it is. Use db_query only for follow-ups.")
+
+    @server.prompt(description="Check whether the collector is healthy: quota, failures, stale data.")
+    def collector_health() -> str:
+        return ("Check the afc collector's health: call rate_limit_status, job_registry and "
+                "recent_runs(failed_only=true), and run_template live_fixtures_status. Report problems first.")
+
+
+def _naming(target: Target) -> str:
+    if target.backend == "sqlite":
+        return "SQLite; a table's layer is its prefix (core_fixtures, mart_daily_fixtures, ops_job_runs)"
+    return "PostgreSQL; schema-qualified (core.fixtures, mart.daily_fixtures, ops.job_runs)"
+
+
+def serve_stdio(server: MCPServer) -> None:
+    """Serve on stdin/stdout until the client closes the stream."""
+    server.run("stdio")
