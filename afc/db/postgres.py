@@ -94,6 +94,17 @@ class PostgresDatabase:
             except psycopg.Error as exc:
                 raise _wrap(exc, sql) from None
 
+    def copy_stage(self, stage: str, like: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+        """COPY rows into a session scratch table shaped like `like` (created on first use)."""
+        cols = ", ".join(columns)
+        try:
+            self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {like}) ON COMMIT DELETE ROWS")
+            with self.conn.cursor() as cur, cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            raise _wrap(exc, f"COPY {stage}") from None
+
     def run_script(self, script: str) -> None:
         try:
             self.conn.execute(script.encode())  # bytes: no placeholder parsing, several statements

@@ -33,13 +33,27 @@ class Counts:
         return self.inserted + self.updated + self.deleted
 
 
+COPY_MIN = 100  # PostgreSQL: from this many rows, COPY into a scratch table and upsert from it at once
+
+
 @lru_cache(maxsize=512)
 def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe)."""
+    marks = ", ".join(f"%({c})s" for c in columns + META)
+    return _conflict(f"VALUES ({marks})", table, columns, key, stub)
+
+
+@lru_cache(maxsize=512)
+def upsert_from_sql(table: str, source: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
+    """The same upsert reading its rows from `source` (a staging table)."""
+    cols = ", ".join(columns + META)
+    return _conflict(f"SELECT {cols} FROM {source}", table, columns, key, stub)
+
+
+def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
     values = [c for c in columns if c not in key]
     cols = ", ".join(columns + META)
-    marks = ", ".join(f"%({c})s" for c in columns + META)
-    head = f"INSERT INTO {table} AS t ({cols}) VALUES ({marks}) ON CONFLICT ({', '.join(key)})"
+    head = f"INSERT INTO {table} AS t ({cols}) {rows} ON CONFLICT ({', '.join(key)})"
     if not values:
         return f"{head} DO NOTHING"
     # A stub only fills in what is unknown; the full record, when it arrives, decides the rest.
@@ -85,8 +99,22 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     before = _existing(db, batch.table, batch.key, keys)
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
-    sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
-    changed = db.executemany(sql, [row | meta for row in batch.rows])
+    if db.backend == "postgres" and len(batch.rows) >= COPY_MIN:
+        changed = _copy_upsert(db, batch, meta)
+    else:
+        sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
+        changed = db.executemany(sql, [row | meta for row in batch.rows])
     inserted = len(set(keys) - before)
     updated = max(0, changed - inserted)
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
+
+
+def _copy_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> int:
+    """Many rows on PostgreSQL: COPY them into a session scratch table, then one upsert from it."""
+    stage = "afc_stage_" + batch.table.replace(".", "_")
+    columns = batch.columns + META
+    tail = tuple(meta[m] for m in META)
+    db.copy_stage(stage, batch.table, columns, (tuple(row[c] for c in batch.columns) + tail for row in batch.rows))
+    changed = db.execute(upsert_from_sql(batch.table, stage, batch.columns, batch.key, batch.stub))
+    db.execute(f"TRUNCATE {stage}")
+    return changed

@@ -18,7 +18,8 @@ LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams h ON h.id = f.home_team_id
 LEFT JOIN core.teams a ON a.id = f.away_team_id
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
-WHERE f.id IN ({keys})"""
+WHERE f.id IN ({keys})
+  AND (f.status_group = 'live' OR EXISTS (SELECT 1 FROM mart.live_scores m WHERE m.fixture_id = f.id))"""
 KEY = ("fixture_id",)
 
 

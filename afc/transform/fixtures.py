@@ -15,7 +15,7 @@ from afc import status
 from afc.db import dump_json
 from afc.model import Batch
 from afc.transform import item, response
-from afc.transform.fields import from_iso, from_timestamp, opt_bool, opt_int, opt_num, opt_text, path, req_int
+from afc.transform.fields import from_iso, from_timestamp, opt_bool, opt_int, opt_num, opt_text, req_int
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
 import afc.marts  # noqa: F401  (registers the mart refreshers the touches below feed)
@@ -54,20 +54,20 @@ def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
     season = opt_int(league.get("season"))
     if season is not None:
         league_season_stub(league_id, season, batch)
-    home = team_stub(path(entry, "teams", "home"), batch)
-    away = team_stub(path(entry, "teams", "away"), batch)
-    short = status.normalise(path(info, "status", "short"))
+    teams = entry.get("teams") or {}
+    home, away = teams.get("home") or {}, teams.get("away") or {}
+    state = info.get("status") or {}
+    periods = info.get("periods") or {}
+    short = status.normalise(state.get("short"))
     row = {
         "id": fixture_id, "league_id": league_id, "season": season, "round": opt_text(league.get("round")),
         "kickoff_at": from_timestamp(info.get("timestamp")) or from_iso(info.get("date")),
-        "status_short": short, "status_long": opt_text(path(info, "status", "long")),
-        "status_group": status.group(short), "elapsed": opt_int(path(info, "status", "elapsed")),
-        "extra": opt_int(path(info, "status", "extra")), "referee": opt_text(info.get("referee")),
-        **_venue(info.get("venue") or {}, batch), "home_team_id": home, "away_team_id": away,
-        **_score(entry), "home_winner": opt_bool(path(entry, "teams", "home", "winner")),
-        "away_winner": opt_bool(path(entry, "teams", "away", "winner")),
-        "period_first": from_timestamp(path(info, "periods", "first")),
-        "period_second": from_timestamp(path(info, "periods", "second")),
+        "status_short": short, "status_long": opt_text(state.get("long")), "status_group": status.group(short),
+        "elapsed": opt_int(state.get("elapsed")), "extra": opt_int(state.get("extra")),
+        "referee": opt_text(info.get("referee")), **_venue(info.get("venue") or {}, batch),
+        "home_team_id": team_stub(home, batch), "away_team_id": team_stub(away, batch), **_score(entry),
+        "home_winner": opt_bool(home.get("winner")), "away_winner": opt_bool(away.get("winner")),
+        "period_first": from_timestamp(periods.get("first")), "period_second": from_timestamp(periods.get("second")),
     }
     batch.add("core.fixtures", ("id",), row)
     batch.touch("fixture", fixture_id)
@@ -84,12 +84,16 @@ def _venue(venue: dict[str, Any], batch: Batch) -> dict[str, Any]:
     return {"venue_id": venue_id, "venue_name": name, "venue_city": city}
 
 
+PERIODS = (("ht", "halftime"), ("ft", "fulltime"), ("et", "extratime"), ("pen", "penalty"))
+
+
 def _score(entry: dict[str, Any]) -> dict[str, int | None]:
-    score = {"home_goals": opt_int(path(entry, "goals", "home")), "away_goals": opt_int(path(entry, "goals", "away"))}
-    for prefix, period in (("ht", "halftime"), ("ft", "fulltime"), ("et", "extratime"), ("pen", "penalty")):
-        score[f"{prefix}_home"] = opt_int(path(entry, "score", period, "home"))
-        score[f"{prefix}_away"] = opt_int(path(entry, "score", period, "away"))
-    return score
+    goals, score = entry.get("goals") or {}, entry.get("score") or {}
+    row = {"home_goals": opt_int(goals.get("home")), "away_goals": opt_int(goals.get("away"))}
+    for prefix, period in PERIODS:
+        both = score.get(period) or {}
+        row[f"{prefix}_home"], row[f"{prefix}_away"] = opt_int(both.get("home")), opt_int(both.get("away"))
+    return row
 
 
 def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final: bool | None = None) -> None:
