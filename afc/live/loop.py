@@ -213,7 +213,7 @@ class LiveLoop:
     def _park(self, exc: QuotaExhausted) -> float:
         now = self.clock.now()
         self.parked_until = exc.resume_at or next_utc_midnight(now)
-        log.warning("live: %s; no calls until %s UTC", exc, f"{self.parked_until:%Y-%m-%d %H:%M}")
+        log.warning("live: %s; no calls until then", exc)
         if self.collector is not None and self.run_id is not None:
             self._end_session(self.collector, "quota", str(exc))
         self.report.state = "quota"
