@@ -82,6 +82,11 @@ class Endpoint:
     search_min: int = 3
     counted: bool = True
     rules: tuple[Callable[[Query], None], ...] = field(default=())
+    static: bool = False  # the answer depends on the parameters only, never on the clock: cache the body
+
+
+class Raw(list):
+    """A `response` list whose items are already JSON text (cached fixture items), spliced in as is."""
 
 
 def envelope(get: str, params: dict[str, str], errors: dict | list, response: Any,
@@ -164,7 +169,7 @@ def free_plan_window(q: Query) -> None:
 def page_of(items: list, page: int, size: int) -> tuple[list, tuple[int, int]]:
     """One page of `items` and its (current, total); a page past the end is empty."""
     total = max(1, math.ceil(len(items) / size))
-    return items[(page - 1) * size:page * size], (page, total)
+    return type(items)(items[(page - 1) * size:page * size]), (page, total)
 
 
 def ids_list(q: Query, name: str) -> list[int]:

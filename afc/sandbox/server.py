@@ -1,7 +1,7 @@
 """The HTTP side: a threading HTTP/1.1 server with keep-alive, in the background or the foreground.
 
-Replies go out in one write (headers and body together) with Nagle off, so small requests do not
-wait on delayed ACKs. Stopping closes idle keep-alive connections and wakes faults that hold a
+Requests are read by `wire.py`; replies go out in one write (headers and body together) with
+Nagle off, so small requests do not wait on delayed ACKs. Stopping closes idle keep-alive connections and wakes faults that hold a
 connection open, so a test's `with start_sandbox(...)` exits at once.
 """
 
@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import signal
 import socket
+import socketserver
 import threading
 from collections import Counter
 from collections.abc import Callable
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from afc.clock import SystemClock
 from afc.sandbox.config import SandboxConfig
-from afc.sandbox.service import Api, Reply
+from afc.sandbox.service import Api
+from afc.sandbox.wire import BadRequest, encode_reply, read_request
 from afc.sandbox.world import World
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
@@ -42,10 +42,7 @@ class _Server(ThreadingHTTPServer):
                     pass
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "afc-sandbox"
-    sys_version = ""
+class _Handler(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
@@ -62,40 +59,30 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass  # quiet by default; faults are logged at debug by the service
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        reply = self.server.api.handle(self.command, self.path, self.headers)
-        if reply.action == "drop":
-            self._hang_up()
-        elif reply.action == "timeout":
-            self.server.stopping.wait(self.server.api.cfg.timeout_seconds)
-            self._hang_up()
-        else:
-            if reply.delay:
-                self.server.stopping.wait(reply.delay)
-            self._send(reply)
-
-    def _hang_up(self) -> None:
-        self.close_connection = True
+    def handle(self) -> None:
+        """Serve requests on this connection until the client or the server closes it."""
         try:
-            self.connection.shutdown(socket.SHUT_RDWR)
+            while not self.server.stopping.is_set() and self._one():
+                pass
+        except BadRequest:
+            self.wfile.write(encode_reply(400, [("Content-Type", "text/plain")], b"bad request", close=True))
         except OSError:
-            pass
+            pass  # the client went away
 
-    def _send(self, reply: Reply) -> None:
-        lines = [f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}",
-                 f"Date: {formatdate(usegmt=True)}", f"Content-Length: {len(reply.body)}"]
-        lines += [f"{name}: {value}" for name, value in reply.headers]
-        if self.close_connection:
-            lines.append("Connection: close")
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+    def _one(self) -> bool:
+        request = read_request(self.rfile)
+        if request is None:
+            return False
+        reply = self.server.api.handle(request.method, request.target, request.headers)
+        if reply.action == "timeout":
+            self.server.stopping.wait(self.server.api.cfg.timeout_seconds)
+        if reply.action:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return False
+        if reply.delay:
+            self.server.stopping.wait(reply.delay)
+        self.wfile.write(encode_reply(reply.status, reply.headers, reply.body, close=not request.keep_alive))
+        return request.keep_alive
 
 
 class Sandbox:

@@ -17,7 +17,7 @@ from datetime import UTC
 from urllib.parse import parse_qsl, urlsplit
 
 from afc.sandbox.config import SandboxConfig
-from afc.sandbox.contract import Invalid, Query, envelope, error_envelope, free_plan_window, page_of, validate
+from afc.sandbox.contract import Invalid, Query, Raw, envelope, error_envelope, free_plan_window, page_of, validate
 from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, Faults
 from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
@@ -49,7 +49,11 @@ class Reply:
 
 
 def dump(body: object) -> bytes:
-    """Compact JSON, UTF-8, as the API sends it."""
+    """Compact JSON, UTF-8, as the API sends it; a `Raw` response is spliced in without re-encoding."""
+    response = body.get("response") if isinstance(body, dict) else None
+    if isinstance(response, Raw):
+        head = json.dumps({k: v for k, v in body.items() if k != "response"}, ensure_ascii=False, separators=(",", ":"))
+        return f'{head[:-1]},"response":[{",".join(response)}]}}'.encode()
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -73,6 +77,7 @@ class Api:
         self.faults = Faults(cfg.faults, cfg.fault_seed)
         self.calls: Counter = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self._static: dict[tuple, bytes] = {}  # bodies of static endpoints, by parameters
         self._lock = threading.Lock()
 
     def handle(self, method: str, target: str, headers) -> Reply:
@@ -132,8 +137,16 @@ class Api:
                 return self._refused(refused, path, params, now)
             with self._lock:
                 self.calls[path] += 1
-        body = self._body(path, params, now)
-        return Reply(200, dump(body), BASE_HEADERS + self.quota.headers(now))
+        return Reply(200, self._cached_body(ep, path, params, now), BASE_HEADERS + self.quota.headers(now))
+
+    def _cached_body(self, ep, path: str, params: dict[str, str], now) -> bytes:
+        if ep is None or not ep.static or self.cfg.plan == "free":
+            return dump(self._body(path, params, now))
+        key = (path, tuple(params.items()))
+        body = self._static.get(key)
+        if body is None:
+            body = self._static[key] = dump(self._body(path, params, now))
+        return body
 
     def _refused(self, reason: str, path: str, params: dict[str, str], now) -> Reply:
         if reason == "requests" and self.cfg.quota_429:

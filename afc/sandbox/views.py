@@ -8,6 +8,7 @@ so a full season list or an `ids=` batch of finished fixtures is served from mem
 from __future__ import annotations
 
 import functools
+import json
 import math
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -40,18 +41,37 @@ def _valid_until(world: World, fixture_id: int, ph: Phase) -> datetime | None:
     return ph.until
 
 
-def base_item(world: World, fixture_id: int, at: datetime, zone_name: str) -> dict:
-    """The /fixtures item without details; callers must not modify it (it is shared)."""
+def to_json(value: object) -> str:
+    """Compact JSON text as the API writes it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cached(world: World, fixture_id: int, at: datetime, zone_name: str) -> list:
+    """[valid from, valid until, item, its JSON or None] for the fixture's item at `at`."""
     key = ("item", fixture_id, zone_name)
     hit = world.cache.get(key)
     if hit and hit[0] <= at and (hit[1] is None or at < hit[1]):
-        return hit[2]
+        return hit
     fx = world.fixture(fixture_id)
     ph = world.phase(fixture_id, at)
     item = render.fixture_item(world, fx, world.outcome(fixture_id), world.timeline(fixture_id), ph,
                                zone(zone_name), zone_name)
-    world.cache[key] = (at, _valid_until(world, fixture_id, ph), item)
-    return item
+    entry = [at, _valid_until(world, fixture_id, ph), item, None]
+    world.cache[key] = entry
+    return entry
+
+
+def base_item(world: World, fixture_id: int, at: datetime, zone_name: str) -> dict:
+    """The /fixtures item without details; callers must not modify it (it is shared)."""
+    return _cached(world, fixture_id, at, zone_name)[2]
+
+
+def item_json(world: World, fixture_id: int, at: datetime, zone_name: str) -> str:
+    """`base_item` as JSON text, serialised once per state."""
+    entry = _cached(world, fixture_id, at, zone_name)
+    if entry[3] is None:
+        entry[3] = to_json(entry[2])
+    return entry[3]
 
 
 def _lineups_visible(world: World, fixture_id: int, at: datetime, ph: Phase) -> bool:
@@ -103,6 +123,20 @@ def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tup
                                        for ln in lines if ln.sheet.side == side]}
                           for side in (0, 1)]
     return out
+
+
+def state_json(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> str:
+    """`fixture_state` as JSON text; a finished, corrected fixture is serialised only once."""
+    if not wanted:
+        return item_json(world, fixture_id, at, zone_name)
+    ph = world.phase(fixture_id, at)
+    corrected_at = world.corrected_at(fixture_id) if ph.clock is not None and math.isinf(ph.clock) else None
+    if ph.clock is None or not math.isinf(ph.clock) or (corrected_at is not None and at < corrected_at):
+        return to_json(fixture_state(world, fixture_id, at, zone_name, wanted))
+    key = ("state-json", fixture_id, zone_name, wanted)
+    if key not in world.cache:
+        world.cache[key] = to_json(fixture_state(world, fixture_id, at, zone_name, wanted))
+    return world.cache[key]
 
 
 def fixture_state(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from afc.sandbox import views
 from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES, LIVE_STATUSES, UCL
-from afc.sandbox.contract import Answer, Endpoint, Invalid, Query, exclusive, ids_list, requires
+from afc.sandbox.contract import Answer, Endpoint, Invalid, Query, Raw, exclusive, ids_list, requires
 from afc.sandbox.schedule import Fixture
 
 SELECTORS = ("id", "ids", "live", "date", "last", "next", "from")
@@ -64,46 +64,48 @@ def _pool(q: Query) -> list[Fixture]:
     return _season_fixtures(q, [lg.id for lg in LEAGUES], season)
 
 
-def _keep(q: Query, fx: Fixture, item: dict) -> bool:
-    shown = item["fixture"]["date"][:10]
-    status = item["fixture"]["status"]["short"]
-    checks = (
-        ("team", lambda v: int(v) in (fx.home_id, fx.away_id)),
-        ("date", lambda v: shown == v),
-        ("from", lambda v: shown >= v),
-        ("to", lambda v: shown <= v),
-        ("round", lambda v: fx.round == v),
-        ("status", lambda v: status in v.upper().split("-")),
-        ("venue", lambda v: fx.venue_id == int(v)),
-        ("league", lambda v: fx.league_id == int(v)),
-        ("season", lambda v: fx.season == int(v)),
-    )
-    return all(check(q.get(name)) for name, check in checks if q.get(name) is not None)
+CHECKS = (  # parameter -> test of (fixture, its item now, the parameter's value)
+    ("team", lambda fx, item, v: int(v) in (fx.home_id, fx.away_id)),
+    ("date", lambda fx, item, v: item["fixture"]["date"][:10] == v),
+    ("from", lambda fx, item, v: item["fixture"]["date"][:10] >= v),
+    ("to", lambda fx, item, v: item["fixture"]["date"][:10] <= v),
+    ("round", lambda fx, item, v: fx.round == v),
+    ("status", lambda fx, item, v: item["fixture"]["status"]["short"] in v.upper().split("-")),
+    ("venue", lambda fx, item, v: fx.venue_id == int(v)),
+    ("league", lambda fx, item, v: fx.league_id == int(v)),
+    ("season", lambda fx, item, v: fx.season == int(v)),
+)
 
 
-def select(q: Query, pool: list[Fixture]) -> list[dict]:
+def _chosen(q: Query, pool: list[Fixture]) -> list[Fixture]:
     """Filter `pool` by the query, apply `last`/`next`, and sort as the API does."""
+    checks = [(check, q.get(name)) for name, check in CHECKS if q.get(name) is not None]
     rows = [(fx, _item(q, fx)) for fx in pool if _visible(q, fx)]
-    rows = [(fx, item) for fx, item in rows if _keep(q, fx, item)]
+    rows = [(fx, item) for fx, item in rows if all(check(fx, item, value) for check, value in checks)]
     rows.sort(key=lambda r: (r[1]["fixture"]["timestamp"], r[0].id))
     if q.get("last"):
-        done = [r for r in rows if r[1]["fixture"]["status"]["short"] in FINISHED_STATUSES]
-        return [item for _, item in reversed(done[-q.int("last"):])] if q.int("last") else []
+        done = [fx for fx, item in rows if item["fixture"]["status"]["short"] in FINISHED_STATUSES]
+        return list(reversed(done[-q.int("last"):])) if q.int("last") else []
     if q.get("next"):
-        ahead = [r for r in rows if r[1]["fixture"]["status"]["short"] in ("NS", "TBD")
-                 and r[1]["fixture"]["timestamp"] >= q.at.timestamp()]
-        return [item for _, item in ahead[:q.int("next")]]
-    return [item for _, item in rows]
+        ahead = [fx for fx, item in rows if item["fixture"]["status"]["short"] in ("NS", "TBD")
+                 and item["fixture"]["timestamp"] >= q.at.timestamp()]
+        return ahead[:q.int("next")]
+    return [fx for fx, _ in rows]
 
 
-def _live(q: Query) -> list[dict]:
+def select(q: Query, pool: list[Fixture]) -> Raw:
+    """The chosen fixtures' items, as cached JSON text."""
+    return Raw(views.item_json(q.world, fx.id, q.at, _zone_name(q)) for fx in _chosen(q, pool))
+
+
+def _live(q: Query) -> Raw:
     raw = q.get("live")
     leagues = None if raw.lower() == "all" else [int(x) for x in raw.split("-") if x.isdigit()]
     if raw.lower() != "all" and not leagues:
         raise Invalid({"live": "The Live field must contain 'all' or league ids separated by a dash."})
     pool = q.world.fixtures_between(q.at - timedelta(hours=4), q.at + timedelta(minutes=1), leagues)
     playing = [fx for fx in pool if q.world.phase(fx.id, q.at).short in LIVE_STATUSES]
-    return [views.fixture_state(q.world, fx.id, q.at, _zone_name(q), ("events",)) for fx in playing]
+    return Raw(views.state_json(q.world, fx.id, q.at, _zone_name(q), ("events",)) for fx in playing)
 
 
 def fixtures(q: Query) -> Answer:
@@ -113,8 +115,8 @@ def fixtures(q: Query) -> Answer:
     if q.get("id") or q.get("ids"):
         ids = [q.int("id")] if q.get("id") else ids_list(q, "ids")
         found = [q.world.fixture(i) for i in ids]
-        return Answer([views.fixture_state(q.world, fx.id, q.at, _zone_name(q), views.ALL_SECTIONS)
-                       for fx in found if _visible(q, fx)])
+        return Answer(Raw(views.state_json(q.world, fx.id, q.at, _zone_name(q), views.ALL_SECTIONS)
+                          for fx in found if _visible(q, fx)))
     return Answer(select(q, _pool(q)))
 
 

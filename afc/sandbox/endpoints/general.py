@@ -107,9 +107,9 @@ def leagues_seasons(q: Query) -> Answer:
 
 ENDPOINTS = (
     Endpoint("status", status, counted=False),
-    Endpoint("timezone", timezone),
-    Endpoint("countries", countries, ("name", "code", "search")),
+    Endpoint("timezone", timezone, static=True),
+    Endpoint("countries", countries, ("name", "code", "search"), static=True),
     Endpoint("leagues", leagues, ("id", "name", "country", "code", "season", "team", "type", "current", "search",
                                   "last")),
-    Endpoint("leagues/seasons", leagues_seasons),
+    Endpoint("leagues/seasons", leagues_seasons, static=True),
 )

@@ -158,8 +158,8 @@ ENDPOINTS = (
              at_least_one=True, page_size=10,
              rules=(requires("league", "season"), requires("season", "league"))),
     Endpoint("odds/mapping", mapping, ("page",), page_size=100),
-    Endpoint("odds/bookmakers", _named(BOOKMAKERS), ("id", "search")),
-    Endpoint("odds/bets", _named(BETS), ("id", "search")),
+    Endpoint("odds/bookmakers", _named(BOOKMAKERS), ("id", "search"), static=True),
+    Endpoint("odds/bets", _named(BETS), ("id", "search"), static=True),
     Endpoint("odds/live", live, ("fixture", "league", "bet")),
-    Endpoint("odds/live/bets", _named(LIVE_BETS), ("id", "search")),
+    Endpoint("odds/live/bets", _named(LIVE_BETS), ("id", "search"), static=True),
 )

@@ -100,13 +100,13 @@ def standings(q: Query) -> Answer:
 ENDPOINTS = (
     Endpoint("teams", teams, ("id", "name", "league", "season", "country", "code", "venue", "search"),
              at_least_one=True, rules=(exclusive("league", "search"), requires("season", "league"),
-                                       requires("league", "season"), _code_rule)),
+                                       requires("league", "season"), _code_rule), static=True),
     Endpoint("teams/statistics", teams_statistics, ("league", "season", "team", "date"),
              required=("league", "season", "team")),
-    Endpoint("teams/seasons", teams_seasons, ("team",), required=("team",)),
-    Endpoint("teams/countries", teams_countries),
+    Endpoint("teams/seasons", teams_seasons, ("team",), required=("team",), static=True),
+    Endpoint("teams/countries", teams_countries, static=True),
     Endpoint("venues", venues, ("id", "name", "city", "country", "search"), at_least_one=True,
-             rules=(exclusive("country", "search"),)),
+             rules=(exclusive("country", "search"),), static=True),
     Endpoint("standings", standings, ("league", "season", "team"), required=("season",),
              rules=(requires("season", "league", "team"),)),
 )

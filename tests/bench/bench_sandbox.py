@@ -1,0 +1,81 @@
+"""Benchmark of the sandbox: requests per second for small endpoints over one keep-alive client,
+and the latency of a full-season fixture list and of an `ids=` batch of 20 finished fixtures.
+
+    python tests/bench/bench_sandbox.py          # a small table
+    python tests/bench/bench_sandbox.py --json   # one JSON object (also: `run()` returns the dict)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
+from afc.sandbox.testing import api_client, frozen_clock  # noqa: E402
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+SMALL = ("/timezone", "/countries", "/status")
+
+
+def _throughput(client, path: str, seconds: float) -> float:
+    for _ in range(20):
+        client.get(path)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        client.get(path).raise_for_status()
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def _latencies(client, path: str, params_list: list[dict]) -> list[float]:
+    timings = []
+    for params in params_list:
+        started = time.perf_counter()
+        response = client.get(path, params=params)
+        response.raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _summary(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    return {"median_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
+            "first_ms": round(timings[0], 2), "n": len(timings)}
+
+
+def run(seconds: float = 2.0, repeats: int = 30) -> dict:
+    """Measure and return {"rps": {path: n}, "season_fixtures": {...}, "ids_batch_20": {...}}."""
+    with start_sandbox(SandboxConfig(rate_limit=False), clock=frozen_clock(NOW)) as sb, api_client(sb) as client:
+        year = sb.world.year
+        rps = {path: round(_throughput(client, path, seconds)) for path in SMALL}
+        season = _latencies(client, "/fixtures", [{"league": "39", "season": str(year)}] * repeats)
+        finished = [f.id for f in sb.world.fixtures(39, year - 1)]
+        batches = [{"ids": "-".join(map(str, finished[i:i + 20]))} for i in range(0, 20 * repeats, 20)]
+        cold = _latencies(client, "/fixtures", batches)
+        warm = _latencies(client, "/fixtures", batches[:1] * repeats)
+    return {"rps": rps, "season_fixtures": _summary(season),
+            "ids_batch_20": {"cold": _summary(cold), "warm": _summary(warm)}}
+
+
+def _table(result: dict) -> str:
+    lines = ["sandbox benchmark (one keep-alive client, rate limit off)", ""]
+    lines += [f"  {path:<32} {n:>8} req/s" for path, n in result["rps"].items()]
+    season = result["season_fixtures"]
+    lines.append(f"  {'/fixtures league+season (380)':<32} median {season['median_ms']} ms, p95 {season['p95_ms']} ms, "
+                 f"first {season['first_ms']} ms")
+    for kind in ("cold", "warm"):
+        batch = result["ids_batch_20"][kind]
+        lines.append(f"  {'/fixtures ids= (20) ' + kind:<32} median {batch['median_ms']} ms, p95 {batch['p95_ms']} ms")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    outcome = run()
+    print(json.dumps(outcome) if "--json" in sys.argv[1:] else _table(outcome))
