@@ -30,7 +30,7 @@ EXPECTED = {
     "standings": (1, 1, 100.0, 4320.0, 33.3, 100.0, 83.3, "warning"),
     "top_scorers": (1, 1, 100.0, 60.0, 100.0, 100.0, 100.0, "ok"),
     "fixture_players": (0, 4, None, None, None, None, None, "not_applicable"),
-    "odds": (0, 1, None, None, None, None, None, "not_applicable"),
+    "odds": (0, 0, None, None, None, None, None, "not_applicable"),
 }
 
 

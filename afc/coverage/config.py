@@ -95,7 +95,8 @@ class CoverageConfig(_Strict):
     weights: Weights = Field(default_factory=Weights)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     max_lag_minutes: dict[Endpoint, int] = Field(default_factory=dict)
-    odds_window_days: int = Field(7, ge=1, le=14)
+    # Pre-match odds appear 1 to 14 days before kick-off: within a day of it every fixture has them.
+    odds_window_days: int = Field(1, ge=1, le=14)
     targets: list[Target] = Field(default_factory=list)
 
     @field_validator("max_lag_minutes")
