@@ -79,15 +79,23 @@ def _drift_table(records: list[Any]) -> None:
     if not records:
         console(stderr=True).print("no schema drift recorded")
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("id", "endpoint", "path", "kind", "expected", "seen", "first seen", "last seen", "count",
-                  "example raw", "acknowledged")
+    table = Table("id", Column("field", overflow="fold", ratio=3), Column("change", ratio=2),
+                  Column("seen", ratio=2), "count", "ack")
     for r in records:
-        table.add_row(str(r.id), r.endpoint, r.path, r.kind, r.expected_type or "", r.seen_type,
-                      f"{r.first_seen_at:%Y-%m-%d %H:%M}", f"{r.last_seen_at:%Y-%m-%d %H:%M}", str(r.count),
-                      str(r.example_raw_id or ""), f"{r.acknowledged_at:%Y-%m-%d}" if r.acknowledged_at else "no")
+        first, last = f"{r.first_seen_at:%Y-%m-%d}", f"{r.last_seen_at:%Y-%m-%d}"
+        table.add_row(str(r.id), f"/{r.endpoint} {r.path}", _change(r), first if first == last else f"{first} … {last}",
+                      str(r.count), "yes" if r.acknowledged_at else "no")
     console().print(table)
+
+
+def _change(r: Any) -> str:
+    if r.kind == "added":
+        return f"added ({r.seen_type})"
+    if r.kind == "missing":
+        return f"missing (was {r.expected_type})"
+    return f"{r.expected_type} → {r.seen_type}"
 
 
 @drift_app.command("ack")
