@@ -59,8 +59,8 @@ def test_figures_behind_the_percentages_are_in_the_detail(built):
     assert rows["fixtures"].detail.items() >= {"listed": 8, "raw_items": 8, "quarantined": 1,
                                                "max_lag_minutes": 1440}.items()
     assert rows["standings"].detail["rows"] == 4 and rows["standings"].detail["groups"] == 1
-    assert rows["odds"].detail["reason"] == "not covered by the API (cov_odds false)"
-    assert rows["fixture_players"].detail["reason"] == "not covered by the API (cov_statistics_players false)"
+    assert rows["odds"].detail["reason"] == "no API coverage: cov_odds false"
+    assert rows["fixture_players"].detail["reason"] == "no API coverage: cov_statistics_players false"
     assert rows["players"].detail["pages"] == 6 and rows["players"].detail["pages_estimated"] is True
     assert rows["events"].detail["oldest_missing_kickoff"] == "2026-11-26T12:00:00+00:00"
 

@@ -81,15 +81,16 @@ def _cells(row: Any) -> list[str]:
 
 def report_table(result: Any) -> Any:
     """The report as a Rich table coloured by status, with the figures behind each percentage."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("league", "endpoint", "status", "overall", "count", "freshness", "pipeline",
+    table = Table(Column("league", no_wrap=True, max_width=22, overflow="ellipsis"), "season", "endpoint",
+                  "status", "overall", Column("count", min_width=16), "freshness", "pipeline",
                   title=f"coverage at {result.computed_at:%Y-%m-%d %H:%M} UTC, worst first",
                   caption="count: held/expected · freshness: lag/allowed · pipeline: items in core/items in raw")
     for row in result.rows:
         name = result.league_names.get(row.league_id)
-        league = f"{row.league_id} {row.season}" + (f" {name}" if name else "")
-        table.add_row(league, row.endpoint, *_cells(row), style=STYLES[row.status])
+        league = f"{row.league_id} {name}" if name else str(row.league_id)
+        table.add_row(league, str(row.season), row.endpoint, *_cells(row), style=STYLES[row.status])
     return table
 
 

@@ -200,7 +200,7 @@ def _applicable(s: Season, m: Measure) -> Measure:
         return replace(m, not_applicable="disabled in the coverage config")
     flag = FLAGS.get(m.endpoint)
     if flag and s.flags.get(flag) is False:
-        return replace(m, not_applicable=f"not covered by the API ({flag} false)")
+        return replace(m, not_applicable=f"no API coverage: {flag} false")
     return m
 
 
