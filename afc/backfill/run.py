@@ -23,6 +23,7 @@ from afc.pipeline import Context, StepResult, step
 from afc.settings import Priority
 
 log = logging.getLogger("afc.backfill")
+UNLOCKS = ("leagues", "fixtures", "players")  # kinds whose answer makes more tasks plannable
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,10 @@ def _checkpoint(ctx: Context, task: tasks.Task, before: int) -> Callable[[Databa
     def checkpoint(db: Database, response: Response, raw_id: int) -> None:
         calls = runs.totals(db, ctx.run_id).calls - before
         tasks.mark_done(db, task, raw_id, calls, ctx.clock.now())
-        plan = next((p for p in tasks.active_plans(db) if p.id == task.plan_id), None)
-        if plan is not None:
-            planner.expand(db, plan, ctx.clock.now())
+        if task.kind in UNLOCKS:
+            plan = next((p for p in tasks.active_plans(db) if p.id == task.plan_id), None)
+            if plan is not None:
+                planner.expand(db, plan, ctx.clock.now())
 
     return checkpoint
 
