@@ -28,7 +28,7 @@ def render_plans(plans: list[Any], as_json: bool) -> None:
 @app.command()
 def daily(
     db: DbOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the planned requests and calls; call nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the requests and calls it would make.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Collect today's work: fixtures by date, finished details, standings, injuries, odds, a sweep."""

@@ -65,9 +65,16 @@ def odds(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
             for value in bet.get("values") or []:
                 batch.add("core.odds", ODDS_KEY, {
                     "fixture_id": fixture_id, "bookmaker_id": bookmaker_id, "bet_id": req_int(bet, "id"),
-                    "value": str(value.get("value")), "bookmaker_name": opt_text(bookmaker.get("name")),
+                    "value": _value(value.get("value")), "bookmaker_name": opt_text(bookmaker.get("name")),
                     "bet_name": opt_text(bet.get("name")), "odd": opt_num(value.get("odd")),
                     "odd_text": opt_text(value.get("odd")), "odds_updated_at": updated})
+
+
+def _value(value: Any) -> str:
+    """A bet's value as text: the API sends `4` or `"Home"` or `"Over 2.5"`."""
+    if value is None:
+        raise ValueError("odds: a bet value is missing")
+    return str(value)
 
 
 @item("teams/statistics")
