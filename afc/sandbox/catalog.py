@@ -121,16 +121,19 @@ class Club:
 
 CLUBS: dict[int, tuple[Club, ...]] = {
     39: (
-        Club(50, "Manchester City", "MAC", 1880, "Etihad Stadium", "Manchester", 55097, 0.55, colors=("5badff", "ffffff")),
+        Club(50, "Manchester City", "MAC", 1880, "Etihad Stadium", "Manchester", 55097, 0.55,
+             colors=("5badff", "ffffff")),
         Club(42, "Arsenal", "ARS", 1886, "Emirates Stadium", "London", 60383, 0.5, colors=("e10000", "ffffff")),
         Club(40, "Liverpool", "LIV", 1892, "Anfield", "Liverpool", 61276, 0.5, colors=("c8102e", "ffffff")),
         Club(49, "Chelsea", "CHE", 1905, "Stamford Bridge", "London", 41841, 0.35, colors=("034694", "ffffff")),
         Club(33, "Manchester United", "MUN", 1878, "Old Trafford", "Manchester", 76212, 0.3, 556, ("ea0000", "ffffff")),
-        Club(47, "Tottenham", "TOT", 1882, "Tottenham Hotspur Stadium", "London", 62850, 0.3, colors=("ffffff", "132257")),
+        Club(47, "Tottenham", "TOT", 1882, "Tottenham Hotspur Stadium", "London", 62850, 0.3,
+             colors=("ffffff", "132257")),
         Club(66, "Aston Villa", "AST", 1874, "Villa Park", "Birmingham", 42824, 0.25, colors=("670e36", "ffffff")),
     ),
     140: (
-        Club(541, "Real Madrid", "REA", 1902, "Estadio Santiago Bernabéu", "Madrid", 85454, 0.6, colors=("ffffff", "000000")),
+        Club(541, "Real Madrid", "REA", 1902, "Estadio Santiago Bernabéu", "Madrid", 85454, 0.6,
+             colors=("ffffff", "000000")),
         Club(529, "Barcelona", "BAR", 1899, "Spotify Camp Nou", "Barcelona", 99354, 0.55, colors=("a50044", "ffffff")),
         Club(530, "Atletico Madrid", "MAD", 1903, "Estadio Cívitas Metropolitano", "Madrid", 70460, 0.4,
              colors=("cb3524", "ffffff")),
@@ -142,12 +145,14 @@ CLUBS: dict[int, tuple[Club, ...]] = {
     ),
     78: (
         Club(157, "Bayern München", "BAY", 1900, "Allianz Arena", "München", 75024, 0.65, colors=("dc052d", "ffffff")),
-        Club(165, "Borussia Dortmund", "DOR", 1909, "Signal Iduna Park", "Dortmund", 81365, 0.4, colors=("fde100", "000000")),
+        Club(165, "Borussia Dortmund", "DOR", 1909, "Signal Iduna Park", "Dortmund", 81365, 0.4,
+             colors=("fde100", "000000")),
         Club(173, "RB Leipzig", "LEI", 2009, "Red Bull Arena", "Leipzig", 47069, 0.35, colors=("ffffff", "dd0741")),
         Club(172, "VfB Stuttgart", "STU", 1893, "MHP Arena", "Stuttgart", 60449, 0.2, colors=("ffffff", "e32219")),
     ),
     61: (
-        Club(85, "Paris Saint Germain", "PAR", 1970, "Parc des Princes", "Paris", 47929, 0.6, colors=("004170", "ffffff")),
+        Club(85, "Paris Saint Germain", "PAR", 1970, "Parc des Princes", "Paris", 47929, 0.6,
+             colors=("004170", "ffffff")),
         Club(80, "Lyon", "LYO", 1950, "Groupama Stadium", "Décines-Charpieu", 59186, 0.25, colors=("ffffff", "1e3d8f")),
     ),
     88: (Club(194, "Ajax", "AJA", 1900, "Johan Cruijff ArenA", "Amsterdam", 54990, 0.45, colors=("d2122e", "ffffff")),),

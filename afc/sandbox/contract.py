@@ -187,7 +187,8 @@ def exclusive(first: str, second: str, message: str | None = None) -> Callable[[
     """A rule: `first` cannot be combined with `second`."""
     def rule(q: Query) -> None:
         if first in q.params and second in q.params:
-            raise Invalid({first: message or f"The {_label(first)} field cannot be used with the {_label(second)} field."})
+            text = f"The {_label(first)} field cannot be used with the {_label(second)} field."
+            raise Invalid({first: message or text})
     return rule
 
 

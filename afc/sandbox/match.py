@@ -159,38 +159,48 @@ class _Pitch:
         return off, on
 
 
-def _assign(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
-    offset, minute, extra, side, kind, detail = item
+def _card(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
+    offset, minute, extra, side, _, detail = item
     on = pitch.on[side]
-    if kind == "subst":
-        swap = pitch.substitute(rng, side)
-        if swap is None:
-            return None
-        return Event(offset, minute, extra, side, "subst", f"Substitution {pitch.subs[side]}",
-                     swap[0].player.id, swap[1].player.id)
-    if kind == "Card":
-        candidates = [s for s in on if s.player.id not in pitch.booked and (s.pos != "G" or detail != "Red Card")]
-        booked = rng.choice(candidates) if candidates else None
-        if booked is None:
-            return None
-        pitch.booked.add(booked.player.id)
-        if detail == "Red Card":
-            on.remove(booked)
-        return Event(offset, minute, extra, side, "Card", detail, booked.player.id, None, rng.choice(CARD_REASONS))
-    if kind == "Var":
-        pick = rng.choice(on) if on else None
-        return pick and Event(offset, minute, extra, side, "Var", detail, pick.player.id, None)
+    candidates = [s for s in on if s.player.id not in pitch.booked and (s.pos != "G" or detail != "Red Card")]
+    if not candidates:
+        return None
+    booked = rng.choice(candidates)
+    pitch.booked.add(booked.player.id)
+    if detail == "Red Card":
+        on.remove(booked)
+    return Event(offset, minute, extra, side, "Card", detail, booked.player.id, None, rng.choice(CARD_REASONS))
+
+
+def _goal(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
+    offset, minute, extra, side, _, detail = item
+    on = pitch.on[side]
     if detail == "Own Goal":
         scorer = _weighted(rng, [s for s in on if s.pos != "G"] or on, {"G": 1, "D": 4, "M": 2, "F": 1})
         return scorer and Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, None)
     scorer = _weighted(rng, on, SCORER_WEIGHT)
     if scorer is None:
         return None
-    assist = None
     mates = [s for s in on if s is not scorer]
+    assist = None
     if detail == "Normal Goal" and mates and rng.random() < 0.72:
         assist = _weighted(rng, mates, ASSIST_WEIGHT).player.id
     return Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, assist)
+
+
+def _assign(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
+    """The event of a skeleton item, with players chosen from who is on the pitch right now."""
+    offset, minute, extra, side, kind, detail = item
+    if kind == "subst":
+        swap = pitch.substitute(rng, side)
+        return swap and Event(offset, minute, extra, side, "subst", f"Substitution {pitch.subs[side]}",
+                              swap[0].player.id, swap[1].player.id)
+    if kind == "Card":
+        return _card(rng, item, pitch)
+    if kind == "Var":
+        pick = rng.choice(pitch.on[side]) if pitch.on[side] else None
+        return pick and Event(offset, minute, extra, side, "Var", detail, pick.player.id, None)
+    return _goal(rng, item, pitch)
 
 
 def _counts(rng: random.Random, sheet: Sheet) -> dict[str, int]:
@@ -238,7 +248,8 @@ def _correction(seed: int, fx: Fixture, rng: random.Random, events: list[Event])
     return i, Event(e.offset, e.minute, e.extra, e.side, e.type, e.detail, e.assist, e.player, e.comments)
 
 
-def build_details(seed: int, fx: Fixture, oc: Outcome, tl: Timeline, squads: tuple[list[Player], list[Player]]) -> Details:
+def build_details(seed: int, fx: Fixture, oc: Outcome, tl: Timeline,
+                  squads: tuple[list[Player], list[Player]]) -> Details:
     """Lineups, events and sheets of `fx`; `squads` are the players available to each side."""
     rng = seeded(seed, "details", fx.id)
     formations = (formation_of(seed, fx.id, 0), formation_of(seed, fx.id, 1))

@@ -51,6 +51,12 @@ class Outcome:
         return self.score()
 
 
+def scoring_rates(ratings: tuple[float, float, float, float], neutral: bool = False) -> tuple[float, float]:
+    """Expected goals of the home and away side from (home attack, home defence, away attack, away defence)."""
+    edge = 0.0 if neutral else HOME_EDGE
+    return math.exp(0.2 + ratings[0] - ratings[3] + edge), math.exp(0.2 + ratings[2] - ratings[1])
+
+
 def _when(rng: random.Random, first: int, length: int, added: int) -> tuple[int, int | None]:
     """A minute of a period of `length` minutes starting at `first`, with `added` minutes of stoppage."""
     u = int(rng.random() * (length + added))
@@ -102,8 +108,7 @@ def simulate(seed: int, fx: Fixture, ratings: tuple[float, float, float, float],
     match level on aggregate after 90 minutes goes to extra time, then penalties.
     """
     rng = seeded(seed, "outcome", fx.id)
-    edge = 0.0 if fx.round == "Final" else HOME_EDGE
-    rates = (math.exp(0.2 + ratings[0] - ratings[3] + edge), math.exp(0.2 + ratings[2] - ratings[1]))
+    rates = scoring_rates(ratings, neutral=fx.round == "Final")
     added = (rng.choice((1, 1, 2, 2, 3, 3, 4, 5)), rng.choice((2, 3, 4, 4, 5, 5, 6, 7, 8)))
     goals = _period_goals(rng, rates, [(1, 45, added[0]), (46, 45, added[1])])
     missed = [Goal(*_when(rng, 1, 90, 0), side, "Missed Penalty") for side in (0, 1) if rng.random() < 0.07]

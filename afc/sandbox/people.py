@@ -112,7 +112,8 @@ def build_squad(seed: int, team: Team, year: int) -> list[Player]:
     return [_player(seed, team, k, pos, numbers[k], year) for k, pos in enumerate(positions)]
 
 
-def build_loans(seed: int, league_id: int, season: int, teams: list[Team], squads: dict[int, list[Player]]) -> list[Loan]:
+def build_loans(seed: int, league_id: int, season: int, teams: list[Team],
+                squads: dict[int, list[Player]]) -> list[Loan]:
     """The league-season's January loans: two or three outfield players change club."""
     rng = seeded(seed, "loans", league_id, season)
     loans: list[Loan] = []

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from afc.sandbox.catalog import LEAGUE_BY_ID, MEDIA, STATUS_LONG, league_logo, flag_url
 from afc.sandbox.clubs import Team, Venue
-from afc.sandbox.match import Details, Event, Sheet, minutes_played
+from afc.sandbox.match import Details, Event, Sheet
 from afc.sandbox.outcome import Outcome
 from afc.sandbox.people import Coach
 from afc.sandbox.schedule import Fixture

@@ -53,7 +53,7 @@ def decode_fixture_id(fid: int) -> tuple[int, int] | None:
     """The (league id, season) a fixture id belongs to, or None if it cannot be one of ours."""
     slot, rest = divmod(fid - 1_000_000, 100_000)
     for league in LEAGUE_BY_ID.values():
-        if league.slot == slot and 0 <= rest:
+        if league.slot == slot and rest >= 0:
             return league.id, 2000 + rest // 1_000
     return None
 
@@ -95,7 +95,8 @@ def _fate(seed: int, fx: Fixture) -> Fixture:
     if u < 0.012:
         new_day = fx.kickoff.date() + timedelta(days=rng.randint(10, 30))
         return replace(fx, fate="PST", planned=fx.kickoff, kickoff=_at(new_day, "19:45"),
-                       announced=fx.kickoff - timedelta(days=rng.randint(1, 4)), resolved=fx.kickoff + timedelta(days=2))
+                       announced=fx.kickoff - timedelta(days=rng.randint(1, 4)),
+                       resolved=fx.kickoff + timedelta(days=2))
     if u < 0.015:
         return replace(fx, fate="CANC", announced=fx.kickoff - timedelta(days=1))
     if u < 0.019:
@@ -212,40 +213,54 @@ def tie_winner(legs: list[Fixture], score: Scorer) -> int:
     last = legs[-1]
     if goals[last.home_id] != goals[last.away_id]:
         return max(goals, key=goals.__getitem__)
-    assert shootout is not None, "a level decisive match always has a shootout"
+    if shootout is None:
+        raise RuntimeError(f"fixture {last.id}: level on aggregate without a shootout")
     return last.home_id if shootout[0] > shootout[1] else last.away_id
+
+
+KNOCKOUT_DAYS = ((2, 17, 3, 10), (4, 7, 4, 14), (4, 28, 5, 5))  # (month, day) of the first and second legs
+
+
+def _knockout_stage(season: int, stage: int, ties: list[tuple[int, int]], first_index: int,
+                    visible: datetime, venues: dict[int, int], rng: random.Random) -> list[Fixture]:
+    """Both legs of every tie of a stage; the better-ranked side (first of the pair) is at home second."""
+    league = LEAGUE_BY_ID[UCL]
+    m1, d1, m2, d2 = KNOCKOUT_DAYS[stage]
+    legs = []
+    for k, (top, runner) in enumerate(ties):
+        offset, slot = timedelta(days=k % 2), "17:45" if k % 4 == 0 else "20:00"
+        first = _weekday_on_or_after(date(season + 1, m1, d1), 1) + offset
+        second = _weekday_on_or_after(date(season + 1, m2, d2), 1) + offset
+        leg1 = Fixture(fixture_id(league, season, first_index + len(legs)), UCL, season, KNOCKOUT_ROUNDS[stage],
+                       _at(first, slot), runner, top, venues[runner], _referee(rng), visible_from=visible)
+        leg2 = Fixture(leg1.id + 1, UCL, season, KNOCKOUT_ROUNDS[stage], _at(second, slot), top, runner, venues[top],
+                       _referee(rng), visible_from=visible, first_leg=leg1.id, decisive=True)
+        legs += [leg1, leg2]
+    return legs
+
+
+def _day_after(fixtures: list[Fixture]) -> datetime:
+    """When the next round's ties are published: three days after the last match, 11:00 UTC."""
+    return datetime.combine(max(f.kickoff for f in fixtures).date() + timedelta(days=3), time(11), UTC)
 
 
 def ucl_fixtures(seed: int, season: int, teams: list[Team], venues: dict[int, int],
                  score: Scorer) -> list[Fixture]:
     """The Champions League season: groups, two-legged knockouts, a final; `teams` strongest first."""
-    league, rng = LEAGUE_BY_ID[UCL], seeded(seed, "ucl-knockout", season)
-    groups = draw_groups(seed, season, teams)
-    fixtures = _group_fixtures(seed, season, groups)
-    by_group = [[f for f in fixtures if f.group == f"Group {'ABCDEFGH'[g]}"] for g in range(8)]
-    ranks = [group_ranking(g, score) for g in by_group]
+    rng = seeded(seed, "ucl-knockout", season)
+    fixtures = _group_fixtures(seed, season, draw_groups(seed, season, teams))
+    ranks = [group_ranking([f for f in fixtures if f.group == f"Group {g}"], score) for g in "ABCDEFGH"]
     ties = [(ranks[g][0], ranks[(g + 1) % 8][1]) for g in range(8)]
-    visible = datetime.combine(max(f.kickoff for f in fixtures).date() + timedelta(days=3), time(11), UTC)
-    legs_days = ((date(season + 1, 2, 17), date(season + 1, 3, 10)), (date(season + 1, 4, 7), date(season + 1, 4, 14)),
-                 (date(season + 1, 4, 28), date(season + 1, 5, 5)))
-    for stage, (day1, day2) in enumerate(legs_days):
-        winners = []
-        for k, (top, runner) in enumerate(ties):
-            offset = timedelta(days=k % 2)
-            slot = "17:45" if k % 4 == 0 else "20:00"
-            leg1 = Fixture(fixture_id(league, season, len(fixtures)), UCL, season, KNOCKOUT_ROUNDS[stage],
-                           _at(_weekday_on_or_after(day1, 1) + offset, slot), runner, top, venues[runner],
-                           _referee(rng), visible_from=visible)
-            leg2 = Fixture(leg1.id + 1, UCL, season, KNOCKOUT_ROUNDS[stage],
-                           _at(_weekday_on_or_after(day2, 1) + offset, slot), top, runner, venues[top],
-                           _referee(rng), visible_from=visible, first_leg=leg1.id, decisive=True)
-            fixtures += [leg1, leg2]
-            winners.append(tie_winner([leg1, leg2], score))
+    stage_fixtures = fixtures
+    for stage in range(len(KNOCKOUT_DAYS)):
+        stage_fixtures = _knockout_stage(season, stage, ties, len(fixtures), _day_after(stage_fixtures), venues, rng)
+        fixtures += stage_fixtures
+        winners = [tie_winner(stage_fixtures[i:i + 2], score) for i in range(0, len(stage_fixtures), 2)]
         ties = [(winners[i], winners[i + 1]) for i in range(0, len(winners), 2)]
-        visible = datetime.combine(leg2.kickoff.date() + timedelta(days=3), time(11), UTC)
     (home, away), = ties
     neutral = next(v for t, v in venues.items() if t not in (home, away))
     final_day = _weekday_on_or_after(date(season + 1, 5, 27), 5)
-    fixtures.append(Fixture(fixture_id(league, season, len(fixtures)), UCL, season, "Final", _at(final_day, "19:00"),
-                            home, away, neutral, _referee(rng), visible_from=visible, decisive=True))
+    fixtures.append(Fixture(fixture_id(LEAGUE_BY_ID[UCL], season, len(fixtures)), UCL, season, "Final",
+                            _at(final_day, "19:00"), home, away, neutral, _referee(rng),
+                            visible_from=_day_after(stage_fixtures), decisive=True))
     return sorted(fixtures, key=lambda f: (f.kickoff, f.id))

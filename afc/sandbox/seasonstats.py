@@ -33,7 +33,8 @@ def _numbers(ln, subs_off: set[int]) -> tuple[int, ...]:
     rated = rating(ln)
     return (1, int(ln.sheet.starter), ln.minutes, round(float(rated) * 1000) if rated else 0, 1 if rated else 0,
             int(not ln.sheet.starter), int(ln.sheet.player.id in subs_off), 0, c["shots"], c["on"], goals,
-            ln.conceded, t["assist"], ln.saves or 0, c["passes"], c["key"], round(c["passes"] * ln.sheet.accuracy / 100),
+            ln.conceded, t["assist"], ln.saves or 0, c["passes"], c["key"],
+            round(c["passes"] * ln.sheet.accuracy / 100),
             c["tackles"], c["blocks"], c["interceptions"], c["duels"], c["won"], c["dribbles"], c["success"],
             c["past"], c["drawn"], c["committed"], t["Yellow Card"], t["Red Card"], t["Penalty"], t["Missed Penalty"])
 
@@ -87,7 +88,8 @@ def _nz(value: int) -> int | None:
     return value or None
 
 
-def statistics_entry(world: World, league_id: int, season: int, team_id: int, player: Player, n: Counter | None) -> dict:
+def statistics_entry(world: World, league_id: int, season: int, team_id: int, player: Player,
+                     n: Counter | None) -> dict:
     """One `statistics[]` entry of a /players item."""
     n = n or Counter()
     played = n["apps"] > 0

@@ -1,12 +1,13 @@
 """The HTTP side: a threading HTTP/1.1 server with keep-alive, in the background or the foreground.
 
 Requests are read by `wire.py`; replies go out in one write (headers and body together) with
-Nagle off, so small requests do not wait on delayed ACKs. Stopping closes idle keep-alive connections and wakes faults that hold a
-connection open, so a test's `with start_sandbox(...)` exits at once.
+Nagle off, so small requests do not wait on delayed ACKs. Stopping closes idle keep-alive
+connections and wakes faults that hold a connection open, so `with start_sandbox(...)` exits at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import socketserver
@@ -36,10 +37,8 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def close_connections(self) -> None:
         with self.connections_lock:
             for conn in list(self.connections):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -54,10 +53,8 @@ class _Handler(socketserver.StreamRequestHandler):
     def finish(self) -> None:
         with self.server.connections_lock:
             self.server.connections.discard(self.connection)
-        try:
+        with contextlib.suppress(OSError):  # the client may be gone already
             super().finish()
-        except OSError:
-            pass
 
     def handle(self) -> None:
         """Serve requests on this connection until the client or the server closes it."""

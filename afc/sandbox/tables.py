@@ -64,7 +64,8 @@ def _groups(world: World, league_id: int, season: int) -> dict[str, list[int]]:
 
 
 def _table(world: World, league_id: int, season: int, fixtures: list[Fixture]) -> dict[str, list[Record]]:
-    records = {team: Record(team, group) for group, teams in _groups(world, league_id, season).items() for team in teams}
+    groups = _groups(world, league_id, season)
+    records = {team: Record(team, group) for group, teams in groups.items() for team in teams}
     for fx in fixtures:
         if league_id == UCL and not fx.group:
             continue

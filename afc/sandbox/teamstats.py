@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,7 @@ def _bucket(minute: int) -> str:
 
 
 def _minutes(minutes: list[int]) -> dict:
-    counts = {b: 0 for b in BUCKETS}
+    counts = dict.fromkeys(BUCKETS, 0)
     for minute in minutes:
         counts[_bucket(minute)] += 1
     total = len(minutes)
@@ -77,44 +79,63 @@ def _biggest(games: list[tuple]) -> dict:
                       "against": {"home": most(1, True), "away": most(1, False)}}}
 
 
-def team_season(world: World, league_id: int, season: int, team_id: int, at: datetime) -> dict:
-    """The statistics body (without `league` and `team`), from fixtures finished by `at`."""
-    games, formations, cards, pens = [], {}, {"Yellow Card": [], "Red Card": []}, [0, 0]
+@dataclass
+class Season:
+    """A club's finished games of a league-season, and what the body is computed from."""
+
+    games: list[tuple] = field(default_factory=list)  # (scored, conceded, at home, minutes for, minutes against)
+    formations: Counter = field(default_factory=Counter)
+    cards: dict[str, list[int]] = field(default_factory=lambda: {"Yellow Card": [], "Red Card": []})
+    penalties: list[int] = field(default_factory=lambda: [0, 0])  # scored, missed
+
+
+def _season(world: World, league_id: int, season: int, team_id: int, at: datetime) -> Season:
+    record = Season()
     for fx in finished(world, league_id, season, at):
         if team_id not in (fx.home_id, fx.away_id):
             continue
-        home = fx.home_id == team_id
-        side = 0 if home else 1
+        side = 0 if fx.home_id == team_id else 1
         oc = world.outcome(fx.id)
-        scored, conceded = oc.final if home else oc.final[::-1]
-        games.append((scored, conceded, home, [g.minute for g in oc.goals if g.side == side],
-                      [g.minute for g in oc.goals if g.side != side]))
-        formation = formation_of(world.seed, fx.id, side)
-        formations[formation] = formations.get(formation, 0) + 1
+        scored, conceded = oc.final if side == 0 else oc.final[::-1]
+        record.games.append((scored, conceded, side == 0, [g.minute for g in oc.goals if g.side == side],
+                             [g.minute for g in oc.goals if g.side != side]))
+        record.formations[formation_of(world.seed, fx.id, side)] += 1
         for e in world.details(fx.id).events:
             if e.type == "Card" and e.side == side:
-                cards[e.detail].append(e.minute)
-        pens[0] += sum(1 for g in oc.goals if g.side == side and g.detail == "Penalty")
-        pens[1] += sum(1 for g in oc.missed if g.side == side)
+                record.cards[e.detail].append(e.minute)
+        record.penalties[0] += sum(1 for g in oc.goals if g.side == side and g.detail == "Penalty")
+        record.penalties[1] += sum(1 for g in oc.missed if g.side == side)
+    return record
+
+
+def _penalty(scored: int, missed: int) -> dict:
+    taken = scored + missed
+    pct = lambda n: f"{100 * n / taken:.2f}%" if taken else "0%"  # noqa: E731
+    return {"scored": {"total": scored, "percentage": pct(scored)},
+            "missed": {"total": missed, "percentage": pct(missed)}, "total": taken}
+
+
+def team_season(world: World, league_id: int, season: int, team_id: int, at: datetime) -> dict:
+    """The statistics body (without `league` and `team`), from fixtures finished by `at`."""
+    record = _season(world, league_id, season, team_id, at)
+    games = record.games
     results = ["W" if g[0] > g[1] else "D" if g[0] == g[1] else "L" for g in games]
     played = (sum(1 for g in games if g[2]), sum(1 for g in games if not g[2]))
-    count = lambda r, home: sum(1 for g, x in zip(games, results) if x == r and g[2] == home)  # noqa: E731
-    taken = pens[0] + pens[1]
-    pct = lambda n: f"{100 * n / taken:.2f}%" if taken else "0%"  # noqa: E731
+
+    def count(test) -> dict:
+        return _hat(sum(1 for g in games if g[2] and test(g)), sum(1 for g in games if not g[2] and test(g)))
+
     return {
         "form": "".join(results) or None,
-        "fixtures": {"played": _hat(*played), "wins": _hat(count("W", True), count("W", False)),
-                     "draws": _hat(count("D", True), count("D", False)),
-                     "loses": _hat(count("L", True), count("L", False))},
+        "fixtures": {"played": _hat(*played), "wins": count(lambda g: g[0] > g[1]),
+                     "draws": count(lambda g: g[0] == g[1]), "loses": count(lambda g: g[0] < g[1])},
         "goals": {"for": _goal_side(games, "for", played), "against": _goal_side(games, "against", played)},
         "biggest": {"streak": _streaks(results), **_biggest(games)},
-        "clean_sheet": _hat(sum(1 for g in games if g[2] and not g[1]), sum(1 for g in games if not g[2] and not g[1])),
-        "failed_to_score": _hat(sum(1 for g in games if g[2] and not g[0]),
-                                sum(1 for g in games if not g[2] and not g[0])),
-        "penalty": {"scored": {"total": pens[0], "percentage": pct(pens[0])},
-                    "missed": {"total": pens[1], "percentage": pct(pens[1])}, "total": taken},
-        "lineups": [{"formation": f, "played": n} for f, n in sorted(formations.items(), key=lambda kv: -kv[1])],
-        "cards": {"yellow": _minutes(cards["Yellow Card"]), "red": _minutes(cards["Red Card"])},
+        "clean_sheet": count(lambda g: not g[1]),
+        "failed_to_score": count(lambda g: not g[0]),
+        "penalty": _penalty(*record.penalties),
+        "lineups": [{"formation": f, "played": n} for f, n in record.formations.most_common()],
+        "cards": {"yellow": _minutes(record.cards["Yellow Card"]), "red": _minutes(record.cards["Red Card"])},
     }
 
 

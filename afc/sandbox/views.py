@@ -91,28 +91,16 @@ def _now_minute(world: World, fixture_id: int, ph: Phase) -> tuple[int, float]:
     return ph.elapsed or 0, min(1.0, (ph.elapsed or 0) / 90)
 
 
-def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
-    """The requested detail arrays (events, lineups, statistics, players) at `at`, coverage applied."""
-    fx = world.fixture(fixture_id)
-    flags = LEAGUE_BY_ID[fx.league_id].coverage()["fixtures"]
-    out: dict[str, list] = {name: [] for name in wanted}
-    if ph.clock is None and not ("lineups" in wanted and _lineups_visible(world, fixture_id, at, ph)):
-        return out
-    det = world.details(fixture_id)
-    corrected_at = world.corrected_at(fixture_id)
-    events = render.visible_events(det, ph.clock, corrected_at is None or at >= corrected_at)
-    if "events" in wanted and flags["events"]:
-        out["events"] = render.events_json(world, det, fx, events)
-    if "lineups" in wanted and flags["lineups"] and _lineups_visible(world, fixture_id, at, ph):
-        out["lineups"] = render.lineups_json(world, det, fx)
-    if ph.clock is None or not ({"statistics", "players"} & set(wanted)):
-        return out
+def _sheets(world: World, fixture_id: int, at: datetime, ph: Phase, events: list, wanted: tuple[str, ...],
+            flags: dict) -> dict:
+    """The statistics and players arrays, as far as the match has got."""
+    fx, det, out = world.fixture(fixture_id), world.details(fixture_id), {}
     minute, progress = _now_minute(world, fixture_id, ph)
     lines = sheets.tally(det, events, minute)
     teams = (world.team(fx.home_id), world.team(fx.away_id))
     if "statistics" in wanted and flags["statistics_fixtures"]:
-        out["statistics"] = [{"team": teams[side].ref(), "statistics": sheets.team_statistics(det, lines, side, progress)}
-                             for side in (0, 1)]
+        out["statistics"] = [{"team": teams[side].ref(),
+                              "statistics": sheets.team_statistics(det, lines, side, progress)} for side in (0, 1)]
     if "players" in wanted and flags["statistics_players"]:
         done = world.finished_at(fixture_id)
         update = render.iso(min(at, done + timedelta(minutes=20)) if done else at, UTC)
@@ -122,6 +110,26 @@ def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tup
                                         "statistics": [sheets.player_json(ln)]}
                                        for ln in lines if ln.sheet.side == side]}
                           for side in (0, 1)]
+    return out
+
+
+def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
+    """The requested detail arrays (events, lineups, statistics, players) at `at`, coverage applied."""
+    fx = world.fixture(fixture_id)
+    flags = LEAGUE_BY_ID[fx.league_id].coverage()["fixtures"]
+    out: dict[str, list] = {name: [] for name in wanted}
+    lineups = "lineups" in wanted and _lineups_visible(world, fixture_id, at, ph)
+    if ph.clock is None and not lineups:
+        return out
+    det = world.details(fixture_id)
+    corrected_at = world.corrected_at(fixture_id)
+    events = render.visible_events(det, ph.clock, corrected_at is None or at >= corrected_at)
+    if "events" in wanted and flags["events"]:
+        out["events"] = render.events_json(world, det, fx, events)
+    if lineups and flags["lineups"]:
+        out["lineups"] = render.lineups_json(world, det, fx)
+    if ph.clock is not None:
+        out.update(_sheets(world, fixture_id, at, ph, events, wanted, flags))
     return out
 
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Iterable
+from datetime import date, timedelta
+from collections.abc import Iterable
 
 from afc.sandbox import views
 from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES, LIVE_STATUSES, UCL
@@ -39,7 +39,8 @@ def _near(q: Query, first: date, last: date) -> list[Fixture]:
     pool = []
     for league in LEAGUES:
         for season in q.world.seasons(league.id):
-            if date(season, 7, 1) <= last + timedelta(days=40) and first - timedelta(days=40) <= date(season + 1, 7, 31):
+            margin = timedelta(days=40)  # postponed fixtures show a date weeks from their kickoff
+            if date(season, 7, 1) <= last + margin and first - margin <= date(season + 1, 7, 31):
                 for fx in q.world.fixtures(league.id, season):
                     shown = (fx.planned or fx.kickoff).date()
                     if first - timedelta(days=1) <= shown <= last + timedelta(days=1) or \

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from afc.sandbox import views
 from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES
 from afc.sandbox.contract import Answer, Endpoint, Query, ids_list, requires
+from afc.sandbox.outcome import scoring_rates
 from afc.sandbox.render import league_ref
 from afc.sandbox.schedule import Fixture
 from afc.sandbox.teamstats import team_season
@@ -53,7 +54,8 @@ def injuries(q: Query) -> Answer:
         if q.get("date") and shown["date"][:10] != q.get("date"):
             continue
         league = league_ref(fx.league_id, fx.season)
-        league = {"id": league["id"], "season": fx.season, **{k: league[k] for k in ("name", "country", "logo", "flag")}}
+        league = {"id": league["id"], "season": fx.season,
+                  **{k: league[k] for k in ("name", "country", "logo", "flag")}}
         for player, team_id, kind, reason in q.world.absences(fx.id):
             if q.get("team") and team_id != q.int("team") or q.get("player") and player.id != q.int("player"):
                 continue
@@ -91,7 +93,8 @@ def _last5(q: Query, fx: Fixture, team: int) -> dict:
     for side in ("for", "against"):
         del body["goals"][side]["under_over"]  # /teams/statistics has it, predictions do not
     return {"played": played, "form": f"{round(100 * points / (3 * played)) if played else 0}%",
-            "att": f"{min(100, round(60 * float(per(scored))))}%", "def": f"{max(0, 100 - round(50 * float(per(conceded))))}%",
+            "att": f"{min(100, round(60 * float(per(scored))))}%",
+            "def": f"{max(0, 100 - round(50 * float(per(conceded))))}%",
             "goals": {"for": {"total": scored, "average": per(scored)},
                       "against": {"total": conceded, "average": per(conceded)}}, "_body": body}
 
@@ -103,37 +106,44 @@ def _probabilities(rates: tuple[float, float]) -> tuple[float, float, float]:
     return home, draw, 1 - home - draw
 
 
+def _comparison(last: list[dict], rates: tuple[float, float], chances: tuple[float, float, float],
+                h2h: list[dict]) -> dict:
+    share = lambda key: _pct(*(int(x[key][:-1]) for x in last))  # noqa: E731
+    comparison = {"form": share("form"), "att": share("att"), "def": share("def"),
+                  "poisson_distribution": _pct(chances[0], chances[2]),
+                  "h2h": _pct(*(sum(1 for i in h2h if i["teams"][s]["winner"]) for s in ("home", "away"))),
+                  "goals": _pct(*rates)}
+    total = sum(float(c["home"][:-1]) for c in comparison.values()) / len(comparison)
+    comparison["total"] = {"home": f"{total:.1f}%", "away": f"{100 - total:.1f}%"}
+    return comparison
+
+
+def _verdict(teams: tuple, rates: tuple[float, float], chances: tuple[float, float, float]) -> dict:
+    winner = teams[0] if chances[0] >= chances[2] else teams[1]
+    safe = max(chances[0], chances[2]) < 0.5
+    return {"winner": {"id": winner.id, "name": winner.name, "comment": "Win or draw" if safe else "Win"},
+            "win_or_draw": safe, "under_over": "+2.5" if sum(rates) > 3 else None,
+            "goals": {"home": f"-{math.floor(rates[0]) + 1.5}", "away": f"-{math.floor(rates[1]) + 1.5}"},
+            "advice": f"Double chance : {winner.name} or draw" if safe else f"Winner : {winner.name}",
+            "percent": dict(zip(("home", "draw", "away"), (f"{round(100 * p)}%" for p in chances), strict=True))}
+
+
 def predictions(q: Query) -> Answer:
     """/predictions for one fixture: probabilities from the two clubs' strengths and form."""
     fx = q.world.fixture(q.int("fixture"))
     if fx is None:
         return Answer([])
-    r = q.world.ratings(fx)
-    rates = (math.exp(0.38 + r[0] - r[3]), math.exp(0.2 + r[2] - r[1]))
-    home_p, draw_p, away_p = _probabilities(rates)
+    rates = scoring_rates(q.world.ratings(fx), neutral=fx.round == "Final")
+    chances = _probabilities(rates)
     teams = (q.world.team(fx.home_id), q.world.team(fx.away_id))
-    favourite = 0 if home_p >= away_p else 1
-    safe = max(home_p, away_p) < 0.5
     last = [_last5(q, fx, t.id) for t in teams]
     h2h = _h2h(q, fx)
-    percents = [round(100 * p) for p in (home_p, draw_p, away_p)]
-    comparison = {"form": _pct(*(int(x["form"][:-1]) for x in last)), "att": _pct(*(int(x["att"][:-1]) for x in last)),
-                  "def": _pct(*(int(x["def"][:-1]) for x in last)), "poisson_distribution": _pct(home_p, away_p),
-                  "h2h": _pct(*(sum(1 for i in h2h if i["teams"][s]["winner"]) for s in ("home", "away"))),
-                  "goals": _pct(*rates)}
-    total = sum(float(c["home"][:-1]) for c in comparison.values()) / len(comparison)
-    comparison["total"] = {"home": f"{total:.1f}%", "away": f"{100 - total:.1f}%"}
-    winner = teams[favourite]
     return Answer([{
-        "predictions": {"winner": {"id": winner.id, "name": winner.name, "comment": "Win or draw" if safe else "Win"},
-                        "win_or_draw": safe, "under_over": "+2.5" if sum(rates) > 3 else None,
-                        "goals": {"home": f"-{math.floor(rates[0]) + 1.5}", "away": f"-{math.floor(rates[1]) + 1.5}"},
-                        "advice": f"Double chance : {winner.name} or draw" if safe else f"Winner : {winner.name}",
-                        "percent": {"home": f"{percents[0]}%", "draw": f"{percents[1]}%", "away": f"{percents[2]}%"}},
+        "predictions": _verdict(teams, rates, chances),
         "league": league_ref(fx.league_id, fx.season),
         "teams": {side: {**teams[i].ref(), "last_5": {k: v for k, v in last[i].items() if k != "_body"},
                          "league": last[i]["_body"]} for i, side in enumerate(("home", "away"))},
-        "comparison": comparison,
+        "comparison": _comparison(last, rates, chances, h2h),
         "h2h": h2h,
     }])
 

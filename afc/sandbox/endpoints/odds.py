@@ -14,6 +14,7 @@ from afc.sandbox import views
 from afc.sandbox.catalog import BETS, BOOKMAKERS, LEAGUE_BY_ID, LIVE_BETS, LIVE_STATUSES, STATUS_LONG
 from afc.sandbox.contract import Answer, Endpoint, Query, requires
 from afc.sandbox.endpoints.matchday import _probabilities
+from afc.sandbox.outcome import scoring_rates
 from afc.sandbox.render import iso, league_ref
 from afc.sandbox.rng import seeded, unit
 from afc.sandbox.schedule import Fixture
@@ -44,8 +45,7 @@ def _price(p: float, margin: float) -> str:
 
 
 def _bets(q: Query, fx: Fixture, rng) -> list[dict]:
-    r = q.world.ratings(fx)
-    rates = (math.exp(0.38 + r[0] - r[3]), math.exp(0.2 + r[2] - r[1]))
+    rates = scoring_rates(q.world.ratings(fx), neutral=fx.round == "Final")
     home, draw, away = _probabilities(rates)
     total = sum(rates)
     m = rng.uniform(1.04, 1.09)
@@ -55,7 +55,8 @@ def _bets(q: Query, fx: Fixture, rng) -> list[dict]:
     exact = [math.exp(-total) * total ** k / math.factorial(k) for k in range(7)]
     values = {
         1: [("Home", home), ("Draw", draw), ("Away", away)],
-        5: [(f"{side} {line}", p if side == "Under" else 1 - p) for line, p in under.items() for side in ("Over", "Under")],
+        5: [(f"{side} {line}", p if side == "Under" else 1 - p)
+            for line, p in under.items() for side in ("Over", "Under")],
         8: [("Yes", scores_both), ("No", 1 - scores_both)],
         12: [("Home/Draw", home + draw), ("Home/Away", home + away), ("Draw/Away", draw + away)],
         38: [*((k, p) for k, p in enumerate(exact)), ("more 7", max(0.005, 1 - sum(exact)))],
@@ -73,14 +74,16 @@ def odds_item(q: Query, fx: Fixture) -> dict:
     shown = views.base_item(q.world, fx.id, q.at, q.get("timezone") or "UTC")["fixture"]
     major = [b for b in BOOKMAKERS if b[0] in MAJOR]  # the big books price every fixture
     books = sorted(major + rng.sample([b for b in BOOKMAKERS if b[0] not in MAJOR], rng.randint(2, 5)))
-    bookmakers = [{"id": bid, "name": name, "bets": _bets(q, fx, seeded(q.world.seed, "book", fx.id, bid, int(update.timestamp())))}
+    stamp = int(update.timestamp())
+    bookmakers = [{"id": bid, "name": name, "bets": _bets(q, fx, seeded(q.world.seed, "book", fx.id, bid, stamp))}
                   for bid, name in books]
     if q.get("bookmaker"):
         bookmakers = [b for b in bookmakers if b["id"] == q.int("bookmaker")]
     if q.get("bet"):
         bookmakers = [{**b, "bets": [x for x in b["bets"] if x["id"] == q.int("bet")]} for b in bookmakers]
         bookmakers = [b for b in bookmakers if b["bets"]]
-    return {"league": league_ref(fx.league_id, fx.season), "fixture": {k: shown[k] for k in ("id", "timezone", "date", "timestamp")},
+    return {"league": league_ref(fx.league_id, fx.season),
+            "fixture": {k: shown[k] for k in ("id", "timezone", "date", "timestamp")},
             "update": iso(update, UTC), "bookmakers": bookmakers}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from afc.sandbox.catalog import COUNTRIES, LEAGUE_BY_ID, LEAGUES, UCL
+from afc.sandbox.catalog import COUNTRIES, LEAGUE_BY_ID, LEAGUES
 from afc.sandbox.contract import Answer, Endpoint, Invalid, Query, exclusive, requires
 from afc.sandbox.endpoints.general import _country
 from afc.sandbox.render import league_ref
