@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, settings, write_json
+from afc.cli.app import DbOption, JsonOption, app, settings, write_json
 
 
 @app.command("live-loop")
@@ -26,14 +26,15 @@ def live_loop(
     from afc.live import build
     from afc.live.stop import on_signals
     from afc.ops.lock import file_lock, lock_path
+    from afc.sdnotify import Notifier
 
     conf, stop = settings(db), threading.Event()
     on_signals(stop)
     with file_lock(lock_path(conf.data_dir, "live"), "live"):
-        report = build(conf, interval=interval, leagues=leagues, stop=stop).run(once=once)
+        report = build(conf, interval=interval, leagues=leagues, stop=stop, notifier=Notifier()).run(once=once)
     if as_json:
         write_json(asdict(report))
     elif once:
         wake = f"{report.next_wake:%Y-%m-%d %H:%M:%S} UTC" if report.next_wake else "-"
-        console().print(f"{report.state}: {report.ticks} ticks, {report.in_play} in play, "
-                        f"{report.detail_calls} details calls; next look at {wake}", markup=False)
+        typer.echo(f"{report.state}: {report.ticks} ticks, {report.in_play} in play, "
+                   f"{report.detail_calls} details calls; next look at {wake}")

@@ -18,7 +18,7 @@ from afc import runs
 from afc.api import ApiClient
 from afc.clock import Clock, next_utc_midnight
 from afc.collector import Collector
-from afc.errors import AfcError, AuthError, DatabaseError, QuotaExhausted
+from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, QuotaExhausted
 from afc.live import followups, pace
 from afc.live.config import LiveConfig
 from afc.live.schedule import Schedule, read, wake_at
@@ -96,8 +96,10 @@ class LiveLoop:
         self.report.iterations += 1
         try:
             wait = self._work()
-        except (Stopped, AuthError):
+        except Stopped:
             raise
+        except AuthError as exc:  # a person must fix the key: exit 2, which systemd does not restart
+            raise ConfigError(str(exc)) from None
         except QuotaExhausted as exc:
             return self._park(exc)
         except DatabaseError as exc:
