@@ -3,7 +3,8 @@
 An alert is a health problem of an alerting kind (quota low, coverage critical, breaker open, live
 loop stalled) or a failed job. Each is claimed in ops.alerts_sent with one conditional upsert, so
 of many processes only one sends it per `repeat_after` window. Sending never raises: a failure is
-logged and the claim released so the next run tries again. No message carries a secret.
+logged and the claim released so the next run tries again. Without a channel, alerts are only
+logged at debug level (`afc health` still shows the problems). No message carries a secret.
 """
 
 from __future__ import annotations
@@ -86,8 +87,11 @@ def notify(db: Database, alerts: list[Alert], conf: AlertsConfig, now: datetime,
     for alert in alerts:
         alert = Alert(alert.kind, alert.key, scrub(alert.text, secrets))
         text = f"[afc {socket.gethostname()}] {alert.text}"
+        if not (conf.webhook_url or conf.smtp):
+            log.debug("alert %s (no channel configured): %s", alert.kind, text)
+            continue
         log.warning("alert %s: %s", alert.kind, text)
-        if not (conf.webhook_url or conf.smtp) or not _claim(db, alert, now, conf.repeat_after):
+        if not _claim(db, alert, now, conf.repeat_after):
             continue
         if deliver(alert.kind, text, conf, secrets, credentials_dir):
             sent.append(alert.key)

@@ -17,7 +17,9 @@ from afc.db import Database, as_datetime
 from afc.errors import AfcError
 from afc.jobs import JobConfig
 from afc.ops import breaker, heartbeat
-from afc.ops.config import OpsConfig, ops_config
+from afc.ops.config import OpsConfig, describe, ops_config
+from afc.ops.groups import timers
+from afc.ops.schedule import parse
 from afc.quota import QuotaStatus
 
 LAST_RUNS = """
@@ -92,8 +94,6 @@ def check_migrations(probe: Probe) -> list[Problem]:
 
 
 def check_stale_jobs(probe: Probe) -> list[Problem]:
-    from afc.ops.groups import timers
-
     runs = {r[0]: (as_datetime(r[1]), as_datetime(r[2])) for r in probe.db.fetchall(LAST_RUNS)}
     row = probe.db.fetchone(INSTALLED)
     installed = as_datetime(row[0]) if row else None
@@ -108,21 +108,13 @@ def check_stale_jobs(probe: Probe) -> list[Problem]:
             if since is not None and probe.now - since > allowed:
                 seen = f"last success {last_ok:%Y-%m-%d %H:%M} UTC" if last_ok else "never succeeded"
                 problems.append(Problem("stale_job", f"stale:{job_id}",
-                                        f"job {job_id} is stale: {seen}, expected every {_human(period)} "
+                                        f"job {job_id} is stale: {seen}, expected every {describe(period)} "
                                         f"(afc-{timer.name}.timer)"))
     return problems
 
 
 def _period(timer_period: int, own: str | None) -> int:
-    from afc.ops.schedule import parse
-
     return max(timer_period, parse(own).period) if own else timer_period
-
-
-def _human(seconds: int) -> str:
-    from afc.ops.config import describe
-
-    return describe(seconds)
 
 
 def check_breakers(probe: Probe) -> list[Problem]:
