@@ -215,6 +215,19 @@ def test_every_collected_response_is_observed_once(collector: Collector) -> None
     assert collector.db.fetchone("SELECT count(*) FROM core.fixtures")[0] == 1  # the item still lands
 
 
+def test_rebuild_checks_the_archive_again_only_when_asked(collector: Collector) -> None:
+    from afc import rebuild
+
+    step = pipeline.step(collector.context("test", "test", "LOW"), Request.of("fixtures", {"id": 1}))
+    collector.db.execute("DELETE FROM ops.drift")
+    assert rebuild.rebuild(collector.db, collector.clock).drift == 0 and rows(collector.db) == []
+    collector.clock.advance(3600)
+    report = rebuild.rebuild(collector.db, collector.clock, check_drift=True)
+    assert report.drift == 3 and report.counts.updated == 0
+    assert {(r["count"], r["example_raw_id"]) for r in rows(collector.db)} == {(1, step.raw_id)}
+    assert {d.first_seen_at for d in drift.listing(collector.db)} == {AT}  # when the API sent it
+
+
 def test_error_answers_are_not_observed(collector: Collector) -> None:
     from afc.errors import ParameterError
 
