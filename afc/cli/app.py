@@ -53,8 +53,11 @@ def main_options(
     from afc import logs
 
     level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    from afc.settings import read_credentials_key
+
     key = os.environ.get("API_FOOTBALL_KEY", "")
-    logs.setup(level, os.environ.get("AFC_LOG_FORMAT", "auto"), secrets=[key])
+    credential = read_credentials_key(os.environ) or ""  # under systemd the key comes from LoadCredential=
+    logs.setup(level, os.environ.get("AFC_LOG_FORMAT", "auto"), secrets=[key, credential])
 
 
 def settings(db: str | None = None, **overrides: Any) -> Any:
