@@ -137,6 +137,13 @@ def seed(db: Database) -> None:
         for rank, team_id, points in ((1, 33, 4), (2, 40, 2), (3, 34, 1)):
             db.execute("INSERT INTO core.standings (league_id, season, group_name, team_id, rank, points, played, "
                        "updated_at) VALUES (39, 2024, 'Premier League', %s, %s, %s, 3, %s)", (team_id, rank, points, AT))
+        db.execute("INSERT INTO core.players (id, name, updated_at) VALUES (500, 'B. Fernandes', %s)", (AT,))
+        db.execute("INSERT INTO core.top_players (league_id, season, kind, player_id, rank, team_id, value, "
+                   "updated_at) VALUES (39, 2024, 'scorers', 500, 1, 33, 7, %s)", (AT,))
+        for endpoint, held, expected, pct, state in (("fixtures", 5, 5, 100, "ok"), ("standings", 3, 20, 15, "critical")):
+            db.execute("INSERT INTO mart.coverage_status (league_id, season, endpoint, held, expected, count_pct, "
+                       "overall_pct, status, computed_at, updated_at) VALUES (39, 2024, %s, %s, %s, %s, %s, %s, %s, %s)",
+                       (endpoint, held, expected, pct, pct, state, AT, AT))
         db.execute("INSERT INTO ops.quota_days (account, day, daily_limit, used, api_remaining, updated_at) "
                    "VALUES ('default', %s, 7500, 120, 7380, %s)", (date(2026, 11, 28), AT))
         db.execute("INSERT INTO ops.quota_minutes (account, minute, minute_limit, used) "
@@ -165,10 +172,10 @@ def seeded(url: str) -> None:
 PG_RELATIONS = """
 SELECT n.nspname, c.relname, c.relkind, coalesce(c.relacl::text, '')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 ORDER BY 1, 2"""
 PG_TABLES = """
-SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname IN ('raw', 'core', 'mart', 'ops') AND c.relkind IN ('r', 'p') ORDER BY 1"""
 PG_STATE = {
     "roles": "SELECT rolname, rolsuper, rolcanlogin, rolinherit, rolcreaterole, rolcreatedb, rolconfig::text "
@@ -182,7 +189,8 @@ PG_STATE = {
     "sequences": "SELECT schemaname, sequencename, last_value FROM pg_sequences ORDER BY 1, 2",
     "large_objects": "SELECT count(*) FROM pg_largeobject_metadata",
     "prepared": "SELECT count(*) FROM pg_prepared_xacts",
-    "advisory_locks": "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+    "advisory_locks": "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                      "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     "extensions": "SELECT extname FROM pg_extension ORDER BY 1",
 }
 
