@@ -136,7 +136,8 @@ def test_standings_are_computed_from_the_results(client, world):
     assert len(table) == 20
     for row in table:
         played, win, draw, lose, diff = expected[row["team"]["id"]]
-        assert (row["all"]["played"], row["all"]["win"], row["all"]["draw"], row["all"]["lose"]) == (played, win, draw, lose)
+        counts = row["all"]
+        assert (counts["played"], counts["win"], counts["draw"], counts["lose"]) == (played, win, draw, lose)
         assert row["points"] == 3 * win + draw and row["goalsDiff"] == diff
         assert row["all"]["played"] == row["home"]["played"] + row["away"]["played"]
     assert [r["points"] for r in table] == sorted((r["points"] for r in table), reverse=True)
@@ -173,9 +174,11 @@ def test_ids_respect_coverage(client, world):
         return find_fixture(world, lambda f: f.fate == "" and sum(world.outcome(f.id).final) > 0,
                             [league], [YEAR - 1]).id
     ids = [finished_in(39), finished_in(88), finished_in(144)]
-    items = {i["league"]["id"]: i for i in client.get("/fixtures", params={"ids": "-".join(map(str, ids))}).json()["response"]}
+    body = client.get("/fixtures", params={"ids": "-".join(map(str, ids))}).json()
+    items = {i["league"]["id"]: i for i in body["response"]}
     assert all(items[39][k] for k in ("events", "lineups", "statistics", "players"))
-    assert items[88]["events"] and items[88]["lineups"] == [] and items[88]["statistics"] == [] and items[88]["players"] == []
+    assert items[88]["events"]
+    assert items[88]["lineups"] == items[88]["statistics"] == items[88]["players"] == []
     assert items[144]["events"] == [] and items[144]["lineups"]
 
 
@@ -211,7 +214,8 @@ def test_postponed_fixture_goes_back_to_ns_with_a_new_date(world):
 
 def test_cancelled_abandoned_and_tbd(world):
     canc = find_fixture(world, lambda f: f.fate == "CANC", seasons=[YEAR - 1])
-    assert world.final(canc.id)["fixture"]["status"]["short"] == "CANC" and world.final(canc.id)["goals"]["home"] is None
+    cancelled = world.final(canc.id)
+    assert cancelled["fixture"]["status"]["short"] == "CANC" and cancelled["goals"]["home"] is None
     abd = find_fixture(world, lambda f: f.fate == "ABD", seasons=[YEAR - 1])
     final = world.final(abd.id)["fixture"]["status"]
     assert final["short"] == "ABD" and final["elapsed"] == world.outcome(abd.id).abandoned_at
@@ -272,8 +276,9 @@ def test_fixture_filters(client, world):
 
 
 def test_injured_players_miss_the_lineup(world):
-    fx = find_fixture(world, lambda f: f.fate == "" and any(k == "Missing Fixture" for _, _, k, _ in world.absences(f.id)),
-                      [39], [YEAR - 1])
+    def someone_missing(f) -> bool:
+        return f.fate == "" and any(k == "Missing Fixture" for _, _, k, _ in world.absences(f.id))
+    fx = find_fixture(world, someone_missing, [39], [YEAR - 1])
     missing = {p.id for p, _, kind, _ in world.absences(fx.id) if kind == "Missing Fixture"}
     lineups = world.final(fx.id)["lineups"]
     on_sheet = {p["player"]["id"] for lineup in lineups for p in lineup["startXI"] + lineup["substitutes"]}

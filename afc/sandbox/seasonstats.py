@@ -41,18 +41,17 @@ def _numbers(ln, subs_off: set[int]) -> tuple[int, ...]:
 
 def _contributions(world: World, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
     """(player id, team id, numbers) for every player on a finished fixture's team sheets."""
-    key = ("contrib", fixture_id)
-    if key in world.cache:
-        return world.cache[key]
+    return world.memo.remember("contrib", fixture_id, lambda: _contribute(world, fixture_id))
+
+
+def _contribute(world: World, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
     fx = world.fixture(fixture_id)
     det = world.details(fixture_id)
     oc = world.outcome(fixture_id)
     lines = tally(det, list(det.events), oc.abandoned_at or (120 if oc.extra_time else 90))
     subs_off = {e.player for e in det.events if e.type == "subst"}
     teams = (fx.home_id, fx.away_id)
-    out = [(ln.sheet.player.id, teams[ln.sheet.side], _numbers(ln, subs_off)) for ln in lines]
-    world.cache[key] = out
-    return out
+    return [(ln.sheet.player.id, teams[ln.sheet.side], _numbers(ln, subs_off)) for ln in lines]
 
 
 def registered(world: World, league_id: int, season: int) -> dict[tuple[int, int], Player]:
@@ -69,19 +68,20 @@ def registered(world: World, league_id: int, season: int) -> dict[tuple[int, int
 def season_numbers(world: World, league_id: int, season: int, at: datetime) -> dict[tuple[int, int], Counter]:
     """Summed numbers per (player id, team id) over the fixtures finished by `at` (cached)."""
     done = finished(world, league_id, season, at)
-    key = ("season-numbers", league_id, season, len(done))
-    if key not in world.cache:
-        sums: dict[tuple[int, int], list[int]] = {}
-        for fx in done:
-            for pid, team_id, numbers in _contributions(world, fx.id):
-                row = sums.get((pid, team_id))
-                if row is None:
-                    sums[(pid, team_id)] = list(numbers)
-                else:
-                    for i, value in enumerate(numbers):
-                        row[i] += value
-        world.cache[key] = {k: Counter(dict(zip(FIELDS, row, strict=True))) for k, row in sums.items()}
-    return world.cache[key]
+    return world.memo.remember("season-numbers", (league_id, season, len(done)), lambda: _sum(world, done))
+
+
+def _sum(world: World, done: list) -> dict[tuple[int, int], Counter]:
+    sums: dict[tuple[int, int], list[int]] = {}
+    for fx in done:
+        for pid, team_id, numbers in _contributions(world, fx.id):
+            row = sums.get((pid, team_id))
+            if row is None:
+                sums[(pid, team_id)] = list(numbers)
+            else:
+                for i, value in enumerate(numbers):
+                    row[i] += value
+    return {k: Counter(dict(zip(FIELDS, row, strict=True))) for k, row in sums.items()}
 
 
 def _nz(value: int) -> int | None:

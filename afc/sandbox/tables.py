@@ -109,15 +109,15 @@ def _rows(world: World, league_id: int, rows: list[Record], before: dict[int, in
 def standings(world: World, league_id: int, season: int, at: datetime) -> list[list[dict]]:
     """The `league.standings` lists of a league-season as of `at` (cached per number of results)."""
     done = finished(world, league_id, season, at)
-    key = ("standings", league_id, season, len(done))
-    if key in world.cache:
-        return world.cache[key]
+    return world.memo.remember("standings", (league_id, season, len(done)),
+                               lambda: _standings(world, league_id, season, done))
+
+
+def _standings(world: World, league_id: int, season: int, done: list[Fixture]) -> list[list[dict]]:
     last_round = done[-1].round if done else None
     earlier = [fx for fx in done if fx.round != last_round]
     before = {r.team_id: rank for rows in _table(world, league_id, season, earlier).values()
               for rank, r in enumerate(rows, start=1)}
     moment = world.finished_at(done[-1].id) if done else datetime(season, 7, 1, tzinfo=UTC)
     update = iso(moment.replace(hour=0, minute=0, second=0, microsecond=0), UTC)
-    tables = [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]
-    world.cache[key] = tables
-    return tables
+    return [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]

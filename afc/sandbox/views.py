@@ -141,10 +141,8 @@ def state_json(world: World, fixture_id: int, at: datetime, zone_name: str, want
     corrected_at = world.corrected_at(fixture_id) if ph.clock is not None and math.isinf(ph.clock) else None
     if ph.clock is None or not math.isinf(ph.clock) or (corrected_at is not None and at < corrected_at):
         return to_json(fixture_state(world, fixture_id, at, zone_name, wanted))
-    key = ("state-json", fixture_id, zone_name, wanted)
-    if key not in world.cache:
-        world.cache[key] = to_json(fixture_state(world, fixture_id, at, zone_name, wanted))
-    return world.cache[key]
+    return world.memo.remember("state-json", (fixture_id, zone_name, wanted),
+                               lambda: to_json(fixture_state(world, fixture_id, at, zone_name, wanted)))
 
 
 def fixture_state(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:
@@ -153,11 +151,10 @@ def fixture_state(world: World, fixture_id: int, at: datetime, zone_name: str, w
     if not wanted:
         return item
     ph = world.phase(fixture_id, at)
-    key = ("sections", fixture_id, wanted)
     final = ph.clock is not None and math.isinf(ph.clock)
     corrected_at = world.corrected_at(fixture_id) if final else None
     if final and (corrected_at is None or at >= corrected_at):
-        if key not in world.cache:
-            world.cache[key] = sections(world, fixture_id, at, ph, wanted)
-        return {**item, **world.cache[key]}
+        arrays = world.memo.remember("sections", (fixture_id, wanted),
+                                     lambda: sections(world, fixture_id, at, ph, wanted))
+        return {**item, **arrays}
     return {**item, **sections(world, fixture_id, at, ph, wanted)}

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 
 from afc.sandbox import views
 from afc.sandbox.catalog import DOMESTIC, LEAGUE_BY_ID, LEAGUES, UCL, UCL_QUOTA
 from afc.sandbox.clubs import Team, Venue, build_clubs
 from afc.sandbox.match import Details, build_details
+from afc.sandbox.memo import Memo
 from afc.sandbox.outcome import Outcome, simulate
 from afc.sandbox.people import Coach, Loan, Player, Spell, build_coach, build_loans, build_spells, build_squad
 from afc.sandbox.rng import seeded, unit
@@ -43,9 +43,9 @@ class World:
         self._by_id: dict[int, Fixture] = {}
         self._outcomes: dict[int, Outcome] = {}
         self._timelines: dict[int, Timeline] = {}
-        self._details: OrderedDict[int, Details] = OrderedDict()
         self._lock = threading.RLock()
-        self.cache: dict = {}  # rendered items and season tables, owned by views/tables/seasonstats
+        self.cache: dict = {}  # small, bounded by the world's size: loans, spells, current fixture items
+        self.memo = Memo()  # large results, least recently used first out
 
     @classmethod
     def at(cls, seed: int, moment: datetime) -> World:
@@ -277,20 +277,14 @@ class World:
 
     def details(self, fixture_id: int) -> Details:
         """Lineups, events and player sheets (final version); `details.wrong` holds any correction."""
-        with self._lock:
-            if fixture_id in self._details:
-                self._details.move_to_end(fixture_id)
-                return self._details[fixture_id]
+        return self.memo.remember("details", fixture_id, lambda: self._make_details(fixture_id))
+
+    def _make_details(self, fixture_id: int) -> Details:
         fx = self.fixture(fixture_id)
         missing = {p.id for p, _, kind, _ in self.absences(fixture_id) if kind == "Missing Fixture"}
         squads = tuple([p for p in self.squad_on(t, fx.season, fx.kickoff.date()) if p.id not in missing]
                        for t in (fx.home_id, fx.away_id))
-        det = build_details(self.seed, fx, self.outcome(fixture_id), self.timeline(fixture_id), squads)
-        with self._lock:
-            self._details[fixture_id] = det
-            while len(self._details) > 4096:
-                self._details.popitem(last=False)
-        return det
+        return build_details(self.seed, fx, self.outcome(fixture_id), self.timeline(fixture_id), squads)
 
     def state(self, fixture_id: int, at: datetime, details: bool = False, timezone: str = "UTC") -> dict:
         """The /fixtures item at `at`; with `details`, events/lineups/statistics/players as `ids=` embeds them."""

@@ -96,13 +96,17 @@ def measure_rebuild(url: str) -> dict[str, Any]:
             "from_scratch": figures(scratch), "over_itself": figures(again)}
 
 
-def per_call(fn: Callable[[], Any], repeat: int) -> float:
-    """Milliseconds per call of `fn`, after one warm-up call."""
-    fn()
-    started = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - started) / repeat * 1000
+def best_of(fns: dict[str, Callable[[], Any]], rounds: int = 7, calls: int = 10) -> dict[str, float]:
+    """Milliseconds per call of each function: the best of `rounds` interleaved rounds (fair under load)."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            fn()
+            started = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - started) / calls * 1000)
+    return best
 
 
 def measure_observer() -> dict[str, Any]:
@@ -118,10 +122,10 @@ def measure_observer() -> dict[str, Any]:
     out = {}
     for name, items, params in (("season_380", season, {"league": "39", "season": "2023"}),
                                 ("ids_20_details", batch, {"ids": "x"})):
-        observe = per_call(lambda: drift.differences(shape, items), 20)
-        transformed = per_call(lambda: transform.run("fixtures", params, items), 20)
-        out[name] = {"observer_ms": round(observe, 2), "transform_ms": round(transformed, 2),
-                     "observer_vs_transform_pct": round(observe / transformed * 100)}
+        ms = best_of({"observer": lambda: drift.differences(shape, items),
+                      "transform": lambda: transform.run("fixtures", params, items)})
+        out[name] = {"observer_ms": round(ms["observer"], 2), "transform_ms": round(ms["transform"], 2),
+                     "observer_vs_transform_pct": round(ms["observer"] / ms["transform"] * 100)}
     return out
 
 

@@ -94,7 +94,8 @@ def _podium(q: Query, league: int, season: int) -> list[tuple[int, str]]:
 
 def _trophies(q: Query, team_ids: set[int]) -> list[dict]:
     items = []
-    for league in LEAGUES:
+    played = {q.world.team(t).league_id for t in team_ids} | {UCL}
+    for league in (lg for lg in LEAGUES if lg.id in played):
         for season in reversed(q.world.seasons(league.id)):
             for team, place in _podium(q, league.id, season):
                 if team in team_ids:

@@ -9,6 +9,7 @@ from afc.sandbox.catalog import LEAGUE_BY_ID, LEAGUES
 from afc.sandbox.contract import Answer, Endpoint, Query, requires
 from afc.sandbox.people import Player
 from afc.sandbox.seasonstats import player_block, registered, season_numbers, statistics_entry
+from afc.sandbox.tables import finished
 
 
 def _leagues_of_team(q: Query, team: int, season: int) -> list[int]:
@@ -28,31 +29,43 @@ def _entries(q: Query, league: int, season: int, team: int | None = None,
     return rows
 
 
-def players(q: Query) -> Answer:
-    """/players: one item per player, one `statistics[]` entry per club and competition."""
-    season = q.int("season") or q.world.current_season(0, q.at)
-    team, pid = q.int("team"), q.int("id")
+def _leagues(q: Query, season: int, team: int | None, pid: int | None) -> list[int]:
+    """The competitions a /players query covers."""
     if q.get("league"):
-        leagues = [q.int("league")] if q.int("league") in LEAGUE_BY_ID else []
-    elif team is not None:
-        leagues = _leagues_of_team(q, team, season)
-    elif pid is not None:
+        return [q.int("league")] if q.int("league") in LEAGUE_BY_ID else []
+    if team is not None:
+        return _leagues_of_team(q, team, season)
+    if pid is not None:
         player = q.world.player(pid)
-        home = q.world.team(player.team_id).league_id if player else None
-        leagues = [home] + [2] * (home is not None) if player else []
-    else:
-        leagues = [lg.id for lg in LEAGUES]
-    if season not in q.world.seasons(39):
-        return Answer([])
+        return [q.world.team(player.team_id).league_id, 2] if player else []
+    return [lg.id for lg in LEAGUES]
+
+
+def _items(q: Query, leagues: list[int], season: int, team: int | None, pid: int | None) -> list[dict]:
     grouped: dict[int, tuple[Player, list[dict]]] = {}
     for league in leagues:
         for p, entry in _entries(q, league, season, team, pid):
             grouped.setdefault(p.id, (p, []))[1].append(entry)
     search = (q.get("search") or "").lower()
-    items = [{"player": player_block(q.world, p, q.at), "statistics": entries}
-             for p, entries in (grouped[k] for k in sorted(grouped))
-             if not search or search in p.name.lower() or search in p.lastname.lower()]
-    return Answer(items)
+    return [{"player": player_block(q.world, p, q.at), "statistics": entries}
+            for p, entries in (grouped[k] for k in sorted(grouped))
+            if not search or search in p.name.lower() or search in p.lastname.lower()]
+
+
+def players(q: Query) -> Answer:
+    """/players: one item per player, one `statistics[]` entry per club and competition.
+
+    The whole list is kept per query (without `page`), day and number of results, so walking
+    the pages of a league-season computes it once.
+    """
+    season = q.int("season") or q.world.current_season(0, q.at)
+    team, pid = q.int("team"), q.int("id")
+    if season not in q.world.seasons(39):
+        return Answer([])
+    leagues = _leagues(q, season, team, pid)
+    results = tuple(len(finished(q.world, league, season, q.at)) for league in leagues)
+    key = (tuple(sorted((k, v) for k, v in q.params.items() if k != "page")), q.today, results)
+    return Answer(q.world.memo.remember("players", key, lambda: _items(q, leagues, season, team, pid)))
 
 
 def _squad_item(q: Query, team_id: int, members: list[Player]) -> dict:

@@ -1,0 +1,67 @@
+"""Bounded memory for what the sandbox computes: a small thread-safe LRU per kind of result.
+
+A long-running sandbox with a fast clock would otherwise keep every table and every serialised
+match it ever produced; the bounds keep it at a few hundred megabytes at most.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+SIZES = {  # kind -> entries kept (about the size of one entry)
+    "details": 1024,  # match sheets of one fixture (~40 kB)
+    "sections": 512,  # detail arrays of a finished fixture (~60 kB)
+    "state-json": 1024,  # a finished fixture with details, as JSON text (~40 kB)
+    "contrib": 8192,  # one fixture's numbers for season statistics (~12 kB)
+    "standings": 64,  # a league-season table after n results (~30 kB)
+    "season-numbers": 16,  # a league-season's player totals after n results (~1 MB)
+    "players": 32,  # a /players answer before paging (~1 MB)
+}
+
+
+class Lru:
+    """Least-recently-used cache of `size` entries."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        """The value, or None; a hit makes the entry the most recent."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key: Hashable, value: Any) -> Any:
+        """Store `value` (evicting the oldest entry when full) and return it."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Memo:
+    """One `Lru` per kind; `remember` computes outside the lock (results are deterministic)."""
+
+    def __init__(self, sizes: dict[str, int] | None = None):
+        self._caches = {kind: Lru(size) for kind, size in (sizes or SIZES).items()}
+
+    def remember(self, kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The cached value of `key`, computing and storing it on a miss."""
+        cache = self._caches[kind]
+        value = cache.get(key)
+        return value if value is not None else cache.put(key, compute())
+
+    def __getitem__(self, kind: str) -> Lru:
+        return self._caches[kind]
