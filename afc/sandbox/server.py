@@ -78,7 +78,9 @@ class _Handler(socketserver.StreamRequestHandler):
             return False
         if reply.delay:
             self.server.stopping.wait(reply.delay)
-        self.wfile.write(encode_reply(reply.status, reply.headers, reply.body, close=not request.keep_alive))
+        body = b"" if request.method == "HEAD" else reply.body
+        self.wfile.write(encode_reply(reply.status, reply.headers, body, close=not request.keep_alive,
+                                      length=len(reply.body)))
         return request.keep_alive
 
 
@@ -108,7 +110,7 @@ class Sandbox:
 
     @property
     def requests(self) -> list[tuple[str, dict[str, str]]]:
-        """(endpoint, params) of every request received, counted or not (a snapshot)."""
+        """(endpoint, params) of every request received, counted or not (the last 100,000; a snapshot)."""
         return list(self.api.requests)
 
     def reset_counters(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC
 from urllib.parse import parse_qsl, urlsplit
@@ -76,7 +76,7 @@ class Api:
         self.quota = Quota(cfg.daily, cfg.per_minute, cfg.rate_limit)
         self.faults = Faults(cfg.faults, cfg.fault_seed)
         self.calls: Counter = Counter()
-        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.requests: deque[tuple[str, dict[str, str]]] = deque(maxlen=100_000)
         self._static: dict[tuple, bytes] = {}  # bodies of static endpoints, by parameters
         self._lock = threading.Lock()
 

@@ -60,13 +60,19 @@ def read_request(rfile: BinaryIO) -> Request | None:
         rfile.read(int(length))
     connection = headers.get("connection", "").lower()
     keep = connection != "close" if parts[2] == "HTTP/1.1" else connection == "keep-alive"
+    keep = keep and "transfer-encoding" not in headers  # a chunked body is not read: do not reuse the connection
     return Request(parts[0], parts[1], headers, keep)
 
 
-def encode_reply(status: int, headers: list[tuple[str, str]], body: bytes, close: bool) -> bytes:
-    """Status line, headers and body as one buffer (one write, no Nagle delay between them)."""
+def encode_reply(status: int, headers: list[tuple[str, str]], body: bytes, close: bool,
+                 length: int | None = None) -> bytes:
+    """Status line, headers and body as one buffer (one write, no Nagle delay between them).
+
+    `length` overrides Content-Length for a HEAD reply, which announces a body it does not send.
+    """
     reason = REASONS.get(status) or HTTPStatus(status).phrase
-    lines = [f"HTTP/1.1 {status} {reason}", f"Date: {formatdate(usegmt=True)}", f"Content-Length: {len(body)}"]
+    size = len(body) if length is None else length
+    lines = [f"HTTP/1.1 {status} {reason}", f"Date: {formatdate(usegmt=True)}", f"Content-Length: {size}"]
     lines += [f"{name}: {value}" for name, value in headers]
     if close:
         lines.append("Connection: close")
