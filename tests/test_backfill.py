@@ -310,3 +310,19 @@ def test_small_plan_stops_at_the_floor_and_resumes_after_midnight(db_url: str, f
         assert "backfill ok: 5 tasks done" in second.stdout
         assert sb.total_calls == 16  # no call repeated across the stop
     assert core_state(db_url) == reference
+
+
+def test_from_gaps_fills_what_coverage_finds_missing(db_url: str, sandbox: Any, sim: SimClock, tmp_path: Path) -> None:
+    run_backfill(sandbox, db_url, sim, tmp_path, "144", "2025", "fixtures")
+    sandbox.reset_counters()
+    env = {"API_FOOTBALL_KEY": sandbox.key, "AFC_API_BASE_URL": sandbox.url, "AFC_DATABASE_URL": db_url,
+           "AFC_DATA_DIR": str(tmp_path), "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+    runner = CliRunner()
+    shown = runner.invoke(app, ["backfill", "--from-gaps", "-l", "144", "-s", "2025", "--plan"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "14 calls needed" in shown.stdout and sandbox.total_calls == 0
+    done = runner.invoke(app, ["backfill", "--from-gaps", "-l", "144", "-s", "2025", "--yes"], env=env)
+    assert done.exit_code == 0, done.output
+    assert sandbox.calls == {"fixtures": 12, "standings": 1, "teams": 1}  # 12 ids= batches, no list again
+    again = runner.invoke(app, ["backfill", "--from-gaps", "-l", "144", "-s", "2025", "--plan"], env=env)
+    assert "0 calls needed" in again.stdout

@@ -10,6 +10,8 @@ See docs/backfill.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from afc.backfill import tasks
 from afc.backfill.kinds import parse_leagues, parse_seasons, parse_what
 from afc.backfill.preview import Preview, Target
@@ -19,8 +21,8 @@ from afc.collector import Collector
 from afc.errors import ConfigError
 from afc.settings import PRIORITIES, Priority
 
-__all__ = ["BackfillReport", "Preview", "Target", "TaskEvent", "check_priority", "execute", "log_event", "preview",
-           "resumable", "run", "start", "targets"]
+__all__ = ["BackfillReport", "Preview", "Request", "Target", "TaskEvent", "check_priority", "execute", "log_event",
+           "prepare", "preview", "resumable", "run", "start", "targets"]
 
 
 def targets(leagues: list[str], seasons: list[str], what: str | None, *, refresh: bool = False) -> list[Target]:
@@ -61,16 +63,51 @@ def start(collector: Collector, wanted: list[Target]) -> list[tasks.Plan]:
     return open_plans(collector.db, wanted, collector.now())
 
 
-def execute(collector: Collector, wanted: list[Target], *, priority: Priority, resume: bool,
+@dataclass
+class Request:
+    """What the command line asked for: targets, or gaps, or just resuming; and the plan's cost."""
+
+    targets: list[Target]
+    resume: bool = False
+    gaps: list | None = None
+    preview: Preview | None = None
+
+
+def prepare(collector: Collector, leagues: list[str], seasons: list[str], what: str | None, *,
+            refresh: bool = False, resume: bool = False, from_gaps: bool = False,
+            priority: Priority = "LOW") -> Request:
+    """Read the command line's choice and price it (nothing is written)."""
+    wanted = [] if from_gaps else targets(leagues, seasons, what, refresh=refresh)
+    if not wanted and not resume and not from_gaps:
+        raise ConfigError("backfill: give --league and --season (e.g. --league 39 --season 2022), "
+                          "--from-gaps, or --resume to continue planned backfills")
+    request = Request(wanted, resume)
+    if from_gaps:
+        from afc.backfill import gaps
+
+        request.gaps = gaps.find(collector, parse_leagues(leagues), parse_seasons(seasons))
+        shown = preview(collector, [], priority)
+        request.preview = replace(shown, rows=gaps.rows(request.gaps))
+    else:
+        request.preview = preview(collector, wanted or resumable(collector), priority)
+    return request
+
+
+def execute(collector: Collector, wanted: list[Target] | Request, *, priority: Priority, resume: bool = False,
             listener: object = None) -> BackfillReport:
-    """Under the backfill group's lock: checkpoint the targets' plans, then run every active plan."""
+    """Under the backfill group's lock: checkpoint the plans asked for, then run every active plan."""
     from afc.ops.guard import job_group
 
-    job_id = "backfill_resume" if resume and not wanted else "backfill"
+    request = wanted if isinstance(wanted, Request) else Request(wanted, resume)
+    job_id = "backfill_resume" if request.resume and not request.targets and request.gaps is None else "backfill"
     with job_group(collector, "backfill") as group:
-        start(collector, wanted)
-        report = run(collector, priority=priority, job_id=job_id, command=_command(wanted, resume),
-                     listener=listener)  # type: ignore[arg-type]
+        start(collector, request.targets)
+        if request.gaps:
+            from afc.backfill import gaps
+
+            gaps.plan_gaps(collector, request.gaps)
+        report = run(collector, priority=priority, job_id=job_id,
+                     command=_command(request.targets, request.resume), listener=listener)  # type: ignore[arg-type]
         group.record([_GroupReport(job_id, report.status, report.error)])
     return report
 

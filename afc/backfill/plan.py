@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from afc.api import Request
+from afc.api import PAGED, Request
 from afc.backfill import tasks
 from afc.backfill.kinds import DETAIL_PARTS, IDS_PER_CALL, KINDS, LEAGUES
-from afc.db import Database, as_date, dump_json
+from afc.db import Database, as_date, dump_json, load_json
 
 COVERAGE = """
 SELECT s.end_date, s.current, l.type, {flags} FROM core.league_seasons s
@@ -41,10 +41,11 @@ LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'finished'
 ORDER BY f.kickoff_at, f.id"""
 FIXTURES_HELD = "SELECT count(*) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"
-LAST_PAGE = """
-SELECT max(paging_total) FROM raw.responses WHERE id IN (
-  SELECT raw_id FROM ops.backfill_tasks WHERE plan_id = %(plan)s AND kind = 'players' AND status = 'done')"""
-PAGES_PLANNED = "SELECT max(page) FROM ops.backfill_tasks WHERE plan_id = %(plan)s AND kind = 'players'"
+PAGED_TASKS = """
+SELECT t.kind, t.endpoint, t.params, max(t.page), max(r.paging_total) FROM ops.backfill_tasks t
+LEFT JOIN raw.responses r ON r.id = t.raw_id
+WHERE t.plan_id = %(plan)s
+GROUP BY t.kind, t.endpoint, t.params"""
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,10 @@ def _list_ready(current: dict[tuple[str, int], Any], plan: tasks.Plan) -> bool:
 
 
 def _expand_pages(db: Database, plan: tasks.Plan, now: datetime) -> None:
-    """Pages 2..N of /players once a page has told the total (never capped)."""
-    total = (db.fetchone(LAST_PAGE, {"plan": plan.id}) or (None,))[0]
-    planned = (db.fetchone(PAGES_PLANNED, {"plan": plan.id}) or (None,))[0]
-    if not total or not planned or int(total) <= int(planned):
-        return
-    params = season_params(plan.league, plan.season)
-    tasks.add_tasks(db, plan, [Spec("players", "players", params, page)
-                               for page in range(int(planned) + 1, int(total) + 1)], now)
+    """Further pages of /players (or /odds) once a page has told the total (never capped)."""
+    specs = []
+    for kind, endpoint, params, planned, total in db.fetchall(PAGED_TASKS, {"plan": plan.id}):
+        if endpoint in PAGED and total and int(total) > int(planned):
+            query = dict(load_json(params))
+            specs += [Spec(kind, endpoint, query, page) for page in range(int(planned) + 1, int(total) + 1)]
+    tasks.add_tasks(db, plan, specs, now)

@@ -36,6 +36,8 @@ def backfill(
     priority: Annotated[str, typer.Option("--priority", help="Quota priority: CRITICAL, HIGH, MEDIUM or LOW.")] = "LOW",
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch again what the database already holds.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue every planned backfill (what the timer runs).")] = False,
+    from_gaps: Annotated[bool, typer.Option("--from-gaps", help="Plan what `afc coverage` finds missing or stale "
+                                            "(tracked league seasons, or --league/--season).")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -45,18 +47,15 @@ def backfill(
     from afc import backfill as lib
 
     collector = open_collector(db)
-    wanted = lib.targets(league or [], season or [], what, refresh=refresh)
     level = lib.check_priority(priority)
-    if not wanted and not resume:
-        raise ConfigError("backfill: give --league and --season (e.g. --league 39 --season 2022), "
-                          "or --resume to continue planned backfills")
-    preview = lib.preview(collector, wanted or lib.resumable(collector), level)
+    request = lib.prepare(collector, league or [], season or [], what, refresh=refresh, resume=resume,
+                          from_gaps=from_gaps, priority=level)
     if plan:
-        render_preview(preview, as_json)
+        render_preview(request.preview, as_json)
         return
-    confirm(preview, yes or not wanted)
+    confirm(request.preview, yes or not (request.targets or request.gaps))
     with progress() as listener:
-        report = lib.execute(collector, wanted, priority=level, resume=resume, listener=listener)
+        report = lib.execute(collector, request, priority=level, listener=listener)
     render_report(report, collector.ledger.status(), as_json)
 
 

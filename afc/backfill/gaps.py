@@ -1,0 +1,78 @@
+"""`afc backfill --from-gaps`: the coverage report's gaps (afc.coverage.gaps) as checkpointed tasks.
+
+A gap's calls are planned as they are, pending even where backfill's own rules would call the data
+held (a gap is data coverage found missing or stale). Details wait for the fixture list when that is
+a gap too, so they are cut from the fresh list; paged gaps plan their first page and grow from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from afc.api import PAGED
+from afc.backfill import plan as planner
+from afc.backfill import tasks
+from afc.backfill.kinds import KINDS
+from afc.backfill.preview import PlanRow
+from afc.collector import Collector
+
+# coverage's endpoint names → backfill kinds (odds has no kind of its own: it is planned as tasks only)
+KIND_OF = {"top_scorers": "topscorers"}
+
+
+def find(collector: Collector, leagues: list[int], seasons: list[int]) -> list:
+    """The coverage gaps of the tracked league seasons, or of those asked for."""
+    from afc.coverage.gaps import gaps
+
+    found = []
+    for league, season in _pairs(leagues, seasons):
+        found += gaps(collector.db, collector.config, collector.now(), league, season)
+    return found
+
+
+def rows(found: list) -> list[PlanRow]:
+    """The gaps as plan rows (paged ones are estimates)."""
+    return [PlanRow(g.league_id, g.season, KIND_OF.get(g.endpoint, g.endpoint),
+                    g.requests[0].endpoint if g.requests else g.endpoint, needed=g.calls,
+                    estimated=bool(g.requests) and g.requests[0].endpoint in PAGED) for g in found]
+
+
+def plan_gaps(collector: Collector, found: list) -> list[tasks.Plan]:
+    """Checkpoint a plan for every league season with gaps."""
+    now = collector.now()
+    grouped: dict[tuple[int, int], list] = {}
+    for gap in found:
+        grouped.setdefault((gap.league_id, gap.season), []).append(gap)
+    return [_plan_season(collector, league, season, group, now) for (league, season), group in grouped.items()]
+
+
+def _pairs(leagues: list[int], seasons: list[int]) -> Iterable[tuple[int | None, int | None]]:
+    for league in leagues or [None]:
+        for season in seasons or [None]:
+            yield league, season
+
+
+def _plan_season(collector: Collector, league: int, season: int, group: list, now: datetime) -> tasks.Plan:
+    db = collector.db
+    names = [KIND_OF.get(g.endpoint, g.endpoint) for g in group]
+    kinds = tuple(k for k in KINDS if k in names)
+    list_pending = "fixtures" in names
+    with db.transaction():
+        plan = tasks.open_plan(db, league, season, kinds, False, now)
+        specs = [spec for gap, kind in zip(group, names) if not (kind == "details" and list_pending)
+                 for spec in _specs(kind, gap.requests)]
+        tasks.add_tasks(db, plan, specs, now)
+        if "details" in names and not list_pending:
+            tasks.set_details_planned(db, plan)
+        planner.expand(db, tasks.active_plan(db, league, season) or plan, now)
+    return plan
+
+
+def _specs(kind: str, requests: list) -> list[planner.Spec]:
+    """One task per request (a page other than 1 keeps its number)."""
+    found = []
+    for request in requests:
+        params = {k: v for k, v in request.params if k != "page"}
+        found.append(planner.Spec(kind, request.endpoint, params, int(request.query.get("page", 1))))
+    return found
