@@ -63,12 +63,11 @@ def test_goals_are_null_before_kickoff(world):
 
 
 def _goal_events(events: list[dict], home_id: int) -> tuple[int, int]:
+    """Goals per side from the events; as in the real API an own goal is listed under the team it counts for."""
     counts = [0, 0]
     for e in events:
-        if e["type"] != "Goal" or e["detail"] == "Missed Penalty":
-            continue
-        side = 0 if e["team"]["id"] == home_id else 1
-        counts[1 - side if e["detail"] == "Own Goal" else side] += 1
+        if e["type"] == "Goal" and e["detail"] != "Missed Penalty":
+            counts[0 if e["team"]["id"] == home_id else 1] += 1
     return counts[0], counts[1]
 
 
@@ -81,6 +80,16 @@ def test_events_add_up_to_the_score_at_every_moment(world):
         half = world.state(fx.id, fx.kickoff + timedelta(minutes=55), details=True)
         if half["fixture"]["status"]["short"] == "HT":
             assert _goal_events(half["events"], fx.home_id) == (half["goals"]["home"], half["goals"]["away"])
+
+
+def test_own_goals_are_scored_by_the_other_side(world):
+    fx = find_fixture(world, lambda f: any(g.detail == "Own Goal" for g in world.outcome(f.id).goals), [39], [YEAR - 1])
+    final = world.final(fx.id)
+    squads = {lineup["team"]["id"]: {p["player"]["id"] for p in lineup["startXI"] + lineup["substitutes"]}
+              for lineup in final["lineups"]}
+    own = [e for e in final["events"] if e["detail"] == "Own Goal"]
+    assert own and all(e["player"]["id"] not in squads[e["team"]["id"]] for e in own)
+    assert all(any(e["player"]["id"] in members for members in squads.values()) for e in own)
 
 
 def test_events_name_players_from_the_lineups(world):

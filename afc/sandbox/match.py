@@ -43,7 +43,7 @@ class Event:
     offset: float
     minute: int
     extra: int | None
-    side: int  # the team the event is listed under: 0 home, 1 away
+    side: int  # the team the event is listed under (for an own goal: the team it counts for)
     type: str  # "Goal", "Card", "subst" or "Var"
     detail: str
     player: int | None
@@ -109,9 +109,7 @@ def _lineup(rng: random.Random, side: int, squad: list[Player], formation: str) 
 def _skeleton(rng: random.Random, oc: Outcome, tl: Timeline) -> list[tuple]:
     """(offset, minute, extra, side, kind, detail) of every event before players are assigned."""
     items = []
-    for goal in oc.goals:
-        side = 1 - goal.side if goal.detail == "Own Goal" else goal.side
-        items.append((goal.minute, goal.extra, side, "Goal", goal.detail))
+    items += [(g.minute, g.extra, g.side, "Goal", g.detail) for g in oc.goals]
     items += [(g.minute, g.extra, g.side, "Goal", g.detail) for g in oc.missed]
     for side in (0, 1):
         subs = rng.choice((3, 4, 4, 5, 5))
@@ -175,8 +173,9 @@ def _card(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
 def _goal(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
     offset, minute, extra, side, _, detail = item
     on = pitch.on[side]
-    if detail == "Own Goal":
-        scorer = _weighted(rng, [s for s in on if s.pos != "G"] or on, {"G": 1, "D": 4, "M": 2, "F": 1})
+    if detail == "Own Goal":  # listed under the team it counts for, scored by an opponent (as the API does)
+        rivals = pitch.on[1 - side]
+        scorer = _weighted(rng, [s for s in rivals if s.pos != "G"] or rivals, {"G": 1, "D": 4, "M": 2, "F": 1})
         return scorer and Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, None)
     scorer = _weighted(rng, on, SCORER_WEIGHT)
     if scorer is None:

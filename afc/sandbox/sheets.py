@@ -41,13 +41,11 @@ def _tallies(events: list[Event]) -> dict[int | None, Counter]:
 
 
 def team_goals(events: list[Event]) -> tuple[int, int]:
-    """Goals per side from the events: own goals count for the other side, missed penalties not at all."""
+    """Goals per side from the events (an own goal is listed under the side it counts for)."""
     goals = [0, 0]
     for e in events:
-        if e.type == "Goal" and e.detail in ("Normal Goal", "Penalty"):
+        if e.type == "Goal" and e.detail != "Missed Penalty":
             goals[e.side] += 1
-        elif e.type == "Goal" and e.detail == "Own Goal":
-            goals[1 - e.side] += 1
     return goals[0], goals[1]
 
 
@@ -65,13 +63,13 @@ def tally(det: Details, events: list[Event], now: int) -> list[Line]:
         counts["shots"] = max(counts["shots"], counts["on"])
         lines.append(Line(s, minutes, counts, t))
     goals = team_goals(events)
-    own = [sum(1 for e in events if e.detail == "Own Goal" and e.side == side) for side in (0, 1)]
+    own_goals = [sum(1 for e in events if e.detail == "Own Goal" and e.side == side) for side in (0, 1)]
     for side in (0, 1):
         keeper = next((ln for ln in lines if ln.sheet.side == side and ln.sheet.pos == "G" and ln.minutes), None)
         if keeper:
             keeper.conceded = goals[1 - side]
             opponent_on = sum(ln.counts["on"] for ln in lines if ln.sheet.side != side)
-            keeper.saves = max(0, opponent_on - (goals[1 - side] - own[side]))
+            keeper.saves = max(0, opponent_on - (goals[1 - side] - own_goals[1 - side]))
     return lines
 
 
