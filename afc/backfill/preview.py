@@ -13,7 +13,7 @@ from datetime import datetime
 
 from afc.backfill import plan as planner
 from afc.backfill import tasks
-from afc.backfill.kinds import IDS_PER_CALL, KINDS, LEAGUES
+from afc.backfill.kinds import IDS_PER_CALL, LEAGUES
 from afc.db import Database
 from afc.plan import pages
 
@@ -166,7 +166,3 @@ def _expected_fixtures(info: planner.Facts) -> int:
     teams = info.teams or DEFAULT_TEAMS
     return teams * 4 if info.cup else teams * (teams - 1)
 
-
-def kinds_in_order() -> tuple[str, ...]:
-    """Every kind, in the order a plan lists them."""
-    return (LEAGUES.name, *KINDS)
