@@ -17,7 +17,7 @@ from afc.sandbox.match import Details, build_details
 from afc.sandbox.memo import Memo
 from afc.sandbox.outcome import Outcome, simulate
 from afc.sandbox.people import Coach, Loan, Player, Spell, build_coach, build_loans, build_spells, build_squad
-from afc.sandbox.rng import seeded, unit
+from afc.sandbox.rng import unit
 from afc.sandbox.schedule import Fixture, Score, decode_fixture_id, league_fixtures, ucl_fixtures
 from afc.sandbox.timeline import Phase, Timeline, finished_at, phase
 
@@ -294,10 +294,6 @@ class World:
     def final(self, fixture_id: int) -> dict:
         """The fixture's final item with details, after any correction."""
         return self.state(fixture_id, FAR_FUTURE, details=True)
-
-    def rng(self, *parts: object):
-        """A generator for world-level choices keyed by `parts`."""
-        return seeded(self.seed, *parts)
 
 
 @functools.lru_cache(maxsize=4)
