@@ -132,8 +132,8 @@ def _collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
         if left <= 0:
             out.stopped = f"time limit {limits.seconds:g} s reached after {len(out.rows)} rows"
             return out
-        if before_fetch is not None:
-            before_fetch(left)
+        if before_fetch is not None and out.rows:
+            before_fetch(left)  # the first fetch runs under the timeout set at the start
         batch = fetch(min(FETCH_BATCH, limits.rows + 1 - len(out.rows)))
         if not batch:
             return out
@@ -151,7 +151,10 @@ def _collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
 
 def _json_value(value: Any, max_chars: int, out: _Collected) -> Any:
     """A database value as JSON: ISO dates, numbers for decimals, hex for bytes, clipped text."""
-    if value is None or isinstance(value, (bool, int)):
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= max_chars else _clip(value, len(value), max_chars, out)
+    if value is None or kind is int or kind is bool:
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else str(value)
@@ -284,10 +287,9 @@ def _arm(conn: Any, target: Target, limits: Limits, pgsql: Any) -> None:
     ms = max(1, int(limits.seconds * 1000))
     setup = [f"SET LOCAL statement_timeout = {ms}", f"SET LOCAL lock_timeout = {min(ms, 1000)}",
              f"SET LOCAL idle_in_transaction_session_timeout = {ms + 5000}"]
-    for statement in setup:
-        conn.execute(statement)
     if target.role:
-        conn.execute(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(target.role)))
+        setup.append(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(target.role)).as_string(conn))
+    conn.execute("; ".join(setup))  # our own text only; one round trip
     read_only, user = conn.execute("SELECT current_setting('transaction_read_only'), current_user").fetchone()
     if read_only != "on" or (target.role and user != target.role):
         raise QueryError(f"postgresql: refusing to run: transaction_read_only={read_only}, role={user}")

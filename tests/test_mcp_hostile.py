@@ -59,6 +59,7 @@ CASES = [
     Case("cte_delete", "WITH d AS (DELETE FROM {t} RETURNING *) SELECT * FROM d", "syntax error",
          "must not contain data-modifying statements"),
     Case("explain_analyze_delete", "EXPLAIN ANALYZE DELETE FROM {t}", SYNTAX, SYNTAX),
+    Case("explain_delete", "EXPLAIN DELETE FROM {t}", DENIED, SYNTAX),
     Case("select_into", "SELECT * INTO newtable FROM {t}", SYNTAX, "SELECT ... INTO is not allowed here"),
     Case("for_update", "SELECT * FROM {t} FOR UPDATE", SYNTAX, "read-only transaction"),
     Case("copy_to_program", f"COPY {{t}} TO PROGRAM 'touch {PWNED}'", SYNTAX, SYNTAX),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -11,7 +14,7 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.errors import ConfigError
-from afc.mcp.role import problems, resolve, setup_sql
+from afc.mcp.role import apply_setup, problems, resolve, setup_sql
 from afc.readonly import Limits, QueryError, Target, run_query
 from tests.conftest import PG_ADMIN
 from tests.mcp_support import (  # noqa: F401
@@ -127,6 +130,18 @@ def test_sqlite_authorizer_refuses(module_sqlite_url: str, sql: str) -> None:
     assert "not authorized" in message or "authorization denied" in message or "too many attached" in message
 
 
+def test_sqlite_read_only_mode_alone_would_let_attach_write(tmp_path: Path, module_sqlite_url: str) -> None:  # noqa: F811
+    """Why the authorizer exists: a mode=ro connection can still ATTACH a new file and write to it."""
+    path = module_sqlite_url.split(":///", 1)[1]
+    plain = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
+    plain.execute(f"ATTACH '{tmp_path / 'elsewhere.db'}' AS other")
+    plain.execute("CREATE TABLE other.t (x)")
+    plain.close()
+    assert (tmp_path / "elsewhere.db").stat().st_size > 0
+    assert "not authorized" in refused(sqlite_target(module_sqlite_url), f"ATTACH '{tmp_path / 'again.db'}' AS o")
+    assert not (tmp_path / "again.db").exists()
+
+
 def test_sqlite_names_the_prefixed_table(module_sqlite_url: str) -> None:
     message = refused(sqlite_target(module_sqlite_url), "SELECT * FROM core.fixtures")
     assert message == "sqlite: no such table: core.fixtures; on SQLite the table is named core_fixtures"
@@ -192,6 +207,9 @@ def test_set_config_is_the_escape_the_revoke_closes(pg_url: str, ai_role: str) -
             row = run_query(weak, "SELECT set_config('role', 'postgres', true), "
                                   "query_to_xml('select current_user', true, true, '')").rows[0]
             assert "<current_user>postgres</current_user>" in row[1]
+            # and, even in the READ ONLY transaction, a WAL write and a lock are possible
+            assert "/" in run_query(weak, "SELECT pg_logical_emit_message(false, 'afc', 'x')").rows[0][0]
+            assert run_query(weak, "SELECT pg_try_advisory_lock(42)").rows == [[True]]
             assert "can execute set_config(text,text,boolean)" in problems(conn, f"{ai_role}_weak")
             with pytest.raises(ConfigError, match=f"role '{ai_role}_weak' is not safe .*set_config"):
                 resolve(pg_url, f"{ai_role}_weak")
@@ -217,6 +235,43 @@ def test_postgres_runs_directly_as_a_harmless_login(pg_url: str, ai_role: str) -
     assert "permission denied" in refused(resolved.target, "SELECT pg_advisory_lock(1)")
 
 
+def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: str,  # noqa: F811
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    login = f"{ai_role}_plain"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{login}" LOGIN')
+        conn.execute(f'GRANT USAGE ON SCHEMA core TO "{login}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA core TO "{login}"')
+    try:
+        from afc.mcp.server import open_target
+        from afc.settings import load_settings
+
+        with caplog.at_level("WARNING", logger="afc.mcp"):
+            target = open_target(load_settings({}, database_url=login_url(pg_url, login)))
+        assert target.role is None
+        assert "the connecting role can execute set_config(text,text,boolean)" in caplog.text
+        assert "can execute pg_advisory_lock(bigint)" in caplog.text
+        # whatever it takes dies with the query's connection
+        assert run_query(target, "SELECT pg_try_advisory_lock(42)").rows == [[True]]
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                                ).fetchone()[0] == 0
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{login}"')
+            conn.execute(f'DROP ROLE "{login}"')
+
+
+def test_postgres_hides_other_sessions_queries(module_pg_url: str, ai_role: str) -> None:  # noqa: F811
+    target = restricted_target(module_pg_url, ai_role)
+    with psycopg.connect(module_pg_url) as other:
+        other.execute("SELECT 'secret-looking text'")
+        rows = run_query(target, "SELECT query FROM pg_stat_activity WHERE usename = 'postgres' "
+                                 "AND datname = current_database()").rows
+    assert rows and {r[0] for r in rows} == {"<insufficient privilege>"}
+
+
 def test_postgres_refuses_a_login_that_can_write(pg_url: str, ai_role: str) -> None:  # noqa: F811
     restricted_target(pg_url, ai_role)
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -237,6 +292,51 @@ def test_setup_is_idempotent_and_covers_every_overload(pg_url: str, ai_role: str
         kept = conn.execute("SELECT has_function_privilege('postgres', 'set_config(text,text,boolean)', 'EXECUTE')")
         assert denied[0] == denied[1] == 24 and kept.fetchone()[0] is True
         assert problems(conn, ai_role) == []
+
+
+def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_url: str,  # noqa: F811
+                                                                             ai_role: str) -> None:
+    collector = f"{ai_role}_collector"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{collector}" NOLOGIN')
+        conn.execute(f'GRANT CREATE, USAGE ON SCHEMA core TO "{collector}"')
+    try:
+        assert apply_setup(pg_url, ai_role, collector) == []
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            def can(role: str, fn: str) -> bool:
+                return conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, fn)).fetchone()[0]
+
+            assert can(collector, "pg_try_advisory_lock(bigint)") and can(collector, "set_config(text,text,boolean)")
+            assert not can(ai_role, "pg_try_advisory_lock(bigint)") and not can(ai_role, "pg_notify(text,text)")
+            conn.execute(f'SET ROLE "{collector}"')
+            conn.execute("CREATE TABLE core.later (x int)")  # a later migration, run by the collector
+            conn.execute("INSERT INTO core.later VALUES (1)")
+            conn.execute("RESET ROLE")
+        assert run_query(Target("postgres", pg_url, ai_role, "t"), "SELECT x FROM core.later").rows == [[1]]
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS core.later")
+            conn.execute(f'DROP OWNED BY "{collector}"')
+            conn.execute(f'DROP ROLE "{collector}"')
+
+
+def test_pg_dump_needs_set_config(pg_url: str, ai_role: str, tmp_path: Path) -> None:  # noqa: F811
+    """docs/mcp.md: a non-superuser backup role must be granted set_config after setup-role."""
+    restricted_target(pg_url, ai_role)
+    backup = f"{ai_role}_backup"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{backup}" LOGIN IN ROLE pg_read_all_data')
+    try:
+        dump = ["pg_dump", "--schema-only", "-f", str(tmp_path / "d.sql"), login_url(pg_url, backup)]
+        first = subprocess.run(dump, capture_output=True, text=True)
+        assert first.returncode != 0 and "permission denied for function set_config" in first.stderr
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'GRANT EXECUTE ON FUNCTION set_config(text, text, boolean) TO "{backup}"')
+        assert subprocess.run(dump, capture_output=True, text=True).returncode == 0
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{backup}"')
+            conn.execute(f'DROP ROLE "{backup}"')
 
 
 # --- the command ------------------------------------------------------------------------------

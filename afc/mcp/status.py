@@ -5,6 +5,7 @@ Every read goes through a read-only connection; nothing here writes.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import UTC, datetime, time
 from typing import Any
@@ -69,7 +70,9 @@ def rate_limit_status(settings: Settings, db_url: str, now_clock: Any) -> dict[s
         daily, minute = settings.limits
         ledger = Ledger(db, now_clock, account=settings.account, daily_limit=daily, minute_limit=minute,
                         floors=settings.priority_floors)
-        status = asdict(ledger.status())
+        # psycopg applies read_only only inside a transaction (the backend runs in autocommit).
+        with db.transaction() if db.backend == "postgres" else nullcontext():
+            status = asdict(ledger.status())
     finally:
         db.close()
     left = status["daily_limit"] - status["used_today"]
