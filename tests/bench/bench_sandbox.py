@@ -1,23 +1,34 @@
 """Benchmark of the sandbox: requests per second for small endpoints over one keep-alive client,
 and the latency of a full-season fixture list and of an `ids=` batch of 20 finished fixtures.
 
-    python tests/bench/bench_sandbox.py          # a small table
-    python tests/bench/bench_sandbox.py --json   # one JSON object (also: `run()` returns the dict)
+    python tests/bench/bench_sandbox.py              # a small table
+    python tests/bench/bench_sandbox.py --json       # one JSON object (also: `run()` returns the dict)
+    python tests/bench/bench_sandbox.py --in-process # server thread in this process (shares the GIL)
+
+By default the sandbox runs as `afc sandbox` in a child process, as users run it, so the client
+and the server do not compete for one interpreter lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
-from afc.sandbox.testing import api_client, frozen_clock  # noqa: E402
+import httpx  # noqa: E402
+
+from afc.sandbox import SandboxConfig, World, start_sandbox  # noqa: E402
+from afc.sandbox.testing import frozen_clock  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 SMALL = ("/timezone", "/countries", "/status")
@@ -50,22 +61,42 @@ def _summary(timings: list[float]) -> dict[str, float]:
             "first_ms": round(timings[0], 2), "n": len(timings)}
 
 
-def run(seconds: float = 2.0, repeats: int = 30) -> dict:
+@contextlib.contextmanager
+def _child() -> Iterator[str]:
+    """`afc sandbox` in a child process, frozen at NOW, minute limit off; yields its URL."""
+    command = [sys.executable, "-m", "afc", "sandbox", "--port", "0", "--now", NOW.isoformat(), "--clock-speed", "0",
+               "--no-rate-limit"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        yield re.search(r"AFC_API_BASE_URL=(\S+)", proc.stderr.readline()).group(1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _in_process() -> Iterator[str]:
+    with start_sandbox(SandboxConfig(rate_limit=False), clock=frozen_clock(NOW)) as sb:
+        yield sb.url
+
+
+def run(seconds: float = 2.0, repeats: int = 30, in_process: bool = False) -> dict:
     """Measure and return {"rps": {path: n}, "season_fixtures": {...}, "ids_batch_20": {...}}."""
-    with start_sandbox(SandboxConfig(rate_limit=False), clock=frozen_clock(NOW)) as sb, api_client(sb) as client:
-        year = sb.world.year
+    world = World.at(42, NOW)
+    finished = [f.id for f in world.fixtures(39, world.year - 1)]
+    batches = [{"ids": "-".join(map(str, finished[i:i + 20]))} for i in range(0, 20 * repeats, 20)]
+    server = _in_process() if in_process else _child()
+    with server as url, httpx.Client(base_url=url, headers={"x-apisports-key": "sandbox"}, timeout=30) as client:
         rps = {path: round(_throughput(client, path, seconds)) for path in SMALL}
-        season = _latencies(client, "/fixtures", [{"league": "39", "season": str(year)}] * repeats)
-        finished = [f.id for f in sb.world.fixtures(39, year - 1)]
-        batches = [{"ids": "-".join(map(str, finished[i:i + 20]))} for i in range(0, 20 * repeats, 20)]
+        season = _latencies(client, "/fixtures", [{"league": "39", "season": str(world.year)}] * repeats)
         cold = _latencies(client, "/fixtures", batches)
         warm = _latencies(client, "/fixtures", batches[:1] * repeats)
-    return {"rps": rps, "season_fixtures": _summary(season),
+    return {"server": "thread" if in_process else "process", "rps": rps, "season_fixtures": _summary(season),
             "ids_batch_20": {"cold": _summary(cold), "warm": _summary(warm)}}
 
 
 def _table(result: dict) -> str:
-    lines = ["sandbox benchmark (one keep-alive client, rate limit off)", ""]
+    lines = [f"sandbox benchmark (one keep-alive httpx client, rate limit off, server in a {result['server']})", ""]
     lines += [f"  {path:<32} {n:>8} req/s" for path, n in result["rps"].items()]
     season = result["season_fixtures"]
     lines.append(f"  {'/fixtures league+season (380)':<32} median {season['median_ms']} ms, p95 {season['p95_ms']} ms, "
@@ -77,5 +108,5 @@ def _table(result: dict) -> str:
 
 
 if __name__ == "__main__":
-    outcome = run()
+    outcome = run(in_process="--in-process" in sys.argv[1:])
     print(json.dumps(outcome) if "--json" in sys.argv[1:] else _table(outcome))
