@@ -13,29 +13,33 @@ FIXTURES = """
 SELECT league_id, season, count(*),
        sum(CASE WHEN status_group = 'finished' THEN 1 ELSE 0 END),
        sum(CASE WHEN status_group = 'finished' THEN COALESCE(home_goals, 0) + COALESCE(away_goals, 0) ELSE 0 END)
-FROM core.fixtures WHERE (league_id, season) IN ({keys}) GROUP BY league_id, season"""
+FROM core.fixtures WHERE {where} GROUP BY league_id, season"""
 TEAMS = """
 SELECT league_id, season, count(DISTINCT team_id) FROM (
-    SELECT league_id, season, home_team_id AS team_id FROM core.fixtures WHERE (league_id, season) IN ({keys})
+    SELECT league_id, season, home_team_id AS team_id FROM core.fixtures WHERE {where}
     UNION ALL
-    SELECT league_id, season, away_team_id FROM core.fixtures WHERE (league_id, season) IN ({keys})
+    SELECT league_id, season, away_team_id FROM core.fixtures WHERE {where}
 ) sides GROUP BY league_id, season"""
 LEADERS = """
 SELECT s.league_id, s.season, s.team_id, t.name, s.points, s.group_name
 FROM core.standings s LEFT JOIN core.teams t ON t.id = s.team_id
-WHERE s.rank = 1 AND (s.league_id, s.season) IN ({keys})
+WHERE s.rank = 1 AND s.league_id IN ({leagues}) AND s.season IN ({seasons})
+  AND (s.league_id, s.season) IN ({keys})
 ORDER BY s.league_id, s.season, COALESCE(s.points, -1), s.group_name DESC"""
 NAMES = "SELECT id, name FROM core.leagues WHERE id IN ({keys})"
 KEY = ("league_id", "season")
+# SQLite scans a whole index for a row-value IN; the plain IN lists before it let it seek instead.
+WHERE = "league_id IN ({leagues}) AND season IN ({seasons}) AND (league_id, season) IN ({keys})"
 
 
 def _summaries(db: Database, chunk: list[tuple[int, int]]) -> list[dict[str, Any]]:
-    flat = [v for key in chunk for v in key]
-    sql = marks(len(chunk), 2)
-    counts = {(r[0], r[1]): r[2:] for r in db.fetchall(FIXTURES.format(keys=sql), flat)}
-    teams = {(r[0], r[1]): r[2] for r in db.fetchall(TEAMS.format(keys=sql), flat + flat)}
-    leaders = {(r[0], r[1]): r[2:5] for r in db.fetchall(LEADERS.format(keys=sql), flat)}  # last = best
-    leagues = sorted({k[0] for k in chunk})
+    leagues, seasons = sorted({k[0] for k in chunk}), sorted({k[1] for k in chunk})
+    flat = leagues + seasons + [v for key in chunk for v in key]
+    parts = {"leagues": marks(len(leagues)), "seasons": marks(len(seasons)), "keys": marks(len(chunk), 2)}
+    where = WHERE.format(**parts)
+    counts = {(r[0], r[1]): r[2:] for r in db.fetchall(FIXTURES.format(where=where), flat)}
+    teams = {(r[0], r[1]): r[2] for r in db.fetchall(TEAMS.format(where=where), flat + flat)}
+    leaders = {(r[0], r[1]): r[2:5] for r in db.fetchall(LEADERS.format(**parts), flat)}  # last = best
     names = dict(db.fetchall(NAMES.format(keys=marks(len(leagues))), leagues))
     rows = []
     for key in chunk:
