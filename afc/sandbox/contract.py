@@ -46,18 +46,22 @@ class Query:
     account: dict = field(default_factory=dict)  # plan and usage, for /status
 
     def get(self, name: str) -> str | None:
+        """A parameter as sent, or None."""
         return self.params.get(name)
 
     def int(self, name: str) -> int | None:
+        """A parameter as an integer (validation has checked it), or None."""
         value = self.params.get(name)
         return int(value) if value is not None else None
 
     def flag(self, name: str) -> bool | None:
+        """A `true`/`false` parameter, or None."""
         value = self.params.get(name)
         return None if value is None else value.lower() == "true"
 
     @property
     def today(self) -> date:
+        """The sandbox clock's UTC day."""
         return self.at.date()
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from afc.sandbox.people import Player
 from afc.sandbox.render import league_ref
-from afc.sandbox.sheets import rating, tally
+from afc.sandbox.sheets import Line, rating, tally
 from afc.sandbox.tables import finished
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ FIELDS = ("apps", "lineups", "minutes", "rating_sum", "rated", "sub_in", "sub_ou
 BENCH = tuple(int(f == "bench") for f in FIELDS)  # an unused substitute: on the bench, nothing else
 
 
-def _numbers(ln, subs_off: set[int]) -> tuple[int, ...]:
+def _numbers(ln: Line, subs_off: set[int]) -> tuple[int, ...]:
     """One match sheet line as a tuple in FIELDS order."""
     if not ln.minutes:
         return BENCH

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from afc.clock import SystemClock
 from afc.sandbox.config import SandboxConfig
-from afc.sandbox.service import Api
+from afc.sandbox.service import AnyClock, Api
 from afc.sandbox.wire import BadRequest, encode_reply, read_request
 from afc.sandbox.world import World
 
@@ -35,6 +35,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.connections_lock = threading.Lock()
 
     def close_connections(self) -> None:
+        """Shut every open connection down, so threads waiting on a keep-alive read end."""
         with self.connections_lock:
             for conn in list(self.connections):
                 with contextlib.suppress(OSError):
@@ -151,7 +152,8 @@ class Sandbox:
         self.stop()
 
 
-def start_sandbox(cfg: SandboxConfig | None = None, clock=None, port: int = 0, host: str = "127.0.0.1") -> Sandbox:
+def start_sandbox(cfg: SandboxConfig | None = None, clock: AnyClock | None = None, port: int = 0,
+                  host: str = "127.0.0.1") -> Sandbox:
     """Serve the sandbox from a background thread (port 0: any free port); stop it with `with` or `.stop()`."""
     api = Api(cfg or SandboxConfig(), clock or SystemClock())
     server = _Server((host, port), api)
@@ -161,7 +163,7 @@ def start_sandbox(cfg: SandboxConfig | None = None, clock=None, port: int = 0, h
     return Sandbox(api, server, thread)
 
 
-def serve(cfg: SandboxConfig, clock, host: str = "127.0.0.1", port: int = 8099,
+def serve(cfg: SandboxConfig, clock: AnyClock, host: str = "127.0.0.1", port: int = 8099,
           on_ready: Callable[[Sandbox], None] | None = None) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM."""
     server = _Server((host, port), Api(cfg, clock))

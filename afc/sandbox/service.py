@@ -12,12 +12,15 @@ import json
 import logging
 import threading
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
+from afc.clock import SimClock, SystemClock
 from afc.sandbox.config import SandboxConfig
-from afc.sandbox.contract import Invalid, Query, Raw, envelope, error_envelope, free_plan_window, page_of, validate
+from afc.sandbox.contract import (Endpoint, Invalid, Query, Raw, envelope, error_envelope, free_plan_window, page_of,
+                                  validate)
 from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, Faults
 from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
@@ -25,6 +28,7 @@ from afc.sandbox.render import iso
 from afc.sandbox.world import World, season_year
 
 log = logging.getLogger("afc.sandbox")
+AnyClock = SystemClock | SimClock
 NO_KEY_BODY = {"get": "", "parameters": [], "errors": {
     "token": "Missing application key, Check our documentation on how to add your API key in headers.",
     "error": "4xHe"}, "results": 0, "paging": {"current": 1, "total": 1}, "response": []}
@@ -45,7 +49,6 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     action: str | None = None  # "drop" or "timeout": do not answer
     delay: float = 0.0  # seconds to wait before answering (the `slow` fault)
-    fault: str | None = None
 
 
 def dump(body: object) -> bytes:
@@ -69,7 +72,7 @@ def parse_target(target: str) -> tuple[str, dict[str, str]]:
 class Api:
     """The sandbox API behind the HTTP server: state (quota, counters, faults) and the world."""
 
-    def __init__(self, cfg: SandboxConfig, clock, world: World | None = None):
+    def __init__(self, cfg: SandboxConfig, clock: AnyClock, world: World | None = None):
         self.cfg = cfg.validate()
         self.clock = clock
         self.world = world or World.shared(cfg.seed, season_year(clock.now()))
@@ -80,8 +83,8 @@ class Api:
         self._static: dict[tuple, bytes] = {}  # bodies of static endpoints, by parameters
         self._lock = threading.Lock()
 
-    def handle(self, method: str, target: str, headers) -> Reply:
-        """Answer one request (headers: any mapping with case-insensitive `get`)."""
+    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Reply:
+        """Answer one request (`headers` with lower-case names)."""
         path, params = parse_target(target)
         with self._lock:
             self.requests.append((path, params))
@@ -99,14 +102,13 @@ class Api:
 
     def _early_fault(self, fault: str) -> Reply:
         if fault in ("drop", "timeout"):
-            return Reply(action=fault, fault=fault)
+            return Reply(action=fault)
         if fault == "429":
             body = error_envelope("", {}, {"rateLimit": MINUTE_429_MESSAGE})
-            return Reply(429, dump(body), BASE_HEADERS + self.quota.headers(self.clock.now()), fault=fault)
-        return Reply(int(fault), dump(FAILURE_BODY), list(BASE_HEADERS), fault=fault)
+            return Reply(429, dump(body), BASE_HEADERS + self.quota.headers(self.clock.now()))
+        return Reply(int(fault), dump(FAILURE_BODY), list(BASE_HEADERS))
 
     def _late_fault(self, fault: str, reply: Reply, path: str, params: dict[str, str]) -> Reply:
-        reply.fault = fault
         if fault == "slow":
             reply.delay = self.faults.delay(*self.cfg.slow_seconds)
         elif fault == "malformed":
@@ -120,7 +122,7 @@ class Api:
             reply.body = dump(error_envelope(path, params, errors))
         return reply
 
-    def _answer(self, method: str, path: str, params: dict[str, str], headers) -> Reply:
+    def _answer(self, method: str, path: str, params: dict[str, str], headers: Mapping[str, str]) -> Reply:
         if method != "GET":
             message = f"The {method} method is not supported for this route. Supported methods: GET."
             return Reply(200, dump(error_envelope(path, params, {"method": message})), list(BASE_HEADERS))
@@ -139,7 +141,7 @@ class Api:
                 self.calls[path] += 1
         return Reply(200, self._cached_body(ep, path, params, now), BASE_HEADERS + self.quota.headers(now))
 
-    def _cached_body(self, ep, path: str, params: dict[str, str], now) -> bytes:
+    def _cached_body(self, ep: Endpoint | None, path: str, params: dict[str, str], now: datetime) -> bytes:
         if ep is None or not ep.static or self.cfg.plan == "free":
             return dump(self._body(path, params, now))
         key = (path, tuple(params.items()))
@@ -148,13 +150,13 @@ class Api:
             body = self._static[key] = dump(self._body(path, params, now))
         return body
 
-    def _refused(self, reason: str, path: str, params: dict[str, str], now) -> Reply:
+    def _refused(self, reason: str, path: str, params: dict[str, str], now: datetime) -> Reply:
         if reason == "requests" and self.cfg.quota_429:
             return Reply(429, dump(error_envelope(path, params, {"rateLimit": DAILY_429_MESSAGE})), list(BASE_HEADERS))
         message = DAILY_MESSAGE if reason == "requests" else minute_message(self.cfg.per_minute)
         return Reply(200, dump(error_envelope(path, params, {reason: message})), BASE_HEADERS + self.quota.headers(now))
 
-    def _body(self, path: str, params: dict[str, str], now) -> dict:
+    def _body(self, path: str, params: dict[str, str], now: datetime) -> dict:
         ep = ROUTES.get(path)
         if ep is None:
             label = path[:1].upper() + path[1:]
@@ -172,5 +174,5 @@ class Api:
             return envelope(path, params, [], items, paging)
         return envelope(path, params, [], answer.response, results=answer.results)
 
-    def _account(self, now) -> dict:
+    def _account(self, now: datetime) -> dict:
         return {"plan": PLANS[self.cfg.plan].name, "current": self.quota.used_today(now), "limit_day": self.cfg.daily}

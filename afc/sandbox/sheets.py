@@ -74,6 +74,7 @@ def tally(det: Details, events: list[Event], now: int) -> list[Line]:
 
 
 def rating(line: Line) -> str | None:
+    """The match rating as the API writes it ("7.2"); null for a player who did not play."""
     if not line.minutes:
         return None
     t = line.tally

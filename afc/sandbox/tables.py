@@ -40,6 +40,7 @@ class Record:
         return 3 * self.all[1] + self.all[2]
 
     def add(self, venue: list[int], scored: int, conceded: int) -> None:
+        """Count one result, in `all` and in `home` or `away` (`venue`)."""
         result = 1 if scored > conceded else 2 if scored == conceded else 3
         for row in (self.all, venue):
             row[0] += 1
@@ -49,6 +50,7 @@ class Record:
         self.results.append("WDL"[result - 1])
 
     def key(self, name: str) -> tuple:
+        """Sort key: points, goal difference, goals scored, then name."""
         return -self.points, -(self.all[4] - self.all[5]), -self.all[4], name
 
 

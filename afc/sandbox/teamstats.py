@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -122,7 +123,7 @@ def team_season(world: World, league_id: int, season: int, team_id: int, at: dat
     results = ["W" if g[0] > g[1] else "D" if g[0] == g[1] else "L" for g in games]
     played = (sum(1 for g in games if g[2]), sum(1 for g in games if not g[2]))
 
-    def count(test) -> dict:
+    def count(test: Callable[[tuple], bool]) -> dict:
         return _hat(sum(1 for g in games if g[2] and test(g)), sum(1 for g in games if not g[2] and test(g)))
 
     return {

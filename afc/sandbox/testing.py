@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from afc.clock import SimClock
 from afc.sandbox.schedule import Fixture
 from afc.sandbox.server import Sandbox
 from afc.sandbox.world import World
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def frozen_clock(at: datetime) -> SimClock:
@@ -17,7 +20,7 @@ def frozen_clock(at: datetime) -> SimClock:
     return SimClock(at, speed=0)
 
 
-def api_client(sb: Sandbox, **kwargs: Any):
+def api_client(sb: Sandbox, **kwargs: Any) -> httpx.Client:
     """An httpx.Client aimed at the sandbox with its key (keep-alive; close it or use `with`)."""
     import httpx
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from afc.sandbox.catalog import COUNTRIES, LEAGUE_BY_ID, LEAGUES, UCL, flag_url, league_logo
+from afc.sandbox.catalog import COUNTRIES, LEAGUE_BY_ID, LEAGUES, UCL, LeagueDef, flag_url, league_logo
 from afc.sandbox.contract import Answer, Endpoint, Query
 from afc.sandbox.render import iso
 from afc.sandbox.schedule import season_bounds
@@ -67,7 +67,7 @@ def _seasons_for(q: Query, league_id: int) -> list[int]:
     return years
 
 
-def _league_matches(q: Query, league) -> bool:
+def _league_matches(q: Query, league: LeagueDef) -> bool:
     country = next(c for c in COUNTRIES if c[0] == league.country)
     checks = (
         ("id", lambda v: league.id == int(v)),

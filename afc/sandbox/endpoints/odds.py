@@ -8,6 +8,8 @@ prices move every 3 hours (each update is a new seeded draw around the model's p
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from afc.sandbox import views
@@ -44,7 +46,7 @@ def _price(p: float, margin: float) -> str:
     return f"{max(1.01, 1 / (p * margin)):.2f}"
 
 
-def _bets(q: Query, fx: Fixture, rng) -> list[dict]:
+def _bets(q: Query, fx: Fixture, rng: random.Random) -> list[dict]:
     rates = scoring_rates(q.world.ratings(fx), neutral=fx.round == "Final")
     home, draw, away = _probabilities(rates)
     total = sum(rates)
@@ -116,7 +118,7 @@ def mapping(q: Query) -> Answer:
                     "update": iso(_update(q, fx), UTC)} for fx in pool if has_odds(q, fx)])
 
 
-def _named(entries: tuple[tuple[int, str], ...]):
+def _named(entries: tuple[tuple[int, str], ...]) -> Callable[[Query], Answer]:
     def handler(q: Query) -> Answer:
         found = [{"id": i, "name": n} for i, n in entries]
         if q.get("id"):

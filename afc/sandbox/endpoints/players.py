@@ -4,6 +4,7 @@ page), /players/teams and the four top lists."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from afc.sandbox.catalog import LEAGUE_BY_ID, LEAGUES
 from afc.sandbox.contract import Answer, Endpoint, Query, requires
@@ -141,7 +142,7 @@ TOP = {  # endpoint -> (coverage flag, sort key over summed numbers)
 }
 
 
-def _top(endpoint: str):
+def _top(endpoint: str) -> Callable[[Query], Answer]:
     flag, order = TOP[endpoint]
 
     def handler(q: Query) -> Answer:
