@@ -215,3 +215,44 @@ def test_response_headers(client):
     assert response.headers["content-type"] == "application/json"
     assert response.headers["cache-control"] == "no-store, no-cache, must-revalidate"
     assert int(response.headers["content-length"]) == len(response.content)
+
+
+def _smoke_cases(world) -> list[tuple[str, dict, int]]:
+    """(endpoint, params, least results) for routes the recordings do not exercise."""
+    year = world.year
+    fixture = next(f for f in world.fixtures(39, year - 1) if f.fate == "")
+    loaned = world.loans(39, year - 1)[0]
+    today = NOW.date().isoformat()
+    return [
+        ("players/profiles", {"search": world.squad(33)[0].lastname}, 1),
+        ("players/teams", {"player": loaned.player_id}, 2),
+        ("players/topredcards", {"league": "39", "season": year - 1}, 1),
+        ("players", {"team": "33", "season": year - 1}, 20),
+        ("players/squads", {"player": world.squad(33)[3].id}, 1),
+        ("fixtures/lineups", {"fixture": fixture.id, "type": "substitutes"}, 2),
+        ("fixtures/statistics", {"fixture": fixture.id, "half": "true"}, 2),
+        ("fixtures/headtohead", {"h2h": "33-50", "last": "2"}, 2),
+        ("injuries", {"team": "33", "season": year - 1}, 1),
+        ("odds", {"date": (NOW.date()).isoformat(), "bet": "1"}, 1),
+        ("transfers", {"team": str(loaned.to_team)}, 1),
+        ("coachs", {"id": str(world.coach(33).id)}, 1),
+        ("trophies", {"coach": str(world.coach(50).id)}, 0),
+        ("sidelined", {"players": "-".join(str(s.player_id) for s in world.spells(33, year - 1)[:2])}, 1),
+        ("venues", {"id": "556"}, 1),
+        ("teams", {"code": "MUN"}, 1),
+        ("teams", {"country": "England"}, 20),
+        ("countries", {"name": "England"}, 1),
+        ("leagues", {"search": "League", "type": "cup"}, 1),
+        ("standings", {"team": "33", "season": year - 1}, 1),
+        ("fixtures/rounds", {"league": "2", "season": year - 1}, 10),
+        ("odds/live/bets", {"search": "corners"}, 1),
+        ("timezone", {}, 400),
+        ("fixtures", {"date": today, "timezone": "America/New_York"}, 1),
+    ]
+
+
+def test_every_route_answers(sb, client):
+    for endpoint, params, least in _smoke_cases(sb.world):
+        body = client.get(f"/{endpoint}", params=params).json()
+        assert body["errors"] == [], (endpoint, params, body["errors"])
+        assert body["results"] >= least, (endpoint, params, body["results"])
