@@ -11,32 +11,24 @@ safety; the guarantees come from the database:
   FOR`, sent with the extended protocol: one SELECT/VALUES statement and nothing else), always
   rolled back, and the connection closed so no session state (advisory locks, settings) survives.
 
-Results are capped in rows, bytes and time, and converted to JSON-safe values.
+Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.rows`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from afc.errors import AfcError
+from afc.rows import Collected, Limits, collect  # Limits is part of this module's interface
 
-DEFAULT_ROWS = 200
-MAX_ROWS = 5000
-DEFAULT_BYTES = 256 * 1024
-DEFAULT_SECONDS = 5.0
 MAX_SQL_CHARS = 100_000
-MAX_VALUE_CHARS = 16_384
 SQLITE_MAX_LENGTH = 16 * 1024 * 1024  # largest string or blob SQLite may build for a query
-FETCH_BATCH = 200
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
@@ -54,16 +46,6 @@ _LAYER_NAME = re.compile(r"no such table: (raw|core|mart|ops)\.(\w+)")
 
 class QueryError(AfcError):
     """The database refused a read-only query, or a limit stopped it."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How much one query may return and how long it may run."""
-
-    rows: int = DEFAULT_ROWS
-    bytes: int = DEFAULT_BYTES
-    seconds: float = DEFAULT_SECONDS
-    value_chars: int = MAX_VALUE_CHARS
 
 
 @dataclass(frozen=True)
@@ -86,13 +68,6 @@ class QueryResult:
     truncated: bool
     elapsed_ms: int
     note: str | None = None
-
-
-@dataclass
-class _Collected:
-    rows: list[list[Any]] = field(default_factory=list)
-    stopped: str | None = None
-    clipped: int = 0
 
 
 def run_query(target: Target, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
@@ -123,74 +98,6 @@ def _check_text(sql: str) -> None:
         raise QueryError("SQL is not valid Unicode text (lone surrogate); resend it as UTF-8") from None
 
 
-def _collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
-             before_fetch: Callable[[float], None] | None = None) -> _Collected:
-    """Fetch rows in batches until the result ends or a row, byte or time limit is reached."""
-    out, size = _Collected(), 2
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            out.stopped = f"time limit {limits.seconds:g} s reached after {len(out.rows)} rows"
-            return out
-        if before_fetch is not None and out.rows:
-            before_fetch(left)  # the first fetch runs under the timeout set at the start
-        batch = fetch(min(FETCH_BATCH, limits.rows + 1 - len(out.rows)))
-        if not batch:
-            return out
-        for raw in batch:
-            if len(out.rows) == limits.rows:
-                out.stopped = f"row limit {limits.rows} reached; more rows exist"
-                return out
-            row = [_json_value(v, limits.value_chars, out) for v in raw]
-            size += len(json.dumps(row, ensure_ascii=False, default=str)) + 1
-            if size > limits.bytes:
-                out.stopped = f"byte limit {limits.bytes} reached after {len(out.rows)} rows"
-                return out
-            out.rows.append(row)
-
-
-def _json_value(value: Any, max_chars: int, out: _Collected) -> Any:
-    """A database value as JSON: ISO dates, numbers for decimals, hex for bytes, clipped text."""
-    kind = type(value)
-    if kind is str:
-        return value if len(value) <= max_chars else _clip(value, len(value), max_chars, out)
-    if value is None or kind is int or kind is bool:
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return str(value)
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
-    if isinstance(value, (datetime, date, dtime)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return _clip("\\x" + bytes(value[: max_chars]).hex(), len(value) * 2 + 2, max_chars, out)
-    if isinstance(value, (dict, list, tuple)):
-        converted = _json_container(value, max_chars, out)
-        text = json.dumps(converted, ensure_ascii=False)
-        return converted if len(text) <= max_chars else _clip(text, len(text), max_chars, out)
-    text = value if isinstance(value, str) else str(value)
-    return _clip(text, len(text), max_chars, out)
-
-
-def _json_container(value: Any, max_chars: int, out: _Collected) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_container(v, max_chars, out) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_container(v, max_chars, out) for v in value]
-    return _json_value(value, max_chars, out)
-
-
-def _clip(text: str, full_length: int, max_chars: int, out: _Collected) -> str:
-    if full_length <= max_chars and len(text) <= max_chars:
-        return text
-    out.clipped += 1
-    return text[:max_chars] + f"…[clipped: {full_length} characters]"
-
-
 # --- SQLite ---------------------------------------------------------------------------------
 
 
@@ -219,7 +126,7 @@ def sqlite_connect(path: str, limits: Limits) -> sqlite3.Connection:
     return conn
 
 
-def _run_sqlite(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], _Collected]:
+def _run_sqlite(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     deadline = time.monotonic() + limits.seconds
     try:
         conn = sqlite_connect(target.location, limits)
@@ -229,7 +136,7 @@ def _run_sqlite(target: Target, sql: str, params: Params, limits: Limits) -> tup
     try:
         cur = conn.execute(sql, params or ())
         columns = [d[0] for d in cur.description or ()]
-        return columns, _collect(cur.fetchmany, limits, deadline)
+        return columns, collect(cur.fetchmany, limits, deadline)
     except (sqlite3.Error, OverflowError, ValueError) as exc:
         raise _sqlite_error(exc, limits) from None
     finally:
@@ -254,7 +161,7 @@ def _sqlite_error(exc: Exception, limits: Limits) -> QueryError:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], _Collected]:
+def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     import psycopg
     from psycopg import sql as pgsql
 
@@ -275,7 +182,7 @@ def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> t
             with conn.cursor(name="afc_query") as cur:
                 cur.execute(sql, params)
                 columns = [d.name for d in cur.description or ()]
-                return columns, _collect(cur.fetchmany, limits, deadline, set_timeout)
+                return columns, collect(cur.fetchmany, limits, deadline, set_timeout)
     except psycopg.Error as exc:
         raise _postgres_error(exc, limits) from None
     finally:

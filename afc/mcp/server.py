@@ -20,7 +20,8 @@ from afc.errors import AfcError, ConfigError
 from afc.jobs import load
 from afc.mcp import schema, status
 from afc.mcp.role import DEFAULT_ROLE, resolve
-from afc.readonly import DEFAULT_SECONDS, MAX_ROWS, Limits, QueryResult, Target, run_query, sqlite_connect
+from afc.readonly import Limits, QueryResult, Target, run_query, sqlite_connect
+from afc.rows import DEFAULT_SECONDS, MAX_ROWS
 from afc.settings import Settings
 
 log = logging.getLogger("afc.mcp")
@@ -78,77 +79,89 @@ def _sqlite_target(url: str) -> Target:
     return Target("sqlite", db.path, None, db.path)
 
 
+class Tools:
+    """The tools, bound to one database, clock and time budget; each is one library call."""
+
+    def __init__(self, settings: Settings, target: Target, clock: Clock, timeout: float, db_url: str):
+        self.settings, self.target, self.clock, self.timeout, self.db_url = settings, target, clock, timeout, db_url
+
+    def _limits(self, rows: int) -> Limits:
+        return Limits(rows=rows, seconds=self.timeout)
+
+    def db_query(self, sql: Annotated[str, Field(description="one read-only SQL statement")],
+                 limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="maximum rows to return")] = 200,
+                 ) -> QueryResult:
+        return run_query(self.target, sql, None, self._limits(limit))
+
+    def list_tables(self, layer: Annotated[Literal["raw", "core", "mart", "ops"] | None,
+                                           Field(description="only this layer")] = None) -> dict[str, Any]:
+        return {"backend": self.target.backend, "naming": _naming(self.target),
+                "tables": schema.list_tables(self.target, layer)}
+
+    def describe_table(self, table: Annotated[str, Field(description="e.g. core.fixtures")]) -> dict[str, Any]:
+        return schema.describe_table(self.target, table)
+
+    def coverage_status(self, league_id: Annotated[int, Field(description="API league id, e.g. 39")],
+                        season: Annotated[int, Field(description="season year, e.g. 2024")],
+                        endpoint: Annotated[str | None, Field(description="e.g. fixtures")] = None,
+                        ) -> dict[str, Any]:
+        return status.coverage_status(self.target, league_id, season, endpoint)
+
+    def rate_limit_status(self) -> dict[str, Any]:
+        return status.rate_limit_status(self.settings, self.db_url, self.clock)
+
+    def job_registry(self) -> dict[str, Any]:
+        return status.job_registry(self.target, load(self.settings.jobs_dir), self.clock.now())
+
+    def recent_runs(self, limit: Annotated[int, Field(ge=1, le=500)] = 20,
+                    failed_only: bool = False) -> dict[str, Any]:
+        return {"runs": status.recent_runs(self.target, limit, failed_only)}
+
+    def list_templates(self) -> dict[str, Any]:
+        return {"templates": templates.describe()}
+
+    def run_template(self, name: Annotated[str, Field(description="template name from list_templates")],
+                     params: Annotated[dict[str, Any] | None, Field(description="template parameters")] = None,
+                     limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
+        return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit))
+
+
+def descriptions(target: Target, timeout: float) -> dict[str, str]:
+    """What each tool does, as the assistant reads it."""
+    return {
+        "db_query": "Run ONE read-only SQL statement (SELECT, WITH … SELECT, TABLE or VALUES) and get columns "
+                    f"and rows. Tables: {_naming(target)}. At most `limit` rows and 256 KiB are returned, long "
+                    f"values are clipped, and `truncated` says when; queries stop after {timeout:g} s. Writes, "
+                    "DDL, several statements, ATTACH/PRAGMA/SET and side-effect functions are refused by the "
+                    "database.",
+        "list_tables": "List afc's tables and views per layer (raw, core, mart, ops) with the name to use in SQL "
+                       "and a one-line description.",
+        "describe_table": "Describe one table: its columns (name, type, nullable, primary key) and what it holds.",
+        "coverage_status": "Coverage of one league season per endpoint (held vs expected, freshness, score), as "
+                           "`afc coverage report` computed it.",
+        "rate_limit_status": "The API quota ledger: calls used and left today (UTC day) and this minute, what "
+                             "each priority may still spend, the floors, and when the day resets.",
+        "job_registry": "The collector's jobs from config (type, endpoint, schedule, priority) with their last "
+                        "run, its outcome and error, and the calls they spent today.",
+        "recent_runs": "The latest job runs, newest first (status, calls, rows written, error); failed_only "
+                       "keeps the runs that did not end ok.",
+        "list_templates": "List the named query templates (common questions: league table, team form, today's "
+                          "fixtures, coverage, quota, failures, ...) with their parameters.",
+        "run_template": "Run a named query template with its parameters (see list_templates); same limits as "
+                        "db_query.",
+    }
+
+
 def build_server(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE,
                  timeout: float = DEFAULT_SECONDS, clock: Clock | None = None,
                  target: Target | None = None) -> MCPServer:
     """The MCP server for the database in `settings`; settings are read once, here."""
     target = target or open_target(settings, query_url=query_url, role=role)
-    clock = clock or parse_clock(settings.clock)
-    db_url = query_url or settings.db_url
+    tools = Tools(settings, target, clock or parse_clock(settings.clock), timeout, query_url or settings.db_url)
     server = MCPServer("afc", instructions=INSTRUCTIONS, version=__version__)
-
-    def tool(description: str) -> Callable[[F], F]:
-        def register(fn: F) -> F:
-            server.add_tool(_errors_as_tool_errors(fn), description=description, annotations=READ_ONLY)
-            return fn
-        return register
-
-    def limits(rows: int) -> Limits:
-        return Limits(rows=rows, seconds=timeout)
-
-    @tool("Run ONE read-only SQL statement (SELECT, WITH … SELECT, TABLE or VALUES) and get columns and "
-          f"rows. Tables: {_naming(target)}. At most `limit` rows and 256 KiB are returned, long values "
-          f"are clipped, and `truncated` says when; queries stop after {timeout:g} s. Writes, DDL, "
-          "several statements, ATTACH/PRAGMA/SET and side-effect functions are refused by the database.")
-    def db_query(sql: Annotated[str, Field(description="one read-only SQL statement")],
-                 limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="maximum rows to return")] = 200,
-                 ) -> QueryResult:
-        return run_query(target, sql, None, limits(limit))
-
-    @tool("List afc's tables and views per layer (raw, core, mart, ops) with the name to use in SQL "
-          "and a one-line description.")
-    def list_tables(layer: Annotated[Literal["raw", "core", "mart", "ops"] | None,
-                                     Field(description="only this layer")] = None) -> dict[str, Any]:
-        return {"backend": target.backend, "naming": _naming(target), "tables": schema.list_tables(target, layer)}
-
-    @tool("Describe one table: its columns (name, type, nullable, primary key) and what it holds.")
-    def describe_table(table: Annotated[str, Field(description="e.g. core.fixtures")]) -> dict[str, Any]:
-        return schema.describe_table(target, table)
-
-    @tool("Coverage of one league season per endpoint (held vs expected, freshness, score), as "
-          "`afc coverage report` computed it.")
-    def coverage_status(league_id: Annotated[int, Field(description="API league id, e.g. 39")],
-                        season: Annotated[int, Field(description="season year, e.g. 2024")],
-                        endpoint: Annotated[str | None, Field(description="e.g. fixtures")] = None,
-                        ) -> dict[str, Any]:
-        return status.coverage_status(target, league_id, season, endpoint)
-
-    @tool("The API quota ledger: calls used and left today (UTC day) and this minute, what each "
-          "priority may still spend, the floors, and when the day resets.")
-    def rate_limit_status() -> dict[str, Any]:
-        return status.rate_limit_status(settings, db_url, clock)
-
-    @tool("The collector's jobs from config (type, endpoint, schedule, priority) with their last run, "
-          "its outcome and error, and the calls they spent today.")
-    def job_registry() -> dict[str, Any]:
-        return status.job_registry(target, load(settings.jobs_dir), clock.now())
-
-    @tool("The latest job runs, newest first (status, calls, rows written, error); failed_only keeps "
-          "the runs that did not end ok.")
-    def recent_runs(limit: Annotated[int, Field(ge=1, le=500)] = 20, failed_only: bool = False) -> dict[str, Any]:
-        return {"runs": status.recent_runs(target, limit, failed_only)}
-
-    @tool("List the named query templates (common questions: league table, team form, today's "
-          "fixtures, coverage, quota, failures, ...) with their parameters.")
-    def list_templates() -> dict[str, Any]:
-        return {"templates": templates.describe()}
-
-    @tool("Run a named query template with its parameters (see list_templates); same limits as db_query.")
-    def run_template(name: Annotated[str, Field(description="template name from list_templates")],
-                     params: Annotated[dict[str, Any] | None, Field(description="template parameters")] = None,
-                     limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
-        return templates.run_template(target, name, params, clock.now(), limits(limit))
-
+    for name, description in descriptions(target, timeout).items():
+        server.add_tool(_errors_as_tool_errors(getattr(tools, name)), description=description,
+                        annotations=READ_ONLY)
     _resources_and_prompts(server, target)
     return server
 
