@@ -11,6 +11,7 @@ core.fixtures rows: COPY on PostgreSQL, executemany in one transaction on SQLite
 from __future__ import annotations
 
 import argparse
+import os
 import copy
 import json
 import sys
@@ -103,13 +104,14 @@ def measure(db: Database, plain: int, detailed: int) -> dict[str, Any]:
 
 def run(plain: int = 20_000, detailed: int = 1_000) -> dict[str, Any]:
     """Throughput on both backends (PostgreSQL is skipped when it is not reachable)."""
-    results: dict[str, Any] = {"plain_items": plain, "detail_items": detailed}
+    results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2), "plain_items": plain, "detail_items": detailed}
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(f"sqlite:///{tmp}/bench.db")
         migrate(db)
         results["sqlite"] = measure(db, plain, detailed)
         db.close()
     results["postgres"] = _postgres(plain, detailed)
+    results["load_after"] = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
     return results
 
 
@@ -143,6 +145,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
+    print(f"load average {results['load_before']} before, {results['load_after']} after")
     print(f"{args.plain} plain fixture items (380 per response), {args.details} with details (20 per response)")
     print(f"{'backend':<10} {'plain/s':>9} {'rerun/s':>9} {'details/s':>10} {'bare rows/s':>12} {'bare/afc':>9}")
     for backend in ("sqlite", "postgres"):

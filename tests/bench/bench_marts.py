@@ -11,6 +11,7 @@ pipeline write; the figure is the median time of the mart refresh alone, and of 
 from __future__ import annotations
 
 import argparse
+import os
 import copy
 import json
 import statistics
@@ -158,7 +159,7 @@ def bench(db: Database, small: int, large: int, repeats: int) -> dict[str, Any]:
 
 def run(small: int = 10_000, large: int = 1_000_000, repeats: int = 30) -> dict[str, Any]:
     """The figures for SQLite and PostgreSQL."""
-    results: dict[str, Any] = {"small": small, "large": large, "repeats": repeats}
+    results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2), "small": small, "large": large, "repeats": repeats}
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(f"sqlite:///{tmp}/bench.db")
         results["sqlite"] = bench(db, small, large, repeats)
@@ -174,6 +175,7 @@ def run(small: int = 10_000, large: int = 1_000_000, repeats: int = 30) -> dict[
             db.close()
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    results["load_after"] = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
     return results
 
 
@@ -188,6 +190,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
+    print(f"load average {results['load_before']} before, {results['load_after']} after")
     print(f"20-fixture update, median of {args.repeats}: mart refresh and whole write (ms)")
     print(f"{'backend':<10} {'refresh@small':>14} {'refresh@large':>14} {'ratio':>6} "
           f"{'write@small':>12} {'write@large':>12} {'ratio':>6} {'build large s':>14}")
