@@ -33,7 +33,7 @@ def invoke(env: dict[str, str], *args: str):
 def test_health_ok_then_failing_with_reasons(env, db_url, clock):
     result = invoke(env, "health")
     assert result.exit_code == 0
-    assert result.stdout.startswith("ok: 6 checks passed; live skipped (the live loop has never run here)")
+    assert result.stdout.startswith("ok: 7 checks passed; live skipped (the live loop has never run here)")
     db = connect(db_url)
     DbBreaker(db, clock, threshold=1).record("standings", ok=False)
     db.close()

@@ -56,7 +56,7 @@ def test_a_fresh_install_is_healthy(db, ledger, config):
     installed(db, NOW - timedelta(hours=1))
     report = check(db, NOW, config, ledger.status)
     assert report.ok and report.problems == []
-    assert report.ran == ["migrations", "stale_jobs", "breakers", "quota", "coverage", "drift"]
+    assert report.ran == ["config", "migrations", "stale_jobs", "breakers", "quota", "coverage", "drift"]
     assert report.skipped == {"live": "the live loop has never run here"}
 
 
@@ -166,3 +166,10 @@ def test_thresholds_come_from_the_ops_section(db, ledger, tmp_path: Path):
                    "VALUES ('default', %s, 7500, 4000, %s)", (NOW.date(), NOW))
     assert problems(db, ledger, load(tmp_path), only=("quota",))[0][2] == (
         "quota nearly gone: 3500 of 7500 calls left today (46.7% < 50%)")
+
+
+def test_a_broken_alerts_section_is_a_problem(db, ledger, config):
+    (config.directory / "alerts.yaml").write_text("alerts:\n  webhook_url: hooks.example\n")
+    assert problems(db, ledger, load(config.directory), only=("config",)) == [
+        ("config", "config:alerts", f"{config.directory}/alerts.yaml: alerts.webhook_url: must be an http:// or "
+                                    "https:// URL, got 'hooks.example'")]

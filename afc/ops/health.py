@@ -1,6 +1,6 @@
 """`afc health`: what needs a person, each problem with a one-line reason.
 
-Checks: migrations pending, stale jobs (no successful run within `stale_factor` x their timer's
+Checks: the alerts section readable, migrations pending, stale jobs (no successful run within `stale_factor` x their timer's
 period), open breakers, quota nearly gone, coverage critical (when `mart.coverage_status` exists),
 live loop stalled (when it has ever beaten), drift unacknowledged (when `ops.drift` exists).
 Each check runs on its own: one that cannot run is itself reported, the others still run.
@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from afc.db import Database, as_datetime
-from afc.errors import AfcError
+from afc.errors import AfcError, ConfigError
 from afc.jobs import JobConfig
 from afc.ops import breaker, heartbeat
-from afc.ops.config import OpsConfig, describe, ops_config
+from afc.ops.config import OpsConfig, alerts_config, describe, ops_config
 from afc.ops.groups import timers
 from afc.ops.schedule import parse
 from afc.quota import QuotaStatus
@@ -176,7 +176,16 @@ def check_drift(probe: Probe) -> list[Problem]:
         if count else []
 
 
+def check_config(probe: Probe) -> list[Problem]:
+    try:
+        alerts_config(probe.config)
+    except ConfigError as exc:  # otherwise it would only show as a warning after each run
+        return [Problem("config", "config:alerts", str(exc))]
+    return []
+
+
 CHECKS: dict[str, Callable[[Probe], list[Problem]]] = {
+    "config": check_config,
     "migrations": check_migrations,
     "stale_jobs": check_stale_jobs,
     "breakers": check_breakers,
