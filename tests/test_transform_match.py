@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from datetime import UTC, date, datetime
 
+import pytest
+
 from afc.db import as_date, as_datetime, load_json
 from tests.conftest import sample
 from tests.loading import load, one
@@ -130,3 +132,33 @@ def test_predictions_parse_percentages(db):
     assert load_json(row["data"])["comparison"]["total"] == {"home": "52.5%", "away": "47.5%"}
     h2h = len(body["response"][0]["h2h"])
     assert db.fetchone("SELECT count(*) FROM core.fixtures")[0] == h2h + 1
+
+
+RECORDINGS = [
+    ("fixtures", {"league": "39", "season": "2023"}, "fixtures/obissing__matches2023.json"),
+    ("fixtures", {"id": "1208397"}, "fixtures_id/footballay__fixtureByFixtureid.json"),
+    ("fixtures", {"live": "all"}, "fixtures_live/livefut__dataTest.js"),
+    ("fixtures/headtohead", {"h2h": "33-50"}, "fixtures_headtohead/syurchen93__head-to-head-mu-mc-2021.json"),
+    ("fixtures/players", {"fixture": "592872"}, "fixtures_players/syurchen93__fixture-player-stats.json"),
+    ("standings", {"league": "1032", "season": "2024"}, GROUPS),
+    ("players", {"league": "39", "season": "2023"}, "players/tkilper__players_2023_09_03_18_45_41.json"),
+    ("players/topscorers", {"league": "78", "season": "2023"},
+     "players_topscorers/syurchen93__player-top-scorer-bundes-2023.json"),
+    ("players/topredcards", {"league": "61", "season": "2023"},
+     "players_topyellowcards/syurchen93__player-top-red-ligue1-2023.json"),
+    ("players/squads", {"team": "173"}, "players_squads/syurchen93__player-squad-Leipzig.json"),
+    ("injuries", {"fixture": "686314"}, "docs_examples/Pedrigl__Injuries.json"),
+    ("odds", {"fixture": "326090", "bookmaker": "6"}, "docs_examples/DoBet__odds.json"),
+    ("teams/statistics", {"league": "78", "season": "2022", "team": "173"},
+     "teams_statistics/syurchen93__team-stats-leipzig.json"),
+    ("predictions", {"fixture": "1049124"}, "predictions/syurchen93__fixture-predictions-bvb.json"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "params", "path"), RECORDINGS, ids=[r[2].split("/")[0] for r in RECORDINGS])
+def test_every_recording_loads_without_quarantine_and_a_second_load_writes_nothing(db, endpoint, params, path):
+    items = sample(path)["response"]
+    first = load(db, endpoint, params, items)
+    assert first.inserted > 0
+    again = load(db, endpoint, params, items, raw_id=2)
+    assert (again.written, again.unchanged) == (0, first.inserted + first.updated)
