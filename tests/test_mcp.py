@@ -283,6 +283,18 @@ def test_serve_mcp_is_an_alias() -> None:
     assert result.exit_code == 0 and "same as `afc mcp stdio`" in result.stdout
 
 
+def test_stdio_needs_an_existing_migrated_database(tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'nope' / 'afc.db'}"
+    result = CliRunner().invoke(app, ["mcp", "stdio", "--db", missing])
+    assert result.exit_code == 2 and "create it with `afc db migrate --db" in result.stderr
+    assert not (tmp_path / "nope").exists()  # the server never creates the database
+    (tmp_path / "empty.db").write_bytes(b"")
+    result = CliRunner().invoke(app, ["mcp", "stdio", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
+    assert result.exit_code == 2
+    assert result.stderr == f"afc: {tmp_path / 'empty.db'}: not an afc database (no migrations applied); run `afc db migrate`\n"
+    assert result.stdout == ""
+
+
 def test_cli_import_stays_light() -> None:
     code = "import sys, afc.cli; print(sorted(m for m in ('mcp', 'psycopg', 'afc.mcp') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -16,11 +15,11 @@ from pydantic import Field
 from afc import __version__, templates
 from afc.clock import Clock, parse_clock
 from afc.db import redact_url
-from afc.errors import AfcError, ConfigError
+from afc.errors import AfcError, ConfigError, DatabaseUnavailable
 from afc.jobs import load
 from afc.mcp import schema, status
 from afc.mcp.role import DEFAULT_ROLE, resolve
-from afc.readonly import Limits, QueryResult, Target, run_query, sqlite_connect
+from afc.readonly import Limits, QueryResult, Target, run_query
 from afc.rows import DEFAULT_SECONDS, MAX_ROWS
 from afc.settings import Settings
 
@@ -53,29 +52,30 @@ def open_target(settings: Settings, *, query_url: str | None = None, role: str =
     """Where assistants' SQL runs, checked before the server starts (refuses unsafe PostgreSQL roles)."""
     url = query_url or settings.db_url
     if url.startswith("sqlite:"):
-        return _sqlite_target(url)
-    if not url.startswith(("postgresql:", "postgres:")):
+        target = _sqlite_target(url)
+    elif url.startswith(("postgresql:", "postgres:")):
+        resolved = resolve(url, role)
+        for warning in resolved.warnings:
+            log.warning("postgresql: the connecting role %s; run `afc mcp setup-role` to revoke it", warning)
+        log.info("assistants' SQL runs %s", f"as role {role}" if resolved.mode == "switch" else "as the login")
+        target = resolved.target
+    else:
         raise ConfigError(f"database URL {redact_url(url)!r}: use sqlite:///path/afc.db or postgresql://...")
-    resolved = resolve(url, role)
-    for warning in resolved.warnings:
-        log.warning("postgresql: the connecting role %s; run `afc mcp setup-role` to revoke it", warning)
-    log.info("assistants' SQL runs %s", f"as role {role}" if resolved.mode == "switch" else "as the connecting role")
-    return resolved.target
+    if not status.table_exists(target, "ops.schema_migrations"):
+        raise ConfigError(f"{target.label}: not an afc database (no migrations applied); run `afc db migrate`")
+    return target
 
 
 def _sqlite_target(url: str) -> Target:
     from afc.db.sqlite import SqliteDatabase
 
-    db = SqliteDatabase.open(url, read_only=True)  # a one-line error if the file cannot be opened
+    try:
+        db = SqliteDatabase.open(url, read_only=True)
+    except DatabaseUnavailable as exc:
+        raise ConfigError(f"{exc}; create it with `afc db migrate --db {url}`") from None
     db.close()
     if db.path == ":memory:":
         raise ConfigError("an in-memory SQLite database cannot be shared with the MCP server; use a file")
-    try:
-        conn = sqlite_connect(db.path, Limits())
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        conn.close()
-    except sqlite3.Error as exc:
-        raise ConfigError(f"sqlite: {db.path}: cannot read it ({exc}); run `afc db migrate` first") from None
     return Target("sqlite", db.path, None, db.path)
 
 
