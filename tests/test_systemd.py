@@ -120,9 +120,9 @@ def test_group_schedules_come_from_the_ops_section(tmp_path: Path):
                                        "  random_delay_seconds: 10m\n")
     shutil.copy(ROOT / "jobs" / "bootstrap.yaml", tmp_path)
     files = render(load(tmp_path))
-    assert sorted(files) == ["cron/afc.crontab", "systemd/afc-bootstrap.service", "systemd/afc-bootstrap.timer",
-                             "systemd/afc-live.service", "systemd/afc-maintenance.service",
-                             "systemd/afc-maintenance.timer"]
+    assert sorted(p for p in files if p.endswith(".timer")) == [
+        "systemd/afc-backfill.timer", "systemd/afc-bootstrap.timer", "systemd/afc-coverage.timer",
+        "systemd/afc-daily.timer", "systemd/afc-maintenance.timer"]
     assert "ExecStart=/usr/local/bin/afc bootstrap all\n" in files["systemd/afc-bootstrap.service"]
     assert "OnCalendar=*-*-* 03:15:00 UTC\nRandomizedDelaySec=600\n" in files["systemd/afc-maintenance.timer"]
 
@@ -147,3 +147,12 @@ def test_verify_fails_on_any_complaint(tmp_path: Path):
                          capture_output=True, text=True)
     assert out.returncode == 1
     assert "afc-daily.service:10: Unknown key 'TimeoutStartSecs' in section [Service], ignoring." in out.stdout
+
+
+def test_groups_have_default_schedules_and_can_be_turned_off(tmp_path: Path):
+    (tmp_path / "ops.yaml").write_text("ops:\n  schedules: {backfill: 'off', coverage: '45 7 * * *'}\n")
+    files = render(load(tmp_path))
+    assert sorted(p for p in files if p.endswith(".timer")) == [
+        "systemd/afc-coverage.timer", "systemd/afc-daily.timer", "systemd/afc-maintenance.timer"]
+    assert "OnCalendar=*-*-* 07:45:00 UTC\n" in files["systemd/afc-coverage.timer"]
+    assert "OnCalendar=*-*-* *:05:00 UTC\n" in files["systemd/afc-daily.timer"]  # the default: hourly

@@ -16,6 +16,10 @@ from afc.errors import ConfigError
 from afc.jobs import JobConfig, check_schedule
 
 GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance")
+# Timer schedules (UTC) of the groups whose command runs all their work; `ops.schedules` overrides
+# each, and `off` renders no timer for that group. Bootstrap follows its jobs' own schedules.
+DEFAULT_SCHEDULES = {"daily": "hourly", "backfill": "30 21 * * *", "coverage": "15 6 * * *",
+                     "maintenance": "40 2 * * *"}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -63,7 +67,7 @@ class OpsConfig(_Strict):
     """The `ops:` section: breaker, timer schedules per group, health thresholds, retention, backups."""
 
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
-    schedules: dict[str, str] = Field(default_factory=dict)
+    schedules: dict[str, str] = Field(default_factory=dict)  # over DEFAULT_SCHEDULES; see group_schedules
     random_delay_seconds: int = Field(300, ge=0, le=3600)
     health: HealthConfig = Field(default_factory=HealthConfig)
     raw_retention_days: int = Field(90, ge=1)
@@ -81,6 +85,8 @@ class OpsConfig(_Strict):
         for group, schedule in value.items():
             if group not in GROUPS:
                 raise ValueError(f"unknown group {group!r}; groups are {', '.join(GROUPS)}")
+            if schedule == "off":
+                continue
             try:
                 check_schedule(schedule)
             except ValueError as exc:
@@ -137,6 +143,12 @@ class AlertsConfig(_Strict):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
         return value
+
+
+def group_schedules(ops: OpsConfig) -> dict[str, str]:
+    """Each group's timer schedule: the defaults, overridden by the ops section, `off` removed."""
+    merged = DEFAULT_SCHEDULES | ops.schedules
+    return {group: text for group, text in merged.items() if text != "off"}
 
 
 def section_file(config: JobConfig, name: str) -> str:

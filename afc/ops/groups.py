@@ -1,8 +1,8 @@
 """Job groups and their timers: what systemd and cron run, when, and which job runs they leave.
 
 One lock per group. Bootstrap gets a timer per distinct job schedule (monthly and weekly jobs
-differ); the other groups run one command on one schedule from the `ops:` section, falling back
-to their jobs' most frequent schedule.
+differ); the other groups run one command on one schedule: the `ops:` section's, else the built-in
+default (`afc.ops.config.DEFAULT_SCHEDULES`); `off` renders no timer.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from afc.errors import ConfigError
 from afc.jobs import Job, JobConfig
-from afc.ops.config import OpsConfig, ops_config, section_file
+from afc.ops.config import OpsConfig, group_schedules, ops_config, section_file
 from afc.ops.schedule import Schedule, checked
 
 # group -> (the afc commands its service runs, TimeoutStartSec)
@@ -45,6 +45,8 @@ def _slug(text: str, index: int) -> str:
 
 
 def _bootstrap(config: JobConfig, ops: OpsConfig) -> list[Timer]:
+    if ops.schedules.get("bootstrap") == "off":
+        return []
     jobs = [j for j in config.of_type("bootstrap") if j.schedule or "bootstrap" in ops.schedules]
     if "bootstrap" in ops.schedules:
         schedule = _schedule(config, ops, ops.schedules["bootstrap"], "ops.schedules.bootstrap")
@@ -69,16 +71,12 @@ def _schedule(config: JobConfig, ops: OpsConfig, text: str, what: str, file: str
 
 def _group(config: JobConfig, ops: OpsConfig, group: str) -> Timer | None:
     commands, timeout = COMMANDS[group]
+    text = group_schedules(ops).get(group)
+    if text is None:
+        return None
     jobs = config.of_type(group) if group in ("daily", "backfill") else []
     job_ids = MAINTENANCE_JOBS if group == "maintenance" else tuple(j.job_id for j in jobs)
-    if group in ops.schedules:
-        schedule = _schedule(config, ops, ops.schedules[group], f"ops.schedules.{group}")
-    else:
-        scheduled = [(j, _schedule(config, ops, j.schedule, f"job {j.job_id}: schedule", config.sources[j.job_id]))
-                     for j in jobs if j.schedule]
-        if not scheduled:
-            return None
-        schedule = min((s for _, s in scheduled), key=lambda s: s.period)
+    schedule = _schedule(config, ops, text, f"ops.schedules.{group}")
     return Timer(group, group, schedule, commands, job_ids, timeout)
 
 
