@@ -209,3 +209,24 @@ def test_events_reach_the_details_of_finished_fixtures(collector):
                                    "JOIN core.fixtures f ON f.id = d.fixture_id WHERE d.final = %s", (True,))[0]
     goals = [e for e in load_json(row["events"]) if e["type"] == "Goal" and e["detail"] != "Missed Penalty"]
     assert len(goals) == row["home_goals"] + row["away_goals"]
+
+
+def test_cli_daily_exits_75_when_the_quota_stops_it(sandbox, sqlite_url, monkeypatch):
+    monkeypatch.setenv("API_FOOTBALL_KEY", sandbox.key)
+    monkeypatch.setenv("AFC_API_BASE_URL", sandbox.url)
+    monkeypatch.setenv("AFC_CLOCK", sandbox.clock.spec())
+    monkeypatch.setenv("AFC_DAILY_LIMIT", "4")
+    result = CliRunner().invoke(app, ["daily", "--db", sqlite_url])
+    assert result.exit_code == 75, result.output
+    assert "quota" in result.output and "resumes at" in result.output
+    assert sandbox.total_calls == 4
+
+
+def test_cli_dry_run_json_lists_every_daily_job(sandbox, sqlite_url, monkeypatch):
+    monkeypatch.setenv("AFC_CLOCK", sandbox.clock.spec())
+    result = CliRunner().invoke(app, ["daily", "--dry-run", "--json", "--db", sqlite_url])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert [j["job_id"] for j in body["jobs"]][:3] == [
+        "daily_fixtures_yesterday", "daily_fixtures_today", "daily_fixtures_tomorrow"]
+    assert body["calls"] == 5 and sandbox.total_calls == 0
