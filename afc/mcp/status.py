@@ -18,7 +18,9 @@ from afc.readonly import Limits, Target, as_dicts, run_afc_sql
 from afc.settings import PRIORITIES, Settings
 
 COVERAGE_TABLE = "mart.coverage_status"
-TABLE_EXISTS_PG = "SELECT to_regclass(%(name)s) IS NOT NULL"
+TABLE_EXISTS_PG = """
+SELECT count(*) > 0 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %(schema)s AND c.relname = %(table)s"""  # to_regclass says NULL without USAGE
 TABLE_EXISTS_SQLITE = "SELECT count(*) > 0 FROM sqlite_master WHERE type IN ('table', 'view') AND name = %(name)s"
 COVERAGE = """
 SELECT * FROM mart.coverage_status
@@ -45,7 +47,8 @@ def table_exists(target: Target, logical: str) -> bool:
     if target.backend == "sqlite":
         result = run_afc_sql(target, TABLE_EXISTS_SQLITE, {"name": logical.replace(".", "_", 1)}, _INTERNAL)
     else:
-        result = run_afc_sql(target, TABLE_EXISTS_PG, {"name": logical}, _INTERNAL)
+        schema, _, table = logical.partition(".")
+        result = run_afc_sql(target, TABLE_EXISTS_PG, {"schema": schema, "table": table}, _INTERNAL)
     return bool(result.rows[0][0])
 
 
