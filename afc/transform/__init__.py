@@ -29,7 +29,7 @@ class Transform:
 
 REGISTRY: dict[str, Transform] = {}
 # What a malformed item can raise inside a transform; anything else is a bug and propagates.
-ITEM_ERRORS = (ItemInvalid, KeyError, TypeError, ValueError, AttributeError, IndexError)
+ITEM_ERRORS = (ItemInvalid, KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
 
 
 def item(*endpoints: str) -> Callable[[ItemFn], ItemFn]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from afc.errors import ItemInvalid
 
 _NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*%?\s*$")
+INT_MAX = 2**31 - 1  # core's integer columns: anything wider is not a real id or count
 
 
 def path(item: Any, *keys: str) -> Any:
@@ -26,10 +28,10 @@ def req_int(item: Any, *keys: str) -> int:
     value = path(item, *keys)
     if isinstance(value, bool) or value is None:
         raise ItemInvalid(f"{'.'.join(keys)}: required integer, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ItemInvalid(f"{'.'.join(keys)}: required integer, got {value!r}") from None
+    number = opt_int(value)
+    if number is None:
+        raise ItemInvalid(f"{'.'.join(keys)}: required integer, got {value!r}")
+    return number
 
 
 def req_text(item: Any, *keys: str) -> str:
@@ -45,9 +47,11 @@ def opt_int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if -INT_MAX <= value <= INT_MAX else None
     number = opt_num(value)
-    return int(number) if number is not None and number == int(number) else None
+    if number is None or number != int(number) or abs(number) > INT_MAX:
+        return None
+    return int(number)
 
 
 def opt_num(value: Any) -> float | None:
@@ -55,18 +59,19 @@ def opt_num(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        match = _NUMBER.match(value)
-        return float(match[1]) if match else None
-    return None
+        number = float(value)
+    elif isinstance(value, str) and (match := _NUMBER.match(value)):
+        number = float(match[1])
+    else:
+        return None
+    return number if math.isfinite(number) and abs(number) < 1e15 else None
 
 
 def opt_text(value: Any) -> str | None:
     """An optional string: numbers are rendered, empty strings become None."""
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = str(value).strip()
+    text = str(value).replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     return text or None
 
 
@@ -92,7 +97,12 @@ def opt_date(value: Any) -> date | None:
 def from_timestamp(value: Any) -> datetime | None:
     """Unix seconds as an aware UTC datetime."""
     seconds = opt_int(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def from_iso(value: Any) -> datetime | None:
