@@ -89,7 +89,7 @@ def fill(db: Database, count: int) -> None:
                        [(900 + i, f"League {900 + i}", now) for i in range(50)])
         if db.backend == "postgres":
             db.execute("INSERT INTO core.fixtures (id, league_id, season, kickoff_at, status_short, status_group, "
-                       "updated_at) SELECT 20000000 + g, 900 + g % 50, 2016 + g % 10, %(start)s + g * interval "
+                       "updated_at) SELECT 20000000 + g, 900 + mod(g, 50), 2016 + mod(g, 10), %(start)s + g * interval "
                        "'5 minutes', 'FT', 'finished', %(now)s FROM generate_series(1, %(n)s) g",
                        {"start": now - timedelta(days=3650), "now": now, "n": count})
         else:
