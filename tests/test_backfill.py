@@ -326,3 +326,19 @@ def test_from_gaps_fills_what_coverage_finds_missing(db_url: str, sandbox: Any, 
     assert sandbox.calls == {"fixtures": 12, "standings": 1, "teams": 1}  # 12 ids= batches, no list again
     again = runner.invoke(app, ["backfill", "--from-gaps", "-l", "144", "-s", "2025", "--plan"], env=env)
     assert "0 calls needed" in again.stdout
+
+
+def test_a_season_outside_the_plan_fails_once_not_per_call(db_url: str, tmp_path: Path) -> None:
+    sim = SimClock(NOW, speed=0)
+    with start_sandbox(SandboxConfig(plan="free", rate_limit=False), clock=sim) as sb:
+        env = {"API_FOOTBALL_KEY": sb.key, "AFC_API_BASE_URL": sb.url, "AFC_DATABASE_URL": db_url,
+               "AFC_DATA_DIR": str(tmp_path), "AFC_PLAN": "free", "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+        result = CliRunner().invoke(app, ["backfill", "-l", "144", "-s", "2025", "--what",
+                                          "fixtures,standings,teams", "--yes"], env=env)
+        calls = sb.calls
+    assert result.exit_code == 1, result.output
+    assert "Free plans do not have access to this season" in result.stderr
+    assert calls == {"leagues": 1, "fixtures": 1}  # standings and teams were failed without a call
+    status = CliRunner().invoke(app, ["backfill", "status", "--json"], env=env)
+    plan = json.loads(status.stdout)["plans"][0]
+    assert (plan["status"], plan["failed"], plan["done"]) == ("done", 3, 1)

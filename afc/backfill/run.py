@@ -18,7 +18,7 @@ from afc.backfill.preview import Target
 from afc.collector import Collector
 from afc.db import Database
 from afc.db.upsert import Counts
-from afc.errors import AfcError, AuthError, FatalApiError, QuotaExhausted
+from afc.errors import AfcError, AuthError, FatalApiError, PlanError, QuotaExhausted
 from afc.pipeline import Context, StepResult, step
 from afc.settings import Priority
 
@@ -107,12 +107,14 @@ def _run_task(ctx: Context, task: tasks.Task, report: BackfillReport, listener: 
     before = runs.totals(ctx.db, ctx.run_id).calls
     ctx.after_store = _checkpoint(ctx, task, before)
     try:
-        result: StepResult | None = step(ctx, task.request)
+        result: StepResult = step(ctx, task.request)
     except FatalApiError as exc:
         if isinstance(exc, AuthError):
             raise  # a rejected key fails every task alike: stop, leave them pending
         calls = runs.totals(ctx.db, ctx.run_id).calls - before
         tasks.mark_failed(ctx.db, task, str(exc), calls, ctx.clock.now())
+        if isinstance(exc, PlanError):  # the season is outside the plan: its other calls would fail alike
+            tasks.fail_pending(ctx.db, task.plan_id, str(exc), ctx.clock.now())
         report.failed += 1
         report.failures.append(f"{task.request}: {exc}")
         _notify(ctx, task, "failed", 0, report, listener, str(exc))

@@ -46,6 +46,9 @@ WHERE id = %(id)s"""
 FAILED = """
 UPDATE ops.backfill_tasks SET status = 'failed', calls = calls + %(calls)s, done_at = %(now)s, error = %(error)s
 WHERE id = %(id)s"""
+FAIL_PENDING = """
+UPDATE ops.backfill_tasks SET status = 'failed', done_at = %(now)s, error = %(error)s
+WHERE plan_id = %(plan)s AND status = 'pending'"""
 DETAILS_PLANNED = "UPDATE ops.backfill_plans SET details_planned = %(yes)s WHERE id = %(id)s"
 PLAN_ERROR = "UPDATE ops.backfill_plans SET error = %(error)s WHERE id = %(id)s"
 FINISH = """
@@ -170,6 +173,12 @@ def mark_failed(db: Database, task: Task, error: str, calls: int, now: datetime)
     """A task the API refused for good (bad parameters, not in the plan): not tried again by resume."""
     with db.transaction():
         db.execute(FAILED, {"id": task.id, "error": error[:500], "calls": calls, "now": now})
+
+
+def fail_pending(db: Database, plan_id: int, error: str, now: datetime) -> None:
+    """Fail a plan's pending tasks without calling (the API said the season is not in the plan)."""
+    with db.transaction():
+        db.execute(FAIL_PENDING, {"plan": plan_id, "error": f"not tried: {error}"[:500], "now": now})
 
 
 def set_details_planned(db: Database, plan: Plan) -> None:
