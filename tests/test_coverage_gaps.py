@@ -92,3 +92,14 @@ def test_nothing_is_missing_when_everything_is_held_and_fresh(db, config):
     data.add(db, "core.team_seasons", league_id=LEAGUE, season=SEASON, team_id=2)
     data.add_raw(db, "fixtures", {"league": LEAGUE, "season": SEASON}, NOW - timedelta(hours=2), 1)
     assert gaps(db, config, NOW) == []
+
+
+def test_before_the_fixture_list_details_wait_for_it(db, config):
+    data.league(db, cov_odds=False, cov_top_scorers=False)  # flags known, nothing else
+    found = gaps(db, config, NOW)
+    assert [(g.endpoint, g.calls) for g in found] == [
+        ("fixtures", 1), ("details", 0), ("standings", 1), ("teams", 1), ("players", 30), ("injuries", 1)]
+    details = found[1]
+    assert details.requests == [] and details.reason == (
+        "events, lineups, statistics of the finished fixtures the fixture list names (20 per call)")
+    assert found[0].reason == "never fetched: the API has not said how many to expect"

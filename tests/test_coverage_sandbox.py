@@ -1,14 +1,17 @@
-"""End to end against the sandbox: fetch a season's fixture list, fill the gaps, coverage reaches 100 %."""
+"""End to end against the sandbox: gaps filled (by hand, then by `afc backfill --from-gaps`) reach 100 %."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 
 import pytest
+from typer.testing import CliRunner
 
 from afc.api import Request
 from afc.bootstrap import bootstrap
+from afc.cli import app
 from afc.clock import SimClock
 from afc.collector import Collector
 from afc.coverage import gaps
@@ -90,3 +93,25 @@ def test_gaps_filled_bring_coverage_to_100_percent(collector, sandbox):
     assert gaps(collector, collector.config, AT) == []
     again = report(db, collector.config, AT)
     assert again.worst == "ok" and not again.critical
+
+
+def test_report_gaps_backfill_from_gaps_then_report_is_clean(sandbox, db_url, tmp_path):
+    jobs = data.jobs_dir(tmp_path / "jobs", seasons="[current]")
+    shutil.copy(default_jobs_dir() / "bootstrap.yaml", jobs)
+    env = {"AFC_DATABASE_URL": db_url, "API_FOOTBALL_KEY": sandbox.key, "AFC_API_BASE_URL": sandbox.url,
+           "AFC_CLOCK": sandbox.clock.spec(), "AFC_JOBS_DIR": str(jobs), "AFC_DATA_DIR": str(tmp_path / "data"),
+           "COLUMNS": "200"}
+    runner = CliRunner()
+    assert runner.invoke(app, ["-q", "bootstrap", "leagues"], env=env).exit_code == 0
+    first = runner.invoke(app, ["-q", "coverage", "report", "--json"], env=env)
+    assert first.exit_code == 1 and json.loads(first.stdout)["worst"] == "critical"
+    listed = json.loads(runner.invoke(app, ["-q", "coverage", "gaps", "--json"], env=env).stdout)
+    assert {g["endpoint"] for g in listed["gaps"]} >= {"fixtures", "standings", "teams"}
+    filled = runner.invoke(app, ["-q", "backfill", "--from-gaps", "--yes"], env=env)
+    assert filled.exit_code == 0, filled.output
+    final = runner.invoke(app, ["-q", "coverage", "report", "--json"], env=env)
+    assert final.exit_code == 0, final.stdout
+    rows = [r for r in json.loads(final.stdout)["rows"] if r["status"] != "not_applicable"]
+    assert rows and all((r["count_pct"], r["overall_pct"], r["status"]) == (100.0, 100.0, "ok") for r in rows), [
+        (r["endpoint"], r["count_pct"], r["overall_pct"]) for r in rows]
+    assert json.loads(runner.invoke(app, ["-q", "coverage", "gaps", "--json"], env=env).stdout)["gaps"] == []

@@ -100,7 +100,7 @@ def gaps_table(found: list[Any]) -> Any:
 
     table = Table("league", "season", "endpoint", "calls", "reason", "requests")
     for gap in found:
-        shown = ", ".join(str(r) for r in gap.requests[:2])
+        shown = ", ".join(str(r) for r in gap.requests[:2]) or "planned from the fixture list"
         more = f" (+{len(gap.requests) - 2} more)" if len(gap.requests) > 2 else ""
         table.add_row(str(gap.league_id), str(gap.season), gap.endpoint, str(gap.calls), gap.reason, shown + more)
     return table

@@ -48,7 +48,7 @@ def season_gaps(db: Database, league: int, season: int, rows: list[Coverage]) ->
     parts = [DETAIL_PARTS[e] for e in DETAIL_PARTS if e in wanting]
     # Details come right after the fixture list, which says which fixtures have finished.
     found = [calls.pop("fixtures")] if "fixtures" in calls else []
-    found += _details_gap(db, league, season, parts) if parts else []
+    found += _details_gap(db, league, season, parts, listing=bool(found)) if parts else []
     return found + list(calls.values())
 
 
@@ -77,13 +77,18 @@ def _reason(row: Coverage) -> str:
     return f"the last run stopped at page {row.detail['pages_fetched']} of {row.detail['pages']}"
 
 
-def _details_gap(db: Database, league: int, season: int, parts: list[str]) -> list[Gap]:
-    """Finished fixtures lacking any wanted part, in `ids=` batches of 20."""
+def _details_gap(db: Database, league: int, season: int, parts: list[str], *, listing: bool) -> list[Gap]:
+    """Finished fixtures lacking any wanted part, in `ids=` batches of 20.
+
+    While the fixture list is itself a gap, the fixtures it will name may be missing too: the gap
+    then also stands for them, to be planned from the fresh list (backfill does so).
+    """
     columns = {"events": 1, "lineups": 2, "statistics": 3, "players": 4}
     missing = [int(r[0]) for r in db.fetchall(MISSING_DETAILS, {"league": league, "season": season})
                if any(r[columns[p]] for p in parts)]
     if not missing:
-        return []
+        reason = f"{', '.join(parts)} of the finished fixtures the fixture list names (20 per call)"
+        return [Gap(league, season, "details", [], 0, reason)] if listing else []
     batches = [missing[i:i + IDS_PER_CALL] for i in range(0, len(missing), IDS_PER_CALL)]
     requests = [Request.of("fixtures", {"ids": batch}) for batch in batches]
     reason = f"{len(missing)} finished fixtures lack {', '.join(parts)}"
