@@ -22,7 +22,7 @@ ON CONFLICT (account, day) DO NOTHING"""
 TAKE_DAY = """
 UPDATE ops.quota_days SET used = used + 1, updated_at = %(now)s
 WHERE account = %(account)s AND day = %(day)s AND exhausted_at IS NULL
-  AND used + 1 <= daily_limit - %(floor)s"""
+  AND used + 1 <= daily_limit - (daily_limit * %(floor)s) / %(configured)s"""
 ENSURE_MINUTE = """
 INSERT INTO ops.quota_minutes (account, minute, minute_limit, used)
 VALUES (%(account)s, %(minute)s, %(limit)s, 0)
@@ -103,8 +103,8 @@ class Ledger:
         with self.db.transaction():
             self.db.execute(ENSURE_DAY, keys | {"limit": self.daily_limit})
             self.db.execute(ENSURE_MINUTE, keys | {"limit": self.minute_limit})
-            if not self.db.execute(TAKE_DAY, keys | {"floor": floor}):
-                raise self._denied(keys, priority, floor)
+            if not self.db.execute(TAKE_DAY, keys | {"floor": floor, "configured": max(1, self.daily_limit)}):
+                raise self._denied(keys, priority, self.floor(priority, self._limit_today(keys)))
             if not self.db.execute(TAKE_MINUTE, keys):
                 # Give the day's call back: this attempt waits for the next minute instead.
                 self.db.execute("UPDATE ops.quota_days SET used = used - 1 WHERE account = %(account)s "
@@ -112,12 +112,24 @@ class Ledger:
                 return MinuteFull(keys["minute"] + timedelta(minutes=1))  # type: ignore[operator]
         return Reservation(keys["day"], keys["minute"], priority)  # type: ignore[arg-type]
 
+    def floor(self, priority: Priority, limit_today: int) -> int:
+        """The calls `priority` must leave today: the configured floor, scaled down when the API's
+        limit (learned from its headers) is lower than the configured one."""
+        return getattr(self.floors, priority) * limit_today // max(1, self.daily_limit)
+
+    def _limit_today(self, keys: dict[str, object]) -> int:
+        row = self.db.fetchone(SHOW_DAY, keys)
+        return int(row[0]) if row else self.daily_limit
+
     def _denied(self, keys: dict[str, object], priority: Priority, floor: int) -> QuotaExhausted:
         resume = next_utc_midnight(keys["now"])  # type: ignore[arg-type]
         row = self.db.fetchone(SHOW_DAY, keys)
-        exhausted = row is not None and row[3] is not None
-        why = "the API says the daily quota is spent" if exhausted else (
-            f"{priority} work stops with {floor} calls left for higher priorities")
+        if row is not None and row[3] is not None:
+            why = "the API says the daily quota is spent"
+        elif floor == 0:
+            why = f"all {row[0] if row else self.daily_limit} calls of today are spent"
+        else:
+            why = f"{priority} work stops with {floor} calls left for higher priorities"
         return QuotaExhausted(f"quota: {why}; resumes at {resume:%Y-%m-%d %H:%M} UTC", resume_at=resume)
 
     def settle(self, reservation: Reservation, headers: dict[str, str]) -> None:
@@ -151,13 +163,13 @@ class Ledger:
         return QuotaStatus(
             self.account, keys["day"], day[0], day[1], max(0, day[0] - day[1]), day[2],  # type: ignore[arg-type]
             as_datetime(day[3]) is not None, minute[0], minute[1],
-            {p: getattr(self.floors, p) for p in PRIORITIES}, next_utc_midnight(now),
+            {p: self.floor(p, day[0]) for p in PRIORITIES}, next_utc_midnight(now),
         )
 
     def available(self, priority: Priority) -> int:
         """Calls `priority` may still make today."""
         status = self.status()
-        return max(0, status.daily_limit - status.used_today - getattr(self.floors, priority))
+        return max(0, status.daily_limit - status.used_today - status.floors[priority])
 
 
 def _int(value: str | None) -> int | None:

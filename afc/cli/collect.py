@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -40,7 +41,7 @@ def render_reports(reports: list[Any], quota: Any, as_json: bool) -> None:
         out.print(f"quota: {quota.used_today} used today, {quota.remaining_today} left")
         for row in rows:
             if row["error"]:
-                console(stderr=True).print(f"afc: {row['job']}: {row['error']}", markup=False, highlight=False)
+                sys.stderr.write(f"afc: {row['job']}: {row['error']}\n")
     status = exit_status(reports)
     if status != "ok":
         raise typer.Exit(EXIT_FAILURE if status == "failed" else EXIT_NOTHING_DONE)
