@@ -71,7 +71,7 @@ def build(db: Database) -> None:
         for team in (1, 2, 3):
             add(db, "core.team_seasons", league_id=LEAGUE, season=SEASON, team_id=team)
         pairs = [(1, 2), (3, 4), (1, 3), (2, 4), (1, 4), (2, 3)]
-        for (fid, kickoff), (home, away) in zip(list(FINISHED.items()) + list(UPCOMING.items()), pairs):
+        for (fid, kickoff), (home, away) in zip(list(FINISHED.items()) + list(UPCOMING.items()), pairs, strict=True):
             fixture(db, fid, kickoff, fid in FINISHED, home, away)
         details(db, 1, "events", "lineups", "statistics", "players")
         details(db, 2, "events", "lineups")

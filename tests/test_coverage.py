@@ -99,7 +99,8 @@ def test_filtered_and_failed_calls_are_not_the_season_list(db):
 def test_targets_override_expectations_and_disable_endpoints(built):
     config = CoverageConfig(targets=[
         Target(endpoint="players", percent=50), Target(endpoint="teams", league=LEAGUE, expected=3),
-        Target(endpoint="teams", expected=10), Target(endpoint="injuries", league=LEAGUE, season=SEASON, enabled=False)])
+        Target(endpoint="teams", expected=10),
+        Target(endpoint="injuries", league=LEAGUE, season=SEASON, enabled=False)])
     rows = {r.endpoint: r for r in compute(built, config, [(LEAGUE, SEASON)], NOW)}
     assert (rows["players"].count_pct, rows["players"].detail["target"]) == (100.0, {"endpoint": "players",
                                                                                    "percent": 50.0, "enabled": True})

@@ -49,7 +49,7 @@ def test_report_json_for_scripts(env):
     assert (report["worst"], report["critical"]) == ("critical", 3)
     rows = {r["endpoint"]: r for r in report["rows"]}
     assert [r["endpoint"] for r in report["rows"]] == list(EXPECTED)
-    for name, (held, expected, count, lag, fresh, pipeline, overall, status) in EXPECTED.items():
+    for name, (_, _, count, lag, fresh, pipeline, overall, status) in EXPECTED.items():
         row = rows[name]
         assert (row["count_pct"], row["lag_minutes"], row["freshness_pct"], row["pipeline_pct"],
                 row["overall_pct"], row["status"]) == (count, lag, fresh, pipeline, overall, status), name

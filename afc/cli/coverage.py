@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,11 @@ app.add_typer(coverage_app, name="coverage")
 LeagueOption = Annotated[int | None, typer.Option("--league", help="Only this league (a tracked one, "
                                                   "or any league together with --season).")]
 SeasonOption = Annotated[int | None, typer.Option("--season", help="Only this season (4-digit start year).")]
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from afc.coverage import Coverage, CoverageReport, Gap
+
 STYLES = {"ok": "green", "warning": "yellow", "critical": "bold red", "not_applicable": "dim"}
 
 
@@ -66,7 +71,7 @@ def _pct(value: float | None, figures: str = "") -> str:
     return f"{text} {figures}".strip()
 
 
-def _cells(row: Any) -> list[str]:
+def _cells(row: Coverage) -> list[str]:
     from afc.coverage.gaps import minutes
 
     expected = "?" if row.expected is None else str(row.expected)
@@ -79,7 +84,7 @@ def _cells(row: Any) -> list[str]:
             _pct(row.freshness_pct, lag if row.freshness_pct is not None else ""), _pct(row.pipeline_pct, reached)]
 
 
-def report_table(result: Any) -> Any:
+def report_table(result: CoverageReport) -> Table:
     """The report as a Rich table coloured by status, with the figures behind each percentage."""
     from rich.table import Column, Table
 
@@ -94,7 +99,7 @@ def report_table(result: Any) -> Any:
     return table
 
 
-def gaps_table(found: list[Any]) -> Any:
+def gaps_table(found: list[Gap]) -> Table:
     """Gaps as a Rich table: the calls each one needs and why."""
     from rich.table import Table
 

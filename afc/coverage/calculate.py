@@ -66,7 +66,7 @@ def score(m: Measure, league: int, season: int, config: CoverageConfig, now: dat
     parts = {"count": _round(count_pct(m.held, expected, target)),
              "freshness": _round(freshness_pct(m.lag_minutes, max_lag)) if m.timed else None,
              "pipeline": _round(pipeline_pct(m.run.items, m.run.quarantined)) if m.run else None}
-    overall = _round(overall_pct(parts, config))
+    overall = round(overall_pct(parts, config), 1)
     return Coverage(league, season, m.endpoint, m.held, expected, parts["count"], _round(m.lag_minutes),
                     parts["freshness"], parts["pipeline"], overall, status_of(overall, config), now, detail)
 

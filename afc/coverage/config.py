@@ -5,7 +5,7 @@ Every field has a default, so an install without the section still gets a sensib
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -14,7 +14,7 @@ from afc.jobs import JobConfig
 
 Endpoint = Literal["fixtures", "events", "lineups", "statistics", "fixture_players", "standings", "teams",
                    "players", "injuries", "odds", "top_scorers"]
-ENDPOINTS: tuple[str, ...] = Endpoint.__args__  # type: ignore[attr-defined]
+ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
 DETAIL_PARTS = {"events": "events", "lineups": "lineups", "statistics": "statistics", "fixture_players": "players"}
 # The league season's coverage flag (core.league_seasons) that says whether the API has the data.
 FLAGS = {"events": "cov_events", "lineups": "cov_lineups", "statistics": "cov_statistics_fixtures",
@@ -92,8 +92,8 @@ class CoverageConfig(_Strict):
     """The `coverage:` section: what to measure and how to score it."""
 
     endpoints: list[Endpoint] = Field(default_factory=lambda: list(ENDPOINTS))
-    weights: Weights = Field(default_factory=Weights)
-    thresholds: Thresholds = Field(default_factory=Thresholds)
+    weights: Weights = Weights()
+    thresholds: Thresholds = Thresholds()
     max_lag_minutes: dict[Endpoint, int] = Field(default_factory=dict)
     # Pre-match odds appear 1 to 14 days before kick-off: within a day of it every fixture has them.
     odds_window_days: int = Field(1, ge=1, le=14)
@@ -109,7 +109,8 @@ class CoverageConfig(_Strict):
 
     def max_lag(self, endpoint: str) -> int:
         """Minutes an endpoint may lag before its freshness drops."""
-        return self.max_lag_minutes.get(endpoint, DEFAULT_MAX_LAG[endpoint])
+        lags: dict[str, int] = DEFAULT_MAX_LAG | dict(self.max_lag_minutes)
+        return lags[endpoint]
 
     def target(self, league: int, season: int, endpoint: str) -> Target | None:
         """The most specific target for one league season's endpoint, if any."""

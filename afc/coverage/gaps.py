@@ -8,7 +8,7 @@ from the last paging seen). Nothing for what is held and fresh, nothing the flag
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from afc.api import Request
 from afc.coverage.calculate import compute, select
@@ -18,6 +18,9 @@ from afc.coverage.raw import SEASON_CALLS
 from afc.db import Database
 from afc.jobs import JobConfig
 
+if TYPE_CHECKING:
+    from afc.collector import Collector
+
 IDS_PER_CALL = 20
 MISSING_DETAILS = """
 SELECT f.id, d.events IS NULL, d.lineups IS NULL, d.statistics IS NULL, d.players IS NULL
@@ -26,13 +29,13 @@ WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'f
 ORDER BY f.id"""
 
 
-def gaps(source: Any, config: JobConfig, now: datetime, league: int | None = None,
+def gaps(source: Collector | Database, config: JobConfig, now: datetime, league: int | None = None,
          season: int | None = None) -> list[Gap]:
     """The gaps of the tracked league seasons (or just `league`/`season`), cheapest calls first per season.
 
     `source` is a `Collector` or a `Database`.
     """
-    db: Database = getattr(source, "db", source)
+    db = cast("Database", getattr(source, "db", source))  # a Collector carries its database
     settings = coverage_config(config)
     found: list[Gap] = []
     for ls in select(config, db, now, league, season):

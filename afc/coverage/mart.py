@@ -77,7 +77,7 @@ def league_names(db: Database, leagues: Iterable[int]) -> dict[int, str]:
 def saved_settings(db: Database) -> CoverageConfig:
     """The settings the last report used (defaults before the first report)."""
     row = db.fetchone(SETTINGS)
-    return CoverageConfig.model_validate(load_json(row[0])) if row else CoverageConfig()
+    return CoverageConfig.model_validate(load_json(row[0]) if row else {})
 
 
 def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime) -> int:

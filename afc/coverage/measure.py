@@ -75,9 +75,10 @@ class Season:
 
     @property
     def keys(self) -> dict[str, Any]:
+        """The query parameters naming this league season."""
         return {"league": self.league, "season": self.season}
 
-    def lag(self, *moments: Any) -> float | None:
+    def lag(self, *moments: object) -> float | None:
         """Minutes since the newest of `moments` (None when there is none)."""
         times = [t for t in (as_datetime(m) for m in moments) if t is not None]
         if not times:
@@ -85,6 +86,7 @@ class Season:
         return max(0.0, (self.now - max(times)).total_seconds() / 60)
 
     def run(self, endpoint: str) -> RawRun | None:
+        """The latest whole-season fetch of `endpoint` for this league season."""
         return latest_run(self.db, endpoint, self.league, self.season)
 
 
@@ -98,7 +100,7 @@ def open_season(db: Database, league: int, season: int, now: datetime, config: C
     return Season(db, league, season, now, config, {k: _bool(v) for k, v in flags.items()}, current, known)
 
 
-def _bool(value: Any) -> bool | None:
+def _bool(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 

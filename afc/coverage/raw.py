@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import cast
 
 from afc.coverage.model import RawRun
 from afc.db import Database, as_datetime
@@ -49,7 +50,7 @@ def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun 
     ids = [int(r[0]) for r in rows]
     quarantined = db.fetchone(QUARANTINED.format(marks=", ".join(["%s"] * len(ids))), ids) if ids else None
     return RawRun(
-        fetched_at=as_datetime(first[0]) or datetime.min,
+        fetched_at=cast(datetime, as_datetime(first[0])),  # fetched_at is NOT NULL
         items=sum(int(r[1] or 0) for r in rows),
         quarantined=int(quarantined[0]) if quarantined else 0,
         pages=len({int(r[2] or 1) for r in rows}),
