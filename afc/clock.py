@@ -71,6 +71,14 @@ class SimClock:
             self._anchor_real = time.time()
             self._anchor_sim = when.timestamp()
 
+    def set_speed(self, speed: float) -> None:
+        """Run `speed` times faster than real time from now on (0 stands still)."""
+        if speed < 0:
+            raise ConfigError(f"clock speed must be >= 0, got {speed}")
+        with self._lock:
+            now = self._anchor_sim + (time.time() - self._anchor_real) * self.speed
+            self._anchor_real, self._anchor_sim, self.speed = time.time(), now, speed
+
     def advance(self, seconds: float) -> None:
         """Move simulated time forward by `seconds`."""
         self.set(datetime.fromtimestamp(self.timestamp() + seconds, UTC))
