@@ -342,3 +342,17 @@ def test_a_season_outside_the_plan_fails_once_not_per_call(db_url: str, tmp_path
     status = CliRunner().invoke(app, ["backfill", "status", "--json"], env=env)
     plan = json.loads(status.stdout)["plans"][0]
     assert (plan["status"], plan["failed"], plan["done"]) == ("done", 3, 1)
+
+
+def test_from_gaps_on_an_empty_database_asks_leagues_first(db_url: str, sandbox: Any, sim: SimClock,
+                                                           tmp_path: Path) -> None:
+    collector = collector_for(sandbox, db_url, sim, tmp_path)
+    try:
+        request = backfill.prepare(collector, ["144"], ["2025"], None, from_gaps=True)
+        report = backfill.execute(collector, request, priority="LOW", listener=lambda e: None)
+        after = backfill.prepare(collector, ["144"], ["2025"], None, from_gaps=True)
+    finally:
+        collector.close()
+    assert report.status == "ok" and after.gaps == []
+    # Jupiler Pro League: no players, injuries or top-scorer coverage, so no call for them once /leagues said so.
+    assert sandbox.calls == {"leagues": 1, "fixtures": 1 + 12, "standings": 1, "teams": 1, "odds": 1}

@@ -35,7 +35,7 @@ def rows(found: list) -> list[PlanRow]:
     """The gaps as plan rows (paged ones are estimates)."""
     return [PlanRow(g.league_id, g.season, KIND_OF.get(g.endpoint, g.endpoint),
                     g.requests[0].endpoint if g.requests else g.endpoint, needed=g.calls,
-                    estimated=bool(g.requests) and g.requests[0].endpoint in PAGED) for g in found]
+                    estimated=not g.requests or g.requests[0].endpoint in PAGED) for g in found]
 
 
 def plan_gaps(collector: Collector, found: list) -> list[tasks.Plan]:
@@ -58,15 +58,26 @@ def _plan_season(collector: Collector, league: int, season: int, group: list, no
     names = [KIND_OF.get(g.endpoint, g.endpoint) for g in group]
     kinds = tuple(k for k in KINDS if k in names)
     list_pending = "fixtures" in names
+    info = planner.facts(db, league, season, now.date())
     with db.transaction():
         plan = tasks.open_plan(db, league, season, kinds, False, now)
-        specs = [spec for gap, kind in zip(group, names) if not (kind == "details" and list_pending)
+        specs = [spec for gap, kind in zip(group, names) if _direct(kind, info, list_pending)
                  for spec in _specs(kind, gap.requests)]
         tasks.add_tasks(db, plan, specs, now)
-        if "details" in names and not list_pending:
-            tasks.set_details_planned(db, plan)
+        if any(k == "details" and g.requests and _direct(k, info, list_pending) for g, k in zip(group, names)):
+            tasks.set_details_planned(db, plan)  # else the batches are cut once the fixture list lands
         planner.expand(db, tasks.active_plan(db, league, season) or plan, now)
     return plan
+
+
+def _direct(kind: str, info: planner.Facts, list_pending: bool) -> bool:
+    """Plan the gap's own calls? Not details awaiting the list, nor kinds the flags rule out; while
+    the flags are unknown, backfill's kinds wait for /leagues (the planner then skips what they rule out)."""
+    if kind not in KINDS:
+        return True
+    if info.flags is None:
+        return False
+    return info.covers(kind) and not (kind == "details" and list_pending)
 
 
 def _specs(kind: str, requests: list) -> list[planner.Spec]:
