@@ -19,7 +19,18 @@ from afc.db import Database, connect
 from afc.db.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(os.environ.get("AFC_SAMPLES_DIR", ROOT.parent / "shared" / "api-samples"))
+
+def _samples_dir() -> Path:
+    """The recorded API responses: AFC_SAMPLES_DIR, else ../shared/api-samples, else /work/shared/api-samples."""
+    if os.environ.get("AFC_SAMPLES_DIR"):
+        return Path(os.environ["AFC_SAMPLES_DIR"])
+    for candidate in (ROOT.parent / "shared" / "api-samples", Path("/work/shared/api-samples")):
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "api-samples"
+
+
+SAMPLES = _samples_dir()
 PG_ADMIN = os.environ.get("AFC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
 

@@ -1,0 +1,41 @@
+"""The README's first command: `afc demo` collects from the sandbox into an embedded SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+from typer.testing import CliRunner
+
+from afc.cli import app
+from tests.conftest import ROOT
+
+
+def test_demo_collects_every_stage_into_its_own_file(tmp_path):
+    env = {"AFC_DATA_DIR": str(tmp_path), "API_FOOTBALL_KEY": "", "AFC_DATABASE_URL": ""}
+    result = CliRunner().invoke(app, ["-q", "demo", "--quick", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["database"] == f"sqlite:///{tmp_path / 'demo.db'}"
+    rows = report["rows"]
+    for table in ("core.leagues", "core.teams", "core.fixtures", "core.standings", "mart.daily_fixtures",
+                  "mart.coverage_status"):
+        assert rows[table] > 0, table
+    assert rows["raw.responses"] == report["calls"]  # every call the sandbox answered is archived
+    steps = report["steps"]
+    assert [s.split(":")[0] for s in steps] == ["bootstrap", "backfill", "daily", "live loop", "coverage report"]
+    assert "live calls" in steps["live loop: the first matches of the day, at 240x speed"]
+    assert not (tmp_path / "afc.db").exists()  # never the collector's own database
+
+
+def test_the_wheel_ships_its_sql_and_job_files(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel = next(tmp_path.glob("afc-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "afc/sql/sqlite/0001_foundation.sql" in names and "afc/sql/postgres/0001_foundation.sql" in names
+    assert "afc/jobs/daily.yaml" in names and "afc/jobs/leagues.yaml" in names
+    assert any(n.startswith("afc/drift/known/") for n in names)
+    assert not any(n.startswith("tests/") for n in names)
