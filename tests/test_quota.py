@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -127,3 +128,40 @@ def test_many_processes_never_get_more_than_the_limit(db_url):
     assert sum(_race(db_url, 4, datetime(2026, 11, 28, 18, tzinfo=UTC))) == 0  # the same day stays spent
     next_day = _race(db_url, 6, datetime(2026, 11, 29, 0, 0, 5, tzinfo=UTC) + timedelta(seconds=1))
     assert sum(next_day) == 40
+
+
+def _midnight_worker(url: str, spec: str, queue) -> None:
+    from afc.clock import parse_clock
+
+    clock = parse_clock(spec)
+    db = connect(url)
+    book = ledger(db, clock, daily=40)
+    granted: dict[str, int] = {}
+    end = datetime(2026, 11, 29, 0, 0, 3, tzinfo=UTC)
+    while clock.now() < end:
+        try:
+            result = book.reserve("LOW")
+        except QuotaExhausted:
+            time.sleep(0.02)
+            continue
+        granted[result.day.isoformat()] = granted.get(result.day.isoformat(), 0) + 1
+    queue.put(granted)
+    db.close()
+
+
+def test_sixteen_processes_across_an_injected_utc_midnight_get_exactly_the_limit_per_day(db_url):
+    """The drill: 16 processes share one simulated timeline that crosses 00:00 UTC while they reserve."""
+    clock = SimClock(datetime(2026, 11, 28, 23, 59, 58, tzinfo=UTC), speed=1)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=_midnight_worker, args=(db_url, clock.spec(), queue)) for _ in range(16)]
+    for w in workers:
+        w.start()
+    results = [queue.get(timeout=60) for _ in workers]
+    for w in workers:
+        w.join(10)
+    per_day: dict[str, int] = {}
+    for granted in results:
+        for day, count in granted.items():
+            per_day[day] = per_day.get(day, 0) + count
+    assert per_day == {"2026-11-28": 40, "2026-11-29": 40}
