@@ -23,6 +23,7 @@ from afc.sandbox.contract import (Endpoint, Invalid, Query, Raw, envelope, error
                                   validate)
 from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, Faults
+from afc.sandbox.memo import Lru
 from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
 from afc.sandbox.render import iso
 from afc.sandbox.world import World, season_year
@@ -80,7 +81,7 @@ class Api:
         self.faults = Faults(cfg.faults, cfg.fault_seed)
         self.calls: Counter = Counter()
         self.requests: deque[tuple[str, dict[str, str]]] = deque(maxlen=100_000)
-        self._static: dict[tuple, bytes] = {}  # bodies of static endpoints, by parameters
+        self._static = Lru(2048)  # bodies of static endpoints, by parameters
         self._lock = threading.Lock()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Reply:
@@ -146,9 +147,7 @@ class Api:
             return dump(self._body(path, params, now))
         key = (path, tuple(params.items()))
         body = self._static.get(key)
-        if body is None:
-            body = self._static[key] = dump(self._body(path, params, now))
-        return body
+        return body if body is not None else self._static.put(key, dump(self._body(path, params, now)))
 
     def _refused(self, reason: str, path: str, params: dict[str, str], now: datetime) -> Reply:
         if reason == "requests" and self.cfg.quota_429:
