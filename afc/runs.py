@@ -23,6 +23,11 @@ FINISH = """
 UPDATE ops.job_runs SET status = %(status)s, finished_at = %(now)s, error = %(error)s WHERE id = %(id)s"""
 TOTALS = """
 SELECT calls, rows_inserted, rows_updated, rows_unchanged, quarantined FROM ops.job_runs WHERE id = %(id)s"""
+RUNNING_HERE = "SELECT id, pid FROM ops.job_runs WHERE status = 'running' AND host = %s"
+INTERRUPTED = """
+UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s,
+    error = 'the process ended without closing its run (killed, or the database went away)'
+WHERE id = %(id)s AND status = 'running'"""
 RECENT = """
 SELECT id, job_id, command, status, started_at, finished_at, calls, rows_inserted, rows_updated,
        rows_unchanged, quarantined, error
@@ -41,12 +46,36 @@ class RunTotals:
 
 
 def start(db: Database, job_id: str, command: str, now: datetime) -> int:
-    """Record that a run started; returns its id."""
+    """Record that a run started (closing this host's runs whose process is gone); returns its id."""
+    close_orphans(db, now)
     with db.transaction():
         row = db.fetchone(START, {"job_id": job_id, "command": command, "now": now,
                                   "host": socket.gethostname(), "pid": os.getpid()})
     assert row is not None  # INSERT … RETURNING always returns the row
     return int(row[0])
+
+
+def close_orphans(db: Database, now: datetime) -> int:
+    """Mark 'running' runs of this host whose process no longer exists as interrupted."""
+    orphans = [run_id for run_id, pid in db.fetchall(RUNNING_HERE, (socket.gethostname(),))
+               if pid != os.getpid() and not _alive(pid)]
+    if orphans:
+        with db.transaction():
+            for run_id in orphans:
+                db.execute(INTERRUPTED, {"id": run_id, "now": now})
+    return len(orphans)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def add(db: Database, run_id: int, counts: Counts, *, calls: int = 1, quarantined: int = 0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,7 +36,8 @@ class PostgresDatabase:
     def open(cls, url: str, *, read_only: bool = False) -> PostgresDatabase:
         """Connect; read-only connections open every transaction READ ONLY."""
         try:
-            conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="afc")
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
+                                   application_name=f"afc[{os.getpid()}]")  # which process, for operators
         except psycopg.Error as exc:
             raise DatabaseUnavailable(
                 f"postgresql: cannot connect to {redact_url(url)}: {str(exc).strip().splitlines()[-1]}"
@@ -53,8 +55,8 @@ class PostgresDatabase:
             raise _wrap(exc, "COMMIT") from None
 
     def _cursor(self, sql: str, params: Any, many: bool = False) -> psycopg.Cursor:
-        cur = self.conn.cursor()
         try:
+            cur = self.conn.cursor()
             if many:
                 cur.executemany(sql, params)
             else:
