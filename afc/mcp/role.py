@@ -9,7 +9,6 @@ from that role, because with it a query could switch back to the connecting role
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +35,6 @@ RISKY_FUNCTIONS = (
 # Memberships that grant reading only.
 READ_ONLY_ROLES = ("pg_read_all_data", "pg_read_all_stats", "pg_read_all_settings", "pg_monitor",
                    "pg_stat_scan_tables")
-log = logging.getLogger("afc.mcp")
 
 PRIVILEGE_PROBLEMS = """
 SELECT 'is a superuser' FROM pg_roles WHERE rolname = %(r)s AND rolsuper

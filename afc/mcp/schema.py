@@ -43,6 +43,7 @@ DESCRIPTIONS: dict[str, str] = {
     "mart.live_scores": "Fixtures in play now: score, elapsed minutes, last event.",
     "mart.league_summary": "Per league season: teams, fixtures played/total, goals per game, the leader.",
     "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",
+    "mart.coverage_settings": "The coverage thresholds and weights the last full report used.",
     "ops.schema_migrations": "Applied database migrations.",
     "ops.quota_days": "The quota ledger per account and UTC day: limit, used, what the API says remains.",
     "ops.quota_minutes": "The per-minute quota ledger.",
