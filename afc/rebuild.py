@@ -9,8 +9,10 @@ land and their quarantine rows are marked resolved.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time as clock_time
 from typing import Any
@@ -20,7 +22,7 @@ from afc.api import Request, Response, classify
 from afc.clock import Clock
 from afc.db import Database, as_datetime, dump_json, load_json
 from afc.db.upsert import Counts
-from afc.errors import ConfigError
+from afc.errors import AfcError, ConfigError
 from afc.model import Quarantined
 from afc.pipeline import write_batch
 
@@ -41,6 +43,8 @@ VALUES (%(raw_id)s, %(endpoint)s, %(index)s, %(item)s, %(reason)s, %(now)s)
 ON CONFLICT (raw_id, item_index) DO UPDATE SET reason = excluded.reason, resolved_at = NULL
 WHERE q.reason IS DISTINCT FROM excluded.reason OR q.resolved_at IS NOT NULL"""
 FIXTURE_PARAMS = ("id", "ids", "fixture")
+PROGRESS_EVERY = 10.0  # seconds between progress log lines
+log = logging.getLogger("afc.rebuild")
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,8 @@ class _DryRun(Exception):
     """Raised at the end of a dry batch so its transaction rolls back."""
 
 
-Progress = Callable[[RebuildReport], None]
-
-
 def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: int = 20, dry_run: bool = False,
-            check_drift: bool = False, progress: Progress | None = None) -> RebuildReport:
+            check_drift: bool = False) -> RebuildReport:
     """Replay the archive in `scope` through the transforms, one transaction per batch of responses.
 
     `check_drift` compares the replayed items with the known shapes again (useful after an upgrade
@@ -117,22 +118,30 @@ def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: i
     if batch_size < 1:
         raise ConfigError(f"rebuild: --batch-size must be at least 1, got {batch_size}")
     report = RebuildReport(dry_run=dry_run, check_drift=check_drift)
-    started = time.perf_counter()
     run_id = None if dry_run else runs.start(db, "rebuild", "rebuild", clock.now())
     try:
-        for batch in archived(db, scope, batch_size):
-            _replay(db, clock, batch, report, run_id)
-            report.seconds = time.perf_counter() - started
-            if progress is not None:
-                progress(report)
+        _replay_all(db, clock, scope, batch_size, report, run_id)
     except BaseException as exc:
         if run_id is not None:
-            runs.finish(db, run_id, "failed", clock.now(), f"{type(exc).__name__}: {exc}"[:500])
+            with suppress(AfcError):  # a lost database must not hide the error that stopped the rebuild
+                runs.finish(db, run_id, "failed", clock.now(), f"{type(exc).__name__}: {exc}"[:500])
         raise
-    report.seconds = time.perf_counter() - started
     if run_id is not None:
         runs.finish(db, run_id, "ok", clock.now())
     return report
+
+
+def _replay_all(db: Database, clock: Clock, scope: Scope, batch_size: int, report: RebuildReport,
+                run_id: int | None) -> None:
+    started, logged = time.perf_counter(), 0.0
+    for batch in archived(db, scope, batch_size):
+        _replay(db, clock, batch, report, run_id)
+        report.seconds = time.perf_counter() - started
+        if report.seconds - logged >= PROGRESS_EVERY:
+            logged = report.seconds
+            log.info("rebuild: %d responses, %d rows so far (%.0f rows/s)", report.responses, report.rows,
+                     report.rows_per_second)
+    report.seconds = time.perf_counter() - started
 
 
 def archived(db: Database, scope: Scope, batch_size: int) -> Iterator[list[Archived]]:

@@ -10,11 +10,13 @@ real recordings (`python -m afc.drift.generate`) and are loaded once per process
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("afc.drift")
 KNOWN_DIR = Path(__file__).with_name("known")
 TYPE_NAMES: dict[type, str] = {
     dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean",
@@ -63,6 +65,8 @@ def known() -> dict[str, Node]:
     for file in sorted(KNOWN_DIR.glob("*.json")):
         document = json.loads(file.read_text(encoding="utf-8"))
         shapes[document["endpoint"]] = Node("", document["shape"])
+    if not shapes:
+        log.warning("%s holds no known shapes: schema drift goes unnoticed; reinstall afc", KNOWN_DIR)
     return shapes
 
 
