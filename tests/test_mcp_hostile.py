@@ -109,6 +109,8 @@ CASES = [
     Case("attach_memory", "ATTACH ':memory:' AS m", DENIED, SYNTAX),
     Case("detach", "DETACH DATABASE main", DENIED, SYNTAX),
     Case("pragma_writable_schema", "PRAGMA writable_schema = 1", DENIED, SYNTAX),
+    # the one UPDATE the authorizer lets through (a table-valued function declaring itself)
+    Case("update_sqlite_master", "UPDATE sqlite_master SET type = 'x', sql = ''", "may not be modified", SYNTAX),
     Case("pragma_journal_mode", "PRAGMA journal_mode = DELETE", DENIED, SYNTAX),
     Case("pragma_query_only", "PRAGMA query_only = 0", DENIED, SYNTAX),
     Case("load_extension", "SELECT load_extension('/tmp/evil')", DENIED,
