@@ -9,6 +9,9 @@ import typer
 
 from afc.cli.app import app
 
+FAULT_HELP = ("KIND=RATE, repeatable, e.g. --fault 503=0.05; kinds: 500 502 503 499 timeout slow malformed truncated "
+              "bug 429 drop.")
+
 
 @app.command()
 def sandbox(
@@ -21,10 +24,9 @@ def sandbox(
     key: Annotated[str, typer.Option(help="The API key the sandbox accepts.")] = "sandbox",
     daily_limit: Annotated[int | None, typer.Option(help="Override the plan's requests per day.")] = None,
     minute_limit: Annotated[int | None, typer.Option(help="Override the plan's requests per minute.")] = None,
-    no_rate_limit: Annotated[bool, typer.Option("--no-rate-limit", help="Do not enforce the per-minute limit.")] = False,
-    quota_429: Annotated[bool, typer.Option("--quota-429", help="Daily exhaustion as HTTP 429 without headers.")] = False,
-    fault: Annotated[list[str] | None, typer.Option(help="KIND=RATE, repeatable, e.g. --fault 503=0.05; kinds: "
-                                                     "500 502 503 499 timeout slow malformed truncated bug 429 drop.")] = None,
+    no_rate_limit: Annotated[bool, typer.Option("--no-rate-limit", help="Do not enforce the minute limit.")] = False,
+    quota_429: Annotated[bool, typer.Option("--quota-429", help="Daily exhaustion as 429 without headers.")] = False,
+    fault: Annotated[list[str] | None, typer.Option(help=FAULT_HELP)] = None,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault generator.")] = 0,
 ) -> None:
     """Serve the local API-Football simulator: a seeded world with the real contract, plans and faults."""
