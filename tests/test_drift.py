@@ -101,6 +101,16 @@ def test_a_change_deep_in_a_long_array_is_found() -> None:
     }
 
 
+def test_long_responses_are_walked_in_samples_that_still_see_changes() -> None:
+    season = copy.deepcopy(sample("fixtures/obissing__matches2023.json")["response"])
+    assert len(season) == 380
+    season[observer.STRIDE * 7]["score"]["penalty"]["home"] = "3"  # deep, in an item walked by stride
+    season[301]["venue"] = {"id": 1}  # an item with a layout of its own is walked
+    found = drift.differences(shape_of("fixtures"), season)
+    assert found == {("score.penalty.home", "type_changed", "number|null", "string"),
+                     ("venue", "added", None, "object")}
+
+
 def test_scalar_items_and_unknown_endpoints() -> None:
     assert drift.differences(shape_of("timezone"), ["Europe/London", 3]) == {("", "type_changed", "string", "number")}
     assert shape_of("no/such/endpoint") is None

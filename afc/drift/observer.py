@@ -2,7 +2,8 @@
 
 The comparison of one object depends only on its node, its keys and its values' types, so its
 outcome is cached per process: a season of fixtures has a handful of distinct object layouts,
-and after the first item each object costs one tuple and a dict look-up.
+and after the first item each object costs one tuple and a dict look-up. Long arrays (a response's
+items, a team's players) are walked in full for a sample of their elements (`_elements`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ Plan = tuple[tuple[Difference, ...], tuple[tuple[str, Node, bool], ...]]
 _NONE = type(None)
 _PLANS: dict[tuple[Any, ...], Plan] = {}
 MAX_PLANS = 50_000  # odd data (keys that are values) must not grow the cache without bound
-SAMPLE = 5  # elements of a nested array always compared in full
+SAMPLE = 5  # the first elements of an array (and the first items of a response), compared in full
+STRIDE = 5  # past those, every STRIDE-th element too
 
 
 def differences(shape: Node, items: Iterable[Any]) -> set[Difference]:
-    """The differences from `shape` that `items` show (each item is compared in full)."""
+    """The differences from `shape` that a response's `items` show (see `_elements` for which are walked)."""
     found: set[Difference] = set()
-    for entry in items:
-        _value(shape, entry, found)
+    _elements(shape, items, found)
     return found
 
 
@@ -38,26 +39,28 @@ def _value(node: Node, value: Any, found: set[Difference]) -> None:
         found.add((node.path, "type_changed", node.expected, type_name(value)))
     elif kind is dict:
         _object(node, value, found, (node, *value, *map(type, value.values())))
-    elif kind is list:
-        _array(node, value, found)
+    elif kind is list and node.items is not None:  # no element ever seen: nothing to compare with
+        _elements(node.items, value, found)
 
 
-def _array(node: Node, values: list[Any], found: set[Difference]) -> None:
-    """Every element, except that past the first few an object is compared only when its layout is new.
+def _elements(element: Node, values: Iterable[Any], found: set[Difference]) -> None:
+    """Every element's own keys and types; its contents in full for the first few, every STRIDE-th,
+    and any element whose layout (keys and value types) is new in this array.
 
-    The arrays inside a detailed fixture (players, lineups, events) repeat one layout dozens of times;
-    a change of the API's shows in the first elements, so the rest need not be walked.
+    A season of fixtures or a team's players repeat one layout hundreds of times, and a change of
+    the API's shows in many of them, so walking a sample of them finds it at a fraction of the cost.
     """
-    element = node.items
-    if element is None:
-        return  # never saw an element: nothing to compare with
+    if element.accept is None or dict not in element.accept:
+        for entry in values:
+            _value(element, entry, found)
+        return
     layouts: set[tuple[Any, ...]] = set()
     for index, entry in enumerate(values):
-        if type(entry) is not dict or element.accept is None or dict not in element.accept:
+        if type(entry) is not dict:
             _value(element, entry, found)
             continue
         signature = (element, *entry, *map(type, entry.values()))
-        if index < SAMPLE or signature not in layouts:
+        if index < SAMPLE or index % STRIDE == 0 or signature not in layouts:
             layouts.add(signature)
             _object(element, entry, found, signature)
 
@@ -75,8 +78,8 @@ def _object(node: Node, value: dict[str, Any], found: set[Difference], signature
         sub = value[key]
         if is_object:
             _object(child, sub, found, (child, *sub, *map(type, sub.values())))
-        else:
-            _array(child, sub, found)
+        elif child.items is not None:
+            _elements(child.items, sub, found)
 
 
 def _plan(node: Node, value: dict[str, Any]) -> Plan:
