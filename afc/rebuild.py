@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time as clock_time
@@ -25,6 +25,7 @@ from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
 from afc.model import Quarantined
 from afc.pipeline import write_batch
+from afc.transform.fields import opt_int, path
 
 HEADS = """
 SELECT id, endpoint, params FROM raw.responses
@@ -148,17 +149,30 @@ def archived(db: Database, scope: Scope, batch_size: int) -> Iterator[list[Archi
     """Successful responses in scope, in id order, `batch_size` at a time (bodies read per batch)."""
     after = 0
     filters, params = _filters(scope)
+    fixtures = _season_fixtures(db, scope) if scope.by_league else set()
     while True:
         heads = db.fetchall(HEADS.format(filters=filters), {**params, "after": after, "limit": batch_size})
         if not heads:
             return
         after = heads[-1][0]
-        fixtures = _season_fixtures(db, scope) if scope.by_league else set()
-        wanted = {row[0]: row for row in heads if _in_scope(load_json(row[2]), scope, fixtures)}
-        if wanted:
-            batch = [a for a in _load(db, wanted) if a is not None]
-            if batch:
-                yield batch
+        loaded = _select(db, scope, {row[0]: row for row in heads}, fixtures)
+        batch = [loaded[raw_id] for raw_id in sorted(loaded) if loaded[raw_id] is not None]
+        if batch:
+            yield batch
+
+
+def _select(db: Database, scope: Scope, heads: dict[int, tuple[Any, ...]],
+            fixtures: set[int]) -> dict[int, Archived | None]:
+    """Load the responses in scope: by their league/season parameters first, then by the fixtures
+    they name (which the first may have just listed, so `fixtures` grows as the archive is read)."""
+    if not scope.by_league:
+        return _load(db, heads)
+    decided = {raw_id: _by_params(load_json(row[2]), scope) for raw_id, row in heads.items()}
+    loaded = _load(db, {raw_id: heads[raw_id] for raw_id, match in decided.items() if match})
+    fixtures.update(_listed_fixtures(loaded.values()))
+    named = {raw_id: heads[raw_id] for raw_id, match in decided.items()
+             if match is None and _names(load_json(heads[raw_id][2]), fixtures)}
+    return loaded | _load(db, named)
 
 
 def _filters(scope: Scope) -> tuple[str, dict[str, Any]]:
@@ -180,23 +194,40 @@ def _season_fixtures(db: Database, scope: Scope) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def _in_scope(params: dict[str, str], scope: Scope, fixtures: set[int]) -> bool:
-    """A request belongs to a league season by its own parameters or by the fixtures it names."""
-    if not scope.by_league:
-        return True
+def _by_params(params: dict[str, str], scope: Scope) -> bool | None:
+    """Whether a request's own league/season parameters put it in scope; None when it has none."""
     league, season = params.get("league"), params.get("season")
-    if league is not None or (season is not None and scope.league is None):
-        return (scope.league is None or league == str(scope.league)) and (
-            scope.season is None or season == str(scope.season))
+    if league is None and (season is None or scope.league is not None):
+        return None
+    return (scope.league is None or league == str(scope.league)) and (
+        scope.season is None or season == str(scope.season))
+
+
+def _names(params: dict[str, str], fixtures: set[int]) -> bool:
+    """Whether an `ids=`/`id=`/`fixture=` request names one of `fixtures`."""
     named = [part for name in FIXTURE_PARAMS for part in str(params.get(name) or "").split("-") if part]
     return any(part.isdigit() and int(part) in fixtures for part in named)
 
 
-def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> Iterator[Archived | None]:
+def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
+    """The fixture ids that /fixtures answers in scope list."""
+    found: set[int] = set()
+    for entry in responses:
+        if entry is not None and entry.response.request.endpoint == "fixtures":
+            ids = (opt_int(path(item, "fixture", "id")) for item in entry.response.items)
+            found.update(i for i in ids if i is not None)
+    return found
+
+
+def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived | None]:
+    if not heads:
+        return {}
     sql = BODIES.format(marks=", ".join(["%s"] * len(heads)))
+    loaded = {}
     for raw_id, body, body_text, fetched_at in db.fetchall(sql, list(heads)):
         _, endpoint, params = heads[raw_id]
-        yield _response(raw_id, endpoint, load_json(params), body, body_text, as_datetime(fetched_at))
+        loaded[raw_id] = _response(raw_id, endpoint, load_json(params), body, body_text, as_datetime(fetched_at))
+    return loaded
 
 
 def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, body_text: str | None,

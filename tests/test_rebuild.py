@@ -172,6 +172,15 @@ def test_scope_filters(collected: Collected) -> None:
     assert run(rebuild.Scope(since=date(2026, 6, 2))) == 0
 
 
+def test_a_league_season_rebuilds_from_scratch_with_its_details(collected: Collected) -> None:
+    db = collected.db
+    before = snapshot(db)
+    wipe(db)  # core no longer knows the season's fixtures: the archived list names them
+    report = rebuild.rebuild(db, collected.collector.clock, rebuild.Scope(league=LEAGUE, season=collected.season))
+    assert report.responses == collected.responses
+    assert snapshot(db) == before
+
+
 def test_rebuild_records_a_job_run(collected: Collected) -> None:
     report = rebuild.rebuild(collected.db, collected.collector.clock)
     run = collected.db.fetch_dicts("SELECT job_id, status, calls, rows_unchanged FROM ops.job_runs "
