@@ -274,6 +274,23 @@ def test_failed_answers_are_not_replayed(scripted: Collector) -> None:
     assert report.responses == 1 and report.items == 3
 
 
+def test_a_body_kept_as_text_is_replayed(db_url: str, clock: SimClock) -> None:
+    teams = [TEAMS[0] | {"note": "nul \u0000 inside"}]  # PostgreSQL's jsonb cannot hold it: archived as text
+    api = FakeApi({"teams": [Answer(200, envelope("teams", teams))]})
+    collector = Collector.open(load_settings({}, api_key=KEY, database_url=db_url), clock=clock,
+                               client=ApiClient("http://api.test", KEY, clock, transport=api.transport()))
+    try:
+        pipeline.step(collector.context("test", "test", "LOW"), Request.of("teams", {"id": 1}))
+        kept_as_text = collector.db.fetchone("SELECT body IS NULL FROM raw.responses")[0]
+        assert bool(kept_as_text) == (collector.db.backend == "postgres")
+        wipe(collector.db)
+        report = rebuild.rebuild(collector.db, clock)
+        assert report.responses == 1 and report.counts.inserted == 1
+        assert collector.db.fetchone("SELECT name FROM core.teams")[0] == "Team 1"
+    finally:
+        collector.close()
+
+
 # --- the command line ------------------------------------------------------------------------
 
 
