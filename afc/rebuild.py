@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time as clock_time
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from typing import Any
 
 from afc import drift, runs, transform
@@ -156,7 +157,7 @@ def archived(db: Database, scope: Scope, batch_size: int) -> Iterator[list[Archi
             return
         after = heads[-1][0]
         loaded = _select(db, scope, {row[0]: row for row in heads}, fixtures)
-        batch = [loaded[raw_id] for raw_id in sorted(loaded) if loaded[raw_id] is not None]
+        batch = [entry for _, entry in sorted(loaded.items()) if entry is not None]
         if batch:
             yield batch
 
@@ -176,7 +177,8 @@ def _select(db: Database, scope: Scope, heads: dict[int, tuple[Any, ...]],
 
 
 def _filters(scope: Scope) -> tuple[str, dict[str, Any]]:
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if scope.endpoint:
         clauses.append("AND endpoint = %(endpoint)s")
         params["endpoint"] = scope.endpoint.strip("/")

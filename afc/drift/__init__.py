@@ -13,7 +13,14 @@ from typing import Any
 
 from afc.db import Database
 from afc.drift.observer import Difference, differences
-from afc.drift.records import Drift, acknowledge, listing, record, unacknowledged, unknown_ids
+from afc.drift.records import (
+    Drift,
+    acknowledge,
+    listing,
+    record,
+    unacknowledged,
+    unknown_ids,
+)
 from afc.drift.shapes import shape_of
 
 __all__ = ["Difference", "Drift", "acknowledge", "differences", "listing", "observe", "unacknowledged",

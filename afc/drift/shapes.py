@@ -42,7 +42,7 @@ def child_path(parent: str, key: str) -> str:
 class Node:
     """One value of a known shape, compiled for fast checks."""
 
-    __slots__ = ("path", "types", "accept", "expected", "optional", "fields", "required", "items")
+    __slots__ = ("accept", "expected", "fields", "items", "optional", "path", "required", "types")
 
     def __init__(self, path: str, spec: dict[str, Any]):
         self.path = path

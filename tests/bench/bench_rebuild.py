@@ -27,15 +27,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from afc import drift, pipeline, rebuild, transform  # noqa: E402
-from afc.api import Request  # noqa: E402
-from afc.clock import SimClock  # noqa: E402
-from afc.collector import Collector  # noqa: E402
-from afc.db import Database  # noqa: E402
-from afc.drift.shapes import shape_of  # noqa: E402
-from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
-from afc.settings import load_settings  # noqa: E402
-from tests.conftest import PG_ADMIN, sample  # noqa: E402
+from afc import drift, pipeline, rebuild, transform
+from afc.api import Request
+from afc.clock import SimClock
+from afc.collector import Collector
+from afc.db import Database
+from afc.drift.shapes import shape_of
+from afc.sandbox import SandboxConfig, start_sandbox
+from afc.settings import load_settings
+from tests.conftest import PG_ADMIN, sample
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LEAGUE = 39
@@ -122,8 +122,8 @@ def measure_observer() -> dict[str, Any]:
     out = {}
     for name, items, params in (("season_380", season, {"league": "39", "season": "2023"}),
                                 ("ids_20_details", batch, {"ids": "x"})):
-        ms = best_of({"observer": lambda: drift.differences(shape, items),
-                      "transform": lambda: transform.run("fixtures", params, items)})
+        ms = best_of({"observer": lambda items=items: drift.differences(shape, items),
+                      "transform": lambda items=items, params=params: transform.run("fixtures", params, items)})
         out[name] = {"observer_ms": round(ms["observer"], 2), "transform_ms": round(ms["transform"], 2),
                      "observer_vs_transform_pct": round(ms["observer"] / ms["transform"] * 100)}
     return out
