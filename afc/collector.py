@@ -37,6 +37,7 @@ class Collector:
         db = db or connect(settings.db_url)
         if auto_migrate:
             migrate(db)
+            runs.close_orphans(db, clock.now())  # runs of this host whose process was killed
         daily, minute = settings.limits
         ledger = Ledger(db, clock, account=settings.account, daily_limit=daily, minute_limit=minute,
                         floors=settings.priority_floors)

@@ -133,7 +133,7 @@ def test_match_day_calls_only_while_in_play_and_core_matches_the_truth(day: Day)
     assert report.failures == 0 and report.state == "stopped"
 
 
-def assert_core_matches_truth(db: Database, day: Day) -> None:
+def assert_core_matches_truth(db: Database, day: Day, *, require_correction: bool = True) -> None:
     """Final scores, events and the other detail parts in core equal the sandbox's final items."""
     corrected = 0
     for fx in day.fixtures:
@@ -153,7 +153,7 @@ def assert_core_matches_truth(db: Database, day: Day) -> None:
         if day.sb.world.details(fx.id).wrong:
             corrected += 1
             assert_correction_was_rechecked(db, fx.id, truth["events"])
-    assert corrected >= 1, "no fixture of the day had a silent correction; pick another day"
+    assert corrected >= 1 or not require_correction, "no fixture of the day had a silent correction; pick another day"
 
 
 def assert_correction_was_rechecked(db: Database, fixture_id: int, final_events: list[Any]) -> None:

@@ -43,7 +43,8 @@ class PostgresDatabase:
                 f"postgresql: cannot connect to {redact_url(url)}: {str(exc).strip().splitlines()[-1]}"
             ) from None
         if read_only:
-            conn.read_only = True
+            conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
+            conn.execute("SET default_transaction_read_only = on")  # and statements in autocommit
         return cls(conn, url)
 
     @contextmanager
