@@ -129,3 +129,17 @@ def test_unknown_job_in_plan(db_url):
 def test_unknown_option_is_a_usage_error():
     result = runner.invoke(app, ["quota", "--frobnicate"])
     assert result.exit_code == 2 and "No such option" in result.output
+
+
+def test_jobs_validate_checks_every_section(db_url, tmp_path):
+    import shutil
+
+    from afc.resources import default_jobs_dir
+
+    for path in default_jobs_dir().glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    live = tmp_path / "live.yaml"
+    live.write_text(live.read_text().replace("interval: 15s", "interval: fast"))
+    result = invoke(["jobs", "validate", "--jobs-dir", str(tmp_path)], db_url)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"afc: {live}: live.interval: must be a duration such as 90s, 15m, 6h or 90d, got 'fast'"

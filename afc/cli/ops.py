@@ -51,10 +51,12 @@ def jobs_list(jobs_dir: JobsDirOption = None, as_json: JsonOption = False) -> No
 
 @jobs_app.command("validate")
 def jobs_validate(jobs_dir: JobsDirOption = None) -> None:
-    """Check every job file; one line naming file, job and field on the first error."""
+    """Check every job file and section; one line naming file, job and field on the first error."""
     from afc.jobs import load
+    from afc.validate import validate
 
     config = load(settings(jobs_dir=jobs_dir).jobs_dir)
+    validate(config)
     console(stderr=True).print(f"{config.directory}: {len(config.jobs)} jobs, "
                                f"{len(config.tracked)} tracked leagues: ok")
 

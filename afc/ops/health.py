@@ -23,7 +23,7 @@ from afc.ops.schedule import parse
 from afc.quota import QuotaStatus
 
 LAST_RUNS = """
-SELECT job_id, MAX(CASE WHEN status = 'ok' THEN finished_at END), MAX(started_at)
+SELECT job_id, MAX(CASE WHEN status IN ('ok', 'quota') THEN finished_at END), MAX(started_at)
 FROM ops.job_runs GROUP BY job_id"""
 INSTALLED = "SELECT MIN(applied_at) FROM ops.schema_migrations"
 IN_PLAY = """
