@@ -16,7 +16,6 @@ of the sandbox world) and the structures are compared path by path:
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from afc.sandbox import SandboxConfig, start_sandbox
 from afc.sandbox.catalog import FINISHED_STATUSES
 from afc.sandbox.tables import standings
 from afc.sandbox.testing import api_client, find_fixture, frozen_clock
+from tests.conftest import SAMPLES
 
-SAMPLES = Path(os.environ.get("AFC_SAMPLES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "api-samples")
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"no recordings at {SAMPLES}")
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 SKIP_DIRS = {"errors", "headers"}

@@ -108,7 +108,7 @@ def render_status(rows: list[dict[str, Any]]) -> None:
     console().print(table)
     for row in rows:
         if row["error"]:
-            console(stderr=True).print(f"afc: plan {row['plan']}: {row['error']}", markup=False, highlight=False)
+            sys.stderr.write(f"afc: plan {row['plan']}: {row['error']}\n")
 
 
 def render_preview(preview: Any, as_json: bool, *, stderr: bool = False) -> None:
