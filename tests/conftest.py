@@ -124,3 +124,10 @@ def git_ls(*patterns: str) -> list[str]:
     """Tracked files matching patterns (for tests that scan the repository)."""
     out = subprocess.run(["git", "ls-files", *patterns], cwd=ROOT, capture_output=True, text=True)
     return out.stdout.split()
+
+
+# Property-based drills run the same examples on every run, so CI time and results are reproducible.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("afc", derandomize=True, deadline=None, print_blob=True)
+_hypothesis_settings.load_profile(os.environ.get("AFC_HYPOTHESIS_PROFILE", "afc"))
