@@ -156,6 +156,15 @@ def seed(db: Database) -> None:
         db.execute("INSERT INTO ops.job_runs (job_id, command, status, started_at, finished_at, calls, error) "
                    "VALUES ('daily_fixtures', 'daily', 'failed', %s, %s, 3, 'quota: floor')",
                    (datetime(2026, 11, 27, 9, tzinfo=UTC), datetime(2026, 11, 27, 9, 1, tzinfo=UTC)))
+        for path, kind, seen, acked in (("fixture.status.extra", "type_changed", "str", None),
+                                        ("league.flag", "missing", "absent", AT)):
+            db.execute("INSERT INTO ops.drift (endpoint, path, kind, expected_type, seen_type, first_seen_at, "
+                       "last_seen_at, example_raw_id, count, acknowledged_at) "
+                       "VALUES ('fixtures', %s, %s, 'int', %s, %s, %s, 1, 2, %s)",
+                       (path, kind, seen, AT, NOW if acked is None else AT, acked))
+        for endpoint, state, failures in (("fixtures", "open", 5), ("teams", "closed", 2)):
+            db.execute("INSERT INTO ops.breakers (endpoint, state, failures, opened_at, last_error_at, updated_at) "
+                       "VALUES (%s, %s, %s, %s, %s, %s)", (endpoint, state, failures, AT, AT, AT))
 
 
 def seeded(url: str) -> None:

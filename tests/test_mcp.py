@@ -22,7 +22,7 @@ from tests.mcp_support import (  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"db_query", "list_tables", "describe_table", "coverage_status", "rate_limit_status", "job_registry",
-         "recent_runs", "list_templates", "run_template"}
+         "recent_runs", "schema_drift", "circuit_breakers", "list_templates", "run_template"}
 JOBS_YAML = """
 jobs:
   - {job_id: bootstrap_countries, type: bootstrap, priority: LOW, endpoint: /countries, schedule: monthly}
@@ -176,6 +176,18 @@ async def test_recent_runs(client: Any) -> None:
     failed = (await call(client, "recent_runs", failed_only=True))["runs"]
     assert [(r["job_id"], r["error"]) for r in failed] == [
         ("daily_fixtures", "quota: floor"), ("bootstrap_leagues", "api: bad gateway")]
+
+
+async def test_schema_drift_and_breakers(client: Any) -> None:
+    drift = await call(client, "schema_drift")
+    assert drift["unacknowledged"] == 1
+    assert [(d["endpoint"], d["path"], d["kind"], d["seen_type"]) for d in drift["drift"]] == [
+        ("fixtures", "fixture.status.extra", "type_changed", "str")]
+    assert (await call(client, "schema_drift", include_acknowledged=True))["drift"][-1]["path"] == "league.flag"
+    breakers = await call(client, "circuit_breakers")
+    assert breakers["open"] == ["fixtures"]
+    assert [(b["endpoint"], b["state"], b["failures"]) for b in breakers["breakers"]] == [
+        ("fixtures", "open", 5), ("teams", "closed", 2)]
 
 
 async def test_list_templates(client: Any) -> None:

@@ -27,14 +27,19 @@ def describe(event: Any) -> str | None:
     """An event as a panel line: `45+1' Yellow Card: Amad Diallo (Manchester United)`."""
     if not isinstance(event, dict):
         return None
-    time = event.get("time") or {}
+    time = _mapping(event.get("time"))
     minute = f"{time.get('elapsed')}'" if time.get("extra") is None else f"{time.get('elapsed')}+{time['extra']}'"
     kind = str(event.get("type") or "")
     label = {"card": event.get("detail"), "var": f"VAR {event.get('detail') or ''}".strip(),
              "subst": "Substitution"}.get(kind.lower()) or kind
-    who = (event.get("player") or {}).get("name")
-    team = (event.get("team") or {}).get("name")
+    who = _mapping(event.get("player")).get("name")
+    team = _mapping(event.get("team")).get("name")
     return f"{minute} {label}" + (f": {who}" if who else "") + (f" ({team})" if team else "")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is an object; the API's events are stored as sent, so anything may be there."""
+    return value if isinstance(value, dict) else {}
 
 
 @refresher("fixture")

@@ -117,6 +117,12 @@ class Tools:
                     failed_only: bool = False) -> dict[str, Any]:
         return {"runs": status.recent_runs(self.target, limit, failed_only)}
 
+    def schema_drift(self, include_acknowledged: bool = False) -> dict[str, Any]:
+        return status.schema_drift(self.target, include_acknowledged)
+
+    def circuit_breakers(self) -> dict[str, Any]:
+        return status.circuit_breakers(self.target)
+
     def list_templates(self) -> dict[str, Any]:
         return {"templates": templates.describe()}
 
@@ -145,6 +151,11 @@ def descriptions(target: Target, timeout: float) -> dict[str, str]:
                         "run, its outcome and error, and the calls they spent today.",
         "recent_runs": "The latest job runs, newest first (status, calls, rows written, error); failed_only "
                        "keeps the runs that did not end ok.",
+        "schema_drift": "Fields the API added, dropped or retyped compared with what afc understands, once per "
+                        "endpoint and field (first/last seen, an example raw response); acknowledged ones only "
+                        "with include_acknowledged.",
+        "circuit_breakers": "The collector's circuit breaker per API endpoint: closed, open (calls paused after "
+                            "repeated failures) or half-open (one probe allowed), with failures and times.",
         "list_templates": "List the named query templates (common questions: league table, team form, today's "
                           "fixtures, coverage, quota, failures, ...) with their parameters.",
         "run_template": "Run a named query template with its parameters (see list_templates); same limits as "

@@ -39,6 +39,11 @@ SELECT id, job_id, command, status, started_at, finished_at, calls, rows_inserte
 FROM ops.job_runs
 WHERE (%(failed)s = 0 OR status NOT IN ('ok', 'running'))
 ORDER BY id DESC LIMIT %(limit)s"""
+DRIFT = """
+SELECT id, endpoint, path, kind, expected_type, seen_type, first_seen_at, last_seen_at, example_raw_id, count,
+       acknowledged_at
+FROM ops.drift WHERE (%(all)s = 1 OR acknowledged_at IS NULL) ORDER BY last_seen_at DESC, id LIMIT 500"""
+BREAKERS = "SELECT endpoint, state, failures, opened_at, last_error_at FROM ops.breakers ORDER BY endpoint"
 _INTERNAL = Limits(rows=5000, bytes=8 * 1024 * 1024, seconds=10.0)
 
 
@@ -110,3 +115,17 @@ def recent_runs(target: Target, limit: int = 20, failed_only: bool = False) -> l
 
 def _without(row: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
     return None if row is None else {k: v for k, v in row.items() if k != key}
+
+
+def schema_drift(target: Target, include_acknowledged: bool = False) -> dict[str, Any]:
+    """Fields the API added, dropped or retyped, as `afc drift` lists them (newest first)."""
+    if not table_exists(target, "ops.drift"):
+        return {"drift": [], "message": "no drift table in this database (run `afc db migrate`)"}
+    rows = as_dicts(run_afc_sql(target, DRIFT, {"all": int(include_acknowledged)}, _INTERNAL))
+    return {"drift": rows, "unacknowledged": sum(1 for r in rows if r["acknowledged_at"] is None)}
+
+
+def circuit_breakers(target: Target) -> dict[str, Any]:
+    """Every endpoint's circuit breaker (open ones stop calls until their cool-down ends)."""
+    rows = as_dicts(run_afc_sql(target, BREAKERS, {}, _INTERNAL))
+    return {"breakers": rows, "open": [r["endpoint"] for r in rows if r["state"] != "closed"]}
