@@ -38,4 +38,8 @@ def daily(
     if dry_run:
         render_plans(plan(collector), as_json)
         return
-    render_reports(run(collector), collector.ledger.status(), as_json)
+    from afc.ops.guard import job_group
+
+    with job_group(collector, "daily") as group:  # the group lock, then metrics and alerts
+        reports = group.record(run(collector))
+    render_reports(reports, collector.ledger.status(), as_json)

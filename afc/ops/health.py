@@ -170,8 +170,9 @@ def check_live(probe: Probe) -> list[Problem]:
 def check_drift(probe: Probe) -> list[Problem]:
     if "acknowledged_at" not in columns(probe.db, "ops.drift"):
         raise Skip("ops.drift does not exist yet")
-    row = probe.db.fetchone("SELECT COUNT(*) FROM ops.drift WHERE acknowledged_at IS NULL")
-    count = row[0] if row else 0
+    from afc.drift import unacknowledged
+
+    count = unacknowledged(probe.db)
     return [Problem("drift", "drift", f"{count} API drift findings unacknowledged; see `afc drift`")] \
         if count else []
 
