@@ -74,6 +74,19 @@ class PostgresDatabase:
         with self._cursor(sql, rows, many=True) as cur:
             return cur.rowcount
 
+    def executemany_returning(self, sql: str, rows: Iterable[Params]) -> list[tuple[Any, ...]]:
+        """executemany in one pipelined round trip, collecting every statement's RETURNING rows."""
+        try:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql, rows, returning=True)
+                found: list[tuple[Any, ...]] = []
+                while True:
+                    found.extend(cur.fetchall())
+                    if not cur.nextset():
+                        return found
+        except psycopg.Error as exc:
+            raise _wrap(exc, sql) from None
+
     def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with self._cursor(sql, params) as cur:
             return cur.fetchall()

@@ -97,24 +97,34 @@ def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]
 def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
     """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id."""
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
-    before = _existing(db, batch.table, batch.key, keys)
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
-    if db.backend == "postgres" and len(batch.rows) >= COPY_MIN:
-        changed = _copy_upsert(db, batch, meta)
+    if db.backend == "postgres":
+        written = _pg_upsert(db, batch, meta)
+        inserted = sum(1 for (fresh,) in written if fresh)
+        updated = len(written) - inserted
     else:
+        before = _existing(db, batch.table, batch.key, keys)  # in-process: cheaper than anything else
         sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
         changed = db.executemany(sql, [row | meta for row in batch.rows])
-    inserted = len(set(keys) - before)
-    updated = max(0, changed - inserted)
+        inserted = len(set(keys) - before)
+        updated = max(0, changed - inserted)
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
 
 
-def _copy_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> int:
-    """Many rows on PostgreSQL: COPY them into a session scratch table, then one upsert from it."""
+RETURNING = " RETURNING (xmax = 0)"  # PostgreSQL: true for an inserted row, false for an updated one
+
+
+def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> list[tuple[bool]]:
+    """One flag per row written (unchanged rows return nothing), without a separate lookup."""
+    if len(batch.rows) < COPY_MIN:
+        sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub) + RETURNING
+        return db.executemany_returning(sql, [row | meta for row in batch.rows])  # type: ignore[attr-defined]
+    # Many rows: COPY them into a session scratch table, then one upsert from it.
     stage = "afc_stage_" + batch.table.replace(".", "_")
     columns = batch.columns + META
     tail = tuple(meta[m] for m in META)
-    db.copy_stage(stage, batch.table, columns, (tuple(row[c] for c in batch.columns) + tail for row in batch.rows))
-    changed = db.execute(upsert_from_sql(batch.table, stage, batch.columns, batch.key, batch.stub))
+    db.copy_stage(stage, batch.table, columns,  # type: ignore[attr-defined]
+                  (tuple(row[c] for c in batch.columns) + tail for row in batch.rows))
+    written = db.fetchall(upsert_from_sql(batch.table, stage, batch.columns, batch.key, batch.stub) + RETURNING)
     db.execute(f"DELETE FROM {stage}")  # cheaper than TRUNCATE for a few hundred rows
-    return changed
+    return written  # type: ignore[return-value]

@@ -42,9 +42,26 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@refresher("fixture")
+PANEL = "SELECT fixture_id FROM mart.live_scores"
+
+
+@refresher("fixture_live")
 def refresh_live_scores(db: Database, keys: set[Any], now: datetime) -> int:
-    """Upsert the touched fixtures that are in play; remove those that are not (any more)."""
+    """The fixtures a response showed in play: onto the panel, with their latest event."""
+    return _rederive(db, keys, now)
+
+
+@refresher("fixture")
+def refresh_live_panel(db: Database, keys: set[Any], now: datetime) -> int:
+    """Touched fixtures already on the (small) panel: re-derived, or removed once no longer in play.
+
+    Checking the panel first keeps a season of finished fixtures from costing a query of its own.
+    """
+    panel = {row[0] for row in db.fetchall(PANEL)}
+    return _rederive(db, set(keys) & panel, now) if panel else 0
+
+
+def _rederive(db: Database, keys: set[Any], now: datetime) -> int:
     live: list[dict[str, Any]] = []
     gone: list[Any] = []
     for chunk in chunks(keys):

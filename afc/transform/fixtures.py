@@ -71,6 +71,8 @@ def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
     }
     batch.add("core.fixtures", ("id",), row)
     batch.touch("fixture", fixture_id)
+    if row["status_group"] == "live":
+        batch.touch("fixture_live", fixture_id)  # the live panel looks only at these and its own rows
     if season is not None:
         batch.touch("league_season", (league_id, season))
     return fixture_id, short
