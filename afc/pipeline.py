@@ -168,6 +168,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
     ok = response.error is None
     batch = transform.run(request.endpoint, request.query, response.items) if ok else None
     counts = Counts()
+    raw.prepare(ctx.db, response.fetched_at)
     with ctx.db.transaction():
         raw_id = raw.insert(ctx.db, response, ctx.run_id)
         if batch is not None:

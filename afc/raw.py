@@ -15,12 +15,21 @@ VALUES (%(endpoint)s, %(params)s, %(status)s, %(headers)s, %(body)s, %(body_text
         %(results)s, %(paging_current)s, %(paging_total)s, %(fetched_at)s, %(duration_ms)s, %(run)s)
 RETURNING id"""
 ENSURE_PARTITION = "SELECT raw.ensure_partition(%s)"
+_partitions: set[tuple[str, str]] = set()  # (database, month) already ensured by this process
+
+
+def prepare(db: Database, at: datetime) -> None:
+    """PostgreSQL: make sure the month of `at` has its partition, in a transaction of its own (once
+    per process and month), so the response's transaction never creates one and rolls it back."""
+    month = (db.url, at.strftime("%Y-%m"))
+    if db.backend == "postgres" and month not in _partitions:
+        with db.transaction():
+            db.fetchone(ENSURE_PARTITION, (at,))
+        _partitions.add(month)
 
 
 def insert(db: Database, response: Response, run_id: int | None) -> int:
-    """Archive `response` (inside the caller's transaction); returns the raw id."""
-    if db.backend == "postgres":
-        db.fetchone(ENSURE_PARTITION, (response.fetched_at,))
+    """Archive `response` (inside the caller's transaction, after `prepare`); returns the raw id."""
     body = response.body
     text = response.raw_text if body is not None else None
     # PostgreSQL's jsonb cannot hold \u0000: keep such a body verbatim as text instead.
