@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -148,6 +148,11 @@ class JobConfig(BaseModel):
     tracked: list[TrackedLeague]
     sections: dict[str, dict[str, Any]]
     sources: dict[str, str]  # job_id -> file it came from
+    section_sources: dict[str, str] = Field(default_factory=dict)  # section -> file it came from
+
+    def section_file(self, name: str) -> str:
+        """The file that defines section `name` (the directory when none does), for messages."""
+        return self.section_sources.get(name, str(self.directory))
 
     def job(self, job_id: str) -> Job:
         """The job named `job_id`, or a one-line error listing the known ones."""
@@ -191,6 +196,21 @@ def _describe(error: dict[str, Any], data: Any) -> str:
     return f"{where}{field + ': ' if field else ''}{message}{shown}"
 
 
+Section = TypeVar("Section", bound=BaseModel)
+
+
+def section(config: JobConfig, name: str, model: type[Section], **overrides: object) -> Section:
+    """The validated `name:` section (defaults when absent) with `overrides` on top; a bad value is one
+    line naming the file and the field."""
+    values = dict(config.sections.get(name) or {}) | {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        error["loc"] = (name, *error["loc"])
+        raise ConfigError(f"{config.section_file(name)}: {_describe(error, values)}") from None
+
+
 def load_file(path: Path) -> ConfigFile:
     """Parse and validate one YAML file."""
     try:
@@ -219,6 +239,7 @@ def load(directory: Path | None = None) -> JobConfig:
     sources: dict[str, str] = {}
     tracked: list[TrackedLeague] = []
     sections: dict[str, dict[str, Any]] = {}
+    section_sources: dict[str, str] = {}
     for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
         parsed = load_file(path)
         for job in parsed.jobs:
@@ -230,12 +251,13 @@ def load(directory: Path | None = None) -> JobConfig:
             value = getattr(parsed, name)
             if value is not None:
                 if name in sections:
-                    raise ConfigError(f"{path}: section {name!r} is also defined in another file")
-                sections[name] = value
+                    raise ConfigError(f"{path}: section {name!r} is also defined in {section_sources[name]}")
+                sections[name], section_sources[name] = value, str(path)
     for job_id, job in jobs.items():
         for dep in job.dependencies:
             if dep not in jobs:
                 raise ConfigError(f"{sources[job_id]}: job {job_id}: dependencies: unknown job {dep!r}")
-    config = JobConfig(directory=directory, jobs=jobs, tracked=tracked, sections=sections, sources=sources)
+    config = JobConfig(directory=directory, jobs=jobs, tracked=tracked, sections=sections, sources=sources,
+                       section_sources=section_sources)
     config.ordered()  # raises on a dependency cycle
     return config

@@ -11,13 +11,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from afc.api import Request
 from afc.db import Database, as_datetime, dump_json
-from afc.errors import ConfigError
 from afc.expand import tracked_seasons
-from afc.jobs import JobConfig
+from afc.jobs import JobConfig, section
 
 MAX_IDS = 20
 NEEDING_DETAILS = """
@@ -70,12 +69,7 @@ class DailySettings(BaseModel):
 
 def daily_settings(config: JobConfig) -> DailySettings:
     """The validated `daily:` section (defaults when absent)."""
-    try:
-        return DailySettings.model_validate(config.sections.get("daily") or {})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{config.directory}: daily.{field}: {error['msg']}") from None
+    return section(config, "daily", DailySettings)
 
 
 def _named(sql: str, config: JobConfig, db: Database, now: datetime, **values: Any) -> list[tuple[Any, ...]]:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from afc.errors import ConfigError
-from afc.jobs import JobConfig
+from afc.jobs import JobConfig, section
 
 Endpoint = Literal["fixtures", "events", "lineups", "statistics", "fixture_players", "standings", "teams",
                    "players", "injuries", "odds", "top_scorers"]
@@ -120,15 +119,4 @@ class CoverageConfig(_Strict):
 
 def coverage_config(config: JobConfig) -> CoverageConfig:
     """The validated `coverage:` section (defaults when there is none)."""
-    try:
-        return CoverageConfig.model_validate(config.sections.get("coverage") or {})
-    except ValidationError as exc:
-        from afc.ops.config import section_file
-
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        got = err.get("input")
-        shown = f", got {got!r}" if err["type"] not in ("value_error", "missing") and not isinstance(
-            got, (dict, list)) else ""
-        raise ConfigError(f"{section_file(config, 'coverage')}: coverage.{field}: {message}{shown}") from None
+    return section(config, "coverage", CoverageConfig)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from afc.errors import ConfigError
-from afc.jobs import JobConfig
-from afc.ops.config import parse_duration, section_file
+from afc.jobs import JobConfig, section
+from afc.ops.config import parse_duration
 
 _DURATIONS = ("interval", "lead", "lag_window", "live_window", "recheck_delay", "retry_delay", "max_sleep",
               "match_length")
@@ -46,15 +46,7 @@ class LiveConfig(BaseModel):
 
 def live_config(config: JobConfig, **overrides: object) -> LiveConfig:
     """The validated `live:` section with command-line overrides on top (defaults when absent)."""
-    values = dict(config.sections.get("live") or {})
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return LiveConfig.model_validate(values)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{section_file(config, 'live')}: live.{field}: {message}") from None
+    return section(config, "live", LiveConfig, **overrides)
 
 
 def leagues_of(live: LiveConfig, config: JobConfig) -> list[int] | None:

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from afc.errors import ConfigError
-from afc.jobs import JobConfig, check_schedule
+from afc.jobs import JobConfig, check_schedule, section
 
 GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance")
 # Timer schedules (UTC) of the groups whose command runs all their work; `ops.schedules` overrides
@@ -23,7 +21,6 @@ DEFAULT_SCHEDULES = {"daily": "hourly", "backfill": "30 21 * * *", "coverage": "
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
-Model = TypeVar("Model", bound=BaseModel)
 
 
 def parse_duration(value: object) -> int:
@@ -153,34 +150,17 @@ def group_schedules(ops: OpsConfig) -> dict[str, str]:
 
 def section_file(config: JobConfig, name: str) -> str:
     """The file of the jobs directory that defines section `name` (for error messages)."""
-    for path in sorted(config.directory.glob("*.y*ml")):
-        try:
-            data = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError):
-            continue
-        if isinstance(data, dict) and name in data:
-            return str(path)
-    return str(config.directory)
-
-
-def _section(config: JobConfig, name: str, model: type[Model]) -> Model:
-    try:
-        return model.model_validate(config.sections.get(name) or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{section_file(config, name)}: {name}.{field}: {message}") from None
+    return config.section_file(name)
 
 
 def ops_config(config: JobConfig) -> OpsConfig:
     """The validated `ops:` section (defaults when there is none)."""
-    return _section(config, "ops", OpsConfig)
+    return section(config, "ops", OpsConfig)
 
 
 def alerts_config(config: JobConfig) -> AlertsConfig:
     """The validated `alerts:` section (defaults, no channels, when there is none)."""
-    return _section(config, "alerts", AlertsConfig)
+    return section(config, "alerts", AlertsConfig)
 
 
 def describe(value: Any) -> str:
