@@ -80,9 +80,13 @@ class Batch:
 
     def commit_item(self) -> None:
         """Keep what the current item staged."""
+        groups = self._groups
         for table, key, row, stub in self._staged:
-            group = self._groups.setdefault((table, key, stub, tuple(row)), {})
-            group[tuple(row[k] for k in key)] = row
+            name = (table, key, stub, tuple(row))
+            group = groups.get(name)
+            if group is None:
+                group = groups[name] = {}
+            group[(row[key[0]],) if len(key) == 1 else tuple([row[k] for k in key])] = row
         for kind, value in self._staged_touch:
             self.touched.setdefault(kind, set()).add(value)
         self.items += 1

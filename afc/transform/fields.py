@@ -44,6 +44,8 @@ def req_text(item: Any, *keys: str) -> str:
 
 def opt_int(value: Any) -> int | None:
     """An optional integer; numeric strings ("12") are read, anything else is None."""
+    if type(value) is int:  # the common case first: this runs a dozen times per item
+        return value if -INT_MAX <= value <= INT_MAX else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -69,9 +71,14 @@ def opt_num(value: Any) -> float | None:
 
 def opt_text(value: Any) -> str | None:
     """An optional string: numbers are rendered, empty strings become None."""
-    if value is None or isinstance(value, (dict, list)):
+    if type(value) is str:
+        text = value.strip()
+    elif value is None or isinstance(value, (dict, list)):
         return None
-    text = str(value).replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+    else:
+        text = str(value).strip()
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL
+        text = text.replace("\x00", "").strip()
     return text or None
 
 

@@ -14,7 +14,6 @@ import math
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,9 @@ sys.path.insert(0, str(ROOT))
 from afc import backfill  # noqa: E402
 from afc.clock import SimClock  # noqa: E402
 from afc.collector import Collector  # noqa: E402
-from afc.db import connect  # noqa: E402
-from afc.db.migrate import migrate  # noqa: E402
 from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
 from afc.settings import load_settings  # noqa: E402
-from tests.conftest import PG_ADMIN  # noqa: E402
+from tests.bench.common import fresh_database  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 LEAGUE, SEASON, WHAT = 39, 2025, "fixtures,details,standings,teams,players"
@@ -38,24 +35,7 @@ DETAIL_ENDPOINTS = 4  # /fixtures/events, /lineups, /statistics, /players per fi
 
 def _database(backend: str, tmp: Path) -> tuple[str, Any]:
     """A fresh migrated database and a function that drops it."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-        drop = lambda: None  # noqa: E731 - the temp directory goes with it
-    else:
-        import psycopg
-
-        name = f"afc_bench_backfill_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-        def drop() -> None:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    db = connect(url)
-    migrate(db)
-    db.close()
-    return url, drop
+    return fresh_database(backend)
 
 
 def measure(backend: str, tmp: Path) -> dict[str, Any]:

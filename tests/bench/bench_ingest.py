@@ -17,7 +17,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ from afc import transform  # noqa: E402
 from afc.db import Database, connect  # noqa: E402
 from afc.db.migrate import migrate  # noqa: E402
 from afc.pipeline import write_batch  # noqa: E402
-from tests.conftest import PG_ADMIN, sample  # noqa: E402
+from tests.bench.common import fresh_database  # noqa: E402
+from tests.conftest import sample  # noqa: E402
 from tests.loading import AT  # noqa: E402
 
 PLAIN = "fixtures/obissing__matches2023.json"
@@ -115,24 +115,15 @@ def run(plain: int = 20_000, detailed: int = 1_000) -> dict[str, Any]:
     return results
 
 
-def _postgres(plain: int, detailed: int) -> dict[str, Any] | str:
-    import psycopg
-
-    name = f"afc_bench_{uuid.uuid4().hex[:8]}"
+def _postgres(plain: int, detailed: int) -> dict[str, Any]:
+    url, drop = fresh_database("postgres")
     try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.Error as exc:
-        return f"skipped: {exc}".splitlines()[0]
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        db = connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
-        migrate(db)
+        db = connect(url)
         figures = measure(db, plain, detailed)
         db.close()
         return figures
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop()
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,8 @@ from afc.live.schedule import read  # noqa: E402
 from afc.pipeline import Context, store  # noqa: E402
 from afc.quota import Ledger, Reservation  # noqa: E402
 from afc.settings import Floors, load_settings  # noqa: E402
-from tests.conftest import PG_ADMIN, sample  # noqa: E402
+from tests.bench.common import fresh_database  # noqa: E402
+from tests.conftest import sample  # noqa: E402
 from tests.test_live_day import UntilClock, seed_schedule  # noqa: E402
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
@@ -100,21 +100,8 @@ def fill(db: Database, count: int) -> None:
 
 
 def database(backend: str) -> tuple[str, Any]:
-    """A fresh migrated database URL and a function that drops it."""
-    if backend == "sqlite":
-        tmp = tempfile.TemporaryDirectory()
-        return f"sqlite:///{tmp.name}/afc.db", tmp.cleanup
-    import psycopg
-
-    name = f"afc_bench_live_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
+    """A fresh database URL (migrated by the caller) and a function that drops it."""
+    return fresh_database(backend, migrated=False)
 
 
 def pct(values: list[float], q: float) -> float:

@@ -11,7 +11,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 from afc.clock import SimClock  # noqa: E402
 from afc.db import connect, dump_json  # noqa: E402
-from afc.db.migrate import migrate  # noqa: E402
 from afc.ops.backup import backup  # noqa: E402
 from afc.ops.breaker import DbBreaker  # noqa: E402
 from afc.ops.retention import prune  # noqa: E402
-from tests.conftest import PG_ADMIN  # noqa: E402
+from tests.bench.common import fresh_database  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 BODY = dump_json({"get": "fixtures", "errors": [], "results": 1, "response": [{"fixture": {"id": 1}}] * 20})
@@ -35,24 +33,8 @@ VALUES ('fixtures', '{}', 200, '{}', %s, %s)"""
 
 
 def _database(backend: str, tmp: Path) -> tuple[str, Any]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-        drop = lambda: None  # noqa: E731 - the temp directory goes with it
-    else:
-        import psycopg
-
-        name = f"afc_bench_ops_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-        def drop() -> None:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    db = connect(url)
-    migrate(db)
-    db.close()
-    return url, drop
+    """A fresh migrated database and a function that drops it."""
+    return fresh_database(backend)
 
 
 def _fill(db: Any, rows: int) -> None:

@@ -18,7 +18,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,11 +30,12 @@ from afc import drift, pipeline, rebuild, transform
 from afc.api import Request
 from afc.clock import SimClock
 from afc.collector import Collector
+from tests.bench.common import fresh_database  # noqa: E402
 from afc.db import Database
 from afc.drift.shapes import shape_of
 from afc.sandbox import SandboxConfig, start_sandbox
 from afc.settings import load_settings
-from tests.conftest import PG_ADMIN, sample
+from tests.conftest import sample
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LEAGUE = 39
@@ -138,20 +138,12 @@ def run() -> dict[str, Any]:
     return results
 
 
-def _postgres() -> dict[str, Any] | str:
-    import psycopg
-
-    name = f"afc_bench_{uuid.uuid4().hex[:8]}"
+def _postgres() -> dict[str, Any]:
+    url, drop = fresh_database("postgres", migrated=False)
     try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.Error as exc:
-        return f"skipped: {exc}".splitlines()[0]
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return measure_rebuild(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
+        return measure_rebuild(url)
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop()
 
 
 def main() -> None:
