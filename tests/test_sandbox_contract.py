@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,9 +13,9 @@ import pytest
 from afc.sandbox import SandboxConfig, start_sandbox
 from afc.sandbox.seasonstats import registered
 from afc.sandbox.testing import api_client, find_fixture, frozen_clock
+from tests.conftest import SAMPLES
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
-SAMPLES = Path(os.environ.get("AFC_SAMPLES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "api-samples")
 RATE_HEADERS = ("x-ratelimit-requests-limit", "x-ratelimit-requests-remaining", "X-RateLimit-Limit",
                 "X-RateLimit-Remaining")
 
