@@ -14,8 +14,8 @@ import argparse
 import os
 import copy
 import json
+import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 
 from afc import transform  # noqa: E402
 from afc.db import Database, connect  # noqa: E402
-from afc.db.migrate import migrate  # noqa: E402
 from afc.pipeline import write_batch  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample  # noqa: E402
@@ -102,28 +101,26 @@ def measure(db: Database, plain: int, detailed: int) -> dict[str, Any]:
     }
 
 
-def run(plain: int = 20_000, detailed: int = 1_000) -> dict[str, Any]:
-    """Throughput on both backends (PostgreSQL is skipped when it is not reachable)."""
-    results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2), "plain_items": plain, "detail_items": detailed}
-    with tempfile.TemporaryDirectory() as tmp:
-        db = connect(f"sqlite:///{tmp}/bench.db")
-        migrate(db)
-        results["sqlite"] = measure(db, plain, detailed)
-        db.close()
-    results["postgres"] = _postgres(plain, detailed)
+def run(plain: int = 20_000, detailed: int = 1_000, repeats: int = 3) -> dict[str, Any]:
+    """Throughput on both backends: the median of `repeats` runs, each into a fresh database, the
+    backends alternating so that a noisy moment of the machine does not favour one of them."""
+    results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2), "plain_items": plain,
+                               "detail_items": detailed, "repeats": repeats}
+    runs: dict[str, list[dict[str, Any]]] = {"sqlite": [], "postgres": []}
+    for _ in range(repeats):
+        for backend in runs:
+            url, drop = fresh_database(backend)
+            try:
+                db = connect(url)
+                runs[backend].append(measure(db, plain, detailed))
+                db.close()
+            finally:
+                drop()
+    for backend, figures in runs.items():
+        results[backend] = {key: statistics.median(f[key] for f in figures) for key in figures[0]}
+        results[backend]["runs"] = figures
     results["load_after"] = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
     return results
-
-
-def _postgres(plain: int, detailed: int) -> dict[str, Any]:
-    url, drop = fresh_database("postgres")
-    try:
-        db = connect(url)
-        figures = measure(db, plain, detailed)
-        db.close()
-        return figures
-    finally:
-        drop()
 
 
 def main() -> None:

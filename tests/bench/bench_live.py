@@ -108,45 +108,70 @@ def pct(values: list[float], q: float) -> float:
     return round(sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000, 2)
 
 
-def tick_overhead(backend: str, fixtures: int, repeats: int = 200) -> dict[str, Any]:
-    """Time store() of a 20-fixture live answer, and the schedule read, with `fixtures` in core."""
-    url, drop = database(backend)
-    db = connect(url)
-    try:
-        migrate(db)
+class Ticker:
+    """A database holding `fixtures` fixtures, storing one 20-fixture live answer per `tick()`."""
+
+    def __init__(self, backend: str, fixtures: int):
+        self.url, self.drop = database(backend)
+        self.db = connect(self.url)
+        migrate(self.db)
         started = time.perf_counter()
-        fill(db, fixtures)
-        filled = time.perf_counter() - started
-        clock = SimClock(DAY + timedelta(hours=15), speed=0)
-        ledger = Ledger(db, clock, account="bench", daily_limit=75_000, minute_limit=450, floors=Floors())
+        fill(self.db, fixtures)
+        self.fill_seconds = time.perf_counter() - started
+        self.backend, self.fixtures = backend, fixtures
+        self.clock = SimClock(DAY + timedelta(hours=15), speed=0)
+        ledger = Ledger(self.db, self.clock, account="bench", daily_limit=75_000, minute_limit=450, floors=Floors())
         from afc import runs
 
-        ctx = Context(db, None, ledger, clock, runs.start(db, "bench", "bench", clock.now()), "CRITICAL")  # type: ignore[arg-type]
-        items, stores, reads = live_items(), [], []
+        run_id = runs.start(self.db, "bench", "bench", self.clock.now())
+        self.ctx = Context(self.db, None, ledger, self.clock, run_id, "CRITICAL")  # type: ignore[arg-type]
+        self.items, self.n = live_items(), 0
+        self.stores: list[float] = []
+        self.reads: list[float] = []
+
+    def tick(self, keep: bool) -> None:
+        """Store one changed live answer and read the schedule, timing both when `keep`."""
+        for n, item in enumerate(self.items):
+            item["fixture"]["status"]["elapsed"] = self.n % 90 + 1
+            item["goals"]["home"] = (self.n + n) // 30
+        body = {"get": "fixtures", "parameters": {"live": "all"}, "errors": [], "results": len(self.items),
+                "paging": {"current": 1, "total": 1}, "response": self.items}
+        now = self.clock.now()
+        response = Response(Request.of("fixtures", {"live": "all"}), 200, {}, copy.deepcopy(body), None, now, 0)
+        reservation = Reservation(now.date(), now.replace(second=0, microsecond=0), "CRITICAL")
+        t0 = time.perf_counter()
+        store(self.ctx, response, reservation)
+        t1 = time.perf_counter()
+        read(self.db, None, now, LiveConfig())
+        t2 = time.perf_counter()
+        if keep:  # the first stores insert the fixtures and their references
+            self.stores.append(t1 - t0)
+            self.reads.append(t2 - t1)
+        self.clock.advance(15)
+        self.n += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {"backend": self.backend, "fixtures": self.fixtures, "fill_seconds": round(self.fill_seconds, 1),
+                "store_p50_ms": pct(self.stores, 0.5), "store_p95_ms": pct(self.stores, 0.95),
+                "schedule_p50_ms": pct(self.reads, 0.5), "schedule_p95_ms": pct(self.reads, 0.95)}
+
+    def close(self) -> None:
+        self.db.close()
+        self.drop()
+
+
+def tick_overhead(backend: str, sizes: tuple[int, ...], repeats: int = 200) -> list[dict[str, Any]]:
+    """Tick cost at each database size, measured side by side: the ticks alternate between them,
+    so a noisy moment of the machine hits every size alike."""
+    tickers = [Ticker(backend, n) for n in sizes]
+    try:
         for i in range(repeats + 5):
-            for n, item in enumerate(items):
-                item["fixture"]["status"]["elapsed"] = i % 90 + 1
-                item["goals"]["home"] = (i + n) // 30
-            body = {"get": "fixtures", "parameters": {"live": "all"}, "errors": [], "results": len(items),
-                    "paging": {"current": 1, "total": 1}, "response": items}
-            response = Response(Request.of("fixtures", {"live": "all"}), 200, {}, copy.deepcopy(body), None,
-                                clock.now(), 0)
-            reservation = Reservation(clock.now().date(), clock.now().replace(second=0, microsecond=0), "CRITICAL")
-            t0 = time.perf_counter()
-            store(ctx, response, reservation)
-            t1 = time.perf_counter()
-            read(db, None, clock.now(), LiveConfig())
-            t2 = time.perf_counter()
-            if i >= 5:  # the first stores insert the fixtures and their references
-                stores.append(t1 - t0)
-                reads.append(t2 - t1)
-            clock.advance(15)
-        return {"backend": backend, "fixtures": fixtures, "fill_seconds": round(filled, 1),
-                "store_p50_ms": pct(stores, 0.5), "store_p95_ms": pct(stores, 0.95),
-                "schedule_p50_ms": pct(reads, 0.5), "schedule_p95_ms": pct(reads, 0.95)}
+            for ticker in tickers:
+                ticker.tick(keep=i >= 5)
+        return [t.figures() for t in tickers]
     finally:
-        db.close()
-        drop()
+        for ticker in tickers:
+            ticker.close()
 
 
 def rss_mb() -> float:
@@ -206,7 +231,7 @@ def _seed_live(url: str, clock: SimClock, items: list[dict[str, Any]]) -> None:
 
 def run(backend: str = "sqlite", big: int = 1_000_000, ticks: int = 10_000) -> dict[str, Any]:
     """Every measurement, as one dict."""
-    small, large = tick_overhead(backend, 10_000), tick_overhead(backend, big)
+    small, large = tick_overhead(backend, (10_000, big))
     return {"match_day": match_day(), "tick_small": small, "tick_big": large,
             "store_ratio_p50": round(large["store_p50_ms"] / small["store_p50_ms"], 2),
             "memory": memory(ticks)}
