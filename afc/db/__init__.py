@@ -110,6 +110,8 @@ def as_datetime(value: Any) -> datetime | None:
 
 def as_date(value: Any) -> date | None:
     """A date column as a `date`."""
-    if value is None or isinstance(value, date):
+    if value is None or type(value) is date:
         return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
     return date.fromisoformat(str(value)[:10])

@@ -148,11 +148,6 @@ def group_schedules(ops: OpsConfig) -> dict[str, str]:
     return {group: text for group, text in merged.items() if text != "off"}
 
 
-def section_file(config: JobConfig, name: str) -> str:
-    """The file of the jobs directory that defines section `name` (for error messages)."""
-    return config.section_file(name)
-
-
 def ops_config(config: JobConfig) -> OpsConfig:
     """The validated `ops:` section (defaults when there is none)."""
     return section(config, "ops", OpsConfig)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from afc.errors import ConfigError
 from afc.jobs import Job, JobConfig
-from afc.ops.config import OpsConfig, group_schedules, ops_config, section_file
+from afc.ops.config import OpsConfig, group_schedules, ops_config
 from afc.ops.schedule import Schedule, checked
 
 # group -> (the afc commands its service runs, TimeoutStartSec)
@@ -66,7 +66,7 @@ def _bootstrap(config: JobConfig, ops: OpsConfig) -> list[Timer]:
 
 
 def _schedule(config: JobConfig, ops: OpsConfig, text: str, what: str, file: str | None = None) -> Schedule:
-    return checked(text, ops.random_delay_seconds, f"{file or section_file(config, 'ops')}: {what}")
+    return checked(text, ops.random_delay_seconds, f"{file or config.section_file('ops')}: {what}")
 
 
 def _group(config: JobConfig, ops: OpsConfig, group: str) -> Timer | None:
