@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from afc.clock import SimClock
-from afc.collector import Collector
-from afc.settings import Settings, load_settings
+from afc.collect.collector import Collector
+from afc.config.settings import Settings, load_settings
 
 SPEED = 240  # a 2-hour match plays in 30 seconds
 COUNTED = ("core.leagues", "core.teams", "core.fixtures", "core.fixture_details", "core.standings",
@@ -46,7 +46,7 @@ def first_kickoff(world: Any, leagues: list[int], now: datetime) -> datetime:
 
 def run_demo(settings: Settings, *, quick: bool = False, say: Callable[[str], None] = print) -> DemoReport:
     """Serve the sandbox and collect from it into `settings.db_url`; returns the report."""
-    from afc.jobs import load
+    from afc.config.jobs import load
     from afc.sandbox import SandboxConfig, start_sandbox
 
     began = time.perf_counter()
@@ -98,7 +98,7 @@ def _summary(reports: list[Any]) -> str:
 
 
 def _bootstrap(collector: Collector) -> str:
-    from afc.bootstrap import bootstrap
+    from afc.jobs.bootstrap import bootstrap
 
     return _summary(bootstrap(collector, "all"))
 
@@ -112,7 +112,7 @@ def _backfill(collector: Collector, season: int, quick: bool) -> str:
 
 
 def _daily(collector: Collector) -> str:
-    from afc.daily import daily
+    from afc.jobs.daily import daily
 
     return _summary(daily(collector))
 
@@ -137,7 +137,7 @@ def _live(settings: Settings, clock: SimClock, quick: bool) -> str:
 
 
 def _coverage(collector: Collector, season: int) -> str:
-    from afc.coverage.mart import report
+    from afc.marts.coverage import report
 
     backfilled = report(collector.db, collector.config, collector.now(), 39, season)
     tracked = report(collector.db, collector.config, collector.now())

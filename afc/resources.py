@@ -8,8 +8,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def shipped_dir(name: str) -> Path:
-    """`afc/<name>` in an installed wheel, else `<checkout>/<name>` (editable installs and tests)."""
-    inside = _PACKAGE / name
+    """`afc/_shipped/<name>` in an installed wheel, else `<checkout>/<name>` (editable installs and tests)."""
+    inside = _PACKAGE / "_shipped" / name  # not `afc/<name>`: `afc/jobs` is the jobs layer's package
     return inside if inside.is_dir() else _PACKAGE.parent / name
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from afc import transform
+from afc.collect.step import write_batch
 from afc.db import Database
 from afc.db.upsert import Counts
-from afc.pipeline import write_batch
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from afc.db import Database, connect, dump_json
+from afc.mcp.readonly import Target
 from afc.mcp.role import apply_setup, resolve
-from afc.readonly import Target
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 AT = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
@@ -88,8 +88,8 @@ def login_url(url: str, role: str) -> str:
 
 def sqlite_target(url: str) -> Target:
     """The read-only target of a SQLite URL."""
+    from afc.config.settings import load_settings
     from afc.mcp.server import open_target
-    from afc.settings import load_settings
 
     return open_target(load_settings({}, database_url=url))
 

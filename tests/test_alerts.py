@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from afc.config.jobs import load
+from afc.config.ops import AlertsConfig, SmtpConfig, alerts_config
 from afc.errors import ConfigError
-from afc.jobs import load
 from afc.ops.alerts import Alert, from_problems, job_failed, notify, password, scrub
-from afc.ops.config import AlertsConfig, SmtpConfig, alerts_config
 from afc.ops.health import Problem
 from tests.fakeapi import KEY
 from tests.opsfakes import smtp_server, webhook_receiver

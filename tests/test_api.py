@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from afc.api import ApiClient, Request, errors_of
+from afc.api.client import ApiClient, Request, errors_of
 from afc.errors import (
     AuthError,
     FatalApiError,

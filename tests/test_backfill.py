@@ -22,11 +22,11 @@ from afc import backfill
 from afc.backfill import tasks
 from afc.cli import app
 from afc.clock import SimClock
-from afc.collector import Collector
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
 from afc.db import Database, as_datetime, connect, load_json
 from afc.db.migrate import migrate
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
 from tests.conftest import PG_ADMIN
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from afc.clock import SimClock
+from afc.collect.breaker import DbBreaker, open_breakers, states
+from afc.config.jobs import load
 from afc.db import connect
 from afc.errors import CircuitOpen, ConfigError
-from afc.jobs import load
-from afc.ops.breaker import DbBreaker, open_breakers, states
 
 
 def fail(breaker: DbBreaker, endpoint: str, times: int) -> None:

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from afc.cli import app
+from afc.collect.breaker import DbBreaker
 from afc.db import connect
-from afc.ops.breaker import DbBreaker
 from tests.fakeapi import KEY, REFERENCE_ROUTES, FakeApi
 from tests.test_lock import held_elsewhere
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from afc import mart
+from afc.config.coverage import CoverageConfig, Target
+from afc.config.jobs import load
 from afc.coverage import compute, coverage_config
-from afc.coverage.calculate import count_pct, freshness_pct, overall_pct, pipeline_pct
-from afc.coverage.config import CoverageConfig, Target
-from afc.coverage.mart import refresh_seasons, report
 from afc.db import load_json
 from afc.errors import ConfigError
-from afc.jobs import load
+from afc.marts import refresh as mart
+from afc.marts.coverage import refresh_seasons, report
+from afc.marts.coverage.calculate import count_pct, freshness_pct, overall_pct, pipeline_pct
 from tests import coverage_data as data
 from tests.coverage_data import LEAGUE, NOW, SEASON
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from afc.api import Request
+from afc.api.client import Request
+from afc.config.jobs import load
 from afc.coverage import Gap, gaps
 from afc.errors import ConfigError
-from afc.jobs import load
 from tests import coverage_data as data
 from tests.coverage_data import LEAGUE, NOW, SEASON
 

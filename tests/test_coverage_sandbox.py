@@ -9,18 +9,18 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from afc.api import Request
-from afc.bootstrap import bootstrap
+from afc.api.client import Request
 from afc.cli import app
 from afc.clock import SimClock
-from afc.collector import Collector
+from afc.collect.collector import Collector
+from afc.collect.step import collect
+from afc.config.settings import load_settings
 from afc.coverage import gaps
-from afc.coverage.mart import report
 from afc.db import load_json
-from afc.pipeline import collect
+from afc.jobs.bootstrap import bootstrap
+from afc.marts.coverage import report
 from afc.resources import default_jobs_dir
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
 from tests import coverage_data as data
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from afc.bootstrap import bootstrap
 from afc.cli import app
 from afc.clock import SimClock
-from afc.collector import Collector
-from afc.daily import daily, plan
+from afc.collect.collector import Collector
+from afc.config.settings import Floors, load_settings
 from afc.db import load_json
 from afc.errors import ConfigError
+from afc.jobs.bootstrap import bootstrap
+from afc.jobs.daily import daily, plan
+from afc.jobs.targets import fixtures_needing_details, fixtures_to_sweep, odds_upcoming
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import Floors, load_settings
-from afc.targets import fixtures_needing_details, fixtures_to_sweep, odds_upcoming
 from tests.loading import load
 
 TRACKED = {39, 140, 135, 78, 61, 2}
@@ -165,7 +165,7 @@ def test_the_sweep_finds_postponed_and_stuck_fixtures(db):
 
 
 def _config():
-    from afc.jobs import load as load_jobs
+    from afc.config.jobs import load as load_jobs
 
     return load_jobs()
 

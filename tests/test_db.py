@@ -11,7 +11,7 @@ from afc.db.migrate import applied, available, migrate, pending
 from afc.db.sqlite import split_statements, translate
 from afc.db.upsert import apply
 from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
-from afc.model import Batch, TableRows
+from afc.transform.model import Batch, TableRows
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 META = {"updated_at": NOW, "raw_id": 1}

@@ -35,7 +35,8 @@ def test_the_wheel_ships_its_sql_and_job_files(tmp_path):
                    check=True, capture_output=True)
     wheel = next(tmp_path.glob("afc-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "afc/sql/sqlite/0001_foundation.sql" in names and "afc/sql/postgres/0001_foundation.sql" in names
-    assert "afc/jobs/daily.yaml" in names and "afc/jobs/leagues.yaml" in names
-    assert any(n.startswith("afc/drift/known/") for n in names)
+    sql = "afc/_shipped/sql"
+    assert f"{sql}/sqlite/0001_foundation.sql" in names and f"{sql}/postgres/0001_foundation.sql" in names
+    assert "afc/_shipped/jobs/daily.yaml" in names and "afc/_shipped/jobs/leagues.yaml" in names
+    assert any(n.startswith("afc/collect/drift/known/") for n in names)
     assert not any(n.startswith("tests/") for n in names)

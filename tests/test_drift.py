@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from afc import drift, pipeline
-from afc.api import ApiClient, Request
+from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.clock import SimClock
-from afc.collector import Collector
+from afc.collect import drift
+from afc.collect import step as pipeline
+from afc.collect.collector import Collector
+from afc.collect.drift import generate, observer
+from afc.collect.drift.shapes import KNOWN_DIR, Node, known, learn, shape_of
+from afc.config.settings import load_settings
 from afc.db import Database
-from afc.drift import generate, observer
-from afc.drift.shapes import KNOWN_DIR, Node, known, learn, shape_of
-from afc.settings import load_settings
 from tests.conftest import SAMPLES, sample
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 
@@ -225,7 +226,7 @@ def test_every_collected_response_is_observed_once(collector: Collector) -> None
 
 
 def test_rebuild_checks_the_archive_again_only_when_asked(collector: Collector) -> None:
-    from afc import rebuild
+    from afc.collect import rebuild
 
     step = pipeline.step(collector.context("test", "test", "LOW"), Request.of("fixtures", {"id": 1}))
     collector.db.execute("DELETE FROM ops.drift")

@@ -17,9 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from afc.clock import SimClock
+from afc.config.settings import load_settings
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
 from tests.test_live_day import DAY, assert_core_matches_truth, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from afc import pipeline
-from afc.api import Request
+from afc.api.client import Request
 from afc.cli import app
 from afc.clock import SimClock
-from afc.collector import Collector
+from afc.collect import step as pipeline
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
 from afc.errors import QuotaExhausted, ServerError
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # fault -> (an archived raw answer before the good one?, its HTTP status)

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from afc import transform
 from afc.cli import app
+from afc.collect.step import write_batch
+from afc.config.jobs import load
 from afc.db import connect
-from afc.pipeline import write_batch
 from afc.errors import ConfigError
-from afc.jobs import load
 from tests.conftest import sample
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

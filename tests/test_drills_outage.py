@@ -49,7 +49,7 @@ def test_killing_the_database_connection_mid_run_fails_cleanly(pg_url):
     assert stored >= 3 and logged == stored
     orphan = db.fetchone("SELECT status FROM ops.job_runs ORDER BY id DESC LIMIT 1")[0]
     assert orphan == "running"  # the database was gone: nobody could close it …
-    from afc.runs import close_orphans
+    from afc.collect.runs import close_orphans
 
     assert close_orphans(db, clock.now()) >= 1  # … until the next run on this host notices
     assert db.fetchone("SELECT count(*) FROM ops.job_runs WHERE status = 'running'")[0] == 0

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from afc.api import ApiClient
-from afc.bootstrap import bootstrap
-from afc.collector import Collector
+from afc.api.client import ApiClient
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
 from afc.errors import LockHeld
+from afc.jobs.bootstrap import bootstrap
 from afc.ops.guard import job_group
-from afc.settings import load_settings
 from tests.conftest import ROOT
 from tests.fakeapi import KEY, REFERENCE_ROUTES, Answer, FakeApi
 from tests.opsfakes import webhook_receiver

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from afc.jobs import JobConfig, load
+from afc.collect.breaker import DbBreaker
+from afc.collect.ledger import Ledger
+from afc.config.jobs import JobConfig, load
+from afc.config.settings import Floors
 from afc.ops import heartbeat
-from afc.ops.breaker import DbBreaker
 from afc.ops.health import check, columns
-from afc.quota import Ledger
-from afc.settings import Floors
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

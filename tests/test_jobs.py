@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from afc.config.jobs import load
 from afc.errors import ConfigError
-from afc.expand import expand
-from afc.jobs import load
+from afc.jobs.expand import expand
 
 GOOD_JOB = """
 jobs:

@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from afc.api import Request
+from afc.api.client import Request
 from afc.clock import SimClock
-from afc.collector import Collector
+from afc.collect.collector import Collector
+from afc.collect.step import step
+from afc.config.live import LiveConfig
+from afc.config.settings import Settings, load_settings
 from afc.db import Database, as_datetime, connect, load_json
-from afc.live.config import LiveConfig
 from afc.live.loop import LiveLoop, LoopReport
-from afc.pipeline import step
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
-from afc.settings import Settings, load_settings
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
 LEAGUES = [39, 135, 140]  # Serie A 11:30, La Liga 14:00, then an evening of all three, with gaps

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from afc.clock import SimClock
+from afc.config.jobs import load
+from afc.config.live import LiveConfig, leagues_of, live_config, parse_leagues
 from afc.db import Database, as_datetime
 from afc.errors import ConfigError
-from afc.jobs import load
 from afc.live import followups, pace
-from afc.live.config import LiveConfig, leagues_of, live_config, parse_leagues
 from afc.live.schedule import read, wake_at
 from afc.live.stop import StopClock, Stopped
-from afc.sdnotify import Notifier
+from afc.ops.sdnotify import Notifier
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LIVE = LiveConfig()

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from afc.config.live import LiveConfig
+from afc.config.settings import load_settings
 from afc.db import as_datetime, connect
 from afc.live import loop as live_loop
-from afc.live.config import LiveConfig
-from afc.sdnotify import Notifier
-from afc.settings import load_settings
+from afc.ops.sdnotify import Notifier
 from tests.conftest import PG_ADMIN
 from tests.test_live_day import DAY, Day, day, live_calls, run_loop  # noqa: F401  (the `day` fixture)
+
 
 class Recording(Notifier):
     """A notifier outside systemd that keeps every message."""

@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.clock import SimClock
+from afc.config.settings import load_settings
 from afc.db import as_datetime, connect
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
 from tests.test_live_day import DAY, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))

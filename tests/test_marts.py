@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from datetime import date, timedelta
 
-from afc import mart
 from afc.db import as_date, as_datetime
+from afc.marts import refresh as mart
 from afc.marts.live import describe
 from tests.conftest import sample
 from tests.loading import AT, load, one

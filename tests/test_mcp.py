@@ -14,11 +14,10 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.clock import SimClock
+from afc.config.settings import load_settings
 from afc.db import connect
 from afc.mcp.server import build_server
-from afc.settings import load_settings
-from tests.mcp_support import (  # noqa: F401
-    NOW, ai_role, anyio_backend, module_pg_url, module_sqlite_url, restricted_target, seeded)
+from tests.mcp_support import NOW, ai_role, anyio_backend, module_pg_url, module_sqlite_url, restricted_target, seeded  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"db_query", "list_tables", "describe_table", "coverage_status", "rate_limit_status", "job_registry",

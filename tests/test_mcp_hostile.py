@@ -14,10 +14,19 @@ import pytest
 from mcp import Client
 
 from afc.clock import SimClock
+from afc.config.settings import load_settings
 from afc.mcp.server import build_server
-from afc.settings import load_settings
 from tests.mcp_support import (  # noqa: F401
-    NOW, ai_role, anyio_backend, login_url, module_pg_url, module_sqlite_url, restricted_target, seeded, snapshot)
+    NOW,
+    ai_role,
+    anyio_backend,
+    login_url,
+    module_pg_url,
+    module_sqlite_url,
+    restricted_target,
+    seeded,
+    snapshot,
+)
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 1.0

@@ -8,11 +8,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from afc.collect.breaker import DbBreaker
+from afc.collect.ledger import Ledger
+from afc.config.settings import Floors
 from afc.ops import heartbeat
-from afc.ops.breaker import DbBreaker
 from afc.ops.metrics import METRICS, render, write_group, write_textfile
-from afc.quota import Ledger
-from afc.settings import Floors
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 RUN = """

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from afc import pipeline
-from afc.api import ApiClient, Request
-from afc.collector import Collector
+from afc.api.client import ApiClient, Request
+from afc.collect import step as pipeline
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
 from afc.db import connect
 from afc.errors import AuthError, DatabaseError, QuotaExhausted, ServerError
-from afc.settings import load_settings
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers
 
 SERVER = {"message": "Something went wrong while fetching details. Try again later."}

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from afc.clock import SimClock
+from afc.collect.ledger import Ledger, MinuteFull, Reservation
+from afc.config.settings import Floors
 from afc.db import connect
 from afc.errors import QuotaExhausted
-from afc.quota import Ledger, MinuteFull, Reservation
-from afc.settings import Floors
 
 NO_FLOORS = Floors(CRITICAL=0, HIGH=0, MEDIUM=0, LOW=0)
 

@@ -14,11 +14,10 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.errors import ConfigError
+from afc.mcp.readonly import Limits, QueryError, Target, run_query
 from afc.mcp.role import apply_setup, problems, resolve, setup_sql
-from afc.readonly import Limits, QueryError, Target, run_query
 from tests.conftest import PG_ADMIN
-from tests.mcp_support import (  # noqa: F401
-    ai_role, login_url, module_pg_url, module_sqlite_url, restricted_target, sqlite_target)
+from tests.mcp_support import ai_role, login_url, module_pg_url, module_sqlite_url, restricted_target, sqlite_target  # noqa: F401
 
 COUNT_TO_10 = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT i FROM n"
 
@@ -243,8 +242,8 @@ def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: 
         conn.execute(f'GRANT USAGE ON SCHEMA core TO "{login}"')
         conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA core TO "{login}"')
     try:
+        from afc.config.settings import load_settings
         from afc.mcp.server import open_target
-        from afc.settings import load_settings
 
         with caplog.at_level("WARNING", logger="afc.mcp"):
             target = open_target(load_settings({}, database_url=login_url(pg_url, login)))

@@ -11,15 +11,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from afc import pipeline, rebuild
-from afc.api import ApiClient, Request
+from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.clock import SimClock
-from afc.collector import Collector
+from afc.collect import rebuild
+from afc.collect import step as pipeline
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
 from afc.db import Database, as_datetime
 from afc.errors import ConfigError, ItemInvalid
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
-from afc.settings import load_settings
 from afc.transform import standings as standings_transform
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 

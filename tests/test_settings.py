@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from afc.config.settings import load_settings
 from afc.errors import ConfigError
-from afc.settings import load_settings
 
 
 def test_defaults_put_sqlite_in_the_data_directory(tmp_path):

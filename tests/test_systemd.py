@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from afc.cli import app
+from afc.config.jobs import load
 from afc.errors import ConfigError
-from afc.jobs import load
 from afc.ops.groups import timers
 from afc.ops.schedule import expand_field, midnight_clash, parse
-from afc.systemd import render
+from afc.ops.systemd import render
 from tests.conftest import ROOT
 
 ANALYZE = shutil.which("systemd-analyze")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 
-from afc import status, transform
+from afc import transform
 from afc.db import as_datetime, load_json
+from afc.transform import fixture_status as status
 from tests.conftest import sample
 from tests.loading import AT, load, one
 

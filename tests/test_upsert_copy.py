@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from afc.db.upsert import COPY_MIN, apply
-from afc.model import TableRows
+from afc.transform.model import TableRows
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ from afc.backfill.kinds import parse_leagues, parse_seasons, parse_what
 from afc.backfill.preview import Preview, Target
 from afc.backfill.preview import preview as _preview
 from afc.backfill.run import BackfillReport, TaskEvent, log_event, open_plans, run
-from afc.collector import Collector
+from afc.collect.collector import Collector
+from afc.config.settings import PRIORITIES, Priority
 from afc.errors import ConfigError
-from afc.settings import PRIORITIES, Priority
 
 __all__ = ["BackfillReport", "Preview", "Request", "Target", "TaskEvent", "check_priority", "execute", "log_event",
            "prepare", "preview", "resumable", "run", "start", "targets"]

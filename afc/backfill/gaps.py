@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from afc.api import PAGED
+from afc.api.client import PAGED
 from afc.backfill import plan as planner
 from afc.backfill import tasks
 from afc.backfill.kinds import KINDS
 from afc.backfill.preview import PlanRow
-from afc.collector import Collector
+from afc.collect.collector import Collector
 
 # coverage's endpoint names → backfill kinds (odds has no kind of its own: it is planned as tasks only)
 KIND_OF = {"top_scorers": "topscorers"}

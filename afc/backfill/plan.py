@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from afc.api import PAGED, Request
+from afc.api.client import PAGED, Request
 from afc.backfill import tasks
 from afc.backfill.kinds import DETAIL_PARTS, IDS_PER_CALL, KINDS, LEAGUES
 from afc.db import Database, as_date, dump_json, load_json

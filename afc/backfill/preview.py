@@ -15,7 +15,7 @@ from afc.backfill import plan as planner
 from afc.backfill import tasks
 from afc.backfill.kinds import IDS_PER_CALL, LEAGUES
 from afc.db import Database
-from afc.plan import pages
+from afc.jobs.dry_run import pages
 
 PLAYERS_PER_TEAM = 25  # players with statistics per club and season, for estimates only
 DEFAULT_TEAMS = 20

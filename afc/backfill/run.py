@@ -10,17 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from afc import runs
-from afc.api import Response
+from afc.api.client import Response
 from afc.backfill import plan as planner
 from afc.backfill import tasks
 from afc.backfill.preview import Target
-from afc.collector import Collector
+from afc.collect import runs
+from afc.collect.collector import Collector
+from afc.collect.step import Context, StepResult, step
+from afc.config.settings import Priority
 from afc.db import Database
 from afc.db.upsert import Counts
 from afc.errors import AfcError, AuthError, FatalApiError, PlanError, QuotaExhausted
-from afc.pipeline import Context, StepResult, step
-from afc.settings import Priority
 
 log = logging.getLogger("afc.backfill")
 UNLOCKS = ("leagues", "fixtures", "players")  # kinds whose answer makes more tasks plannable

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from afc.api import Request
+from afc.api.client import Request
 from afc.db import Database, as_datetime, dump_json, load_json
 
 OPEN_PLAN = """

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from afc.cli.app import app
-
 # Each module adds its commands to `app` on import.
-from afc.cli import backfill, collect, daily, db, ops, sandbox  # noqa: E402,F401
-from afc.cli import coverage  # noqa: E402,F401
-from afc.cli import mcp  # noqa: E402,F401
-from afc.cli import live  # noqa: E402,F401
-from afc.cli import admin  # noqa: E402,F401
-from afc.cli import rebuild  # noqa: E402,F401
-from afc.cli import demo  # noqa: E402,F401
+from afc.cli import (  # noqa: E402,F401
+    admin,  # noqa: E402,F401
+    backfill,
+    collect,
+    coverage,  # noqa: E402,F401
+    daily,
+    db,
+    demo,  # noqa: E402,F401
+    live,  # noqa: E402,F401
+    mcp,  # noqa: E402,F401
+    ops,
+    rebuild,  # noqa: E402,F401
+    sandbox,
+)
+from afc.cli.app import app
 
 
 def main() -> None:

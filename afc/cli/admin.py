@@ -17,7 +17,7 @@ app.add_typer(systemd_app, name="systemd")
 @app.command()
 def health(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Check what needs a person; exit 1 with the reasons when something does."""
-    from afc.collector import Collector
+    from afc.collect.collector import Collector
     from afc.ops.health import check
 
     collector = Collector.open(settings(db), auto_migrate=False)  # pending migrations are a finding
@@ -98,8 +98,8 @@ def systemd_render(
     jobs_dir: Annotated[Path | None, typer.Option(help="Jobs directory; default AFC_JOBS_DIR.")] = None,
 ) -> None:
     """Render the systemd units and the crontab from the jobs (the checked-in files are its output)."""
-    from afc.jobs import load
-    from afc.systemd import differences, render, write
+    from afc.config.jobs import load
+    from afc.ops.systemd import differences, render, write
 
     files = render(load(settings(jobs_dir=jobs_dir).jobs_dir), executable)
     changed = differences(root, files) if check else write(root, files)

@@ -50,10 +50,10 @@ def main_options(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only warnings and errors.")] = False,
 ) -> None:
     """Collect API-Football v3 into SQLite or PostgreSQL without blowing your quota."""
-    from afc import logs
+    from afc.cli import logs
 
     level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
-    from afc.settings import read_credentials_key
+    from afc.config.settings import read_credentials_key
 
     key = os.environ.get("API_FOOTBALL_KEY", "")
     credential = read_credentials_key(os.environ) or ""  # under systemd the key comes from LoadCredential=
@@ -62,14 +62,14 @@ def main_options(
 
 def settings(db: str | None = None, **overrides: Any) -> Any:
     """Settings from the environment with this command's flags on top."""
-    from afc.settings import load_settings
+    from afc.config.settings import load_settings
 
     return load_settings(database_url=db, **overrides)
 
 
 def open_collector(db: str | None = None, **overrides: Any) -> Any:
     """A Collector for this command (migrates a new database)."""
-    from afc.collector import Collector
+    from afc.collect.collector import Collector
 
     return Collector.open(settings(db, **overrides))
 

@@ -20,7 +20,7 @@ def report_rows(reports: list[Any]) -> list[dict[str, Any]]:
 
 def render_reports(reports: list[Any], quota: Any, as_json: bool) -> None:
     """Print the summary (table or JSON), then exit 1 on failure, 75 when the quota stopped it."""
-    from afc.runner import exit_status
+    from afc.jobs.run import exit_status
 
     rows = report_rows(reports)
     left = {"used_today": quota.used_today, "remaining_today": quota.remaining_today}
@@ -54,7 +54,7 @@ def bootstrap(
     as_json: JsonOption = False,
 ) -> None:
     """Collect static reference data (dependencies first)."""
-    from afc.bootstrap import bootstrap as run
+    from afc.jobs.bootstrap import bootstrap as run
     from afc.ops.guard import job_group
 
     collector = open_collector(db)

@@ -30,7 +30,7 @@ def report(league: LeagueOption = None, season: SeasonOption = None, db: DbOptio
     Recomputes mart.coverage_status. Exits 1 when anything is below the critical threshold.
     """
     from afc.coverage import coverage_config, select
-    from afc.coverage.mart import report as compute_report
+    from afc.marts.coverage import report as compute_report
     from afc.ops.guard import job_group, tracked
 
     collector = open_collector(db)

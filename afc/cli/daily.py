@@ -32,7 +32,8 @@ def daily(
     as_json: JsonOption = False,
 ) -> None:
     """Collect today's work: fixtures by date, finished details, standings, injuries, odds, a sweep."""
-    from afc.daily import daily as run, plan
+    from afc.jobs.daily import daily as run
+    from afc.jobs.daily import plan
 
     collector = open_collector(db)
     if dry_run:

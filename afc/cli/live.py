@@ -26,7 +26,7 @@ def live_loop(
     from afc.live import build
     from afc.live.stop import on_signals
     from afc.ops.lock import file_lock, lock_path
-    from afc.sdnotify import Notifier
+    from afc.ops.sdnotify import Notifier
 
     conf, stop = settings(db), threading.Event()
     on_signals(stop)

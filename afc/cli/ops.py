@@ -32,7 +32,7 @@ def quota(db: DbOption = None, as_json: JsonOption = False) -> None:
 @jobs_app.command("list")
 def jobs_list(jobs_dir: JobsDirOption = None, as_json: JsonOption = False) -> None:
     """List every job with its type, endpoint, priority and schedule."""
-    from afc.jobs import load
+    from afc.config.jobs import load
 
     config = load(settings(jobs_dir=jobs_dir).jobs_dir)
     rows = [j.model_dump(include={"job_id", "type", "enabled", "priority", "endpoint", "for_each", "schedule"})
@@ -52,8 +52,8 @@ def jobs_list(jobs_dir: JobsDirOption = None, as_json: JsonOption = False) -> No
 @jobs_app.command("validate")
 def jobs_validate(jobs_dir: JobsDirOption = None) -> None:
     """Check every job file and section; one line naming file, job and field on the first error."""
-    from afc.jobs import load
-    from afc.validate import validate
+    from afc.config.jobs import load
+    from afc.config.validate import validate
 
     config = load(settings(jobs_dir=jobs_dir).jobs_dir)
     validate(config)
@@ -65,7 +65,7 @@ def jobs_validate(jobs_dir: JobsDirOption = None) -> None:
 def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs list`.")],
               db: DbOption = None, as_json: JsonOption = False) -> None:
     """Print the requests a job would make now and the calls they cost, without making them."""
-    from afc.plan import plan_job
+    from afc.jobs.dry_run import plan_job
 
     plan = plan_job(open_collector(db), job)
     if as_json:

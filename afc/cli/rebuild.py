@@ -40,7 +40,7 @@ def rebuild_cmd(
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Re-derive core and marts from the raw archive, in fetch order, without calling the API."""
-    from afc.rebuild import Scope, rebuild
+    from afc.collect.rebuild import Scope, rebuild
 
     database, clock = _open(db)
     scope = Scope(endpoint, league, season, since.date() if since else None)
@@ -68,7 +68,7 @@ def drift_list(
     """List schema drift: fields the API added or dropped, and values whose type changed."""
     if ctx.invoked_subcommand is not None:
         return
-    from afc import drift
+    from afc.collect import drift
 
     database, _ = _open(db)
     records = drift.listing(database, include_acknowledged=not unacknowledged)
@@ -108,7 +108,7 @@ def drift_ack(
     db: DbOption = None,
 ) -> None:
     """Acknowledge drift, so `afc health` stops mentioning it until something new shows up."""
-    from afc import drift
+    from afc.collect import drift
 
     if bool(ids) == all_:
         raise ConfigError("afc drift ack: name drift ids (see `afc drift`) or pass --all, not both")

@@ -5,10 +5,10 @@ calls that would fill it (`afc backfill --from-gaps`); `afc.coverage.mart` keeps
 `mart.coverage_status` current.
 """
 
-from afc.coverage.calculate import compute, select
-from afc.coverage.config import ENDPOINTS, CoverageConfig, coverage_config
+from afc.config.coverage import ENDPOINTS, CoverageConfig, coverage_config
 from afc.coverage.gaps import gaps
-from afc.coverage.model import Coverage, CoverageReport, Gap
+from afc.marts.coverage.calculate import compute, select
+from afc.marts.coverage.model import Coverage, CoverageReport, Gap
 
 __all__ = ["ENDPOINTS", "Coverage", "CoverageConfig", "CoverageReport", "Gap", "compute", "coverage_config",
            "gaps", "select"]

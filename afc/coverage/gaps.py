@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from afc.api import Request
-from afc.coverage.calculate import compute, select
-from afc.coverage.config import DETAIL_PARTS, coverage_config
-from afc.coverage.model import Coverage, Gap
-from afc.coverage.raw import SEASON_CALLS
+from afc.api.client import Request
+from afc.config.coverage import DETAIL_PARTS, coverage_config
+from afc.config.jobs import JobConfig
 from afc.db import Database
-from afc.jobs import JobConfig
+from afc.marts.coverage.calculate import compute, select
+from afc.marts.coverage.model import Coverage, Gap
+from afc.marts.coverage.raw import SEASON_CALLS
 
 if TYPE_CHECKING:
-    from afc.collector import Collector
+    from afc.collect.collector import Collector
 
 IDS_PER_CALL = 20
 MISSING_DETAILS = """

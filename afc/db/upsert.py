@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from afc.db import Database
-from afc.model import TableRows
+from afc.transform.model import TableRows
 
 META = ("updated_at", "raw_id")  # written when a row changes, never compared
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 from afc.clock import Clock, parse_clock
-from afc.jobs import load
-from afc.live.config import LiveConfig, leagues_of, live_config, parse_leagues
+from afc.config.jobs import load
+from afc.config.live import LiveConfig, leagues_of, live_config, parse_leagues
+from afc.config.settings import Settings
 from afc.live.loop import LiveLoop, LoopReport
-from afc.sdnotify import Notifier
-from afc.settings import Settings
+from afc.ops.sdnotify import Notifier
 
 __all__ = ["LiveConfig", "LiveLoop", "LoopReport", "build"]
 

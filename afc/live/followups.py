@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from afc.config.live import LiveConfig
 from afc.db import Database, as_datetime
-from afc.live.config import LiveConfig
 
 QUEUE = """
 INSERT INTO ops.live_followups AS q (fixture_id, kind, due_at, attempts, created_at, updated_at)

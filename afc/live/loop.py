@@ -14,20 +14,20 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from afc import runs
-from afc.api import ApiClient
+from afc.api.client import ApiClient
 from afc.clock import Clock, next_utc_midnight
-from afc.collector import Collector
+from afc.collect import runs
+from afc.collect.collector import Collector
+from afc.collect.step import Context
+from afc.config.live import LiveConfig
+from afc.config.settings import Settings
 from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, QuotaExhausted
 from afc.live import followups, pace
-from afc.live.config import LiveConfig
 from afc.live.schedule import Schedule, read, wake_at
 from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
 from afc.ops.heartbeat import beat
-from afc.pipeline import Context
-from afc.sdnotify import Notifier
-from afc.settings import Settings
+from afc.ops.sdnotify import Notifier
 
 log = logging.getLogger("afc.live")
 JOB_ID = "live_loop"

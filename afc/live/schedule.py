@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from afc.clock import next_utc_midnight
+from afc.config.live import LiveConfig
 from afc.db import Database, as_datetime
-from afc.live.config import LiveConfig
 
 OPEN = "(status_group IS NULL OR status_group IN ('scheduled', 'live'))"
 AROUND = f"""

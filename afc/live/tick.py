@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from afc import status
-from afc.api import Request
+from afc.api.client import Request
+from afc.collect.step import Context, fetch, store
+from afc.config.live import LiveConfig
 from afc.live import followups
-from afc.live.config import LiveConfig
 from afc.live.schedule import Schedule
-from afc.pipeline import Context, fetch, store
+from afc.transform import fixture_status as status
 from afc.transform.fields import path
 
 IDS_PER_CALL = 20

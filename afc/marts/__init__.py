@@ -4,5 +4,9 @@ Each refresher rebuilds only the rows for the keys a response touched (`batch.to
 queries served by indexes, so its cost follows what changed, not the size of the database.
 """
 
-from afc.marts import daily, live, summary  # noqa: F401
-from afc.coverage import mart as coverage  # noqa: E402,F401  (mart.coverage_status)
+from afc.marts import (  # noqa: F401
+    coverage,  # noqa: E402,F401  (mart.coverage_status)
+    daily,
+    live,
+    summary,
+)

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from afc.db import Database, load_json
-from afc.mart import refresher
 from afc.marts.common import chunks, delete, marks, upsert
+from afc.marts.refresh import refresher
 
 SELECT = """
 SELECT f.id AS fixture_id, f.status_group, f.league_id, l.name AS league_name, f.kickoff_at,

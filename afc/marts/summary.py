@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from afc.db import Database
-from afc.mart import refresher
 from afc.marts.common import chunks, marks, upsert
+from afc.marts.refresh import refresher
 
 FIXTURES = """
 SELECT league_id, season, count(*),

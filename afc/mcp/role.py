@@ -14,7 +14,7 @@ from typing import Any
 
 from afc.db import redact_url
 from afc.errors import ConfigError, DatabaseUnavailable
-from afc.readonly import Target
+from afc.mcp.readonly import Target
 
 DEFAULT_ROLE = "afc_ai"
 AFC_SCHEMAS = ("raw", "core", "mart", "ops")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from afc.errors import ConfigError
-from afc.readonly import Limits, Target, run_query
+from afc.mcp.readonly import Limits, Target, run_query
 
 LAYERS = ("raw", "core", "mart", "ops")
 DESCRIPTIONS: dict[str, str] = {

@@ -12,16 +12,17 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from afc import __version__, templates
+from afc import __version__
 from afc.clock import Clock, parse_clock
+from afc.config.jobs import load
+from afc.config.settings import Settings
 from afc.db import redact_url
 from afc.errors import AfcError, ConfigError, DatabaseUnavailable
-from afc.jobs import load
-from afc.mcp import schema, status
+from afc.mcp import schema, templates
+from afc.mcp import state as status
+from afc.mcp.readonly import Limits, QueryResult, Target, run_query
 from afc.mcp.role import DEFAULT_ROLE, resolve
-from afc.readonly import Limits, QueryResult, Target, run_query
-from afc.rows import DEFAULT_SECONDS, MAX_ROWS
-from afc.settings import Settings
+from afc.mcp.rows import DEFAULT_SECONDS, MAX_ROWS
 
 log = logging.getLogger("afc.mcp")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,

@@ -19,8 +19,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from afc.config.ops import AlertsConfig, SmtpConfig
 from afc.db import Database
-from afc.ops.config import AlertsConfig, SmtpConfig
 from afc.ops.health import Problem
 
 log = logging.getLogger("afc.alerts")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from afc.config.jobs import Job, JobConfig
+from afc.config.ops import OpsConfig, group_schedules, ops_config
 from afc.errors import ConfigError
-from afc.jobs import Job, JobConfig
-from afc.ops.config import OpsConfig, group_schedules, ops_config
 from afc.ops.schedule import Schedule, checked
 
 # group -> (the afc commands its service runs, TimeoutStartSec)

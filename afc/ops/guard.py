@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from afc import runs
-from afc.collector import Collector
+from afc.collect import runs
+from afc.collect.collector import Collector
+from afc.config.ops import alerts_config
 from afc.errors import AfcError
 from afc.ops import alerts, health, lock, metrics
-from afc.ops.config import alerts_config
 from afc.ops.groups import MAINTENANCE_JOBS
 
 log = logging.getLogger("afc.guard")

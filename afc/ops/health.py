@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from afc.collect import breaker
+from afc.collect.ledger import QuotaStatus
+from afc.config.jobs import JobConfig
+from afc.config.ops import OpsConfig, alerts_config, describe, ops_config
 from afc.db import Database, as_datetime
 from afc.errors import AfcError, ConfigError
-from afc.jobs import JobConfig
-from afc.ops import breaker, heartbeat
-from afc.ops.config import OpsConfig, alerts_config, describe, ops_config
+from afc.ops import heartbeat
 from afc.ops.groups import timers
 from afc.ops.schedule import parse
-from afc.quota import QuotaStatus
 
 LAST_RUNS = """
 SELECT job_id, MAX(CASE WHEN status IN ('ok', 'quota') THEN finished_at END), MAX(started_at)
@@ -170,7 +171,7 @@ def check_live(probe: Probe) -> list[Problem]:
 def check_drift(probe: Probe) -> list[Problem]:
     if "acknowledged_at" not in columns(probe.db, "ops.drift"):
         raise Skip("ops.drift does not exist yet")
-    from afc.drift import unacknowledged
+    from afc.collect.drift import unacknowledged
 
     count = unacknowledged(probe.db)
     return [Problem("drift", "drift", f"{count} API drift findings unacknowledged; see `afc drift`")] \

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from afc.collector import Collector
+from afc.collect.collector import Collector
+from afc.config.ops import ops_config
+from afc.config.settings import Settings
 from afc.db import connect
 from afc.ops import backup as backups
 from afc.ops import retention
-from afc.ops.config import ops_config
 from afc.ops.groups import LOCK_GROUPS
 from afc.ops.guard import job_group, tracked
 from afc.ops.lock import hold_all
-from afc.settings import Settings
 
 INTERRUPTED = """
 UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s, error = 'restored from a backup taken mid-run'

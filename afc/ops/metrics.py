@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from afc.collect import breaker
+from afc.collect.ledger import QuotaStatus
 from afc.db import Database, as_datetime
-from afc.ops import breaker, heartbeat
-from afc.quota import QuotaStatus
+from afc.ops import heartbeat
 
 METRICS: dict[str, str] = {
     "afc_job_last_run_timestamp_seconds": "Unix time the job's last run finished (started, while running).",

@@ -8,13 +8,12 @@ replaced as a whole). Endpoints without a transform are kept in raw only.
 from __future__ import annotations
 
 import importlib
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from afc.errors import ItemInvalid
-from afc.model import Batch
+from afc.transform.model import Batch
 
 ItemFn = Callable[[Any, Mapping[str, str], Batch], None]
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from afc import status
+import afc.marts  # noqa: F401  (registers the mart refreshers the touches below feed)
 from afc.db import dump_json
-from afc.model import Batch
+from afc.transform import fixture_status as status
 from afc.transform import item, response
 from afc.transform.fields import from_iso, from_timestamp, opt_bool, opt_int, opt_num, opt_text, req_int
+from afc.transform.model import Batch
 from afc.transform.reference import league_season_stub, league_stub, team_stub
-
-import afc.marts  # noqa: F401  (registers the mart refreshers the touches below feed)
 
 PARTS = ("events", "lineups", "statistics", "players")
 # Standalone detail endpoints answer a subset when filtered; only an unfiltered answer replaces a part.

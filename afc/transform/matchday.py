@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from afc.db import dump_json
-from afc.model import Batch
 from afc.transform import item
 from afc.transform.fields import from_iso, from_timestamp, opt_int, opt_num, opt_text, path, req_int
 from afc.transform.fixtures import fixture_row
+from afc.transform.model import Batch
 from afc.transform.players import player_stub
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 

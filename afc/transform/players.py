@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from afc.model import Batch
 from afc.transform import item, response
 from afc.transform.fields import opt_bool, opt_date, opt_int, opt_num, opt_text, path, req_int
+from afc.transform.model import Batch
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
 STATS_KEY = ("player_id", "team_id", "league_id", "season")

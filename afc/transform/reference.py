@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from afc.model import Batch
 from afc.transform import item
 from afc.transform.fields import (
     opt_bool,
@@ -17,6 +16,7 @@ from afc.transform.fields import (
     req_text,
     season_of,
 )
+from afc.transform.model import Batch
 
 COVERAGE_FLAGS = {
     "cov_events": ("fixtures", "events"),

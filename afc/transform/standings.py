@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from afc.model import Batch
 from afc.transform import item
 from afc.transform.fields import from_iso, opt_int, opt_text, path, req_int
+from afc.transform.model import Batch
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
 KEY = ("league_id", "season", "group_name", "team_id")

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from afc import backfill  # noqa: E402
 from afc.clock import SimClock  # noqa: E402
-from afc.collector import Collector  # noqa: E402
+from afc.collect.collector import Collector  # noqa: E402
+from afc.config.settings import load_settings  # noqa: E402
 from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
-from afc.settings import load_settings  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

@@ -25,11 +25,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from afc.coverage.calculate import compute  # noqa: E402
-from afc.coverage.config import CoverageConfig  # noqa: E402
-from afc.coverage.mart import refresh_seasons, write  # noqa: E402
+from afc.config.coverage import CoverageConfig  # noqa: E402
 from afc.db import Database, connect, dump_json  # noqa: E402
 from afc.db.migrate import migrate  # noqa: E402
+from afc.marts.coverage import refresh_seasons, write  # noqa: E402
+from afc.marts.coverage.calculate import compute  # noqa: E402
 from tests.conftest import PG_ADMIN  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

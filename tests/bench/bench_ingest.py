@@ -11,9 +11,9 @@ core.fixtures rows: COPY on PostgreSQL, executemany in one transaction on SQLite
 from __future__ import annotations
 
 import argparse
-import os
 import copy
 import json
+import os
 import statistics
 import sys
 import time
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from afc import transform  # noqa: E402
+from afc.collect.step import write_batch  # noqa: E402
 from afc.db import Database, connect  # noqa: E402
-from afc.pipeline import write_batch  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample  # noqa: E402
 from tests.loading import AT  # noqa: E402

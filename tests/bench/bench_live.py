@@ -30,16 +30,16 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from afc.api import ApiClient, Request, Response  # noqa: E402
+from afc.api.client import ApiClient, Request, Response  # noqa: E402
 from afc.clock import SimClock  # noqa: E402
+from afc.collect.ledger import Ledger, Reservation  # noqa: E402
+from afc.collect.step import Context, store  # noqa: E402
+from afc.config.live import LiveConfig  # noqa: E402
+from afc.config.settings import Floors, load_settings  # noqa: E402
 from afc.db import Database, connect  # noqa: E402
 from afc.db.migrate import migrate  # noqa: E402
-from afc.live.config import LiveConfig  # noqa: E402
 from afc.live.loop import LiveLoop  # noqa: E402
 from afc.live.schedule import read  # noqa: E402
-from afc.pipeline import Context, store  # noqa: E402
-from afc.quota import Ledger, Reservation  # noqa: E402
-from afc.settings import Floors, load_settings  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample  # noqa: E402
 from tests.test_live_day import UntilClock, seed_schedule  # noqa: E402
@@ -121,7 +121,7 @@ class Ticker:
         self.backend, self.fixtures = backend, fixtures
         self.clock = SimClock(DAY + timedelta(hours=15), speed=0)
         ledger = Ledger(self.db, self.clock, account="bench", daily_limit=75_000, minute_limit=450, floors=Floors())
-        from afc import runs
+        from afc.collect import runs
 
         run_id = runs.start(self.db, "bench", "bench", self.clock.now())
         self.ctx = Context(self.db, None, ledger, self.clock, run_id, "CRITICAL")  # type: ignore[arg-type]
@@ -220,8 +220,8 @@ def _seed_live(url: str, clock: SimClock, items: list[dict[str, Any]]) -> None:
         now = int(clock.now().timestamp())
         for item in items:
             item["fixture"]["timestamp"] = now - 1800
+        from afc.collect.step import write_batch
         from afc.transform import run
-        from afc.pipeline import write_batch
 
         with db.transaction():
             write_batch(db, run("fixtures", {"live": "all"}, items), 0, clock.now(), "fixtures")

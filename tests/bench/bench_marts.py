@@ -11,9 +11,9 @@ pipeline write; the figure is the median time of the mart refresh alone, and of 
 from __future__ import annotations
 
 import argparse
-import os
 import copy
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -26,10 +26,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from afc import mart, transform  # noqa: E402
+from afc import transform  # noqa: E402
 from afc.db import Database, connect  # noqa: E402
 from afc.db.migrate import migrate  # noqa: E402
 from afc.db.upsert import apply  # noqa: E402
+from afc.marts import refresh as mart
 from tests.conftest import PG_ADMIN, sample  # noqa: E402
 
 PER_SEASON, LEAGUES, TEAMS = 380, 100, 20
@@ -71,7 +72,7 @@ def seed_reference(db: Database, now: datetime) -> None:
 
 
 def _rows(table: str, key: tuple[str, ...], rows: list[dict[str, Any]]) -> Any:
-    from afc.model import TableRows
+    from afc.transform.model import TableRows
 
     return TableRows(table, key, rows)
 

@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from afc.clock import SimClock  # noqa: E402
+from afc.collect.breaker import DbBreaker  # noqa: E402
 from afc.db import connect, dump_json  # noqa: E402
 from afc.ops.backup import backup  # noqa: E402
-from afc.ops.breaker import DbBreaker  # noqa: E402
 from afc.ops.retention import prune  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 

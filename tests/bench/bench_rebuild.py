@@ -26,15 +26,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from afc import drift, pipeline, rebuild, transform
-from afc.api import Request
+from afc import transform
+from afc.api.client import Request
 from afc.clock import SimClock
-from afc.collector import Collector
-from tests.bench.common import fresh_database  # noqa: E402
+from afc.collect import drift, rebuild
+from afc.collect import step as pipeline
+from afc.collect.collector import Collector
+from afc.collect.drift.shapes import shape_of
+from afc.config.settings import load_settings
 from afc.db import Database
-from afc.drift.shapes import shape_of
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
+from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import vcr
 
-from afc.api import ApiClient, Request
+from afc.api.client import ApiClient, Request
 from afc.clock import SimClock
 from afc.sandbox import SandboxConfig, start_sandbox
 

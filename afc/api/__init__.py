@@ -1,0 +1,1 @@
+"""The HTTP client and the endpoint catalogue (the api layer)."""

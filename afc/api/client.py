@@ -1,0 +1,243 @@
+"""The HTTP client: one GET per call, the envelope read, every failure classified.
+
+Retrying and quota accounting live in `afc.pipeline`, because each retry must reserve quota again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from afc import __version__
+from afc.api.endpoints import ENDPOINTS
+from afc.clock import Clock, next_utc_midnight
+from afc.errors import (
+    ApiError,
+    AuthError,
+    FatalApiError,
+    MalformedResponse,
+    NetworkError,
+    ParameterError,
+    PlanError,
+    QuotaExhausted,
+    RateLimited,
+    ServerError,
+)
+
+# Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
+PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
+KEY_HEADERS = ("x-apisports-key", "x-rapidapi-key")
+RATE_HEADERS = (
+    "x-ratelimit-requests-limit",
+    "x-ratelimit-requests-remaining",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+)
+_AUTH_KEYS = {"token", "access", "subscription"}
+REDACTED = "***"
+_DAILY_WORDS = ("day", "daily")
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call: an endpoint without its leading slash, and string parameters."""
+
+    endpoint: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, endpoint: str, params: Mapping[str, Any] | None = None) -> Request:
+        """Normalise: strip slashes, drop None values, render values as the API echoes them."""
+        rendered = {k: _render(v) for k, v in (params or {}).items() if v is not None}
+        return cls(endpoint.strip("/"), tuple(sorted(rendered.items())))
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.params)
+
+    def page(self, number: int) -> Request:
+        """The same call for page `number` (page 1 is sent without `page`, as the API prefers)."""
+        params = {k: v for k, v in self.params if k != "page"}
+        if number > 1:
+            params["page"] = str(number)
+        return Request(self.endpoint, tuple(sorted(params.items())))
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params)
+        return f"/{self.endpoint}" + (f"?{query}" if query else "")
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value)
+    return str(value)
+
+
+@dataclass
+class Response:
+    """What came back: status, headers (never the key), the parsed body or the text that failed to parse."""
+
+    request: Request
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    text: str | None
+    fetched_at: datetime
+    duration_ms: int
+    error: ApiError | None = field(default=None)
+    raw_text: str | None = field(default=None, repr=False)  # the body exactly as received
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return errors_of(self.body.get("errors")) if isinstance(self.body, dict) else {}
+
+    @property
+    def items(self) -> list[Any]:
+        """The `response` array (an object answer becomes a one-item list; null becomes [])."""
+        value = self.body.get("response") if isinstance(self.body, dict) else None
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    @property
+    def paging(self) -> tuple[int, int]:
+        paging = self.body.get("paging") if isinstance(self.body, dict) else None
+        if not isinstance(paging, dict):
+            return 1, 1
+        return _int(paging.get("current"), 1), _int(paging.get("total"), 1)
+
+    def header_int(self, name: str) -> int | None:
+        return _int(self.headers.get(name), None)
+
+
+def _int(value: Any, default: int | None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def errors_of(value: Any) -> dict[str, str]:
+    """The envelope's `errors` as a dict: it may be [], {}, a list of strings or an object."""
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return {str(i): str(v) for i, v in enumerate(value)}
+    return {"error": str(value)}
+
+
+class ApiClient:
+    """A thin httpx client for API-Football v3 (or anything that speaks its contract)."""
+
+    def __init__(self, base_url: str, key: str, clock: Clock, *, timeout: float = 20.0,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+        self._key = key
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"x-apisports-key": key, "user-agent": f"afc/{__version__}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+        )
+
+    def get(self, request: Request) -> Response:
+        """One GET. Transport failures raise NetworkError; any HTTP answer is returned, classified."""
+        started = time.perf_counter()
+        fetched_at = self.clock.now()
+        try:
+            http = self._http.get("/" + request.endpoint, params=request.query)
+        except httpx.TimeoutException:
+            raise NetworkError(f"{request}: timed out after {time.perf_counter() - started:.0f}s") from None
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"{request}: {type(exc).__name__}: {_first_line(exc)}") from None
+        response = _read(request, http, fetched_at, int((time.perf_counter() - started) * 1000), self._key)
+        response.error = classify(response, self.clock.now())
+        return response
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "connection failed"
+
+
+def _read(request: Request, http: httpx.Response, fetched_at: datetime, ms: int, key: str) -> Response:
+    headers = {k.lower(): v.replace(key, REDACTED) for k, v in http.headers.items() if k.lower() not in KEY_HEADERS}
+    raw_text = http.content.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if key and key in raw_text:  # a server that echoes the key must not get it into the archive
+        raw_text = raw_text.replace(key, REDACTED)
+    try:
+        body = json.loads(raw_text) if raw_text.strip() else None
+    except json.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms)
+    return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text)
+
+
+def classify(response: Response, now: datetime) -> ApiError | None:
+    """The error a response represents, or None when it carries data (possibly none)."""
+    where, status = str(response.request), response.status
+    if status == 429:
+        return _rate_error(response, now, " ".join(response.errors.values()) or (response.text or ""))
+    if status == 403 or status == 401:
+        return AuthError(f"{where}: the API rejected the key (HTTP {status}); check API_FOOTBALL_KEY",
+                         status=status, errors=response.errors)
+    if status == 499 or status >= 500:
+        return ServerError(f"{where}: the API failed (HTTP {status})", status=status)
+    if status != 200:
+        return FatalApiError(f"{where}: unexpected HTTP {status}", status=status)
+    if response.body is None or not {"errors", "response"} <= response.body.keys():
+        return MalformedResponse(f"{where}: the body is not the API's JSON envelope", status=status)
+    return _envelope_error(response, now)
+
+
+def _envelope_error(response: Response, now: datetime) -> ApiError | None:
+    errors = response.errors
+    if not errors:
+        return None
+    where, text = str(response.request), "; ".join(f"{k}: {v}" for k, v in errors.items())
+    keys = set(errors)
+    if keys & _AUTH_KEYS:
+        return AuthError(f"{where}: the API rejected the key ({text})", status=200, errors=errors)
+    if "requests" in keys or "ratelimit" in {k.lower() for k in keys}:
+        return _rate_error(response, now, text)
+    if "bug" in keys or {"time", "report"} <= keys:
+        return ServerError(f"{where}: the API reported a bug on its side", status=200, errors=errors)
+    if "plan" in keys:
+        return PlanError(f"{where}: not in your plan ({text})", status=200, errors=errors)
+    lowered = text.lower()
+    if "too many requests" in lowered or "rate limit" in lowered or "request limit" in lowered:
+        return _rate_error(response, now, text)
+    return ParameterError(f"{where}: the API rejected the request ({text})", status=200, errors=errors)
+
+
+def _rate_error(response: Response, now: datetime, text: str) -> ApiError:
+    """Daily exhaustion parks work until 00:00 UTC; the minute limit only waits for the window."""
+    where, lowered = str(response.request), text.lower()
+    has_headers = any(h in response.headers for h in RATE_HEADERS)
+    daily = "requests" in response.errors or any(w in lowered for w in _DAILY_WORDS) or (
+        response.status == 429 and not has_headers and "minute" not in lowered
+    )
+    if daily:
+        resume = next_utc_midnight(now)
+        return QuotaExhausted(f"{where}: the daily request limit is reached; resumes at "
+                              f"{resume:%Y-%m-%d %H:%M} UTC", resume_at=resume, status=response.status)
+    return RateLimited(f"{where}: the per-minute rate limit is reached", status=response.status)

@@ -1,0 +1,1 @@
+"""The collection step, the quota ledger, raw, runs, the breaker and rebuild (the collect layer)."""

@@ -1,0 +1,63 @@
+"""The raw archive: every response exactly as it came, with its request, status and headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from afc.api.client import Response
+from afc.db import Database, dump_json
+
+INSERT = """
+INSERT INTO raw.responses (endpoint, params, status, headers, body, body_text, errors, results,
+                           paging_current, paging_total, fetched_at, duration_ms, job_run_id)
+VALUES (%(endpoint)s, %(params)s, %(status)s, %(headers)s, %(body)s, %(body_text)s, %(errors)s,
+        %(results)s, %(paging_current)s, %(paging_total)s, %(fetched_at)s, %(duration_ms)s, %(run)s)
+RETURNING id"""
+ENSURE_PARTITION = "SELECT raw.ensure_partition(%s)"
+_partitions: set[tuple[str, str]] = set()  # (database, month) already ensured by this process
+
+
+def prepare(db: Database, at: datetime) -> None:
+    """PostgreSQL: make sure the month of `at` has its partition, in a transaction of its own (once
+    per process and month), so the response's transaction never creates one and rolls it back."""
+    month = (db.url, at.strftime("%Y-%m"))
+    if db.backend == "postgres" and month not in _partitions:
+        with db.transaction():
+            db.fetchone(ENSURE_PARTITION, (at,))
+        _partitions.add(month)
+
+
+def insert(db: Database, response: Response, run_id: int | None) -> int:
+    """Archive `response` (inside the caller's transaction, after `prepare`); returns the raw id."""
+    body = response.body
+    text = response.raw_text if body is not None else None
+    # PostgreSQL's jsonb cannot hold \u0000: keep such a body verbatim as text instead.
+    as_text = db.backend == "postgres" and text is not None and "\\u0000" in text
+    current, total = response.paging
+    row = db.fetchone(INSERT, {
+        "endpoint": response.request.endpoint,
+        "params": dump_json(response.request.query),
+        "status": response.status,
+        "headers": dump_json(response.headers),
+        "body": None if as_text else text,
+        "body_text": text if as_text else response.text,
+        "errors": dump_json(response.errors) if response.errors else None,
+        "results": _results(body),
+        "paging_current": current if body is not None else None,
+        "paging_total": total if body is not None else None,
+        "fetched_at": response.fetched_at,
+        "duration_ms": response.duration_ms,
+        "run": run_id,
+    })
+    assert row is not None  # INSERT … RETURNING always returns the row
+    return int(row[0])
+
+
+def _results(body: dict[str, Any] | None) -> int | None:
+    if body is None:
+        return None
+    try:
+        return int(body.get("results"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

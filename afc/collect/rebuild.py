@@ -1,0 +1,303 @@
+"""Re-derive core and marts from the raw archive, without the API: `afc rebuild`.
+
+Successful archived responses are replayed in id (fetch) order through the same transform and
+write path as collection, with `updated_at` and `raw_id` taken from the response, so a full rebuild
+gives the core and marts that collecting gave. Responses are read a page at a time (keyset on id),
+never all at once; each batch of responses is one transaction. Quarantined items that now pass
+land and their quarantine rows are marked resolved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from typing import Any
+
+from afc import transform
+from afc.api.client import Request, Response, classify
+from afc.clock import Clock
+from afc.collect import drift, runs
+from afc.collect.step import write_batch
+from afc.db import Database, as_datetime, dump_json, load_json
+from afc.db.upsert import Counts
+from afc.errors import AfcError, ConfigError
+from afc.transform.fields import opt_int, path
+from afc.transform.model import Quarantined
+
+HEADS = """
+SELECT id, endpoint, params FROM raw.responses
+WHERE id > %(after)s AND status = 200 AND errors IS NULL AND (body IS NOT NULL OR body_text IS NOT NULL)
+  {filters}
+ORDER BY id LIMIT %(limit)s"""
+BODIES = "SELECT id, body, body_text, fetched_at FROM raw.responses WHERE id IN ({marks}) ORDER BY id"
+SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
+OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id IN ({marks})"
+RESOLVE = """
+UPDATE ops.quarantine SET resolved_at = %(now)s
+WHERE raw_id = %(raw_id)s AND item_index = %(index)s AND resolved_at IS NULL"""
+QUARANTINE = """
+INSERT INTO ops.quarantine AS q (raw_id, endpoint, item_index, item, reason, created_at)
+VALUES (%(raw_id)s, %(endpoint)s, %(index)s, %(item)s, %(reason)s, %(now)s)
+ON CONFLICT (raw_id, item_index) DO UPDATE SET reason = excluded.reason, resolved_at = NULL
+WHERE q.reason IS DISTINCT FROM excluded.reason OR q.resolved_at IS NOT NULL"""
+FIXTURE_PARAMS = ("id", "ids", "fixture")
+PROGRESS_EVERY = 10.0  # seconds between progress log lines
+log = logging.getLogger("afc.rebuild")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which archived responses to replay (every filter optional)."""
+
+    endpoint: str | None = None
+    league: int | None = None
+    season: int | None = None
+    since: date | None = None  # fetched on or after this UTC day
+
+    @property
+    def by_league(self) -> bool:
+        return self.league is not None or self.season is not None
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild did (or, dry, would do)."""
+
+    dry_run: bool = False
+    check_drift: bool = False
+    responses: int = 0
+    items: int = 0
+    counts: Counts = field(default_factory=Counts)
+    quarantined: int = 0  # items that fail now
+    resolved: int = 0  # quarantined items that pass now
+    drift: int = 0  # schema differences seen (per response, summed), with check_drift
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        """Rows the upserts looked at: inserted, updated, unchanged and deleted."""
+        c = self.counts
+        return c.inserted + c.updated + c.unchanged + c.deleted
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (for --json)."""
+        return {"dry_run": self.dry_run, "check_drift": self.check_drift, "responses": self.responses,
+                "items": self.items, "inserted": self.counts.inserted, "updated": self.counts.updated,
+                "unchanged": self.counts.unchanged, "deleted": self.counts.deleted,
+                "quarantined": self.quarantined, "resolved": self.resolved, "drift": self.drift,
+                "batches": self.batches, "seconds": round(self.seconds, 3),
+                "rows_per_second": round(self.rows_per_second, 1)}
+
+
+@dataclass(frozen=True)
+class Archived:
+    """One successful archived response, ready to replay."""
+
+    raw_id: int
+    response: Response
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry batch so its transaction rolls back."""
+
+
+def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: int = 20, dry_run: bool = False,
+            check_drift: bool = False) -> RebuildReport:
+    """Replay the archive in `scope` through the transforms, one transaction per batch of responses.
+
+    `check_drift` compares the replayed items with the known shapes again (useful after an upgrade
+    brought new shapes); collection already compared each response once, so it is off by default.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"rebuild: --batch-size must be at least 1, got {batch_size}")
+    report = RebuildReport(dry_run=dry_run, check_drift=check_drift)
+    run_id = None if dry_run else runs.start(db, "rebuild", "rebuild", clock.now())
+    try:
+        _replay_all(db, clock, scope, batch_size, report, run_id)
+    except BaseException as exc:
+        if run_id is not None:
+            with suppress(AfcError):  # a lost database must not hide the error that stopped the rebuild
+                runs.finish(db, run_id, "failed", clock.now(), f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    if run_id is not None:
+        runs.finish(db, run_id, "ok", clock.now())
+    return report
+
+
+def _replay_all(db: Database, clock: Clock, scope: Scope, batch_size: int, report: RebuildReport,
+                run_id: int | None) -> None:
+    started, logged = time.perf_counter(), 0.0
+    for batch in archived(db, scope, batch_size):
+        _replay(db, clock, batch, report, run_id)
+        report.seconds = time.perf_counter() - started
+        if report.seconds - logged >= PROGRESS_EVERY:
+            logged = report.seconds
+            log.info("rebuild: %d responses, %d rows so far (%.0f rows/s)", report.responses, report.rows,
+                     report.rows_per_second)
+    report.seconds = time.perf_counter() - started
+
+
+def archived(db: Database, scope: Scope, batch_size: int) -> Iterator[list[Archived]]:
+    """Successful responses in scope, in id order, `batch_size` at a time (bodies read per batch)."""
+    after = 0
+    filters, params = _filters(scope)
+    fixtures = _season_fixtures(db, scope) if scope.by_league else set()
+    while True:
+        heads = db.fetchall(HEADS.format(filters=filters), {**params, "after": after, "limit": batch_size})
+        if not heads:
+            return
+        after = heads[-1][0]
+        loaded = _select(db, scope, {row[0]: row for row in heads}, fixtures)
+        batch = [entry for _, entry in sorted(loaded.items()) if entry is not None]
+        if batch:
+            yield batch
+
+
+def _select(db: Database, scope: Scope, heads: dict[int, tuple[Any, ...]],
+            fixtures: set[int]) -> dict[int, Archived | None]:
+    """Load the responses in scope: by their league/season parameters first, then by the fixtures
+    they name (which the first may have just listed, so `fixtures` grows as the archive is read)."""
+    if not scope.by_league:
+        return _load(db, heads)
+    decided = {raw_id: _by_params(load_json(row[2]), scope) for raw_id, row in heads.items()}
+    loaded = _load(db, {raw_id: heads[raw_id] for raw_id, match in decided.items() if match})
+    fixtures.update(_listed_fixtures(loaded.values()))
+    named = {raw_id: heads[raw_id] for raw_id, match in decided.items()
+             if match is None and _names(load_json(heads[raw_id][2]), fixtures)}
+    return loaded | _load(db, named)
+
+
+def _filters(scope: Scope) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if scope.endpoint:
+        clauses.append("AND endpoint = %(endpoint)s")
+        params["endpoint"] = scope.endpoint.strip("/")
+    if scope.since:
+        clauses.append("AND fetched_at >= %(since)s")
+        params["since"] = datetime.combine(scope.since, clock_time(0), UTC)
+    return " ".join(clauses), params
+
+
+def _season_fixtures(db: Database, scope: Scope) -> set[int]:
+    """The fixtures core knows in the scope's league season (to match `ids=`/`fixture=` requests)."""
+    where = {"league_id = %(league)s": scope.league, "season = %(season)s": scope.season}
+    clause = " AND ".join(c for c, v in where.items() if v is not None)
+    rows = db.fetchall(SEASON_FIXTURES.format(where=clause), {"league": scope.league, "season": scope.season})
+    return {int(r[0]) for r in rows}
+
+
+def _by_params(params: dict[str, str], scope: Scope) -> bool | None:
+    """Whether a request's own league/season parameters put it in scope; None when it has none."""
+    league, season = params.get("league"), params.get("season")
+    if league is None and (season is None or scope.league is not None):
+        return None
+    return (scope.league is None or league == str(scope.league)) and (
+        scope.season is None or season == str(scope.season))
+
+
+def _names(params: dict[str, str], fixtures: set[int]) -> bool:
+    """Whether an `ids=`/`id=`/`fixture=` request names one of `fixtures`."""
+    named = [part for name in FIXTURE_PARAMS for part in str(params.get(name) or "").split("-") if part]
+    return any(part.isdigit() and int(part) in fixtures for part in named)
+
+
+def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
+    """The fixture ids that /fixtures answers in scope list."""
+    found: set[int] = set()
+    for entry in responses:
+        if entry is not None and entry.response.request.endpoint == "fixtures":
+            ids = (opt_int(path(item, "fixture", "id")) for item in entry.response.items)
+            found.update(i for i in ids if i is not None)
+    return found
+
+
+def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived | None]:
+    if not heads:
+        return {}
+    sql = BODIES.format(marks=", ".join(["%s"] * len(heads)))
+    loaded = {}
+    for raw_id, body, body_text, fetched_at in db.fetchall(sql, list(heads)):
+        _, endpoint, params = heads[raw_id]
+        loaded[raw_id] = _response(raw_id, endpoint, load_json(params), body, body_text, as_datetime(fetched_at))
+    return loaded
+
+
+def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, body_text: str | None,
+              fetched_at: datetime | None) -> Archived | None:
+    """The archived answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+    try:
+        parsed = load_json(body) if body is not None else load_json(body_text)
+    except ValueError:
+        return None  # a body that was never JSON: the pipeline did not transform it either
+    if not isinstance(parsed, dict) or fetched_at is None:
+        return None
+    request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))
+    response = Response(request, 200, {}, parsed, None, fetched_at, 0)
+    return Archived(raw_id, response) if classify(response, fetched_at) is None else None
+
+
+def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildReport, run_id: int | None) -> None:
+    try:
+        with db.transaction():
+            open_items = _open_quarantine(db, [a.raw_id for a in batch])
+            counts, quarantined = Counts(), 0
+            for entry in batch:
+                done, bad = _replay_one(db, clock, entry, open_items.get(entry.raw_id, set()), report)
+                counts += done
+                quarantined += bad
+            if run_id is not None:
+                runs.add(db, run_id, counts, calls=0, quarantined=quarantined)
+            if report.dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    report.batches += 1
+
+
+def _replay_one(db: Database, clock: Clock, entry: Archived, open_items: set[int],
+                report: RebuildReport) -> tuple[Counts, int]:
+    """Transform and write one archived response; settle its quarantine rows. Returns counts, bad items."""
+    response, raw_id = entry.response, entry.raw_id
+    endpoint, items = response.request.endpoint, response.items
+    batch = transform.run(endpoint, response.request.query, items)
+    if report.check_drift:
+        report.drift += drift.observe(db, endpoint, items, raw_id, response.fetched_at)
+    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint)
+    report.resolved += _settle_quarantine(db, raw_id, endpoint, batch.quarantined, open_items, clock.now())
+    report.responses += 1
+    report.items += batch.items + len(batch.quarantined)
+    report.quarantined += len(batch.quarantined)
+    report.counts += counts
+    return counts, len(batch.quarantined)
+
+
+def _open_quarantine(db: Database, raw_ids: list[int]) -> dict[int, set[int]]:
+    rows = db.fetchall(OPEN_QUARANTINE.format(marks=", ".join(["%s"] * len(raw_ids))), raw_ids)
+    found: dict[int, set[int]] = {}
+    for raw_id, index in rows:
+        found.setdefault(int(raw_id), set()).add(int(index))
+    return found
+
+
+def _settle_quarantine(db: Database, raw_id: int, endpoint: str, bad: list[Quarantined], open_items: set[int],
+                       now: datetime) -> int:
+    """Resolve the open quarantine rows whose item passes now; (re)open those that fail. Returns resolved."""
+    failing = {q.index for q in bad}
+    for q in bad:
+        db.execute(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": q.index,
+                                "item": dump_json(q.item), "reason": q.reason, "now": now})
+    resolved = sorted(open_items - failing)
+    for index in resolved:
+        db.execute(RESOLVE, {"raw_id": raw_id, "index": index, "now": now})
+    return len(resolved)

@@ -1,0 +1,198 @@
+"""One collection step: reserve → fetch → one transaction (raw, core, mart, run log, quota settled).
+
+Either all of a response is in the database or none of it. Transient failures are retried by
+tenacity, each attempt reserving quota again; the daily quota running out parks the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from afc import transform
+from afc.api.client import PAGED, ApiClient, Request, Response
+from afc.clock import Clock
+from afc.collect import drift, raw, runs
+from afc.collect.ledger import Ledger, MinuteFull, Reservation
+from afc.config.settings import Priority
+from afc.db import Database, dump_json
+from afc.db.upsert import Counts, apply
+from afc.errors import NetworkError, QuotaExhausted, RateLimited, RetryableApiError
+from afc.marts import refresh as mart
+
+log = logging.getLogger("afc.pipeline")
+
+QUARANTINE = """
+INSERT INTO ops.quarantine (raw_id, endpoint, item_index, item, reason, created_at)
+VALUES (%(raw_id)s, %(endpoint)s, %(index)s, %(item)s, %(reason)s, %(now)s)"""
+
+
+class Breaker(Protocol):
+    """What the pipeline needs from a circuit breaker (see afc.ops.breaker)."""
+
+    def check(self, endpoint: str) -> None: ...
+
+    def record(self, endpoint: str, ok: bool) -> None: ...
+
+
+@dataclass
+class Context:
+    """Everything one command's steps share."""
+
+    db: Database
+    client: ApiClient
+    ledger: Ledger
+    clock: Clock
+    run_id: int
+    priority: Priority = "MEDIUM"
+    attempts: int = 5
+    breaker: Breaker | None = None
+    # Runs inside each good response's transaction, after it is stored: a caller's checkpoint
+    # (e.g. a backfill task marked done) commits with the response or not at all.
+    after_store: Callable[[Database, Response, int], None] | None = None
+
+
+@dataclass
+class StepResult:
+    """What storing one response did."""
+
+    raw_id: int
+    items: int
+    counts: Counts
+    quarantined: int
+    paging: tuple[int, int]
+    touched: dict[str, set[Any]] = field(default_factory=dict)
+    response: Response | None = field(default=None, repr=False)
+
+
+def step(ctx: Context, request: Request) -> StepResult:
+    """Fetch one request (retrying transient failures) and store it in one transaction."""
+    response, reservation = fetch(ctx, request)
+    return store(ctx, response, reservation)
+
+
+def collect(ctx: Context, request: Request) -> Iterator[StepResult]:
+    """Every page of `request`: one step per page, to the last page (never capped)."""
+    first = step(ctx, request.page(1))
+    yield first
+    if request.endpoint not in PAGED:
+        return
+    page, total = 2, first.paging[1]
+    while page <= total:
+        result = step(ctx, request.page(page))
+        total = max(total, result.paging[1])
+        yield result
+        page += 1
+
+
+def fetch(ctx: Context, request: Request) -> tuple[Response, Reservation]:
+    """Reserve and call until a good answer; failed answers are archived before retrying."""
+    retrying = Retrying(
+        retry=retry_if_exception_type(RetryableApiError),
+        stop=stop_after_attempt(ctx.attempts),
+        wait=_wait_for(ctx.clock),
+        sleep=ctx.clock.sleep,
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return retrying(_attempt, ctx, request)
+
+
+def _attempt(ctx: Context, request: Request) -> tuple[Response, Reservation]:
+    if ctx.breaker is not None:
+        ctx.breaker.check(request.endpoint)
+    reservation = reserve(ctx)
+    try:
+        response = ctx.client.get(request)
+    except NetworkError:
+        _count_call(ctx)
+        _record_breaker(ctx, request.endpoint, ok=False)
+        raise
+    error = response.error
+    _record_breaker(ctx, request.endpoint, ok=error is None or not isinstance(error, RetryableApiError))
+    if error is None:
+        return response, reservation
+    store(ctx, response, reservation)  # an error answer is a response too: archive it
+    if isinstance(error, QuotaExhausted):
+        ctx.ledger.exhaust(reservation.day)
+    raise error
+
+
+def _record_breaker(ctx: Context, endpoint: str, *, ok: bool) -> None:
+    if ctx.breaker is not None:
+        ctx.breaker.record(endpoint, ok)
+
+
+def reserve(ctx: Context) -> Reservation:
+    """One call from the ledger, waiting out a full minute if need be."""
+    while True:
+        granted = ctx.ledger.reserve(ctx.priority)
+        if not isinstance(granted, MinuteFull):
+            return granted
+        wait = (granted.retry_at - ctx.clock.now()).total_seconds()
+        log.info("per-minute budget spent; waiting %.0fs", max(wait, 0))
+        ctx.clock.sleep(max(wait, 0.5))
+
+
+def _wait_for(clock: Clock) -> Any:
+    backoff = wait_exponential_jitter(max=30, jitter=1)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited):
+            now = clock.now()
+            next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            return (next_minute - now).total_seconds() + 1
+        return backoff(state)
+
+    return wait
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("retrying after attempt %d: %s", state.attempt_number, error)
+
+
+def _count_call(ctx: Context) -> None:
+    with ctx.db.transaction():
+        runs.add(ctx.db, ctx.run_id, Counts())
+
+
+def store(ctx: Context, response: Response, reservation: Reservation) -> StepResult:
+    """Archive, transform, upsert, refresh marts, log the run and settle quota — one transaction."""
+    request = response.request
+    ok = response.error is None
+    batch = transform.run(request.endpoint, request.query, response.items) if ok else None
+    counts = Counts()
+    raw.prepare(ctx.db, response.fetched_at)
+    with ctx.db.transaction():
+        raw_id = raw.insert(ctx.db, response, ctx.run_id)
+        if batch is not None:
+            drift.observe(ctx.db, request.endpoint, response.items, raw_id, response.fetched_at)
+            counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint)
+        quarantined = len(batch.quarantined) if batch else 0
+        runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
+        ctx.ledger.settle(reservation, response.headers)
+        if ok and ctx.after_store is not None:
+            ctx.after_store(ctx.db, response, raw_id)
+    touched = batch.touched if batch else {}
+    items = batch.items + quarantined if batch else 0
+    return StepResult(raw_id, items, counts, quarantined, response.paging, touched, response)
+
+
+def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime, endpoint: str) -> Counts:
+    """Upsert a transformed batch, quarantine its bad items and refresh the marts it touched."""
+    counts = Counts()
+    meta = {"updated_at": at, "raw_id": raw_id}
+    for rows in batch.tables():
+        counts += apply(db, rows, meta)
+    for bad in batch.quarantined:
+        db.execute(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,
+                                "item": dump_json(bad.item), "reason": bad.reason, "now": at})
+    mart.refresh(db, batch.touched, at)
+    return counts

@@ -1,0 +1,1 @@
+"""Settings, job files and their validated section models (the config layer)."""

@@ -1,0 +1,72 @@
+"""The `live:` section of the jobs directory: which leagues the loop follows and how often."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from afc.config.jobs import JobConfig, section
+from afc.config.ops import parse_duration
+from afc.errors import ConfigError
+
+_DURATIONS = ("interval", "lead", "lag_window", "live_window", "recheck_delay", "retry_delay", "max_sleep",
+              "match_length")
+
+
+class LiveConfig(BaseModel):
+    """How the live loop follows matches; durations in seconds (YAML takes `15s`, `10m`, `3h`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    leagues: list[int] | Literal["all"] | None = None  # None: the tracked leagues
+    interval: int = Field(15, ge=1)  # between two /fixtures?live= calls while matches are on
+    lead: int = Field(300, ge=0)  # start polling this long before a kickoff
+    lag_window: int = Field(3 * 3600, ge=0)  # a started fixture not yet final keeps polling this long
+    live_window: int = Field(6 * 3600, ge=0)  # a fixture stuck "live" in core counts for this long
+    recheck_delay: int = Field(30 * 60, ge=0)  # details fetched again this long after full time
+    retry_delay: int = Field(10 * 60, ge=0)  # a details fetch that found no final status tries again
+    attempts: int = Field(3, ge=1)  # details fetches per fixture before the daily job takes over
+    max_sleep: int = Field(60, ge=1)  # re-read the schedule (and beat) at least this often
+    match_length: int = Field(2 * 3600, ge=60)  # a match's in-play time, for the quota budget
+    max_batches: int = Field(5, ge=1)  # ids= calls per iteration, so ticks stay on time
+
+    @field_validator(*_DURATIONS, mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> int:
+        return parse_duration(value)
+
+    @field_validator("leagues")
+    @classmethod
+    def _leagues(cls, value: list[int] | str | None) -> list[int] | str | None:
+        if isinstance(value, list) and any(league <= 0 for league in value):
+            raise ValueError(f"league ids are positive integers, got {value!r}")
+        return value
+
+
+def live_config(config: JobConfig, **overrides: object) -> LiveConfig:
+    """The validated `live:` section with command-line overrides on top (defaults when absent)."""
+    return section(config, "live", LiveConfig, **overrides)
+
+
+def leagues_of(live: LiveConfig, config: JobConfig) -> list[int] | None:
+    """The league ids to follow (None: every league, `live=all`); a one-line error when there are none."""
+    if live.leagues == "all":
+        return None
+    leagues = live.leagues if live.leagues is not None else list(dict.fromkeys(t.league for t in config.tracked))
+    if not leagues:
+        raise ConfigError(f"{config.directory}: no leagues to follow live; add a `tracked:` list or "
+                          "set live.leagues (or pass --leagues)")
+    return sorted(set(leagues))
+
+
+def parse_leagues(text: str | None) -> list[int] | Literal["all"] | None:
+    """`--leagues 39,140` or `39-140` or `all` → ids; a one-line error on anything else."""
+    if text is None:
+        return None
+    if text.strip().lower() == "all":
+        return "all"
+    parts = [p for p in text.replace("-", ",").split(",") if p.strip()]
+    if not parts or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ConfigError(f"--leagues: expected league ids such as 39,140 or 'all', got {text!r}")
+    return [int(p) for p in parts]

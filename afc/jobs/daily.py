@@ -1,0 +1,34 @@
+"""`afc daily`: today's work, as configured in jobs/daily.yaml (every enabled job of type `daily`)."""
+
+from __future__ import annotations
+
+from afc.collect.collector import Collector
+from afc.config.jobs import Job
+from afc.errors import ConfigError
+from afc.jobs.dry_run import JobPlan, plan_job
+from afc.jobs.run import JobReport, run_jobs
+from afc.jobs.targets import daily_settings
+
+
+def select(collector: Collector) -> list[Job]:
+    """The enabled daily jobs in dependency order (the `daily:` section validated first)."""
+    daily_settings(collector.config)
+    jobs = collector.config.of_type("daily")
+    if not jobs:
+        raise ConfigError(f"{collector.config.directory}: no enabled jobs of type daily; add some "
+                          "(see the shipped jobs/daily.yaml)")
+    return jobs
+
+
+def daily(collector: Collector) -> list[JobReport]:
+    """Run every daily job; each expands against the database as the earlier ones left it."""
+    return run_jobs(collector, select(collector), "daily")
+
+
+def plan(collector: Collector) -> list[JobPlan]:
+    """The requests each daily job would make now, without calling the API.
+
+    Jobs that fan out over core (details, standings, odds, sweep) are planned from the database as it
+    is now, before the fixtures-by-date calls would refresh it.
+    """
+    return [plan_job(collector, job.job_id) for job in select(collector)]

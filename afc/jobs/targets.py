@@ -1,0 +1,139 @@
+"""Fan-outs over what core holds: the daily job's requests that depend on the database.
+
+Each function yields the template values of one request: `ids` batches of fixtures (at most 20,
+the API's limit), league seasons that played, or league-season days with upcoming fixtures. Only
+tracked league seasons are considered, and coverage flags that say "none" are respected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from afc.api.client import Request
+from afc.config.jobs import JobConfig, section
+from afc.db import Database, as_datetime, dump_json
+from afc.jobs.expand import tracked_seasons
+
+MAX_IDS = 20
+NEEDING_DETAILS = """
+SELECT f.id FROM core.fixtures f
+LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
+WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_group = 'finished'
+  AND f.kickoff_at >= %(since)s AND f.kickoff_at <= %(now)s
+  AND (d.final IS NULL OR d.final = %(no)s)
+  AND NOT (COALESCE(s.cov_events, %(yes)s) = %(no)s AND COALESCE(s.cov_lineups, %(yes)s) = %(no)s
+           AND COALESCE(s.cov_statistics_fixtures, %(yes)s) = %(no)s
+           AND COALESCE(s.cov_statistics_players, %(yes)s) = %(no)s)
+ORDER BY f.kickoff_at, f.id"""
+TO_SWEEP = """
+SELECT f.id FROM core.fixtures f
+WHERE (f.league_id, f.season) IN ({seasons}) AND f.kickoff_at >= %(since)s AND f.kickoff_at <= %(until)s
+  AND (f.status_short IN ('PST', 'TBD', 'SUSP', 'INT')
+       OR (f.status_group = 'live' AND f.kickoff_at < %(stuck)s)
+       OR (f.status_short = 'NS' AND f.kickoff_at < %(stuck)s))
+ORDER BY f.kickoff_at, f.id"""
+PLAYED = """
+SELECT f.league_id, f.season, max(f.updated_at) FROM core.fixtures f
+LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
+WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_group IN ('live', 'finished')
+  AND f.kickoff_at >= %(since)s AND f.kickoff_at <= %(now)s AND COALESCE(s.cov_standings, %(yes)s) = %(yes)s
+GROUP BY f.league_id, f.season ORDER BY f.league_id, f.season"""
+UPCOMING = """
+SELECT f.league_id, f.season, f.kickoff_at FROM core.fixtures f
+LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
+WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_short IN ('NS', 'TBD')
+  AND f.kickoff_at >= %(now)s AND f.kickoff_at < %(until)s AND COALESCE(s.cov_odds, %(yes)s) = %(yes)s
+ORDER BY f.kickoff_at"""
+LAST_FETCH = """
+SELECT max(fetched_at) FROM raw.responses
+WHERE endpoint = %s AND params = %s AND status = 200 AND errors IS NULL"""
+
+
+class DailySettings(BaseModel):
+    """The `daily:` section of the jobs directory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    details_lookback_days: int = Field(3, ge=1, le=60)  # older finished fixtures are backfill's work
+    sweep_days: int = Field(14, ge=1, le=120)  # re-check PST/TBD/stuck fixtures this far either side
+    stuck_after_hours: float = Field(3, gt=0)  # in play (or NS) this long after kick-off = stuck
+    odds_days_ahead: int = Field(2, ge=1, le=14)  # odds exist 1-14 days before a fixture
+    odds_every_hours: float = Field(3, gt=0)  # the documented cadence: 1 call per 3 h
+    batch_size: int = Field(MAX_IDS, ge=1, le=MAX_IDS)
+
+
+def daily_settings(config: JobConfig) -> DailySettings:
+    """The validated `daily:` section (defaults when absent)."""
+    return section(config, "daily", DailySettings)
+
+
+def _named(sql: str, config: JobConfig, db: Database, now: datetime, **values: Any) -> list[tuple[Any, ...]]:
+    """Run a query over the tracked league seasons (`{seasons}` becomes a VALUES list of them)."""
+    seasons = tracked_seasons(config, db, now)
+    if not seasons:
+        return []
+    marks = "VALUES " + ", ".join(f"(%(l{i})s, %(s{i})s)" for i in range(len(seasons)))
+    keys = {f"l{i}": ls.league for i, ls in enumerate(seasons)} | {f"s{i}": ls.season for i, ls in enumerate(seasons)}
+    return db.fetchall(sql.format(seasons=marks), keys | {"yes": True, "no": False, "now": now} | values)
+
+
+def _batches(ids: list[int], size: int) -> Iterator[dict[str, str]]:
+    for start in range(0, len(ids), size):
+        yield {"ids": "-".join(str(i) for i in ids[start : start + size])}
+
+
+def fixtures_needing_details(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """Finished tracked fixtures of the last days whose details were not fetched after the final whistle."""
+    conf = daily_settings(config)
+    rows = _named(NEEDING_DETAILS, config, db, now, since=now - timedelta(days=conf.details_lookback_days))
+    yield from _batches([r[0] for r in rows], conf.batch_size)
+
+
+def fixtures_to_sweep(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """Postponed, TBD, suspended and stuck (in play or not started long after kick-off) fixtures."""
+    conf = daily_settings(config)
+    span = timedelta(days=conf.sweep_days)
+    rows = _named(TO_SWEEP, config, db, now, since=now - span, until=now + span,
+                  stuck=now - timedelta(hours=conf.stuck_after_hours))
+    yield from _batches([r[0] for r in rows], conf.batch_size)
+
+
+def last_fetch(db: Database, request: Request) -> datetime | None:
+    """When the same request last got a good answer (from the raw archive)."""
+    row = db.fetchone(LAST_FETCH, (request.endpoint, dump_json(request.query)))
+    return as_datetime(row[0]) if row and row[0] is not None else None
+
+
+def league_seasons_played(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """Tracked league seasons with a match since yesterday whose table was not fetched since it changed."""
+    since = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), now.tzinfo)
+    for league, season, changed in _named(PLAYED, config, db, now, since=since):
+        values = {"league": str(league), "season": str(season)}
+        fetched = last_fetch(db, Request.of("standings", values))
+        if fetched is None or fetched < as_datetime(changed):
+            yield values
+
+
+def odds_upcoming(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """League-season days with upcoming fixtures whose odds are older than the documented cadence."""
+    conf = daily_settings(config)
+    rows = _named(UPCOMING, config, db, now, until=now + timedelta(days=conf.odds_days_ahead))
+    days = dict.fromkeys((league, season, as_datetime(at).date().isoformat()) for league, season, at in rows)
+    for league, season, day in days:
+        values = {"league": str(league), "season": str(season), "date": day}
+        fetched = last_fetch(db, Request.of("odds", values))
+        if fetched is None or now - fetched >= timedelta(hours=conf.odds_every_hours):
+            yield values
+
+
+TARGETS: dict[str, Callable[[JobConfig, Database, datetime], Iterator[dict[str, str]]]] = {
+    "fixtures_needing_details": fixtures_needing_details,
+    "fixtures_to_sweep": fixtures_to_sweep,
+    "league_seasons_played": league_seasons_played,
+    "odds_upcoming": odds_upcoming,
+}

@@ -1,0 +1,106 @@
+"""`mart.coverage_status`, kept current: a full recompute per report, and per touched league season.
+
+The refreshers run inside the transaction that stored a response. They recompute only league
+seasons that already have rows (the tracked ones a report has measured), with the settings that
+report saved, so a response costs a few indexed lookups per league season it touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from afc.config.coverage import CoverageConfig, coverage_config
+from afc.config.jobs import JobConfig
+from afc.db import Database, dump_json, load_json
+from afc.marts.common import chunks, marks, upsert
+from afc.marts.coverage.calculate import compute, select
+from afc.marts.coverage.model import Coverage, CoverageReport
+from afc.marts.refresh import refresher
+
+KEY = ("league_id", "season", "endpoint")
+SAVE_SETTINGS = """
+INSERT INTO mart.coverage_settings (id, settings, updated_at) VALUES (1, %(settings)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at"""
+SETTINGS = "SELECT settings FROM mart.coverage_settings WHERE id = 1"
+MEASURED = "SELECT DISTINCT league_id, season FROM mart.coverage_status WHERE (league_id, season) IN ({keys})"
+FIXTURE_SEASONS = "SELECT DISTINCT league_id, season FROM core.fixtures WHERE id IN ({keys}) AND season IS NOT NULL"
+EXISTING = "SELECT league_id, season, endpoint FROM mart.coverage_status"
+DELETE = "DELETE FROM mart.coverage_status WHERE league_id = %s AND season = %s AND endpoint = %s"
+LEAGUE_NAMES = "SELECT id, name FROM core.leagues WHERE id IN ({keys})"
+
+
+def report(db: Database, config: JobConfig, now: datetime, league: int | None = None,
+           season: int | None = None) -> CoverageReport:
+    """Recompute coverage (all tracked league seasons, or those asked for) and store it in the mart."""
+    settings = coverage_config(config)
+    seasons = select(config, db, now, league, season)
+    with db.transaction():
+        rows = compute(db, settings, seasons, now)
+        db.execute(SAVE_SETTINGS, {"settings": settings.model_dump_json(), "now": now})
+        write(db, rows, now)
+        if league is None and season is None:
+            _drop_others(db, rows)
+    return CoverageReport(rows, now, league_names(db, {r.league_id for r in rows}))
+
+
+def write(db: Database, rows: list[Coverage], now: datetime) -> int:
+    """Upsert coverage rows into `mart.coverage_status`; returns rows written."""
+    return upsert(db, "mart.coverage_status", KEY, [_mart_row(r) for r in rows], now)
+
+
+def _mart_row(row: Coverage) -> dict[str, Any]:
+    return {"league_id": row.league_id, "season": row.season, "endpoint": row.endpoint, "held": row.held,
+            "expected": row.expected, "count_pct": row.count_pct, "lag_minutes": row.lag_minutes,
+            "freshness_pct": row.freshness_pct, "pipeline_pct": row.pipeline_pct,
+            "overall_pct": row.overall_pct, "status": row.status, "computed_at": row.computed_at,
+            "detail": dump_json(row.detail)}
+
+
+def _drop_others(db: Database, rows: list[Coverage]) -> None:
+    """Rows of league seasons no longer tracked, or endpoints no longer measured, go."""
+    keep = {(r.league_id, r.season, r.endpoint) for r in rows}
+    for key in db.fetchall(EXISTING):
+        if tuple(key) not in keep:
+            db.execute(DELETE, tuple(key))
+
+
+def league_names(db: Database, leagues: Iterable[int]) -> dict[int, str]:
+    """League names from core (for display)."""
+    ids = sorted(leagues)
+    if not ids:
+        return {}
+    return {int(k): v for k, v in db.fetchall(LEAGUE_NAMES.format(keys=marks(len(ids))), ids) if v}
+
+
+def saved_settings(db: Database) -> CoverageConfig:
+    """The settings the last report used (defaults before the first report)."""
+    row = db.fetchone(SETTINGS)
+    return CoverageConfig.model_validate(load_json(row[0]) if row else {})
+
+
+def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime) -> int:
+    """Recompute the measured league seasons among `keys`; returns mart rows written."""
+    measured: set[tuple[int, int]] = set()
+    for chunk in chunks({(int(k[0]), int(k[1])) for k in keys}):
+        sql = MEASURED.format(keys=marks(len(chunk), 2))
+        measured |= {(int(a), int(b)) for a, b in db.fetchall(sql, [v for key in chunk for v in key])}
+    if not measured:
+        return 0
+    return write(db, compute(db, saved_settings(db), sorted(measured), now), now)
+
+
+@refresher("league_season")
+def refresh_league_seasons(db: Database, keys: set[Any], now: datetime) -> int:
+    """Coverage of the touched league seasons."""
+    return refresh_seasons(db, keys, now)
+
+
+@refresher("fixture")
+def refresh_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
+    """Coverage of the league seasons the touched fixtures belong to (e.g. details fetched alone)."""
+    seasons: set[tuple[int, int]] = set()
+    for chunk in chunks(keys):
+        seasons |= {(a, b) for a, b in db.fetchall(FIXTURE_SEASONS.format(keys=marks(len(chunk))), chunk)}
+    return refresh_seasons(db, seasons, now)

@@ -1,0 +1,210 @@
+"""The figures behind each endpoint's coverage for one league season, read with indexed lookups.
+
+Every query is keyed by league and season (or by fixture id within it), so measuring one league
+season costs the same however large the database grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from afc.config.coverage import DETAIL_PARTS, FLAGS, CoverageConfig
+from afc.db import Database, as_datetime
+from afc.jobs.expand import guess_season
+from afc.marts.coverage.model import Measure, RawRun
+from afc.marts.coverage.raw import latest_run
+
+FLAG_COLUMNS = sorted(set(FLAGS.values()))
+SEASON = "SELECT current, " + ", ".join(FLAG_COLUMNS) + """
+FROM core.league_seasons WHERE league_id = %(league)s AND season = %(season)s"""
+ANY_FIXTURE = "SELECT 1 FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s LIMIT 1"
+FIXTURES = """
+SELECT count(*), max(updated_at) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"""
+DETAILS = """
+SELECT count(*),
+       sum(CASE WHEN d.events IS NULL THEN 0 ELSE 1 END), min(CASE WHEN d.events IS NULL THEN f.kickoff_at END),
+       sum(CASE WHEN d.lineups IS NULL THEN 0 ELSE 1 END), min(CASE WHEN d.lineups IS NULL THEN f.kickoff_at END),
+       sum(CASE WHEN d.statistics IS NULL THEN 0 ELSE 1 END),
+       min(CASE WHEN d.statistics IS NULL THEN f.kickoff_at END),
+       sum(CASE WHEN d.players IS NULL THEN 0 ELSE 1 END), min(CASE WHEN d.players IS NULL THEN f.kickoff_at END)
+FROM core.fixtures f LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'finished'"""
+SEASON_TEAMS = """
+SELECT count(*) FROM (
+    SELECT home_team_id AS team_id FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s
+    UNION
+    SELECT away_team_id FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s
+) sides WHERE team_id IS NOT NULL"""
+TEAM_SEASONS = """
+SELECT count(*), max(updated_at) FROM core.team_seasons WHERE league_id = %(league)s AND season = %(season)s"""
+PLAYERS = """
+SELECT count(DISTINCT team_id), count(*), max(updated_at)
+FROM core.player_season_stats WHERE league_id = %(league)s AND season = %(season)s"""
+STANDINGS = """
+SELECT count(*), count(DISTINCT group_name), max(updated_at)
+FROM core.standings WHERE league_id = %(league)s AND season = %(season)s"""
+INJURIES = """
+SELECT count(*), max(updated_at) FROM core.injuries WHERE league_id = %(league)s AND season = %(season)s"""
+TOP_SCORERS = """
+SELECT count(*), max(updated_at) FROM core.top_players
+WHERE league_id = %(league)s AND season = %(season)s AND kind = 'scorers'"""
+UPCOMING_ODDS = """
+SELECT f.id, (SELECT max(o.updated_at) FROM core.odds o WHERE o.fixture_id = f.id)
+FROM core.fixtures f
+WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'scheduled'
+  AND f.kickoff_at > %(now)s AND f.kickoff_at <= %(until)s"""
+# Players held per team; with no paging seen yet, a squad of about 30 at 20 per page.
+PLAYERS_PER_TEAM = 30
+
+
+@dataclass(frozen=True)
+class Season:
+    """One league season being measured, with what every endpoint's measure shares."""
+
+    db: Database
+    league: int
+    season: int
+    now: datetime
+    config: CoverageConfig
+    flags: dict[str, bool | None]
+    current: bool
+    fixtures_known: bool  # some fixture of the season is held, or its fixture list was fetched
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The query parameters naming this league season."""
+        return {"league": self.league, "season": self.season}
+
+    def lag(self, *moments: object) -> float | None:
+        """Minutes since the newest of `moments` (None when there is none)."""
+        times = [t for t in (as_datetime(m) for m in moments) if t is not None]
+        if not times:
+            return None
+        return max(0.0, (self.now - max(times)).total_seconds() / 60)
+
+    def run(self, endpoint: str) -> RawRun | None:
+        """The latest whole-season fetch of `endpoint` for this league season."""
+        return latest_run(self.db, endpoint, self.league, self.season)
+
+
+def open_season(db: Database, league: int, season: int, now: datetime, config: CoverageConfig) -> Season:
+    """The league season with its coverage flags (unknown flags are None) and whether it is current."""
+    row = db.fetchone(SEASON, {"league": league, "season": season})
+    flags = dict(zip(FLAG_COLUMNS, row[1:], strict=True)) if row else dict.fromkeys(FLAG_COLUMNS)
+    current = bool(row[0]) if row and row[0] is not None else season >= guess_season(now)
+    keys = {"league": league, "season": season}
+    known = db.fetchone(ANY_FIXTURE, keys) is not None or latest_run(db, "fixtures", league, season) is not None
+    return Season(db, league, season, now, config, {k: _bool(v) for k, v in flags.items()}, current, known)
+
+
+def _bool(value: object) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def fixtures(s: Season) -> Measure:
+    """Fixtures held vs the size of the season's fixture list as the API last reported it."""
+    held, updated = s.db.fetchone(FIXTURES, s.keys) or (0, None)
+    run = s.run("fixtures")
+    expected = max(run.items, int(held)) if run else None
+    last = run.fetched_at if run else None
+    return Measure("fixtures", int(held), expected, s.lag(last, updated), s.current, run,
+                   detail={"listed": run.items if run else None, "list_fetched_at": _iso(last)})
+
+
+def details(s: Season) -> list[Measure]:
+    """Each detail part held for the season's finished fixtures (lag: the oldest one still waiting)."""
+    row = s.db.fetchone(DETAILS, s.keys) or (0,) + (None,) * 8
+    finished = int(row[0])
+    found = []
+    for i, endpoint in enumerate(DETAIL_PARTS):
+        held, oldest = int(row[1 + 2 * i] or 0), as_datetime(row[2 + 2 * i])
+        waiting = None if not s.fixtures_known else 0.0 if held >= finished else s.lag(oldest)
+        found.append(Measure(endpoint, held, finished if s.fixtures_known else None, waiting, s.current,
+                             detail={"finished": finished, "oldest_missing_kickoff": _iso(oldest)}))
+    return found
+
+
+def season_teams(s: Season) -> int | None:
+    """Teams in the season's fixtures; before any fixture, what /teams last listed; else unknown."""
+    (count,) = s.db.fetchone(SEASON_TEAMS, s.keys) or (0,)
+    if count:
+        return int(count)
+    run = s.run("teams")
+    return run.items if run else None
+
+
+def teams(s: Season) -> Measure:
+    """Team memberships of the season held vs the teams its fixtures name."""
+    held, updated = s.db.fetchone(TEAM_SEASONS, s.keys) or (0, None)
+    run = s.run("teams")
+    return Measure("teams", int(held), season_teams(s), s.lag(run and run.fetched_at, updated), s.current, run)
+
+
+def players(s: Season) -> Measure:
+    """Teams with player season statistics vs the season's teams; paging of the last /players run."""
+    teams_held, rows, updated = s.db.fetchone(PLAYERS, s.keys) or (0, 0, None)
+    run = s.run("players")
+    expected = season_teams(s)
+    pages = run.total_pages if run else -(-(expected or 20) * PLAYERS_PER_TEAM // 20)
+    detail = {"rows": int(rows), "pages_fetched": run.pages if run else 0, "pages": pages,
+              "pages_estimated": run is None}
+    return Measure("players", int(teams_held), expected, s.lag(run and run.fetched_at, updated), s.current,
+                   run, detail=detail)
+
+
+def _listing(s: Season, endpoint: str, sql: str) -> Measure:
+    """A season-wide list (one call): held once fetched, even when the API had nothing to list."""
+    row = s.db.fetchone(sql, s.keys) or (0, None)
+    rows, updated = int(row[0]), row[-1]
+    run = s.run(endpoint)
+    detail = {"rows": rows} | ({"groups": int(row[1])} if len(row) == 3 else {})
+    held = 1 if rows or run else 0
+    return Measure(endpoint, held, 1, s.lag(run and run.fetched_at, updated), s.current, run, detail=detail)
+
+
+def odds(s: Season) -> Measure:
+    """Upcoming fixtures within the odds window that have pre-match odds."""
+    until = s.now + timedelta(days=s.config.odds_window_days)
+    rows = s.db.fetchall(UPCOMING_ODDS, s.keys | {"now": s.now, "until": until})
+    held = [r[1] for r in rows if r[1] is not None]
+    run = s.run("odds")
+    pages = run.total_pages if run else max(1, -(-len(rows) // 10))
+    detail = {"window_days": s.config.odds_window_days, "pages": pages}
+    return Measure("odds", len(held), len(rows) if s.fixtures_known else None, s.lag(run and run.fetched_at, *held),
+                   s.current and bool(rows), run, detail=detail)
+
+
+MEASURES: dict[str, Callable[[Season], Measure]] = {
+    "fixtures": fixtures,
+    "standings": lambda s: _listing(s, "standings", STANDINGS),
+    "teams": teams,
+    "players": players,
+    "injuries": lambda s: _listing(s, "injuries", INJURIES),
+    "odds": odds,
+    "top_scorers": lambda s: _listing(s, "top_scorers", TOP_SCORERS),
+}
+
+
+def measure(s: Season) -> list[Measure]:
+    """Every configured endpoint of the league season; those the flags or config rule out are marked."""
+    wanted = s.config.endpoints
+    found = [m for m in details(s) if m.endpoint in wanted] if any(p in wanted for p in DETAIL_PARTS) else []
+    found += [MEASURES[name](s) for name in wanted if name in MEASURES]
+    return [_applicable(s, m) for m in found]
+
+
+def _applicable(s: Season, m: Measure) -> Measure:
+    target = s.config.target(s.league, s.season, m.endpoint)
+    if target is not None and not target.enabled:
+        return replace(m, not_applicable="disabled in the coverage config")
+    flag = FLAGS.get(m.endpoint)
+    if flag and s.flags.get(flag) is False:
+        return replace(m, not_applicable=f"no API coverage: {flag} false")
+    return m
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,58 @@
+"""The raw archive as coverage reads it: the latest whole-season fetch of an endpoint for a league season.
+
+Lookups go through the `responses_league_season_idx` index (migration 0003), so their cost follows
+the responses of that one league season, not the archive's size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import cast
+
+from afc.api.endpoints import ENDPOINTS
+from afc.db import Database, as_datetime
+from afc.marts.coverage.model import RawRun
+
+# The coverage endpoint → the API endpoint whose `league`+`season` call returns the whole season.
+SEASON_CALLS = {"fixtures": "fixtures", "standings": "standings", "teams": "teams", "players": "players",
+                "injuries": "injuries", "odds": "odds", "top_scorers": "players/topscorers"}
+# Parameters that do not narrow the answer: the call still returns the whole season.
+NOT_FILTERS = {"league", "season", "timezone", "page"}
+
+LATEST = """
+SELECT fetched_at FROM raw.responses
+WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
+  AND status = 200 AND errors IS NULL AND params->>'page' IS NULL{filters}
+ORDER BY fetched_at DESC LIMIT 1"""
+RUN = """
+SELECT id, results, paging_current, paging_total FROM raw.responses
+WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
+  AND status = 200 AND errors IS NULL AND fetched_at >= %(since)s{filters}"""
+QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id IN ({marks})"
+
+
+@lru_cache(maxsize=16)
+def _sql(template: str, endpoint: str) -> str:
+    # The parameter names come from afc.endpoints (code, not input): each must be absent from the call.
+    filters = sorted(ENDPOINTS[endpoint].params - NOT_FILTERS)
+    return template.format(filters="".join(f" AND params->>'{name}' IS NULL" for name in filters))
+
+
+def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun | None:
+    """The newest successful `league`+`season` call of `endpoint` with every page fetched after it."""
+    api = SEASON_CALLS[endpoint]
+    keys = {"endpoint": api, "league": str(league), "season": str(season)}
+    first = db.fetchone(_sql(LATEST, api), keys)
+    if first is None:
+        return None
+    rows = db.fetchall(_sql(RUN, api), keys | {"since": first[0]})  # as stored: exact on both backends
+    ids = [int(r[0]) for r in rows]
+    quarantined = db.fetchone(QUARANTINED.format(marks=", ".join(["%s"] * len(ids))), ids) if ids else None
+    return RawRun(
+        fetched_at=cast(datetime, as_datetime(first[0])),  # fetched_at is NOT NULL
+        items=sum(int(r[1] or 0) for r in rows),
+        quarantined=int(quarantined[0]) if quarantined else 0,
+        pages=len({int(r[2] or 1) for r in rows}),
+        total_pages=max((int(r[3] or 1) for r in rows), default=1),
+    )

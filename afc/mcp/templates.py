@@ -1,0 +1,258 @@
+"""Named, parameterised queries for common questions, run through the read-only executor.
+
+SQL is written once in afc's dialect (PostgreSQL syntax, `core.x` names, `%(name)s` placeholders);
+on SQLite it is translated like every other afc query. Values only ever travel as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from afc.clock import utc_day
+from afc.errors import ConfigError
+from afc.mcp.readonly import Limits, QueryResult, Target, run_afc_sql
+
+ParamType = Literal["int", "text", "date"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One template parameter."""
+
+    name: str
+    type: ParamType
+    description: str
+    default: Any = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Template:
+    """A named query: what it answers, its parameters, its SQL."""
+
+    name: str
+    description: str
+    sql: str
+    params: tuple[Param, ...] = ()
+    # Parameters computed from the given ones and the clock (e.g. a day's bounds).
+    derive: Callable[[dict[str, Any], datetime], dict[str, Any]] = field(default=lambda p, now: {})
+
+
+def _today(params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    day = params.get("day") or utc_day(now)
+    start = datetime.combine(day, time(), UTC)
+    return {"day": day, "start": start, "end": start + timedelta(days=1), "now": now}
+
+
+def _since_hours(params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"since": now - timedelta(hours=params["hours"])}
+
+
+def _stale(params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"stale_before": now - timedelta(minutes=params["stale_minutes"])}
+
+
+LEAGUE = Param("league_id", "int", "API league id, e.g. 39 (Premier League); omit for all")
+SEASON = Param("season", "int", "season year, e.g. 2024; omit for all")
+
+TEMPLATES: dict[str, Template] = {t.name: t for t in (
+    Template("raw_vs_core_fixtures",
+             "Per league season: fixtures the API listed (largest /fixtures?league&season answer in raw) "
+             "vs fixtures held in core, and when each side last changed.",
+             """
+WITH api AS (
+    SELECT CAST(params ->> 'league' AS integer) AS league_id, CAST(params ->> 'season' AS integer) AS season,
+           count(*) AS responses, max(results) AS api_fixtures, max(fetched_at) AS last_fetched
+    FROM raw.responses
+    WHERE endpoint = 'fixtures' AND status = 200
+      AND params ->> 'league' IS NOT NULL AND params ->> 'season' IS NOT NULL
+    GROUP BY 1, 2
+), held AS (
+    SELECT league_id, season, count(*) AS core_fixtures, max(updated_at) AS last_updated
+    FROM core.fixtures GROUP BY league_id, season
+), seasons AS (
+    SELECT league_id, season FROM api UNION SELECT league_id, season FROM held
+)
+SELECT s.league_id, l.name AS league_name, s.season, a.responses, a.api_fixtures,
+       COALESCE(h.core_fixtures, 0) AS core_fixtures,
+       a.api_fixtures - COALESCE(h.core_fixtures, 0) AS missing_in_core, a.last_fetched, h.last_updated
+FROM seasons s
+LEFT JOIN api a ON a.league_id = s.league_id AND a.season = s.season
+LEFT JOIN held h ON h.league_id = s.league_id AND h.season = s.season
+LEFT JOIN core.leagues l ON l.id = s.league_id
+WHERE (CAST(%(league_id)s AS integer) IS NULL OR s.league_id = %(league_id)s)
+  AND (CAST(%(season)s AS integer) IS NULL OR s.season = %(season)s)
+ORDER BY s.league_id, s.season""", (LEAGUE, SEASON)),
+    Template("coverage_by_league",
+             "Per league season held in core: fixtures, finished ones, how many have events, lineups, "
+             "statistics and player stats (with the API's coverage flags), and standings rows.",
+             """
+SELECT f.league_id, l.name AS league_name, f.season, count(*) AS fixtures,
+       sum(CASE WHEN f.status_group = 'finished' THEN 1 ELSE 0 END) AS finished,
+       sum(CASE WHEN f.status_group = 'finished' AND d.events IS NOT NULL THEN 1 ELSE 0 END) AS with_events,
+       sum(CASE WHEN f.status_group = 'finished' AND d.lineups IS NOT NULL THEN 1 ELSE 0 END) AS with_lineups,
+       sum(CASE WHEN f.status_group = 'finished' AND d.statistics IS NOT NULL THEN 1 ELSE 0 END) AS with_statistics,
+       sum(CASE WHEN f.status_group = 'finished' AND d.players IS NOT NULL THEN 1 ELSE 0 END) AS with_players,
+       ls.cov_events, ls.cov_lineups, ls.cov_statistics_fixtures, ls.cov_statistics_players,
+       (SELECT count(*) FROM core.standings s WHERE s.league_id = f.league_id AND s.season = f.season)
+           AS standings_rows,
+       max(f.updated_at) AS last_updated
+FROM core.fixtures f
+LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.league_seasons ls ON ls.league_id = f.league_id AND ls.season = f.season
+WHERE (CAST(%(league_id)s AS integer) IS NULL OR f.league_id = %(league_id)s)
+  AND (CAST(%(season)s AS integer) IS NULL OR f.season = %(season)s)
+GROUP BY f.league_id, l.name, f.season, ls.cov_events, ls.cov_lineups, ls.cov_statistics_fixtures,
+         ls.cov_statistics_players
+ORDER BY f.league_id, f.season""", (LEAGUE, SEASON)),
+    Template("live_fixtures_status",
+             "Fixtures in play according to core, with score, minute, last event, and whether afc has "
+             "not updated them for `stale_minutes` (the live loop may be behind).",
+             """
+SELECT f.id AS fixture_id, l.name AS league_name, ht.name AS home_team, at.name AS away_team,
+       f.home_goals, f.away_goals, f.status_short, f.elapsed, f.extra, m.last_event, f.kickoff_at,
+       f.updated_at, CASE WHEN f.updated_at < %(stale_before)s THEN 1 ELSE 0 END AS stale
+FROM core.fixtures f
+LEFT JOIN mart.live_scores m ON m.fixture_id = f.id
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.teams ht ON ht.id = f.home_team_id
+LEFT JOIN core.teams at ON at.id = f.away_team_id
+WHERE f.status_group = 'live'
+ORDER BY f.kickoff_at, f.id""",
+             (Param("stale_minutes", "int", "minutes without an update after which a live fixture is stale", 5),),
+             _stale),
+    Template("team_form",
+             "A team's last finished fixtures, newest first: opponent, venue, score and W/D/L "
+             "(penalty shoot-outs count for the winner).",
+             """
+SELECT f.id AS fixture_id, f.kickoff_at, l.name AS league_name,
+       CASE WHEN f.home_team_id = %(team_id)s THEN 'home' ELSE 'away' END AS venue,
+       CASE WHEN f.home_team_id = %(team_id)s THEN at.name ELSE ht.name END AS opponent,
+       f.home_goals, f.away_goals,
+       CASE WHEN f.home_winner IS NULL AND f.away_winner IS NULL THEN 'D'
+            WHEN (f.home_team_id = %(team_id)s AND f.home_winner = true)
+              OR (f.away_team_id = %(team_id)s AND f.away_winner = true) THEN 'W'
+            ELSE 'L' END AS result
+FROM core.fixtures f
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.teams ht ON ht.id = f.home_team_id
+LEFT JOIN core.teams at ON at.id = f.away_team_id
+WHERE (f.home_team_id = %(team_id)s OR f.away_team_id = %(team_id)s) AND f.status_group = 'finished'
+ORDER BY f.kickoff_at DESC, f.id DESC
+LIMIT %(last)s""",
+             (Param("team_id", "int", "API team id, e.g. 33 (Manchester United)", required=True),
+              Param("last", "int", "how many fixtures", 5))),
+    Template("league_table",
+             "The standings of a league season, per group, by rank.",
+             """
+SELECT s.group_name, s.rank, s.team_id, t.name AS team, s.points, s.played, s.win, s.draw, s.lose,
+       s.goals_for, s.goals_against, s.goals_diff, s.form, s.description
+FROM core.standings s LEFT JOIN core.teams t ON t.id = s.team_id
+WHERE s.league_id = %(league_id)s AND s.season = %(season)s
+ORDER BY s.group_name, s.rank""",
+             (Param("league_id", "int", "API league id, e.g. 39", required=True),
+              Param("season", "int", "season year, e.g. 2024", required=True))),
+    Template("todays_fixtures",
+             "Fixtures on one UTC day (default: today) from the dashboard mart, by kickoff.",
+             """
+SELECT fixture_id, kickoff_at, league_id, league_name, round, home_team, away_team, home_goals, away_goals,
+       status_short, status_group
+FROM mart.daily_fixtures
+WHERE match_date = %(day)s AND (CAST(%(league_id)s AS integer) IS NULL OR league_id = %(league_id)s)
+ORDER BY kickoff_at, fixture_id""",
+             (Param("day", "date", "UTC day as YYYY-MM-DD; default today"), LEAGUE), _today),
+    Template("recent_failures",
+             "Job runs that did not end ok in the last `hours`, newest first, with their error.",
+             """
+SELECT id AS run_id, job_id, command, status, started_at, finished_at, calls, quarantined, error, host
+FROM ops.job_runs
+WHERE status NOT IN ('ok', 'running') AND started_at >= %(since)s
+ORDER BY id DESC""",
+             (Param("hours", "int", "how far back to look", 24),), _since_hours),
+    Template("quota_today",
+             "Today's quota ledger per account (UTC day): limit, used, left, what the API last said.",
+             """
+SELECT account, day, daily_limit, used, daily_limit - used AS left_today, api_remaining, exhausted_at,
+       updated_at
+FROM ops.quota_days WHERE day = %(day)s ORDER BY account""", (), _today),
+    Template("top_scorers",
+             "Top scorers of a league season as the API ranks them.",
+             """
+SELECT tp.rank, tp.player_id, p.name AS player, t.name AS team, tp.value AS goals
+FROM core.top_players tp
+LEFT JOIN core.players p ON p.id = tp.player_id
+LEFT JOIN core.teams t ON t.id = tp.team_id
+WHERE tp.league_id = %(league_id)s AND tp.season = %(season)s AND tp.kind = 'scorers'
+ORDER BY tp.rank, tp.player_id""",
+             (Param("league_id", "int", "API league id", required=True),
+              Param("season", "int", "season year", required=True))),
+    Template("head_to_head",
+             "Finished fixtures between two teams, newest first.",
+             """
+SELECT f.id AS fixture_id, f.kickoff_at, l.name AS league_name, ht.name AS home_team, at.name AS away_team,
+       f.home_goals, f.away_goals, f.status_short
+FROM core.fixtures f
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.teams ht ON ht.id = f.home_team_id
+LEFT JOIN core.teams at ON at.id = f.away_team_id
+WHERE f.status_group = 'finished'
+  AND ((f.home_team_id = %(team_a)s AND f.away_team_id = %(team_b)s)
+    OR (f.home_team_id = %(team_b)s AND f.away_team_id = %(team_a)s))
+ORDER BY f.kickoff_at DESC, f.id DESC""",
+             (Param("team_a", "int", "API team id", required=True),
+              Param("team_b", "int", "API team id", required=True))),
+)}
+
+
+def describe() -> list[dict[str, Any]]:
+    """Every template with its description and parameters."""
+    return [{"name": t.name, "description": t.description,
+             "params": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
+                         "description": p.description} for p in t.params]}
+            for t in TEMPLATES.values()]
+
+
+def bind(template: Template, given: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """The template's parameters from `given` (checked and typed), defaults and derived values."""
+    given = dict(given or {})
+    unknown = sorted(set(given) - {p.name for p in template.params})
+    if unknown:
+        known = ", ".join(p.name for p in template.params) or "none"
+        raise ConfigError(f"template {template.name}: unknown parameter {unknown[0]!r}; it takes {known}")
+    values: dict[str, Any] = {}
+    for param in template.params:
+        value = given.get(param.name)
+        if value is None and param.required:
+            raise ConfigError(f"template {template.name}: parameter {param.name!r} is required ({param.description})")
+        values[param.name] = param.default if value is None else _typed(template.name, param, value)
+    return values | template.derive(values, now)
+
+
+def _typed(name: str, param: Param, value: Any) -> Any:
+    try:
+        if param.type == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(value)
+        if param.type == "date":
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"template {name}: parameter {param.name!r} must be {_TYPE_WORDS[param.type]}, "
+                          f"got {value!r}") from None
+
+
+_TYPE_WORDS = {"int": "an integer", "date": "a date YYYY-MM-DD", "text": "text"}
+
+
+def run_template(target: Target, name: str, params: Mapping[str, Any] | None, now: datetime,
+                 limits: Limits = Limits()) -> QueryResult:
+    """Run the named template with `params` through the read-only executor."""
+    if name not in TEMPLATES:
+        raise ConfigError(f"no template {name!r}; known: {', '.join(TEMPLATES)}")
+    template = TEMPLATES[name]
+    return run_afc_sql(target, template.sql, bind(template, params, now), limits)
