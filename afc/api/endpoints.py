@@ -13,13 +13,6 @@ class Endpoint:
     params: frozenset[str]
     page_size: int | None = None  # only four endpoints page
 
-    @property
-    def core(self) -> bool:
-        """Whether responses land in core (a transform exists), not just raw."""
-        from afc.transform import has_transform
-
-        return has_transform(self.name)
-
 
 def _spec(name: str, params: str, page_size: int | None = None) -> Endpoint:
     return Endpoint(name, frozenset(params.split()), page_size)

@@ -95,7 +95,9 @@ class Job(BaseModel):
                                      else f"params.{name}: unknown template {{{{ {var} }}}}")
             if name == "season" and not TEMPLATE.search(str(value)) and not re.fullmatch(r"\d{4}", str(value)):
                 raise ValueError(f"params.season: must be a 4-digit year, got {value!r}")
-        if "core" in self.target_layers and not spec.core:
+        from afc.transform import has_transform  # loads every transform: only when a job file is checked
+
+        if "core" in self.target_layers and not has_transform(self.endpoint):
             raise ValueError(f"target_layers: /{self.endpoint} is kept in raw only; use [raw]")
         return self
 

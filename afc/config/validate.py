@@ -11,9 +11,9 @@ from afc.config.jobs import JobConfig
 def section_checks() -> list[Callable[[JobConfig], Any]]:
     """Each section's own validator (imported here so `afc.jobs` stays free of its readers)."""
     from afc.config.coverage import coverage_config
+    from afc.config.daily import daily_settings
     from afc.config.live import live_config
     from afc.config.ops import alerts_config, ops_config
-    from afc.jobs.targets import daily_settings
 
     return [daily_settings, live_config, coverage_config, ops_config, alerts_config]
 

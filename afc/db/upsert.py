@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from afc.db import Database
-from afc.transform.model import TableRows
+from afc.db import Database, dump_json
+from afc.transform.model import Json, Row, TableRows
 
 META = ("updated_at", "raw_id")  # written when a row changes, never compared
 
@@ -94,8 +94,20 @@ def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]
     return deleted
 
 
+def encoded(batch: TableRows) -> TableRows:
+    """The batch with its JSON columns as canonical text (what both backends store and compare)."""
+    if not any(isinstance(value, Json) for row in batch.rows for value in row.values()):
+        return batch
+    return replace(batch, rows=[_encoded_row(row) for row in batch.rows])
+
+
+def _encoded_row(row: Row) -> Row:
+    return {k: dump_json(v.value) if isinstance(v, Json) else v for k, v in row.items()}
+
+
 def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
     """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id."""
+    batch = encoded(batch)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
     if db.backend == "postgres":

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from afc.collect.collector import Collector
+from afc.config.daily import daily_settings
 from afc.config.jobs import Job
 from afc.errors import ConfigError
 from afc.jobs.dry_run import JobPlan, plan_job
 from afc.jobs.run import JobReport, run_jobs
-from afc.jobs.targets import daily_settings
 
 
 def select(collector: Collector) -> list[Job]:

@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from afc.api.client import Request
 from afc.config.jobs import TEMPLATE, Job, JobConfig
+from afc.config.seasons import LeagueSeason, tracked_seasons
 from afc.db import Database
+from afc.jobs.targets import TARGETS
 
-CURRENT_SEASONS = "SELECT league_id, season FROM core.league_seasons WHERE current = %(yes)s"
 TEAMS_OF = "SELECT team_id FROM core.team_seasons WHERE league_id = %s AND season = %s ORDER BY team_id"
 COUNTRY_OF = "SELECT country_name FROM core.leagues WHERE id = %s"
 INTERNATIONAL = {"World"}  # UEFA and other international competitions have no venues of their own
-
-
-@dataclass(frozen=True)
-class LeagueSeason:
-    """A tracked league season."""
-
-    league: int
-    season: int
-
-
-def guess_season(now: datetime) -> int:
-    """The European season containing `now` (Aug–Jul), used until /leagues says which is current."""
-    return now.year if now.month >= 7 else now.year - 1
-
-
-def tracked_seasons(config: JobConfig, db: Database | None, now: datetime) -> list[LeagueSeason]:
-    """Each tracked league's seasons, with `current` resolved from core (or guessed from the date)."""
-    current: dict[int, int] = {}
-    if db is not None:
-        current = {league: season for league, season in db.fetchall(CURRENT_SEASONS, {"yes": True})}
-    found: list[LeagueSeason] = []
-    for tracked in config.tracked:
-        for season in tracked.seasons:
-            year = current.get(tracked.league, guess_season(now)) if season == "current" else int(season)
-            item = LeagueSeason(tracked.league, year)
-            if item not in found:
-                found.append(item)
-    return found
 
 
 def variables(now: datetime) -> dict[str, str]:
@@ -79,8 +51,6 @@ def _fanout(job: Job, config: JobConfig, db: Database | None, now: datetime) -> 
             for (team,) in (db.fetchall(TEAMS_OF, (ls.league, ls.season)) if db else []):
                 yield {"league": str(ls.league), "season": str(ls.season), "team": str(team)}
     elif db is not None:
-        from afc.jobs.targets import TARGETS  # fan-outs over core (imported here: they import this module)
-
         yield from TARGETS[job.for_each](config, db, now)
 
 

@@ -11,14 +11,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from afc.api.client import Request
-from afc.config.jobs import JobConfig, section
+from afc.config.daily import daily_settings
+from afc.config.jobs import JobConfig
+from afc.config.seasons import tracked_seasons
 from afc.db import Database, as_datetime, dump_json
-from afc.jobs.expand import tracked_seasons
 
-MAX_IDS = 20
 NEEDING_DETAILS = """
 SELECT f.id FROM core.fixtures f
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
@@ -52,24 +50,6 @@ ORDER BY f.kickoff_at"""
 LAST_FETCH = """
 SELECT max(fetched_at) FROM raw.responses
 WHERE endpoint = %s AND params = %s AND status = 200 AND errors IS NULL"""
-
-
-class DailySettings(BaseModel):
-    """The `daily:` section of the jobs directory."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    details_lookback_days: int = Field(3, ge=1, le=60)  # older finished fixtures are backfill's work
-    sweep_days: int = Field(14, ge=1, le=120)  # re-check PST/TBD/stuck fixtures this far either side
-    stuck_after_hours: float = Field(3, gt=0)  # in play (or NS) this long after kick-off = stuck
-    odds_days_ahead: int = Field(2, ge=1, le=14)  # odds exist 1-14 days before a fixture
-    odds_every_hours: float = Field(3, gt=0)  # the documented cadence: 1 call per 3 h
-    batch_size: int = Field(MAX_IDS, ge=1, le=MAX_IDS)
-
-
-def daily_settings(config: JobConfig) -> DailySettings:
-    """The validated `daily:` section (defaults when absent)."""
-    return section(config, "daily", DailySettings)
 
 
 def _named(sql: str, config: JobConfig, db: Database, now: datetime, **values: Any) -> list[tuple[Any, ...]]:

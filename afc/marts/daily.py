@@ -7,7 +7,6 @@ from typing import Any
 
 from afc.db import Database
 from afc.marts.common import chunks, marks
-from afc.marts.refresh import refresher
 
 COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
            "home_team_id", "home_team", "away_team_id", "away_team", "home_goals", "away_goals",
@@ -35,7 +34,6 @@ def _sql(backend: str, count: int) -> str:
         old=", ".join(f"t.{c}" for c in values), new=", ".join(f"excluded.{c}" for c in values))
 
 
-@refresher("fixture")
 def refresh_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
     """Re-derive the dashboard rows of the touched fixtures; unchanged rows are not written."""
     written = 0

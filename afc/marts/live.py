@@ -7,7 +7,6 @@ from typing import Any
 
 from afc.db import Database, load_json
 from afc.marts.common import chunks, delete, marks, upsert
-from afc.marts.refresh import refresher
 
 SELECT = """
 SELECT f.id AS fixture_id, f.status_group, f.league_id, l.name AS league_name, f.kickoff_at,
@@ -45,13 +44,11 @@ def _mapping(value: Any) -> dict[str, Any]:
 PANEL = "SELECT fixture_id FROM mart.live_scores"
 
 
-@refresher("fixture_live")
 def refresh_live_scores(db: Database, keys: set[Any], now: datetime) -> int:
     """The fixtures a response showed in play: onto the panel, with their latest event."""
     return _rederive(db, keys, now)
 
 
-@refresher("fixture")
 def refresh_live_panel(db: Database, keys: set[Any], now: datetime) -> int:
     """Touched fixtures already on the (small) panel: re-derived, or removed once no longer in play.
 

@@ -11,19 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from afc.db import Database
+from afc.marts import coverage, daily, live, summary
 
 Refresher = Callable[[Database, set[Any], datetime], int]
-REFRESHERS: dict[str, list[Refresher]] = {}
-
-
-def refresher(kind: str) -> Callable[[Refresher], Refresher]:
-    """Register `fn(db, keys, now) -> rows changed` for entities of `kind` that changed."""
-
-    def register(fn: Refresher) -> Refresher:
-        REFRESHERS.setdefault(kind, []).append(fn)
-        return fn
-
-    return register
+# Kind of entity a transform touched → `fn(db, keys, now) -> rows changed`, run in this order.
+REFRESHERS: dict[str, list[Refresher]] = {
+    "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel, coverage.refresh_fixtures],
+    "fixture_live": [live.refresh_live_scores],
+    "league_season": [summary.refresh_league_summary, coverage.refresh_league_seasons],
+}
 
 
 def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:

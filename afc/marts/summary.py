@@ -7,7 +7,6 @@ from typing import Any
 
 from afc.db import Database
 from afc.marts.common import chunks, marks, upsert
-from afc.marts.refresh import refresher
 
 FIXTURES = """
 SELECT league_id, season, count(*),
@@ -56,7 +55,6 @@ def _summaries(db: Database, chunk: list[tuple[int, int]]) -> list[dict[str, Any
     return rows
 
 
-@refresher("league_season")
 def refresh_league_summary(db: Database, keys: set[Any], now: datetime) -> int:
     """Recount the touched league seasons (each an indexed range of its own fixtures)."""
     written = 0

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import afc.marts  # noqa: F401  (registers the mart refreshers the touches below feed)
-from afc.db import dump_json
 from afc.transform import fixture_status as status
 from afc.transform import item, response
 from afc.transform.fields import from_iso, from_timestamp, opt_bool, opt_int, opt_num, opt_text, req_int
-from afc.transform.model import Batch
+from afc.transform.model import Batch, Json
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
 PARTS = ("events", "lineups", "statistics", "players")
@@ -100,7 +98,7 @@ def _score(entry: dict[str, Any]) -> dict[str, int | None]:
 def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final: bool | None = None) -> None:
     """Store the detail parts given (each replaces its predecessor as a whole); others stay as they are."""
     row: dict[str, Any] = {"fixture_id": fixture_id}
-    row.update((part, dump_json(value)) for part, value in parts.items())
+    row.update((part, Json(value)) for part, value in parts.items())
     if final is not None:
         row["final"] = final
     batch.add("core.fixture_details", DETAILS_KEY, row)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from afc.db import dump_json
 from afc.transform import item
 from afc.transform.fields import from_iso, from_timestamp, opt_int, opt_num, opt_text, path, req_int
 from afc.transform.fixtures import fixture_row
-from afc.transform.model import Batch
+from afc.transform.model import Batch, Json
 from afc.transform.players import player_stub
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
@@ -95,7 +94,7 @@ def team_statistics(entry: Any, params: Mapping[str, str], batch: Batch) -> None
         "goals_against": opt_int(path(entry, "goals", "against", "total", "total")),
         "clean_sheets": opt_int(path(entry, "clean_sheet", "total")),
         "failed_to_score": opt_int(path(entry, "failed_to_score", "total")),
-        "stats": dump_json(entry),
+        "stats": Json(entry),
     })
 
 
@@ -116,5 +115,5 @@ def prediction(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "percent_home": opt_num(path(prediction, "percent", "home")),
         "percent_draw": opt_num(path(prediction, "percent", "draw")),
         "percent_away": opt_num(path(prediction, "percent", "away")),
-        "data": dump_json({k: v for k, v in entry.items() if k != "h2h"}),
+        "data": Json({k: v for k, v in entry.items() if k != "h2h"}),
     })

@@ -25,6 +25,13 @@ Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Json:
+    """A JSON column's value: the database layer serialises it when the row is written."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class TableRows:
     """Rows for one table with one column set; `stub` rows only fill in values that are still NULL."""
 

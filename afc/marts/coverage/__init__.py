@@ -17,7 +17,6 @@ from afc.db import Database, dump_json, load_json
 from afc.marts.common import chunks, marks, upsert
 from afc.marts.coverage.calculate import compute, select
 from afc.marts.coverage.model import Coverage, CoverageReport
-from afc.marts.refresh import refresher
 
 KEY = ("league_id", "season", "endpoint")
 SAVE_SETTINGS = """
@@ -91,13 +90,11 @@ def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime
     return write(db, compute(db, saved_settings(db), sorted(measured), now), now)
 
 
-@refresher("league_season")
 def refresh_league_seasons(db: Database, keys: set[Any], now: datetime) -> int:
     """Coverage of the touched league seasons."""
     return refresh_seasons(db, keys, now)
 
 
-@refresher("fixture")
 def refresh_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
     """Coverage of the league seasons the touched fixtures belong to (e.g. details fetched alone)."""
     seasons: set[tuple[int, int]] = set()

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from afc.config.coverage import CoverageConfig, Target
 from afc.config.jobs import JobConfig
+from afc.config.seasons import LeagueSeason, tracked_seasons
 from afc.db import Database
 from afc.errors import ConfigError
-from afc.jobs.expand import LeagueSeason, tracked_seasons
 from afc.marts.coverage.measure import measure, open_season
 from afc.marts.coverage.model import Coverage, Measure
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from afc.config.coverage import DETAIL_PARTS, FLAGS, CoverageConfig
+from afc.config.seasons import guess_season
 from afc.db import Database, as_datetime
-from afc.jobs.expand import guess_season
 from afc.marts.coverage.model import Measure, RawRun
 from afc.marts.coverage.raw import latest_run
 
