@@ -7,6 +7,7 @@ layer order below is the one in docs/architecture.md, top to bottom.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -160,6 +161,12 @@ def test_transform_and_api_stay_pure():
     leaks = sorted(f"{a} -> {b}" for a, targets in edges.items() if unit(a) in PURE
                    for b in targets if unit(b) not in PURE[unit(a)])
     assert leaks == []
+
+
+def test_one_module_owns_the_job_runs_sql():
+    writers = sorted(name for name, path in modules().items()
+                     if re.search(r"(FROM|INTO|UPDATE)\s+ops\.job_runs\b", path.read_text()))
+    assert writers == ["afc.collect.runs"]
 
 
 def test_the_checks_catch_an_upward_import_and_a_loop():

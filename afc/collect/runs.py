@@ -1,4 +1,8 @@
-"""Job runs: one row per command or job execution, updated with every response it stores."""
+"""Job runs: one row per command or job execution, updated with every response it stores.
+
+The one owner of `ops.job_runs` SQL: other modules call these functions (the MCP tools run the
+query constants below through their read-only runner).
+"""
 
 from __future__ import annotations
 
@@ -28,10 +32,36 @@ INTERRUPTED = """
 UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s,
     error = 'the process ended without closing its run (killed, or the database went away)'
 WHERE id = %(id)s AND status = 'running'"""
+RESTORED = """
+UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s, error = 'restored from a backup taken mid-run'
+WHERE status = 'running'"""
+SUCCEEDED = "SELECT 1 FROM ops.job_runs WHERE job_id = %s AND status = 'ok' LIMIT 1"
+LATEST = """
+SELECT status, started_at, finished_at, calls, rows_inserted + rows_updated, quarantined
+FROM ops.job_runs WHERE job_id = %s ORDER BY id DESC LIMIT 1"""
+LAST_OK_AT = """
+SELECT finished_at FROM ops.job_runs WHERE job_id = %s AND status = 'ok' ORDER BY id DESC LIMIT 1"""
+LAST_PER_JOB = """
+SELECT job_id, MAX(CASE WHEN status IN ('ok', 'quota') THEN finished_at END), MAX(started_at)
+FROM ops.job_runs GROUP BY job_id"""
+# Read by the MCP tools through their read-only runner (named parameters, rows as dicts).
+LAST_RUN_PER_JOB = """
+SELECT job_id, id AS run_id, command, status, started_at, finished_at, calls, rows_inserted, rows_updated, error
+FROM ops.job_runs WHERE id IN (SELECT max(id) FROM ops.job_runs GROUP BY job_id)"""
+RUNS_SINCE = """
+SELECT job_id, count(*) AS runs, sum(calls) AS calls FROM ops.job_runs
+WHERE started_at >= %(since)s GROUP BY job_id"""
 RECENT = """
 SELECT id, job_id, command, status, started_at, finished_at, calls, rows_inserted, rows_updated,
-       rows_unchanged, quarantined, error
-FROM ops.job_runs ORDER BY id DESC LIMIT %(limit)s"""
+       rows_unchanged, quarantined, error, host
+FROM ops.job_runs
+WHERE (%(failed)s = 0 OR status NOT IN ('ok', 'running'))
+ORDER BY id DESC LIMIT %(limit)s"""
+FAILED_SINCE = """
+SELECT id AS run_id, job_id, command, status, started_at, finished_at, calls, quarantined, error, host
+FROM ops.job_runs
+WHERE status NOT IN ('ok', 'running') AND started_at >= %(since)s
+ORDER BY id DESC"""
 
 
 @dataclass(frozen=True)
@@ -97,6 +127,27 @@ def totals(db: Database, run_id: int) -> RunTotals:
     return RunTotals(*row)
 
 
-def recent(db: Database, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest runs, newest first."""
-    return db.fetch_dicts(RECENT, {"limit": limit})
+def mark_restored(db: Database, now: datetime) -> int:
+    """Close the runs a restored backup shows as running (their processes belong to the past)."""
+    return db.execute(RESTORED, {"now": now})
+
+
+def has_succeeded(db: Database, job_id: str) -> bool:
+    """Whether the job ever ended ok."""
+    return db.fetchone(SUCCEEDED, (job_id,)) is not None
+
+
+def latest(db: Database, job_id: str) -> tuple[Any, ...] | None:
+    """The job's last run: status, started, finished, calls, rows written, quarantined."""
+    return db.fetchone(LATEST, (job_id,))
+
+
+def last_ok_at(db: Database, job_id: str) -> Any:
+    """When the job last ended ok (as the backend returns it), or None."""
+    row = db.fetchone(LAST_OK_AT, (job_id,))
+    return row[0] if row else None
+
+
+def last_per_job(db: Database) -> list[tuple[Any, ...]]:
+    """Per job: when it last finished ok (or at the quota floor) and when it last started."""
+    return db.fetchall(LAST_PER_JOB)

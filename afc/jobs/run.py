@@ -15,7 +15,6 @@ from afc.jobs.expand import expand
 
 log = logging.getLogger("afc.runner")
 
-LAST_OK = "SELECT 1 FROM ops.job_runs WHERE job_id = %s AND status = 'ok' LIMIT 1"
 
 
 @dataclass
@@ -72,7 +71,7 @@ def with_dependencies(collector: Collector, jobs: list[Job]) -> list[Job]:
     wanted: dict[str, Job] = {}
     for job in jobs:
         for dep in _deps(collector, job):
-            if dep.job_id not in wanted and not collector.db.fetchone(LAST_OK, (dep.job_id,)):
+            if dep.job_id not in wanted and not runs.has_succeeded(collector.db, dep.job_id):
                 wanted[dep.job_id] = dep
         wanted[job.job_id] = job
     return list(wanted.values())

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from afc.clock import utc_day
+from afc.collect import runs
 from afc.collect.ledger import Ledger
 from afc.config.jobs import JobConfig
 from afc.config.settings import PRIORITIES, Settings
 from afc.db import connect
+from afc.db.sqlite import table_name
 from afc.mcp.readonly import Limits, Target, as_dicts, run_afc_sql
 
 COVERAGE_TABLE = "mart.coverage_status"
@@ -27,18 +29,6 @@ SELECT * FROM mart.coverage_status
 WHERE league_id = %(league)s AND season = %(season)s
   AND (CAST(%(endpoint)s AS text) IS NULL OR endpoint = %(endpoint)s)
 ORDER BY endpoint"""
-LAST_RUNS = """
-SELECT job_id, id AS run_id, command, status, started_at, finished_at, calls, rows_inserted, rows_updated, error
-FROM ops.job_runs WHERE id IN (SELECT max(id) FROM ops.job_runs GROUP BY job_id)"""
-RUNS_SINCE = """
-SELECT job_id, count(*) AS runs, sum(calls) AS calls FROM ops.job_runs
-WHERE started_at >= %(since)s GROUP BY job_id"""
-RECENT = """
-SELECT id, job_id, command, status, started_at, finished_at, calls, rows_inserted, rows_updated,
-       rows_unchanged, quarantined, error, host
-FROM ops.job_runs
-WHERE (%(failed)s = 0 OR status NOT IN ('ok', 'running'))
-ORDER BY id DESC LIMIT %(limit)s"""
 DRIFT = """
 SELECT id, endpoint, path, kind, expected_type, seen_type, first_seen_at, last_seen_at, example_raw_id, count,
        acknowledged_at
@@ -50,7 +40,7 @@ _INTERNAL = Limits(rows=5000, bytes=8 * 1024 * 1024, seconds=10.0)
 def table_exists(target: Target, logical: str) -> bool:
     """Whether a logical table (`mart.coverage_status`) exists in this database."""
     if target.backend == "sqlite":
-        result = run_afc_sql(target, TABLE_EXISTS_SQLITE, {"name": logical.replace(".", "_", 1)}, _INTERNAL)
+        result = run_afc_sql(target, TABLE_EXISTS_SQLITE, {"name": table_name(logical)}, _INTERNAL)
     else:
         schema, _, table = logical.partition(".")
         result = run_afc_sql(target, TABLE_EXISTS_PG, {"schema": schema, "table": table}, _INTERNAL)
@@ -91,9 +81,9 @@ def rate_limit_status(settings: Settings, db_url: str, now_clock: Any) -> dict[s
 
 def job_registry(target: Target, config: JobConfig, now: datetime) -> dict[str, Any]:
     """Jobs from config with schedule and priority, their last run, its outcome, and calls spent today."""
-    last = {r["job_id"]: r for r in as_dicts(run_afc_sql(target, LAST_RUNS, None, _INTERNAL))}
+    last = {r["job_id"]: r for r in as_dicts(run_afc_sql(target, runs.LAST_RUN_PER_JOB, None, _INTERNAL))}
     midnight = datetime.combine(utc_day(now), time(), UTC)
-    today = {r["job_id"]: r for r in as_dicts(run_afc_sql(target, RUNS_SINCE, {"since": midnight}, _INTERNAL))}
+    today = {r["job_id"]: r for r in as_dicts(run_afc_sql(target, runs.RUNS_SINCE, {"since": midnight}, _INTERNAL))}
     jobs = []
     for job in config.ordered():
         spent = today.get(job.job_id, {})
@@ -110,7 +100,7 @@ def job_registry(target: Target, config: JobConfig, now: datetime) -> dict[str, 
 def recent_runs(target: Target, limit: int = 20, failed_only: bool = False) -> list[dict[str, Any]]:
     """The latest job runs, newest first; `failed_only` keeps runs that did not end ok."""
     params = {"failed": int(failed_only), "limit": limit}
-    return as_dicts(run_afc_sql(target, RECENT, params, _INTERNAL))
+    return as_dicts(run_afc_sql(target, runs.RECENT, params, _INTERNAL))
 
 
 def _without(row: dict[str, Any] | None, key: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from afc.clock import utc_day
+from afc.collect import runs
 from afc.errors import ConfigError
 from afc.mcp.readonly import Limits, QueryResult, Target, run_afc_sql
 
@@ -167,11 +168,7 @@ ORDER BY kickoff_at, fixture_id""",
              (Param("day", "date", "UTC day as YYYY-MM-DD; default today"), LEAGUE), _today),
     Template("recent_failures",
              "Job runs that did not end ok in the last `hours`, newest first, with their error.",
-             """
-SELECT id AS run_id, job_id, command, status, started_at, finished_at, calls, quarantined, error, host
-FROM ops.job_runs
-WHERE status NOT IN ('ok', 'running') AND started_at >= %(since)s
-ORDER BY id DESC""",
+             runs.FAILED_SINCE,
              (Param("hours", "int", "how far back to look", 24),), _since_hours),
     Template("quota_today",
              "Today's quota ledger per account (UTC day): limit, used, left, what the API last said.",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from afc.collect import breaker
+from afc.collect import runs as job_runs
 from afc.collect.ledger import QuotaStatus
 from afc.config.jobs import JobConfig
 from afc.config.ops import OpsConfig, alerts_config, describe, ops_config
@@ -23,9 +24,6 @@ from afc.ops import heartbeat
 from afc.ops.groups import timers
 from afc.ops.schedule import parse
 
-LAST_RUNS = """
-SELECT job_id, MAX(CASE WHEN status IN ('ok', 'quota') THEN finished_at END), MAX(started_at)
-FROM ops.job_runs GROUP BY job_id"""
 INSTALLED = "SELECT MIN(applied_at) FROM ops.schema_migrations"
 IN_PLAY = """
 SELECT COUNT(*) FROM core.fixtures
@@ -95,7 +93,7 @@ def check_migrations(probe: Probe) -> list[Problem]:
 
 
 def check_stale_jobs(probe: Probe) -> list[Problem]:
-    runs = {r[0]: (as_datetime(r[1]), as_datetime(r[2])) for r in probe.db.fetchall(LAST_RUNS)}
+    runs = {r[0]: (as_datetime(r[1]), as_datetime(r[2])) for r in job_runs.last_per_job(probe.db)}
     row = probe.db.fetchone(INSTALLED)
     installed = as_datetime(row[0]) if row else None
     problems = []

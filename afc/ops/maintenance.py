@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from afc.collect import runs
 from afc.collect.collector import Collector
 from afc.config.ops import ops_config
 from afc.config.settings import Settings
@@ -14,10 +15,6 @@ from afc.ops import retention
 from afc.ops.groups import LOCK_GROUPS
 from afc.ops.guard import job_group, tracked
 from afc.ops.lock import hold_all
-
-INTERRUPTED = """
-UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s, error = 'restored from a backup taken mid-run'
-WHERE status = 'running'"""
 
 
 def prune(collector: Collector, older_than: timedelta | None, dry_run: bool = False) -> retention.PruneResult:
@@ -49,7 +46,7 @@ def restore(settings: Settings, source: Path, now: datetime) -> str:
         try:
             backups.restore(db, source)
             with db.transaction():  # runs caught mid-way by the backup (the backup's own, at least)
-                db.execute(INTERRUPTED, {"now": now})
+                runs.mark_restored(db, now)
             return db.url
         finally:
             db.close()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from afc.collect import breaker
+from afc.collect import breaker, runs
 from afc.collect.ledger import QuotaStatus
 from afc.db import Database, as_datetime
 from afc.ops import heartbeat
@@ -33,11 +33,6 @@ METRICS: dict[str, str] = {
     "afc_breaker_open": "1 while the endpoint's circuit breaker stops calls (open or half-open).",
     "afc_heartbeat_timestamp_seconds": "Unix time a long-running loop last reported alive.",
 }
-LAST_RUN = """
-SELECT status, started_at, finished_at, calls, rows_inserted + rows_updated, quarantined
-FROM ops.job_runs WHERE job_id = %s ORDER BY id DESC LIMIT 1"""
-LAST_OK = """
-SELECT finished_at FROM ops.job_runs WHERE job_id = %s AND status = 'ok' ORDER BY id DESC LIMIT 1"""
 
 
 def _label(value: str) -> str:
@@ -75,16 +70,16 @@ def job_samples(db: Database, group: str, job_ids: Iterable[str]) -> list[tuple[
     """The last-run gauges of each job that has run at least once."""
     samples: list[tuple[str, dict[str, str], float | None]] = []
     for job_id in job_ids:
-        row = db.fetchone(LAST_RUN, (job_id,))
+        row = runs.latest(db, job_id)
         if row is None:
             continue
         status, started, finished = row[0], as_datetime(row[1]), as_datetime(row[2])
-        ok = db.fetchone(LAST_OK, (job_id,))
+        ok = runs.last_ok_at(db, job_id)
         labels = {"group": group, "job": job_id}
         duration = (finished - started).total_seconds() if started and finished else None
         samples += [
             ("afc_job_last_run_timestamp_seconds", labels, _ts(finished or started)),
-            ("afc_job_last_success_timestamp_seconds", labels, _ts(as_datetime(ok[0])) if ok else None),
+            ("afc_job_last_success_timestamp_seconds", labels, _ts(as_datetime(ok)) if ok else None),
             ("afc_job_last_duration_seconds", labels, duration),
             ("afc_job_last_success", labels, 1 if status == "ok" else 0),
             ("afc_job_last_calls", labels, row[3]),
