@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from afc.db import Database, connect, dump_json
-from afc.mcp.readonly import Target
+from afc.mcp.readonly import ReadOnlyDb
 from afc.mcp.role import apply_setup, resolve
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -66,7 +66,7 @@ def ai_role(pg_admin: str) -> Iterator[str]:
         conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
-def restricted_target(url: str, role: str) -> Target:
+def restricted_target(url: str, role: str) -> ReadOnlyDb:
     """Set up the restricted role in the database at `url` and resolve the server's target."""
     assert apply_setup(url, role) == []
     resolved = resolve(url, role)
@@ -86,7 +86,7 @@ def login_url(url: str, role: str) -> str:
     return f"{scheme}://{role}@{rest.split('@', 1)[1]}"
 
 
-def sqlite_target(url: str) -> Target:
+def sqlite_target(url: str) -> ReadOnlyDb:
     """The read-only target of a SQLite URL."""
     from afc.config.settings import load_settings
     from afc.mcp.server import open_target

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from afc.backfill import plan as planner
+from afc.backfill import planner
 from afc.backfill import tasks
 from afc.backfill.kinds import KINDS, parse_leagues, parse_seasons, parse_what
-from afc.backfill.preview import Target, days_needed, preview
+from afc.backfill.preview import BackfillSeason, days_needed, preview
 from afc.cli import app
 from afc.db import Database
 from afc.errors import ConfigError
@@ -114,7 +114,7 @@ def test_unknown_coverage_plans_the_leagues_call_first(db: Database) -> None:
 
 def test_preview_merges_estimates_and_quota(db: Database) -> None:
     seed_season(db, fixtures=0)
-    target = Target(39, 2024, ("fixtures", "details", "standings", "players"))
+    target = BackfillSeason(39, 2024, ("fixtures", "details", "standings", "players"))
     shown = preview(db, [target], NOW, priority="LOW", available=10, budget=100)
     rows = {r.kind: r for r in shown.rows}
     assert rows["fixtures"].needed == 1 and rows["standings"].needed == 1

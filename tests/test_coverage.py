@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from afc.config.coverage import CoverageConfig, Target
+from afc.config.coverage import CoverageConfig, Expectation
 from afc.config.jobs import load
 from afc.coverage import compute, coverage_config
 from afc.db import load_json
@@ -98,9 +98,9 @@ def test_filtered_and_failed_calls_are_not_the_season_list(db):
 
 def test_targets_override_expectations_and_disable_endpoints(built):
     config = CoverageConfig(targets=[
-        Target(endpoint="players", percent=50), Target(endpoint="teams", league=LEAGUE, expected=3),
-        Target(endpoint="teams", expected=10),
-        Target(endpoint="injuries", league=LEAGUE, season=SEASON, enabled=False)])
+        Expectation(endpoint="players", percent=50), Expectation(endpoint="teams", league=LEAGUE, expected=3),
+        Expectation(endpoint="teams", expected=10),
+        Expectation(endpoint="injuries", league=LEAGUE, season=SEASON, enabled=False)])
     rows = {r.endpoint: r for r in compute(built, config, [(LEAGUE, SEASON)], NOW)}
     assert (rows["players"].count_pct, rows["players"].detail["target"]) == (100.0, {"endpoint": "players",
                                                                                    "percent": 50.0, "enabled": True})
@@ -125,8 +125,8 @@ def test_only_the_configured_endpoints_are_measured(built):
 
 @pytest.mark.parametrize(("held", "expected", "target", "pct"), [
     (3, 4, None, 75.0), (5, 4, None, 100.0), (0, 0, None, 100.0), (9, None, None, 0.0),
-    (2, 4, Target(endpoint="odds", percent=50), 100.0), (1, 3, Target(endpoint="odds", percent=50), 50.0),
-    (0, 4, Target(endpoint="odds", percent=0), 100.0)])
+    (2, 4, Expectation(endpoint="odds", percent=50), 100.0), (1, 3, Expectation(endpoint="odds", percent=50), 50.0),
+    (0, 4, Expectation(endpoint="odds", percent=0), 100.0)])
 def test_count_pct(held, expected, target, pct):
     assert count_pct(held, expected, target) == pct
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.errors import ConfigError
-from afc.mcp.readonly import Limits, QueryError, Target, run_query
+from afc.mcp.readonly import Limits, QueryError, ReadOnlyDb, run_query
 from afc.mcp.role import apply_setup, problems, resolve, setup_sql
 from tests.conftest import PG_ADMIN
 from tests.mcp_support import ai_role, login_url, module_pg_url, module_sqlite_url, restricted_target, sqlite_target  # noqa: F401
@@ -23,7 +23,7 @@ COUNT_TO_10 = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WH
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, ai_role: str) -> Target:  # noqa: F811
+def target(request: pytest.FixtureRequest, ai_role: str) -> ReadOnlyDb:  # noqa: F811
     """Where the tests' queries run: a shared SQLite file, or PostgreSQL as the restricted role."""
     if request.param == "sqlite":
         return sqlite_target(request.getfixturevalue("module_sqlite_url"))
@@ -31,11 +31,11 @@ def target(request: pytest.FixtureRequest, ai_role: str) -> Target:  # noqa: F81
 
 
 
-def per_backend(target: Target, sqlite: str, postgres: str) -> str:
+def per_backend(target: ReadOnlyDb, sqlite: str, postgres: str) -> str:
     return sqlite if target.backend == "sqlite" else postgres
 
 
-def refused(target: Target, sql: str, **limits: Any) -> str:
+def refused(target: ReadOnlyDb, sql: str, **limits: Any) -> str:
     with pytest.raises(QueryError) as err:
         run_query(target, sql, None, Limits(**limits))
     return str(err.value)
@@ -44,7 +44,7 @@ def refused(target: Target, sql: str, **limits: Any) -> str:
 # --- results ----------------------------------------------------------------------------------
 
 
-def test_values_are_json_safe(target: Target) -> None:
+def test_values_are_json_safe(target: ReadOnlyDb) -> None:
     sql = per_backend(
         target,
         "SELECT 1 AS i, 1.5 AS f, 'x' AS t, x'0102' AS b, NULL AS z, '2026-11-28T12:00:00+00:00' AS ts",
@@ -59,26 +59,26 @@ def test_values_are_json_safe(target: Target) -> None:
     assert (result.row_count, result.truncated, result.note) == (1, False, None)
 
 
-def test_row_limit_flags_truncated(target: Target) -> None:
+def test_row_limit_flags_truncated(target: ReadOnlyDb) -> None:
     result = run_query(target, COUNT_TO_10, None, Limits(rows=3))
     assert result.rows == [[1], [2], [3]]
     assert result.truncated is True and result.note == "row limit 3 reached; more rows exist"
 
 
-def test_a_result_that_fits_exactly_is_not_truncated(target: Target) -> None:
+def test_a_result_that_fits_exactly_is_not_truncated(target: ReadOnlyDb) -> None:
     result = run_query(target, COUNT_TO_10, None, Limits(rows=10))
     assert [r[0] for r in result.rows] == list(range(1, 11))
     assert result.truncated is False and result.note is None
 
 
-def test_byte_limit_stops_early(target: Target) -> None:
+def test_byte_limit_stops_early(target: ReadOnlyDb) -> None:
     text = per_backend(target, "substr(hex(zeroblob(500)), 1, 1000)", "repeat('0', 1000)")
     result = run_query(target, f"SELECT i, {text} AS pad FROM ({COUNT_TO_10}) AS n", None, Limits(bytes=5000))
     assert result.row_count == 4 and [r[0] for r in result.rows] == [1, 2, 3, 4]
     assert result.truncated is True and result.note == "byte limit 5000 reached after 4 rows"
 
 
-def test_long_values_are_clipped(target: Target) -> None:
+def test_long_values_are_clipped(target: ReadOnlyDb) -> None:
     text = per_backend(target, "substr(hex(zeroblob(25000)), 1, 50000)", "repeat('0', 50000)")
     result = run_query(target, f"SELECT {text} AS big", None, Limits(value_chars=100))
     value = result.rows[0][0]
@@ -86,7 +86,7 @@ def test_long_values_are_clipped(target: Target) -> None:
     assert result.truncated is True and result.note == "1 values clipped to 100 characters"
 
 
-def test_endless_query_stops_at_the_time_limit(target: Target) -> None:
+def test_endless_query_stops_at_the_time_limit(target: ReadOnlyDb) -> None:
     started = time.monotonic()
     message = refused(target, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
                               "SELECT count(*) FROM r", seconds=0.5)
@@ -94,7 +94,7 @@ def test_endless_query_stops_at_the_time_limit(target: Target) -> None:
     assert time.monotonic() - started < 3
 
 
-def test_parameters_are_bound_not_formatted(target: Target) -> None:
+def test_parameters_are_bound_not_formatted(target: ReadOnlyDb) -> None:
     sql = per_backend(target, "SELECT ? AS v", "SELECT %s AS v")
     result = run_query(target, sql, ("x'); DROP TABLE core_countries; --",))
     assert result.rows == [["x'); DROP TABLE core_countries; --"]]
@@ -106,7 +106,7 @@ def test_parameters_are_bound_not_formatted(target: Target) -> None:
     ("SELECT 1\x00; DELETE FROM core.countries", "NUL character"),
     ("SELECT '\udcff'", "not valid Unicode"),
 ])
-def test_text_hygiene(target: Target, sql: str, message: str) -> None:
+def test_text_hygiene(target: ReadOnlyDb, sql: str, message: str) -> None:
     assert message in refused(target, sql)
 
 
@@ -202,7 +202,7 @@ def test_set_config_is_the_escape_the_revoke_closes(pg_url: str, ai_role: str) -
         conn.execute(f'CREATE ROLE "{ai_role}_weak" NOLOGIN')
         conn.execute(f'GRANT USAGE ON SCHEMA core TO "{ai_role}_weak"')
         try:
-            weak = Target("postgres", pg_url, f"{ai_role}_weak", "test")
+            weak = ReadOnlyDb("postgres", pg_url, f"{ai_role}_weak", "test")
             row = run_query(weak, "SELECT set_config('role', 'postgres', true), "
                                   "query_to_xml('select current_user', true, true, '')").rows[0]
             assert "<current_user>postgres</current_user>" in row[1]
@@ -311,7 +311,7 @@ def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_
             conn.execute("CREATE TABLE core.later (x int)")  # a later migration, run by the collector
             conn.execute("INSERT INTO core.later VALUES (1)")
             conn.execute("RESET ROLE")
-        assert run_query(Target("postgres", pg_url, ai_role, "t"), "SELECT x FROM core.later").rows == [[1]]
+        assert run_query(ReadOnlyDb("postgres", pg_url, ai_role, "t"), "SELECT x FROM core.later").rows == [[1]]
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("DROP TABLE IF EXISTS core.later")

@@ -14,18 +14,18 @@ from dataclasses import dataclass, replace
 
 from afc.backfill import tasks
 from afc.backfill.kinds import parse_leagues, parse_seasons, parse_what
-from afc.backfill.preview import Preview, Target
+from afc.backfill.preview import BackfillSeason, Preview
 from afc.backfill.preview import preview as _preview
 from afc.backfill.run import BackfillReport, TaskEvent, log_event, open_plans, run
 from afc.collect.collector import Collector
 from afc.config.settings import PRIORITIES, Priority
 from afc.errors import ConfigError
 
-__all__ = ["BackfillReport", "Preview", "Request", "Target", "TaskEvent", "check_priority", "execute", "log_event",
+__all__ = ["BackfillReport", "Preview", "Order", "BackfillSeason", "TaskEvent", "check_priority", "execute", "log_event",
            "prepare", "preview", "resumable", "run", "start", "targets"]
 
 
-def targets(leagues: list[str], seasons: list[str], what: str | None, *, refresh: bool = False) -> list[Target]:
+def targets(leagues: list[str], seasons: list[str], what: str | None, *, refresh: bool = False) -> list[BackfillSeason]:
     """Every league × season asked for on the command line."""
     league_ids, years = parse_leagues(leagues), parse_seasons(seasons)
     if bool(league_ids) != bool(years):
@@ -33,7 +33,7 @@ def targets(leagues: list[str], seasons: list[str], what: str | None, *, refresh
         raise ConfigError(f"backfill: {missing} is missing; give both --league and --season "
                           "(e.g. --league 39 --season 2022)")
     kinds = parse_what(what)
-    return [Target(league, season, kinds, refresh) for league in league_ids for season in years]
+    return [BackfillSeason(league, season, kinds, refresh) for league in league_ids for season in years]
 
 
 def check_priority(value: str) -> Priority:
@@ -44,12 +44,12 @@ def check_priority(value: str) -> Priority:
     return upper  # type: ignore[return-value]
 
 
-def resumable(collector: Collector) -> list[Target]:
+def resumable(collector: Collector) -> list[BackfillSeason]:
     """The active plans, as targets (what `--resume` continues)."""
-    return [Target(p.league, p.season, p.kinds, p.refresh) for p in tasks.active_plans(collector.db)]
+    return [BackfillSeason(p.league, p.season, p.kinds, p.refresh) for p in tasks.active_plans(collector.db)]
 
 
-def preview(collector: Collector, wanted: list[Target], priority: Priority) -> Preview:
+def preview(collector: Collector, wanted: list[BackfillSeason], priority: Priority) -> Preview:
     """The plan's cost table against today's quota at `priority` (nothing is written)."""
     status = collector.ledger.status()
     floor = status.floors[priority]
@@ -58,16 +58,16 @@ def preview(collector: Collector, wanted: list[Target], priority: Priority) -> P
                     budget=max(0, status.daily_limit - floor))
 
 
-def start(collector: Collector, wanted: list[Target]) -> list[tasks.Plan]:
+def start(collector: Collector, wanted: list[BackfillSeason]) -> list[tasks.BackfillPlan]:
     """Checkpoint the targets' plans (joining any active plan of the same league season)."""
     return open_plans(collector.db, wanted, collector.now())
 
 
 @dataclass
-class Request:
+class Order:
     """What the command line asked for: targets, or gaps, or just resuming; and the plan's cost."""
 
-    targets: list[Target]
+    targets: list[BackfillSeason]
     resume: bool = False
     gaps: list | None = None
     preview: Preview | None = None
@@ -75,13 +75,13 @@ class Request:
 
 def prepare(collector: Collector, leagues: list[str], seasons: list[str], what: str | None, *,
             refresh: bool = False, resume: bool = False, from_gaps: bool = False,
-            priority: Priority = "LOW") -> Request:
+            priority: Priority = "LOW") -> Order:
     """Read the command line's choice and price it (nothing is written)."""
     wanted = [] if from_gaps else targets(leagues, seasons, what, refresh=refresh)
     if not wanted and not resume and not from_gaps:
         raise ConfigError("backfill: give --league and --season (e.g. --league 39 --season 2022), "
                           "--from-gaps, or --resume to continue planned backfills")
-    request = Request(wanted, resume)
+    request = Order(wanted, resume)
     if from_gaps:
         from afc.backfill import gaps
 
@@ -93,12 +93,12 @@ def prepare(collector: Collector, leagues: list[str], seasons: list[str], what: 
     return request
 
 
-def execute(collector: Collector, wanted: list[Target] | Request, *, priority: Priority, resume: bool = False,
+def execute(collector: Collector, wanted: list[BackfillSeason] | Order, *, priority: Priority, resume: bool = False,
             listener: object = None) -> BackfillReport:
     """Under the backfill group's lock: checkpoint the plans asked for, then run every active plan."""
     from afc.ops.guard import job_group
 
-    request = wanted if isinstance(wanted, Request) else Request(wanted, resume)
+    request = wanted if isinstance(wanted, Order) else Order(wanted, resume)
     job_id = "backfill_resume" if request.resume and not request.targets and request.gaps is None else "backfill"
     with job_group(collector, "backfill") as group:
         start(collector, request.targets)
@@ -112,7 +112,7 @@ def execute(collector: Collector, wanted: list[Target] | Request, *, priority: P
     return report
 
 
-def _command(wanted: list[Target], resume: bool) -> str:
+def _command(wanted: list[BackfillSeason], resume: bool) -> str:
     seasons = " ".join(f"{t.league}/{t.season}" for t in wanted[:5]) + (" ..." if len(wanted) > 5 else "")
     return "backfill" + (" --resume" if resume else "") + (f" {seasons}" if seasons else "")
 

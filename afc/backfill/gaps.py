@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from afc.api.client import PAGED
-from afc.backfill import plan as planner
-from afc.backfill import tasks
+from afc.backfill import planner, tasks
 from afc.backfill.kinds import KINDS
 from afc.backfill.preview import PlanRow
 from afc.collect.collector import Collector
@@ -38,7 +37,7 @@ def rows(found: list) -> list[PlanRow]:
                     estimated=not g.requests or g.requests[0].endpoint in PAGED) for g in found]
 
 
-def plan_gaps(collector: Collector, found: list) -> list[tasks.Plan]:
+def plan_gaps(collector: Collector, found: list) -> list[tasks.BackfillPlan]:
     """Checkpoint a plan for every league season with gaps."""
     now = collector.now()
     grouped: dict[tuple[int, int], list] = {}
@@ -53,7 +52,7 @@ def _pairs(leagues: list[int], seasons: list[int]) -> Iterable[tuple[int | None,
             yield league, season
 
 
-def _plan_season(collector: Collector, league: int, season: int, group: list, now: datetime) -> tasks.Plan:
+def _plan_season(collector: Collector, league: int, season: int, group: list, now: datetime) -> tasks.BackfillPlan:
     db = collector.db
     names = [KIND_OF.get(g.endpoint, g.endpoint) for g in group]
     kinds = tuple(k for k in KINDS if k in names)

@@ -11,8 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from afc.backfill import plan as planner
-from afc.backfill import tasks
+from afc.backfill import planner, tasks
 from afc.backfill.kinds import IDS_PER_CALL, LEAGUES
 from afc.db import Database
 from afc.jobs.dry_run import pages
@@ -22,7 +21,7 @@ DEFAULT_TEAMS = 20
 
 
 @dataclass(frozen=True)
-class Target:
+class BackfillSeason:
     """One league season to backfill, and what of it."""
 
     league: int
@@ -79,7 +78,7 @@ def days_needed(needed: int, available: int, budget: int) -> int | None:
     return (1 if available > 0 else 0) + math.ceil((needed - available) / budget)
 
 
-def preview(db: Database, targets: list[Target], now: datetime, *, priority: str, available: int,
+def preview(db: Database, targets: list[BackfillSeason], now: datetime, *, priority: str, available: int,
             budget: int) -> Preview:
     """The plan for `targets`, merged with what their active plans already did."""
     rows: list[PlanRow] = []
@@ -91,7 +90,7 @@ def preview(db: Database, targets: list[Target], now: datetime, *, priority: str
     return Preview(rows, priority, available, budget, notes)
 
 
-def preview_season(db: Database, target: Target, now: datetime) -> tuple[list[PlanRow], list[str]]:
+def preview_season(db: Database, target: BackfillSeason, now: datetime) -> tuple[list[PlanRow], list[str]]:
     """Rows for one league season."""
     info = planner.facts(db, target.league, target.season, now.date())
     active = tasks.active_plan(db, target.league, target.season)
@@ -123,12 +122,12 @@ def _counts(items: list) -> Counter:
     return found
 
 
-def _row(target: Target, kind: str, endpoint: str, counts: Counter, estimated: bool = False) -> PlanRow:
+def _row(target: BackfillSeason, kind: str, endpoint: str, counts: Counter, estimated: bool = False) -> PlanRow:
     return PlanRow(target.league, target.season, kind, endpoint, counts["needed"], counts["done"],
                    counts["held"], counts["skipped"], counts["failed"], estimated)
 
 
-def _players_row(db: Database, target: Target, info: planner.Facts, spec: planner.Spec,
+def _players_row(db: Database, target: BackfillSeason, info: planner.Facts, spec: planner.Spec,
                  mine: list[tasks.Task]) -> PlanRow:
     """Pages of /players: known once page 1 answered, else the last count seen or an estimate."""
     first = next((t for t in mine if t.page == 1), None)
@@ -144,7 +143,7 @@ def _players_row(db: Database, target: Target, info: planner.Facts, spec: planne
     return _row(target, "players", spec.endpoint, counts, estimated=seen <= 1)
 
 
-def _details_row(db: Database, target: Target, info: planner.Facts, active: tasks.Plan | None,
+def _details_row(db: Database, target: BackfillSeason, info: planner.Facts, active: tasks.BackfillPlan | None,
                  mine: list[tasks.Task]) -> PlanRow:
     """ids= batches: exact once the fixture list is in core, estimated from the team count before."""
     fresh = planner.details_plan(db, info, target.refresh)

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from afc.api.client import Response
-from afc.backfill import plan as planner
-from afc.backfill import tasks
-from afc.backfill.preview import Target
+from afc.backfill import planner, tasks
+from afc.backfill.preview import BackfillSeason
 from afc.collect import runs
 from afc.collect.collector import Collector
 from afc.collect.step import Context, StepResult, step
@@ -58,7 +57,7 @@ class BackfillReport:
 Listener = Callable[[TaskEvent], None]
 
 
-def open_plans(db: Database, targets: list[Target], now: datetime) -> list[tasks.Plan]:
+def open_plans(db: Database, targets: list[BackfillSeason], now: datetime) -> list[tasks.BackfillPlan]:
     """Create (or join) each target's plan and plan every task the database allows so far."""
     opened = []
     for target in targets:

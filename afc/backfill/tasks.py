@@ -62,7 +62,7 @@ GROUP BY plan_id, status"""
 
 
 @dataclass(frozen=True)
-class Plan:
+class BackfillPlan:
     """One league season's backfill: what was asked for and how far it got."""
 
     id: int
@@ -101,9 +101,9 @@ class Task:
         return Request.of(self.endpoint, self.params).page(self.page)
 
 
-def _plan(row: tuple[Any, ...]) -> Plan:
+def _plan(row: tuple[Any, ...]) -> BackfillPlan:
     kinds = tuple(k for k in str(row[3]).split(",") if k)
-    return Plan(int(row[0]), int(row[1]), int(row[2]), kinds, bool(row[4]), bool(row[5]), str(row[6]),
+    return BackfillPlan(int(row[0]), int(row[1]), int(row[2]), kinds, bool(row[4]), bool(row[5]), str(row[6]),
                 as_datetime(row[7]), as_datetime(row[8]), row[9])
 
 
@@ -113,7 +113,7 @@ def _task(row: tuple[Any, ...]) -> Task:
 
 
 def open_plan(db: Database, league: int, season: int, kinds: tuple[str, ...], refresh: bool,
-              now: datetime) -> Plan:
+              now: datetime) -> BackfillPlan:
     """The league season's active plan (created, or joined and widened to `kinds`)."""
     keys = {"league": league, "season": season, "kinds": ",".join(kinds), "refresh": refresh, "now": now}
     with db.transaction():
@@ -128,23 +128,23 @@ def open_plan(db: Database, league: int, season: int, kinds: tuple[str, ...], re
     return plan
 
 
-def active_plan(db: Database, league: int, season: int) -> Plan | None:
+def active_plan(db: Database, league: int, season: int) -> BackfillPlan | None:
     """The active plan of a league season, if any."""
     row = db.fetchone(ACTIVE_PLAN, {"league": league, "season": season})
     return _plan(row) if row else None
 
 
-def active_plans(db: Database) -> list[Plan]:
+def active_plans(db: Database) -> list[BackfillPlan]:
     """Every plan not finished yet, oldest first."""
     return [_plan(row) for row in db.fetchall(ACTIVE_PLANS)]
 
 
-def recent_plans(db: Database, limit: int = 20) -> list[Plan]:
+def recent_plans(db: Database, limit: int = 20) -> list[BackfillPlan]:
     """The latest plans, newest first."""
     return [_plan(row) for row in db.fetchall(RECENT_PLANS, {"limit": limit})]
 
 
-def add_tasks(db: Database, plan: Plan, specs: Iterable[Any], now: datetime) -> None:
+def add_tasks(db: Database, plan: BackfillPlan, specs: Iterable[Any], now: datetime) -> None:
     """Insert planned tasks (already planned ones are left as they are; a skipped one may become due)."""
     rows = [{"plan": plan.id, "league": plan.league, "season": plan.season, "kind": s.kind,
              "endpoint": s.endpoint, "params": dump_json(s.params), "page": s.page, "status": s.status,
@@ -181,17 +181,17 @@ def fail_pending(db: Database, plan_id: int, error: str, now: datetime) -> None:
         db.execute(FAIL_PENDING, {"plan": plan_id, "error": f"not tried: {error}"[:500], "now": now})
 
 
-def set_details_planned(db: Database, plan: Plan) -> None:
+def set_details_planned(db: Database, plan: BackfillPlan) -> None:
     """The plan's ids= batches are cut (they are never re-cut, so a rerun repeats none)."""
     db.execute(DETAILS_PLANNED, {"id": plan.id, "yes": True})
 
 
-def set_error(db: Database, plan: Plan, error: str) -> None:
+def set_error(db: Database, plan: BackfillPlan, error: str) -> None:
     """Record why a plan cannot go on."""
     db.execute(PLAN_ERROR, {"id": plan.id, "error": error[:500]})
 
 
-def finish(db: Database, plan: Plan, now: datetime) -> bool:
+def finish(db: Database, plan: BackfillPlan, now: datetime) -> bool:
     """Close a plan with no pending task left; whether it was closed."""
     with db.transaction():
         return db.execute(FINISH, {"id": plan.id, "now": now}) > 0

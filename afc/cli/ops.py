@@ -65,9 +65,9 @@ def jobs_validate(jobs_dir: JobsDirOption = None) -> None:
 def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs list`.")],
               db: DbOption = None, as_json: JsonOption = False) -> None:
     """Print the requests a job would make now and the calls they cost, without making them."""
-    from afc.jobs.dry_run import plan_job
+    from afc.jobs.dry_run import dry_run
 
-    plan = plan_job(open_collector(db), job)
+    plan = dry_run(open_collector(db), job)
     if as_json:
         write_json(asdict(plan))
         return

@@ -56,7 +56,7 @@ class Thresholds(_Strict):
         return self
 
 
-class Target(_Strict):
+class Expectation(_Strict):
     """A user's expectation for one endpoint (optionally one league or league season)."""
 
     endpoint: Endpoint
@@ -67,7 +67,7 @@ class Target(_Strict):
     enabled: bool = True
 
     @model_validator(mode="after")
-    def _one(self) -> Target:
+    def _one(self) -> Expectation:
         if self.season is not None and self.league is None:
             raise ValueError("season needs a league")
         if self.enabled and self.expected is None and self.percent is None:
@@ -96,7 +96,7 @@ class CoverageConfig(_Strict):
     max_lag_minutes: dict[Endpoint, int] = Field(default_factory=dict)
     # Pre-match odds appear 1 to 14 days before kick-off: within a day of it every fixture has them.
     odds_window_days: int = Field(1, ge=1, le=14)
-    targets: list[Target] = Field(default_factory=list)
+    targets: list[Expectation] = Field(default_factory=list)
 
     @field_validator("max_lag_minutes")
     @classmethod
@@ -111,7 +111,7 @@ class CoverageConfig(_Strict):
         lags: dict[str, int] = DEFAULT_MAX_LAG | dict(self.max_lag_minutes)
         return lags[endpoint]
 
-    def target(self, league: int, season: int, endpoint: str) -> Target | None:
+    def target(self, league: int, season: int, endpoint: str) -> Expectation | None:
         """The most specific target for one league season's endpoint, if any."""
         found = [t for t in self.targets if t.matches(league, season, endpoint)]
         return max(found, key=lambda t: t.rank) if found else None

@@ -6,7 +6,7 @@ from afc.collect.collector import Collector
 from afc.config.daily import daily_settings
 from afc.config.jobs import Job
 from afc.errors import ConfigError
-from afc.jobs.dry_run import JobPlan, plan_job
+from afc.jobs.dry_run import DryRun, dry_run
 from afc.jobs.run import JobReport, run_jobs
 
 
@@ -25,10 +25,10 @@ def daily(collector: Collector) -> list[JobReport]:
     return run_jobs(collector, select(collector), "daily")
 
 
-def plan(collector: Collector) -> list[JobPlan]:
+def plan(collector: Collector) -> list[DryRun]:
     """The requests each daily job would make now, without calling the API.
 
     Jobs that fan out over core (details, standings, odds, sweep) are planned from the database as it
     is now, before the fixtures-by-date calls would refresh it.
     """
-    return [plan_job(collector, job.job_id) for job in select(collector)]
+    return [dry_run(collector, job.job_id) for job in select(collector)]

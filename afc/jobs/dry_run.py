@@ -15,7 +15,7 @@ ORDER BY id DESC LIMIT 1"""
 
 
 @dataclass(frozen=True)
-class PlannedRequest:
+class RequestCost:
     """One request and its estimated cost in calls."""
 
     request: str
@@ -24,12 +24,12 @@ class PlannedRequest:
 
 
 @dataclass(frozen=True)
-class JobPlan:
+class DryRun:
     """A job's dry run."""
 
     job_id: str
     priority: str
-    requests: list[PlannedRequest]
+    requests: list[RequestCost]
     calls: int
     available: int
 
@@ -44,10 +44,10 @@ def pages(db: Database, request: Request) -> int:
     return max(1, int(row[0])) if row else 1
 
 
-def plan_job(collector: Collector, job_id: str) -> JobPlan:
+def dry_run(collector: Collector, job_id: str) -> DryRun:
     """The requests `job_id` would make now and their cost."""
     job = collector.config.job(job_id)
     requests = expand(job, collector.config, collector.db, collector.now())
-    planned = [PlannedRequest(str(r), pages(collector.db, r), r.endpoint in PAGED) for r in requests]
-    return JobPlan(job.job_id, job.priority, planned, sum(p.calls for p in planned),
+    planned = [RequestCost(str(r), pages(collector.db, r), r.endpoint in PAGED) for r in requests]
+    return DryRun(job.job_id, job.priority, planned, sum(p.calls for p in planned),
                    collector.ledger.available(job.priority))

@@ -49,7 +49,7 @@ class QueryError(AfcError):
 
 
 @dataclass(frozen=True)
-class Target:
+class ReadOnlyDb:
     """Where read-only queries go: an SQLite file, or a PostgreSQL URL and the role to run as."""
 
     backend: Literal["sqlite", "postgres"]
@@ -70,7 +70,7 @@ class QueryResult:
     note: str | None = None
 
 
-def run_query(target: Target, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
+def run_query(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
     """Run one read-only statement and return at most `limits` of its result."""
     _check_text(sql)
     started = time.monotonic()
@@ -126,7 +126,7 @@ def sqlite_connect(path: str, limits: Limits) -> sqlite3.Connection:
     return conn
 
 
-def _run_sqlite(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
+def _run_sqlite(target: ReadOnlyDb, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     deadline = time.monotonic() + limits.seconds
     try:
         conn = sqlite_connect(target.location, limits)
@@ -161,7 +161,7 @@ def _sqlite_error(exc: Exception, limits: Limits) -> QueryError:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
+def _run_postgres(target: ReadOnlyDb, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     import psycopg
     from psycopg import sql as pgsql
 
@@ -189,7 +189,7 @@ def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> t
         conn.close()
 
 
-def _arm(conn: Any, target: Target, limits: Limits, pgsql: Any) -> None:
+def _arm(conn: Any, target: ReadOnlyDb, limits: Limits, pgsql: Any) -> None:
     """Timeouts, the restricted role, and a check that the transaction really is read-only."""
     ms = max(1, int(limits.seconds * 1000))
     setup = [f"SET LOCAL statement_timeout = {ms}", f"SET LOCAL lock_timeout = {min(ms, 1000)}",
@@ -220,7 +220,7 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def run_afc_sql(target: Target, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
+def run_afc_sql(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
     """Run afc's own SQL (PostgreSQL dialect, `core.x` names) through the same read-only path."""
     if target.backend == "sqlite":
         from afc.db.sqlite import translate  # also registers the datetime adapters

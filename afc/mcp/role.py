@@ -14,7 +14,7 @@ from typing import Any
 
 from afc.db import redact_url
 from afc.errors import ConfigError, DatabaseUnavailable
-from afc.mcp.readonly import Target
+from afc.mcp.readonly import ReadOnlyDb
 
 DEFAULT_ROLE = "afc_ai"
 AFC_SCHEMAS = ("raw", "core", "mart", "ops")
@@ -73,7 +73,7 @@ SELECT current_user, EXISTS (SELECT FROM pg_roles WHERE rolname = %(r)s)
 class Resolved:
     """How the server will run assistants' SQL, and what it should warn about."""
 
-    target: Target
+    target: ReadOnlyDb
     mode: str  # "direct": as the connecting role; "switch": SET LOCAL ROLE to the restricted role
     warnings: tuple[str, ...] = ()
 
@@ -149,7 +149,7 @@ def resolve(url: str, role: str = DEFAULT_ROLE) -> Resolved:
             own = problems(conn, user, functions=False)
             if not own:
                 risky = tuple(problems(conn, user))
-                return Resolved(Target("postgres", url, None, label), "direct", risky)
+                return Resolved(ReadOnlyDb("postgres", url, None, label), "direct", risky)
             if not can_switch:
                 raise ConfigError(
                     f"postgresql: refusing to run assistants' SQL as {user!r} ({_summary(own)}); create the "
@@ -162,7 +162,7 @@ def resolve(url: str, role: str = DEFAULT_ROLE) -> Resolved:
     if theirs:
         raise ConfigError(f"postgresql: role {role!r} is not safe for assistants' SQL ({_summary(theirs)}); "
                           f"repair it with `afc mcp setup-role --apply --role {role}`")
-    return Resolved(Target("postgres", url, role, label), "switch")
+    return Resolved(ReadOnlyDb("postgres", url, role, label), "switch")
 
 
 def _summary(found: list[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from afc.errors import ConfigError
-from afc.mcp.readonly import Limits, Target, run_query
+from afc.mcp.readonly import Limits, ReadOnlyDb, run_query
 
 LAYERS = ("raw", "core", "mart", "ops")
 DESCRIPTIONS: dict[str, str] = {
@@ -80,12 +80,12 @@ SELECT name, type, "notnull" = 0 AS nullable, pk > 0 AS primary_key FROM pragma_
 _CATALOG = Limits(rows=1000, bytes=4 * 1024 * 1024, seconds=10.0)
 
 
-def sql_name(target: Target, logical: str) -> str:
+def sql_name(target: ReadOnlyDb, logical: str) -> str:
     """How a logical table (`core.fixtures`) is named in SQL on this backend."""
     return logical.replace(".", "_", 1) if target.backend == "sqlite" else logical
 
 
-def list_tables(target: Target, layer: str | None = None) -> list[dict[str, Any]]:
+def list_tables(target: ReadOnlyDb, layer: str | None = None) -> list[dict[str, Any]]:
     """Every table and view of afc's layers, with its SQL name and a one-line description."""
     if layer is not None and layer not in LAYERS:
         raise ConfigError(f"layer {layer!r}: use one of {', '.join(LAYERS)}")
@@ -101,7 +101,7 @@ def list_tables(target: Target, layer: str | None = None) -> list[dict[str, Any]
     return tables
 
 
-def describe_table(target: Target, table: str) -> dict[str, Any]:
+def describe_table(target: ReadOnlyDb, table: str) -> dict[str, Any]:
     """One table's columns (name, type, nullable, primary key) and its description."""
     logical = table.replace("_", ".", 1) if "." not in table else table
     known = {t["table"]: t for t in list_tables(target)}
@@ -116,7 +116,7 @@ def describe_table(target: Target, table: str) -> dict[str, Any]:
     return known[logical] | {"columns": described}
 
 
-def overview(target: Target) -> str:
+def overview(target: ReadOnlyDb) -> str:
     """The schema as Markdown, for the `afc://schema` resource."""
     lines = [f"# afc database ({target.backend})", "",
              "Tables are named `layer.table` on PostgreSQL and `layer_table` on SQLite. "

@@ -20,7 +20,7 @@ from afc.db import redact_url
 from afc.errors import AfcError, ConfigError, DatabaseUnavailable
 from afc.mcp import schema, templates
 from afc.mcp import state as status
-from afc.mcp.readonly import Limits, QueryResult, Target, run_query
+from afc.mcp.readonly import Limits, QueryResult, ReadOnlyDb, run_query
 from afc.mcp.role import DEFAULT_ROLE, resolve
 from afc.mcp.rows import DEFAULT_SECONDS, MAX_ROWS
 
@@ -49,7 +49,7 @@ def _errors_as_tool_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_target(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE) -> Target:
+def open_target(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE) -> ReadOnlyDb:
     """Where assistants' SQL runs, checked before the server starts (refuses unsafe PostgreSQL roles)."""
     url = query_url or settings.db_url
     if url.startswith("sqlite:"):
@@ -67,7 +67,7 @@ def open_target(settings: Settings, *, query_url: str | None = None, role: str =
     return target
 
 
-def _sqlite_target(url: str) -> Target:
+def _sqlite_target(url: str) -> ReadOnlyDb:
     from afc.db.sqlite import SqliteDatabase
 
     try:
@@ -77,13 +77,13 @@ def _sqlite_target(url: str) -> Target:
     db.close()
     if db.path == ":memory:":
         raise ConfigError("an in-memory SQLite database cannot be shared with the MCP server; use a file")
-    return Target("sqlite", db.path, None, db.path)
+    return ReadOnlyDb("sqlite", db.path, None, db.path)
 
 
 class Tools:
     """The tools, bound to one database, clock and time budget; each is one library call."""
 
-    def __init__(self, settings: Settings, target: Target, clock: Clock, timeout: float, db_url: str):
+    def __init__(self, settings: Settings, target: ReadOnlyDb, clock: Clock, timeout: float, db_url: str):
         self.settings, self.target, self.clock, self.timeout, self.db_url = settings, target, clock, timeout, db_url
 
     def _limits(self, rows: int) -> Limits:
@@ -133,7 +133,7 @@ class Tools:
         return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit))
 
 
-def descriptions(target: Target, timeout: float) -> dict[str, str]:
+def descriptions(target: ReadOnlyDb, timeout: float) -> dict[str, str]:
     """What each tool does, as the assistant reads it."""
     return {
         "db_query": "Run ONE read-only SQL statement (SELECT, WITH … SELECT, TABLE or VALUES) and get columns "
@@ -166,7 +166,7 @@ def descriptions(target: Target, timeout: float) -> dict[str, str]:
 
 def build_server(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE,
                  timeout: float = DEFAULT_SECONDS, clock: Clock | None = None,
-                 target: Target | None = None) -> MCPServer:
+                 target: ReadOnlyDb | None = None) -> MCPServer:
     """The MCP server for the database in `settings`; settings are read once, here."""
     target = target or open_target(settings, query_url=query_url, role=role)
     tools = Tools(settings, target, clock or parse_clock(settings.clock), timeout, query_url or settings.db_url)
@@ -178,7 +178,7 @@ def build_server(settings: Settings, *, query_url: str | None = None, role: str 
     return server
 
 
-def _resources_and_prompts(server: MCPServer, target: Target) -> None:
+def _resources_and_prompts(server: MCPServer, target: ReadOnlyDb) -> None:
     @server.resource("afc://schema", mime_type="text/markdown", description="afc's tables with descriptions")
     def schema_resource() -> str:
         return schema.overview(target)
@@ -199,7 +199,7 @@ def _resources_and_prompts(server: MCPServer, target: Target) -> None:
                 "recent_runs(failed_only=true), and run_template live_fixtures_status. Report problems first.")
 
 
-def _naming(target: Target) -> str:
+def _naming(target: ReadOnlyDb) -> str:
     if target.backend == "sqlite":
         return "SQLite; a table's layer is its prefix (core_fixtures, mart_daily_fixtures, ops_job_runs)"
     return "PostgreSQL; schema-qualified (core.fixtures, mart.daily_fixtures, ops.job_runs)"

@@ -17,7 +17,7 @@ from afc.config.jobs import JobConfig
 from afc.config.settings import PRIORITIES, Settings
 from afc.db import connect
 from afc.db.sqlite import table_name
-from afc.mcp.readonly import Limits, Target, as_dicts, run_afc_sql
+from afc.mcp.readonly import Limits, ReadOnlyDb, as_dicts, run_afc_sql
 
 COVERAGE_TABLE = "mart.coverage_status"
 TABLE_EXISTS_PG = """
@@ -37,7 +37,7 @@ BREAKERS = "SELECT endpoint, state, failures, opened_at, last_error_at FROM ops.
 _INTERNAL = Limits(rows=5000, bytes=8 * 1024 * 1024, seconds=10.0)
 
 
-def table_exists(target: Target, logical: str) -> bool:
+def table_exists(target: ReadOnlyDb, logical: str) -> bool:
     """Whether a logical table (`mart.coverage_status`) exists in this database."""
     if target.backend == "sqlite":
         result = run_afc_sql(target, TABLE_EXISTS_SQLITE, {"name": table_name(logical)}, _INTERNAL)
@@ -47,7 +47,7 @@ def table_exists(target: Target, logical: str) -> bool:
     return bool(result.rows[0][0])
 
 
-def coverage_status(target: Target, league_id: int, season: int, endpoint: str | None = None) -> dict[str, Any]:
+def coverage_status(target: ReadOnlyDb, league_id: int, season: int, endpoint: str | None = None) -> dict[str, Any]:
     """Coverage rows of one league season (optionally one endpoint), as `afc coverage` computed them."""
     if not table_exists(target, COVERAGE_TABLE):
         return {"computed": False, "rows": [],
@@ -79,7 +79,7 @@ def rate_limit_status(settings: Settings, db_url: str, now_clock: Any) -> dict[s
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in status.items()}
 
 
-def job_registry(target: Target, config: JobConfig, now: datetime) -> dict[str, Any]:
+def job_registry(target: ReadOnlyDb, config: JobConfig, now: datetime) -> dict[str, Any]:
     """Jobs from config with schedule and priority, their last run, its outcome, and calls spent today."""
     last = {r["job_id"]: r for r in as_dicts(run_afc_sql(target, runs.LAST_RUN_PER_JOB, None, _INTERNAL))}
     midnight = datetime.combine(utc_day(now), time(), UTC)
@@ -97,7 +97,7 @@ def job_registry(target: Target, config: JobConfig, now: datetime) -> dict[str, 
             "other_runs": [last[j] for j in others], "day": utc_day(now).isoformat()}
 
 
-def recent_runs(target: Target, limit: int = 20, failed_only: bool = False) -> list[dict[str, Any]]:
+def recent_runs(target: ReadOnlyDb, limit: int = 20, failed_only: bool = False) -> list[dict[str, Any]]:
     """The latest job runs, newest first; `failed_only` keeps runs that did not end ok."""
     params = {"failed": int(failed_only), "limit": limit}
     return as_dicts(run_afc_sql(target, runs.RECENT, params, _INTERNAL))
@@ -107,7 +107,7 @@ def _without(row: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
     return None if row is None else {k: v for k, v in row.items() if k != key}
 
 
-def schema_drift(target: Target, include_acknowledged: bool = False) -> dict[str, Any]:
+def schema_drift(target: ReadOnlyDb, include_acknowledged: bool = False) -> dict[str, Any]:
     """Fields the API added, dropped or retyped, as `afc drift` lists them (newest first)."""
     if not table_exists(target, "ops.drift"):
         return {"drift": [], "message": "no drift table in this database (run `afc db migrate`)"}
@@ -115,7 +115,7 @@ def schema_drift(target: Target, include_acknowledged: bool = False) -> dict[str
     return {"drift": rows, "unacknowledged": sum(1 for r in rows if r["acknowledged_at"] is None)}
 
 
-def circuit_breakers(target: Target) -> dict[str, Any]:
+def circuit_breakers(target: ReadOnlyDb) -> dict[str, Any]:
     """Every endpoint's circuit breaker (open ones stop calls until their cool-down ends)."""
     rows = as_dicts(run_afc_sql(target, BREAKERS, {}, _INTERNAL))
     return {"breakers": rows, "open": [r["endpoint"] for r in rows if r["state"] != "closed"]}

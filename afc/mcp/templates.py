@@ -14,7 +14,7 @@ from typing import Any, Literal
 from afc.clock import utc_day
 from afc.collect import runs
 from afc.errors import ConfigError
-from afc.mcp.readonly import Limits, QueryResult, Target, run_afc_sql
+from afc.mcp.readonly import Limits, QueryResult, ReadOnlyDb, run_afc_sql
 
 ParamType = Literal["int", "text", "date"]
 
@@ -246,7 +246,7 @@ def _typed(name: str, param: Param, value: Any) -> Any:
 _TYPE_WORDS = {"int": "an integer", "date": "a date YYYY-MM-DD", "text": "text"}
 
 
-def run_template(target: Target, name: str, params: Mapping[str, Any] | None, now: datetime,
+def run_template(target: ReadOnlyDb, name: str, params: Mapping[str, Any] | None, now: datetime,
                  limits: Limits = Limits()) -> QueryResult:
     """Run the named template with `params` through the read-only executor."""
     if name not in TEMPLATES:

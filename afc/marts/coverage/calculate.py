@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from afc.config.coverage import CoverageConfig, Target
+from afc.config.coverage import CoverageConfig, Expectation
 from afc.config.jobs import JobConfig
 from afc.config.seasons import LeagueSeason, tracked_seasons
 from afc.db import Database
@@ -15,7 +15,7 @@ from afc.marts.coverage.measure import measure, open_season
 from afc.marts.coverage.model import Coverage, Measure
 
 
-def count_pct(held: int, expected: int | None, target: Target | None) -> float:
+def count_pct(held: int, expected: int | None, target: Expectation | None) -> float:
     """Held as a share of what is expected (or of the share a target asks for); unknown counts 0."""
     if expected is None:
         return 0.0

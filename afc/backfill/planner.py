@@ -173,7 +173,7 @@ def fixtures_in_core(db: Database, league: int, season: int) -> int:
     return int((db.fetchone(FIXTURES_HELD, {"league": league, "season": season}) or (0,))[0])
 
 
-def expand(db: Database, plan: tasks.Plan, now: datetime) -> None:
+def expand(db: Database, plan: tasks.BackfillPlan, now: datetime) -> None:
     """Add every task the database now makes plannable (idempotent; call it inside a transaction)."""
     info = facts(db, plan.league, plan.season, now.date())
     if info.flags is None:
@@ -188,7 +188,7 @@ def expand(db: Database, plan: tasks.Plan, now: datetime) -> None:
     _expand_pages(db, plan, now)
 
 
-def _expand_unknown(db: Database, plan: tasks.Plan, now: datetime) -> None:
+def _expand_unknown(db: Database, plan: tasks.BackfillPlan, now: datetime) -> None:
     leagues = next((t for t in tasks.tasks(db, plan.id) if t.kind == LEAGUES.name), None)
     if leagues is None:
         tasks.add_tasks(db, plan, [leagues_spec(plan.league)], now)
@@ -197,7 +197,7 @@ def _expand_unknown(db: Database, plan: tasks.Plan, now: datetime) -> None:
                                   "check the league id and season")
 
 
-def _list_ready(current: dict[tuple[str, int], Any], plan: tasks.Plan) -> bool:
+def _list_ready(current: dict[tuple[str, int], Any], plan: tasks.BackfillPlan) -> bool:
     """The season's fixture list is in core: fetched by this plan, held, or not asked for."""
     fixtures = current.get(("fixtures", 1))
     if "fixtures" not in plan.kinds:
@@ -205,7 +205,7 @@ def _list_ready(current: dict[tuple[str, int], Any], plan: tasks.Plan) -> bool:
     return fixtures is not None and fixtures.status in ("done", "skipped")
 
 
-def _expand_pages(db: Database, plan: tasks.Plan, now: datetime) -> None:
+def _expand_pages(db: Database, plan: tasks.BackfillPlan, now: datetime) -> None:
     """Further pages of /players (or /odds) once a page has told the total (never capped)."""
     specs = []
     for kind, endpoint, params, planned, total in db.fetchall(PAGED_TASKS, {"plan": plan.id}):
