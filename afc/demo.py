@@ -64,7 +64,7 @@ def run_demo(settings: Settings, *, quick: bool = False, say: Callable[[str], No
                 say(f"· {name} …")
                 report.steps.append((name, step()))
                 say(f"  {report.steps[-1][1]}")
-            report.rows = {t: collector.db.fetchone(f"SELECT count(*) FROM {t}")[0] for t in COUNTED}
+            report.rows = {t: (collector.db.fetchone(f"SELECT count(*) FROM {t}") or (0,))[0] for t in COUNTED}
         finally:
             collector.close()
         report.calls = sb.total_calls
@@ -77,7 +77,10 @@ def _overrides(settings: Settings, url: str, key: str) -> dict[str, Any]:
     return values | {"api_key": key, "api_base_url": url, "database_url": settings.db_url}
 
 
-def _steps(collector: Collector, settings: Settings, clock: SimClock, quick: bool) -> list[tuple[str, Callable[[], str]]]:
+Step = tuple[str, Callable[[], str]]
+
+
+def _steps(collector: Collector, settings: Settings, clock: SimClock, quick: bool) -> list[Step]:
     season = collector.clock.now().year - 1 if collector.clock.now().month >= 7 else collector.clock.now().year - 2
     return [
         ("bootstrap: countries, leagues, teams, venues", lambda: _bootstrap(collector)),

@@ -21,8 +21,8 @@ from afc.collect.collector import Collector
 from afc.config.settings import PRIORITIES, Priority
 from afc.errors import ConfigError
 
-__all__ = ["BackfillReport", "Preview", "Order", "BackfillSeason", "TaskEvent", "check_priority", "execute", "log_event",
-           "prepare", "preview", "resumable", "run", "start", "targets"]
+__all__ = ["BackfillReport", "Preview", "Order", "BackfillSeason", "TaskEvent", "check_priority", "execute",
+           "log_event", "prepare", "preview", "resumable", "run", "start", "targets"]
 
 
 def targets(leagues: list[str], seasons: list[str], what: str | None, *, refresh: bool = False) -> list[BackfillSeason]:
@@ -41,7 +41,7 @@ def check_priority(value: str) -> Priority:
     upper = value.strip().upper()
     if upper not in PRIORITIES:
         raise ConfigError(f"--priority: must be one of {', '.join(PRIORITIES)}, got {value!r}")
-    return upper  # type: ignore[return-value]
+    return upper
 
 
 def resumable(collector: Collector) -> list[BackfillSeason]:

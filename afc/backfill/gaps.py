@@ -47,8 +47,9 @@ def plan_gaps(collector: Collector, found: list) -> list[tasks.BackfillPlan]:
 
 
 def _pairs(leagues: list[int], seasons: list[int]) -> Iterable[tuple[int | None, int | None]]:
-    for league in leagues or [None]:
-        for season in seasons or [None]:
+    every: list[int | None] = [None]  # no filter given: one unfiltered pass
+    for league in [*leagues] or every:
+        for season in [*seasons] or every:
             yield league, season
 
 
@@ -60,10 +61,11 @@ def _plan_season(collector: Collector, league: int, season: int, group: list, no
     info = planner.facts(db, league, season, now.date())
     with db.transaction():
         plan = tasks.open_plan(db, league, season, kinds, False, now)
-        specs = [spec for gap, kind in zip(group, names) if _direct(kind, info, list_pending)
+        specs = [spec for gap, kind in zip(group, names, strict=True) if _direct(kind, info, list_pending)
                  for spec in _specs(kind, gap.requests)]
         tasks.add_tasks(db, plan, specs, now)
-        if any(k == "details" and g.requests and _direct(k, info, list_pending) for g, k in zip(group, names)):
+        pairs = zip(group, names, strict=True)
+        if any(k == "details" and g.requests and _direct(k, info, list_pending) for g, k in pairs):
             tasks.set_details_planned(db, plan)  # else the batches are cut once the fixture list lands
         planner.expand(db, tasks.active_plan(db, league, season) or plan, now)
     return plan

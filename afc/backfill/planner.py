@@ -103,7 +103,7 @@ def facts(db: Database, league: int, season: int, today: date) -> Facts:
         return Facts(league, season, None, teams=teams)
     end = as_date(row[0])
     over = end is not None and end < today and not row[1]
-    return Facts(league, season, {n: bool(v) for n, v in zip(_FLAG_COLUMNS, row[3:])}, over,
+    return Facts(league, season, {n: bool(v) for n, v in zip(_FLAG_COLUMNS, row[3:], strict=True)}, over,
                  str(row[2] or "").lower() == "cup", teams)
 
 

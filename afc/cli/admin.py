@@ -36,7 +36,8 @@ def health(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @app.command()
 def prune(
-    raw_older_than: Annotated[str | None, typer.Option(help="Age in days, e.g. 90d [default: ops.raw_retention_days].")] = None,
+    raw_older_than: Annotated[str | None, typer.Option(
+        help="Age in days, e.g. 90d [default: ops.raw_retention_days].")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -57,7 +58,8 @@ def prune(
 
 @app.command()
 def backup(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Backup directory [default: <data dir>/backups].")] = None,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Backup directory [default: <data dir>/backups].")] = None,
     keep: Annotated[int | None, typer.Option(min=1, help="Backups to keep [default: ops.backup_keep].")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -69,7 +71,8 @@ def backup(
     if as_json:
         write_json({"path": str(result.path), "bytes": result.size, "removed": [str(p) for p in result.removed]})
         return
-    typer.echo(f"{result.path} ({result.size} bytes)" + (f"; removed {len(result.removed)} older" if result.removed else ""))
+    removed = f"; removed {len(result.removed)} older" if result.removed else ""
+    typer.echo(f"{result.path} ({result.size} bytes){removed}")
 
 
 @app.command()
@@ -93,7 +96,8 @@ def restore(
 @systemd_app.command("render")
 def systemd_render(
     root: Annotated[Path, typer.Option(help="Write systemd/ and cron/ under this directory.")] = Path("."),
-    executable: Annotated[str, typer.Option("--exec", help="Absolute path of afc in ExecStart=.")] = "/usr/local/bin/afc",
+    executable: Annotated[str, typer.Option(
+        "--exec", help="Absolute path of afc in ExecStart=.")] = "/usr/local/bin/afc",
     check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if the files differ.")] = False,
     jobs_dir: Annotated[Path | None, typer.Option(help="Jobs directory; default AFC_JOBS_DIR.")] = None,
 ) -> None:

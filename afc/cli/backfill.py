@@ -27,15 +27,19 @@ log = logging.getLogger("afc.backfill")
 @backfill_app.callback(invoke_without_command=True)
 def backfill(
     ctx: typer.Context,
-    league: Annotated[list[str] | None, typer.Option("--league", "-l", help="League id; repeat or comma-separate.")] = None,
-    season: Annotated[list[str] | None, typer.Option("--season", "-s", help="Season start year or range (2020-2022).")] = None,
-    what: Annotated[str | None, typer.Option("--what", help="Kinds: fixtures,details,standings,teams,players,injuries,"
-                                             "topscorers,topassists,topcards (default: all the coverage flags allow).")] = None,
+    league: Annotated[list[str] | None, typer.Option(
+        "--league", "-l", help="League id; repeat or comma-separate.")] = None,
+    season: Annotated[list[str] | None, typer.Option(
+        "--season", "-s", help="Season start year or range (2020-2022).")] = None,
+    what: Annotated[str | None, typer.Option(
+        "--what", help="Kinds: fixtures,details,standings,teams,players,injuries,"
+                       "topscorers,topassists,topcards (default: all the coverage flags allow).")] = None,
     plan: Annotated[bool, typer.Option("--plan", help="Print the plan and its cost; call nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     priority: Annotated[str, typer.Option("--priority", help="Quota priority: CRITICAL, HIGH, MEDIUM or LOW.")] = "LOW",
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch again what the database already holds.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue every planned backfill (what the timer runs).")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue every planned backfill (what the timer runs).")] = False,
     from_gaps: Annotated[bool, typer.Option("--from-gaps", help="Plan what `afc coverage` finds missing or stale "
                                             "(tracked league seasons, or --league/--season).")] = False,
     db: DbOption = None,

@@ -24,7 +24,7 @@ def demo(
 
     conf = settings(db)
     conf = settings(db or default_demo_db(conf))
-    report = run_demo(conf, quick=quick, say=lambda line: sys.stderr.write(line + "\n"))
+    report = run_demo(conf, quick=quick, say=_say)
     if as_json:
         write_json({"database": report.database, "steps": dict(report.steps), "rows": report.rows,
                     "calls": report.calls, "seconds": round(report.seconds, 1)})
@@ -35,3 +35,7 @@ def demo(
         out.print(f"  {table:28} {count:>8}")
     out.print(f"\nLook around:\n  afc coverage report --db {report.database}\n"
               f"  afc quota --db {report.database}\n  afc mcp stdio --db {report.database}   (for an AI assistant)")
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")

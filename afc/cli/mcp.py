@@ -55,7 +55,8 @@ def setup_role(
         return
     url = settings(db).db_url
     if not url.startswith(("postgresql:", "postgres:")):
-        raise ConfigError(f"{redact_url(url)}: setup-role is for PostgreSQL; on SQLite the server opens the file read-only")
+        raise ConfigError(f"{redact_url(url)}: setup-role is for PostgreSQL; "
+                          "on SQLite the server opens the file read-only")
     problems = apply_setup(url, role, collector)
     if problems:
         raise ConfigError(f"role {role!r} is still not safe: {problems[0]}; revoke that by hand (docs/mcp.md)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from afc.clock import Clock, next_utc_midnight, utc_day
 from afc.config.settings import PRIORITIES, Floors, Priority
@@ -109,7 +110,7 @@ class Ledger:
                 # Give the day's call back: this attempt waits for the next minute instead.
                 self.db.execute("UPDATE ops.quota_days SET used = used - 1 WHERE account = %(account)s "
                                 "AND day = %(day)s AND used > 0", keys)
-                return MinuteFull(keys["minute"] + timedelta(minutes=1))  # type: ignore[operator]
+                return MinuteFull(cast(datetime, keys["minute"]) + timedelta(minutes=1))
         return Reservation(keys["day"], keys["minute"], priority)  # type: ignore[arg-type]
 
     def floor(self, priority: Priority, limit_today: int) -> int:

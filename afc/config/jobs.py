@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from afc.api.endpoints import ENDPOINTS
 from afc.config.settings import Priority
@@ -25,6 +26,7 @@ FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date"}
 KEYWORD_SCHEDULES = {"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"}
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 _JOB_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+Layer = Literal["raw", "core", "mart"]  # where a job's responses land
 
 
 def check_schedule(value: str) -> str:
@@ -54,7 +56,7 @@ class Job(BaseModel):
                       "league_seasons_played", "odds_upcoming"] | None = None
     schedule: str | None = None
     dependencies: list[str] = Field(default_factory=list)
-    target_layers: list[Literal["raw", "core", "mart"]] = Field(default_factory=lambda: ["raw", "core"])
+    target_layers: list[Layer] = Field(default_factory=lambda: list[Layer](["raw", "core"]))
     coverage_target: float | None = Field(None, ge=0, le=100)
     description: str | None = None
 
@@ -113,7 +115,7 @@ class TrackedLeague(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     league: int = Field(gt=0)
-    seasons: list[int | Literal["current"]] = Field(default_factory=lambda: ["current"])
+    seasons: list[int | Literal["current"]] = Field(default_factory=lambda: list[int | Literal["current"]](["current"]))
     name: str | None = None
 
     @field_validator("seasons")
@@ -184,7 +186,7 @@ class JobConfig(BaseModel):
         done[job_id] = self.jobs[job_id]
 
 
-def _describe(error: dict[str, Any], data: Any) -> str:
+def _describe(error: ErrorDetails, data: Any) -> str:
     loc = list(error["loc"])
     where = ""
     if len(loc) >= 2 and loc[0] == "jobs" and isinstance(loc[1], int):

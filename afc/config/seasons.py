@@ -28,7 +28,7 @@ def tracked_seasons(config: JobConfig, db: Database | None, now: datetime) -> li
     """Each tracked league's seasons, with `current` resolved from core (or guessed from the date)."""
     current: dict[int, int] = {}
     if db is not None:
-        current = {league: season for league, season in db.fetchall(CURRENT_SEASONS, {"yes": True})}
+        current = dict(db.fetchall(CURRENT_SEASONS, {"yes": True}))
     found: list[LeagueSeason] = []
     for tracked in config.tracked:
         for season in tracked.seasons:

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from afc.db import Params, redact_url
+from afc.db import Backend, Params, redact_url
 from afc.errors import DatabaseError, DatabaseUnavailable
 
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.errors.CannotConnectNow)
@@ -25,7 +25,7 @@ def _wrap(exc: psycopg.Error, sql: str) -> DatabaseError:
 class PostgresDatabase:
     """A PostgreSQL connection speaking afc's SQL."""
 
-    backend = "postgres"
+    backend: Backend = "postgres"
 
     def __init__(self, conn: psycopg.Connection, url: str):
         self.conn = conn

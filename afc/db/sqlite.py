@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from afc.db import Params
+from afc.db import Backend, Params
 from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
 
 LAYERS = ("raw", "core", "mart", "ops")
@@ -54,7 +54,7 @@ def _wrap(exc: sqlite3.Error, sql: str) -> DatabaseError:
 class SqliteDatabase:
     """An SQLite connection speaking afc's SQL."""
 
-    backend = "sqlite"
+    backend: Backend = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection, url: str, path: str):
         self.conn = conn

@@ -139,4 +139,4 @@ def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> list[tup
                   (tuple(row[c] for c in batch.columns) + tail for row in batch.rows))
     written = db.fetchall(upsert_from_sql(batch.table, stage, batch.columns, batch.key, batch.stub) + RETURNING)
     db.execute(f"DELETE FROM {stage}")  # cheaper than TRUNCATE for a few hundred rows
-    return written  # type: ignore[return-value]
+    return written

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from afc.api.client import Request
 from afc.config.daily import daily_settings
@@ -95,7 +95,8 @@ def league_seasons_played(config: JobConfig, db: Database, now: datetime) -> Ite
     for league, season, changed in _named(PLAYED, config, db, now, since=since):
         values = {"league": str(league), "season": str(season)}
         fetched = last_fetch(db, Request.of("standings", values))
-        if fetched is None or fetched < as_datetime(changed):
+        changed_at = as_datetime(changed)
+        if fetched is None or (changed_at is not None and fetched < changed_at):
             yield values
 
 
@@ -103,7 +104,9 @@ def odds_upcoming(config: JobConfig, db: Database, now: datetime) -> Iterator[di
     """League-season days with upcoming fixtures whose odds are older than the documented cadence."""
     conf = daily_settings(config)
     rows = _named(UPCOMING, config, db, now, until=now + timedelta(days=conf.odds_days_ahead))
-    days = dict.fromkeys((league, season, as_datetime(at).date().isoformat()) for league, season, at in rows)
+    # kickoff_at is never NULL here: the query compares it with now
+    days = dict.fromkeys((league, season, cast(datetime, as_datetime(at)).date().isoformat())
+                         for league, season, at in rows)
     for league, season, day in days:
         values = {"league": str(league), "season": str(season), "date": day}
         fetched = last_fetch(db, Request.of("odds", values))

@@ -9,6 +9,7 @@ database gone (close, back off up to 30 s, reconnect). Only a rejected key or a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -250,10 +251,8 @@ class LiveLoop:
 
     def _drop_connection(self) -> None:
         if self.collector is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is broken anyway; closing is best effort
                 self.collector.db.close()
-            except Exception:  # the connection is broken anyway; closing is best effort
-                pass
             self.collector = None
 
     def _shutdown(self) -> None:

@@ -28,6 +28,7 @@ from afc.errors import AfcError
 from afc.mcp.rows import Collected, Limits, collect  # Limits is part of this module's interface
 
 MAX_SQL_CHARS = 100_000
+DEFAULT_LIMITS = Limits()  # the defaults, built once (a frozen value)
 SQLITE_MAX_LENGTH = 16 * 1024 * 1024  # largest string or blob SQLite may build for a query
 
 Params = Mapping[str, Any] | Sequence[Any] | None
@@ -70,7 +71,7 @@ class QueryResult:
     note: str | None = None
 
 
-def run_query(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
+def run_query(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = DEFAULT_LIMITS) -> QueryResult:
     """Run one read-only statement and return at most `limits` of its result."""
     _check_text(sql)
     started = time.monotonic()
@@ -220,7 +221,7 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def run_afc_sql(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = Limits()) -> QueryResult:
+def run_afc_sql(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = DEFAULT_LIMITS) -> QueryResult:
     """Run afc's own SQL (PostgreSQL dialect, `core.x` names) through the same read-only path."""
     if target.backend == "sqlite":
         from afc.db.sqlite import translate  # also registers the datetime adapters

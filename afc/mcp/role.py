@@ -145,7 +145,9 @@ def resolve(url: str, role: str = DEFAULT_ROLE) -> Resolved:
     label = redact_url(url)
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            user, can_switch = conn.execute(CAN_SWITCH, {"r": role}).fetchone()
+            row = conn.execute(CAN_SWITCH, {"r": role}).fetchone()
+            assert row is not None  # a SELECT without FROM always returns its one row
+            user, can_switch = row
             own = problems(conn, user, functions=False)
             if not own:
                 risky = tuple(problems(conn, user))

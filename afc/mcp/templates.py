@@ -14,7 +14,7 @@ from typing import Any, Literal
 from afc.clock import utc_day
 from afc.collect import runs
 from afc.errors import ConfigError
-from afc.mcp.readonly import Limits, QueryResult, ReadOnlyDb, run_afc_sql
+from afc.mcp.readonly import DEFAULT_LIMITS, Limits, QueryResult, ReadOnlyDb, run_afc_sql
 
 ParamType = Literal["int", "text", "date"]
 
@@ -247,7 +247,7 @@ _TYPE_WORDS = {"int": "an integer", "date": "a date YYYY-MM-DD", "text": "text"}
 
 
 def run_template(target: ReadOnlyDb, name: str, params: Mapping[str, Any] | None, now: datetime,
-                 limits: Limits = Limits()) -> QueryResult:
+                 limits: Limits = DEFAULT_LIMITS) -> QueryResult:
     """Run the named template with `params` through the read-only executor."""
     if name not in TEMPLATES:
         raise ConfigError(f"no template {name!r}; known: {', '.join(TEMPLATES)}")

@@ -85,7 +85,7 @@ def pg_command(tool: str, url: str, *args: str) -> tuple[list[str], dict[str, st
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     if password:
         env["PGPASSWORD"] = str(password)
-    return [binary, f"--dbname={make_conninfo(**params)}", *args], env
+    return [binary, f"--dbname={make_conninfo('', **params)}", *args], env
 
 
 def _run(command: list[str], env: dict[str, str], what: str) -> None:

@@ -1,8 +1,9 @@
 """`afc health`: what needs a person, each problem with a one-line reason.
 
-Checks: the alerts section readable, migrations pending, stale jobs (no successful run within `stale_factor` x their timer's
-period), open breakers, quota nearly gone, coverage critical (when `mart.coverage_status` exists),
-live loop stalled (when it has ever beaten), drift unacknowledged (when `ops.drift` exists).
+Checks: the alerts section readable, migrations pending, stale jobs (no successful run within
+`stale_factor` x their timer's period), open breakers, quota nearly gone, coverage critical (when
+`mart.coverage_status` exists), live loop stalled (when it has ever beaten), drift unacknowledged
+(when `ops.drift` exists).
 Each check runs on its own: one that cannot run is itself reported, the others still run.
 """
 

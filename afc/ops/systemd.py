@@ -101,7 +101,8 @@ def live_service(executable: str) -> str:
             f"NotifyAccess=main\nExecStart={command(executable, ('live-loop',))}\nWatchdogSec=90s\n"
             "Restart=on-failure\nRestartSec=10s\nTimeoutStopSec=30s\n"
             "# 2: a configuration error, restarting cannot help; 75: another host runs the loop\n"
-            "RestartPreventExitStatus=2\nSuccessExitStatus=75\n" + HARDENING + "\n[Install]\nWantedBy=multi-user.target\n")
+            "RestartPreventExitStatus=2\nSuccessExitStatus=75\n" + HARDENING
+            + "\n[Install]\nWantedBy=multi-user.target\n")
 
 
 def crontab(found: list[Timer], executable: str) -> str:
@@ -113,7 +114,8 @@ def crontab(found: list[Timer], executable: str) -> str:
              "CREDENTIALS_DIRECTORY=/etc/afc", "AFC_DATA_DIR=/var/lib/afc", "AFC_LOG_FORMAT=json", ""]
     for timer in found:
         if timer.schedule.cron is None:
-            lines.append(f"# afc-{timer.name}: {timer.schedule.text!r} has no cron form; see systemd/afc-{timer.name}.timer")
+            lines.append(f"# afc-{timer.name}: {timer.schedule.text!r} has no cron form; "
+                         f"see systemd/afc-{timer.name}.timer")
             continue
         run = "; ".join(command(executable, args) for args in timer.commands)
         lock = f"/run/lock/afc-{timer.name}.lock"  # not afc's own lock file: afc takes that one itself

@@ -44,7 +44,7 @@ def fixture(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
 
 def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
     """The core.fixtures row of a /fixtures item (references first, as stubs); returns id and status."""
-    info = entry.get("fixture") if isinstance(entry, dict) else None
+    info: Any = entry.get("fixture") if isinstance(entry, dict) else None
     fixture_id = req_int(info, "id")
     league = entry.get("league") or {}
     league_id = league_stub(league, batch)

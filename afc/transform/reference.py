@@ -115,7 +115,7 @@ def venue(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     batch.add("core.venues", ("id",), venue_row(entry, req_int(entry, "id"), None))
 
 
-def team_stub(team: dict[str, Any], batch: Batch) -> int:
+def team_stub(team: Any, batch: Batch) -> int:
     """The minimal team row a fixture, standing or player statistic carries."""
     team_id = req_int(team, "id")
     batch.add("core.teams", ("id",), {"id": team_id, "name": opt_text(team.get("name")),
