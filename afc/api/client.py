@@ -1,6 +1,6 @@
 """The HTTP client: one GET per call, the envelope read, every failure classified.
 
-Retrying and quota accounting live in `afc.pipeline`, because each retry must reserve quota again.
+Retrying and quota accounting live in `afc.collect.step`, because each retry must reserve quota again.
 """
 
 from __future__ import annotations

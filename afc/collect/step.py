@@ -33,7 +33,7 @@ VALUES (%(raw_id)s, %(endpoint)s, %(index)s, %(item)s, %(reason)s, %(now)s)"""
 
 
 class Breaker(Protocol):
-    """What the pipeline needs from a circuit breaker (see afc.ops.breaker)."""
+    """What the pipeline needs from a circuit breaker (see afc.collect.breaker)."""
 
     def check(self, endpoint: str) -> None: ...
 

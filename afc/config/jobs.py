@@ -19,7 +19,7 @@ TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 TEMPLATE_VARS = {"today", "yesterday", "tomorrow", "season", "league", "team", "country", "now", "ids", "date"}
 FANOUT_VARS = {None: set(), "league": {"league"}, "league_season": {"league", "season"},
                "team": {"team", "league", "season"}, "country": {"country"},
-               # fan-outs over what core holds (afc.targets): batches of fixture ids, league seasons, days
+               # fan-outs over what core holds (afc.jobs.targets): batches of fixture ids, league seasons, days
                "fixtures_needing_details": {"ids"}, "fixtures_to_sweep": {"ids"},
                "league_seasons_played": {"league", "season"}, "odds_upcoming": {"league", "season", "date"}}
 FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date"}

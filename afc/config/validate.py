@@ -9,7 +9,7 @@ from afc.config.jobs import JobConfig
 
 
 def section_checks() -> list[Callable[[JobConfig], Any]]:
-    """Each section's own validator (imported here so `afc.jobs` stays free of its readers)."""
+    """Each section's own validator (imported here so `afc.config.jobs` stays free of its readers)."""
     from afc.config.coverage import coverage_config
     from afc.config.daily import daily_settings
     from afc.config.live import live_config

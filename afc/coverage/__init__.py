@@ -1,7 +1,7 @@
 """Coverage: what the database holds versus what exists, per tracked league season and endpoint.
 
 `compute` scores count, freshness and pipeline; `gaps` turns what is missing into the cheapest
-calls that would fill it (`afc backfill --from-gaps`); `afc.coverage.mart` keeps
+calls that would fill it (`afc backfill --from-gaps`); `afc.marts.coverage` keeps
 `mart.coverage_status` current.
 """
 

@@ -11,7 +11,7 @@ safety; the guarantees come from the database:
   FOR`, sent with the extended protocol: one SELECT/VALUES statement and nothing else), always
   rolled back, and the connection closed so no session state (advisory locks, settings) survives.
 
-Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.rows`).
+Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.mcp.rows`).
 """
 
 from __future__ import annotations

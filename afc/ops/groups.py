@@ -2,7 +2,7 @@
 
 One lock per group. Bootstrap gets a timer per distinct job schedule (monthly and weekly jobs
 differ); the other groups run one command on one schedule: the `ops:` section's, else the built-in
-default (`afc.ops.config.DEFAULT_SCHEDULES`); `off` renders no timer.
+default (`afc.config.ops.DEFAULT_SCHEDULES`); `off` renders no timer.
 """
 
 from __future__ import annotations

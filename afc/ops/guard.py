@@ -29,7 +29,7 @@ ALERT_CHECKS = ("breakers", "quota", "coverage", "live")
 
 
 class Report(Protocol):
-    """What the guard reads from a job report (afc.runner.JobReport has it)."""
+    """What the guard reads from a job report (afc.jobs.run.JobReport has it)."""
 
     job_id: str
     status: str

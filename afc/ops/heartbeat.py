@@ -1,7 +1,7 @@
 """Heartbeats of long-running loops, read by `afc health` and the metrics.
 
 The live loop calls `beat(db, "live", clock.now())` after every iteration (idle ones too, at
-least once a minute), next to its systemd watchdog ping (`afc.sdnotify`).
+least once a minute), next to its systemd watchdog ping (`afc.ops.sdnotify`).
 `afc health` reports the loop as stalled when its beat is older than the configured minutes while
 fixtures are in play.
 """

@@ -1,4 +1,4 @@
-"""Pure transforms: an API response's items in, core rows out (see `afc.model.Batch`).
+"""Pure transforms: an API response's items in, core rows out (see `afc.transform.model.Batch`).
 
 Each endpoint with a transform registers one function. An item function is called per item and
 a failing item is quarantined; a response function sees every item at once (for sets that must be

@@ -1,6 +1,6 @@
 """Schema drift: fields the API added, dropped or retyped, noticed while afc stores its answers.
 
-Every stored response's items are compared with their endpoint's known shape (`afc/drift/known/`);
+Every stored response's items are compared with their endpoint's known shape (`afc/collect/drift/known/`);
 each difference is recorded once per endpoint, path, kind and seen type in `ops.drift`, with the
 first and last time it was seen, an example raw response and how many responses showed it.
 """

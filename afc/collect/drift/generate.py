@@ -1,6 +1,6 @@
-"""Learn the known shapes from real recorded responses: `python -m afc.drift.generate SAMPLES_DIR`.
+"""Learn the known shapes from real recorded responses: `python -m afc.collect.drift.generate SAMPLES_DIR`.
 
-Run once (and again when new recordings arrive); the output under `afc/drift/known/` is committed
+Run once (and again when new recordings arrive); the output under `afc/collect/drift/known/` is committed
 and ships in the wheel. On top of what the recordings show it adds the fields the API reference
 documents as newer, and widens the fields known to mix types.
 """
@@ -108,9 +108,9 @@ def _format(value: Any, indent: str = "") -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Learn from the recordings in argv[0] and rewrite afc/drift/known/."""
+    """Learn from the recordings in argv[0] and rewrite afc/collect/drift/known/."""
     if len(argv) != 1 or not Path(argv[0]).is_dir():
-        sys.stderr.write("usage: python -m afc.drift.generate SAMPLES_DIR\n")
+        sys.stderr.write("usage: python -m afc.collect.drift.generate SAMPLES_DIR\n")
         return 2
     written = write(shapes(read_samples(Path(argv[0]))))
     sys.stderr.write(f"wrote {len(written)} shapes to {KNOWN_DIR}\n")

@@ -3,8 +3,8 @@
 A shape is a nested JSON document, one node per value: `{"type": "object|null", "optional": true,
 "fields": {...}, "items": {...}}`. `type` lists the JSON types seen (`number` covers int and float,
 `null` is always accepted), `optional` marks keys an item may leave out, `fields` describes an
-object's keys and `items` an array's elements. The files in `afc/drift/known/` were learned from
-real recordings (`python -m afc.drift.generate`) and are loaded once per process.
+object's keys and `items` an array's elements. The files in `afc/collect/drift/known/` were learned from
+real recordings (`python -m afc.collect.drift.generate`) and are loaded once per process.
 """
 
 from __future__ import annotations

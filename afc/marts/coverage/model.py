@@ -95,7 +95,7 @@ class Gap:
     """What one league season's endpoint is missing, as the cheapest calls that would fill it.
 
     `requests` are first pages: a paged endpoint (/players, /odds) must be collected to its last
-    page (`afc.pipeline.collect`), and `calls` counts the pages it is expected to take. A `details`
+    page (`afc.collect.step.collect`), and `calls` counts the pages it is expected to take. A `details`
     gap with no requests (and 0 calls) stands for the finished fixtures of a fixture list that is
     itself a gap: plan their `ids=` calls once that list is in.
     """

@@ -34,7 +34,7 @@ QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id IN ({marks})"
 
 @lru_cache(maxsize=16)
 def _sql(template: str, endpoint: str) -> str:
-    # The parameter names come from afc.endpoints (code, not input): each must be absent from the call.
+    # The parameter names come from afc.api.endpoints (code, not input): each must be absent from the call.
     filters = sorted(ENDPOINTS[endpoint].params - NOT_FILTERS)
     return template.format(filters="".join(f" AND params->>'{name}' IS NULL" for name in filters))
 
