@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from afc.backfill import planner
-from afc.backfill import tasks
+from afc.backfill import planner, tasks
 from afc.backfill.kinds import KINDS, parse_leagues, parse_seasons, parse_what
 from afc.backfill.preview import BackfillSeason, days_needed, preview
 from afc.cli import app

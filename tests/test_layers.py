@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "afc"
@@ -100,7 +102,7 @@ def upward(edges: dict[str, set[str]]) -> list[str]:
     return sorted(f"{a} -> {b}" for a, targets in edges.items() for b in targets if layer(b) < layer(a))
 
 
-def cycles(edges: dict[str, Iterable[str]]) -> list[list[str]]:
+def cycles(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
     """The strongly connected components with more than one node (Tarjan), each sorted."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -187,3 +189,10 @@ def test_function_level_and_relative_imports_count(tmp_path):
     (pkg / "db" / "read.py").write_text("")
     found = graph(pkg)
     assert found["afc.db.write"] == {"afc.marts", "afc.marts.common", "afc.db.read"}
+
+
+def test_loading_the_transforms_pulls_in_no_database_mart_or_http_module():
+    code = ("import sys, afc.transform as t; t.has_transform('fixtures'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('afc.db', 'afc.marts', 'httpx', 'psycopg'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
