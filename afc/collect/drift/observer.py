@@ -15,10 +15,10 @@ from afc.collect.drift.shapes import Node, child_path, type_name
 
 # (path, kind, expected type, seen type); kind is added, missing or type_changed
 Difference = tuple[str, str, str | None, str]
-Walk = tuple[tuple[Difference, ...], tuple[tuple[str, Node, bool], ...]]
+Plan = tuple[tuple[Difference, ...], tuple[tuple[str, Node, bool], ...]]
 
 _NONE = type(None)
-_WALKS: dict[tuple[Any, ...], Walk] = {}
+_PLANS: dict[tuple[Any, ...], Plan] = {}
 MAX_PLANS = 50_000  # odd data (keys that are values) must not grow the cache without bound
 SAMPLE = 5  # the first elements of an array (and the first items of a response), compared in full
 STRIDE = 5  # past those, every STRIDE-th element too
@@ -66,11 +66,11 @@ def _elements(element: Node, values: Iterable[Any], found: set[Difference]) -> N
 
 
 def _object(node: Node, value: dict[str, Any], found: set[Difference], signature: tuple[Any, ...]) -> None:
-    plan = _WALKS.get(signature)
+    plan = _PLANS.get(signature)
     if plan is None:
-        if len(_WALKS) >= MAX_PLANS:
-            _WALKS.clear()
-        plan = _WALKS[signature] = _plan(node, value)
+        if len(_PLANS) >= MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[signature] = _plan(node, value)
     changes, nested = plan
     if changes:
         found.update(changes)
@@ -82,7 +82,7 @@ def _object(node: Node, value: dict[str, Any], found: set[Difference], signature
             _elements(child.items, sub, found)
 
 
-def _plan(node: Node, value: dict[str, Any]) -> Walk:
+def _plan(node: Node, value: dict[str, Any]) -> Plan:
     """What an object with these keys and value types differs in, and which values to descend into."""
     changes: list[Difference] = []
     nested: list[tuple[str, Node, bool]] = []
