@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from afc import __version__
-from afc.clock import Clock, next_utc_midnight
+from afc.clock import Clock, resume_after_midnight
 from afc.endpoints import ENDPOINTS
 from afc.errors import (
     ApiError,
@@ -40,6 +40,8 @@ RATE_HEADERS = (
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
 )
+# Failures before the request was sent; a read timeout or a dropped connection may have been counted.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _AUTH_KEYS = {"token", "access", "subscription"}
 REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
@@ -161,6 +163,8 @@ class ApiClient:
         fetched_at = self.clock.now()
         try:
             http = self._http.get("/" + request.endpoint, params=request.query)
+        except NOT_SENT as exc:  # no connection was made: the API never saw (nor counted) the call
+            raise NetworkError(f"{request}: {type(exc).__name__}: {_first_line(exc)}", sent=False) from None
         except httpx.TimeoutException:
             raise NetworkError(f"{request}: timed out after {time.perf_counter() - started:.0f}s") from None
         except httpx.HTTPError as exc:
@@ -237,7 +241,7 @@ def _rate_error(response: Response, now: datetime, text: str) -> ApiError:
         response.status == 429 and not has_headers and "minute" not in lowered
     )
     if daily:
-        resume = next_utc_midnight(now)
+        resume = resume_after_midnight(now)  # the ledger refines this (see Ledger.exhaust)
         return QuotaExhausted(f"{where}: the daily request limit is reached; resumes at "
                               f"{resume:%Y-%m-%d %H:%M} UTC", resume_at=resume, status=response.status)
     return RateLimited(f"{where}: the per-minute rate limit is reached", status=response.status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from afc import runs
 from afc.api import ApiClient
@@ -40,7 +40,8 @@ class Collector:
             runs.close_orphans(db, clock.now())  # runs of this host whose process was killed
         daily, minute = settings.limits
         ledger = Ledger(db, clock, account=settings.account, daily_limit=daily, minute_limit=minute,
-                        floors=settings.priority_floors)
+                        floors=settings.priority_floors, daily_cap=settings.daily_limit,
+                        grace=timedelta(seconds=settings.midnight_grace))
         from afc.ops.breaker import DbBreaker
 
         return cls(settings, db, clock, ledger, config, DbBreaker.configured(db, clock, config), client)

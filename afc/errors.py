@@ -87,7 +87,11 @@ class ServerError(RetryableApiError):
 
 
 class NetworkError(RetryableApiError):
-    """Timeout, refused or dropped connection."""
+    """Timeout, refused or dropped connection; `sent` is False when the request never reached the API."""
+
+    def __init__(self, message: str, *, sent: bool = True, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.sent = sent
 
 
 class MalformedResponse(RetryableApiError):

@@ -10,7 +10,9 @@ from afc.api import Request
 from afc.db import Database
 from afc.jobs import TEMPLATE, Job, JobConfig
 
-CURRENT_SEASONS = "SELECT league_id, season FROM core.league_seasons WHERE current = %(yes)s"
+# Several rows of a league may be flagged current (the API moves the flag late): the newest wins.
+CURRENT_SEASONS = """
+SELECT league_id, max(season) FROM core.league_seasons WHERE current = %(yes)s GROUP BY league_id"""
 TEAMS_OF = "SELECT team_id FROM core.team_seasons WHERE league_id = %s AND season = %s ORDER BY team_id"
 COUNTRY_OF = "SELECT country_name FROM core.leagues WHERE id = %s"
 INTERNATIONAL = {"World"}  # UEFA and other international competitions have no venues of their own

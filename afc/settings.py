@@ -36,6 +36,7 @@ ENV_VARS = {
     "AFC_PLAN": "plan",
     "AFC_DAILY_LIMIT": "daily_limit",
     "AFC_MINUTE_LIMIT": "minute_limit",
+    "AFC_MIDNIGHT_GRACE": "midnight_grace",
     "AFC_ACCOUNT": "account",
     "AFC_CLOCK": "clock",
     "AFC_HTTP_TIMEOUT": "http_timeout",
@@ -69,6 +70,8 @@ class Settings(BaseModel):
     plan: Literal["free", "pro", "ultra", "mega"] = "pro"
     daily_limit: int | None = Field(None, ge=1)
     minute_limit: int | None = Field(None, ge=1)
+    # Seconds after 00:00 UTC in which a "daily quota spent" answer is taken for the API's old day.
+    midnight_grace: int = Field(900, ge=0, le=3600)
     account: str = "default"
     floors: Floors | None = None
     clock: str | None = None

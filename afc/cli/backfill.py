@@ -13,6 +13,7 @@ import typer
 
 from afc.cli.app import DbOption, JsonOption, app, open_collector, write_json
 from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, ConfigError
+from afc.words import count_calls
 
 backfill_app = typer.Typer(
     help="Fill whole league seasons with the cheapest calls, resumably.\n\n"
@@ -132,7 +133,7 @@ def render_preview(preview: Any, as_json: bool, *, stderr: bool = False) -> None
     out.print(table)
     when = "nothing to do" if days == 0 else "never: the floor leaves no daily budget" if days is None else \
         f"{days} UTC day{'s' if days != 1 else ''}"
-    out.print(f"{preview.needed} calls needed; {preview.available_today} available today at {preview.priority} "
+    out.print(f"{count_calls(preview.needed)} needed; {preview.available_today} available today at {preview.priority} "
               f"(then {preview.daily_budget} a day); takes {when}", markup=False, highlight=False)
     for note in preview.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
@@ -183,7 +184,7 @@ def render_report(report: Any, quota: Any, as_json: bool) -> None:
     else:
         console().print(f"backfill {report.status}: {report.done} tasks done, {report.failed} failed, "
                         f"{report.calls} calls, {report.counts.inserted} rows new, {report.counts.updated} changed, "
-                        f"{report.pending} tasks left; {quota.remaining_today} calls left today",
+                        f"{report.pending} tasks left; {count_calls(quota.remaining_today)} left today",
                         markup=False, highlight=False)
     err = console(stderr=True)
     for failure in report.failures[:10]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, fail_unless, open_collector, write_json
+from afc.words import count_calls, plural
 
 coverage_app = typer.Typer(no_args_is_help=True, help="What the database holds versus what exists.")
 app.add_typer(coverage_app, name="coverage")
@@ -62,8 +63,8 @@ def gaps(league: LeagueOption = None, season: SeasonOption = None, db: DbOption 
         return
     if found:
         console().print(gaps_table(found))
-    console(stderr=True).print(f"{len(found)} gaps, {calls} calls; {available} calls available to LOW "
-                               "priority today", markup=False)
+    console(stderr=True).print(f"{plural(len(found), 'gap')}, {count_calls(calls)}; {count_calls(available)} "
+                               "available to LOW priority today", markup=False)
 
 
 def _pct(value: float | None, figures: str = "") -> str:

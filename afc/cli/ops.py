@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, open_collector, settings, write_json
+from afc.words import count_calls
 
 jobs_app = typer.Typer(no_args_is_help=True, help="List, validate and plan the jobs in jobs/*.yaml.")
 app.add_typer(jobs_app, name="jobs")
@@ -75,5 +76,5 @@ def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs l
     for line in plan.requests:
         out.print(f"  {line.request}  ~{line.calls} call{'s' if line.calls != 1 else ''}"
                   + (" (paged; estimated from the last run)" if line.paged else ""), markup=False)
-    out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{plan.calls} calls at {plan.priority}; "
-              f"{plan.available} calls available to {plan.priority} today")
+    out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{count_calls(plan.calls)} at {plan.priority}; "
+              f"{count_calls(plan.available)} available to {plan.priority} today")

@@ -18,8 +18,11 @@ from afc.db import Database, as_datetime
 from afc.expand import guess_season
 
 FLAG_COLUMNS = sorted(set(FLAGS.values()))
-SEASON = "SELECT current, " + ", ".join(FLAG_COLUMNS) + """
-FROM core.league_seasons WHERE league_id = %(league)s AND season = %(season)s"""
+# Current only if no newer season of the league is flagged current too (the API moves the flag late).
+SEASON = """SELECT CASE WHEN s.current IS NULL THEN NULL WHEN s.current = %(yes)s AND NOT EXISTS (
+    SELECT 1 FROM core.league_seasons n WHERE n.league_id = s.league_id AND n.season > s.season
+      AND n.current = %(yes)s) THEN %(yes)s ELSE %(no)s END, """ + ", ".join(FLAG_COLUMNS) + """
+FROM core.league_seasons s WHERE s.league_id = %(league)s AND s.season = %(season)s"""
 ANY_FIXTURE = "SELECT 1 FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s LIMIT 1"
 FIXTURES = """
 SELECT count(*), max(updated_at) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"""
@@ -92,7 +95,7 @@ class Season:
 
 def open_season(db: Database, league: int, season: int, now: datetime, config: CoverageConfig) -> Season:
     """The league season with its coverage flags (unknown flags are None) and whether it is current."""
-    row = db.fetchone(SEASON, {"league": league, "season": season})
+    row = db.fetchone(SEASON, {"league": league, "season": season, "yes": True, "no": False})
     flags = dict(zip(FLAG_COLUMNS, row[1:], strict=True)) if row else dict.fromkeys(FLAG_COLUMNS)
     current = bool(row[0]) if row and row[0] is not None else season >= guess_season(now)
     keys = {"league": league, "season": season}

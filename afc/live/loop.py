@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from afc import runs
 from afc.api import ApiClient
-from afc.clock import Clock, next_utc_midnight
+from afc.clock import Clock, next_utc_midnight, resume_after_midnight
 from afc.collector import Collector
 from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, QuotaExhausted
 from afc.live import followups, pace
@@ -28,6 +28,7 @@ from afc.ops.heartbeat import beat
 from afc.pipeline import Context
 from afc.sdnotify import Notifier
 from afc.settings import Settings
+from afc.words import count_calls
 
 log = logging.getLogger("afc.live")
 JOB_ID = "live_loop"
@@ -168,9 +169,9 @@ class LiveLoop:
         budget = pace.plan(seconds, len(schedule.today), collector.ledger.available("CRITICAL"), self.live.interval)
         if budget.interval != self.interval:
             if budget.interval > self.live.interval:
-                log.warning("live: %d calls left today for %.0f min of matches (%d needed); polling every %d s "
-                            "instead of %d s", budget.available, seconds / 60, budget.calls, budget.interval,
-                            self.live.interval)
+                log.warning("live: %s left today for %.0f min of matches (%d needed); polling every %d s "
+                            "instead of %d s", count_calls(budget.available), seconds / 60, budget.calls,
+                            budget.interval, self.live.interval)
             else:
                 log.info("live: the quota covers the rest of the day again; polling every %d s", budget.interval)
             self.interval = self.report.interval = budget.interval
@@ -214,7 +215,8 @@ class LiveLoop:
 
     def _park(self, exc: QuotaExhausted) -> float:
         now = self.clock.now()
-        self.parked_until = exc.resume_at or next_utc_midnight(now)
+        # The error says when: minutes after an exhaustion just past 00:00 UTC, else just after midnight.
+        self.parked_until = exc.resume_at or resume_after_midnight(now)
         log.warning("live: %s; no calls until then", exc)
         if self.collector is not None and self.run_id is not None:
             self._end_session(self.collector, "quota", str(exc))
