@@ -178,7 +178,7 @@ class Ledger:
         if row is not None and row[3] is not None:
             why = "the API says the daily quota is spent"
         elif left == 0:
-            why = f"all {count_calls(limit)} of today are spent"
+            why = "the 1 call of today is spent" if limit == 1 else f"all {count_calls(limit)} of today are spent"
         else:
             why = f"{priority} work stops with {count_calls(left)} left for higher priorities"
         return QuotaExhausted(f"quota: {why}; resumes at {resume:%Y-%m-%d %H:%M} UTC", resume_at=resume)
