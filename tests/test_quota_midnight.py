@@ -224,7 +224,7 @@ def test_the_newest_current_season_is_tracked(db, tmp_path, clock):
     now = clock.now()
     with db.transaction():
         db.execute("INSERT INTO core.leagues (id, name, updated_at) VALUES (39, 'Premier League', %s)", (now,))
-        for season in (2025, 2024, 2026, 2023):  # the API left the flag on older seasons
+        for season in (2026, 2024, 2025, 2023):  # the API left the flag on older seasons
             db.execute("INSERT INTO core.league_seasons (league_id, season, current, updated_at) "
                        "VALUES (39, %s, %s, %s)", (season, season != 2023, now))
     assert [(s.league, s.season) for s in tracked_seasons(load(tmp_path), db, now)] == [(39, 2026)]
