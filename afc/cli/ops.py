@@ -24,7 +24,9 @@ def quota(db: DbOption = None, as_json: JsonOption = False) -> None:
         return
     out = console()
     out.print(f"account {status.account}, {status.day} (UTC): {status.used_today}/{status.daily_limit} used, "
-              f"{status.remaining_today} left" + (" — exhausted" if status.exhausted else ""))
+              f"{status.remaining_today} left" + (" — exhausted" if status.exhausted else "")
+              + (f" — parked until {status.parked_until:%H:%M:%S} UTC (a \"spent\" answer just after midnight)"
+                 if status.parked_until else ""))
     out.print(f"this minute: {status.used_this_minute}/{status.minute_limit}")
     out.print("floors: " + ", ".join(f"{p} {n}" for p, n in status.floors.items()))
     out.print(f"resets at {status.resets_at:%Y-%m-%d %H:%M} UTC")
