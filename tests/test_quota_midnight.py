@@ -256,3 +256,17 @@ def test_a_one_call_plan_says_call_not_calls(db, clock):
 def test_counted_nouns():
     assert [count_calls(n) for n in (0, 1, 2)] == ["0 calls", "1 call", "2 calls"]
     assert plural(1, "gap") == "1 gap" and plural(3, "gap") == "3 gaps"
+
+
+def test_the_live_loop_parks_until_the_errors_resume_at_and_never_at_midnight_sharp(tmp_path):
+    from afc.live.config import LiveConfig
+    from afc.live.loop import LiveLoop
+
+    clock = at(OLD_DAY + timedelta(hours=23, minutes=50))
+    settings = load_settings({}, api_key=KEY, database_url=f"sqlite:///{tmp_path / 'afc.db'}", data_dir=tmp_path)
+    loop = LiveLoop(settings, LiveConfig(), None, clock=clock)
+    short = NEW_DAY + timedelta(minutes=2, seconds=5)
+    loop._park(QuotaExhausted("a spent answer just after midnight", resume_at=short))
+    assert loop.parked_until == short
+    loop._park(QuotaExhausted("no resume time given"))
+    assert NEW_DAY + timedelta(seconds=30) <= loop.parked_until <= NEW_DAY + timedelta(seconds=60)
