@@ -18,6 +18,7 @@ import httpx
 from afc import __version__
 from afc.clock import Clock, next_utc_midnight
 from afc.endpoints import ENDPOINTS
+from afc.redact import describe
 from afc.errors import (
     ApiError,
     AuthError,
@@ -163,19 +164,14 @@ class ApiClient:
             http = self._http.get("/" + request.endpoint, params=request.query)
         except httpx.TimeoutException:
             raise NetworkError(f"{request}: timed out after {time.perf_counter() - started:.0f}s") from None
-        except httpx.HTTPError as exc:
-            raise NetworkError(f"{request}: {type(exc).__name__}: {_first_line(exc)}") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise NetworkError(f"{request}: {describe(exc, [self._key])}") from None
         response = _read(request, http, fetched_at, int((time.perf_counter() - started) * 1000), self._key)
         response.error = classify(response, self.clock.now())
         return response
 
     def close(self) -> None:
         self._http.close()
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "connection failed"
 
 
 def _read(request: Request, http: httpx.Response, fetched_at: datetime, ms: int, key: str) -> Response:

@@ -57,3 +57,5 @@ def setup(level: int, fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     handler.setFormatter(JsonFormatter() if use_json else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("httpx", "httpcore"):  # their request lines carry full URLs (a webhook's is its secret)
+        logging.getLogger(noisy).setLevel(logging.WARNING)

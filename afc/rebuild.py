@@ -26,6 +26,7 @@ from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
 from afc.model import Quarantined
 from afc.pipeline import write_batch
+from afc.redact import describe
 from afc.transform.fields import opt_int, path
 
 HEADS = """
@@ -126,7 +127,7 @@ def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: i
     except BaseException as exc:
         if run_id is not None:
             with suppress(AfcError):  # a lost database must not hide the error that stopped the rebuild
-                runs.finish(db, run_id, "failed", clock.now(), f"{type(exc).__name__}: {exc}"[:500])
+                runs.finish(db, run_id, "failed", clock.now(), describe(exc))
         raise
     if run_id is not None:
         runs.finish(db, run_id, "ok", clock.now())

@@ -26,6 +26,7 @@ from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
 from afc.ops.heartbeat import beat
 from afc.pipeline import Context
+from afc.redact import describe
 from afc.sdnotify import Notifier
 from afc.settings import Settings
 
@@ -108,7 +109,7 @@ class LiveLoop:
             return self._failed(str(exc), healthy=True)
         except Exception as exc:  # a bug in afc: say so with the traceback, stop pinging the watchdog
             log.error("live: unexpected %s", type(exc).__name__, exc_info=True)
-            return self._failed(f"{type(exc).__name__}: {exc}", healthy=False)
+            return self._failed(describe(exc), healthy=False)
         self.db_failures = 0
         return wait
 
