@@ -20,6 +20,7 @@ from typing import Any
 
 from afc import drift, runs, transform
 from afc.api import Request, Response, classify
+from afc.body import Unparsable, parse
 from afc.clock import Clock
 from afc.db import Database, as_datetime, dump_json, load_json
 from afc.db.upsert import Counts
@@ -236,10 +237,11 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
 def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, body_text: str | None,
               fetched_at: datetime | None) -> Archived | None:
     """The archived answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+    stored = body if body is not None else body_text
     try:
-        parsed = load_json(body) if body is not None else load_json(body_text)
-    except ValueError:
-        return None  # a body that was never JSON: the pipeline did not transform it either
+        parsed = parse(stored) if isinstance(stored, (str, bytes)) else stored
+    except Unparsable:
+        return None  # a body the pipeline could not read: it did not transform it either
     if not isinstance(parsed, dict) or fetched_at is None:
         return None
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))

@@ -42,6 +42,7 @@ ENV_VARS = {
     "AFC_ACCOUNT": "account",
     "AFC_CLOCK": "clock",
     "AFC_HTTP_TIMEOUT": "http_timeout",
+    "AFC_MAX_BODY_MB": "max_body_mb",
     "AFC_LOG_FORMAT": "log_format",
     "AFC_METRICS_DIR": "metrics_dir",
     "CREDENTIALS_DIRECTORY": "credentials_dir",
@@ -76,6 +77,7 @@ class Settings(BaseModel):
     floors: Floors | None = None
     clock: str | None = None
     http_timeout: float = Field(20.0, gt=0)
+    max_body_mb: float = Field(64, gt=0, le=4096)  # an answer's body is not read past this
     log_format: Literal["auto", "json", "text"] = "auto"
     metrics_dir: Path | None = None
     credentials_dir: Path | None = None  # systemd's LoadCredential= directory (alerts' SMTP password)
@@ -84,6 +86,11 @@ class Settings(BaseModel):
     def db_url(self) -> str:
         """The database URL, defaulting to an SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'afc.db'}"
+
+    @property
+    def max_body(self) -> int:
+        """The body size cap in bytes."""
+        return int(self.max_body_mb * 2**20)
 
     @property
     def limits(self) -> tuple[int, int]:

@@ -80,6 +80,7 @@ def test_a_key_with_only_a_trailing_newline_is_fine(tmp_path):
 def test_the_cli_refuses_a_multiline_credential_without_echoing_it(db_url, tmp_path):
     (tmp_path / "api_key").write_text(MULTILINE)
     env = {"AFC_DATABASE_URL": db_url, "CREDENTIALS_DIRECTORY": str(tmp_path), "AFC_API_BASE_URL": "http://127.0.0.1:1",
+           "AFC_DATA_DIR": str(tmp_path / "data"),
            "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
     result = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
     assert result.exit_code == 2
@@ -96,6 +97,7 @@ def test_a_header_breaking_key_that_slips_through_leaves_no_secret_anywhere(db_u
     api = FakeApi(dict(REFERENCE_ROUTES))
     with api.serve() as url:
         env = {"AFC_DATABASE_URL": db_url, "CREDENTIALS_DIRECTORY": str(tmp_path), "AFC_API_BASE_URL": url,
+               "AFC_DATA_DIR": str(tmp_path / "data"),
                "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
         result = CliRunner().invoke(app, ["-vv", "bootstrap", "countries"], env=env)
     assert result.exit_code == 1 and api.requests == []  # refused before it left the host

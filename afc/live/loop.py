@@ -65,7 +65,8 @@ class LiveLoop:
         self.notifier = notifier or Notifier({})
         # An HTTP call never outlasts one interval, so a stop is honoured within one tick.
         timeout = min(settings.http_timeout, max(float(live.interval), 5.0))
-        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout)
+        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout,
+                                           max_body=settings.max_body)
         self.collector: Collector | None = None
         self.run_id: int | None = None
         self.report = LoopReport(interval=live.interval)
