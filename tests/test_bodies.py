@@ -144,3 +144,36 @@ def test_garbage_stays_a_retryable_malformed_answer(clock):
                        transport=httpx.MockTransport(handle))
     error = client.get(Request.of("countries")).error
     assert isinstance(error, MalformedResponse) and "the body is not JSON (Expecting value" in str(error)
+
+
+@pytest.fixture
+def sandboxed(db_url):
+    from datetime import UTC, datetime
+
+    from afc.clock import SimClock
+    from afc.collector import Collector
+    from afc.sandbox import SandboxConfig, start_sandbox
+    from afc.settings import load_settings
+
+    clock = SimClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC), speed=0)
+    with start_sandbox(SandboxConfig(timeout_seconds=3), clock=clock) as sb:
+        settings = load_settings({}, api_key=sb.key, api_base_url=sb.url, database_url=db_url, http_timeout=5)
+        collector = Collector.open(settings, clock=clock)
+        yield sb, collector
+        collector.close()
+
+
+@pytest.mark.parametrize("fault", ["deep", "bigint", "surrogate", "nan"])
+def test_the_sandbox_fault_fails_the_step_once_and_keeps_the_text(sandboxed, fault):
+    from afc import pipeline, runs
+
+    sb, collector = sandboxed
+    sb.inject(fault)
+    ctx = collector.context("drill", "drill", "LOW")
+    with pytest.raises(UnreadableBody, match=r"^/countries: unreadable body: .* \(kept as text\)$"):
+        pipeline.step(ctx, Request.of("countries"))
+    rows = collector.db.fetchall("SELECT status, body IS NULL, body_text, errors FROM raw.responses")
+    assert len(rows) == 1 and rows[0][0] == 200 and rows[0][1] and '"fault":' in rows[0][2]
+    assert "unreadable body" in str(rows[0][3])
+    assert runs.totals(collector.db, ctx.run_id).calls == 1
+    assert pipeline.step(ctx, Request.of("countries")).counts.inserted > 10  # the next answer lands
