@@ -45,6 +45,18 @@ def parse(text: str) -> Any:
     except ValueError as exc:  # Python's limit on integer digits
         raise Unparsable(f"a number afc cannot read ({str(exc).split(';')[0]})") from None
     check(value)
+    # PostgreSQL text cannot hold NUL: drop it from the parsed strings on both backends alike (the
+    # archive keeps the verbatim text), so the response's core rows do not roll back its raw row.
+    return _without_nul(value) if "\\u0000" in text else value
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
     return value
 
 

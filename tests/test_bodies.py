@@ -177,3 +177,16 @@ def test_the_sandbox_fault_fails_the_step_once_and_keeps_the_text(sandboxed, fau
     assert "unreadable body" in str(rows[0][3])
     assert runs.totals(collector.db, ctx.run_id).calls == 1
     assert pipeline.step(ctx, Request.of("countries")).counts.inserted > 10  # the next answer lands
+
+
+def test_a_nul_escape_lands_without_the_nul_and_the_archive_keeps_the_text(db_url):
+    body = ENVELOPE.format(item='{"name": "Eng\\u0000land", "code": "GB", "flag": null}')
+    api, result = run_cli(db_url, body)
+    assert result.exit_code == 0, result.stderr
+    db = connect(db_url)
+    try:
+        assert db.fetchall("SELECT name FROM core.countries") == [("England",)]
+        kept = db.fetchone("SELECT body, body_text FROM raw.responses")
+        assert "Eng\\u0000land" in (kept[1] if db.backend == "postgres" else kept[0])
+    finally:
+        db.close()
