@@ -22,7 +22,6 @@ from afc.redact import describe
 from afc.errors import (
     ApiError,
     AuthError,
-    UnreadableBody,
     FatalApiError,
     MalformedResponse,
     NetworkError,
@@ -31,6 +30,7 @@ from afc.errors import (
     QuotaExhausted,
     RateLimited,
     ServerError,
+    UnreadableBody,
 )
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).

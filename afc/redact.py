@@ -57,8 +57,7 @@ def _redact_uri(url: str) -> str:
 
 def _redact_conninfo(text: str) -> str:
     try:
-        from psycopg.conninfo import conninfo_to_dict
-        from psycopg.conninfo import make_conninfo
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
         params = conninfo_to_dict(text)
     except Exception:  # noqa: BLE001 - psycopg's parse error quotes the string: never show it
