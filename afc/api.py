@@ -15,10 +15,9 @@ from typing import Any
 import httpx
 
 from afc import __version__
-from afc.clock import Clock, next_utc_midnight
 from afc.body import NotJson, TooLarge, Unparsable, parse
+from afc.clock import Clock, next_utc_midnight
 from afc.endpoints import ENDPOINTS
-from afc.redact import describe
 from afc.errors import (
     ApiError,
     AuthError,
@@ -32,6 +31,7 @@ from afc.errors import (
     ServerError,
     UnreadableBody,
 )
+from afc.redact import describe
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
