@@ -51,7 +51,7 @@ class Collector:
         """The API client (raises a one-line error when no key is configured)."""
         if self._client is None:
             self._client = ApiClient(self.settings.api_base_url, self.settings.require_key(), self.clock,
-                                     timeout=self.settings.http_timeout)
+                                     timeout=self.settings.http_timeout, max_body=self.settings.max_body)
         return self._client
 
     def now(self) -> datetime:

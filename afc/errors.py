@@ -60,6 +60,13 @@ class PlanError(FatalApiError):
     """The plan does not cover this season or date."""
 
 
+class UnreadableBody(FatalApiError):
+    """The body is JSON afc cannot hold (too deep, NaN, a lone surrogate…) or is over the size cap.
+
+    Unlike a garbled body (MalformedResponse), asking again would get the same answer: no retry.
+    """
+
+
 class ParameterError(FatalApiError):
     """The API rejected the request's parameters."""
 

@@ -20,12 +20,14 @@ from typing import Any
 
 from afc import drift, runs, transform
 from afc.api import Request, Response, classify
+from afc.body import Unparsable, parse
 from afc.clock import Clock
 from afc.db import Database, as_datetime, dump_json, load_json
 from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
 from afc.model import Quarantined
 from afc.pipeline import write_batch
+from afc.redact import describe
 from afc.transform.fields import opt_int, path
 
 HEADS = """
@@ -126,7 +128,7 @@ def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: i
     except BaseException as exc:
         if run_id is not None:
             with suppress(AfcError):  # a lost database must not hide the error that stopped the rebuild
-                runs.finish(db, run_id, "failed", clock.now(), f"{type(exc).__name__}: {exc}"[:500])
+                runs.finish(db, run_id, "failed", clock.now(), describe(exc))
         raise
     if run_id is not None:
         runs.finish(db, run_id, "ok", clock.now())
@@ -235,10 +237,11 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
 def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, body_text: str | None,
               fetched_at: datetime | None) -> Archived | None:
     """The archived answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+    stored = body if body is not None else body_text
     try:
-        parsed = load_json(body) if body is not None else load_json(body_text)
-    except ValueError:
-        return None  # a body that was never JSON: the pipeline did not transform it either
+        parsed = parse(stored) if isinstance(stored, (str, bytes)) else stored
+    except Unparsable:
+        return None  # a body the pipeline could not read: it did not transform it either
     if not isinstance(parsed, dict) or fetched_at is None:
         return None
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))

@@ -172,4 +172,4 @@ def test_a_broken_alerts_section_is_a_problem(db, ledger, config):
     (config.directory / "alerts.yaml").write_text("alerts:\n  webhook_url: hooks.example\n")
     assert problems(db, ledger, load(config.directory), only=("config",)) == [
         ("config", "config:alerts", f"{config.directory}/alerts.yaml: alerts.webhook_url: must be an http:// or "
-                                    "https:// URL, got 'hooks.example'")]
+                                    "https:// URL (the value is not shown: it is a secret)")]

@@ -56,7 +56,7 @@ def main_options(
     from afc.settings import read_credentials_key
 
     key = os.environ.get("API_FOOTBALL_KEY", "")
-    credential = read_credentials_key(os.environ) or ""  # under systemd the key comes from LoadCredential=
+    credential = read_credentials_key(os.environ, check=False) or ""  # under systemd the key comes from LoadCredential=
     logs.setup(level, os.environ.get("AFC_LOG_FORMAT", "auto"), secrets=[key, credential])
 
 

@@ -26,6 +26,7 @@ from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
 from afc.ops.heartbeat import beat
 from afc.pipeline import Context
+from afc.redact import describe
 from afc.sdnotify import Notifier
 from afc.settings import Settings
 from afc.words import count_calls
@@ -65,7 +66,8 @@ class LiveLoop:
         self.notifier = notifier or Notifier({})
         # An HTTP call never outlasts one interval, so a stop is honoured within one tick.
         timeout = min(settings.http_timeout, max(float(live.interval), 5.0))
-        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout)
+        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout,
+                                           max_body=settings.max_body)
         self.collector: Collector | None = None
         self.run_id: int | None = None
         self.report = LoopReport(interval=live.interval)
@@ -109,7 +111,7 @@ class LiveLoop:
             return self._failed(str(exc), healthy=True)
         except Exception as exc:  # a bug in afc: say so with the traceback, stop pinging the watchdog
             log.error("live: unexpected %s", type(exc).__name__, exc_info=True)
-            return self._failed(f"{type(exc).__name__}: {exc}", healthy=False)
+            return self._failed(describe(exc), healthy=False)
         self.db_failures = 0
         return wait
 

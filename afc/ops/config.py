@@ -138,7 +138,7 @@ class AlertsConfig(_Strict):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+            raise ValueError("must be an http:// or https:// URL (the value is not shown: it is a secret)")
         return value
 
 
