@@ -88,6 +88,16 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr)
 
 
+def within(low: float, high: float) -> Any:
+    """A Typer callback refusing a number outside [low, high] (NaN, infinity) in one line, exit 2, at parse."""
+    from afc.bounds import check_number
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        return value if value is None else check_number(max(param.opts, key=len), value, low, high)
+
+    return check
+
+
 def fail_unless(ok: bool, code: int = EXIT_FAILURE) -> None:
     """Exit with `code` when `ok` is false."""
     if not ok:
