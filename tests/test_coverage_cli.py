@@ -91,3 +91,25 @@ def test_gaps_lists_the_calls_and_what_they_cost(env):
     assert [g["endpoint"] for g in as_json["gaps"]] == ["fixtures", "details", "standings", "teams", "players",
                                                        "injuries"]
     assert as_json["gaps"][1]["requests"] == ["/fixtures?ids=2-3-4"]
+
+
+@pytest.mark.parametrize("columns", [None, "80", "40"])
+def test_piped_tables_and_messages_are_never_cut(env, db_url, columns):
+    """Under cron or a pipe stdout is no terminal: every cell and the summary line stay whole, at any COLUMNS."""
+    long_name = "Primera División de la Liga Profesional del Fútbol Argentino"
+    db = connect(db_url)
+    with db.transaction():
+        db.execute("UPDATE core.leagues SET name = %(name)s WHERE id = 39", {"name": long_name})
+    db.close()
+    env = {k: v for k, v in env.items() if k != "COLUMNS"} | ({"COLUMNS": columns} if columns else {})
+    result = runner.invoke(app, ["-q", "coverage", "report"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "…" not in result.stdout
+    rows = [line for line in result.stdout.splitlines() if f"39 {long_name}" in line]
+    assert len(rows) == len(EXPECTED)
+    assert {name for name in EXPECTED if any(f" {name} " in row for row in rows)} == set(EXPECTED)
+    gaps = runner.invoke(app, ["-q", "coverage", "gaps"], env=env)
+    assert "/fixtures?ids=2-3-4" in gaps.stdout and "…" not in gaps.stdout
+    summary = [line for line in gaps.stderr.splitlines() if "gaps," in line]
+    assert summary == ["6 gaps, 11 calls; " + summary[0].split("; ", 1)[1]]
+    assert summary[0].endswith("calls available to LOW priority today")

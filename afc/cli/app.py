@@ -81,11 +81,34 @@ def write_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, default=str, indent=2) + "\n")
 
 
+# Outside a terminal (cron mail, journald, a pipe) no screen limits a line: Rich's default of 80
+# columns would cut table cells to `fixtu…` and break error lines mid-command.
+UNBOUNDED_WIDTH = 1_000_000
+
+
 def console(stderr: bool = False) -> Any:
-    """A Rich console (imported lazily to keep `afc --help` fast)."""
+    """The one Rich console every command prints through: terminal-sized on a terminal, never cutting elsewhere."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return Console(stderr=stderr)
+
+    class UncutConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(uncut(o) for o in objects), **kwargs)
+
+    return UncutConsole(stderr=stderr, width=UNBOUNDED_WIDTH, soft_wrap=True)
+
+
+def uncut(renderable: Any) -> Any:
+    """A table with every cell whole (no max width, ellipsis or fixed width); anything else unchanged."""
+    from rich.table import Table
+
+    if isinstance(renderable, Table):
+        renderable.expand, renderable.width = False, None
+        for column in renderable.columns:
+            column.max_width, column.width, column.ratio, column.overflow, column.no_wrap = None, None, None, "fold", True
+    return renderable
 
 
 def within(low: float, high: float) -> Any:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, open_collector, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
 from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, ConfigError
 
 backfill_app = typer.Typer(
@@ -71,14 +71,6 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
         write_json({"plans": rows, "quota": asdict(collector.ledger.status())})
         return
     render_status(rows)
-
-
-def console(stderr: bool = False) -> Any:
-    """A Rich console; piped output gets a wide line so the tables are not cut at 80 columns."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def plan_status(plan: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
