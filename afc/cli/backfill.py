@@ -75,7 +75,9 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 def plan_status(plan: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """One plan as a status row."""
-    row = {"plan": plan.id, "league": plan.league, "season": plan.season, "status": plan.status,
+    from afc.backfill.tasks import outcome
+
+    row = {"plan": plan.id, "league": plan.league, "season": plan.season, "status": outcome(plan, counts),
            "kinds": ",".join(plan.kinds), "created_at": plan.created_at, "finished_at": plan.finished_at,
            "error": plan.error}
     row.update({name: counts.get(name, (0, 0))[0] for name in ("pending", "done", "skipped", "failed")})
