@@ -22,7 +22,8 @@ _DURATION = re.compile(r"\s*([0-9]{1,12})\s*([smhd]?)\s*")
 def duration_seconds(value: object, *, default_unit: str = "s", units: str = "smhd", minimum: int = 0,
                      maximum: int = MAX_SECONDS) -> int:
     """Seconds from an int or a string such as `90s`, `15m`, `6h`, `90d`; ValueError outside [minimum, maximum]."""
-    examples = ", ".join(f"{n}{u}" for n, u in (("90", "s"), ("15", "m"), ("6", "h"), ("90", "d")) if u in units)
+    shown = [f"{n}{u}" for n, u in (("90", "s"), ("15", "m"), ("6", "h"), ("90", "d")) if u in units]
+    examples = " or ".join(filter(None, [", ".join(shown[:-1]), shown[-1]]))
     match = None if isinstance(value, bool) else _DURATION.fullmatch(str(value))
     unit = (match[2] or default_unit) if match else ""
     if not unit or unit not in units:
