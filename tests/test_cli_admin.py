@@ -153,3 +153,12 @@ def test_logs_redact_the_key_from_systemds_credentials_directory(tmp_path: Path)
     redact = logging.getLogger().handlers[0].filters[0]
     record = logging.LogRecord("afc", logging.WARNING, __file__, 1, "answer for key %s", ("cred-" + KEY,), None)
     assert redact.filter(record) and record.getMessage() == "answer for key ***"
+
+
+def test_usage_errors_outside_a_terminal_are_whole_lines(env):
+    """Cron mail and journald get the error on one line, not in a box wrapped at 80 columns."""
+    result = invoke(env | {"COLUMNS": "80"}, "backup", "--keep", "abc")
+    assert result.exit_code == 2
+    assert ("Error: Invalid value for '--keep': Input should be a valid integer, unable to parse string as an "
+            "integer") in result.stderr.splitlines()
+    assert "╭" not in result.stderr and "│" not in result.stderr

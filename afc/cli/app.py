@@ -16,6 +16,12 @@ from afc.errors import EXIT_FAILURE, AfcError
 class AfcGroup(TyperGroup):
     """Turns afc's own errors into one line on stderr and their exit code; no traceback."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Outside a terminal, usage errors are plain whole lines, not a box cut at 80 columns."""
+        if not sys.stderr.isatty():
+            self.rich_markup_mode = None
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
