@@ -180,3 +180,21 @@ def test_backfill_from_gaps_plans_no_call_before_the_recheck_is_due(db, config):
     collector = SimpleNamespace(db=db, config=config, now=lambda: NOW)
     assert "standings" not in {g.endpoint for g in find(collector, [LEAGUE], [2026])}
     assert "standings" in {g.endpoint for g in gaps(db, config, NOW, LEAGUE, 2026)}  # still reported
+
+
+@pytest.mark.parametrize("endpoint, api, flag", [
+    ("injuries", "injuries", "cov_injuries"),
+    ("top_scorers", "players/topscorers", "cov_top_scorers"),
+    ("players", "players", "cov_players"),
+])
+def test_every_flagged_season_list_answered_empty_is_a_gap(db, config, endpoint, api, flag):
+    from afc.coverage import compute, coverage_config
+
+    with db.transaction():
+        data.league(db, LEAGUE, SEASON)
+        data.add_raw(db, api, {"league": LEAGUE, "season": SEASON}, NOW - timedelta(hours=2), 0)
+    row = next(r for r in compute(db, coverage_config(config), [(LEAGUE, SEASON)], NOW) if r.endpoint == endpoint)
+    gap = next(g for g in gaps(db, config, NOW, LEAGUE, SEASON) if g.endpoint == endpoint)
+    assert row.held == 0 and row.status != "ok" and row.detail["empty_answers"] == 1
+    assert (gap.calls, gap.requests) == (0, [])
+    assert gap.reason.endswith(f"although {flag} is true; re-check due 2026-11-29 10:00 UTC (3 left)")
