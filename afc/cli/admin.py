@@ -59,7 +59,8 @@ def prune(
 @app.command()
 def backup(
     directory: Annotated[Path | None, typer.Option("--dir", help="Backup directory [default: <data dir>/backups].")] = None,
-    keep: Annotated[int | None, typer.Option(callback=within(1, 1000), help="Backups to keep [default: ops.backup_keep].")] = None,
+    keep: Annotated[int | None, typer.Option(callback=within(1, 1000),
+                                             help="Backups to keep [default: ops.backup_keep].")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -113,7 +113,8 @@ def uncut(renderable: Any) -> Any:
     if isinstance(renderable, Table):
         renderable.expand, renderable.width = False, None
         for column in renderable.columns:
-            column.max_width, column.width, column.ratio, column.overflow, column.no_wrap = None, None, None, "fold", True
+            column.max_width, column.width, column.ratio = None, None, None
+            column.overflow, column.no_wrap = "fold", True
     return renderable
 
 

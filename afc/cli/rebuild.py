@@ -30,8 +30,10 @@ def _open(db: str | None) -> tuple[Any, Any]:
 @app.command("rebuild")
 def rebuild_cmd(
     endpoint: Annotated[str | None, typer.Option(help="Only responses of this endpoint, e.g. fixtures.")] = None,
-    league: Annotated[int | None, typer.Option(callback=within(1, MAX_ID), help="Only this league (by params, or the fixtures named).")] = None,
-    season: Annotated[int | None, typer.Option(callback=within(FIRST_SEASON, LAST_SEASON), help="Only this season, e.g. 2024.")] = None,
+    league: Annotated[int | None, typer.Option(callback=within(1, MAX_ID),
+                                               help="Only this league (by params, or the fixtures named).")] = None,
+    season: Annotated[int | None, typer.Option(callback=within(FIRST_SEASON, LAST_SEASON),
+                                               help="Only this season, e.g. 2024.")] = None,
     since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only responses fetched on or "
                                                    "after this UTC day (YYYY-MM-DD).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Transform and count, write nothing.")] = False,
