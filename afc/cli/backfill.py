@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, open_collector, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
 from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, ConfigError
 from afc.words import count_calls
 
@@ -74,17 +74,11 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     render_status(rows)
 
 
-def console(stderr: bool = False) -> Any:
-    """A Rich console; piped output gets a wide line so the tables are not cut at 80 columns."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)
-
-
 def plan_status(plan: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """One plan as a status row."""
-    row = {"plan": plan.id, "league": plan.league, "season": plan.season, "status": plan.status,
+    from afc.backfill.tasks import outcome
+
+    row = {"plan": plan.id, "league": plan.league, "season": plan.season, "status": outcome(plan, counts),
            "kinds": ",".join(plan.kinds), "created_at": plan.created_at, "finished_at": plan.finished_at,
            "error": plan.error}
     row.update({name: counts.get(name, (0, 0))[0] for name in ("pending", "done", "skipped", "failed")})
