@@ -79,6 +79,7 @@ def test_prune_dry_run_and_bad_age(env):
     (["backfill", "--league", "99999999999", "--season", "2024", "--plan"],
      "--league: must be a league id such as 39 (1 to 2147483647), got '99999999999'"),
     (["sandbox", "--port", "70000"], "--port: must be between 0 and 65535, got 70000"),
+    (["sandbox", "--clock-speed", "nan"], "--clock-speed must be >= 0 and at most 1000000, got nan"),
 ])
 def test_numbers_and_durations_are_range_checked_in_one_line(env, args, message):
     result = invoke(env, *args)
