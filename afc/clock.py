@@ -6,6 +6,7 @@ minutes and both sides agree on what time it is.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -128,3 +129,20 @@ def next_utc_midnight(moment: datetime) -> datetime:
     """The next 00:00 UTC after `moment`: when the API resets the daily quota."""
     day = utc_day(moment) + timedelta(days=1)
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# The API's day may roll over a little after ours (its clock, or ours running fast): a process parked
+# until "midnight" wakes this long after it, plus a random spread so hosts do not all ask at once.
+MIDNIGHT_MARGIN = timedelta(seconds=30)
+MIDNIGHT_JITTER_SECONDS = 30.0
+
+
+def day_start(moment: datetime) -> datetime:
+    """00:00 UTC of `moment`'s UTC day."""
+    day = utc_day(moment)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def resume_after_midnight(moment: datetime) -> datetime:
+    """When work parked for the rest of `moment`'s UTC day asks again: just after the next 00:00 UTC."""
+    return next_utc_midnight(moment) + MIDNIGHT_MARGIN + timedelta(seconds=random.uniform(0, MIDNIGHT_JITTER_SECONDS))

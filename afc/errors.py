@@ -60,6 +60,13 @@ class PlanError(FatalApiError):
     """The plan does not cover this season or date."""
 
 
+class UnreadableBody(FatalApiError):
+    """The body is JSON afc cannot hold (too deep, NaN, a lone surrogate…) or is over the size cap.
+
+    Unlike a garbled body (MalformedResponse), asking again would get the same answer: no retry.
+    """
+
+
 class ParameterError(FatalApiError):
     """The API rejected the request's parameters."""
 
@@ -87,7 +94,11 @@ class ServerError(RetryableApiError):
 
 
 class NetworkError(RetryableApiError):
-    """Timeout, refused or dropped connection."""
+    """Timeout, refused or dropped connection; `sent` is False when the request never reached the API."""
+
+    def __init__(self, message: str, *, sent: bool = True, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.sent = sent
 
 
 class MalformedResponse(RetryableApiError):

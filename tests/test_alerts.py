@@ -82,10 +82,21 @@ def test_a_failing_channel_is_logged_and_the_alert_retried_next_time(db, clock, 
         assert notify(db, [BREAKER], conf, clock.now()) == ["breaker:fixtures"]
     assert len(hook.posts) == 2
     failure = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
-    assert failure == ["alert webhook to 127.0.0.1:" + hook.url.split(":")[2].split("/")[0]
-                       + " failed: HTTPStatusError: Server error '500 Internal Server Error' for url "
-                       f"'{hook.url}'\nFor more information check: "
-                       "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/500"]
+    origin = "/".join(hook.url.split("/")[:3])  # scheme://host:port: the path is the secret
+    assert failure == [f"alert webhook to {origin} failed: HTTPStatusError: Server error "
+                       f"'500 Internal Server Error' for url '{origin}'"]
+
+
+def test_a_webhook_failure_log_never_shows_the_url_secret(db, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    with webhook_receiver() as hook:
+        hook.status = 404
+        secret_url = hook.url.rstrip("/") + "/services/T0AAA/B0BBB/s3cr3tT0ken?token=abc123secret"
+        conf = AlertsConfig(webhook_url=secret_url, repeat_after="6h")
+        assert notify(db, [BREAKER], conf, clock.now()) == []
+    logged = caplog.text
+    assert "s3cr3tT0ken" not in logged and "abc123secret" not in logged and "services/" not in logged
+    assert "alert webhook to http://127.0.0.1:" in logged and "HTTPStatusError" in logged
 
 
 def test_an_unreachable_smtp_server_never_raises(db, clock):

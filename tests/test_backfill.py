@@ -341,7 +341,7 @@ def test_a_season_outside_the_plan_fails_once_not_per_call(db_url: str, tmp_path
     assert calls == {"leagues": 1, "fixtures": 1}  # standings and teams were failed without a call
     status = CliRunner().invoke(app, ["backfill", "status", "--json"], env=env)
     plan = json.loads(status.stdout)["plans"][0]
-    assert (plan["status"], plan["failed"], plan["done"]) == ("done", 3, 1)
+    assert (plan["status"], plan["failed"], plan["done"]) == ("failed", 3, 1)
 
 
 def test_from_gaps_on_an_empty_database_asks_leagues_first(db_url: str, sandbox: Any, sim: SimClock,
@@ -356,3 +356,24 @@ def test_from_gaps_on_an_empty_database_asks_leagues_first(db_url: str, sandbox:
     assert report.status == "ok" and after.gaps == []
     # Jupiler Pro League: no players, injuries or top-scorer coverage, so no call for them once /leagues said so.
     assert sandbox.calls == {"leagues": 1, "fixtures": 1 + 12, "standings": 1, "teams": 1, "odds": 1}
+
+
+@pytest.mark.parametrize("league, season, listed", [
+    ("144", "1999", "it lists 2022-2026"),
+    ("999999", "2024", "it lists no season of that league (check the league id)"),
+])
+def test_a_season_the_api_does_not_list_fails_at_once(db_url: str, sandbox: Any, tmp_path: Path, league: str,
+                                                      season: str, listed: str) -> None:
+    env = {"API_FOOTBALL_KEY": sandbox.key, "AFC_API_BASE_URL": sandbox.url, "AFC_DATABASE_URL": db_url,
+           "AFC_DATA_DIR": str(tmp_path), "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+    result = CliRunner().invoke(app, ["-q", "backfill", "-l", league, "-s", season, "--yes"], env=env)
+    why = f"league {league} season {season}: /leagues?id={league} does not list season {season}; {listed}"
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"afc: backfill: {why}\n"
+    assert result.stdout.startswith("backfill failed: 1 tasks done, 0 failed, 1 calls")  # not "ok ... complete"
+    assert sandbox.calls == {"leagues": 1}
+    status = CliRunner().invoke(app, ["backfill", "status", "--json"], env=env)
+    plan = json.loads(status.stdout)["plans"][0]
+    assert (plan["status"], plan["error"], plan["done"], plan["pending"]) == ("failed", why, 1, 0)
+    again = CliRunner().invoke(app, ["backfill", "--resume", "--yes"], env=env)
+    assert again.exit_code == 0 and sandbox.calls == {"leagues": 1}  # the failed plan costs nothing more

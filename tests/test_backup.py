@@ -98,3 +98,58 @@ def test_missing_tool_says_what_to_install(monkeypatch):
     with pytest.raises(ConfigError, match=r"pg_dump not found on PATH; install the PostgreSQL client"):
         pg_command("pg_dump", "postgresql://x@h/d")
     assert os.environ.get("PGPASSWORD") is None
+
+
+@pytest.mark.parametrize("foreign_sql", [
+    "CREATE TABLE shop (id int PRIMARY KEY, name text); INSERT INTO shop VALUES (1, 'x')",
+    # a Rails-style database: a migrations table, but not afc's
+    "CREATE TABLE schema_migrations (version text PRIMARY KEY); INSERT INTO schema_migrations VALUES ('1')",
+    "CREATE SCHEMA ops; CREATE TABLE ops.jobs (id int)",
+])
+def test_postgres_restore_of_a_foreign_dump_touches_nothing(pg_url, tmp_path: Path, foreign_sql):
+    import subprocess
+
+    import psycopg
+
+    from tests.conftest import PG_ADMIN
+
+    foreign = f"afc_foreign_{os.getpid()}"
+    admin_base = PG_ADMIN.rsplit("/", 1)[0]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{foreign}"')
+        conn.execute(f'CREATE DATABASE "{foreign}"')
+    try:
+        with psycopg.connect(f"{admin_base}/{foreign}", autocommit=True) as conn:
+            conn.execute(foreign_sql)
+        dump = tmp_path / "foreign.dump"
+        command, env = pg_command("pg_dump", f"{admin_base}/{foreign}", "--format=custom", f"--file={dump}")
+        subprocess.run(command, env=env, check=True)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{foreign}" WITH (FORCE)')
+    db = connect(pg_url)
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+    with pytest.raises(BackupError, match=r"foreign\.dump: not a dump of an afc database .*nothing touched"):
+        restore(db, dump)
+    assert countries(db) == [("England", "GB")]
+    assert db.fetchone("SELECT COUNT(*) FROM ops.schema_migrations")[0] >= 2
+    db.close()
+
+
+def test_the_cli_restore_of_a_foreign_dump_is_one_line_and_exit_1(pg_url, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from afc.cli import app
+
+    dump = tmp_path / "foreign.dump"
+    command, env = pg_command("pg_dump", pg_url, "--format=custom", "--schema=raw", f"--file={dump}")
+    import subprocess
+
+    subprocess.run(command, env=env, check=True)  # raw alone: no ops.schema_migrations
+    result = CliRunner().invoke(app, ["restore", str(dump), "--yes", "--db", pg_url])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1 and "not a dump of an afc database" in result.output
+    db = connect(pg_url)
+    assert db.fetchone("SELECT COUNT(*) FROM ops.schema_migrations")[0] >= 2
+    db.close()

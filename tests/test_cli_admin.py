@@ -61,7 +61,30 @@ def test_prune_dry_run_and_bad_age(env):
     assert result.stdout == "raw before 2026-08-30 12:00 UTC: would drop 0 monthly partitions and 0 responses\n"
     result = invoke(env, "prune", "--raw-older-than", "2w")
     assert result.exit_code == 2
-    assert result.stderr == "afc: --raw-older-than: use whole days such as 90d (at least 1d), got '2w'\n"
+    assert result.stderr == "afc: --raw-older-than: must be a duration such as 90d, got '2w'\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["prune", "--raw-older-than", "99999999999d"], "--raw-older-than: must be between 1d and 36500d, got '99999999999d'"),
+    (["prune", "--raw-older-than", "0d"], "--raw-older-than: must be between 1d and 36500d, got '0d'"),
+    (["backup", "--keep", "0"], "--keep: must be between 1 and 1000, got 0"),
+    (["live-loop", "--interval", "99999999999999"], "--interval: must be between 1 and 3600, got 99999999999999"),
+    (["live-loop", "--leagues", "39,99999999999"], "--leagues: must be a league id such as 39 (1 to 2147483647), "
+                                                   "got '99999999999'"),
+    (["mcp", "stdio", "--timeout", "nan"], "--timeout: must be between 0.1 and 300.0, got nan"),
+    (["mcp", "stdio", "--timeout", "inf"], "--timeout: must be between 0.1 and 300.0, got inf"),
+    (["coverage", "report", "--league", "99999999999"], "--league: must be between 1 and 2147483647, got 99999999999"),
+    (["coverage", "gaps", "--season", "20245"], "--season: must be between 1000 and 9999, got 20245"),
+    (["rebuild", "--batch-size", "0"], "--batch-size: must be between 1 and 10000, got 0"),
+    (["backfill", "--league", "99999999999", "--season", "2024", "--plan"],
+     "--league: must be a league id such as 39 (1 to 2147483647), got '99999999999'"),
+    (["sandbox", "--port", "70000"], "--port: must be between 0 and 65535, got 70000"),
+    (["sandbox", "--clock-speed", "nan"], "--clock-speed must be >= 0 and at most 1000000, got nan"),
+])
+def test_numbers_and_durations_are_range_checked_in_one_line(env, args, message):
+    result = invoke(env, *args)
+    assert (result.exit_code, result.stderr) == (2, f"afc: {message}\n")
+    assert "Traceback" not in result.output
 
 
 def test_prune_records_a_maintenance_run(env, db_url):
@@ -131,3 +154,12 @@ def test_logs_redact_the_key_from_systemds_credentials_directory(tmp_path: Path)
     redact = logging.getLogger().handlers[0].filters[0]
     record = logging.LogRecord("afc", logging.WARNING, __file__, 1, "answer for key %s", ("cred-" + KEY,), None)
     assert redact.filter(record) and record.getMessage() == "answer for key ***"
+
+
+def test_usage_errors_outside_a_terminal_are_whole_lines(env):
+    """Cron mail and journald get the error on one line, not in a box wrapped at 80 columns."""
+    result = invoke(env | {"COLUMNS": "80"}, "backup", "--keep", "abc")
+    assert result.exit_code == 2
+    assert ("Error: Invalid value for '--keep': Input should be a valid integer, unable to parse string as an "
+            "integer") in result.stderr.splitlines()
+    assert "╭" not in result.stderr and "│" not in result.stderr

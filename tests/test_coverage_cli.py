@@ -39,14 +39,14 @@ def test_report_table_worst_first_with_figures_and_exit_1_on_critical(env):
     assert "33.3% 3d/1d" in row["standings"] and "83.3%" in row["standings"]
     assert "critical" in row["lineups"] and "50.0% 2/4" in row["lineups"] and "45.1%" in row["lineups"]
     assert "n/a" in row["odds"] and "no API coverage: cov_odds false" in row["odds"]
-    assert "ok" in row["top_scorers"] and "100.0% 1/1" in row["top_scorers"]
+    assert "critical" in row["top_scorers"] and "0.0% 0/1" in row["top_scorers"]  # answered empty: not held
 
 
 def test_report_json_for_scripts(env):
     result = runner.invoke(app, ["-q", "coverage", "report", "--json"], env=env)
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert (report["worst"], report["critical"]) == ("critical", 3)
+    assert (report["worst"], report["critical"]) == ("critical", 4)
     rows = {r["endpoint"]: r for r in report["rows"]}
     assert [r["endpoint"] for r in report["rows"]] == list(EXPECTED)
     for name, (_, _, count, lag, fresh, pipeline, overall, status) in EXPECTED.items():
@@ -57,7 +57,7 @@ def test_report_json_for_scripts(env):
 
 
 def test_report_exits_0_when_nothing_is_critical(env, tmp_path):
-    jobs = data.jobs_dir(tmp_path / "calm", "coverage:\n  endpoints: [fixtures, standings, top_scorers]\n")
+    jobs = data.jobs_dir(tmp_path / "calm", "coverage:\n  endpoints: [fixtures, standings]\n")
     result = runner.invoke(app, ["-q", "coverage", "report", "--json"], env=env | {"AFC_JOBS_DIR": str(jobs)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["worst"] == "warning"
@@ -85,9 +85,31 @@ def test_gaps_lists_the_calls_and_what_they_cost(env):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "/fixtures?ids=2-3-4" in out and "/players?league=39&season=2026" in out and "2 of 4 held" in out
-    assert "6 gaps, 11 calls;" in result.stderr and "available to LOW priority today" in result.stderr
+    assert "7 gaps, 11 calls;" in result.stderr and "available to LOW priority today" in result.stderr
     as_json = json.loads(runner.invoke(app, ["-q", "coverage", "gaps", "--json"], env=env).stdout)
     assert as_json["calls"] == 11 and as_json["available_low"] >= 0
     assert [g["endpoint"] for g in as_json["gaps"]] == ["fixtures", "details", "standings", "teams", "players",
-                                                       "injuries"]
+                                                       "injuries", "top_scorers"]
     assert as_json["gaps"][1]["requests"] == ["/fixtures?ids=2-3-4"]
+
+
+@pytest.mark.parametrize("columns", [None, "80", "40"])
+def test_piped_tables_and_messages_are_never_cut(env, db_url, columns):
+    """Under cron or a pipe stdout is no terminal: every cell and the summary line stay whole, at any COLUMNS."""
+    long_name = "Primera División de la Liga Profesional del Fútbol Argentino"
+    db = connect(db_url)
+    with db.transaction():
+        db.execute("UPDATE core.leagues SET name = %(name)s WHERE id = 39", {"name": long_name})
+    db.close()
+    env = {k: v for k, v in env.items() if k != "COLUMNS"} | ({"COLUMNS": columns} if columns else {})
+    result = runner.invoke(app, ["-q", "coverage", "report"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "…" not in result.stdout
+    rows = [line for line in result.stdout.splitlines() if f"39 {long_name}" in line]
+    assert len(rows) == len(EXPECTED)
+    assert {name for name in EXPECTED if any(f" {name} " in row for row in rows)} == set(EXPECTED)
+    gaps = runner.invoke(app, ["-q", "coverage", "gaps"], env=env)
+    assert "/fixtures?ids=2-3-4" in gaps.stdout and "…" not in gaps.stdout
+    summary = [line for line in gaps.stderr.splitlines() if "gaps," in line]
+    assert summary == ["7 gaps, 11 calls; " + summary[0].split("; ", 1)[1]]
+    assert summary[0].endswith("calls available to LOW priority today")

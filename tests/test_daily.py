@@ -85,6 +85,21 @@ def test_daily_collects_the_day_and_a_second_run_writes_nothing(collector, sandb
     assert sandbox.total_calls - calls_before == 5  # the three days and the two injury lists
 
 
+def test_the_daily_run_settles_fixtures_left_live_on_the_panel_at_any_age(collector, sandbox):
+    """A fixture recorded mid-match and never reported again stays "live" in core; the panel drops it."""
+    db = collector.db
+    now = collector.now()
+    stale = {9_000_001: now - timedelta(days=700), 9_000_002: now - timedelta(hours=5),
+             9_000_003: now - timedelta(hours=1)}
+    with db.transaction():
+        for fixture_id, kickoff in stale.items():
+            db.execute("INSERT INTO mart.live_scores (fixture_id, league_id, kickoff_at, status_short, elapsed, "
+                       "updated_at) VALUES (%s, 99999, %s, '2H', 67, %s)", (fixture_id, kickoff, kickoff))
+    daily(collector)
+    left = {r[0] for r in db.fetchall("SELECT fixture_id FROM mart.live_scores WHERE league_id = 99999")}
+    assert left == {9_000_003}  # within kick-off + 4 h it may still be in play
+
+
 def test_live_scores_and_summaries_follow_the_day(collector, sandbox):
     daily(collector)
     db = collector.db

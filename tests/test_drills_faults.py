@@ -7,7 +7,7 @@ daily limit parks work until 00:00 UTC; persistent failure stops with one line, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -94,7 +94,8 @@ def test_daily_exhaustion_parks_until_midnight_in_both_forms(db_url, quota_429):
             pipeline.step(ctx, Request.of("timezone"))
         with pytest.raises(QuotaExhausted) as caught:
             pipeline.step(ctx, Request.of("timezone"))
-        assert caught.value.resume_at == datetime(2026, 11, 29, tzinfo=UTC)
+        midnight = datetime(2026, 11, 29, tzinfo=UTC)  # resumes just after it, never at 00:00:00 sharp
+        assert midnight + timedelta(seconds=30) <= caught.value.resume_at <= midnight + timedelta(seconds=60)
         calls = sb.total_calls
         with pytest.raises(QuotaExhausted):  # parked: our ledger refuses without calling the API
             pipeline.step(ctx, Request.of("countries"))

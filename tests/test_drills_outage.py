@@ -37,7 +37,8 @@ def test_killing_the_database_connection_mid_run_fails_cleanly(pg_url):
             time.sleep(0.05)
         with psycopg.connect(pg_url, autocommit=True) as admin:
             killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                   "WHERE application_name = %s", (f"afc[{child.pid}]",)).fetchone()[0]
+                                   "WHERE application_name = %s AND datname = current_database()",
+                                   (f"afc[{child.pid}]",)).fetchone()[0]
         out, err = child.communicate(timeout=60)
     assert killed >= 1
     assert child.returncode == 1, err

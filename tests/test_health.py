@@ -130,6 +130,16 @@ def test_live_loop_stalled_only_while_fixtures_are_in_play(db, ledger, config):
     assert problems(db, ledger, config, only=("live",)) == []
 
 
+def test_a_fixture_stuck_live_for_days_is_not_in_play(db, ledger, config):
+    """A stale "live" record (kick-off + 4 h and more ago) must not keep the stall alert firing."""
+    heartbeat.beat(db, "live", NOW - timedelta(minutes=10))
+    with db.transaction():
+        for fixture_id, ago in ((1, timedelta(days=400)), (2, timedelta(hours=5))):
+            db.execute("INSERT INTO core.fixtures (id, status_group, kickoff_at, updated_at) "
+                       "VALUES (%s, 'live', %s, %s)", (fixture_id, NOW - ago, NOW - ago))
+    assert problems(db, ledger, config, only=("live",)) == []
+
+
 def test_drift_unacknowledged(db, ledger, config):
     drift = ("INSERT INTO ops.drift (endpoint, path, kind, seen_type, first_seen_at, last_seen_at, acknowledged_at) "
              "VALUES ('fixtures', %s, 'added', 'string', %s, %s, %s)")
@@ -172,4 +182,4 @@ def test_a_broken_alerts_section_is_a_problem(db, ledger, config):
     (config.directory / "alerts.yaml").write_text("alerts:\n  webhook_url: hooks.example\n")
     assert problems(db, ledger, load(config.directory), only=("config",)) == [
         ("config", "config:alerts", f"{config.directory}/alerts.yaml: alerts.webhook_url: must be an http:// or "
-                                    "https:// URL, got 'hooks.example'")]
+                                    "https:// URL (the value is not shown: it is a secret)")]

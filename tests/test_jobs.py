@@ -92,3 +92,31 @@ def test_templates_and_fan_out_expand_into_requests(tmp_path):
     assert [str(r) for r in expand(config.job("by_date"), config, None, now)] == ["/fixtures?date=2026-11-27"]
     assert [str(r) for r in expand(config.job("standings"), config, None, now)] == [
         "/teams?league=39&season=2023", "/teams?league=39&season=2026", "/teams?league=140&season=2026"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('jobs:\n  - job_id: "daily_x\\n"\n    type: daily\n    endpoint: /status\n',
+     "job_id: must be lowercase letters, digits and underscores, got 'daily_x\\n'"),
+    ('jobs:\n  - job_id: "daily_x\\nExecStartPre=/bin/sh"\n    type: daily\n    endpoint: /status\n',
+     "job_id: must be lowercase letters, digits and underscores"),
+    (job("{league: 39}", '    schedule: "calendar:*-*-* 04:30\\nExecStartPre=/bin/sh -c id"\n'),
+     "job daily_fixtures_pl: schedule: must be printable ASCII on one line"),
+    (job("{league: 39}", '    schedule: "calendar:*-*-* 04:30 ; id"\n'),
+     "job daily_fixtures_pl: schedule: schedule 'calendar:*-*-* 04:30 ; id': not an OnCalendar spec afc accepts"),
+    (job("{league: 39}", '    schedule: "15\\n* * * *"\n'), "job daily_fixtures_pl: schedule: must be printable ASCII"),
+    (job("{league: 39}", '    description: "fixtures\\n[Service]"\n'),
+     "job daily_fixtures_pl: description: must be one line of printable text"),
+])
+def test_nothing_that_could_inject_a_unit_line_passes_even_without_systemd(tmp_path, monkeypatch, text, message):
+    monkeypatch.setenv("PATH", "/nonexistent")  # systemd-analyze absent: validation must not depend on it
+    error = error_for(tmp_path, text)
+    assert message in error and "\n" not in error
+
+
+def test_ops_schedules_are_checked_without_systemd(tmp_path, monkeypatch):
+    from afc.config.ops import ops_config
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    config = load(write(tmp_path, 'ops:\n  schedules:\n    daily: "calendar:*-*-* 04:30\\nExecStartPre=/bin/sh"\n'))
+    with pytest.raises(ConfigError, match=r"ops.schedules: daily: must be printable ASCII on one line"):
+        ops_config(config)

@@ -65,7 +65,8 @@ def outage_hooks(db_url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[dat
 
         def down() -> None:
             admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
 
         return [(OUTAGE, down), (BACK, lambda: admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))]
     real = sqlite3.connect  # a short busy timeout, so a held lock fails fast instead of waiting 30 s

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from afc.db import as_date, as_datetime
 from afc.marts import refresh as mart
-from afc.marts.live import describe
+from afc.marts.live import describe, settle
 from tests.conftest import sample
 from tests.loading import AT, load, one
 
@@ -46,9 +48,12 @@ def test_league_summary_of_a_season_in_progress(db):
     assert summary == {"fixtures_total": 10, "fixtures_played": 4, "goals": played_goals}
 
 
+LIVE_AT = datetime(2024, 2, 28, 1, 20, tzinfo=UTC)  # when the live recording was made
+
+
 def test_live_scores_follow_fixtures_in_and_out_of_play(db):
     items = sample(LIVE)["response"]
-    load(db, "fixtures", {"live": "all"}, items)
+    load(db, "fixtures", {"live": "all"}, items, at=LIVE_AT)
     assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 14
     row = one(db, "SELECT * FROM mart.live_scores WHERE fixture_id = 1149593")
     assert (row["home_team"], row["away_team"], row["home_goals"], row["away_goals"]) == (
@@ -56,18 +61,38 @@ def test_live_scores_follow_fixtures_in_and_out_of_play(db):
     assert row["last_event"] == "44' Yellow Card: Gustavo Cazanotti (Sporting Cristal)" and row["elapsed"] == 45
     finished = copy.deepcopy(next(i for i in items if i["fixture"]["id"] == 1149593))
     finished["fixture"]["status"] = {"long": "Match Finished", "short": "FT", "elapsed": 90}
-    load(db, "fixtures", {"ids": "1149593"}, [finished], raw_id=2)
+    load(db, "fixtures", {"ids": "1149593"}, [finished], at=LIVE_AT, raw_id=2)
     assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 13
     assert db.fetchone("SELECT count(*) FROM mart.live_scores WHERE fixture_id = 1149593")[0] == 0
 
 
 def test_unchanged_data_writes_no_mart_rows(db):
     items = sample(LIVE)["response"] + sample(EPL)["response"]
-    load(db, "fixtures", {"date": "2023-08-11"}, items)
-    later = AT + timedelta(hours=1)
+    load(db, "fixtures", {"date": "2023-08-11"}, items, at=LIVE_AT)
+    assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 14
+    later = LIVE_AT + timedelta(hours=1)
     load(db, "fixtures", {"date": "2023-08-11"}, items, at=later, raw_id=2)
     for table in ("mart.daily_fixtures", "mart.live_scores", "mart.league_summary"):
         assert db.fetchone(f"SELECT count(*) FROM {table} WHERE updated_at = %s", (later,))[0] == 0, table
+
+
+def test_an_old_live_recording_never_reaches_the_panel(db):
+    """Fixtures recorded mid-match long ago are stale records, not matches in play now (any age)."""
+    items = sample(LIVE)["response"]
+    load(db, "fixtures", {"live": "all"}, items)  # replayed at AT, 2026: kicked off in 2024
+    assert db.fetchone("SELECT count(*) FROM core.fixtures WHERE status_group = 'live'")[0] == 14
+    assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 0
+    load(db, "fixtures", {"live": "all"}, items, at=LIVE_AT + timedelta(hours=3), raw_id=2)
+    # 4 h after kick-off is the bound: at 04:20 the four kick-offs before 00:20 are past it, the rest not
+    assert db.fetchone("SELECT count(*) FROM mart.live_scores")[0] == 10
+
+
+@pytest.mark.parametrize("hours, left", [(1, 14), (4.3, 10), (24 * 800, 0)])
+def test_settle_takes_fixtures_past_the_bound_off_the_panel_at_any_age(db, hours, left):
+    load(db, "fixtures", {"live": "all"}, sample(LIVE)["response"], at=LIVE_AT)
+    with db.transaction():
+        gone = settle(db, datetime(2024, 2, 28, tzinfo=UTC) + timedelta(hours=hours))
+    assert (gone, db.fetchone("SELECT count(*) FROM mart.live_scores")[0]) == (14 - left, left)
 
 
 def test_a_refresher_touches_only_the_keys_it_is_given(db):

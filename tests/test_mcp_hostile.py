@@ -201,12 +201,15 @@ def _wait_for_sessions_to_close(env: Env) -> None:
     if env.backend == "sqlite":
         return
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     from tests.conftest import PG_ADMIN
 
+    dbname = conninfo_to_dict(env.url)["dbname"]  # only this test's database: the server is shared
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for _ in range(100):
-            (left,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'").fetchone()
+            (left,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                                   "AND datname = %s", (dbname,)).fetchone()
             if left == 0:
                 return
             time.sleep(0.01)

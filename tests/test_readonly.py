@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 import pytest
 from typer.testing import CliRunner
 
@@ -153,9 +154,11 @@ def test_postgres_leaves_no_session_behind(module_pg_url: str, ai_role: str) -> 
     target = restricted_target(module_pg_url, ai_role)
     pids = {run_query(target, "SELECT pg_backend_pid()").rows[0][0] for _ in range(3)}
     assert len(pids) == 3  # a fresh connection per query
+    dbname = conninfo_to_dict(module_pg_url)["dbname"]  # other people's afc-mcp sessions on the server are not ours
     with psycopg.connect(PG_ADMIN) as admin:
         for _ in range(50):
-            left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'").fetchone()
+            left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                                 "AND datname = %s", (dbname,)).fetchone()
             if left[0] == 0:
                 break
             time.sleep(0.02)

@@ -92,9 +92,15 @@ def test_old_minute_ledger_rows_go_too(db):
     assert db.fetchone("SELECT COUNT(*) FROM ops.quota_minutes")[0] == 1
 
 
-@pytest.mark.parametrize("text", ["90", "0d", "2w", "-1d"])
+@pytest.mark.parametrize("text", ["90", "2w", "-1d", "1.5d", "\u0663d"])
 def test_ages_are_whole_days(text):
-    with pytest.raises(ConfigError, match=rf"--raw-older-than: use whole days such as 90d \(at least 1d\), got '{text}'"):
+    with pytest.raises(ConfigError, match=rf"^--raw-older-than: must be a duration such as 90d, got '{text}'$"):
+        parse_age(text)
+
+
+@pytest.mark.parametrize("text", ["0d", "36501d", "99999999999d", "999999999999d"])
+def test_ages_are_range_checked(text):
+    with pytest.raises(ConfigError, match=rf"^--raw-older-than: must be between 1d and 36500d, got '{text}'$"):
         parse_age(text)
 
 

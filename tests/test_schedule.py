@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -76,8 +77,50 @@ def test_bad_specs_are_one_line_errors():
         parse("61 * * * *")
     with pytest.raises(ConfigError, match=r"cron runs when day of month OR day of week match"):
         parse("5 1 1 * 1")
-    with pytest.raises(ConfigError, match=r"schedule 'calendar:nonsense UTC': systemd cannot read it"):
+    with pytest.raises(ConfigError, match=r"^schedule 'calendar:nonsense': not an OnCalendar spec afc accepts; "
+                                          r"use '\[Mon..Fri \]\[\*-MM-DD \]HH:MM\[:SS\]\[ UTC\]'"):
         parse("calendar:nonsense")
+
+
+CALENDARS = [  # (spec, calendar written, period)
+    ("calendar:Mon,Thu *-*-* 04:30", "Mon,Thu *-*-* 04:30 UTC", 4 * 86400),
+    ("calendar:*:0/15", "*:0/15 UTC", 900),
+    ("calendar:Mon..Fri 03:15:00 UTC", "Mon..Fri 03:15:00 UTC", 3 * 86400),
+    ("calendar:*-*-01,15 02:10", "*-*-01,15 02:10 UTC", 17 * 86400),
+    ("calendar:2027-01..06-* 06..08:05", "2027-01..06-* 06..08:05 UTC", 7 * 31 * 86400),
+]
+
+
+@pytest.mark.parametrize("text, calendar, period", CALENDARS)
+def test_calendar_specs_are_read_without_systemd(monkeypatch, text, calendar, period):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no systemd-analyze: the grammar is afc's own
+    schedule = parse(text)
+    assert (schedule.cron, schedule.calendar, schedule.period) == (None, calendar, period)
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+@pytest.mark.parametrize("text, calendar, period", CALENDARS)
+def test_systemd_reads_every_calendar_afc_accepts(text, calendar, period):
+    out = subprocess.run(["systemd-analyze", "calendar", calendar], capture_output=True, text=True,
+                         env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("text, why", [
+    ("calendar:*-*-* 04:30\nExecStartPre=/bin/sh -c id", "must be printable ASCII on one line"),
+    ("calendar:*-*-* 04:30\rOnCalendar=*:*", "must be printable ASCII on one line"),
+    ("calendar:*-*-* 04:30; rm -rf /", "not an OnCalendar spec afc accepts"),
+    ("calendar:*-*-* 04:30 Europe/Paris", "not an OnCalendar spec afc accepts"),
+    ("calendar:%h 04:30", "not an OnCalendar spec afc accepts"),
+    ("calendar:*-*-* 24:30", "'24' is outside 0..23"),
+    ("calendar:Fri..Mon 04:30", "'Fri..Mon' runs backwards"),
+    ("15\n* * * *", "must be printable ASCII on one line"),
+    ("15\t* * * *", "must be printable ASCII on one line"),
+])
+def test_schedules_that_could_inject_a_line_are_refused_without_systemd(monkeypatch, text, why):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ConfigError, match=re.escape(why)):
+        parse(text)
 
 
 def test_fields_expand_like_cron():

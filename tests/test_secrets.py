@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 import subprocess
 
+import pytest
 from typer.testing import CliRunner
+
+import afc.config.settings as settings_module
 
 from afc.cli import app
 from afc.db import connect
+from afc.errors import ConfigError
+from afc.config.settings import load_settings
 from tests.conftest import ROOT
 from tests.fakeapi import KEY, REFERENCE_ROUTES, Answer, FakeApi, envelope
 
@@ -50,3 +55,57 @@ def test_no_key_shaped_secret_is_committed():
     tracked = subprocess.run(["git", "grep", "-nIE", r"(x-apisports-key|API_FOOTBALL_KEY|x-rapidapi-key)[\"' :=]+[0-9a-f]{32}",
                               "--", ".", ":!tests/fakeapi.py"], cwd=ROOT, capture_output=True, text=True)
     assert tracked.stdout == ""
+
+
+MULTILINE = f"{KEY}\n# old key: 0123456789abcdef0123456789abcdef\n"
+
+
+@pytest.mark.parametrize("bad", [MULTILINE, f"{KEY} trailing-words", f"{KEY}\x07", f"{KEY}\u00e9", f"\n{KEY}\nmore"])
+def test_settings_reject_a_key_that_is_not_one_printable_token(tmp_path, bad):
+    (tmp_path / "api_key").write_text(bad)
+    for env in ({"CREDENTIALS_DIRECTORY": str(tmp_path)}, {"API_FOOTBALL_KEY": bad}):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env)
+        message = str(caught.value)
+        assert "must be one token of printable ASCII" in message and "\n" not in message
+        assert KEY not in message and "0123456789abcdef" not in message
+
+
+def test_a_key_with_only_a_trailing_newline_is_fine(tmp_path):
+    (tmp_path / "api_key").write_text(KEY + "\n")
+    assert load_settings({"CREDENTIALS_DIRECTORY": str(tmp_path)}).require_key() == KEY
+    assert load_settings({"API_FOOTBALL_KEY": KEY + "\r\n"}).require_key() == KEY
+
+
+def test_the_cli_refuses_a_multiline_credential_without_echoing_it(db_url, tmp_path):
+    (tmp_path / "api_key").write_text(MULTILINE)
+    env = {"AFC_DATABASE_URL": db_url, "CREDENTIALS_DIRECTORY": str(tmp_path), "AFC_API_BASE_URL": "http://127.0.0.1:1",
+           "AFC_DATA_DIR": str(tmp_path / "data"),
+           "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+    result = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"afc: {tmp_path / 'api_key'}: the API key must be one token")
+    assert result.output.count("\n") == 1 and KEY not in result.output and "old key" not in result.output
+
+
+def test_a_header_breaking_key_that_slips_through_leaves_no_secret_anywhere(db_url, tmp_path, caplog, monkeypatch):
+    # Defence in depth: were the settings check bypassed, httpx's "illegal header value" error quotes
+    # the header; that text must not reach job_runs.error, the log or stderr.
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(settings_module, "check_key", lambda value, source: value.strip())
+    (tmp_path / "api_key").write_text(MULTILINE)
+    api = FakeApi(dict(REFERENCE_ROUTES))
+    with api.serve() as url:
+        env = {"AFC_DATABASE_URL": db_url, "CREDENTIALS_DIRECTORY": str(tmp_path), "AFC_API_BASE_URL": url,
+               "AFC_DATA_DIR": str(tmp_path / "data"),
+               "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+        result = CliRunner().invoke(app, ["-vv", "bootstrap", "countries"], env=env)
+    assert result.exit_code == 1 and api.requests == []  # refused before it left the host
+    assert "an HTTP header was refused (its value is not shown)" in result.output
+    db = connect(db_url)
+    errors = [r[0] for r in db.fetchall("SELECT error FROM ops.job_runs")]
+    blob = every_value(db)
+    db.close()
+    assert errors and all("an HTTP header was refused" in e for e in errors)
+    for text in (blob, caplog.text, result.output):
+        assert KEY not in text and "0123456789abcdef" not in text and "old key" not in text

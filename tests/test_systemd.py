@@ -49,7 +49,8 @@ def test_render_check_cli(tmp_path: Path):
     assert not (tmp_path / "systemd" / "afc-gone.service").exists()
     assert "ExecStart=/opt/afc/bin/afc daily\n" in (tmp_path / "systemd" / "afc-daily.service").read_text()
     result = runner.invoke(app, ["systemd", "render", "--exec", "afc", "--root", str(tmp_path)])
-    assert (result.exit_code, result.stderr) == (2, "afc: --exec: systemd needs an absolute path to afc, got 'afc'\n")
+    assert (result.exit_code, result.stderr) == (2, "afc: --exec: systemd needs an absolute path to afc of letters, "
+                                                "digits and ._+-/, got 'afc'\n")
 
 
 def test_every_timer_is_persistent_jittered_utc_and_off_midnight():
@@ -156,3 +157,22 @@ def test_groups_have_default_schedules_and_can_be_turned_off(tmp_path: Path):
         "systemd/afc-coverage.timer", "systemd/afc-daily.timer", "systemd/afc-maintenance.timer"]
     assert "OnCalendar=*-*-* 07:45:00 UTC\n" in files["systemd/afc-coverage.timer"]
     assert "OnCalendar=*-*-* *:05:00 UTC\n" in files["systemd/afc-daily.timer"]  # the default: hourly
+
+
+@pytest.mark.parametrize("executable", ["/usr/bin/afc\nExecStartPre=/bin/sh", "/opt/%h/afc", "/opt/$HOME/afc",
+                                        "/opt/a fc", "/opt/afc;id"])
+def test_an_exec_path_that_could_break_a_unit_line_is_refused(executable):
+    with pytest.raises(ConfigError, match=r"^--exec: systemd needs an absolute path to afc of letters, digits"):
+        render(load(ROOT / "jobs"), executable)
+
+
+def test_every_rendered_value_is_checked_at_the_render_too(monkeypatch):
+    """Defence in depth: a timer whose strings slipped past validation is refused, never written."""
+    from dataclasses import replace
+
+    import afc.ops.systemd as systemd
+
+    real = systemd.timers
+    monkeypatch.setattr(systemd, "timers", lambda config: [replace(real(config)[0], commands=(("bootstrap", "x\ny"),))])
+    with pytest.raises(ConfigError, match=r"command argument 'x\\ny' is not safe in a unit file or crontab"):
+        render(load(ROOT / "jobs"))

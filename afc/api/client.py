@@ -5,7 +5,6 @@ Retrying and quota accounting live in `afc.collect.step`, because each retry mus
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -16,8 +15,9 @@ from typing import Any, overload
 import httpx
 
 from afc import __version__
+from afc.api.body import NotJson, TooLarge, Unparsable, parse
 from afc.api.endpoints import ENDPOINTS
-from afc.clock import Clock, next_utc_midnight
+from afc.clock import Clock, resume_after_midnight
 from afc.errors import (
     ApiError,
     AuthError,
@@ -29,7 +29,9 @@ from afc.errors import (
     QuotaExhausted,
     RateLimited,
     ServerError,
+    UnreadableBody,
 )
+from afc.redact import describe
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
@@ -40,9 +42,12 @@ RATE_HEADERS = (
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
 )
+# Failures before the request was sent; a read timeout or a dropped connection may have been counted.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _AUTH_KEYS = {"token", "access", "subscription"}
 REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
+DEFAULT_MAX_BODY = 64 * 2**20  # bytes; AFC_MAX_BODY_MB
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -98,6 +103,7 @@ class Response:
     duration_ms: int
     error: ApiError | None = field(default=None)
     raw_text: str | None = field(default=None, repr=False)  # the body exactly as received
+    unreadable: Unparsable | None = None  # why the body could not be read (kept as text, or not at all)
 
     @property
     def errors(self) -> dict[str, str]:
@@ -148,10 +154,11 @@ class ApiClient:
     """A thin httpx client for API-Football v3 (or anything that speaks its contract)."""
 
     def __init__(self, base_url: str, key: str, clock: Clock, *, timeout: float = 20.0,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, max_body: int = DEFAULT_MAX_BODY):
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self._key = key
+        self.max_body = max_body
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"x-apisports-key": key, "user-agent": f"afc/{__version__}"},
@@ -164,12 +171,18 @@ class ApiClient:
         started = time.perf_counter()
         fetched_at = self.clock.now()
         try:
-            http = self._http.get("/" + request.endpoint, params=request.query)
+            with self._http.stream("GET", "/" + request.endpoint, params=request.query) as http:
+                content = read_capped(http, self.max_body)
+        except NOT_SENT as exc:  # no connection was made: the API never saw (nor counted) the call
+            raise NetworkError(f"{request}: {describe(exc, [self._key])}", sent=False) from None
         except httpx.TimeoutException:
             raise NetworkError(f"{request}: timed out after {time.perf_counter() - started:.0f}s") from None
-        except httpx.HTTPError as exc:
-            raise NetworkError(f"{request}: {type(exc).__name__}: {_first_line(exc)}") from None
-        response = _read(request, http, fetched_at, int((time.perf_counter() - started) * 1000), self._key)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise NetworkError(f"{request}: {describe(exc, [self._key])}") from None
+        ms = int((time.perf_counter() - started) * 1000)
+        response = _read(request, http, content, fetched_at, ms, self._key)
+        if content is None:
+            response.unreadable = TooLarge(f"the body is over the {self.max_body / 2**20:g} MB cap (AFC_MAX_BODY_MB)")
         response.error = classify(response, self.clock.now())
         return response
 
@@ -177,22 +190,35 @@ class ApiClient:
         self._http.close()
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "connection failed"
+def read_capped(http: httpx.Response, cap: int) -> bytes | None:
+    """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read)."""
+    declared = _int(http.headers.get("content-length"), None)
+    if declared is not None and declared > cap:
+        return None
+    chunks, size = [], 0
+    for chunk in http.iter_bytes():
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-def _read(request: Request, http: httpx.Response, fetched_at: datetime, ms: int, key: str) -> Response:
+def _read(request: Request, http: httpx.Response, content: bytes | None, fetched_at: datetime, ms: int,
+          key: str) -> Response:
     headers = {k.lower(): v.replace(key, REDACTED) for k, v in http.headers.items() if k.lower() not in KEY_HEADERS}
-    raw_text = http.content.decode("utf-8", errors="replace").lstrip("\ufeff")
+    raw_text = (content or b"").decode("utf-8", errors="replace").lstrip("\ufeff")
     if key and key in raw_text:  # a server that echoes the key must not get it into the archive
         raw_text = raw_text.replace(key, REDACTED)
-    try:
-        body = json.loads(raw_text) if raw_text.strip() else None
-    except json.JSONDecodeError:
-        body = None
+    body, unreadable = None, None
+    if raw_text.strip():
+        try:
+            body = parse(raw_text)
+        except Unparsable as exc:
+            unreadable = exc
     if not isinstance(body, dict):
-        return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms)
+        return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms,
+                        unreadable=unreadable)
     return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text)
 
 
@@ -208,6 +234,12 @@ def classify(response: Response, now: datetime) -> ApiError | None:
         return ServerError(f"{where}: the API failed (HTTP {status})", status=status)
     if status != 200:
         return FatalApiError(f"{where}: unexpected HTTP {status}", status=status)
+    unreadable = response.unreadable
+    if isinstance(unreadable, NotJson):
+        return MalformedResponse(f"{where}: the body is {unreadable}", status=status)
+    if unreadable is not None:  # the same answer would come again: fail without retrying
+        kept = "kept as text" if response.text else "not kept"
+        return UnreadableBody(f"{where}: unreadable body: {unreadable} ({kept})", status=status)
     if response.body is None or not {"errors", "response"} <= response.body.keys():
         return MalformedResponse(f"{where}: the body is not the API's JSON envelope", status=status)
     return _envelope_error(response, now)
@@ -241,7 +273,7 @@ def _rate_error(response: Response, now: datetime, text: str) -> ApiError:
         response.status == 429 and not has_headers and "minute" not in lowered
     )
     if daily:
-        resume = next_utc_midnight(now)
+        resume = resume_after_midnight(now)  # the ledger refines this (see Ledger.exhaust)
         return QuotaExhausted(f"{where}: the daily request limit is reached; resumes at "
                               f"{resume:%Y-%m-%d %H:%M} UTC", resume_at=resume, status=response.status)
     return RateLimited(f"{where}: the per-minute rate limit is reached", status=response.status)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from afc.config.bounds import league_id
 from afc.errors import ConfigError
 
 DETAIL_PARTS = {"cov_events": "events", "cov_lineups": "lineups",
@@ -72,10 +73,9 @@ def parse_leagues(values: Iterable[str]) -> list[int]:
     """`--league 39 --league 140,135` as league ids, in the order given."""
     leagues: list[int] = []
     for word in _words(values):
-        if not word.isdigit() or int(word) <= 0:
-            raise ConfigError(f"--league: must be a league id such as 39, got {word!r}")
-        if int(word) not in leagues:
-            leagues.append(int(word))
+        league = league_id("--league", word)
+        if league not in leagues:
+            leagues.append(league)
     return leagues
 
 

@@ -40,6 +40,7 @@ SELECT f.id, {parts}, d.final FROM core.fixtures f
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'finished'
 ORDER BY f.kickoff_at, f.id"""
+LISTED_SEASONS = "SELECT season FROM core.league_seasons WHERE league_id = %(league)s ORDER BY season"
 FIXTURES_HELD = "SELECT count(*) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"
 PAGED_TASKS = """
 SELECT t.kind, t.endpoint, t.params, max(t.page), max(r.paging_total) FROM ops.backfill_tasks t
@@ -193,8 +194,25 @@ def _expand_unknown(db: Database, plan: tasks.BackfillPlan, now: datetime) -> No
     if leagues is None:
         tasks.add_tasks(db, plan, [leagues_spec(plan.league)], now)
     elif leagues.status == "done" and plan.error is None:
-        tasks.set_error(db, plan, f"/leagues?id={plan.league} has no season {plan.season}: "
-                                  "check the league id and season")
+        tasks.set_error(db, plan, unlisted_season(db, plan.league, plan.season))
+
+
+def unlisted_season(db: Database, league: int, season: int) -> str:
+    """Why a plan got nothing: /leagues does not list its season; which seasons it does list."""
+    seasons = [int(r[0]) for r in db.fetchall(LISTED_SEASONS, {"league": league})]
+    listed = f"it lists {spans(seasons)}" if seasons else "it lists no season of that league (check the league id)"
+    return f"league {league} season {season}: /leagues?id={league} does not list season {season}; {listed}"
+
+
+def spans(years: list[int]) -> str:
+    """`2010-2012, 2015` for [2010, 2011, 2012, 2015]."""
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _list_ready(current: dict[tuple[str, int], Any], plan: tasks.BackfillPlan) -> bool:

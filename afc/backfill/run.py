@@ -164,12 +164,19 @@ def describe(task: tasks.Task) -> str:
 
 def _close(collector: Collector, ctx: Context, report: BackfillReport) -> None:
     db, now = collector.db, collector.now()
+    unplannable = []
     for plan in tasks.active_plans(db):
-        if tasks.finish(db, plan, now):
+        if not tasks.finish(db, plan, now):
+            continue
+        if plan.error:  # the plan could get nothing (e.g. /leagues lists no such season): a failure
+            unplannable.append(plan.error)
+        else:
             log.info("backfill of league %d season %d is complete", plan.league, plan.season)
     report.pending = pending(db)
     report.calls = runs.totals(db, ctx.run_id).calls
-    if report.status == "ok" and report.failed:
+    report.failures.extend(unplannable)
+    if report.status == "ok" and (report.failed or unplannable):
         report.status = "failed"
-        report.error = f"{report.failed} task(s) failed; see `afc backfill status`"
+        report.error = "; ".join(unplannable) if unplannable and not report.failed else \
+            f"{report.failed + len(unplannable)} task(s) or plan(s) failed; see `afc backfill status`"
     runs.finish(db, ctx.run_id, report.status, now, report.error)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, open_collector, settings, write_json
+from afc.cli.app import DbOption, JsonOption, app, open_collector, settings, within, write_json
 from afc.errors import EXIT_FAILURE, ConfigError
 
 systemd_app = typer.Typer(no_args_is_help=True, help="systemd units and the crontab, rendered from jobs/*.yaml.")
@@ -46,7 +46,8 @@ def prune(
     from afc.ops.maintenance import prune as run
     from afc.ops.retention import parse_age
 
-    result = run(open_collector(db), parse_age(raw_older_than) if raw_older_than else None, dry_run)
+    age = parse_age(raw_older_than) if raw_older_than else None  # before the database is opened
+    result = run(open_collector(db), age, dry_run)
     if as_json:
         write_json({"cutoff": result.cutoff.isoformat(), "partitions_dropped": result.partitions_dropped,
                     "rows_deleted": result.rows_deleted, "dry_run": result.dry_run})
@@ -60,7 +61,8 @@ def prune(
 def backup(
     directory: Annotated[Path | None, typer.Option(
         "--dir", help="Backup directory [default: <data dir>/backups].")] = None,
-    keep: Annotated[int | None, typer.Option(min=1, help="Backups to keep [default: ops.backup_keep].")] = None,
+    keep: Annotated[int | None, typer.Option(callback=within(1, 1000),
+                                             help="Backups to keep [default: ops.backup_keep].")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

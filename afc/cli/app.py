@@ -16,6 +16,12 @@ from afc.errors import EXIT_FAILURE, AfcError
 class AfcGroup(TyperGroup):
     """Turns afc's own errors into one line on stderr and their exit code; no traceback."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Outside a terminal, usage errors are plain whole lines, not a box cut at 80 columns."""
+        if not sys.stderr.isatty():
+            self.rich_markup_mode = None
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -56,7 +62,7 @@ def main_options(
     from afc.config.settings import read_credentials_key
 
     key = os.environ.get("API_FOOTBALL_KEY", "")
-    credential = read_credentials_key(os.environ) or ""  # under systemd the key comes from LoadCredential=
+    credential = read_credentials_key(os.environ, check=False) or ""  # under systemd the key comes from LoadCredential=
     logs.setup(level, os.environ.get("AFC_LOG_FORMAT", "auto"), secrets=[key, credential])
 
 
@@ -81,11 +87,45 @@ def write_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, default=str, indent=2) + "\n")
 
 
+# Outside a terminal (cron mail, journald, a pipe) no screen limits a line: Rich's default of 80
+# columns would cut table cells to `fixtu…` and break error lines mid-command.
+UNBOUNDED_WIDTH = 1_000_000
+
+
 def console(stderr: bool = False) -> Any:
-    """A Rich console (imported lazily to keep `afc --help` fast)."""
+    """The one Rich console every command prints through: terminal-sized on a terminal, never cutting elsewhere."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return Console(stderr=stderr)
+
+    class UncutConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(uncut(o) for o in objects), **kwargs)
+
+    return UncutConsole(stderr=stderr, width=UNBOUNDED_WIDTH, soft_wrap=True)
+
+
+def uncut(renderable: Any) -> Any:
+    """A table with every cell whole (no max width, ellipsis or fixed width); anything else unchanged."""
+    from rich.table import Table
+
+    if isinstance(renderable, Table):
+        renderable.expand, renderable.width = False, None
+        for column in renderable.columns:
+            column.max_width, column.width, column.ratio = None, None, None
+            column.overflow, column.no_wrap = "fold", True
+    return renderable
+
+
+def within(low: float, high: float) -> Any:
+    """A Typer callback refusing a number outside [low, high] (NaN, infinity) in one line, exit 2, at parse."""
+    from afc.config.bounds import check_number
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        return value if value is None else check_number(max(param.opts, key=len), value, low, high)
+
+    return check
 
 
 def fail_unless(ok: bool, code: int = EXIT_FAILURE) -> None:

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, open_collector, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
 from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, ConfigError
+from afc.words import count_calls
 
 backfill_app = typer.Typer(
     help="Fill whole league seasons with the cheapest calls, resumably.\n\n"
@@ -77,17 +78,11 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     render_status(rows)
 
 
-def console(stderr: bool = False) -> Any:
-    """A Rich console; piped output gets a wide line so the tables are not cut at 80 columns."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)
-
-
 def plan_status(plan: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """One plan as a status row."""
-    row = {"plan": plan.id, "league": plan.league, "season": plan.season, "status": plan.status,
+    from afc.backfill.tasks import outcome
+
+    row = {"plan": plan.id, "league": plan.league, "season": plan.season, "status": outcome(plan, counts),
            "kinds": ",".join(plan.kinds), "created_at": plan.created_at, "finished_at": plan.finished_at,
            "error": plan.error}
     row.update({name: counts.get(name, (0, 0))[0] for name in ("pending", "done", "skipped", "failed")})
@@ -136,7 +131,7 @@ def render_preview(preview: Any, as_json: bool, *, stderr: bool = False) -> None
     out.print(table)
     when = "nothing to do" if days == 0 else "never: the floor leaves no daily budget" if days is None else \
         f"{days} UTC day{'s' if days != 1 else ''}"
-    out.print(f"{preview.needed} calls needed; {preview.available_today} available today at {preview.priority} "
+    out.print(f"{count_calls(preview.needed)} needed; {preview.available_today} available today at {preview.priority} "
               f"(then {preview.daily_budget} a day); takes {when}", markup=False, highlight=False)
     for note in preview.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
@@ -187,7 +182,7 @@ def render_report(report: Any, quota: Any, as_json: bool) -> None:
     else:
         console().print(f"backfill {report.status}: {report.done} tasks done, {report.failed} failed, "
                         f"{report.calls} calls, {report.counts.inserted} rows new, {report.counts.updated} changed, "
-                        f"{report.pending} tasks left; {quota.remaining_today} calls left today",
+                        f"{report.pending} tasks left; {count_calls(quota.remaining_today)} left today",
                         markup=False, highlight=False)
     err = console(stderr=True)
     for failure in report.failures[:10]:

@@ -15,7 +15,8 @@ def report_rows(reports: list[Any]) -> list[dict[str, Any]]:
     """Job reports as plain dicts."""
     return [{"job": r.job_id, "status": r.status, "requests": r.requests, "calls": r.calls,
              "inserted": r.counts.inserted, "updated": r.counts.updated, "unchanged": r.counts.unchanged,
-             "quarantined": r.quarantined, "error": r.error} for r in reports]
+             "quarantined": r.quarantined, "error": r.error, "resume_at": getattr(r, "resume_at", None)}
+            for r in reports]
 
 
 def render_reports(reports: list[Any], quota: Any, as_json: bool) -> None:

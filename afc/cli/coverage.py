@@ -6,14 +6,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, fail_unless, open_collector, write_json
+from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
+from afc.cli.app import DbOption, JsonOption, app, console, fail_unless, open_collector, within, write_json
+from afc.words import count_calls, plural
 
 coverage_app = typer.Typer(no_args_is_help=True, help="What the database holds versus what exists.")
 app.add_typer(coverage_app, name="coverage")
 
-LeagueOption = Annotated[int | None, typer.Option("--league", help="Only this league (a tracked one, "
+LeagueOption = Annotated[int | None, typer.Option("--league", callback=within(1, MAX_ID),
+                                                  help="Only this league (a tracked one, "
                                                   "or any league together with --season).")]
-SeasonOption = Annotated[int | None, typer.Option("--season", help="Only this season (4-digit start year).")]
+SeasonOption = Annotated[int | None, typer.Option("--season", callback=within(FIRST_SEASON, LAST_SEASON),
+                                                  help="Only this season (4-digit start year).")]
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -62,8 +66,8 @@ def gaps(league: LeagueOption = None, season: SeasonOption = None, db: DbOption 
         return
     if found:
         console().print(gaps_table(found))
-    console(stderr=True).print(f"{len(found)} gaps, {calls} calls; {available} calls available to LOW "
-                               "priority today", markup=False)
+    console(stderr=True).print(f"{plural(len(found), 'gap')}, {count_calls(calls)}; {count_calls(available)} "
+                               "available to LOW priority today", markup=False)
 
 
 def _pct(value: float | None, figures: str = "") -> str:

@@ -9,6 +9,7 @@ import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
 from afc.cli.collect import render_reports
+from afc.words import count_calls
 
 
 def render_plans(plans: list[Any], as_json: bool) -> None:
@@ -18,11 +19,11 @@ def render_plans(plans: list[Any], as_json: bool) -> None:
         return
     out = console()
     for plan in plans:
-        out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{plan.calls} calls at {plan.priority} "
+        out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{count_calls(plan.calls)} at {plan.priority} "
                   f"({plan.available} available)", markup=False)
         for line in plan.requests:
             out.print(f"  {line.request}  ~{line.calls} call{'s' if line.calls != 1 else ''}", markup=False)
-    out.print(f"total: ~{sum(p.calls for p in plans)} calls", markup=False)
+    out.print(f"total: ~{count_calls(sum(p.calls for p in plans))}", markup=False)
 
 
 @app.command()

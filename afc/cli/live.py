@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, settings, write_json
+from afc.cli.app import DbOption, JsonOption, app, settings, within, write_json
 
 
 @app.command("live-loop")
 def live_loop(
-    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Seconds between live calls "
+    interval: Annotated[int | None, typer.Option("--interval", callback=within(1, 3600),
+                                                 help="Seconds between live calls "
                                                  "while matches are on (default: jobs/live.yaml, 15).")] = None,
     leagues: Annotated[str | None, typer.Option("--leagues", help="League ids to follow, e.g. 39,140, or "
                                                 "'all' (default: live.leagues, else the tracked leagues).")] = None,

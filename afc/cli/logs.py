@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from afc.redact import describe
+
 REDACTED = "***"
 
 
@@ -36,7 +38,7 @@ class JsonFormatter(logging.Formatter):
         entry = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                  "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
         if record.exc_info and record.exc_info[1] is not None:
-            entry["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+            entry["error"] = describe(record.exc_info[1])  # a library's text can quote URLs and headers
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -57,3 +59,5 @@ def setup(level: int, fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     handler.setFormatter(JsonFormatter() if use_json else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("httpx", "httpcore"):  # their request lines carry full URLs (a webhook's is its secret)
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, app, settings
+from afc.cli.app import DbOption, app, settings, within
 
 mcp_app = typer.Typer(no_args_is_help=True, help="The read-only MCP server for AI assistants.")
 app.add_typer(mcp_app, name="mcp")
@@ -18,7 +18,7 @@ QueryDbOption = Annotated[str | None, typer.Option(
 RoleOption = Annotated[str, typer.Option(
     "--role", envvar="AFC_MCP_ROLE", help="PostgreSQL role assistants' SQL switches to (see setup-role).")]
 TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, max=300.0, help="Seconds one query may run.")]
+    "--timeout", callback=within(0.1, 300.0), help="Seconds one query may run.")]
 
 
 @mcp_app.command("stdio")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, open_collector, settings, write_json
+from afc.words import count_calls
 
 jobs_app = typer.Typer(no_args_is_help=True, help="List, validate and plan the jobs in jobs/*.yaml.")
 app.add_typer(jobs_app, name="jobs")
@@ -23,7 +24,9 @@ def quota(db: DbOption = None, as_json: JsonOption = False) -> None:
         return
     out = console()
     out.print(f"account {status.account}, {status.day} (UTC): {status.used_today}/{status.daily_limit} used, "
-              f"{status.remaining_today} left" + (" — exhausted" if status.exhausted else ""))
+              f"{status.remaining_today} left" + (" — exhausted" if status.exhausted else "")
+              + (f" — parked until {status.parked_until:%H:%M:%S} UTC (a \"spent\" answer just after midnight)"
+                 if status.parked_until else ""))
     out.print(f"this minute: {status.used_this_minute}/{status.minute_limit}")
     out.print("floors: " + ", ".join(f"{p} {n}" for p, n in status.floors.items()))
     out.print(f"resets at {status.resets_at:%Y-%m-%d %H:%M} UTC")
@@ -75,5 +78,5 @@ def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs l
     for line in plan.requests:
         out.print(f"  {line.request}  ~{line.calls} call{'s' if line.calls != 1 else ''}"
                   + (" (paged; estimated from the last run)" if line.paged else ""), markup=False)
-    out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{plan.calls} calls at {plan.priority}; "
-              f"{plan.available} calls available to {plan.priority} today")
+    out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{count_calls(plan.calls)} at {plan.priority}; "
+              f"{count_calls(plan.available)} available to {plan.priority} today")

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, settings, write_json
+from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
+from afc.cli.app import DbOption, JsonOption, app, console, settings, within, write_json
 from afc.errors import ConfigError
 
 drift_app = typer.Typer(invoke_without_command=True, help="Fields the API added, dropped or retyped.")
@@ -29,14 +30,16 @@ def _open(db: str | None) -> tuple[Any, Any]:
 @app.command("rebuild")
 def rebuild_cmd(
     endpoint: Annotated[str | None, typer.Option(help="Only responses of this endpoint, e.g. fixtures.")] = None,
-    league: Annotated[int | None, typer.Option(help="Only this league (by params, or the fixtures named).")] = None,
-    season: Annotated[int | None, typer.Option(help="Only this season, e.g. 2024.")] = None,
+    league: Annotated[int | None, typer.Option(callback=within(1, MAX_ID),
+                                               help="Only this league (by params, or the fixtures named).")] = None,
+    season: Annotated[int | None, typer.Option(callback=within(FIRST_SEASON, LAST_SEASON),
+                                               help="Only this season, e.g. 2024.")] = None,
     since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only responses fetched on or "
                                                    "after this UTC day (YYYY-MM-DD).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Transform and count, write nothing.")] = False,
     check_drift: Annotated[bool, typer.Option("--check-drift", help="Compare the archive with the known "
                                               "shapes again, recording schema drift.")] = False,
-    batch_size: Annotated[int, typer.Option(help="Responses per transaction.")] = 20,
+    batch_size: Annotated[int, typer.Option(callback=within(1, 10_000), help="Responses per transaction.")] = 20,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Re-derive core and marts from the raw archive, in fetch order, without calling the API."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from afc.api.client import ApiClient
 from afc.clock import Clock, parse_clock
@@ -40,7 +40,8 @@ class Collector:
             runs.close_orphans(db, clock.now())  # runs of this host whose process was killed
         daily, minute = settings.limits
         ledger = Ledger(db, clock, account=settings.account, daily_limit=daily, minute_limit=minute,
-                        floors=settings.priority_floors)
+                        floors=settings.priority_floors, daily_cap=settings.daily_limit,
+                        grace=timedelta(seconds=settings.midnight_grace))
         from afc.collect.breaker import DbBreaker
 
         return cls(settings, db, clock, ledger, config, DbBreaker.configured(db, clock, config), client)
@@ -50,7 +51,7 @@ class Collector:
         """The API client (raises a one-line error when no key is configured)."""
         if self._client is None:
             self._client = ApiClient(self.settings.api_base_url, self.settings.require_key(), self.clock,
-                                     timeout=self.settings.http_timeout)
+                                     timeout=self.settings.http_timeout, max_body=self.settings.max_body)
         return self._client
 
     def now(self) -> datetime:

@@ -35,14 +35,17 @@ def insert(db: Database, response: Response, run_id: int | None) -> int:
     # PostgreSQL's jsonb cannot hold \u0000: keep such a body verbatim as text instead.
     as_text = db.backend == "postgres" and text is not None and "\\u0000" in text
     current, total = response.paging
+    body_text = text if as_text else response.text
+    if db.backend == "postgres" and body_text is not None:
+        body_text = body_text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL characters
     row = db.fetchone(INSERT, {
         "endpoint": response.request.endpoint,
         "params": dump_json(response.request.query),
         "status": response.status,
         "headers": dump_json(response.headers),
         "body": None if as_text else text,
-        "body_text": text if as_text else response.text,
-        "errors": dump_json(response.errors) if response.errors else None,
+        "body_text": body_text,
+        "errors": _errors(response),
         "results": _results(body),
         "paging_current": current if body is not None else None,
         "paging_total": total if body is not None else None,
@@ -52,6 +55,13 @@ def insert(db: Database, response: Response, run_id: int | None) -> int:
     })
     assert row is not None  # INSERT … RETURNING always returns the row
     return int(row[0])
+
+
+def _errors(response: Response) -> str | None:
+    """The envelope's errors; for a body afc could not read, why (flagged under the key `afc`)."""
+    if response.unreadable is not None:
+        return dump_json({"afc": f"unreadable body: {response.unreadable}"})
+    return dump_json(response.errors) if response.errors else None
 
 
 def _results(body: dict[str, Any] | None) -> int | None:

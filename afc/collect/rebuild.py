@@ -19,6 +19,7 @@ from datetime import time as clock_time
 from typing import Any
 
 from afc import transform
+from afc.api.body import Unparsable, parse
 from afc.api.client import Request, Response, classify
 from afc.clock import Clock
 from afc.collect import drift, runs
@@ -26,6 +27,7 @@ from afc.collect.step import write_batch
 from afc.db import Database, as_datetime, dump_json, load_json
 from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
+from afc.redact import describe
 from afc.transform.fields import opt_int, path
 from afc.transform.model import Quarantined
 
@@ -127,7 +129,7 @@ def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: i
     except BaseException as exc:
         if run_id is not None:
             with suppress(AfcError):  # a lost database must not hide the error that stopped the rebuild
-                runs.finish(db, run_id, "failed", clock.now(), f"{type(exc).__name__}: {exc}"[:500])
+                runs.finish(db, run_id, "failed", clock.now(), describe(exc))
         raise
     if run_id is not None:
         runs.finish(db, run_id, "ok", clock.now())
@@ -236,10 +238,11 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
 def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, body_text: str | None,
               fetched_at: datetime | None) -> Archived | None:
     """The archived answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+    stored = body if body is not None else body_text
     try:
-        parsed = load_json(body) if body is not None else load_json(body_text)
-    except ValueError:
-        return None  # a body that was never JSON: the pipeline did not transform it either
+        parsed = parse(stored) if isinstance(stored, (str, bytes)) else stored
+    except Unparsable:
+        return None  # a body the pipeline could not read: it did not transform it either
     if not isinstance(parsed, dict) or fetched_at is None:
         return None
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))

@@ -109,8 +109,11 @@ def _attempt(ctx: Context, request: Request) -> tuple[Response, Reservation]:
     reservation = reserve(ctx)
     try:
         response = ctx.client.get(request)
-    except NetworkError:
-        _count_call(ctx)
+    except NetworkError as exc:
+        if exc.sent:  # a timeout after sending may have been counted by the API: keep it counted
+            _count_call(ctx)
+        else:  # the request never left (connection refused): not a call, give the quota back
+            ctx.ledger.release(reservation)
         _record_breaker(ctx, request.endpoint, ok=False)
         raise
     error = response.error
@@ -118,8 +121,8 @@ def _attempt(ctx: Context, request: Request) -> tuple[Response, Reservation]:
     if error is None:
         return response, reservation
     store(ctx, response, reservation)  # an error answer is a response too: archive it
-    if isinstance(error, QuotaExhausted):
-        ctx.ledger.exhaust(reservation.day)
+    if isinstance(error, QuotaExhausted):  # the ledger decides how long: the day, or minutes after 00:00 UTC
+        raise ctx.ledger.exhaust(reservation, str(request), status=error.status)
     raise error
 
 

@@ -24,18 +24,28 @@ FANOUT_VARS = {None: set(), "league": {"league"}, "league_season": {"league", "s
                "league_seasons_played": {"league", "season"}, "odds_upcoming": {"league", "season", "date"}}
 FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date"}
 KEYWORD_SCHEDULES = {"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"}
-_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
-_JOB_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_CRON_FIELD = re.compile(r"(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?)*")
+_JOB_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 Layer = Literal["raw", "core", "mart"]  # where a job's responses land
 
 
 def check_schedule(value: str) -> str:
     """A keyword (`hourly`), a 5-field cron expression, or a systemd OnCalendar spec prefixed `calendar:`."""
+    from afc.ops.schedule import parse
+
     text = value.strip()
-    if text in KEYWORD_SCHEDULES or text.startswith("calendar:"):
+    if not re.fullmatch(r"[ -~]+", text):  # it is rendered into unit files and the crontab
+        raise ValueError(f"must be printable ASCII on one line, got {value!r}")
+    if text in KEYWORD_SCHEDULES:
+        return text
+    if text.startswith("calendar:"):
+        try:
+            parse(text)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return text
     fields = text.split()
-    if len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields):
+    if len(fields) == 5 and all(_CRON_FIELD.fullmatch(f) for f in fields):
         return text
     raise ValueError(f"must be one of {', '.join(sorted(KEYWORD_SCHEDULES))}, a 5-field cron "
                      f"expression such as '15 * * * *', or 'calendar:<OnCalendar spec>', got {value!r}")
@@ -63,8 +73,15 @@ class Job(BaseModel):
     @field_validator("job_id")
     @classmethod
     def _job_id(cls, value: str) -> str:
-        if not _JOB_ID.match(value):
+        if not _JOB_ID.fullmatch(value):  # `$` would let a trailing newline through into unit files
             raise ValueError(f"must be lowercase letters, digits and underscores, got {value!r}")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():  # no newline or control character reaches a file
+            raise ValueError("must be one line of printable text")
         return value
 
     @field_validator("endpoint")
@@ -191,7 +208,9 @@ def _describe(error: ErrorDetails, data: Any) -> str:
     where = ""
     if len(loc) >= 2 and loc[0] == "jobs" and isinstance(loc[1], int):
         job = data["jobs"][loc[1]] if isinstance(data, dict) else {}
-        where = f"job {job.get('job_id', '#' + str(loc[1] + 1)) if isinstance(job, dict) else loc[1]}: "
+        name = job.get("job_id", "#" + str(loc[1] + 1)) if isinstance(job, dict) else loc[1]
+        shown_name = name if isinstance(name, str) and (_JOB_ID.fullmatch(name) or name.startswith("#")) else repr(name)
+        where = f"job {shown_name}: "  # a bad id is shown escaped, so the message stays one line
         loc = loc[2:]
     field = ".".join(str(p) for p in loc if not str(p).startswith("function-after"))
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from afc.config.bounds import league_id
 from afc.config.jobs import JobConfig, section
 from afc.config.ops import parse_duration
 from afc.errors import ConfigError
@@ -67,6 +68,6 @@ def parse_leagues(text: str | None) -> list[int] | Literal["all"] | None:
     if text.strip().lower() == "all":
         return "all"
     parts = [p for p in text.replace("-", ",").split(",") if p.strip()]
-    if not parts or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+    if not parts or not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
         raise ConfigError(f"--leagues: expected league ids such as 39,140 or 'all', got {text!r}")
-    return [int(p) for p in parts]
+    return [league_id("--leagues", p.strip()) for p in parts]

@@ -5,12 +5,12 @@ Both are optional; every field has a default, so an install without them behaves
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from afc.config.bounds import MAX_DAYS, duration_seconds
 from afc.config.jobs import JobConfig, check_schedule, section
 
 GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance")
@@ -18,21 +18,11 @@ GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance")
 # each, and `off` renders no timer for that group. Bootstrap follows its jobs' own schedules.
 DEFAULT_SCHEDULES = {"daily": "hourly", "backfill": "30 21 * * *", "coverage": "15 6 * * *",
                      "maintenance": "40 2 * * *"}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 
 def parse_duration(value: object) -> int:
-    """Seconds from an int or a string such as `90s`, `15m`, `6h`, `90d`."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a duration such as 90s, 15m, 6h or 90d, got {value!r}")
-    if isinstance(value, int):
-        return value
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"must be a duration such as 90s, 15m, 6h or 90d, got {value!r}")
-    return int(match[1]) * _UNIT_SECONDS[match[2]]
+    """Seconds from an int or a string such as `90s`, `15m`, `6h`, `90d` (at most a century)."""
+    return duration_seconds(value)
 
 
 class _Strict(BaseModel):
@@ -67,7 +57,7 @@ class OpsConfig(_Strict):
     schedules: dict[str, str] = Field(default_factory=dict)  # over DEFAULT_SCHEDULES; see group_schedules
     random_delay_seconds: int = Field(300, ge=0, le=3600)
     health: HealthConfig = Field(default_factory=HealthConfig)
-    raw_retention_days: int = Field(90, ge=1)
+    raw_retention_days: int = Field(90, ge=1, le=MAX_DAYS)
     backup_keep: int = Field(7, ge=1)
     backup_dir: Path | None = None
 
@@ -138,7 +128,7 @@ class AlertsConfig(_Strict):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+            raise ValueError("must be an http:// or https:// URL (the value is not shown: it is a secret)")
         return value
 
 

@@ -8,7 +8,9 @@ from datetime import datetime
 from afc.config.jobs import JobConfig
 from afc.db import Database
 
-CURRENT_SEASONS = "SELECT league_id, season FROM core.league_seasons WHERE current = %(yes)s"
+# Several rows of a league may be flagged current (the API moves the flag late): the newest wins.
+CURRENT_SEASONS = """
+SELECT league_id, max(season) FROM core.league_seasons WHERE current = %(yes)s GROUP BY league_id"""
 
 
 @dataclass(frozen=True)

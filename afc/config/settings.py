@@ -6,6 +6,7 @@ Library code receives a `Settings` object and never reads `os.environ` itself.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -13,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from afc.errors import ConfigError
+
+_KEY_TOKEN = re.compile(r"[\x21-\x7e]+")  # one printable ASCII token: what an HTTP header can carry
 
 DEFAULT_BASE_URL = "https://v3.football.api-sports.io"
 
@@ -36,9 +39,11 @@ ENV_VARS = {
     "AFC_PLAN": "plan",
     "AFC_DAILY_LIMIT": "daily_limit",
     "AFC_MINUTE_LIMIT": "minute_limit",
+    "AFC_MIDNIGHT_GRACE": "midnight_grace",
     "AFC_ACCOUNT": "account",
     "AFC_CLOCK": "clock",
     "AFC_HTTP_TIMEOUT": "http_timeout",
+    "AFC_MAX_BODY_MB": "max_body_mb",
     "AFC_LOG_FORMAT": "log_format",
     "AFC_METRICS_DIR": "metrics_dir",
     "CREDENTIALS_DIRECTORY": "credentials_dir",
@@ -69,10 +74,13 @@ class Settings(BaseModel):
     plan: Literal["free", "pro", "ultra", "mega"] = "pro"
     daily_limit: int | None = Field(None, ge=1)
     minute_limit: int | None = Field(None, ge=1)
+    # Seconds after 00:00 UTC in which a "daily quota spent" answer is taken for the API's old day.
+    midnight_grace: int = Field(900, ge=0, le=3600)
     account: str = "default"
     floors: Floors | None = None
     clock: str | None = None
     http_timeout: float = Field(20.0, gt=0)
+    max_body_mb: float = Field(64, gt=0, le=4096)  # an answer's body is not read past this
     log_format: Literal["auto", "json", "text"] = "auto"
     metrics_dir: Path | None = None
     credentials_dir: Path | None = None  # systemd's LoadCredential= directory (alerts' SMTP password)
@@ -81,6 +89,11 @@ class Settings(BaseModel):
     def db_url(self) -> str:
         """The database URL, defaulting to an SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'afc.db'}"
+
+    @property
+    def max_body(self) -> int:
+        """The body size cap in bytes."""
+        return int(self.max_body_mb * 2**20)
 
     @property
     def limits(self) -> tuple[int, int]:
@@ -114,18 +127,35 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "afc"
 
 
-def read_credentials_key(env: Mapping[str, str]) -> str | None:
+def check_key(value: str, source: str) -> str:
+    """The key without its trailing newline, or a ConfigError (never showing it) unless it is one token.
+
+    A second line (a comment, an old key) or a control character would travel in the request header,
+    and httpx would quote the whole value in its "illegal header value" error.
+    """
+    key = value.rstrip("\r\n").strip(" \t")
+    if key and not _KEY_TOKEN.fullmatch(key):
+        lines = len(key.splitlines())
+        what = f"{lines} lines" if lines > 1 else "a space, a control or a non-ASCII character"
+        raise ConfigError(f"{source}: the API key must be one token of printable ASCII characters, "
+                          f"got {what} ({len(key)} characters, not shown)")
+    return key
+
+
+def read_credentials_key(env: Mapping[str, str], *, check: bool = True) -> str | None:
     """The key from systemd's credentials directory, if one was passed with LoadCredential=."""
     directory = env.get("CREDENTIALS_DIRECTORY")
     if not directory:
         return None
     path = Path(directory) / "api_key"
     try:
-        return path.read_text().strip() or None
+        text = path.read_text()
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the API key ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read the API key ({reason})") from None
+    return (check_key(text, str(path)) if check else text.strip()) or None
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -138,6 +168,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     for var, name in ENV_VARS.items():
         if env.get(var):
             values[name] = env[var]
+    if env.get("API_FOOTBALL_KEY"):
+        values["api_key"] = check_key(env["API_FOOTBALL_KEY"], "API_FOOTBALL_KEY")
+    if isinstance(overrides.get("api_key"), str):
+        overrides = {**overrides, "api_key": check_key(str(overrides["api_key"]), "--key")}
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)

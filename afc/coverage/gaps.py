@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 from afc.api.client import Request
 from afc.config.coverage import DETAIL_PARTS, coverage_config
 from afc.config.jobs import JobConfig
-from afc.db import Database
+from afc.db import Database, as_datetime
 from afc.marts.coverage.calculate import compute, select
 from afc.marts.coverage.model import Coverage, Gap
 from afc.marts.coverage.raw import SEASON_CALLS
@@ -67,7 +67,22 @@ def _wanting(row: Coverage) -> bool:
 def _season_gap(league: int, season: int, row: Coverage) -> Gap:
     request = Request.of(SEASON_CALLS[row.endpoint], {"league": league, "season": season})
     calls = int(row.detail.get("pages", 1)) if row.endpoint in ("players", "odds") else 1
+    if row.detail.get("empty_answers"):
+        return _empty_gap(league, season, row, request, max(calls, 1))
     return Gap(league, season, row.endpoint, [request], max(calls, 1), _reason(row))
+
+
+def _empty_gap(league: int, season: int, row: Coverage, request: Request, calls: int) -> Gap:
+    """An empty answer the flags contradict: asked again only once its re-check is due (see measure.py)."""
+    detail = row.detail
+    said = (f"the API answered an empty list {detail['empty_answers']} time(s), the last on "
+            f"{str(detail['last_empty_at'])[:10]}, although {detail['flag']} is true")
+    due = as_datetime(detail["recheck_at"])
+    if due is not None and due > row.computed_at:
+        return Gap(league, season, row.endpoint, [], 0, f"{said}; re-check due {due:%Y-%m-%d %H:%M} UTC "
+                                                        f"({detail['rechecks_left']} left)")
+    return Gap(league, season, row.endpoint, [request], calls, f"{said}; re-check now "
+                                                                f"({detail['rechecks_left']} left)")
 
 
 def _reason(row: Coverage) -> str:

@@ -64,13 +64,10 @@ def connect(url: str, *, read_only: bool = False) -> Database:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, fit for logs and messages."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    """The URL (or conninfo string) with every password replaced, fit for logs and messages."""
+    from afc.redact import redact_url as redact
+
+    return redact(url)
 
 
 def dump_json(value: Any) -> str | None:

@@ -11,15 +11,22 @@ import psycopg
 
 from afc.db import Backend, Params, redact_url
 from afc.errors import DatabaseError, DatabaseUnavailable
+from afc.redact import sanitize
 
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.errors.CannotConnectNow)
 
 
 def _wrap(exc: psycopg.Error, sql: str) -> DatabaseError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = sanitize(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
     if isinstance(exc, _UNAVAILABLE):
         return DatabaseUnavailable(f"postgresql: {text}")
     return DatabaseError(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
+
+
+def _last_line(exc: psycopg.Error) -> str:
+    """libpq's connection failure reason (its last line), without anything secret in it."""
+    lines = str(exc).strip().splitlines()
+    return sanitize(lines[-1]) if lines else type(exc).__name__
 
 
 class PostgresDatabase:
@@ -40,7 +47,7 @@ class PostgresDatabase:
                                    application_name=f"afc[{os.getpid()}]")  # which process, for operators
         except psycopg.Error as exc:
             raise DatabaseUnavailable(
-                f"postgresql: cannot connect to {redact_url(url)}: {str(exc).strip().splitlines()[-1]}"
+                f"postgresql: cannot connect to {redact_url(url)}: {_last_line(exc)}"
             ) from None
         if read_only:
             conn.read_only = True  # transactions afc opens: BEGIN READ ONLY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from afc.collect import runs
 from afc.collect.collector import Collector
@@ -30,6 +31,7 @@ class JobReport:
     error: str | None = None
     run_id: int | None = None
     fatal: bool = False  # the key was rejected: no later job can succeed either
+    resume_at: datetime | None = None  # when a quota stop ends (from the error, never recomputed)
 
 
 def absorb(report: JobReport, result: StepResult) -> None:
@@ -55,7 +57,7 @@ def run_job(collector: Collector, job: Job, command: str) -> JobReport:
     try:
         run_steps(ctx, requests, report)
     except QuotaExhausted as exc:
-        report.status, report.error = "quota", str(exc)
+        report.status, report.error, report.resume_at = "quota", str(exc), exc.resume_at
     except AfcError as exc:
         report.status, report.error, report.fatal = "failed", str(exc), isinstance(exc, AuthError)
     finally:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from afc.api.client import ApiClient
-from afc.clock import Clock, next_utc_midnight
+from afc.clock import Clock, next_utc_midnight, resume_after_midnight
 from afc.collect import runs
 from afc.collect.collector import Collector
 from afc.collect.step import Context
@@ -29,6 +29,8 @@ from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
 from afc.ops.heartbeat import beat
 from afc.ops.sdnotify import Notifier
+from afc.redact import describe
+from afc.words import count_calls
 
 log = logging.getLogger("afc.live")
 JOB_ID = "live_loop"
@@ -65,7 +67,8 @@ class LiveLoop:
         self.notifier = notifier or Notifier({})
         # An HTTP call never outlasts one interval, so a stop is honoured within one tick.
         timeout = min(settings.http_timeout, max(float(live.interval), 5.0))
-        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout)
+        self.client = client or ApiClient(settings.api_base_url, settings.require_key(), clock, timeout=timeout,
+                                           max_body=settings.max_body)
         self.collector: Collector | None = None
         self.run_id: int | None = None
         self.report = LoopReport(interval=live.interval)
@@ -109,7 +112,7 @@ class LiveLoop:
             return self._failed(str(exc), healthy=True)
         except Exception as exc:  # a bug in afc: say so with the traceback, stop pinging the watchdog
             log.error("live: unexpected %s", type(exc).__name__, exc_info=True)
-            return self._failed(f"{type(exc).__name__}: {exc}", healthy=False)
+            return self._failed(describe(exc), healthy=False)
         self.db_failures = 0
         return wait
 
@@ -169,9 +172,9 @@ class LiveLoop:
         budget = pace.plan(seconds, len(schedule.today), collector.ledger.available("CRITICAL"), self.live.interval)
         if budget.interval != self.interval:
             if budget.interval > self.live.interval:
-                log.warning("live: %d calls left today for %.0f min of matches (%d needed); polling every %d s "
-                            "instead of %d s", budget.available, seconds / 60, budget.calls, budget.interval,
-                            self.live.interval)
+                log.warning("live: %s left today for %.0f min of matches (%d needed); polling every %d s "
+                            "instead of %d s", count_calls(budget.available), seconds / 60, budget.calls,
+                            budget.interval, self.live.interval)
             else:
                 log.info("live: the quota covers the rest of the day again; polling every %d s", budget.interval)
             self.interval = self.report.interval = budget.interval
@@ -215,7 +218,8 @@ class LiveLoop:
 
     def _park(self, exc: QuotaExhausted) -> float:
         now = self.clock.now()
-        self.parked_until = exc.resume_at or next_utc_midnight(now)
+        # The error says when: minutes after an exhaustion just past 00:00 UTC, else just after midnight.
+        self.parked_until = exc.resume_at or resume_after_midnight(now)
         log.warning("live: %s; no calls until then", exc)
         if self.collector is not None and self.run_id is not None:
             self._end_session(self.collector, "quota", str(exc))

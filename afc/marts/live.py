@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from afc.db import Database, load_json
+from afc.db import Database, as_datetime, load_json
 from afc.marts.common import chunks, delete, marks, upsert
 
 SELECT = """
@@ -20,6 +20,11 @@ LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 WHERE f.id IN ({keys})
   AND (f.status_group = 'live' OR EXISTS (SELECT 1 FROM mart.live_scores m WHERE m.fixture_id = f.id))"""
 KEY = ("fixture_id",)
+# Extra time, penalties and a long stoppage end well within 4 hours of kick-off: a fixture still
+# "live" after that is a stale record (an old recording replayed, a fixture the API stopped
+# reporting), never shown as in play, whatever its age.
+SETTLE_AFTER = timedelta(hours=4)
+SETTLE = "DELETE FROM mart.live_scores WHERE kickoff_at < %(before)s"
 
 
 def describe(event: Any) -> str | None:
@@ -63,13 +68,24 @@ def _rederive(db: Database, keys: set[Any], now: datetime) -> int:
     gone: list[Any] = []
     for chunk in chunks(keys):
         for row in db.fetch_dicts(SELECT.format(keys=marks(len(chunk))), chunk):
-            if row.pop("status_group") != "live":
+            if row.pop("status_group") != "live" or _settled(row["kickoff_at"], now):
                 gone.append(row["fixture_id"])
                 continue
             events = load_json(row.pop("events")) or []
             row["last_event"] = describe(events[-1]) if events else None
             live.append(row)
     return upsert(db, "mart.live_scores", KEY, live, now) + _drop(db, gone)
+
+
+def _settled(kickoff: Any, now: datetime) -> bool:
+    """Whether a fixture kicked off so long ago that it cannot be in play any more."""
+    kicked_off = as_datetime(kickoff)
+    return kicked_off is not None and kicked_off < now - SETTLE_AFTER
+
+
+def settle(db: Database, now: datetime) -> int:
+    """Take every fixture SETTLE_AFTER past kick-off off the panel, however old; how many went."""
+    return max(0, db.execute(SETTLE, {"before": now - SETTLE_AFTER}))
 
 
 def _drop(db: Database, fixture_ids: list[Any]) -> int:

@@ -217,8 +217,10 @@ def _postgres_error(exc: Exception, limits: Limits) -> QueryError:
 
 
 def _first_line(exc: Exception) -> str:
+    from afc.redact import sanitize
+
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return sanitize(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def run_afc_sql(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limits = DEFAULT_LIMITS) -> QueryResult:

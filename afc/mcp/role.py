@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from afc.db import redact_url
+from afc.redact import sanitize
 from afc.errors import ConfigError, DatabaseUnavailable
 from afc.mcp.readonly import ReadOnlyDb
 
@@ -124,7 +125,7 @@ def apply_setup(url: str, role: str = DEFAULT_ROLE, collector: str | None = None
             return problems(conn, role)
     except psycopg.Error as exc:
         raise ConfigError(f"postgresql: cannot set up role {role!r} in {redact_url(url)}: "
-                          f"{str(exc).strip().splitlines()[0]}") from None
+                          f"{sanitize(str(exc).strip().splitlines()[0])}") from None
 
 
 def problems(conn: Any, role: str, *, functions: bool = True) -> list[str]:
@@ -160,7 +161,7 @@ def resolve(url: str, role: str = DEFAULT_ROLE) -> Resolved:
             theirs = problems(conn, role)
     except psycopg.Error as exc:
         raise DatabaseUnavailable(f"postgresql: cannot connect to {label}: "
-                                  f"{str(exc).strip().splitlines()[-1]}") from None
+                                  f"{sanitize(str(exc).strip().splitlines()[-1])}") from None
     if theirs:
         raise ConfigError(f"postgresql: role {role!r} is not safe for assistants' SQL ({_summary(theirs)}); "
                           f"repair it with `afc mcp setup-role --apply --role {role}`")

@@ -45,7 +45,8 @@ DESCRIPTIONS: dict[str, str] = {
     "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",
     "mart.coverage_settings": "The coverage thresholds and weights the last full report used.",
     "ops.schema_migrations": "Applied database migrations.",
-    "ops.quota_days": "The quota ledger per account and UTC day: limit, used, what the API says remains.",
+    "ops.quota_days": "The quota ledger per account and UTC day: limit, used, what the API says remains, "
+                      "exhausted_at (spent for the day) or parked_until (a spent answer just after 00:00 UTC).",
     "ops.quota_minutes": "The per-minute quota ledger.",
     "ops.job_runs": "Every job or command run: status, start/finish, calls spent, rows written, error.",
     "ops.quarantine": "API items that failed validation, next to their raw response.",

@@ -174,7 +174,7 @@ ORDER BY kickoff_at, fixture_id""",
              "Today's quota ledger per account (UTC day): limit, used, left, what the API last said.",
              """
 SELECT account, day, daily_limit, used, daily_limit - used AS left_today, api_remaining, exhausted_at,
-       updated_at
+       parked_until, updated_at
 FROM ops.quota_days WHERE day = %(day)s ORDER BY account""", (), _today),
     Template("top_scorers",
              "Top scorers of a league season as the API ranks them.",

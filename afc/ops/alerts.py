@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import urlsplit
-
 from afc.config.ops import AlertsConfig, SmtpConfig
 from afc.db import Database
 from afc.ops.health import Problem
+from afc.redact import describe, origin
 
 log = logging.getLogger("afc.alerts")
+# httpx's INFO line names the full request URL, and a webhook's URL is its secret.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CLAIM = """
 INSERT INTO ops.alerts_sent AS a (alert_key, kind, message, first_sent_at, last_sent_at, sent_count,
@@ -105,7 +106,7 @@ def deliver(kind: str, text: str, conf: AlertsConfig, secrets: list[str], creden
     """Send through every configured channel; True when at least one took it."""
     delivered = False
     if conf.webhook_url:
-        delivered |= _attempt("webhook", urlsplit(conf.webhook_url).netloc, secrets,
+        delivered |= _attempt("webhook", origin(conf.webhook_url), [*secrets, conf.webhook_url],
                               lambda: send_webhook(conf.webhook_url or "", text, conf.timeout))
     if conf.smtp:
         smtp = conf.smtp
@@ -119,7 +120,7 @@ def _attempt(channel: str, where: str, secrets: list[str], send: object) -> bool
         send()  # type: ignore[operator]
         return True
     except Exception as exc:  # noqa: BLE001 - an alert channel failing must never break a job
-        log.warning("alert %s to %s failed: %s", channel, where, scrub(f"{type(exc).__name__}: {exc}", secrets))
+        log.warning("alert %s to %s failed: %s", channel, where, describe(exc, secrets))
         return False
 
 

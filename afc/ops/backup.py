@@ -17,9 +17,13 @@ from pathlib import Path
 
 from afc.db import Database, redact_url
 from afc.errors import AfcError, ConfigError
+from afc.redact import sanitize
 
 SUFFIX = {"sqlite": ".db", "postgres": ".dump"}
 DROP_SCHEMAS = "DROP SCHEMA IF EXISTS raw, core, mart, ops CASCADE"
+# What `pg_restore --list` shows for an afc database: its four schemas and its migrations table.
+AFC_DUMP_ENTRIES = ("SCHEMA - raw", "SCHEMA - core", "SCHEMA - mart", "SCHEMA - ops",
+                    "TABLE ops schema_migrations", "TABLE DATA ops schema_migrations")
 
 
 class BackupError(AfcError):
@@ -88,11 +92,12 @@ def pg_command(tool: str, url: str, *args: str) -> tuple[list[str], dict[str, st
     return [binary, f"--dbname={make_conninfo('', **params)}", *args], env
 
 
-def _run(command: list[str], env: dict[str, str], what: str) -> None:
+def _run(command: list[str], env: dict[str, str], what: str) -> str:
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         reason = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
-        raise BackupError(f"{what} failed: {reason}")
+        raise BackupError(f"{what} failed: {sanitize(reason)}")
+    return out.stdout
 
 
 def _pg_dump(url: str, target: Path) -> None:
@@ -110,12 +115,27 @@ def restore(db: Database, source: Path) -> None:
         _pg_restore(db._raw_url, source, db.url)  # type: ignore[attr-defined]
 
 
+def check_pg_dump(source: Path) -> None:
+    """Raise BackupError unless `source` is a pg_dump archive of an afc database (read offline)."""
+    listing, env = pg_command("pg_restore", "", "--list", str(source))
+    del listing[1]  # reading the archive's table of contents needs no connection
+    out = _run(listing, env, f"restore of {source}")
+    # A TOC line reads "<id>; <oid> <oid> <TYPE> <schema> <name> <owner>"; comments start with ";".
+    entries = [" ".join(line.split(";", 1)[1].split()[2:]) + " " for line in out.splitlines()
+               if ";" in line and not line.startswith(";")]
+    missing = [name for name in AFC_DUMP_ENTRIES if not any(e.startswith(name + " ") for e in entries)]
+    if missing:
+        raise BackupError(f"{source}: not a dump of an afc database (it has no {missing[0]}); nothing touched")
+
+
 def _pg_restore(url: str, source: Path, shown: str) -> None:
-    # pg_restore --clean cannot drop partitioned indexes. Instead the dump becomes an SQL script
-    # first (a broken archive fails here, before anything is touched), then one transaction drops
-    # afc's schemas and replays it, so a failed restore leaves the database as it was.
+    # pg_restore --clean cannot drop partitioned indexes. Instead the archive is checked to be an
+    # afc database and turned into an SQL script first (a broken or foreign archive fails here,
+    # before anything is touched), then one transaction drops afc's schemas and replays it, so a
+    # failed restore leaves the database as it was.
     import tempfile
 
+    check_pg_dump(source)
     with tempfile.TemporaryDirectory(prefix="afc-restore-") as tmp:
         script = Path(tmp) / "restore.sql"
         replay, env = pg_command("pg_restore", url, "--no-owner", f"--file={script}", str(source))

@@ -28,7 +28,8 @@ from afc.ops.schedule import parse
 INSTALLED = "SELECT MIN(applied_at) FROM ops.schema_migrations"
 IN_PLAY = """
 SELECT COUNT(*) FROM core.fixtures
-WHERE status_group = 'live' OR (status_group = 'scheduled' AND kickoff_at <= %(now)s AND kickoff_at > %(since)s)"""
+WHERE (status_group = 'live' AND kickoff_at > %(settled)s)
+   OR (status_group = 'scheduled' AND kickoff_at <= %(now)s AND kickoff_at > %(since)s)"""
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,11 @@ def check_live(probe: Probe) -> list[Problem]:
     limit = timedelta(minutes=probe.ops.health.live_stall_minutes)
     if probe.now - beat <= limit or not columns(probe.db, "core.fixtures"):
         return []
-    row = probe.db.fetchone(IN_PLAY, {"now": probe.now, "since": probe.now - timedelta(hours=3)})
+    from afc.marts.live import SETTLE_AFTER
+
+    # a fixture stuck "live" for days is a stale record, not a match the stalled loop is missing
+    row = probe.db.fetchone(IN_PLAY, {"now": probe.now, "since": probe.now - timedelta(hours=3),
+                                      "settled": probe.now - SETTLE_AFTER})
     if not row or not row[0]:
         return []
     return [Problem("live_stalled", "live", f"live loop stalled: last heartbeat {beat:%H:%M:%S} UTC, "

@@ -54,12 +54,13 @@ def advisory_lock(url: str, group: str) -> Iterator[None]:
     import psycopg
 
     from afc.db import redact_url
+    from afc.db.postgres import _last_line
 
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name=f"afc-lock-{group}")
     except psycopg.Error as exc:
         raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)} for the {group} lock: "
-                                  f"{str(exc).strip().splitlines()[-1]}") from None
+                                  f"{_last_line(exc)}") from None
     with conn:
         row = conn.execute(PG_TRY, (f"afc:group:{group}",)).fetchone()
         if not row or not row[0]:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from afc.config.bounds import MAX_SECONDS, option_duration
 from afc.db import Database
-from afc.errors import ConfigError
 
 PARTITIONS = """
 SELECT c.relname FROM pg_inherits i
@@ -28,7 +28,6 @@ COUNT_OLD = "SELECT COUNT(*) FROM raw.responses WHERE fetched_at < %(cutoff)s"
 # The per-minute ledger rows are only needed for the current minute; keep two days for inspection.
 OLD_MINUTES = "DELETE FROM ops.quota_minutes WHERE minute < %(before)s"
 _MONTHLY = re.compile(r"^responses_(\d{4})_(\d{2})$")
-_DURATION = re.compile(r"^(\d+)d$")
 
 
 @dataclass
@@ -42,11 +41,9 @@ class PruneResult:
 
 
 def parse_age(text: str) -> timedelta:
-    """`90d` → 90 days; at least one day (raw is what core is rebuilt from)."""
-    match = _DURATION.match(text.strip())
-    if not match or int(match[1]) < 1:
-        raise ConfigError(f"--raw-older-than: use whole days such as 90d (at least 1d), got {text!r}")
-    return timedelta(days=int(match[1]))
+    """`90d` → 90 days; at least one day (raw is what core is rebuilt from), at most a century."""
+    seconds = option_duration("--raw-older-than", text, default_unit="", units="d", minimum=86400, maximum=MAX_SECONDS)
+    return timedelta(seconds=seconds)
 
 
 def _month_end(name: str) -> datetime | None:

@@ -27,6 +27,7 @@ KEYWORDS = {
 # (low, high) per cron field: minute, hour, day of month, month, day of week (0 and 7 are Sunday)
 BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+WEEK = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # systemd's order for `a..b`
 _ELAPSE = re.compile(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
 
 
@@ -119,19 +120,87 @@ def _period(minute: set[int], hour: set[int], dom: set[int], month: set[int], do
 def parse(text: str) -> Schedule:
     """Any schedule a job or the `ops:` section may carry."""
     text = text.strip()
+    if not re.fullmatch(r"[ -~]+", text):  # rendered into unit files and the crontab: one printable line
+        raise ConfigError(f"schedule {text!r}: must be printable ASCII on one line")
     if text.startswith("calendar:"):
         return from_calendar(text)
     return from_cron(text, KEYWORDS.get(text, text))
 
 
 def from_calendar(text: str) -> Schedule:
-    """A `calendar:<OnCalendar spec>` schedule, pinned to UTC and checked with systemd-analyze."""
+    """A `calendar:<OnCalendar spec>` schedule in afc's subset of the grammar, pinned to UTC; no external tool."""
     spec = text.removeprefix("calendar:").strip()
-    if not re.search(r"\b(UTC|[A-Z][A-Za-z_]+/[A-Za-z_]+)$", spec):
-        spec += " UTC"
-    times = elapses(spec)
-    gaps = [int((b - a).total_seconds()) for a, b in zip(times, times[1:], strict=False)]
-    return Schedule(text, None, spec, max(gaps) if gaps else 86400)
+    fields = calendar_fields(spec, text)
+    spec = spec if spec.endswith(" UTC") else spec + " UTC"
+    minute, hour, dom, month, dow = fields.minute, fields.hour, fields.dom, fields.month, fields.dow
+    full = [values == set(range(lo, hi + 1)) for values, (lo, hi) in
+            zip((minute, hour, dom, month, dow), (*BOUNDS[:4], (0, 6)), strict=True)]
+    return Schedule(text, None, spec, _period(minute, hour, dom, month, dow, full))
+
+
+@dataclass(frozen=True)
+class CalendarFields:
+    """The values each field of an OnCalendar spec matches (day of week 0 = Sunday, as in cron)."""
+
+    dow: set[int]
+    month: set[int]
+    dom: set[int]
+    hour: set[int]
+    minute: set[int]
+    second: set[int]
+
+
+# `[weekdays ]*-MM-DD |YYYY-MM-DD ]HH:MM[:SS][ UTC]`, each number field `*`, `n`, `a..b`, `n/step` or a
+# comma list of them: a strict subset of systemd.time(7), so nothing else can reach a unit file.
+_NUMBERS = r"(?:\*|\d{1,4}(?:\.\.\d{1,4}|/\d{1,3})?(?:,\d{1,4}(?:\.\.\d{1,4}|/\d{1,3})?)*)"
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_CALENDAR = re.compile(
+    rf"(?:(?P<dow>{_DAY}(?:\.\.{_DAY})?(?:,{_DAY}(?:\.\.{_DAY})?)*) )?"
+    rf"(?:(?P<year>{_NUMBERS})-(?P<month>{_NUMBERS})-(?P<dom>{_NUMBERS}) )?"
+    rf"(?P<hour>{_NUMBERS}):(?P<minute>{_NUMBERS})(?::(?P<second>{_NUMBERS}))?(?: UTC)?")
+CALENDAR_BOUNDS = {"month": (1, 12), "dom": (1, 31), "hour": (0, 23), "minute": (0, 59), "second": (0, 59)}
+
+
+def calendar_fields(spec: str, text: str | None = None) -> CalendarFields:
+    """Parse afc's OnCalendar subset; a one-line ConfigError for anything else (newlines, `;`, time zones...)."""
+    match = _CALENDAR.fullmatch(spec)
+    if match is None:
+        raise ConfigError(f"schedule {text or spec!r}: not an OnCalendar spec afc accepts; use "
+                          "'[Mon..Fri ][*-MM-DD ]HH:MM[:SS][ UTC]' with numbers, '*', 'a..b', 'n/step' or lists")
+    try:
+        if (match["year"] or "*") != "*":
+            _calendar_values(match["year"], 1970, 9999)
+        values = {name: _calendar_values(match[name] or ("0" if name == "second" else "*"), *bounds)
+                  for name, bounds in CALENDAR_BOUNDS.items()}
+        return CalendarFields(_weekdays(match["dow"]), **values)
+    except ValueError as exc:
+        raise ConfigError(f"schedule {text or spec!r}: {exc}") from None
+
+
+def _calendar_values(text: str, low: int, high: int) -> set[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        start, _, stop = base.partition("..")
+        first = low if start == "*" else int(start)
+        last = int(stop) if stop else high if step or start == "*" else first
+        if not low <= first <= last <= high or (step and int(step) == 0):
+            raise ValueError(f"{part!r} is outside {low}..{high}")
+        values.update(range(first, last + 1, int(step) if step else 1))
+    return values
+
+
+def _weekdays(text: str | None) -> set[int]:
+    if not text:
+        return set(range(7))
+    days: set[int] = set()
+    for part in text.split(","):
+        start, _, stop = part.partition("..")
+        first, last = WEEK.index(start), WEEK.index(stop or start)
+        if first > last:
+            raise ValueError(f"{part!r} runs backwards; weeks start on Monday")
+        days.update((day + 1) % 7 for day in range(first, last + 1))
+    return days
 
 
 def elapses(spec: str, count: int = 60) -> list[datetime]:
@@ -153,7 +222,8 @@ def midnight_clash(schedule: Schedule, delay_seconds: int) -> str | None:
         fields = schedule.cron.split()
         moments = [(h, m) for h in expand_field(fields[1], 1) for m in expand_field(fields[0], 0)]
     else:
-        moments = [(t.hour, t.minute) for t in elapses(schedule.calendar)]
+        spec = calendar_fields(schedule.calendar)
+        moments = [(h, m) for h in spec.hour for m in spec.minute]
     for hour, minute in moments:
         start = hour * 3600 + minute * 60
         if start == 0 or start + delay_seconds >= 86400:

@@ -7,14 +7,20 @@ key through LoadCredential, metrics in a world-readable RuntimeDirectory for nod
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
 from afc.config.jobs import JobConfig
 from afc.config.ops import ops_config
+from afc.errors import ConfigError
 from afc.ops.groups import Timer, timers
 
 DEFAULT_EXEC = "/usr/local/bin/afc"
+# Everything a rendered value needs, and nothing systemd or cron would read as more than text:
+# no newline (a new directive), `%` (a specifier; a newline to cron), `$`, `;`, quotes or backslashes.
+SAFE_VALUE = re.compile(r"[A-Za-z0-9 _.:,*/+=@-]{1,200}")
+SAFE_EXEC = re.compile(r"/[A-Za-z0-9._+/-]{1,255}")
 HEADER = "# Rendered by `afc systemd render` from jobs/*.yaml: edit the jobs, then render again.\n"
 DESCRIPTIONS = {
     "bootstrap": "static reference data",
@@ -126,11 +132,12 @@ def crontab(found: list[Timer], executable: str) -> str:
 
 def render(config: JobConfig, executable: str = DEFAULT_EXEC) -> dict[str, str]:
     """Every file, by path relative to the repository root: systemd/*.service|timer, cron/afc.crontab."""
-    if not executable.startswith("/"):
-        from afc.errors import ConfigError
-
-        raise ConfigError(f"--exec: systemd needs an absolute path to afc, got {executable!r}")
+    if not SAFE_EXEC.fullmatch(executable):
+        raise ConfigError(f"--exec: systemd needs an absolute path to afc of letters, digits and ._+-/, "
+                          f"got {executable!r}")
     found = timers(config)
+    for timer in found:
+        checked_values(timer)
     delay = ops_config(config).random_delay_seconds
     files: dict[str, str] = {}
     for timer in found:
@@ -139,6 +146,17 @@ def render(config: JobConfig, executable: str = DEFAULT_EXEC) -> dict[str, str]:
     files["systemd/afc-live.service"] = live_service(executable)
     files["cron/afc.crontab"] = crontab(found, executable)
     return files
+
+
+def checked_values(timer: Timer) -> None:
+    """Refuse a timer any of whose strings could break out of its line in a unit file or the crontab."""
+    values = [("timer name", timer.name), ("schedule", timer.schedule.text), ("calendar", timer.schedule.calendar),
+              ("cron", timer.schedule.cron or "-"), ("timeout", timer.timeout),
+              *(("command argument", arg) for args in timer.commands for arg in args)]
+    for what, value in values:
+        if not SAFE_VALUE.fullmatch(value):
+            raise ConfigError(f"afc-{timer.name}: {what} {value!r} is not safe in a unit file or crontab "
+                              "(letters, digits, spaces and _.:,*/+=@- only)")
 
 
 def differences(root: Path, files: dict[str, str]) -> list[str]:

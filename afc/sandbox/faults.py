@@ -3,7 +3,8 @@
 Kinds: 500/502/503/499 (the API's `{"message": ...}` body), `timeout` (hold the connection),
 `slow` (answer after 1-3 s), `malformed` (invalid JSON with 200), `truncated` (the body cut in
 half), `bug` (the documented 200 server-bug envelope), `429` (per-minute form with headers) and
-`drop` (close the connection without answering). `inject` queues exact faults for tests.
+`drop` (close the connection without answering); `deep`, `bigint`, `surrogate` and `nan` splice
+deep nesting, a 5000-digit integer, a lone surrogate or a NaN literal into a 200 envelope. `inject` queues exact faults for tests.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from collections import deque
 
 from afc.errors import ConfigError
 
-KINDS = ("500", "502", "503", "499", "timeout", "slow", "malformed", "truncated", "bug", "429", "drop")
+KINDS = ("500", "502", "503", "499", "timeout", "slow", "malformed", "truncated", "bug", "429", "drop",
+         "deep", "bigint", "surrogate", "nan")
+# Valid-looking JSON that no client can hold: spliced into the envelope ahead of "response".
+UNREADABLE = {
+    "deep": b"[" * 100_000 + b"]" * 100_000,
+    "bigint": b"7" * 5000,
+    "surrogate": b'"\\ud800"',
+    "nan": b"NaN",
+}
 BEFORE = frozenset({"500", "502", "503", "499", "timeout", "429", "drop"})  # answered without doing the work
 
 

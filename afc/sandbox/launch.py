@@ -36,8 +36,8 @@ def make_clock(now: str | None, speed: float) -> SystemClock | SimClock:
         except ValueError:
             raise ConfigError(f"--now {now!r}: not an ISO time; use e.g. 2026-11-28T12:00:00Z") from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    if speed < 0:
-        raise ConfigError(f"--clock-speed must be >= 0, got {speed:g}")
+    if not 0 <= speed <= 1_000_000:  # NaN and infinity fail too
+        raise ConfigError(f"--clock-speed must be >= 0 and at most 1000000, got {speed:g}")
     return SimClock(start, speed)
 
 

@@ -22,7 +22,7 @@ from afc.sandbox.config import SandboxConfig
 from afc.sandbox.contract import (Endpoint, Invalid, Query, Raw, envelope, error_envelope, free_plan_window, page_of,
                                   validate)
 from afc.sandbox.endpoints import ROUTES
-from afc.sandbox.faults import BEFORE, Faults
+from afc.sandbox.faults import BEFORE, UNREADABLE, Faults
 from afc.sandbox.memo import Lru
 from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
 from afc.sandbox.render import iso
@@ -116,6 +116,8 @@ class Api:
             reply.body = reply.body.replace(b'"errors":', b'"errors"', 1) + b"}"
         elif fault == "truncated":
             reply.body = reply.body[:len(reply.body) // 2]
+        elif fault in UNREADABLE:
+            reply.body = reply.body.replace(b'"response":', b'"fault":' + UNREADABLE[fault] + b',"response":', 1)
         elif fault == "bug":
             errors = {"time": iso(self.clock.now().replace(microsecond=0), UTC),
                       "bug": "This is on our side, please report us this bug on https://dashboard.api-football.com",

@@ -15,11 +15,14 @@ from afc.config.coverage import DETAIL_PARTS, FLAGS, CoverageConfig
 from afc.config.seasons import guess_season
 from afc.db import Database, as_datetime
 from afc.marts.coverage.model import Measure, RawRun
-from afc.marts.coverage.raw import latest_run
+from afc.marts.coverage.raw import empty_answers, latest_run
 
 FLAG_COLUMNS = sorted(set(FLAGS.values()))
-SEASON = "SELECT current, " + ", ".join(FLAG_COLUMNS) + """
-FROM core.league_seasons WHERE league_id = %(league)s AND season = %(season)s"""
+# Current only if no newer season of the league is flagged current too (the API moves the flag late).
+SEASON = """SELECT CASE WHEN s.current IS NULL THEN NULL WHEN s.current = %(yes)s AND NOT EXISTS (
+    SELECT 1 FROM core.league_seasons n WHERE n.league_id = s.league_id AND n.season > s.season
+      AND n.current = %(yes)s) THEN %(yes)s ELSE %(no)s END, """ + ", ".join(FLAG_COLUMNS) + """
+FROM core.league_seasons s WHERE s.league_id = %(league)s AND s.season = %(season)s"""
 ANY_FIXTURE = "SELECT 1 FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s LIMIT 1"
 FIXTURES = """
 SELECT count(*), max(updated_at) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"""
@@ -58,6 +61,10 @@ WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 's
   AND f.kickoff_at > %(now)s AND f.kickoff_at <= %(until)s"""
 # Players held per team; with no paging seen yet, a squad of about 30 at 20 per page.
 PLAYERS_PER_TEAM = 30
+# An empty answer where the coverage flag promises data is asked again this many days after each
+# empty answer (a current season, then a finished one); once they are spent it is "empty at source".
+RECHECK_DAYS = {True: (1, 3, 7), False: (7,)}
+EMPTY_CHECKED = ("standings", "injuries", "top_scorers", "players")  # one season-wide list each
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class Season:
 
 def open_season(db: Database, league: int, season: int, now: datetime, config: CoverageConfig) -> Season:
     """The league season with its coverage flags (unknown flags are None) and whether it is current."""
-    row = db.fetchone(SEASON, {"league": league, "season": season})
+    row = db.fetchone(SEASON, {"league": league, "season": season, "yes": True, "no": False})
     flags = dict(zip(FLAG_COLUMNS, row[1:], strict=True)) if row else dict.fromkeys(FLAG_COLUMNS)
     current = bool(row[0]) if row and row[0] is not None else season >= guess_season(now)
     keys = {"league": league, "season": season}
@@ -193,7 +200,27 @@ def measure(s: Season) -> list[Measure]:
     wanted = s.config.endpoints
     found = [m for m in details(s) if m.endpoint in wanted] if any(p in wanted for p in DETAIL_PARTS) else []
     found += [MEASURES[name](s) for name in wanted if name in MEASURES]
-    return [_applicable(s, m) for m in found]
+    return [_applicable(s, _empty_answer(s, m)) for m in found]
+
+
+def _empty_answer(s: Season, m: Measure) -> Measure:
+    """A season-wide list the flags promise but the API answered empty: a gap, re-checked on RECHECK_DAYS,
+    then `empty at source` (reported, no more calls). Held rows or unknown flags change nothing."""
+    flag = FLAGS.get(m.endpoint)
+    if m.endpoint not in EMPTY_CHECKED or not m.run or m.run.items or m.detail.get("rows") or \
+            not flag or s.flags.get(flag) is not True:
+        return m
+    count, last = empty_answers(s.db, m.endpoint, s.league, s.season)
+    if not count or last is None:
+        return m
+    delays = RECHECK_DAYS[s.current]
+    due = last + timedelta(days=delays[count - 1]) if count <= len(delays) else None
+    detail = m.detail | {"empty_answers": count, "last_empty_at": _iso(last), "recheck_at": _iso(due),
+                         "rechecks_left": max(0, len(delays) - count + 1), "flag": flag}
+    if due is None:
+        return replace(m, held=0, detail=detail, not_applicable=f"empty at source: {count} empty answers, the last "
+                       f"on {last:%Y-%m-%d}, although {flag} is true; not asked again")
+    return replace(m, held=0, detail=detail)
 
 
 def _applicable(s: Season, m: Measure) -> Measure:

@@ -29,6 +29,10 @@ RUN = """
 SELECT id, results, paging_current, paging_total FROM raw.responses
 WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
   AND status = 200 AND errors IS NULL AND fetched_at >= %(since)s{filters}"""
+EMPTY = """
+SELECT count(*), max(fetched_at) FROM raw.responses
+WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
+  AND status = 200 AND errors IS NULL AND results = 0 AND params->>'page' IS NULL{filters}"""
 QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id IN ({marks})"
 
 
@@ -37,6 +41,13 @@ def _sql(template: str, endpoint: str) -> str:
     # The parameter names come from afc.api.endpoints (code, not input): each must be absent from the call.
     filters = sorted(ENDPOINTS[endpoint].params - NOT_FILTERS)
     return template.format(filters="".join(f" AND params->>'{name}' IS NULL" for name in filters))
+
+
+def empty_answers(db: Database, endpoint: str, league: int, season: int) -> tuple[int, datetime | None]:
+    """How many successful whole-season calls of `endpoint` answered an empty list, and the newest one."""
+    api = SEASON_CALLS[endpoint]
+    row = db.fetchone(_sql(EMPTY, api), {"endpoint": api, "league": str(league), "season": str(season)})
+    return (int(row[0]), as_datetime(row[1])) if row else (0, None)
 
 
 def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun | None:

@@ -1,0 +1,93 @@
+"""Reading an answer's body: the one JSON parser every stage trusts (client, archive, rebuild).
+
+A body that parses but that a later stage cannot hold is refused here, once, with a reason: nesting
+deeper than any API answer (the drift observer and transforms walk it recursively), integers
+beyond 64 bits (neither backend stores them), NaN/Infinity (not JSON; PostgreSQL's jsonb refuses
+them) and lone UTF-16 surrogates (not encodable as UTF-8; SQLite and jsonb refuse them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 64  # real API answers nest under 10 levels
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+class Unparsable(ValueError):
+    """The body is not JSON afc can store and transform; the message is the one-line reason."""
+
+
+class NotJson(Unparsable):
+    """Not JSON at all (garbled, cut short): a transient failure worth asking again."""
+
+
+class TooLarge(Unparsable):
+    """Over the size cap: not read past it, so there is nothing to keep."""
+
+
+def _constant(name: str) -> Any:
+    raise Unparsable(f"a {name} literal, which JSON does not allow")
+
+
+def parse(text: str) -> Any:
+    """The JSON value of `text`, or Unparsable naming why not (never RecursionError or ValueError)."""
+    try:
+        value = json.loads(text, parse_constant=_constant)
+    except Unparsable:
+        raise
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise Unparsable(f"nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # Python's limit on integer digits
+        raise Unparsable(f"a number afc cannot read ({str(exc).split(';')[0]})") from None
+    check(value)
+    # PostgreSQL text cannot hold NUL: drop it from the parsed strings on both backends alike (the
+    # archive keeps the verbatim text), so the response's core rows do not roll back its raw row.
+    return _without_nul(value) if "\\u0000" in text else value
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def check(value: Any) -> None:
+    """Raise Unparsable unless every part of `value` can be stored and walked (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            _depth(depth)
+            for key, item in node.items():
+                _string(key)
+                stack.append((item, depth + 1))
+        elif isinstance(node, list):
+            _depth(depth)
+            stack.extend((item, depth + 1) for item in node)
+        elif isinstance(node, str):
+            _string(node)
+        elif isinstance(node, int) and not isinstance(node, bool) and node not in _INT_RANGE:
+            raise Unparsable(f"an integer of {len(str(abs(node)))} digits, beyond 64 bits")
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise Unparsable("a number too large for a 64-bit float")
+
+
+def _depth(depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise Unparsable(f"nested more than {MAX_DEPTH} levels deep")
+
+
+def _string(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Unparsable(f"a lone UTF-16 surrogate (\\u{ord(text[exc.start]):04x}) in a string") from None

@@ -1,0 +1,192 @@
+"""Bodies afc cannot hold: each ends as one line, exit 1, the run failed, the text archived (issue 14, item 6)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from afc.api.client import ApiClient, Request
+from afc.api.body import NotJson, Unparsable, parse
+from afc.cli import app
+from afc.db import connect
+from afc.errors import MalformedResponse, UnreadableBody
+from tests.fakeapi import KEY, Answer, FakeApi
+
+ENVELOPE = '{{"get": "countries", "parameters": [], "errors": [], "results": 1, "paging": {{"current": 1, "total": 1}}, "response": [{item}]}}'
+DEEP = ENVELOPE.format(item="[" * 100_000 + "]" * 100_000)
+NESTED = ENVELOPE.format(item='{"name": "X", "flag": ' + "[" * 200 + "]" * 200 + "}")
+BIGINT = ENVELOPE.format(item='{"name": "X", "code": ' + "7" * 5000 + "}")
+WIDEINT = ENVELOPE.format(item='{"name": "X", "code": ' + "9" * 30 + "}")
+SURROGATE = ENVELOPE.format(item='{"name": "X\\ud800", "code": "XX"}')
+NAN = ENVELOPE.format(item='{"name": "X", "code": NaN}')
+INFINITY = ENVELOPE.format(item='{"name": "X", "code": -Infinity}')
+OVERFLOW = ENVELOPE.format(item='{"name": "X", "code": 1e400}')
+UNREADABLE = {"deep": DEEP, "nested": NESTED, "bigint": BIGINT, "wideint": WIDEINT, "surrogate": SURROGATE,
+              "nan": NAN, "infinity": INFINITY, "overflow": OVERFLOW}
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (DEEP, "nested more than 64 levels deep"),
+    (NESTED, "nested more than 64 levels deep"),
+    (BIGINT, "a number afc cannot read (Exceeds the limit (4300 digits)"),
+    (WIDEINT, "an integer of 30 digits, beyond 64 bits"),
+    (SURROGATE, "a lone UTF-16 surrogate (\\ud800) in a string"),
+    (NAN, "a NaN literal, which JSON does not allow"),
+    (INFINITY, "a -Infinity literal, which JSON does not allow"),
+    (OVERFLOW, "a number too large for a 64-bit float"),
+])
+def test_parse_refuses_what_no_later_stage_can_hold(text, reason):
+    with pytest.raises(Unparsable) as caught:
+        parse(text)
+    assert str(caught.value).startswith(reason) and not isinstance(caught.value, NotJson)
+
+
+def test_parse_keeps_what_is_fine_and_calls_garbage_not_json():
+    assert parse('{"a": ["\\ud83d\\ude00", 9223372036854775807, -1.5e300, null]}') == {
+        "a": ["\U0001f600", 2**63 - 1, -1.5e300, None]}
+    with pytest.raises(NotJson, match=r"not JSON \(Expecting value at line 1 column 1\)"):
+        parse("<html>oops</html>")
+
+
+def run_cli(db_url: str, body: str, *extra_env: tuple[str, str]):
+    api = FakeApi({"countries": Answer(200, body)})
+    with api.serve() as url, tempfile.TemporaryDirectory() as data_dir:
+        env = {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": data_dir, "API_FOOTBALL_KEY": KEY, "AFC_API_BASE_URL": url,
+               "AFC_CLOCK": "2026-11-28T12:00:00Z@0", **dict(extra_env)}
+        result = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
+    return api, result
+
+
+def error_line(result) -> str:
+    """The one error line on stderr (and no traceback anywhere)."""
+    assert "Traceback" not in result.output and not isinstance(result.exception, (RecursionError, ValueError))
+    lines = [line for line in result.stderr.splitlines() if line.startswith("afc: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def archived(db_url: str) -> tuple[list[tuple], list[tuple]]:
+    db = connect(db_url)
+    try:
+        raws = db.fetchall("SELECT status, body IS NULL, body_text, errors FROM raw.responses ORDER BY id")
+        jobs = db.fetchall("SELECT status, error FROM ops.job_runs ORDER BY id")
+        return raws, jobs
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("kind", sorted(UNREADABLE))
+def test_an_unreadable_body_is_archived_as_text_and_fails_the_run(db_url, kind, caplog):
+    caplog.set_level(logging.DEBUG)
+    body = UNREADABLE[kind]
+    api, result = run_cli(db_url, body)
+    assert result.exit_code == 1, result.output
+    line = error_line(result)
+    assert line.startswith("afc: bootstrap_countries: /countries: unreadable body: ") and "(kept as text)" in line
+    assert len(api.requests) == 1  # the same answer would come again: no retry spends quota
+    raws, jobs = archived(db_url)
+    assert len(raws) == 1
+    status, body_null, body_text, errors = raws[0]
+    assert status == 200 and body_null and body_text == body
+    assert "unreadable body" in str(errors)
+    assert jobs == [("failed", line.removeprefix("afc: bootstrap_countries: "))]
+
+
+def test_a_body_over_the_cap_is_not_read_and_fails_the_run(db_url):
+    body = ENVELOPE.format(item='{"name": "' + "x" * 300_000 + '"}')
+    api, result = run_cli(db_url, body, ("AFC_MAX_BODY_MB", "0.25"))
+    assert result.exit_code == 1
+    assert error_line(result) == ("afc: bootstrap_countries: /countries: unreadable body: the body is over "
+                                  "the 0.25 MB cap (AFC_MAX_BODY_MB) (not kept)")
+    assert len(api.requests) == 1
+    raws, jobs = archived(db_url)
+    assert [(r[0], r[1], r[2]) for r in raws] == [(200, True, None)] and "0.25 MB cap" in str(raws[0][3])
+    assert jobs[0][0] == "failed" and "0.25 MB cap" in jobs[0][1]
+
+
+def test_the_cap_stops_reading_a_stream_without_reading_it_all(clock):
+    sent = []
+
+    def endless():
+        for _ in range(10_000):  # 640 MB if read to the end
+            sent.append(1)
+            yield b" " * 65_536
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    client = ApiClient("http://api.test", KEY, clock,
+                       transport=httpx.MockTransport(handle), max_body=2**20)
+    response = client.get(Request.of("countries"))
+    assert isinstance(response.error, UnreadableBody) and "over the 1 MB cap" in str(response.error)
+    assert len(sent) <= 17  # 1 MB in 64 KB chunks, and one more to see it go past
+    assert response.text is None and response.body is None
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(clock):
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"{}", headers={"content-length": str(500 * 2**20)})
+
+    client = ApiClient("http://api.test", KEY, clock,
+                       transport=httpx.MockTransport(handle), max_body=2**20)
+    assert isinstance(client.get(Request.of("countries")).error, UnreadableBody)
+
+
+def test_garbage_stays_a_retryable_malformed_answer(clock):
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text='{"get": "countries", "response": [')
+
+    client = ApiClient("http://api.test", KEY, clock,
+                       transport=httpx.MockTransport(handle))
+    error = client.get(Request.of("countries")).error
+    assert isinstance(error, MalformedResponse) and "the body is not JSON (Expecting value" in str(error)
+
+
+@pytest.fixture
+def sandboxed(db_url):
+    from datetime import UTC, datetime
+
+    from afc.clock import SimClock
+    from afc.collect.collector import Collector
+    from afc.sandbox import SandboxConfig, start_sandbox
+    from afc.config.settings import load_settings
+
+    clock = SimClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC), speed=0)
+    with start_sandbox(SandboxConfig(timeout_seconds=3), clock=clock) as sb:
+        settings = load_settings({}, api_key=sb.key, api_base_url=sb.url, database_url=db_url, http_timeout=5)
+        collector = Collector.open(settings, clock=clock)
+        yield sb, collector
+        collector.close()
+
+
+@pytest.mark.parametrize("fault", ["deep", "bigint", "surrogate", "nan"])
+def test_the_sandbox_fault_fails_the_step_once_and_keeps_the_text(sandboxed, fault):
+    from afc.collect import step as pipeline, runs
+
+    sb, collector = sandboxed
+    sb.inject(fault)
+    ctx = collector.context("drill", "drill", "LOW")
+    with pytest.raises(UnreadableBody, match=r"^/countries: unreadable body: .* \(kept as text\)$"):
+        pipeline.step(ctx, Request.of("countries"))
+    rows = collector.db.fetchall("SELECT status, body IS NULL, body_text, errors FROM raw.responses")
+    assert len(rows) == 1 and rows[0][0] == 200 and rows[0][1] and '"fault":' in rows[0][2]
+    assert "unreadable body" in str(rows[0][3])
+    assert runs.totals(collector.db, ctx.run_id).calls == 1
+    assert pipeline.step(ctx, Request.of("countries")).counts.inserted > 10  # the next answer lands
+
+
+def test_a_nul_escape_lands_without_the_nul_and_the_archive_keeps_the_text(db_url):
+    body = ENVELOPE.format(item='{"name": "Eng\\u0000land", "code": "GB", "flag": null}')
+    api, result = run_cli(db_url, body)
+    assert result.exit_code == 0, result.stderr
+    db = connect(db_url)
+    try:
+        assert db.fetchall("SELECT name FROM core.countries") == [("England",)]
+        kept = db.fetchone("SELECT body, body_text FROM raw.responses")
+        assert "Eng\\u0000land" in (kept[1] if db.backend == "postgres" else kept[0])
+    finally:
+        db.close()
