@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from afc.errors import ConfigError
-from afc.ops.schedule import checked, elapses, expand_field, midnight_clash, parse
+from afc.config.schedule import checked, elapses, expand_field, midnight_clash, parse
 
 CASES = [
     ("hourly", "5 * * * *", "*-*-* *:05:00 UTC", 3600),

@@ -15,7 +15,7 @@ from afc.cli import app
 from afc.config.jobs import load
 from afc.errors import ConfigError
 from afc.ops.groups import timers
-from afc.ops.schedule import expand_field, midnight_clash, parse
+from afc.config.schedule import expand_field, midnight_clash, parse
 from afc.ops.systemd import render
 from tests.conftest import ROOT
 

@@ -31,7 +31,7 @@ Layer = Literal["raw", "core", "mart"]  # where a job's responses land
 
 def check_schedule(value: str) -> str:
     """A keyword (`hourly`), a 5-field cron expression, or a systemd OnCalendar spec prefixed `calendar:`."""
-    from afc.ops.schedule import parse
+    from afc.config.schedule import parse
 
     text = value.strip()
     if not re.fullmatch(r"[ -~]+", text):  # it is rendered into unit files and the crontab

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from afc.config.jobs import Job, JobConfig
 from afc.config.ops import OpsConfig, group_schedules, ops_config
 from afc.errors import ConfigError
-from afc.ops.schedule import Schedule, checked
+from afc.config.schedule import Schedule, checked
 
 # group -> (the afc commands its service runs, TimeoutStartSec)
 COMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {

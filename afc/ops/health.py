@@ -23,7 +23,7 @@ from afc.db import Database, as_datetime
 from afc.errors import AfcError, ConfigError
 from afc.ops import heartbeat
 from afc.ops.groups import timers
-from afc.ops.schedule import parse
+from afc.config.schedule import parse
 
 INSTALLED = "SELECT MIN(applied_at) FROM ops.schema_migrations"
 IN_PLAY = """
