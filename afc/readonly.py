@@ -16,32 +16,28 @@ Results are capped in rows, bytes and time, and converted to JSON-safe values (`
 
 from __future__ import annotations
 
-import re
-import sqlite3
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from afc.errors import AfcError
-from afc.rows import Collected, Limits, collect  # Limits is part of this module's interface
+from afc.rows import FETCH_BATCH, Collected, Limits, collect  # Limits is part of this module's interface
 
 MAX_SQL_CHARS = 100_000
-SQLITE_MAX_LENGTH = 16 * 1024 * 1024  # largest string or blob SQLite may build for a query
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
-# SQLite authorizer: reads only. json_each/json_tree and pragma_* table-valued functions declare
-# their virtual table, which SQLite authorizes as an UPDATE of main.sqlite_master: harmless on a
-# mode=ro file, and any real UPDATE of sqlite_master also needs PRAGMA writable_schema (denied).
-_SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-                   sqlite3.SQLITE_RECURSIVE}
-_SQLITE_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
-                   "foreign_key_list"}
-_SQLITE_FUNCTIONS_DENIED = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
-                            "sqlite_dbpage", "zipfile", "sqlar_compress", "sqlar_uncompress"}
-_LAYER_NAME = re.compile(r"no such table: (raw|core|mart|ops)\.(\w+)")
+MAX_CONCURRENT = 2  # queries one server (one MCP session) runs at once: SQLite workers, PostgreSQL backends
+BUSY_WAIT_SECONDS = 2.0  # how long a further query waits for a free slot before it is answered "busy"
+MAX_COLUMNS = 500  # result columns per query (both backends)
+PG_FETCH_BYTES = 16 * 1024 * 1024  # most bytes of clipped values one PostgreSQL fetch may bring
+_TIME_LIMIT = "query stopped at the time limit ({:g} s); narrow it with WHERE or LIMIT"
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 
 
 class QueryError(AfcError):
@@ -75,13 +71,26 @@ def run_query(target: Target, sql: str, params: Params = None, limits: Limits = 
     _check_text(sql)
     started = time.monotonic()
     runner = _run_sqlite if target.backend == "sqlite" else _run_postgres
-    columns, collected = runner(target, sql, params, limits)
+    with query_slot():
+        columns, collected = runner(target, sql, params, limits)
     elapsed = int((time.monotonic() - started) * 1000)
     notes = [collected.stopped] if collected.stopped else []
     if collected.clipped:
         notes.append(f"{collected.clipped} values clipped to {limits.value_chars} characters")
     return QueryResult(columns, collected.rows, len(collected.rows),
                        bool(collected.stopped or collected.clipped), elapsed, "; ".join(notes) or None)
+
+
+@contextmanager
+def query_slot() -> Iterator[None]:
+    """One of the server's few query slots; waits briefly, then answers "busy"."""
+    if not _slots.acquire(timeout=BUSY_WAIT_SECONDS):
+        raise QueryError(f"busy: {MAX_CONCURRENT} queries are already running in this session; "
+                         "wait for one to finish and ask again")
+    try:
+        yield
+    finally:
+        _slots.release()
 
 
 def _check_text(sql: str) -> None:
@@ -101,61 +110,29 @@ def _check_text(sql: str) -> None:
 # --- SQLite ---------------------------------------------------------------------------------
 
 
-def _authorize(action: int, arg1: str | None, arg2: str | None, db_name: str | None,
-               _trigger: str | None) -> int:
-    """Allow reads of the database and harmless functions; deny everything else."""
-    if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _SQLITE_FUNCTIONS_DENIED else sqlite3.SQLITE_OK
-    if action in _SQLITE_ALLOWED:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _SQLITE_PRAGMAS:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master" and db_name == "main":
-        return sqlite3.SQLITE_OK  # a table-valued function declaring its virtual table (see above)
-    return sqlite3.SQLITE_DENY
-
-
-def sqlite_connect(path: str, limits: Limits) -> sqlite3.Connection:
-    """A read-only SQLite connection with the authorizer, the limits and the time budget armed."""
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=limits.seconds)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_LENGTH)
-    conn.execute("PRAGMA query_only = ON")
-    conn.set_authorizer(_authorize)
-    return conn
-
-
 def _run_sqlite(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
-    deadline = time.monotonic() + limits.seconds
-    try:
-        conn = sqlite_connect(target.location, limits)
-    except sqlite3.Error as exc:
-        raise QueryError(f"sqlite: cannot open {target.label or target.location} read-only: {exc}") from None
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 2_000)
-    try:
-        cur = conn.execute(sql, params or ())
-        columns = [d[0] for d in cur.description or ()]
-        return columns, collect(cur.fetchmany, limits, deadline)
-    except (sqlite3.Error, OverflowError, ValueError) as exc:
-        raise _sqlite_error(exc, limits) from None
-    finally:
-        conn.close()
+    from afc.readonly_sqlite import run_in_worker
+
+    if not Path(target.location).is_file():
+        raise QueryError(f"sqlite: cannot open {target.label or target.location} read-only: no such file")
+    answer = run_in_worker(target.location, sql, _plain(params), limits)
+    if "error" in answer:
+        raise QueryError(answer["error"])
+    return answer["columns"], Collected(answer["rows"], answer["stopped"], answer["clipped"])
 
 
-def _sqlite_error(exc: Exception, limits: Limits) -> QueryError:
-    text = str(exc)
-    if text == "interrupted":
-        return QueryError(f"sqlite: query stopped at the time limit ({limits.seconds:g} s); "
-                          "narrow it with WHERE or LIMIT")
-    if "not authorized" in text or "authorization denied" in text:
-        return QueryError(f"sqlite: {text}: only reads are allowed (one SELECT, WITH … SELECT or VALUES)")
-    if "one statement at a time" in text:
-        return QueryError("sqlite: send exactly one statement (no ';' followed by more SQL)")
-    hint = _LAYER_NAME.search(text)
-    if hint:
-        return QueryError(f"sqlite: {text}; on SQLite the table is named {hint[1]}_{hint[2]}")
-    return QueryError(f"sqlite: {text}")
+def _plain(params: Params) -> Any:
+    """Parameters as plain values for the worker (the same text SQLite's adapters would store)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return value.isoformat() if isinstance(value, date) else value
+
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {k: plain(v) for k, v in params.items()}
+    return [plain(v) for v in params]
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -177,16 +154,78 @@ def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> t
             _arm(conn, target, limits, pgsql)
 
             def set_timeout(left: float) -> None:
+                if left <= 0:
+                    raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
                 conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
 
+            with conn.cursor(name="afc_probe") as probe:
+                probe.execute(sql, params)  # DECLARE only: checks the statement, describes its columns
+                described = [(d.name, d.type_code) for d in probe.description or ()]
+            if len(described) > MAX_COLUMNS:
+                raise QueryError(f"postgresql: the query returns {len(described)} columns; "
+                                 f"at most {MAX_COLUMNS} per query")
+            clipped_sql, merge = _clipping(sql, [oid for _, oid in described], limits.value_chars)
+            width = max(1, len(described)) * limits.value_chars * 4  # UTF-8: up to 4 bytes a character
+            set_timeout(deadline - time.monotonic())  # planning the wrapper may fold constants again
             with conn.cursor(name="afc_query") as cur:
-                cur.execute(sql, params)
-                columns = [d.name for d in cur.description or ()]
-                return columns, collect(cur.fetchmany, limits, deadline, set_timeout)
+                cur.execute(clipped_sql, params)
+                return [name for name, _ in described], collect(
+                    lambda n: [merge(row) for row in cur.fetchmany(n)], limits, deadline, set_timeout,
+                    batch=max(1, min(FETCH_BATCH, PG_FETCH_BYTES // width)))
     except psycopg.Error as exc:
         raise _postgres_error(exc, limits) from None
     finally:
         conn.close()
+
+
+# Types whose values are small whatever the query does; every other column is clipped server-side.
+_PG_SMALL = {16, 20, 21, 23, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950}
+_PG_TEXT = {19, 25, 1042, 1043}  # name, text, bpchar, varchar
+_PG_BYTEA = 17
+_MARKER = "'…[clipped: ' || {length} || ' characters]'"
+
+
+def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Sequence[Any]], list[Any]]]:
+    """`sql` wrapped so that no value longer than `chars` characters leaves the server whole.
+
+    Text stays text (clipped with the marker `afc.rows` uses); any other variable-size value comes
+    as two columns: itself when short, else its text clipped. `merge` folds them back per row.
+    """
+    if not oids:
+        return sql, list
+    names = [f"c{i}" for i in range(len(oids))]
+    columns, pairs = [], []
+    for name, oid in zip(names, oids, strict=True):
+        col = f"q.{name}"
+        if oid in _PG_SMALL:
+            columns.append(col)
+            pairs.append(False)
+            continue
+        if oid == _PG_BYTEA:  # as afc.rows shows bytes: \\x and hex, two characters a byte
+            length = f"(octet_length({col}) * 2 + 2)"
+            head = f"'\\x' || encode(substring({col} from 1 for {(chars - 2) // 2}), 'hex')"
+        else:
+            as_text = col if oid in _PG_TEXT else f"{col}::text"
+            length, head = f"length({as_text})", f"left({as_text}, {chars})"
+        clipped = f"{head} || " + _MARKER.format(length=length)
+        if oid in _PG_TEXT:
+            columns.append(f"CASE WHEN {length} <= {chars} THEN {col} ELSE {clipped} END")
+            pairs.append(False)
+        else:
+            columns += [f"CASE WHEN {length} <= {chars} THEN {col} END",
+                        f"CASE WHEN {length} > {chars} THEN {clipped} END"]
+            pairs.append(True)
+    body = sql.rstrip().rstrip(";")
+    wrapped = f"SELECT {', '.join(columns)} FROM (\n{body}\n) AS q ({', '.join(names)})"
+
+    def merge(row: Sequence[Any]) -> list[Any]:
+        values, i = [], 0
+        for pair in pairs:
+            values.append((row[i] if row[i + 1] is None else row[i + 1]) if pair else row[i])
+            i += 2 if pair else 1
+        return values
+
+    return wrapped, merge
 
 
 def _arm(conn: Any, target: Target, limits: Limits, pgsql: Any) -> None:
@@ -207,8 +246,7 @@ def _postgres_error(exc: Exception, limits: Limits) -> QueryError:
 
     text = _first_line(exc)
     if isinstance(exc, pe.QueryCanceled):
-        return QueryError(f"postgresql: query stopped at the time limit ({limits.seconds:g} s); "
-                          "narrow it with WHERE or LIMIT")
+        return QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
     if isinstance(exc, pe.SyntaxError):
         return QueryError(f"postgresql: {text} (db_query runs exactly one read-only SELECT, "
                           "WITH … SELECT, TABLE or VALUES statement)")

@@ -38,7 +38,7 @@ class Collected:
 
 
 def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
-             before_fetch: Callable[[float], None] | None = None) -> Collected:
+            before_fetch: Callable[[float], None] | None = None, batch: int = FETCH_BATCH) -> Collected:
     """Fetch rows in batches until the result ends or a row, byte or time limit is reached."""
     out, size = Collected(), 2
     while True:
@@ -48,10 +48,10 @@ def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
             return out
         if before_fetch is not None and out.rows:
             before_fetch(left)  # the first fetch runs under the timeout set at the start
-        batch = fetch(min(FETCH_BATCH, limits.rows + 1 - len(out.rows)))
-        if not batch:
+        rows = fetch(min(batch, limits.rows + 1 - len(out.rows)))
+        if not rows:
             return out
-        for raw in batch:
+        for raw in rows:
             if len(out.rows) == limits.rows:
                 out.stopped = f"row limit {limits.rows} reached; more rows exist"
                 return out
@@ -101,5 +101,19 @@ def _json_container(value: Any, max_chars: int, out: Collected) -> Any:
 def _clip(text: str, full_length: int, max_chars: int, out: Collected) -> str:
     if full_length <= max_chars and len(text) <= max_chars:
         return text
+    if _clipped_by_the_database(text, max_chars):
+        out.clipped += 1
+        return text
     out.clipped += 1
-    return text[:max_chars] + f"…[clipped: {full_length} characters]"
+    return text[:max_chars] + clip_marker(full_length)
+
+
+def clip_marker(full_length: int) -> str:
+    """What follows a clipped value: how long it really was."""
+    return f"…[clipped: {full_length} characters]"
+
+
+def _clipped_by_the_database(text: str, max_chars: int) -> bool:
+    """PostgreSQL clips long values server-side (afc.readonly) with the same marker as `_clip`."""
+    at = text.rfind("…[clipped: ")
+    return 0 <= at <= max_chars and len(text) - at <= 40 and text.endswith(" characters]")
