@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from afc import __version__, templates
 from afc.clock import Clock, parse_clock
@@ -19,9 +19,13 @@ from afc.errors import AfcError, ConfigError, DatabaseUnavailable
 from afc.jobs import load
 from afc.mcp import schema, status
 from afc.mcp.role import DEFAULT_ROLE, resolve
-from afc.readonly import Limits, QueryResult, Target, run_query
+from afc.readonly import MAX_SQL_CHARS, Limits, QueryResult, Target, run_query
 from afc.rows import DEFAULT_SECONDS, MAX_ROWS
 from afc.settings import Settings
+from afc.templates import ID_MAX
+
+LeagueId = Annotated[int, Field(ge=1, le=ID_MAX, description="API league id, e.g. 39")]
+Season = Annotated[int, Field(ge=1900, le=2199, description="season year, e.g. 2024")]
 
 log = logging.getLogger("afc.mcp")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
@@ -46,6 +50,28 @@ def _errors_as_tool_errors(fn: F) -> F:
             raise ToolError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class _Server(MCPServer):
+    """MCPServer whose argument errors are one line, like every other afc error."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """Call a tool; arguments that fail validation get one line naming each field and its rule."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            raise ToolError(f"{name}: {argument_errors(exc.__cause__)}") from exc.__cause__
+
+
+def argument_errors(error: ValidationError) -> str:
+    """A validation error as one line: `argument limit: Input should be less than or equal to 5000`."""
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        parts.append(f"argument {where}: {' '.join(str(item['msg']).split())}")
+    return "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
 
 
 def open_target(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE) -> Target:
@@ -88,7 +114,7 @@ class Tools:
     def _limits(self, rows: int) -> Limits:
         return Limits(rows=rows, seconds=self.timeout)
 
-    def db_query(self, sql: Annotated[str, Field(description="one read-only SQL statement")],
+    def db_query(self, sql: Annotated[str, Field(max_length=MAX_SQL_CHARS, description="one read-only SQL statement")],
                  limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="maximum rows to return")] = 200,
                  ) -> QueryResult:
         return run_query(self.target, sql, None, self._limits(limit))
@@ -98,12 +124,12 @@ class Tools:
         return {"backend": self.target.backend, "naming": _naming(self.target),
                 "tables": schema.list_tables(self.target, layer)}
 
-    def describe_table(self, table: Annotated[str, Field(description="e.g. core.fixtures")]) -> dict[str, Any]:
+    def describe_table(self, table: Annotated[str, Field(max_length=200, description="e.g. core.fixtures")],
+                       ) -> dict[str, Any]:
         return schema.describe_table(self.target, table)
 
-    def coverage_status(self, league_id: Annotated[int, Field(description="API league id, e.g. 39")],
-                        season: Annotated[int, Field(description="season year, e.g. 2024")],
-                        endpoint: Annotated[str | None, Field(description="e.g. fixtures")] = None,
+    def coverage_status(self, league_id: LeagueId, season: Season,
+                        endpoint: Annotated[str | None, Field(max_length=100, description="e.g. fixtures")] = None,
                         ) -> dict[str, Any]:
         return status.coverage_status(self.target, league_id, season, endpoint)
 
@@ -126,8 +152,8 @@ class Tools:
     def list_templates(self) -> dict[str, Any]:
         return {"templates": templates.describe()}
 
-    def run_template(self, name: Annotated[str, Field(description="template name from list_templates")],
-                     params: Annotated[dict[str, Any] | None, Field(description="template parameters")] = None,
+    def run_template(self, name: Annotated[str, Field(max_length=100, description="template name from list_templates")],
+                     params: Annotated[dict[str, Any] | None, Field(max_length=20, description="template parameters")] = None,
                      limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
         return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit))
 
@@ -169,7 +195,7 @@ def build_server(settings: Settings, *, query_url: str | None = None, role: str 
     """The MCP server for the database in `settings`; settings are read once, here."""
     target = target or open_target(settings, query_url=query_url, role=role)
     tools = Tools(settings, target, clock or parse_clock(settings.clock), timeout, query_url or settings.db_url)
-    server = MCPServer("afc", instructions=INSTRUCTIONS, version=__version__)
+    server = _Server("afc", instructions=INSTRUCTIONS, version=__version__)
     for name, description in descriptions(target, timeout).items():
         server.add_tool(_errors_as_tool_errors(getattr(tools, name)), description=description,
                         annotations=READ_ONLY)
