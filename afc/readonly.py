@@ -182,7 +182,7 @@ def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> t
 _PG_SMALL = {16, 20, 21, 23, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950}
 _PG_TEXT = {19, 25, 1042, 1043}  # name, text, bpchar, varchar
 _PG_BYTEA = 17
-_MARKER = "'…[clipped: ' || {length} || ' characters]'"
+_MARKER = "'…[clipped: ' || {length} || ' {unit}]'"
 
 
 def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Sequence[Any]], list[Any]]]:
@@ -194,7 +194,7 @@ def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Seq
     if not oids:
         return sql, list
     names = [f"c{i}" for i in range(len(oids))]
-    columns, pairs = [], []
+    columns, pairs, texts = [], [], []
     for name, oid in zip(names, oids, strict=True):
         col = f"q.{name}"
         if oid in _PG_SMALL:
@@ -202,21 +202,30 @@ def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Seq
             pairs.append(False)
             continue
         if oid == _PG_BYTEA:  # as afc.rows shows bytes: \\x and hex, two characters a byte
-            length = f"(octet_length({col}) * 2 + 2)"
-            head = f"'\\x' || encode(substring({col} from 1 for {(chars - 2) // 2}), 'hex')"
-        else:
-            as_text = col if oid in _PG_TEXT else f"{col}::text"
-            length, head = f"length({as_text})", f"left({as_text}, {chars})"
-        clipped = f"{head} || " + _MARKER.format(length=length)
-        if oid in _PG_TEXT:
-            columns.append(f"CASE WHEN {length} <= {chars} THEN {col} ELSE {clipped} END")
+            size = f"(octet_length({col}) * 2 + 2)"
+            clipped = (f"'\\x' || encode(substring({col} from 1 for {(chars - 2) // 2}), 'hex') || "
+                       + _MARKER.format(length=size, unit="characters"))
+            columns += [f"CASE WHEN {size} <= {chars} THEN {col} END", f"CASE WHEN {size} > {chars} THEN {clipped} END"]
+            pairs.append(True)
+        elif oid in _PG_TEXT:
+            columns.append(_clipped_text(col, chars))
             pairs.append(False)
-        else:
-            columns += [f"CASE WHEN {length} <= {chars} THEN {col} END",
-                        f"CASE WHEN {length} > {chars} THEN {clipped} END"]
+        else:  # jsonb, arrays, records, ...: themselves when short, else their text clipped
+            # their text is built once per value in a lateral (not at all when tiny: pg_column_size
+            # is O(1), and text is at most ~40 times the stored size, e.g. an array of NULLs)
+            text = f"x.t{name}"
+            texts.append(f"CASE WHEN pg_column_size({col}) <= {chars // 64} THEN NULL ELSE {col}::text END "
+                         f"AS t{name}")
+            columns += [f"CASE WHEN {text} IS NULL OR octet_length({text}) <= {chars} THEN {col} END",
+                        f"CASE WHEN octet_length({text}) > {chars} THEN {_clipped_text(text, chars)} END"]
             pairs.append(True)
     body = sql.rstrip().rstrip(";")
-    wrapped = f"SELECT {', '.join(columns)} FROM (\n{body}\n) AS q ({', '.join(names)})"
+    # OFFSET 0 keeps the planner from pulling the query up into the wrapper, which would compute
+    # each value once per reference (length, left, the value itself) instead of once.
+    wrapped = (f"SELECT {', '.join(columns)} FROM (SELECT * FROM (\n{body}\n) AS i OFFSET 0) "
+               f"AS q ({', '.join(names)})")
+    if texts:
+        wrapped += f" CROSS JOIN LATERAL (SELECT {', '.join(texts)} OFFSET 0) AS x"
 
     def merge(row: Sequence[Any]) -> list[Any]:
         values, i = [], 0
@@ -226,6 +235,21 @@ def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Seq
         return values
 
     return wrapped, merge
+
+
+def _clipped_text(text: str, chars: int) -> str:
+    """SQL for a text value cut to `chars` characters with the marker, whole when it is short.
+
+    octet_length is O(1); counting characters is O(n) (slow on megabytes), so a value of more than
+    4 bytes a character is reported in bytes.
+    """
+    octets = f"octet_length({text})"
+    return (f"CASE WHEN {octets} <= {chars} THEN {text} "
+            f"WHEN {octets} > {4 * chars} THEN left({text}, {chars}) || "
+            + _MARKER.format(length=octets, unit="bytes")
+            + f" WHEN length({text}) > {chars} THEN left({text}, {chars}) || "
+            + _MARKER.format(length=f"length({text})", unit="characters")
+            + f" ELSE {text} END")
 
 
 def _arm(conn: Any, target: Target, limits: Limits, pgsql: Any) -> None:

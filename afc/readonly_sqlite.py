@@ -11,6 +11,7 @@ a time and clipped before the next, and the address space is capped (RLIMIT_AS).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -192,6 +193,7 @@ class Worker:
 
 _idle: list[Worker] = []
 _idle_lock = threading.Lock()
+atexit.register(lambda: stop_workers())
 
 
 def run_in_worker(path: str, sql: str, params: Any, limits: Limits) -> dict[str, Any]:
@@ -211,6 +213,14 @@ def run_in_worker(path: str, sql: str, params: Any, limits: Limits) -> dict[str,
     with _idle_lock:
         _idle.append(worker)
     return answer
+
+
+def stop_workers() -> None:
+    """End the idle workers (at exit; busy ones end with their query or when stdin closes)."""
+    with _idle_lock:
+        workers, _idle[:] = list(_idle), []
+    for worker in workers:
+        worker.kill()
 
 
 if __name__ == "__main__":

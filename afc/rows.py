@@ -116,4 +116,4 @@ def clip_marker(full_length: int) -> str:
 def _clipped_by_the_database(text: str, max_chars: int) -> bool:
     """PostgreSQL clips long values server-side (afc.readonly) with the same marker as `_clip`."""
     at = text.rfind("…[clipped: ")
-    return 0 <= at <= max_chars and len(text) - at <= 40 and text.endswith(" characters]")
+    return 0 <= at <= max_chars and len(text) - at <= 40 and text.endswith((" characters]", " bytes]"))

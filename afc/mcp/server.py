@@ -19,7 +19,7 @@ from afc.errors import AfcError, ConfigError, DatabaseUnavailable
 from afc.jobs import load
 from afc.mcp import schema, status
 from afc.mcp.role import DEFAULT_ROLE, resolve
-from afc.readonly import MAX_SQL_CHARS, Limits, QueryResult, Target, run_query
+from afc.readonly import Limits, QueryResult, Target, run_query
 from afc.rows import DEFAULT_SECONDS, MAX_ROWS
 from afc.settings import Settings
 from afc.templates import ID_MAX
@@ -114,7 +114,7 @@ class Tools:
     def _limits(self, rows: int) -> Limits:
         return Limits(rows=rows, seconds=self.timeout)
 
-    def db_query(self, sql: Annotated[str, Field(max_length=MAX_SQL_CHARS, description="one read-only SQL statement")],
+    def db_query(self, sql: Annotated[str, Field(description="one read-only SQL statement")],
                  limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="maximum rows to return")] = 200,
                  ) -> QueryResult:
         return run_query(self.target, sql, None, self._limits(limit))
