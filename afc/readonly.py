@@ -3,15 +3,18 @@
 This module is the security boundary of the MCP server. It never inspects the SQL text for
 safety; the guarantees come from the database:
 
-- SQLite: the file is opened `mode=ro`; an authorizer allows only reads (no ATTACH, no PRAGMA
-  except a few introspection ones, no writes to the temp schema, no dangerous functions);
-  `execute()` takes exactly one statement; a progress handler enforces the time budget.
+- SQLite (`afc.readonly_sqlite`): in a worker process killed at the deadline, the file is opened
+  `mode=ro`; an authorizer allows only reads (no ATTACH, no PRAGMA except a few introspection
+  ones, no writes to the temp schema, no dangerous functions); `execute()` takes exactly one
+  statement; length, column and heap limits bound what one query may build.
 - PostgreSQL: a fresh connection per query, `BEGIN READ ONLY`, timeouts, optionally
   `SET LOCAL ROLE` to a SELECT-only role, then the query as a named cursor (`DECLARE … CURSOR
   FOR`, sent with the extended protocol: one SELECT/VALUES statement and nothing else), always
   rolled back, and the connection closed so no session state (advisory locks, settings) survives.
 
-Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.rows`).
+Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.rows`); long
+PostgreSQL values are clipped inside PostgreSQL, so none reaches this process whole. At most
+MAX_CONCURRENT queries run at once per process (SQLite workers, PostgreSQL connections).
 """
 
 from __future__ import annotations
