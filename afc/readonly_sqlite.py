@@ -114,8 +114,6 @@ def _serve() -> None:
     """The worker's loop: one pickled request in on stdin, one JSON line out on stdout."""
     import resource
 
-    from afc.db.sqlite import translate  # noqa: F401  (registers the datetime adapters)
-
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     requests, answers = sys.stdin.buffer, sys.stdout
     while True:
@@ -123,6 +121,11 @@ def _serve() -> None:
             path, sql, params, limits = pickle.load(requests)  # from the parent only: trusted
         except EOFError:
             return
+        # a backstop should the server die mid-query: the kernel ends a worker past its CPU budget
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = int(used.ru_utime + used.ru_stime + limits.seconds) + 2
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY else min(cpu, hard), hard))
         answers.write(_answer(path, sql, params, limits) + "\n")
         answers.flush()
 
