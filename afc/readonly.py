@@ -19,6 +19,8 @@ MAX_CONCURRENT queries run at once per process (SQLite workers, PostgreSQL conne
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,6 +40,7 @@ Params = Mapping[str, Any] | Sequence[Any] | None
 MAX_CONCURRENT = 2  # queries one server (one MCP session) runs at once: SQLite workers, PostgreSQL backends
 BUSY_WAIT_SECONDS = 2.0  # how long a further query waits for a free slot before it is answered "busy"
 MAX_COLUMNS = 500  # result columns per query (both backends)
+PG_GRACE_SECONDS = 0.5  # past the budget, the connection is cut (see _Watchdog)
 PG_FETCH_BYTES = 16 * 1024 * 1024  # most bytes of clipped values one PostgreSQL fetch may bring
 _TIME_LIMIT = "query stopped at the time limit ({:g} s); narrow it with WHERE or LIMIT"
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
@@ -143,7 +146,6 @@ def _plain(params: Params) -> Any:
 
 def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     import psycopg
-    from psycopg import sql as pgsql
 
     deadline = time.monotonic() + limits.seconds
     try:
@@ -152,33 +154,77 @@ def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> t
     except psycopg.Error as exc:
         raise QueryError(f"postgresql: cannot connect to {target.label}: {_first_line(exc)}") from None
     conn.read_only = True  # every transaction starts BEGIN READ ONLY
+    watchdog = _Watchdog(conn, limits.seconds + PG_GRACE_SECONDS)
     try:
         with conn.transaction(force_rollback=True):
-            _arm(conn, target, limits, pgsql)
-
-            def set_timeout(left: float) -> None:
-                if left <= 0:
-                    raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
-                conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
-
-            with conn.cursor(name="afc_probe") as probe:
-                probe.execute(sql, params)  # DECLARE only: checks the statement, describes its columns
-                described = [(d.name, d.type_code) for d in probe.description or ()]
-            if len(described) > MAX_COLUMNS:
-                raise QueryError(f"postgresql: the query returns {len(described)} columns; "
-                                 f"at most {MAX_COLUMNS} per query")
-            clipped_sql, merge = _clipping(sql, [oid for _, oid in described], limits.value_chars)
-            width = max(1, len(described)) * limits.value_chars * 4  # UTF-8: up to 4 bytes a character
-            set_timeout(deadline - time.monotonic())  # planning the wrapper may fold constants again
-            with conn.cursor(name="afc_query") as cur:
-                cur.execute(clipped_sql, params)
-                return [name for name, _ in described], collect(
-                    lambda n: [merge(row) for row in cur.fetchmany(n)], limits, deadline, set_timeout,
-                    batch=max(1, min(FETCH_BATCH, PG_FETCH_BYTES // width)))
+            return _query_postgres(conn, target, sql, params, limits, deadline)
     except psycopg.Error as exc:
+        if watchdog.fired:
+            raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds)) from None
         raise _postgres_error(exc, limits) from None
     finally:
+        watchdog.stop()
         conn.close()
+
+
+def _query_postgres(conn: Any, target: Target, sql: str, params: Params, limits: Limits,
+                    deadline: float) -> tuple[list[str], Collected]:
+    from psycopg import sql as pgsql
+
+    _arm(conn, target, limits, pgsql)
+
+    def set_timeout(left: float) -> None:  # each statement may only use the time left
+        if left <= 0:
+            raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
+        conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+
+    described = _describe(conn, sql, params)
+    if len(described) > MAX_COLUMNS:
+        raise QueryError(f"postgresql: the query returns {len(described)} columns; at most {MAX_COLUMNS} per query")
+    clipped_sql, merge = _clipping(sql, [oid for _, oid in described], limits.value_chars)
+    width = max(1, len(described)) * limits.value_chars * 4  # UTF-8: up to 4 bytes a character
+    set_timeout(deadline - time.monotonic())
+    with conn.cursor(name="afc_query") as cur:
+        cur.execute(clipped_sql, params)
+        return [name for name, _ in described], collect(
+            lambda n: [merge(row) for row in cur.fetchmany(n)], limits, deadline, set_timeout,
+            batch=max(1, min(FETCH_BATCH, PG_FETCH_BYTES // width)))
+
+
+class _Watchdog:
+    """Cuts a PostgreSQL connection's socket at the deadline plus grace.
+
+    statement_timeout acts only where the backend checks for interrupts; one long call without
+    such checks (`jsonb` or array output of a huge value) runs on past it. Shutting the socket down
+    makes the blocked client return at once; the backend ends at its next check or send.
+    """
+
+    def __init__(self, conn: Any, seconds: float):
+        self.conn, self.fired, self._done, self._lock = conn, False, False, threading.Lock()
+        self._timer = threading.Timer(seconds, self._sever)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _sever(self) -> None:
+        with self._lock:  # the socket is still open while we hold the lock (stop() waits)
+            if self._done:
+                return
+            self.fired = True
+            try:
+                sock = socket.socket(fileno=os.dup(self.conn.pgconn.socket))
+            except Exception:  # psycopg raises when the connection is already gone
+                return
+        with sock:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """No cut after this (called before the connection is closed)."""
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
 
 
 # Types whose values are small whatever the query does; every other column is clipped server-side.
@@ -186,6 +232,26 @@ _PG_SMALL = {16, 20, 21, 23, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 12
 _PG_TEXT = {19, 25, 1042, 1043}  # name, text, bpchar, varchar
 _PG_BYTEA = 17
 _MARKER = "'…[clipped: ' || {length} || ' {unit}]'"
+
+
+def _describe(conn: Any, sql: str, params: Params) -> list[tuple[str, int]]:
+    """The statement's column names and type oids, checked by PostgreSQL but not run."""
+    if params is not None:  # afc's own SQL (templates): psycopg binds the parameters
+        with conn.cursor(name="afc_probe") as probe:
+            probe.execute(sql, params)
+            return [(d.name, d.type_code) for d in probe.description or ()]
+    # An assistant's SQL: Parse and Describe only, analysed but not planned, so the planner's
+    # constant folding (`repeat('x', 10^8)`) is paid once, by the wrapped query, not twice.
+    from psycopg import errors, pq
+
+    for res in (conn.pgconn.prepare(b"", sql.encode()), conn.pgconn.describe_prepared(b"")):
+        if res.status != pq.ExecStatus.COMMAND_OK:
+            field = pq.DiagnosticField
+            state = (res.error_field(field.SQLSTATE) or b"XX000").decode()
+            message = (res.error_field(field.MESSAGE_PRIMARY) or b"error").decode(errors="replace")
+            raise errors.lookup(state)(message)
+    encoding = conn.info.encoding
+    return [(res.fname(i).decode(encoding, "replace"), res.ftype(i)) for i in range(res.nfields)]
 
 
 def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Sequence[Any]], list[Any]]]:

@@ -46,8 +46,8 @@ def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
         if left <= 0:
             out.stopped = f"time limit {limits.seconds:g} s reached after {len(out.rows)} rows"
             return out
-        if before_fetch is not None and out.rows:
-            before_fetch(left)  # the first fetch runs under the timeout set at the start
+        if before_fetch is not None:
+            before_fetch(left)  # each fetch may only use the time left, the first one too
         rows = fetch(min(batch, limits.rows + 1 - len(out.rows)))
         if not rows:
             return out

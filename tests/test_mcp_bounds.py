@@ -166,7 +166,23 @@ async def test_a_slow_builtin_stops_at_the_time_limit(url: str) -> None:
         assert result.is_error is True and "time limit (2 s)" in text and "\n" not in text, text
         assert elapsed < 6, elapsed
         after = await client.call_tool("db_query", {"sql": "SELECT 41 + 1"})
-        assert after.structured_content["rows"] == [[42]]  # the killed worker was replaced
+        assert after.structured_content["rows"] == [[42]]  # a killed worker is replaced
+
+
+def test_the_watchdog_cuts_a_postgres_call_statement_timeout_misses(module_pg_url: str) -> None:  # noqa: F811
+    """statement_timeout acts only where the backend checks for interrupts; past the budget plus
+    grace the client's socket is cut, so the caller returns whatever the backend is doing."""
+    import psycopg
+
+    from afc.readonly import _Watchdog
+
+    with psycopg.connect(module_pg_url, autocommit=True) as conn:
+        watchdog = _Watchdog(conn, 0.5)
+        started = time.monotonic()
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT pg_sleep(20)")  # stands in for an uninterruptible call
+        watchdog.stop()
+        assert watchdog.fired is True and time.monotonic() - started < 3
 
 
 async def test_parallel_queries_from_one_session_are_capped(url: str) -> None:

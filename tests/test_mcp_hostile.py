@@ -197,7 +197,8 @@ def _wait_for_sessions_to_close(env: Env) -> None:
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for _ in range(100):
-            (left,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'").fetchone()
+            (left,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                                   "AND datname = %s", (env.url.rsplit("/", 1)[1],)).fetchone()  # ours only
             if left == 0:
                 return
             time.sleep(0.01)
