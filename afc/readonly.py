@@ -19,11 +19,9 @@ MAX_CONCURRENT queries run at once per process (SQLite workers, PostgreSQL conne
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from afc.errors import AfcError
+from afc.readonly_pg import Watchdog, clipping, describe
 from afc.rows import FETCH_BATCH, Collected, Limits, collect  # Limits is part of this module's interface
 
 MAX_SQL_CHARS = 100_000
@@ -40,7 +39,7 @@ Params = Mapping[str, Any] | Sequence[Any] | None
 MAX_CONCURRENT = 2  # queries one server (one MCP session) runs at once: SQLite workers, PostgreSQL backends
 BUSY_WAIT_SECONDS = 2.0  # how long a further query waits for a free slot before it is answered "busy"
 MAX_COLUMNS = 500  # result columns per query (both backends)
-PG_GRACE_SECONDS = 0.5  # past the budget, the connection is cut (see _Watchdog)
+PG_GRACE_SECONDS = 0.5  # past the budget, the connection is cut (see afc.readonly_pg.Watchdog)
 PG_FETCH_BYTES = 16 * 1024 * 1024  # most bytes of clipped values one PostgreSQL fetch may bring
 _TIME_LIMIT = "query stopped at the time limit ({:g} s); narrow it with WHERE or LIMIT"
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
@@ -154,7 +153,7 @@ def _run_postgres(target: Target, sql: str, params: Params, limits: Limits) -> t
     except psycopg.Error as exc:
         raise QueryError(f"postgresql: cannot connect to {target.label}: {_first_line(exc)}") from None
     conn.read_only = True  # every transaction starts BEGIN READ ONLY
-    watchdog = _Watchdog(conn, limits.seconds + PG_GRACE_SECONDS)
+    watchdog = Watchdog(conn, limits.seconds + PG_GRACE_SECONDS)
     try:
         with conn.transaction(force_rollback=True):
             return _query_postgres(conn, target, sql, params, limits, deadline)
@@ -178,10 +177,10 @@ def _query_postgres(conn: Any, target: Target, sql: str, params: Params, limits:
             raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
         conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
 
-    described = _describe(conn, sql, params)
+    described = describe(conn, sql, params)
     if len(described) > MAX_COLUMNS:
         raise QueryError(f"postgresql: the query returns {len(described)} columns; at most {MAX_COLUMNS} per query")
-    clipped_sql, merge = _clipping(sql, [oid for _, oid in described], limits.value_chars)
+    clipped_sql, merge = clipping(sql, [oid for _, oid in described], limits.value_chars)
     width = max(1, len(described)) * limits.value_chars * 4  # UTF-8: up to 4 bytes a character
     set_timeout(deadline - time.monotonic())
     with conn.cursor(name="afc_query") as cur:
@@ -189,136 +188,6 @@ def _query_postgres(conn: Any, target: Target, sql: str, params: Params, limits:
         return [name for name, _ in described], collect(
             lambda n: [merge(row) for row in cur.fetchmany(n)], limits, deadline, set_timeout,
             batch=max(1, min(FETCH_BATCH, PG_FETCH_BYTES // width)))
-
-
-class _Watchdog:
-    """Cuts a PostgreSQL connection's socket at the deadline plus grace.
-
-    statement_timeout acts only where the backend checks for interrupts; one long call without
-    such checks (`jsonb` or array output of a huge value) runs on past it. Shutting the socket down
-    makes the blocked client return at once; the backend ends at its next check or send.
-    """
-
-    def __init__(self, conn: Any, seconds: float):
-        self.conn, self.fired, self._done, self._lock = conn, False, False, threading.Lock()
-        self._timer = threading.Timer(seconds, self._sever)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _sever(self) -> None:
-        with self._lock:  # the socket is still open while we hold the lock (stop() waits)
-            if self._done:
-                return
-            self.fired = True
-            try:
-                sock = socket.socket(fileno=os.dup(self.conn.pgconn.socket))
-            except Exception:  # psycopg raises when the connection is already gone
-                return
-        with sock:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def stop(self) -> None:
-        """No cut after this (called before the connection is closed)."""
-        self._timer.cancel()
-        with self._lock:
-            self._done = True
-
-
-# Types whose values are small whatever the query does; every other column is clipped server-side.
-_PG_SMALL = {16, 20, 21, 23, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950}
-_PG_TEXT = {19, 25, 1042, 1043}  # name, text, bpchar, varchar
-_PG_BYTEA = 17
-_MARKER = "'…[clipped: ' || {length} || ' {unit}]'"
-
-
-def _describe(conn: Any, sql: str, params: Params) -> list[tuple[str, int]]:
-    """The statement's column names and type oids, checked by PostgreSQL but not run."""
-    if params is not None:  # afc's own SQL (templates): psycopg binds the parameters
-        with conn.cursor(name="afc_probe") as probe:
-            probe.execute(sql, params)
-            return [(d.name, d.type_code) for d in probe.description or ()]
-    # An assistant's SQL: Parse and Describe only, analysed but not planned, so the planner's
-    # constant folding (`repeat('x', 10^8)`) is paid once, by the wrapped query, not twice.
-    from psycopg import errors, pq
-
-    for res in (conn.pgconn.prepare(b"", sql.encode()), conn.pgconn.describe_prepared(b"")):
-        if res.status != pq.ExecStatus.COMMAND_OK:
-            field = pq.DiagnosticField
-            state = (res.error_field(field.SQLSTATE) or b"XX000").decode()
-            message = (res.error_field(field.MESSAGE_PRIMARY) or b"error").decode(errors="replace")
-            raise errors.lookup(state)(message)
-    encoding = conn.info.encoding
-    return [(res.fname(i).decode(encoding, "replace"), res.ftype(i)) for i in range(res.nfields)]
-
-
-def _clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Sequence[Any]], list[Any]]]:
-    """`sql` wrapped so that no value longer than `chars` characters leaves the server whole.
-
-    Text stays text (clipped with the marker `afc.rows` uses); any other variable-size value comes
-    as two columns: itself when short, else its text clipped. `merge` folds them back per row.
-    """
-    if not oids:
-        return sql, list
-    names = [f"c{i}" for i in range(len(oids))]
-    columns, pairs, texts = [], [], []
-    for name, oid in zip(names, oids, strict=True):
-        col = f"q.{name}"
-        if oid in _PG_SMALL:
-            columns.append(col)
-            pairs.append(False)
-            continue
-        if oid == _PG_BYTEA:  # as afc.rows shows bytes: \\x and hex, two characters a byte
-            size = f"(octet_length({col}) * 2 + 2)"
-            clipped = (f"'\\x' || encode(substring({col} from 1 for {(chars - 2) // 2}), 'hex') || "
-                       + _MARKER.format(length=size, unit="characters"))
-            columns += [f"CASE WHEN {size} <= {chars} THEN {col} END", f"CASE WHEN {size} > {chars} THEN {clipped} END"]
-            pairs.append(True)
-        elif oid in _PG_TEXT:
-            columns.append(_clipped_text(col, chars))
-            pairs.append(False)
-        else:  # jsonb, arrays, records, ...: themselves when short, else their text clipped
-            # their text is built once per value in a lateral (not at all when tiny: pg_column_size
-            # is O(1), and text is at most ~40 times the stored size, e.g. an array of NULLs)
-            text = f"x.t{name}"
-            texts.append(f"CASE WHEN pg_column_size({col}) <= {chars // 64} THEN NULL ELSE {col}::text END "
-                         f"AS t{name}")
-            columns += [f"CASE WHEN {text} IS NULL OR octet_length({text}) <= {chars} THEN {col} END",
-                        f"CASE WHEN octet_length({text}) > {chars} THEN {_clipped_text(text, chars)} END"]
-            pairs.append(True)
-    body = sql.rstrip().rstrip(";")
-    # OFFSET 0 keeps the planner from pulling the query up into the wrapper, which would compute
-    # each value once per reference (length, left, the value itself) instead of once.
-    wrapped = (f"SELECT {', '.join(columns)} FROM (SELECT * FROM (\n{body}\n) AS i OFFSET 0) "
-               f"AS q ({', '.join(names)})")
-    if texts:
-        wrapped += f" CROSS JOIN LATERAL (SELECT {', '.join(texts)} OFFSET 0) AS x"
-
-    def merge(row: Sequence[Any]) -> list[Any]:
-        values, i = [], 0
-        for pair in pairs:
-            values.append((row[i] if row[i + 1] is None else row[i + 1]) if pair else row[i])
-            i += 2 if pair else 1
-        return values
-
-    return wrapped, merge
-
-
-def _clipped_text(text: str, chars: int) -> str:
-    """SQL for a text value cut to `chars` characters with the marker, whole when it is short.
-
-    octet_length is O(1); counting characters is O(n) (slow on megabytes), so a value of more than
-    4 bytes a character is reported in bytes.
-    """
-    octets = f"octet_length({text})"
-    return (f"CASE WHEN {octets} <= {chars} THEN {text} "
-            f"WHEN {octets} > {4 * chars} THEN left({text}, {chars}) || "
-            + _MARKER.format(length=octets, unit="bytes")
-            + f" WHEN length({text}) > {chars} THEN left({text}, {chars}) || "
-            + _MARKER.format(length=f"length({text})", unit="characters")
-            + f" ELSE {text} END")
 
 
 def _arm(conn: Any, target: Target, limits: Limits, pgsql: Any) -> None:

@@ -16,6 +16,7 @@ DEFAULT_BYTES = 256 * 1024
 DEFAULT_SECONDS = 5.0
 MAX_VALUE_CHARS = 16_384
 FETCH_BATCH = 200
+FIRST_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
             return out
         if before_fetch is not None:
             before_fetch(left)  # each fetch may only use the time left, the first one too
-        rows = fetch(min(batch, limits.rows + 1 - len(out.rows)))
+        rows = fetch(_next_batch(out, size, limits, batch))
         if not rows:
             return out
         for raw in rows:
@@ -61,6 +62,16 @@ def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
                 out.stopped = f"byte limit {limits.bytes} reached after {len(out.rows)} rows"
                 return out
             out.rows.append(row)
+
+
+def _next_batch(out: Collected, size: int, limits: Limits, batch: int) -> int:
+    """Rows to ask for next: no more than the byte cap can still hold at the size seen so far,
+    so the database does not build rows that would be thrown away (a small first batch)."""
+    wanted = min(batch, limits.rows + 1 - len(out.rows))
+    if not out.rows:
+        return max(1, min(wanted, FIRST_BATCH))
+    per_row = max(1, (size - 2) // len(out.rows))
+    return max(1, min(wanted, (limits.bytes - size) // per_row + 1))
 
 
 def json_value(value: Any, max_chars: int, out: Collected) -> Any:
@@ -116,4 +127,4 @@ def clip_marker(full_length: int) -> str:
 def _clipped_by_the_database(text: str, max_chars: int) -> bool:
     """PostgreSQL clips long values server-side (afc.readonly) with the same marker as `_clip`."""
     at = text.rfind("…[clipped: ")
-    return 0 <= at <= max_chars and len(text) - at <= 40 and text.endswith((" characters]", " bytes]"))
+    return 0 <= at <= max_chars and len(text) - at <= 40 and text.endswith(" characters]")
