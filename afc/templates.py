@@ -180,7 +180,8 @@ SELECT fixture_id, kickoff_at, league_id, league_name, round, home_team, away_te
 FROM mart.daily_fixtures
 WHERE match_date = %(day)s AND (CAST(%(league_id)s AS integer) IS NULL OR league_id = %(league_id)s)
 ORDER BY kickoff_at, fixture_id""",
-             (Param("day", "date", "UTC day as YYYY-MM-DD; default today", low=FIRST_DAY, high=LAST_DAY), LEAGUE), _today),
+             (Param("day", "date", "UTC day as YYYY-MM-DD; default today", low=FIRST_DAY, high=LAST_DAY),
+              LEAGUE), _today),
     Template("recent_failures",
              "Job runs that did not end ok in the last `hours`, newest first, with their error.",
              """

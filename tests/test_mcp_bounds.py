@@ -113,9 +113,10 @@ def test_peak_memory_stays_bounded_after_wide_rows(url: str) -> None:
     assert report["children_mb"] < MEMORY_BOUND_MB, report
 
 
-def test_postgres_never_transfers_a_long_value_whole(module_pg_url: str) -> None:  # noqa: F811
-    """Values are clipped in the server before they are sent, with the marker afc.rows uses, and short
-    values of every kind keep their type."""
+def test_postgres_clips_inside_the_server_as_afc_rows_would(module_pg_url: str) -> None:  # noqa: F811
+    """Clipping moved into PostgreSQL (the peak-memory test shows nothing large arrives) gives what
+    afc.rows gave: the same marker and counts, short values of every kind with their type, duplicate
+    column names, a trailing ';'."""
     target = Target("postgres", module_pg_url, None, "test")
     result = run_query(target, "SELECT repeat('é', 20000) AS t, convert_to(repeat('a', 9000), 'UTF8') AS b, "
                                "jsonb_build_object('k', repeat('v', 20000)) AS j, 1 AS one, 1 AS one, "

@@ -153,7 +153,8 @@ class Tools:
         return {"templates": templates.describe()}
 
     def run_template(self, name: Annotated[str, Field(max_length=100, description="template name from list_templates")],
-                     params: Annotated[dict[str, Any] | None, Field(max_length=20, description="template parameters")] = None,
+                     params: Annotated[dict[str, Any] | None,
+                                       Field(max_length=20, description="template parameters")] = None,
                      limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
         return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit))
 
@@ -163,7 +164,8 @@ def descriptions(target: Target, timeout: float) -> dict[str, str]:
     return {
         "db_query": "Run ONE read-only SQL statement (SELECT, WITH … SELECT, TABLE or VALUES) and get columns "
                     f"and rows. Tables: {_naming(target)}. At most `limit` rows and 256 KiB are returned, long "
-                    f"values are clipped, and `truncated` says when; queries stop after {timeout:g} s. Writes, "
+                    f"values are clipped, and `truncated` says when; queries stop after {timeout:g} s, and at "
+                    "most 2 run at once (a third waits briefly, then is answered busy). Writes, "
                     "DDL, several statements, ATTACH/PRAGMA/SET and side-effect functions are refused by the "
                     "database.",
         "list_tables": "List afc's tables and views per layer (raw, core, mart, ops) with the name to use in SQL "
