@@ -118,9 +118,10 @@ def _check_text(sql: str) -> None:
 def _run_sqlite(target: Target, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     from afc.readonly_sqlite import run_in_worker
 
-    if not Path(target.location).is_file():
+    path = Path(target.location).resolve()  # the worker runs in / : a relative path would miss
+    if not path.is_file():
         raise QueryError(f"sqlite: cannot open {target.label or target.location} read-only: no such file")
-    answer = run_in_worker(target.location, sql, _plain(params), limits)
+    answer = run_in_worker(str(path), sql, _plain(params), limits)
     if "error" in answer:
         raise QueryError(answer["error"])
     return answer["columns"], Collected(answer["rows"], answer["stopped"], answer["clipped"])

@@ -294,3 +294,12 @@ async def test_arguments_out_of_range_get_one_line(url: str, tool: str, args: di
     text = result.content[0].text
     assert result.is_error is True and message in text, text
     assert "\n" not in text and len(text) < 300 and "Traceback" not in text, text
+
+
+def test_a_relative_sqlite_path_reaches_the_worker(module_sqlite_url: str,  # noqa: F811
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs in /, so the server hands it the absolute path of a relative `sqlite:///afc.db`."""
+    path = Path(module_sqlite_url.split(":///", 1)[1])
+    monkeypatch.chdir(path.parent)
+    result = run_query(Target("sqlite", path.name, None, path.name), "SELECT count(*) FROM ops_schema_migrations")
+    assert result.rows[0][0] > 0
