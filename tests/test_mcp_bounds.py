@@ -60,12 +60,18 @@ async def main():
                                 k: v for k, v in result.structured_content.items() if k != "rows"}})
     return answers
 
+def peak_mb(pid="self"):
+    # VmHWM starts afresh at exec; ru_maxrss would carry the forking pytest process's size over
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
 answers = anyio.run(main)
-from afc.readonly_sqlite import stop_workers
-stop_workers()  # reaped, so RUSAGE_CHILDREN holds the workers' peak
-print(json.dumps({"answers": answers,
-                  "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+from afc import readonly_sqlite
+workers = [peak_mb(w.proc.pid) for w in readonly_sqlite._idle]
+readonly_sqlite.stop_workers()  # reaped: RUSAGE_CHILDREN also holds the killed ones' peaks
+print(json.dumps({"answers": answers, "self_mb": peak_mb(),
+                  "children_mb": max(workers + [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024])}))
 """
 
 
