@@ -3,46 +3,47 @@
 This module is the security boundary of the MCP server. It never inspects the SQL text for
 safety; the guarantees come from the database:
 
-- SQLite: the file is opened `mode=ro`; an authorizer allows only reads (no ATTACH, no PRAGMA
-  except a few introspection ones, no writes to the temp schema, no dangerous functions);
-  `execute()` takes exactly one statement; a progress handler enforces the time budget.
+- SQLite (`afc.mcp.readonly_sqlite`): in a worker process killed at the deadline, the file is opened
+  `mode=ro`; an authorizer allows only reads (no ATTACH, no PRAGMA except a few introspection
+  ones, no writes to the temp schema, no dangerous functions); `execute()` takes exactly one
+  statement; length, column and heap limits bound what one query may build.
 - PostgreSQL: a fresh connection per query, `BEGIN READ ONLY`, timeouts, optionally
   `SET LOCAL ROLE` to a SELECT-only role, then the query as a named cursor (`DECLARE … CURSOR
   FOR`, sent with the extended protocol: one SELECT/VALUES statement and nothing else), always
   rolled back, and the connection closed so no session state (advisory locks, settings) survives.
 
-Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.mcp.rows`).
+Results are capped in rows, bytes and time, and converted to JSON-safe values (`afc.mcp.rows`); long
+PostgreSQL values are clipped inside PostgreSQL, so none reaches this process whole. At most
+MAX_CONCURRENT queries run at once per process (SQLite workers, PostgreSQL connections).
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from afc.errors import AfcError
-from afc.mcp.rows import Collected, Limits, collect  # Limits is part of this module's interface
+from afc.mcp.readonly_pg import Watchdog, clipping, describe
+from afc.mcp.rows import FETCH_BATCH, Collected, Limits, collect  # Limits is part of this module's interface
 
 MAX_SQL_CHARS = 100_000
 DEFAULT_LIMITS = Limits()  # the defaults, built once (a frozen value)
-SQLITE_MAX_LENGTH = 16 * 1024 * 1024  # largest string or blob SQLite may build for a query
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
-# SQLite authorizer: reads only. json_each/json_tree and pragma_* table-valued functions declare
-# their virtual table, which SQLite authorizes as an UPDATE of main.sqlite_master: harmless on a
-# mode=ro file, and any real UPDATE of sqlite_master also needs PRAGMA writable_schema (denied).
-_SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-                   sqlite3.SQLITE_RECURSIVE}
-_SQLITE_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
-                   "foreign_key_list"}
-_SQLITE_FUNCTIONS_DENIED = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
-                            "sqlite_dbpage", "zipfile", "sqlar_compress", "sqlar_uncompress"}
-_LAYER_NAME = re.compile(r"no such table: (raw|core|mart|ops)\.(\w+)")
+MAX_CONCURRENT = 2  # queries one server (one MCP session) runs at once: SQLite workers, PostgreSQL backends
+BUSY_WAIT_SECONDS = 2.0  # how long a further query waits for a free slot before it is answered "busy"
+MAX_COLUMNS = 500  # result columns per query (both backends)
+PG_GRACE_SECONDS = 0.5  # past the budget, the connection is cut (see afc.mcp.readonly_pg.Watchdog)
+PG_FETCH_BYTES = 16 * 1024 * 1024  # most bytes of clipped values one PostgreSQL fetch may bring
+_TIME_LIMIT = "query stopped at the time limit ({:g} s); narrow it with WHERE or LIMIT"
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 
 
 class QueryError(AfcError):
@@ -76,13 +77,26 @@ def run_query(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limit
     _check_text(sql)
     started = time.monotonic()
     runner = _run_sqlite if target.backend == "sqlite" else _run_postgres
-    columns, collected = runner(target, sql, params, limits)
+    with query_slot():
+        columns, collected = runner(target, sql, params, limits)
     elapsed = int((time.monotonic() - started) * 1000)
     notes = [collected.stopped] if collected.stopped else []
     if collected.clipped:
         notes.append(f"{collected.clipped} values clipped to {limits.value_chars} characters")
     return QueryResult(columns, collected.rows, len(collected.rows),
                        bool(collected.stopped or collected.clipped), elapsed, "; ".join(notes) or None)
+
+
+@contextmanager
+def query_slot() -> Iterator[None]:
+    """One of the server's few query slots; waits briefly, then answers "busy"."""
+    if not _slots.acquire(timeout=BUSY_WAIT_SECONDS):
+        raise QueryError(f"busy: {MAX_CONCURRENT} queries are already running in this session; "
+                         "wait for one to finish and ask again")
+    try:
+        yield
+    finally:
+        _slots.release()
 
 
 def _check_text(sql: str) -> None:
@@ -102,61 +116,30 @@ def _check_text(sql: str) -> None:
 # --- SQLite ---------------------------------------------------------------------------------
 
 
-def _authorize(action: int, arg1: str | None, arg2: str | None, db_name: str | None,
-               _trigger: str | None) -> int:
-    """Allow reads of the database and harmless functions; deny everything else."""
-    if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _SQLITE_FUNCTIONS_DENIED else sqlite3.SQLITE_OK
-    if action in _SQLITE_ALLOWED:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _SQLITE_PRAGMAS:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master" and db_name == "main":
-        return sqlite3.SQLITE_OK  # a table-valued function declaring its virtual table (see above)
-    return sqlite3.SQLITE_DENY
-
-
-def sqlite_connect(path: str, limits: Limits) -> sqlite3.Connection:
-    """A read-only SQLite connection with the authorizer, the limits and the time budget armed."""
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=limits.seconds)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_LENGTH)
-    conn.execute("PRAGMA query_only = ON")
-    conn.set_authorizer(_authorize)
-    return conn
-
-
 def _run_sqlite(target: ReadOnlyDb, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
-    deadline = time.monotonic() + limits.seconds
-    try:
-        conn = sqlite_connect(target.location, limits)
-    except sqlite3.Error as exc:
-        raise QueryError(f"sqlite: cannot open {target.label or target.location} read-only: {exc}") from None
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 2_000)
-    try:
-        cur = conn.execute(sql, params or ())
-        columns = [d[0] for d in cur.description or ()]
-        return columns, collect(cur.fetchmany, limits, deadline)
-    except (sqlite3.Error, OverflowError, ValueError) as exc:
-        raise _sqlite_error(exc, limits) from None
-    finally:
-        conn.close()
+    from afc.mcp.readonly_sqlite import run_in_worker
+
+    path = Path(target.location).resolve()  # the worker runs in / : a relative path would miss
+    if not path.is_file():
+        raise QueryError(f"sqlite: cannot open {target.label or target.location} read-only: no such file")
+    answer = run_in_worker(str(path), sql, _plain(params), limits)
+    if "error" in answer:
+        raise QueryError(answer["error"])
+    return answer["columns"], Collected(answer["rows"], answer["stopped"], answer["clipped"])
 
 
-def _sqlite_error(exc: Exception, limits: Limits) -> QueryError:
-    text = str(exc)
-    if text == "interrupted":
-        return QueryError(f"sqlite: query stopped at the time limit ({limits.seconds:g} s); "
-                          "narrow it with WHERE or LIMIT")
-    if "not authorized" in text or "authorization denied" in text:
-        return QueryError(f"sqlite: {text}: only reads are allowed (one SELECT, WITH … SELECT or VALUES)")
-    if "one statement at a time" in text:
-        return QueryError("sqlite: send exactly one statement (no ';' followed by more SQL)")
-    hint = _LAYER_NAME.search(text)
-    if hint:
-        return QueryError(f"sqlite: {text}; on SQLite the table is named {hint[1]}_{hint[2]}")
-    return QueryError(f"sqlite: {text}")
+def _plain(params: Params) -> Any:
+    """Parameters as plain values for the worker (the same text SQLite's adapters would store)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return value.isoformat() if isinstance(value, date) else value
+
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {k: plain(v) for k, v in params.items()}
+    return [plain(v) for v in params]
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -164,7 +147,6 @@ def _sqlite_error(exc: Exception, limits: Limits) -> QueryError:
 
 def _run_postgres(target: ReadOnlyDb, sql: str, params: Params, limits: Limits) -> tuple[list[str], Collected]:
     import psycopg
-    from psycopg import sql as pgsql
 
     deadline = time.monotonic() + limits.seconds
     try:
@@ -173,21 +155,41 @@ def _run_postgres(target: ReadOnlyDb, sql: str, params: Params, limits: Limits) 
     except psycopg.Error as exc:
         raise QueryError(f"postgresql: cannot connect to {target.label}: {_first_line(exc)}") from None
     conn.read_only = True  # every transaction starts BEGIN READ ONLY
+    watchdog = Watchdog(conn, limits.seconds + PG_GRACE_SECONDS)
     try:
         with conn.transaction(force_rollback=True):
-            _arm(conn, target, limits, pgsql)
-
-            def set_timeout(left: float) -> None:
-                conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
-
-            with conn.cursor(name="afc_query") as cur:
-                cur.execute(sql, params)
-                columns = [d.name for d in cur.description or ()]
-                return columns, collect(cur.fetchmany, limits, deadline, set_timeout)
+            return _query_postgres(conn, target, sql, params, limits, deadline)
     except psycopg.Error as exc:
+        if watchdog.fired:
+            raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds)) from None
         raise _postgres_error(exc, limits) from None
     finally:
+        watchdog.stop()
         conn.close()
+
+
+def _query_postgres(conn: Any, target: ReadOnlyDb, sql: str, params: Params, limits: Limits,
+                    deadline: float) -> tuple[list[str], Collected]:
+    from psycopg import sql as pgsql
+
+    _arm(conn, target, limits, pgsql)
+
+    def set_timeout(left: float) -> None:  # each statement may only use the time left
+        if left <= 0:
+            raise QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
+        conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+
+    described = describe(conn, sql, params)
+    if len(described) > MAX_COLUMNS:
+        raise QueryError(f"postgresql: the query returns {len(described)} columns; at most {MAX_COLUMNS} per query")
+    clipped_sql, merge = clipping(sql, [oid for _, oid in described], limits.value_chars)
+    width = max(1, len(described)) * limits.value_chars * 4  # UTF-8: up to 4 bytes a character
+    set_timeout(deadline - time.monotonic())
+    with conn.cursor(name="afc_query") as cur:
+        cur.execute(clipped_sql, params)
+        return [name for name, _ in described], collect(
+            lambda n: [merge(row) for row in cur.fetchmany(n)], limits, deadline, set_timeout,
+            batch=max(1, min(FETCH_BATCH, PG_FETCH_BYTES // width)))
 
 
 def _arm(conn: Any, target: ReadOnlyDb, limits: Limits, pgsql: Any) -> None:
@@ -208,8 +210,7 @@ def _postgres_error(exc: Exception, limits: Limits) -> QueryError:
 
     text = _first_line(exc)
     if isinstance(exc, pe.QueryCanceled):
-        return QueryError(f"postgresql: query stopped at the time limit ({limits.seconds:g} s); "
-                          "narrow it with WHERE or LIMIT")
+        return QueryError("postgresql: " + _TIME_LIMIT.format(limits.seconds))
     if isinstance(exc, pe.SyntaxError):
         return QueryError(f"postgresql: {text} (db_query runs exactly one read-only SELECT, "
                           "WITH … SELECT, TABLE or VALUES statement)")

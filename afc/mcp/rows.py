@@ -17,6 +17,7 @@ DEFAULT_BYTES = 256 * 1024
 DEFAULT_SECONDS = 5.0
 MAX_VALUE_CHARS = 16_384
 FETCH_BATCH = 200
+FIRST_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Collected:
 
 
 def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
-             before_fetch: Callable[[float], None] | None = None) -> Collected:
+            before_fetch: Callable[[float], None] | None = None, batch: int = FETCH_BATCH) -> Collected:
     """Fetch rows in batches until the result ends or a row, byte or time limit is reached."""
     out, size = Collected(), 2
     while True:
@@ -47,12 +48,12 @@ def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
         if left <= 0:
             out.stopped = f"time limit {limits.seconds:g} s reached after {len(out.rows)} rows"
             return out
-        if before_fetch is not None and out.rows:
-            before_fetch(left)  # the first fetch runs under the timeout set at the start
-        batch = fetch(min(FETCH_BATCH, limits.rows + 1 - len(out.rows)))
-        if not batch:
+        if before_fetch is not None:
+            before_fetch(left)  # each fetch may only use the time left, the first one too
+        rows = fetch(_next_batch(out, size, limits, batch))
+        if not rows:
             return out
-        for raw in batch:
+        for raw in rows:
             if len(out.rows) == limits.rows:
                 out.stopped = f"row limit {limits.rows} reached; more rows exist"
                 return out
@@ -62,6 +63,16 @@ def collect(fetch: Callable[[int], list[Any]], limits: Limits, deadline: float,
                 out.stopped = f"byte limit {limits.bytes} reached after {len(out.rows)} rows"
                 return out
             out.rows.append(row)
+
+
+def _next_batch(out: Collected, size: int, limits: Limits, batch: int) -> int:
+    """Rows to ask for next: no more than the byte cap can still hold at the size seen so far,
+    so the database does not build rows that would be thrown away (a small first batch)."""
+    wanted = min(batch, limits.rows + 1 - len(out.rows))
+    if not out.rows:
+        return max(1, min(wanted, FIRST_BATCH))
+    per_row = max(1, (size - 2) // len(out.rows))
+    return max(1, min(wanted, (limits.bytes - size) // per_row + 1))
 
 
 def json_value(value: Any, max_chars: int, out: Collected) -> Any:
@@ -102,5 +113,19 @@ def _json_container(value: Any, max_chars: int, out: Collected) -> Any:
 def _clip(text: str, full_length: int, max_chars: int, out: Collected) -> str:
     if full_length <= max_chars and len(text) <= max_chars:
         return text
+    if _clipped_by_the_database(text, max_chars):
+        out.clipped += 1
+        return text
     out.clipped += 1
-    return text[:max_chars] + f"…[clipped: {full_length} characters]"
+    return text[:max_chars] + clip_marker(full_length)
+
+
+def clip_marker(full_length: int) -> str:
+    """What follows a clipped value: how long it really was."""
+    return f"…[clipped: {full_length} characters]"
+
+
+def _clipped_by_the_database(text: str, max_chars: int) -> bool:
+    """PostgreSQL clips long values server-side (afc.mcp.readonly) with the same marker as `_clip`."""
+    at = text.rfind("…[clipped: ")
+    return 0 <= at <= max_chars and len(text) - at <= 40 and text.endswith(" characters]")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from afc import __version__
 from afc.clock import Clock, parse_clock
@@ -23,6 +23,10 @@ from afc.mcp import state as status
 from afc.mcp.readonly import Limits, QueryResult, ReadOnlyDb, run_query
 from afc.mcp.role import DEFAULT_ROLE, resolve
 from afc.mcp.rows import DEFAULT_SECONDS, MAX_ROWS
+from afc.mcp.templates import ID_MAX
+
+LeagueId = Annotated[int, Field(ge=1, le=ID_MAX, description="API league id, e.g. 39")]
+Season = Annotated[int, Field(ge=1900, le=2199, description="season year, e.g. 2024")]
 
 log = logging.getLogger("afc.mcp")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
@@ -47,6 +51,28 @@ def _errors_as_tool_errors(fn: F) -> F:
             raise ToolError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class _Server(MCPServer):
+    """MCPServer whose argument errors are one line, like every other afc error."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """Call a tool; arguments that fail validation get one line naming each field and its rule."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            raise ToolError(f"{name}: {argument_errors(exc.__cause__)}") from exc.__cause__
+
+
+def argument_errors(error: ValidationError) -> str:
+    """A validation error as one line: `argument limit: Input should be less than or equal to 5000`."""
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        parts.append(f"argument {where}: {' '.join(str(item['msg']).split())}")
+    return "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
 
 
 def open_target(settings: Settings, *, query_url: str | None = None, role: str = DEFAULT_ROLE) -> ReadOnlyDb:
@@ -99,12 +125,12 @@ class Tools:
         return {"backend": self.target.backend, "naming": _naming(self.target),
                 "tables": schema.list_tables(self.target, layer)}
 
-    def describe_table(self, table: Annotated[str, Field(description="e.g. core.fixtures")]) -> dict[str, Any]:
+    def describe_table(self, table: Annotated[str, Field(max_length=200, description="e.g. core.fixtures")],
+                       ) -> dict[str, Any]:
         return schema.describe_table(self.target, table)
 
-    def coverage_status(self, league_id: Annotated[int, Field(description="API league id, e.g. 39")],
-                        season: Annotated[int, Field(description="season year, e.g. 2024")],
-                        endpoint: Annotated[str | None, Field(description="e.g. fixtures")] = None,
+    def coverage_status(self, league_id: LeagueId, season: Season,
+                        endpoint: Annotated[str | None, Field(max_length=100, description="e.g. fixtures")] = None,
                         ) -> dict[str, Any]:
         return status.coverage_status(self.target, league_id, season, endpoint)
 
@@ -127,8 +153,9 @@ class Tools:
     def list_templates(self) -> dict[str, Any]:
         return {"templates": templates.describe()}
 
-    def run_template(self, name: Annotated[str, Field(description="template name from list_templates")],
-                     params: Annotated[dict[str, Any] | None, Field(description="template parameters")] = None,
+    def run_template(self, name: Annotated[str, Field(max_length=100, description="template name from list_templates")],
+                     params: Annotated[dict[str, Any] | None,
+                                       Field(max_length=20, description="template parameters")] = None,
                      limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
         return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit))
 
@@ -138,7 +165,8 @@ def descriptions(target: ReadOnlyDb, timeout: float) -> dict[str, str]:
     return {
         "db_query": "Run ONE read-only SQL statement (SELECT, WITH … SELECT, TABLE or VALUES) and get columns "
                     f"and rows. Tables: {_naming(target)}. At most `limit` rows and 256 KiB are returned, long "
-                    f"values are clipped, and `truncated` says when; queries stop after {timeout:g} s. Writes, "
+                    f"values are clipped, and `truncated` says when; queries stop after {timeout:g} s, and at "
+                    "most 2 run at once (a third waits briefly, then is answered busy). Writes, "
                     "DDL, several statements, ATTACH/PRAGMA/SET and side-effect functions are refused by the "
                     "database.",
         "list_tables": "List afc's tables and views per layer (raw, core, mart, ops) with the name to use in SQL "
@@ -170,7 +198,7 @@ def build_server(settings: Settings, *, query_url: str | None = None, role: str 
     """The MCP server for the database in `settings`; settings are read once, here."""
     target = target or open_target(settings, query_url=query_url, role=role)
     tools = Tools(settings, target, clock or parse_clock(settings.clock), timeout, query_url or settings.db_url)
-    server = MCPServer("afc", instructions=INSTRUCTIONS, version=__version__)
+    server = _Server("afc", instructions=INSTRUCTIONS, version=__version__)
     for name, description in descriptions(target, timeout).items():
         server.add_tool(_errors_as_tool_errors(getattr(tools, name)), description=description,
                         annotations=READ_ONLY)

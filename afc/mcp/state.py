@@ -17,7 +17,7 @@ from afc.config.jobs import JobConfig
 from afc.config.settings import PRIORITIES, Settings
 from afc.db import connect
 from afc.db.sqlite import table_name
-from afc.mcp.readonly import Limits, ReadOnlyDb, as_dicts, run_afc_sql
+from afc.mcp.readonly import Limits, ReadOnlyDb, as_dicts, query_slot, run_afc_sql
 
 COVERAGE_TABLE = "mart.coverage_status"
 TABLE_EXISTS_PG = """
@@ -63,16 +63,17 @@ def coverage_status(target: ReadOnlyDb, league_id: int, season: int, endpoint: s
 
 def rate_limit_status(settings: Settings, db_url: str, now_clock: Any) -> dict[str, Any]:
     """The quota ledger: used and left today and this minute, the floors, the reset time."""
-    db = connect(db_url, read_only=True)
-    try:
-        daily, minute = settings.limits
-        ledger = Ledger(db, now_clock, account=settings.account, daily_limit=daily, minute_limit=minute,
-                        floors=settings.priority_floors)
-        # psycopg applies read_only only inside a transaction (the backend runs in autocommit).
-        with db.transaction() if db.backend == "postgres" else nullcontext():
-            status = asdict(ledger.status())
-    finally:
-        db.close()
+    with query_slot():  # the ledger's connection counts against the session's few backends too
+        db = connect(db_url, read_only=True)
+        try:
+            daily, minute = settings.limits
+            ledger = Ledger(db, now_clock, account=settings.account, daily_limit=daily, minute_limit=minute,
+                            floors=settings.priority_floors)
+            # psycopg applies read_only only inside a transaction (the backend runs in autocommit).
+            with db.transaction() if db.backend == "postgres" else nullcontext():
+                status = asdict(ledger.status())
+        finally:
+            db.close()
     left = status["daily_limit"] - status["used_today"]
     status["available_by_priority"] = {p: max(0, left - status["floors"][p]) for p in PRIORITIES}
     status["minute_remaining"] = max(0, status["minute_limit"] - status["used_this_minute"])

@@ -28,6 +28,8 @@ class Param:
     description: str
     default: Any = None
     required: bool = False
+    low: Any = None  # inclusive bounds: an int, or a date for date parameters
+    high: Any = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,21 @@ def _stale(params: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"stale_before": now - timedelta(minutes=params["stale_minutes"])}
 
 
-LEAGUE = Param("league_id", "int", "API league id, e.g. 39 (Premier League); omit for all")
-SEASON = Param("season", "int", "season year, e.g. 2024; omit for all")
+ID_MAX = 2**31 - 1  # API ids are PostgreSQL integers
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+MAX_TEXT = 200
+
+
+def _id(name: str, description: str, required: bool = False) -> Param:
+    return Param(name, "int", description, required=required, low=1, high=ID_MAX)
+
+
+def _season(description: str, required: bool = False) -> Param:
+    return Param("season", "int", description, required=required, low=1900, high=2199)
+
+
+LEAGUE = _id("league_id", "API league id, e.g. 39 (Premier League); omit for all")
+SEASON = _season("season year, e.g. 2024; omit for all")
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
     Template("raw_vs_core_fixtures",
@@ -124,7 +139,8 @@ LEFT JOIN core.teams ht ON ht.id = f.home_team_id
 LEFT JOIN core.teams at ON at.id = f.away_team_id
 WHERE f.status_group = 'live'
 ORDER BY f.kickoff_at, f.id""",
-             (Param("stale_minutes", "int", "minutes without an update after which a live fixture is stale", 5),),
+             (Param("stale_minutes", "int", "minutes without an update after which a live fixture is stale", 5,
+                    low=1, high=7 * 24 * 60),),
              _stale),
     Template("team_form",
              "A team's last finished fixtures, newest first: opponent, venue, score and W/D/L "
@@ -145,8 +161,8 @@ LEFT JOIN core.teams at ON at.id = f.away_team_id
 WHERE (f.home_team_id = %(team_id)s OR f.away_team_id = %(team_id)s) AND f.status_group = 'finished'
 ORDER BY f.kickoff_at DESC, f.id DESC
 LIMIT %(last)s""",
-             (Param("team_id", "int", "API team id, e.g. 33 (Manchester United)", required=True),
-              Param("last", "int", "how many fixtures", 5))),
+             (_id("team_id", "API team id, e.g. 33 (Manchester United)", required=True),
+              Param("last", "int", "how many fixtures", 5, low=1, high=500))),
     Template("league_table",
              "The standings of a league season, per group, by rank.",
              """
@@ -155,8 +171,8 @@ SELECT s.group_name, s.rank, s.team_id, t.name AS team, s.points, s.played, s.wi
 FROM core.standings s LEFT JOIN core.teams t ON t.id = s.team_id
 WHERE s.league_id = %(league_id)s AND s.season = %(season)s
 ORDER BY s.group_name, s.rank""",
-             (Param("league_id", "int", "API league id, e.g. 39", required=True),
-              Param("season", "int", "season year, e.g. 2024", required=True))),
+             (_id("league_id", "API league id, e.g. 39", required=True),
+              _season("season year, e.g. 2024", required=True))),
     Template("todays_fixtures",
              "Fixtures on one UTC day (default: today) from the dashboard mart, by kickoff.",
              """
@@ -165,11 +181,12 @@ SELECT fixture_id, kickoff_at, league_id, league_name, round, home_team, away_te
 FROM mart.daily_fixtures
 WHERE match_date = %(day)s AND (CAST(%(league_id)s AS integer) IS NULL OR league_id = %(league_id)s)
 ORDER BY kickoff_at, fixture_id""",
-             (Param("day", "date", "UTC day as YYYY-MM-DD; default today"), LEAGUE), _today),
+             (Param("day", "date", "UTC day as YYYY-MM-DD; default today", low=FIRST_DAY, high=LAST_DAY),
+              LEAGUE), _today),
     Template("recent_failures",
              "Job runs that did not end ok in the last `hours`, newest first, with their error.",
              runs.FAILED_SINCE,
-             (Param("hours", "int", "how far back to look", 24),), _since_hours),
+             (Param("hours", "int", "how far back to look", 24, low=1, high=366 * 24),), _since_hours),
     Template("quota_today",
              "Today's quota ledger per account (UTC day): limit, used, left, what the API last said.",
              """
@@ -185,8 +202,7 @@ LEFT JOIN core.players p ON p.id = tp.player_id
 LEFT JOIN core.teams t ON t.id = tp.team_id
 WHERE tp.league_id = %(league_id)s AND tp.season = %(season)s AND tp.kind = 'scorers'
 ORDER BY tp.rank, tp.player_id""",
-             (Param("league_id", "int", "API league id", required=True),
-              Param("season", "int", "season year", required=True))),
+             (_id("league_id", "API league id", required=True), _season("season year", required=True))),
     Template("head_to_head",
              "Finished fixtures between two teams, newest first.",
              """
@@ -200,8 +216,7 @@ WHERE f.status_group = 'finished'
   AND ((f.home_team_id = %(team_a)s AND f.away_team_id = %(team_b)s)
     OR (f.home_team_id = %(team_b)s AND f.away_team_id = %(team_a)s))
 ORDER BY f.kickoff_at DESC, f.id DESC""",
-             (Param("team_a", "int", "API team id", required=True),
-              Param("team_b", "int", "API team id", required=True))),
+             (_id("team_a", "API team id", required=True), _id("team_b", "API team id", required=True))),
 )}
 
 
@@ -209,8 +224,15 @@ def describe() -> list[dict[str, Any]]:
     """Every template with its description and parameters."""
     return [{"name": t.name, "description": t.description,
              "params": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
-                         "description": p.description} for p in t.params]}
+                         "description": p.description, **_bounds(p)} for p in t.params]}
             for t in TEMPLATES.values()]
+
+
+def _bounds(param: Param) -> dict[str, Any]:
+    if param.low is None:
+        return {}
+    return {"min": str(param.low) if param.type == "date" else param.low,
+            "max": str(param.high) if param.type == "date" else param.high}
 
 
 def bind(template: Template, given: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
@@ -225,8 +247,24 @@ def bind(template: Template, given: Mapping[str, Any] | None, now: datetime) -> 
         value = given.get(param.name)
         if value is None and param.required:
             raise ConfigError(f"template {template.name}: parameter {param.name!r} is required ({param.description})")
-        values[param.name] = param.default if value is None else _typed(template.name, param, value)
-    return values | template.derive(values, now)
+        values[param.name] = param.default if value is None else _in_range(template.name, param,
+                                                                         _typed(template.name, param, value))
+    try:
+        return values | template.derive(values, now)
+    except (OverflowError, ValueError) as exc:  # a last line behind the bounds: never a traceback
+        raise ConfigError(f"template {template.name}: parameters out of range ({exc})") from None
+
+
+def _in_range(name: str, param: Param, value: Any) -> Any:
+    """`value` if it lies within the parameter's bounds, else a one-line error naming them."""
+    if param.type == "text" and len(value) > MAX_TEXT:
+        raise ConfigError(f"template {name}: parameter {param.name!r} is {len(value)} characters long; "
+                          f"at most {MAX_TEXT}")
+    if (param.low is not None and value < param.low) or (param.high is not None and value > param.high):
+        shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "…"
+        raise ConfigError(f"template {name}: parameter {param.name!r} must be between {param.low} and "
+                          f"{param.high}, got {shown}")
+    return value
 
 
 def _typed(name: str, param: Param, value: Any) -> Any:
@@ -234,13 +272,16 @@ def _typed(name: str, param: Param, value: Any) -> Any:
         if param.type == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
+            if isinstance(value, str) and len(value) > 40:  # int('9' * 10**6) is slow and pointless
+                raise ValueError(value)
             return int(value)
         if param.type == "date":
             return value if isinstance(value, date) else date.fromisoformat(str(value))
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
         raise ConfigError(f"template {name}: parameter {param.name!r} must be {_TYPE_WORDS[param.type]}, "
-                          f"got {value!r}") from None
+                          f"got {shown}") from None
 
 
 _TYPE_WORDS = {"int": "an integer", "date": "a date YYYY-MM-DD", "text": "text"}
