@@ -187,8 +187,3 @@ FINISHED_STATUSES = frozenset({"FT", "AET", "PEN"})
 def league_logo(league_id: int) -> str:
     """The league logo URL."""
     return f"{MEDIA}/football/leagues/{league_id}.png"
-
-
-def team_logo(team_id: int) -> str:
-    """The team logo URL."""
-    return f"{MEDIA}/football/teams/{team_id}.png"

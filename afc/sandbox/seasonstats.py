@@ -7,7 +7,7 @@ played (as the real API does); a player loaned in January has one entry per club
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from afc.sandbox.people import Player
@@ -128,8 +128,3 @@ def player_block(world: World, player: Player, at: datetime) -> dict:
                                               "country": player.nationality},
             "nationality": player.nationality, "height": f"{player.height} cm", "weight": f"{player.weight} kg",
             "injured": injured, "photo": player.photo}
-
-
-def season_day(season: int) -> date:
-    """A day inside the season (for squads as of a season)."""
-    return date(season + 1, 3, 1)

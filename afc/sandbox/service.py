@@ -24,7 +24,7 @@ from afc.sandbox.contract import (Endpoint, Invalid, Query, Raw, envelope, error
 from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, Faults
 from afc.sandbox.memo import Lru
-from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
+from afc.sandbox.tiers import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, TIERS, Quota, minute_message
 from afc.sandbox.render import iso
 from afc.sandbox.world import World, season_year
 
@@ -174,4 +174,4 @@ class Api:
         return envelope(path, params, [], answer.response, results=answer.results)
 
     def _account(self, now: datetime) -> dict:
-        return {"plan": PLANS[self.cfg.plan].name, "current": self.quota.used_today(now), "limit_day": self.cfg.daily}
+        return {"plan": TIERS[self.cfg.plan].name, "current": self.quota.used_today(now), "limit_day": self.cfg.daily}

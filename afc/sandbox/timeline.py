@@ -30,10 +30,6 @@ class Phase:
     second: int | None  # periods.second
     until: datetime | None  # when this answer can next change; None: never
 
-    @property
-    def started(self) -> bool:
-        return self.clock is not None
-
 
 class Timeline:
     """Period boundaries of one match, in seconds from kickoff."""
