@@ -14,8 +14,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from afc.clock import SimClock, SystemClock, parse_clock
 from afc.cli import app
+from afc.clock import SimClock, SystemClock, parse_clock
 from afc.errors import ConfigError
 from afc.sandbox.launch import make_clock, parse_faults
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from afc.sandbox.catalog import LEAGUE_BY_ID, MEDIA, STATUS_LONG, league_logo, flag_url
+from afc.sandbox.catalog import LEAGUE_BY_ID, MEDIA, STATUS_LONG, flag_url, league_logo
 from afc.sandbox.clubs import Team, Venue
 from afc.sandbox.match import Details, Event, Sheet
 from afc.sandbox.outcome import Outcome

@@ -19,14 +19,24 @@ from urllib.parse import parse_qsl, urlsplit
 
 from afc.clock import SimClock, SystemClock
 from afc.sandbox.config import SandboxConfig
-from afc.sandbox.contract import (Endpoint, Invalid, Query, Raw, envelope, error_envelope, free_plan_window, page_of,
-                                  validate)
+from afc.sandbox.contract import (
+    Endpoint,
+    Invalid,
+    Query,
+    Raw,
+    envelope,
+    error_envelope,
+    free_plan_window,
+    page_of,
+    validate,
+)
 from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, Faults
 from afc.sandbox.memo import Lru
-from afc.sandbox.tiers import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, TIERS, Quota, minute_message
 from afc.sandbox.render import iso
-from afc.sandbox.world import World, season_year
+from afc.sandbox.tiers import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, TIERS, Quota, minute_message
+from afc.sandbox.truth import season_year
+from afc.sandbox.world import World
 
 log = logging.getLogger("afc.sandbox")
 AnyClock = SystemClock | SimClock

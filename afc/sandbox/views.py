@@ -11,15 +11,12 @@ import functools
 import json
 import math
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from afc.sandbox import render, sheets
 from afc.sandbox.catalog import LEAGUE_BY_ID
 from afc.sandbox.timeline import Phase
-
-if TYPE_CHECKING:
-    from afc.sandbox.world import World
+from afc.sandbox.truth import Truth
 
 ALL_SECTIONS = ("events", "lineups", "statistics", "players")
 LINEUPS_BEFORE = timedelta(minutes=30)  # lineups appear 20-40 minutes before kickoff
@@ -31,7 +28,7 @@ def zone(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
 
 
-def _valid_until(world: World, fixture_id: int, ph: Phase) -> datetime | None:
+def _valid_until(world: Truth, fixture_id: int, ph: Phase) -> datetime | None:
     if ph.clock is None or math.isinf(ph.clock) or ph.until is None:
         return ph.until
     tl, kickoff = world.timeline(fixture_id), world.fixture(fixture_id).kickoff
@@ -46,7 +43,7 @@ def to_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _cached(world: World, fixture_id: int, at: datetime, zone_name: str) -> list:
+def _cached(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> list:
     """[valid from, valid until, item, its JSON or None] for the fixture's item at `at`."""
     key = ("item", fixture_id, zone_name)
     hit = world.cache.get(key)
@@ -61,12 +58,12 @@ def _cached(world: World, fixture_id: int, at: datetime, zone_name: str) -> list
     return entry
 
 
-def base_item(world: World, fixture_id: int, at: datetime, zone_name: str) -> dict:
+def base_item(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> dict:
     """The /fixtures item without details; callers must not modify it (it is shared)."""
     return _cached(world, fixture_id, at, zone_name)[2]
 
 
-def item_json(world: World, fixture_id: int, at: datetime, zone_name: str) -> str:
+def item_json(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> str:
     """`base_item` as JSON text, serialised once per state."""
     entry = _cached(world, fixture_id, at, zone_name)
     if entry[3] is None:
@@ -74,7 +71,7 @@ def item_json(world: World, fixture_id: int, at: datetime, zone_name: str) -> st
     return entry[3]
 
 
-def _lineups_visible(world: World, fixture_id: int, at: datetime, ph: Phase) -> bool:
+def _lineups_visible(world: Truth, fixture_id: int, at: datetime, ph: Phase) -> bool:
     if ph.short in ("PST", "CANC", "TBD"):
         return False
     if not world.livescore(fixture_id):
@@ -82,7 +79,7 @@ def _lineups_visible(world: World, fixture_id: int, at: datetime, ph: Phase) -> 
     return at >= world.fixture(fixture_id).kickoff - LINEUPS_BEFORE
 
 
-def _now_minute(world: World, fixture_id: int, ph: Phase) -> tuple[int, float]:
+def _now_minute(world: Truth, fixture_id: int, ph: Phase) -> tuple[int, float]:
     """The match minute for minutes played, and how far through the match we are (0..1)."""
     oc = world.outcome(fixture_id)
     if math.isinf(ph.clock) or ph.short == "ABD":
@@ -91,7 +88,7 @@ def _now_minute(world: World, fixture_id: int, ph: Phase) -> tuple[int, float]:
     return ph.elapsed or 0, min(1.0, (ph.elapsed or 0) / 90)
 
 
-def _sheets(world: World, fixture_id: int, at: datetime, ph: Phase, events: list, wanted: tuple[str, ...],
+def _sheets(world: Truth, fixture_id: int, at: datetime, ph: Phase, events: list, wanted: tuple[str, ...],
             flags: dict) -> dict:
     """The statistics and players arrays, as far as the match has got."""
     fx, det, out = world.fixture(fixture_id), world.details(fixture_id), {}
@@ -113,7 +110,7 @@ def _sheets(world: World, fixture_id: int, at: datetime, ph: Phase, events: list
     return out
 
 
-def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
+def sections(world: Truth, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
     """The requested detail arrays (events, lineups, statistics, players) at `at`, coverage applied."""
     fx = world.fixture(fixture_id)
     flags = LEAGUE_BY_ID[fx.league_id].coverage()["fixtures"]
@@ -133,7 +130,7 @@ def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tup
     return out
 
 
-def state_json(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> str:
+def state_json(world: Truth, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> str:
     """`fixture_state` as JSON text; a finished, corrected fixture is serialised only once."""
     if not wanted:
         return item_json(world, fixture_id, at, zone_name)
@@ -145,7 +142,7 @@ def state_json(world: World, fixture_id: int, at: datetime, zone_name: str, want
                                lambda: to_json(fixture_state(world, fixture_id, at, zone_name, wanted)))
 
 
-def fixture_state(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:
+def fixture_state(world: Truth, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:
     """The /fixtures item at `at` with the `wanted` detail arrays embedded."""
     item = base_item(world, fixture_id, at, zone_name)
     if not wanted:

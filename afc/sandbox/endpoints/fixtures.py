@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from collections.abc import Iterable
+from datetime import date, timedelta
 
 from afc.sandbox import views
 from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES, LIVE_STATUSES, UCL
