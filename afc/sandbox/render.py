@@ -100,7 +100,7 @@ def visible_events(det: Details, clock: float | None, corrected: bool) -> list[E
 
 def events_json(d: Directory, det: Details, fx: Fixture, events: list[Event]) -> list[dict]:
     """The `events` array."""
-    names = {s.player.id: s.player.name for s in det.sheets}
+    names: dict[int | None, str] = {s.player.id: s.player.name for s in det.sheets}
     teams = (d.team(fx.home_id).ref(), d.team(fx.away_id).ref())
     return [{"time": {"elapsed": e.minute, "extra": e.extra}, "team": teams[e.side],
              "player": {"id": e.player, "name": names.get(e.player)},

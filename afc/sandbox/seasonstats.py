@@ -42,11 +42,11 @@ def _contributions(world: Truth, fixture_id: int) -> list[tuple[int, int, tuple[
 
 
 def _contribute(world: Truth, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
-    fx = world.fixture(fixture_id)
+    fx = world.known_fixture(fixture_id)
     det = world.details(fixture_id)
     oc = world.outcome(fixture_id)
     lines = tally(det, list(det.events), oc.abandoned_at or (120 if oc.extra_time else 90))
-    subs_off = {e.player for e in det.events if e.type == "subst"}
+    subs_off = {e.player for e in det.events if e.type == "subst" and e.player is not None}
     teams = (fx.home_id, fx.away_id)
     return [(ln.sheet.player.id, teams[ln.sheet.side], _numbers(ln, subs_off)) for ln in lines]
 
@@ -58,7 +58,7 @@ def registered(world: Truth, league_id: int, season: int) -> dict[tuple[int, int
         for player in world.squad(team.id):
             regs[(player.id, team.id)] = player
     for loan in world.loans(league_id, season) if league_id != 2 else []:
-        regs[(loan.player_id, loan.to_team)] = world.player(loan.player_id)
+        regs[(loan.player_id, loan.to_team)] = world.known_player(loan.player_id)
     return regs
 
 

@@ -64,10 +64,9 @@ class Reply:
 
 def dump(body: object) -> bytes:
     """Compact JSON, UTF-8, as the API sends it; a `Raw` response is spliced in without re-encoding."""
-    response = body.get("response") if isinstance(body, dict) else None
-    if isinstance(response, Raw):
+    if isinstance(body, dict) and isinstance(body.get("response"), Raw):
         head = json.dumps({k: v for k, v in body.items() if k != "response"}, ensure_ascii=False, separators=(",", ":"))
-        return f'{head[:-1]},"response":[{",".join(response)}]}}'.encode()
+        return f'{head[:-1]},"response":[{",".join(body["response"])}]}}'.encode()
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 

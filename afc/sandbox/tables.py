@@ -117,6 +117,6 @@ def _standings(world: Truth, league_id: int, season: int, done: list[Fixture]) -
     earlier = [fx for fx in done if fx.round != last_round]
     before = {r.team_id: rank for rows in _table(world, league_id, season, earlier).values()
               for rank, r in enumerate(rows, start=1)}
-    moment = world.finished_at(done[-1].id) if done else datetime(season, 7, 1, tzinfo=UTC)
+    moment = (world.finished_at(done[-1].id) if done else None) or datetime(season, 7, 1, tzinfo=UTC)
     update = iso(moment.replace(hour=0, minute=0, second=0, microsecond=0), UTC)
     return [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]

@@ -134,6 +134,13 @@ class Truth:
         squad = self.squad(teams[ordinal].id)
         return squad[k] if k < len(squad) else None
 
+    def known_player(self, player_id: int) -> Player:
+        """A player whose id the world itself handed out (KeyError if there is none: a sandbox bug)."""
+        player = self.player(player_id)
+        if player is None:
+            raise KeyError(player_id)
+        return player
+
     def coach(self, team_id: int) -> Coach:
         """The club's head coach."""
         if team_id not in self._coaches:
@@ -167,7 +174,7 @@ class Truth:
 
     def absences(self, fixture_id: int) -> list[tuple[Player, int, str, str]]:
         """(player, team id, "Missing Fixture"|"Questionable", reason) for one fixture."""
-        fx = self.fixture(fixture_id)
+        fx = self.known_fixture(fixture_id)
         day = fx.kickoff.date()
         rows = []
         for team_id in (fx.home_id, fx.away_id):
@@ -176,7 +183,7 @@ class Truth:
                 if spell.start <= day <= spell.end and spell.player_id in present:
                     doubtful = unit(self.seed, "questionable", spell.player_id, fixture_id) < 0.13
                     kind = "Questionable" if doubtful else "Missing Fixture"
-                    rows.append((self.player(spell.player_id), team_id, kind, spell.reason))
+                    rows.append((self.known_player(spell.player_id), team_id, kind, spell.reason))
         return rows
 
     # ---- fixtures -------------------------------------------------------------------------
@@ -210,6 +217,13 @@ class Truth:
             self.fixtures(*where)
         return self._by_id.get(fixture_id)
 
+    def known_fixture(self, fixture_id: int) -> Fixture:
+        """A fixture whose id the world itself handed out (KeyError if there is none: a sandbox bug)."""
+        fx = self.fixture(fixture_id)
+        if fx is None:
+            raise KeyError(fixture_id)
+        return fx
+
     def fixtures_between(self, start: datetime, end: datetime, leagues: list[int] | None = None) -> list[Fixture]:
         """Fixtures (of any league, or of `leagues`) with kickoff in [start, end), by kickoff."""
         found = []
@@ -240,8 +254,8 @@ class Truth:
 
     def outcome(self, fixture_id: int) -> Outcome:
         """The fixture's result model (goals with minutes, extra time, shootout)."""
-        fx = self.fixture(fixture_id)
-        first = self.fixture(fx.first_leg) if fx.first_leg else None
+        fx = self.known_fixture(fixture_id)
+        first = self.known_fixture(fx.first_leg) if fx.first_leg else None
         return self._outcome(fx, first)
 
     def timeline(self, fixture_id: int) -> Timeline:
@@ -252,15 +266,15 @@ class Truth:
 
     def livescore(self, fixture_id: int) -> bool:
         """False for leagues whose fixtures stay NS until the result is entered."""
-        return LEAGUE_BY_ID[self.fixture(fixture_id).league_id].livescore
+        return LEAGUE_BY_ID[self.known_fixture(fixture_id).league_id].livescore
 
     def phase(self, fixture_id: int, at: datetime) -> Phase:
         """The fixture's status line at `at`."""
-        return phase(self.fixture(fixture_id), self.timeline(fixture_id), at, self.livescore(fixture_id))
+        return phase(self.known_fixture(fixture_id), self.timeline(fixture_id), at, self.livescore(fixture_id))
 
     def finished_at(self, fixture_id: int) -> datetime | None:
         """When the fixture reaches FT/AET/PEN (None if cancelled or abandoned)."""
-        return finished_at(self.fixture(fixture_id), self.timeline(fixture_id), self.livescore(fixture_id))
+        return finished_at(self.known_fixture(fixture_id), self.timeline(fixture_id), self.livescore(fixture_id))
 
     def corrected_at(self, fixture_id: int) -> datetime | None:
         """When a silently corrected fixture shows its final events: 30 minutes after full time."""
@@ -272,8 +286,8 @@ class Truth:
         return self.memo.remember("details", fixture_id, lambda: self._make_details(fixture_id))
 
     def _make_details(self, fixture_id: int) -> Details:
-        fx = self.fixture(fixture_id)
+        fx = self.known_fixture(fixture_id)
         missing = {p.id for p, _, kind, _ in self.absences(fixture_id) if kind == "Missing Fixture"}
-        squads = tuple([p for p in self.squad_on(t, fx.season, fx.kickoff.date()) if p.id not in missing]
-                       for t in (fx.home_id, fx.away_id))
-        return build_details(self.seed, fx, self.outcome(fixture_id), self.timeline(fixture_id), squads)
+        home, away = ([p for p in self.squad_on(t, fx.season, fx.kickoff.date()) if p.id not in missing]
+                      for t in (fx.home_id, fx.away_id))
+        return build_details(self.seed, fx, self.outcome(fixture_id), self.timeline(fixture_id), (home, away))

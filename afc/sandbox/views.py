@@ -31,7 +31,7 @@ def zone(name: str) -> tzinfo:
 def _valid_until(world: Truth, fixture_id: int, ph: Phase) -> datetime | None:
     if ph.clock is None or math.isinf(ph.clock) or ph.until is None:
         return ph.until
-    tl, kickoff = world.timeline(fixture_id), world.fixture(fixture_id).kickoff
+    tl, kickoff = world.timeline(fixture_id), world.known_fixture(fixture_id).kickoff
     upcoming = [o for o in (tl.offset(g.minute, g.extra) for g in tl.outcome.goals) if o > ph.clock]
     if upcoming:
         return min(ph.until, kickoff + timedelta(seconds=min(upcoming)))
@@ -49,7 +49,7 @@ def _cached(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> list
     hit = world.cache.get(key)
     if hit and hit[0] <= at and (hit[1] is None or at < hit[1]):
         return hit
-    fx = world.fixture(fixture_id)
+    fx = world.known_fixture(fixture_id)
     ph = world.phase(fixture_id, at)
     item = render.fixture_item(world, fx, world.outcome(fixture_id), world.timeline(fixture_id), ph,
                                zone(zone_name), zone_name)
@@ -76,13 +76,13 @@ def _lineups_visible(world: Truth, fixture_id: int, at: datetime, ph: Phase) -> 
         return False
     if not world.livescore(fixture_id):
         return ph.clock is not None
-    return at >= world.fixture(fixture_id).kickoff - LINEUPS_BEFORE
+    return at >= world.known_fixture(fixture_id).kickoff - LINEUPS_BEFORE
 
 
 def _now_minute(world: Truth, fixture_id: int, ph: Phase) -> tuple[int, float]:
     """The match minute for minutes played, and how far through the match we are (0..1)."""
     oc = world.outcome(fixture_id)
-    if math.isinf(ph.clock) or ph.short == "ABD":
+    if (ph.clock is not None and math.isinf(ph.clock)) or ph.short == "ABD":
         minute = oc.abandoned_at or (120 if oc.extra_time else 90)
         return minute, 1.0 if ph.short != "ABD" else minute / 90
     return ph.elapsed or 0, min(1.0, (ph.elapsed or 0) / 90)
@@ -91,7 +91,7 @@ def _now_minute(world: Truth, fixture_id: int, ph: Phase) -> tuple[int, float]:
 def _sheets(world: Truth, fixture_id: int, at: datetime, ph: Phase, events: list, wanted: tuple[str, ...],
             flags: dict) -> dict:
     """The statistics and players arrays, as far as the match has got."""
-    fx, det, out = world.fixture(fixture_id), world.details(fixture_id), {}
+    fx, det, out = world.known_fixture(fixture_id), world.details(fixture_id), {}
     minute, progress = _now_minute(world, fixture_id, ph)
     lines = sheets.tally(det, events, minute)
     teams = (world.team(fx.home_id), world.team(fx.away_id))
@@ -112,7 +112,7 @@ def _sheets(world: Truth, fixture_id: int, at: datetime, ph: Phase, events: list
 
 def sections(world: Truth, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
     """The requested detail arrays (events, lineups, statistics, players) at `at`, coverage applied."""
-    fx = world.fixture(fixture_id)
+    fx = world.known_fixture(fixture_id)
     flags = LEAGUE_BY_ID[fx.league_id].coverage()["fixtures"]
     out: dict[str, list] = {name: [] for name in wanted}
     lineups = "lineups" in wanted and _lineups_visible(world, fixture_id, at, ph)
