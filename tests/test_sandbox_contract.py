@@ -162,6 +162,7 @@ def test_ids_are_capped_at_twenty(sb, client):
     ("standings", {"league": "39"}, {"season": "The Season field is required."}),
     ("fixtures/events", {}, {"fixture": "The Fixture field is required."}),
     ("fixtures", {"id": "1x"}, {"id": "The Id field must contain an integer."}),
+    ("injuries", {"timezone": "Europe/London"}, {"date": "The Date field is required."}),  # was a 500
 ])
 def test_validation_messages(client, endpoint, params, errors):
     body = client.get(f"/{endpoint}", params=params).json()

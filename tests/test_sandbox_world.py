@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from afc.sandbox import World, season_year
+from afc.sandbox import SandboxConfig, World, season_year, start_sandbox
 from afc.sandbox.catalog import UCL
 from afc.sandbox.seasonstats import registered
 from afc.sandbox.testing import api_client, fixtures_of, frozen_clock
-from afc.sandbox import SandboxConfig, start_sandbox
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 YEAR = 2026

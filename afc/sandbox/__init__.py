@@ -7,6 +7,7 @@
 
 from afc.sandbox.config import SandboxConfig
 from afc.sandbox.server import Sandbox, serve, start_sandbox
-from afc.sandbox.world import World, season_year
+from afc.sandbox.truth import season_year
+from afc.sandbox.world import World
 
 __all__ = ["Sandbox", "SandboxConfig", "World", "season_year", "serve", "start_sandbox"]

@@ -7,6 +7,7 @@ Ids are the real API-Football ids where users know them (leagues 39, 140, 135, 7
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 MEDIA = "https://media.api-sports.io"
 
@@ -42,7 +43,7 @@ class LeagueDef:
 
     def coverage(self) -> dict:
         """The `seasons[].coverage` dict of /leagues for this competition."""
-        flags = {k: (dict(v) if isinstance(v, dict) else v) for k, v in FULL_COVERAGE.items()}
+        flags: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in FULL_COVERAGE.items()}
         for name in self.no_coverage:
             head, _, tail = name.partition(".")
             if tail:
@@ -187,8 +188,3 @@ FINISHED_STATUSES = frozenset({"FT", "AET", "PEN"})
 def league_logo(league_id: int) -> str:
     """The league logo URL."""
     return f"{MEDIA}/football/leagues/{league_id}.png"
-
-
-def team_logo(team_id: int) -> str:
-    """The team logo URL."""
-    return f"{MEDIA}/football/teams/{team_id}.png"

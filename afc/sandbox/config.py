@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from afc.errors import ConfigError
 from afc.sandbox.faults import check_rates
-from afc.sandbox.plans import PLANS
+from afc.sandbox.tiers import TIERS
 
 
 @dataclass
@@ -27,8 +27,8 @@ class SandboxConfig:
 
     def validate(self) -> SandboxConfig:
         """Raise ConfigError naming the first bad setting; return self when all are good."""
-        if self.plan not in PLANS:
-            raise ConfigError(f"sandbox: plan must be one of {', '.join(PLANS)}, got {self.plan!r}")
+        if self.plan not in TIERS:
+            raise ConfigError(f"sandbox: plan must be one of {', '.join(TIERS)}, got {self.plan!r}")
         if not self.key:
             raise ConfigError("sandbox: the key must not be empty")
         for name in ("daily_limit", "minute_limit"):
@@ -43,9 +43,9 @@ class SandboxConfig:
     @property
     def daily(self) -> int:
         """The daily request limit in force."""
-        return self.daily_limit or PLANS[self.plan].daily
+        return self.daily_limit or TIERS[self.plan].daily
 
     @property
     def per_minute(self) -> int:
         """The per-minute request limit in force."""
-        return self.minute_limit or PLANS[self.plan].per_minute
+        return self.minute_limit or TIERS[self.plan].per_minute

@@ -49,6 +49,17 @@ class Query:
         """A parameter as sent, or None."""
         return self.params.get(name)
 
+    def required(self, name: str) -> str:
+        """A parameter the endpoint requires (validation has checked it is there)."""
+        value = self.params.get(name)
+        if not value:
+            raise Invalid({name: f"The {_label(name)} field is required."})
+        return value
+
+    def required_int(self, name: str) -> int:
+        """A required parameter as an integer (validation has checked it is there and is one)."""
+        return int(self.required(name))
+
     def int(self, name: str) -> int | None:
         """A parameter as an integer (validation has checked it), or None."""
         value = self.params.get(name)

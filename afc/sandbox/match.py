@@ -176,15 +176,13 @@ def _goal(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:
     if detail == "Own Goal":  # listed under the team it counts for, scored by an opponent (as the API does)
         rivals = pitch.on[1 - side]
         scorer = _weighted(rng, [s for s in rivals if s.pos != "G"] or rivals, {"G": 1, "D": 4, "M": 2, "F": 1})
-        return scorer and Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, None)
+        return Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, None) if scorer else None
     scorer = _weighted(rng, on, SCORER_WEIGHT)
     if scorer is None:
         return None
     mates = [s for s in on if s is not scorer]
-    assist = None
-    if detail == "Normal Goal" and mates and rng.random() < 0.72:
-        assist = _weighted(rng, mates, ASSIST_WEIGHT).player.id
-    return Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, assist)
+    passer = _weighted(rng, mates, ASSIST_WEIGHT) if detail == "Normal Goal" and mates and rng.random() < 0.72 else None
+    return Event(offset, minute, extra, side, "Goal", detail, scorer.player.id, passer.player.id if passer else None)
 
 
 def _assign(rng: random.Random, item: tuple, pitch: _Pitch) -> Event | None:

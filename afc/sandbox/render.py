@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from afc.sandbox.catalog import LEAGUE_BY_ID, MEDIA, STATUS_LONG, league_logo, flag_url
+from afc.sandbox.catalog import LEAGUE_BY_ID, MEDIA, STATUS_LONG, flag_url, league_logo
 from afc.sandbox.clubs import Team, Venue
 from afc.sandbox.match import Details, Event, Sheet
 from afc.sandbox.outcome import Outcome
@@ -100,7 +100,7 @@ def visible_events(det: Details, clock: float | None, corrected: bool) -> list[E
 
 def events_json(d: Directory, det: Details, fx: Fixture, events: list[Event]) -> list[dict]:
     """The `events` array."""
-    names = {s.player.id: s.player.name for s in det.sheets}
+    names: dict[int | None, str] = {s.player.id: s.player.name for s in det.sheets}
     teams = (d.team(fx.home_id).ref(), d.team(fx.away_id).ref())
     return [{"time": {"elapsed": e.minute, "extra": e.extra}, "team": teams[e.side],
              "player": {"id": e.player, "name": names.get(e.player)},

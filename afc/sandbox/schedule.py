@@ -138,7 +138,7 @@ def league_fixtures(seed: int, league: LeagueDef, season: int, teams: list[Team]
     """A domestic league-season: 2(n-1) rounds named "Regular Season - N", sorted by kickoff."""
     rng = seeded(seed, "schedule", league.id, season)
     rounds = round_robin(rng.sample(teams, len(teams)))
-    fixtures = []
+    fixtures: list[Fixture] = []
     for r, ((anchor, midweek), pairs) in enumerate(zip(round_dates(league, season, len(rounds)), rounds, strict=True)):
         offsets = (-1, 0, 0, 1) if midweek else league.weekend
         for home, away in pairs:
@@ -177,7 +177,7 @@ def _group_fixtures(seed: int, season: int, groups: list[list[Team]]) -> list[Fi
     league, rng = LEAGUE_BY_ID[UCL], seeded(seed, "ucl-schedule", season)
     starts = (date(season, 9, 15), date(season, 9, 29), date(season, 10, 20), date(season, 11, 3),
               date(season, 11, 24), date(season, 12, 8))
-    fixtures = []
+    fixtures: list[Fixture] = []
     for g, members in enumerate(groups):
         for md, pairs in enumerate(round_robin(members)):
             day = _weekday_on_or_after(starts[md], 1) + timedelta(days=g // 4)
@@ -226,7 +226,7 @@ def _knockout_stage(season: int, stage: int, ties: list[tuple[int, int]], first_
     """Both legs of every tie of a stage; the better-ranked side (first of the pair) is at home second."""
     league = LEAGUE_BY_ID[UCL]
     m1, d1, m2, d2 = KNOCKOUT_DAYS[stage]
-    legs = []
+    legs: list[Fixture] = []
     for k, (top, runner) in enumerate(ties):
         offset, slot = timedelta(days=k % 2), "17:45" if k % 4 == 0 else "20:00"
         first = _weekday_on_or_after(date(season + 1, m1, d1), 1) + offset

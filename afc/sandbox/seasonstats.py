@@ -7,16 +7,13 @@ played (as the real API does); a player loaned in January has one entry per club
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from afc.sandbox.people import Player
 from afc.sandbox.render import league_ref
 from afc.sandbox.sheets import Line, rating, tally
 from afc.sandbox.tables import finished
-
-if TYPE_CHECKING:
-    from afc.sandbox.world import World
+from afc.sandbox.truth import Truth
 
 FIELDS = ("apps", "lineups", "minutes", "rating_sum", "rated", "sub_in", "sub_out", "bench", "shots", "on", "goals",
           "conceded", "assists", "saves", "passes", "key", "accurate", "tackles", "blocks", "interceptions", "duels",
@@ -39,39 +36,39 @@ def _numbers(ln: Line, subs_off: set[int]) -> tuple[int, ...]:
             c["past"], c["drawn"], c["committed"], t["Yellow Card"], t["Red Card"], t["Penalty"], t["Missed Penalty"])
 
 
-def _contributions(world: World, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
+def _contributions(world: Truth, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
     """(player id, team id, numbers) for every player on a finished fixture's team sheets."""
     return world.memo.remember("contrib", fixture_id, lambda: _contribute(world, fixture_id))
 
 
-def _contribute(world: World, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
-    fx = world.fixture(fixture_id)
+def _contribute(world: Truth, fixture_id: int) -> list[tuple[int, int, tuple[int, ...]]]:
+    fx = world.known_fixture(fixture_id)
     det = world.details(fixture_id)
     oc = world.outcome(fixture_id)
     lines = tally(det, list(det.events), oc.abandoned_at or (120 if oc.extra_time else 90))
-    subs_off = {e.player for e in det.events if e.type == "subst"}
+    subs_off = {e.player for e in det.events if e.type == "subst" and e.player is not None}
     teams = (fx.home_id, fx.away_id)
     return [(ln.sheet.player.id, teams[ln.sheet.side], _numbers(ln, subs_off)) for ln in lines]
 
 
-def registered(world: World, league_id: int, season: int) -> dict[tuple[int, int], Player]:
+def registered(world: Truth, league_id: int, season: int) -> dict[tuple[int, int], Player]:
     """(player id, team id) of everyone registered with a club of the league-season, loans included."""
     regs: dict[tuple[int, int], Player] = {}
     for team in world.league_teams(league_id, season):
         for player in world.squad(team.id):
             regs[(player.id, team.id)] = player
     for loan in world.loans(league_id, season) if league_id != 2 else []:
-        regs[(loan.player_id, loan.to_team)] = world.player(loan.player_id)
+        regs[(loan.player_id, loan.to_team)] = world.known_player(loan.player_id)
     return regs
 
 
-def season_numbers(world: World, league_id: int, season: int, at: datetime) -> dict[tuple[int, int], Counter]:
+def season_numbers(world: Truth, league_id: int, season: int, at: datetime) -> dict[tuple[int, int], Counter]:
     """Summed numbers per (player id, team id) over the fixtures finished by `at` (cached)."""
     done = finished(world, league_id, season, at)
     return world.memo.remember("season-numbers", (league_id, season, len(done)), lambda: _sum(world, done))
 
 
-def _sum(world: World, done: list) -> dict[tuple[int, int], Counter]:
+def _sum(world: Truth, done: list) -> dict[tuple[int, int], Counter]:
     sums: dict[tuple[int, int], list[int]] = {}
     for fx in done:
         for pid, team_id, numbers in _contributions(world, fx.id):
@@ -88,7 +85,7 @@ def _nz(value: int) -> int | None:
     return value or None
 
 
-def statistics_entry(world: World, league_id: int, season: int, team_id: int, player: Player,
+def statistics_entry(world: Truth, league_id: int, season: int, team_id: int, player: Player,
                      n: Counter | None) -> dict:
     """One `statistics[]` entry of a /players item."""
     n = n or Counter()
@@ -118,7 +115,7 @@ def statistics_entry(world: World, league_id: int, season: int, team_id: int, pl
     }
 
 
-def player_block(world: World, player: Player, at: datetime) -> dict:
+def player_block(world: Truth, player: Player, at: datetime) -> dict:
     """The `player` object of a /players item, age and injury as of `at`."""
     day = at.date()
     injured = any(s.player_id == player.id and s.start <= day <= s.end
@@ -128,8 +125,3 @@ def player_block(world: World, player: Player, at: datetime) -> dict:
                                               "country": player.nationality},
             "nationality": player.nationality, "height": f"{player.height} cm", "weight": f"{player.weight} kg",
             "injured": injured, "photo": player.photo}
-
-
-def season_day(season: int) -> date:
-    """A day inside the season (for squads as of a season)."""
-    return date(season + 1, 3, 1)

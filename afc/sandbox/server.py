@@ -1,7 +1,7 @@
 """The HTTP side: a threading HTTP/1.1 server with keep-alive, in the background or the foreground.
 
-Requests are read by `wire.py`; replies go out in one write (headers and body together) with
-Nagle off, so small requests do not wait on delayed ACKs. Stopping closes idle keep-alive
+Each connection speaks HTTP through `wire.Wire` (h11); replies go out in one write (headers and
+body together) with Nagle off, so small requests do not wait on delayed ACKs. Stopping closes idle keep-alive
 connections and wakes faults that hold a connection open, so `with start_sandbox(...)` exits at once.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from afc.clock import SystemClock
 from afc.sandbox.config import SandboxConfig
 from afc.sandbox.service import AnyClock, Api
-from afc.sandbox.wire import BadRequest, encode_reply, read_request
+from afc.sandbox.wire import BadRequest, Wire
 from afc.sandbox.world import World
 
 
@@ -42,47 +42,44 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
                     conn.shutdown(socket.SHUT_RDWR)
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    disable_nagle_algorithm = True
+class _Handler(socketserver.BaseRequestHandler):
     server: _Server
+    request: socket.socket
 
     def setup(self) -> None:
-        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
         with self.server.connections_lock:
-            self.server.connections.add(self.connection)
+            self.server.connections.add(self.request)
 
     def finish(self) -> None:
         with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):  # the client may be gone already
-            super().finish()
+            self.server.connections.discard(self.request)
 
     def handle(self) -> None:
         """Serve requests on this connection until the client or the server closes it."""
+        wire = Wire(self.request)
         try:
-            while not self.server.stopping.is_set() and self._one():
+            while not self.server.stopping.is_set() and self._one(wire):
                 pass
-        except BadRequest:
-            self.wfile.write(encode_reply(400, [("Content-Type", "text/plain")], b"bad request", close=True))
+        except BadRequest as exc:
+            with contextlib.suppress(OSError):  # the client may not wait for the answer
+                wire.refuse(exc.status)
         except OSError:
             pass  # the client went away
 
-    def _one(self) -> bool:
-        request = read_request(self.rfile)
+    def _one(self, wire: Wire) -> bool:
+        request = wire.next_request()
         if request is None:
             return False
         reply = self.server.api.handle(request.method, request.target, request.headers)
         if reply.action == "timeout":
             self.server.stopping.wait(self.server.api.cfg.timeout_seconds)
         if reply.action:
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.request.shutdown(socket.SHUT_RDWR)
             return False
         if reply.delay:
             self.server.stopping.wait(reply.delay)
-        body = b"" if request.method == "HEAD" else reply.body
-        self.wfile.write(encode_reply(reply.status, reply.headers, body, close=not request.keep_alive,
-                                      length=len(reply.body)))
-        return request.keep_alive
+        return wire.reply(reply.status, reply.headers, reply.body)
 
 
 class Sandbox:
@@ -92,12 +89,23 @@ class Sandbox:
         self.api = api
         self._server = server
         self._thread = thread
-        host, port = server.server_address[:2]
+        host, port = server.socket.getsockname()[:2]
         self.url = f"http://{host}:{port}"
 
-    key = property(lambda self: self.api.cfg.key, doc="The accepted API key.")
-    clock = property(lambda self: self.api.clock, doc="The clock the sandbox asks for now.")
-    world: World = property(lambda self: self.api.world, doc="The ground truth the sandbox serves.")
+    @property
+    def key(self) -> str:
+        """The accepted API key."""
+        return self.api.cfg.key
+
+    @property
+    def clock(self) -> AnyClock:
+        """The clock the sandbox asks for now."""
+        return self.api.clock
+
+    @property
+    def world(self) -> World:
+        """The ground truth the sandbox serves."""
+        return self.api.world
 
     @property
     def calls(self) -> Counter:

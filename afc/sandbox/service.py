@@ -19,14 +19,24 @@ from urllib.parse import parse_qsl, urlsplit
 
 from afc.clock import SimClock, SystemClock
 from afc.sandbox.config import SandboxConfig
-from afc.sandbox.contract import (Endpoint, Invalid, Query, Raw, envelope, error_envelope, free_plan_window, page_of,
-                                  validate)
+from afc.sandbox.contract import (
+    Endpoint,
+    Invalid,
+    Query,
+    Raw,
+    envelope,
+    error_envelope,
+    free_plan_window,
+    page_of,
+    validate,
+)
 from afc.sandbox.endpoints import ROUTES
 from afc.sandbox.faults import BEFORE, UNREADABLE, Faults
 from afc.sandbox.memo import Lru
-from afc.sandbox.plans import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, PLANS, Quota, minute_message
 from afc.sandbox.render import iso
-from afc.sandbox.world import World, season_year
+from afc.sandbox.tiers import DAILY_429_MESSAGE, DAILY_MESSAGE, MINUTE_429_MESSAGE, TIERS, Quota, minute_message
+from afc.sandbox.truth import season_year
+from afc.sandbox.world import World
 
 log = logging.getLogger("afc.sandbox")
 AnyClock = SystemClock | SimClock
@@ -54,10 +64,9 @@ class Reply:
 
 def dump(body: object) -> bytes:
     """Compact JSON, UTF-8, as the API sends it; a `Raw` response is spliced in without re-encoding."""
-    response = body.get("response") if isinstance(body, dict) else None
-    if isinstance(response, Raw):
+    if isinstance(body, dict) and isinstance(body.get("response"), Raw):
         head = json.dumps({k: v for k, v in body.items() if k != "response"}, ensure_ascii=False, separators=(",", ":"))
-        return f'{head[:-1]},"response":[{",".join(response)}]}}'.encode()
+        return f'{head[:-1]},"response":[{",".join(body["response"])}]}}'.encode()
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -176,4 +185,4 @@ class Api:
         return envelope(path, params, [], answer.response, results=answer.results)
 
     def _account(self, now: datetime) -> dict:
-        return {"plan": PLANS[self.cfg.plan].name, "current": self.quota.used_today(now), "limit_day": self.cfg.daily}
+        return {"plan": TIERS[self.cfg.plan].name, "current": self.quota.used_today(now), "limit_day": self.cfg.daily}

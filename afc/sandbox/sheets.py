@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from afc.sandbox.match import Details, Event, Sheet, minutes_played
 
-
 EMPTY: Counter = Counter()  # shared, never modified
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from afc.sandbox.catalog import LEAGUE_BY_ID, UCL
 from afc.sandbox.render import iso
 from afc.sandbox.schedule import Fixture
-
-if TYPE_CHECKING:
-    from afc.sandbox.world import World
+from afc.sandbox.truth import Truth
 
 
-def finished(world: World, league_id: int, season: int, at: datetime) -> list[Fixture]:
+def finished(world: Truth, league_id: int, season: int, at: datetime) -> list[Fixture]:
     """Fixtures of a league-season that reached FT/AET/PEN by `at`, in the order they finished."""
     done = []
     for fx in world.fixtures(league_id, season):
@@ -54,7 +51,7 @@ class Record:
         return -self.points, -(self.all[4] - self.all[5]), -self.all[4], name
 
 
-def _groups(world: World, league_id: int, season: int) -> dict[str, list[int]]:
+def _groups(world: Truth, league_id: int, season: int) -> dict[str, list[int]]:
     if league_id != UCL:
         return {LEAGUE_BY_ID[league_id].name: [t.id for t in world.league_teams(league_id, season)]}
     groups: dict[str, list[int]] = {}
@@ -65,7 +62,7 @@ def _groups(world: World, league_id: int, season: int) -> dict[str, list[int]]:
     return dict(sorted(groups.items()))
 
 
-def _table(world: World, league_id: int, season: int, fixtures: list[Fixture]) -> dict[str, list[Record]]:
+def _table(world: Truth, league_id: int, season: int, fixtures: list[Fixture]) -> dict[str, list[Record]]:
     groups = _groups(world, league_id, season)
     records = {team: Record(team, group) for group, teams in groups.items() for team in teams}
     for fx in fixtures:
@@ -94,7 +91,7 @@ def _description(league_id: int, rank: int) -> str | None:
     return None
 
 
-def _rows(world: World, league_id: int, rows: list[Record], before: dict[int, int], update: str) -> list[dict]:
+def _rows(world: Truth, league_id: int, rows: list[Record], before: dict[int, int], update: str) -> list[dict]:
     out = []
     for rank, r in enumerate(rows, start=1):
         previous = before.get(r.team_id, rank)
@@ -108,18 +105,18 @@ def _rows(world: World, league_id: int, rows: list[Record], before: dict[int, in
     return out
 
 
-def standings(world: World, league_id: int, season: int, at: datetime) -> list[list[dict]]:
+def standings(world: Truth, league_id: int, season: int, at: datetime) -> list[list[dict]]:
     """The `league.standings` lists of a league-season as of `at` (cached per number of results)."""
     done = finished(world, league_id, season, at)
     return world.memo.remember("standings", (league_id, season, len(done)),
                                lambda: _standings(world, league_id, season, done))
 
 
-def _standings(world: World, league_id: int, season: int, done: list[Fixture]) -> list[list[dict]]:
+def _standings(world: Truth, league_id: int, season: int, done: list[Fixture]) -> list[list[dict]]:
     last_round = done[-1].round if done else None
     earlier = [fx for fx in done if fx.round != last_round]
     before = {r.team_id: rank for rows in _table(world, league_id, season, earlier).values()
               for rank, r in enumerate(rows, start=1)}
-    moment = world.finished_at(done[-1].id) if done else datetime(season, 7, 1, tzinfo=UTC)
+    moment = (world.finished_at(done[-1].id) if done else None) or datetime(season, 7, 1, tzinfo=UTC)
     update = iso(moment.replace(hour=0, minute=0, second=0, microsecond=0), UTC)
     return [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]

@@ -6,14 +6,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from afc.sandbox.match import formation_of
 from afc.sandbox.render import league_ref
 from afc.sandbox.tables import finished
-
-if TYPE_CHECKING:
-    from afc.sandbox.world import World
+from afc.sandbox.truth import Truth
 
 BUCKETS = ("0-15", "16-30", "31-45", "46-60", "61-75", "76-90", "91-105", "106-120")
 LINES = ("0.5", "1.5", "2.5", "3.5", "4.5")
@@ -90,7 +87,7 @@ class Season:
     penalties: list[int] = field(default_factory=lambda: [0, 0])  # scored, missed
 
 
-def _season(world: World, league_id: int, season: int, team_id: int, at: datetime) -> Season:
+def _season(world: Truth, league_id: int, season: int, team_id: int, at: datetime) -> Season:
     record = Season()
     for fx in finished(world, league_id, season, at):
         if team_id not in (fx.home_id, fx.away_id):
@@ -116,7 +113,7 @@ def _penalty(scored: int, missed: int) -> dict:
             "missed": {"total": missed, "percentage": pct(missed)}, "total": taken}
 
 
-def team_season(world: World, league_id: int, season: int, team_id: int, at: datetime) -> dict:
+def team_season(world: Truth, league_id: int, season: int, team_id: int, at: datetime) -> dict:
     """The statistics body (without `league` and `team`), from fixtures finished by `at`."""
     record = _season(world, league_id, season, team_id, at)
     games = record.games
@@ -140,7 +137,7 @@ def team_season(world: World, league_id: int, season: int, team_id: int, at: dat
     }
 
 
-def team_statistics(world: World, league_id: int, season: int, team_id: int, at: datetime) -> dict:
+def team_statistics(world: Truth, league_id: int, season: int, team_id: int, at: datetime) -> dict:
     """The /teams/statistics response object."""
     body = team_season(world, league_id, season, team_id, at)
     return {"league": league_ref(league_id, season), "team": world.team(team_id).ref(), **body}

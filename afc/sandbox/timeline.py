@@ -30,10 +30,6 @@ class Phase:
     second: int | None  # periods.second
     until: datetime | None  # when this answer can next change; None: never
 
-    @property
-    def started(self) -> bool:
-        return self.clock is not None
-
 
 class Timeline:
     """Period boundaries of one match, in seconds from kickoff."""
@@ -112,12 +108,11 @@ def phase(fx: Fixture, tl: Timeline, t: datetime, livescore: bool = True) -> Pha
     second = _stamp(kickoff) + tl.h2_start
     if not livescore and clock < NO_LIVESCORE_DELAY:
         return Phase("NS", None, None, None, kickoff, None, None, kickoff + timedelta(seconds=NO_LIVESCORE_DELAY))
-    if tl.stop is not None and clock >= tl.stop:
-        minute = tl.outcome.abandoned_at
+    minute = tl.outcome.abandoned_at
+    if tl.stop is not None and minute is not None and clock >= tl.stop:
         return Phase("ABD", minute, None, tl.stop, kickoff, _stamp(kickoff), second if minute > 45 else None, None)
     if clock >= tl.end or not livescore:
-        short, elapsed, extra = tl.final_status()
-        return Phase(short, elapsed, extra, math.inf, kickoff, _stamp(kickoff), second, None)
+        return Phase(*tl.final_status(), math.inf, kickoff, _stamp(kickoff), second, None)
     short, elapsed, extra, boundary = tl.status(clock)
     until = kickoff + timedelta(seconds=min(boundary, tl.stop or boundary))
     return Phase(short, elapsed, extra, clock, kickoff, _stamp(kickoff), second if clock >= tl.h2_start else None,

@@ -11,15 +11,12 @@ import functools
 import json
 import math
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from afc.sandbox import render, sheets
 from afc.sandbox.catalog import LEAGUE_BY_ID
 from afc.sandbox.timeline import Phase
-
-if TYPE_CHECKING:
-    from afc.sandbox.world import World
+from afc.sandbox.truth import Truth
 
 ALL_SECTIONS = ("events", "lineups", "statistics", "players")
 LINEUPS_BEFORE = timedelta(minutes=30)  # lineups appear 20-40 minutes before kickoff
@@ -31,10 +28,10 @@ def zone(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
 
 
-def _valid_until(world: World, fixture_id: int, ph: Phase) -> datetime | None:
+def _valid_until(world: Truth, fixture_id: int, ph: Phase) -> datetime | None:
     if ph.clock is None or math.isinf(ph.clock) or ph.until is None:
         return ph.until
-    tl, kickoff = world.timeline(fixture_id), world.fixture(fixture_id).kickoff
+    tl, kickoff = world.timeline(fixture_id), world.known_fixture(fixture_id).kickoff
     upcoming = [o for o in (tl.offset(g.minute, g.extra) for g in tl.outcome.goals) if o > ph.clock]
     if upcoming:
         return min(ph.until, kickoff + timedelta(seconds=min(upcoming)))
@@ -46,13 +43,13 @@ def to_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _cached(world: World, fixture_id: int, at: datetime, zone_name: str) -> list:
+def _cached(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> list:
     """[valid from, valid until, item, its JSON or None] for the fixture's item at `at`."""
     key = ("item", fixture_id, zone_name)
     hit = world.cache.get(key)
     if hit and hit[0] <= at and (hit[1] is None or at < hit[1]):
         return hit
-    fx = world.fixture(fixture_id)
+    fx = world.known_fixture(fixture_id)
     ph = world.phase(fixture_id, at)
     item = render.fixture_item(world, fx, world.outcome(fixture_id), world.timeline(fixture_id), ph,
                                zone(zone_name), zone_name)
@@ -61,12 +58,12 @@ def _cached(world: World, fixture_id: int, at: datetime, zone_name: str) -> list
     return entry
 
 
-def base_item(world: World, fixture_id: int, at: datetime, zone_name: str) -> dict:
+def base_item(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> dict:
     """The /fixtures item without details; callers must not modify it (it is shared)."""
     return _cached(world, fixture_id, at, zone_name)[2]
 
 
-def item_json(world: World, fixture_id: int, at: datetime, zone_name: str) -> str:
+def item_json(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> str:
     """`base_item` as JSON text, serialised once per state."""
     entry = _cached(world, fixture_id, at, zone_name)
     if entry[3] is None:
@@ -74,27 +71,27 @@ def item_json(world: World, fixture_id: int, at: datetime, zone_name: str) -> st
     return entry[3]
 
 
-def _lineups_visible(world: World, fixture_id: int, at: datetime, ph: Phase) -> bool:
+def _lineups_visible(world: Truth, fixture_id: int, at: datetime, ph: Phase) -> bool:
     if ph.short in ("PST", "CANC", "TBD"):
         return False
     if not world.livescore(fixture_id):
         return ph.clock is not None
-    return at >= world.fixture(fixture_id).kickoff - LINEUPS_BEFORE
+    return at >= world.known_fixture(fixture_id).kickoff - LINEUPS_BEFORE
 
 
-def _now_minute(world: World, fixture_id: int, ph: Phase) -> tuple[int, float]:
+def _now_minute(world: Truth, fixture_id: int, ph: Phase) -> tuple[int, float]:
     """The match minute for minutes played, and how far through the match we are (0..1)."""
     oc = world.outcome(fixture_id)
-    if math.isinf(ph.clock) or ph.short == "ABD":
+    if (ph.clock is not None and math.isinf(ph.clock)) or ph.short == "ABD":
         minute = oc.abandoned_at or (120 if oc.extra_time else 90)
         return minute, 1.0 if ph.short != "ABD" else minute / 90
     return ph.elapsed or 0, min(1.0, (ph.elapsed or 0) / 90)
 
 
-def _sheets(world: World, fixture_id: int, at: datetime, ph: Phase, events: list, wanted: tuple[str, ...],
+def _sheets(world: Truth, fixture_id: int, at: datetime, ph: Phase, events: list, wanted: tuple[str, ...],
             flags: dict) -> dict:
     """The statistics and players arrays, as far as the match has got."""
-    fx, det, out = world.fixture(fixture_id), world.details(fixture_id), {}
+    fx, det, out = world.known_fixture(fixture_id), world.details(fixture_id), {}
     minute, progress = _now_minute(world, fixture_id, ph)
     lines = sheets.tally(det, events, minute)
     teams = (world.team(fx.home_id), world.team(fx.away_id))
@@ -113,9 +110,9 @@ def _sheets(world: World, fixture_id: int, at: datetime, ph: Phase, events: list
     return out
 
 
-def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
+def sections(world: Truth, fixture_id: int, at: datetime, ph: Phase, wanted: tuple[str, ...]) -> dict:
     """The requested detail arrays (events, lineups, statistics, players) at `at`, coverage applied."""
-    fx = world.fixture(fixture_id)
+    fx = world.known_fixture(fixture_id)
     flags = LEAGUE_BY_ID[fx.league_id].coverage()["fixtures"]
     out: dict[str, list] = {name: [] for name in wanted}
     lineups = "lineups" in wanted and _lineups_visible(world, fixture_id, at, ph)
@@ -133,7 +130,7 @@ def sections(world: World, fixture_id: int, at: datetime, ph: Phase, wanted: tup
     return out
 
 
-def state_json(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> str:
+def state_json(world: Truth, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> str:
     """`fixture_state` as JSON text; a finished, corrected fixture is serialised only once."""
     if not wanted:
         return item_json(world, fixture_id, at, zone_name)
@@ -145,7 +142,7 @@ def state_json(world: World, fixture_id: int, at: datetime, zone_name: str, want
                                lambda: to_json(fixture_state(world, fixture_id, at, zone_name, wanted)))
 
 
-def fixture_state(world: World, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:
+def fixture_state(world: Truth, fixture_id: int, at: datetime, zone_name: str, wanted: tuple[str, ...]) -> dict:
     """The /fixtures item at `at` with the `wanted` detail arrays embedded."""
     item = base_item(world, fixture_id, at, zone_name)
     if not wanted:

@@ -1,6 +1,10 @@
 """Benchmark of the sandbox: requests per second for small endpoints over one keep-alive client,
 and the latency of a full-season fixture list and of an `ids=` batch of 20 finished fixtures.
 
+Rates depend on how busy the machine is; the CPU figures do not: the server process's CPU per
+request over HTTP (bare socket client), and the HTTP layer's own CPU per request (`wire.Wire`
+over a socketpair, no API behind it).
+
     python tests/bench/bench_sandbox.py              # a small table
     python tests/bench/bench_sandbox.py --json       # one JSON object (also: `run()` returns the dict)
     python tests/bench/bench_sandbox.py --in-process # server thread in this process (shares the GIL)
@@ -48,8 +52,8 @@ def _throughput(client: httpx.Client, path: str, seconds: float) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _raw_throughput(url: str, path: str, seconds: float) -> float:
-    """Requests per second from a minimal keep-alive socket client: what the server can do alone."""
+def _raw_throughput(url: str, path: str, seconds: float) -> tuple[float, int]:
+    """Requests per second from a minimal keep-alive socket client (what the server can do alone), and how many."""
     import socket
     from urllib.parse import urlsplit
 
@@ -66,7 +70,50 @@ def _raw_throughput(url: str, path: str, seconds: float) -> float:
                     length = int(line.split(b":")[1])
             reader.read(length)
             count += 1
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), count
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _raw_rates(url: str, pid: int | None, seconds: float) -> tuple[dict[str, int], dict[str, float | None]]:
+    """Bare-client requests/s per small endpoint, and the server process's CPU microseconds per request."""
+    rates: dict[str, int] = {}
+    cpu: dict[str, float | None] = {}
+    for path in SMALL:
+        before = _process_cpu(pid) if pid else 0.0
+        rate, count = _raw_throughput(url, path, seconds)
+        rates[path] = round(rate)
+        cpu[path] = round((_process_cpu(pid) - before) * 1e6 / count, 1) if pid else None
+    return rates, cpu
+
+
+def _wire_cpu_us(count: int = 5_000) -> float:
+    """CPU microseconds per request of the HTTP layer alone: `wire.Wire` over a socketpair, a 2 kB reply."""
+    import socket
+
+    from afc.sandbox.service import BASE_HEADERS
+    from afc.sandbox.tiers import Quota
+    from afc.sandbox.wire import Wire
+
+    request = b"GET /timezone HTTP/1.1\r\nHost: sandbox\r\nx-apisports-key: sandbox\r\n\r\n"
+    headers, body = BASE_HEADERS + Quota(7_500, 300).headers(NOW), b"x" * 2_000
+    client, server = socket.socketpair()
+    with client, server:
+        wire, size = Wire(server), None
+        started = time.process_time()
+        for _ in range(count):
+            client.sendall(request)
+            wire.next_request()
+            wire.reply(200, headers, body)
+            received = len(client.recv(65_536))
+            while size is not None and received < size:
+                received += len(client.recv(65_536))
+            size = received
+        return round((time.process_time() - started) * 1e6 / count, 1)
 
 
 def _latencies(client: httpx.Client, path: str, params_list: list[dict]) -> list[float]:
@@ -90,22 +137,25 @@ def _summary(timings: list[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def _child() -> Iterator[str]:
-    """`afc sandbox` in a child process, frozen at NOW, minute limit off; yields its URL."""
+def _child() -> Iterator[tuple[str, int | None]]:
+    """`afc sandbox` in a child process, frozen at NOW, minute limit off; yields its URL and process id."""
     command = [sys.executable, "-m", "afc", "sandbox", "--port", "0", "--now", NOW.isoformat(), "--clock-speed", "0",
                "--no-rate-limit", "--daily-limit", str(UNLIMITED)]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
     try:
-        yield re.search(r"AFC_API_BASE_URL=(\S+)", proc.stderr.readline()).group(1)
+        ready = re.search(r"AFC_API_BASE_URL=(\S+)", proc.stderr.readline() if proc.stderr else "")
+        if ready is None:
+            raise RuntimeError("`afc sandbox` did not print its URL")
+        yield ready.group(1), proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
-def _in_process() -> Iterator[str]:
+def _in_process() -> Iterator[tuple[str, int | None]]:
     with start_sandbox(SandboxConfig(rate_limit=False, daily_limit=UNLIMITED), clock=frozen_clock(NOW)) as sb:
-        yield sb.url
+        yield sb.url, None  # the client shares the process: its CPU cannot be told apart
 
 
 def _cpu_ms(repeats: int = 200) -> dict[str, float]:
@@ -134,13 +184,14 @@ def run(seconds: float = 2.0, repeats: int = 30, in_process: bool = False) -> di
     finished = [f.id for f in world.fixtures(39, world.year - 1)]
     batches = [{"ids": "-".join(map(str, finished[i:i + 20]))} for i in range(0, 20 * repeats, 20)]
     server = _in_process() if in_process else _child()
-    with server as url, httpx.Client(base_url=url, headers={"x-apisports-key": "sandbox"}, timeout=30) as client:
+    with server as (url, pid), httpx.Client(base_url=url, headers={"x-apisports-key": "sandbox"}, timeout=30) as client:
         rps = {path: round(_throughput(client, path, seconds)) for path in SMALL}
-        raw = {path: round(_raw_throughput(url, path, seconds)) for path in SMALL}
+        raw, server_cpu = _raw_rates(url, pid, seconds)
         season = _latencies(client, "/fixtures", [{"league": "39", "season": str(world.year)}] * repeats)
         cold = _latencies(client, "/fixtures", batches)
         warm = _latencies(client, "/fixtures", batches[:1] * repeats)
     return {"server": "thread" if in_process else "process", "rps": rps, "rps_raw_client": raw,
+            "server_cpu_us_per_request": server_cpu, "wire_cpu_us_per_request": _wire_cpu_us(),
             "season_fixtures": _summary(season),
             "ids_batch_20": {"cold": _summary(cold), "warm": _summary(warm)}, "server_cpu_ms": _cpu_ms(),
             "load_average": round(os.getloadavg()[0], 2)}
@@ -156,6 +207,9 @@ def _table(result: dict) -> str:
     for kind in ("cold", "warm"):
         batch = result["ids_batch_20"][kind]
         lines.append(f"  {'/fixtures ids= (20) ' + kind:<32} median {batch['median_ms']} ms, p95 {batch['p95_ms']} ms")
+    lines += ["", "server process CPU per request over HTTP (bare socket client):"]
+    lines += [f"  {path:<32} {us} µs" for path, us in result["server_cpu_us_per_request"].items()]
+    lines.append(f"  {'HTTP layer alone (wire.Wire)':<32} {result['wire_cpu_us_per_request']} µs")
     lines += ["", "server CPU per request, without HTTP:"]
     lines += [f"  {name:<32} {ms} ms" for name, ms in result["server_cpu_ms"].items()]
     lines.append(f"(load average {result['load_average']})")

@@ -10,7 +10,7 @@ from afc.sandbox.contract import Answer, Endpoint, Query
 
 
 def _section(q: Query, name: str) -> list[dict]:
-    fx = q.world.fixture(q.int("fixture"))
+    fx = q.world.fixture(q.required_int("fixture"))
     if fx is None or (fx.visible_from is not None and q.at < fx.visible_from):
         return []
     return views.fixture_state(q.world, fx.id, q.at, "UTC", (name,))[name]
@@ -26,8 +26,9 @@ def events(q: Query) -> Answer:
     items = _by_team(q, _section(q, "events"))
     if q.get("player"):
         items = [e for e in items if e["player"]["id"] == q.int("player")]
-    if q.get("type"):
-        items = [e for e in items if e["type"].lower() == q.get("type").lower()]
+    kind = q.get("type")
+    if kind:
+        items = [e for e in items if e["type"].lower() == kind.lower()]
     return Answer(items)
 
 
@@ -48,8 +49,9 @@ def lineups(q: Query) -> Answer:
 def statistics(q: Query) -> Answer:
     """/fixtures/statistics; `type` keeps one statistic (`half` is accepted and returns totals)."""
     items = _by_team(q, _section(q, "statistics"))
-    if q.get("type"):
-        wanted = q.get("type").lower()
+    kind = q.get("type")
+    if kind:
+        wanted = kind.lower()
         items = [{**i, "statistics": [s for s in i["statistics"] if s["type"].lower() == wanted]} for i in items]
     return Answer(items)
 

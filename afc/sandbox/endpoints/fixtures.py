@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from collections.abc import Iterable
+from datetime import date, timedelta
 
 from afc.sandbox import views
 from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES, LIVE_STATUSES, UCL
@@ -50,18 +50,18 @@ def _near(q: Query, first: date, last: date) -> list[Fixture]:
 
 
 def _pool(q: Query) -> list[Fixture]:
-    season, team = q.int("season"), q.int("team")
-    if q.get("league"):
-        return _season_fixtures(q, [q.int("league")], season)
+    season, team, league = q.int("season"), q.int("team"), q.int("league")
+    if league is not None:
+        return _season_fixtures(q, [league], season)
     if team is not None:
         leagues = [lg.id for lg in LEAGUES if any(t.id == team for y in ([season] if season else q.world.seasons(lg.id))
                                                    for t in q.world.league_teams(lg.id, y))]
         return _season_fixtures(q, leagues, season)
-    if q.get("date"):
-        day = date.fromisoformat(q.get("date"))
-        return _near(q, day, day)
-    if q.get("from"):
-        return _near(q, date.fromisoformat(q.get("from")), date.fromisoformat(q.get("to")))
+    day, first = q.get("date"), q.get("from")
+    if day:
+        return _near(q, date.fromisoformat(day), date.fromisoformat(day))
+    if first:
+        return _near(q, date.fromisoformat(first), date.fromisoformat(q.required("to")))
     return _season_fixtures(q, [lg.id for lg in LEAGUES], season)
 
 
@@ -84,9 +84,10 @@ def _chosen(q: Query, pool: list[Fixture]) -> list[Fixture]:
     rows = [(fx, _item(q, fx)) for fx in pool if _visible(q, fx)]
     rows = [(fx, item) for fx, item in rows if all(check(fx, item, value) for check, value in checks)]
     rows.sort(key=lambda r: (r[1]["fixture"]["timestamp"], r[0].id))
-    if q.get("last"):
+    last = q.int("last")
+    if last is not None:
         done = [fx for fx, item in rows if item["fixture"]["status"]["short"] in FINISHED_STATUSES]
-        return list(reversed(done[-q.int("last"):])) if q.int("last") else []
+        return list(reversed(done[-last:])) if last else []
     if q.get("next"):
         ahead = [fx for fx, item in rows if item["fixture"]["status"]["short"] in ("NS", "TBD")
                  and item["fixture"]["timestamp"] >= q.at.timestamp()]
@@ -100,7 +101,7 @@ def select(q: Query, pool: list[Fixture]) -> Raw:
 
 
 def _live(q: Query) -> Raw:
-    raw = q.get("live")
+    raw = q.required("live")
     leagues = None if raw.lower() == "all" else [int(x) for x in raw.split("-") if x.isdigit()]
     if raw.lower() != "all" and not leagues:
         raise Invalid({"live": "The Live field must contain 'all' or league ids separated by a dash."})
@@ -113,11 +114,11 @@ def fixtures(q: Query) -> Answer:
     """/fixtures: `id`/`ids` embed all details, `live` embeds events, the rest is one list."""
     if q.get("live"):
         return Answer(_live(q))
-    if q.get("id") or q.get("ids"):
-        ids = [q.int("id")] if q.get("id") else ids_list(q, "ids")
-        found = [q.world.fixture(i) for i in ids]
-        return Answer(Raw(views.state_json(q.world, fx.id, q.at, _zone_name(q), views.ALL_SECTIONS)
-                          for fx in found if _visible(q, fx)))
+    one = q.int("id")
+    if one is not None or q.get("ids"):
+        ids = [one] if one is not None else ids_list(q, "ids")
+        found = [fx for fx in map(q.world.fixture, ids) if fx is not None and _visible(q, fx)]
+        return Answer(Raw(views.state_json(q.world, fx.id, q.at, _zone_name(q), views.ALL_SECTIONS) for fx in found))
     return Answer(select(q, _pool(q)))
 
 
@@ -128,7 +129,7 @@ def _needs_season(q: Query) -> None:
 
 def rounds(q: Query) -> Answer:
     """/fixtures/rounds: round names in order; `current=true` the round being played; `dates=true` with dates."""
-    pool = [fx for fx in _season_fixtures(q, [q.int("league")], q.int("season")) if _visible(q, fx)]
+    pool = [fx for fx in _season_fixtures(q, [q.required_int("league")], q.int("season")) if _visible(q, fx)]
     by_round: dict[str, list[dict]] = {}
     for fx in sorted(pool, key=lambda f: ((f.planned or f.kickoff), f.id)):
         by_round.setdefault(fx.round, []).append(_item(q, fx))

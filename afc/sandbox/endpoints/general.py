@@ -82,7 +82,7 @@ def _league_matches(q: Query, league: LeagueDef) -> bool:
 
 def leagues(q: Query) -> Answer:
     """/leagues; with `season`, `current` or `team` each item keeps only the matching seasons."""
-    items = []
+    items: list[dict] = []
     filtered = any(q.get(p) is not None for p in ("season", "current", "team"))
     for league in LEAGUES:
         if not _league_matches(q, league):
@@ -95,8 +95,9 @@ def leagues(q: Query) -> Answer:
                                  "logo": league_logo(league.id)},
                       "country": _country(league.country, code, slug),
                       "seasons": [season_entry(q, league.id, y) for y in years]})
-    if q.get("last"):
-        items = sorted(items, key=lambda i: i["league"]["id"])[-q.int("last"):]
+    last = q.int("last")
+    if last:
+        items = sorted(items, key=lambda i: i["league"]["id"])[-last:]
     return Answer(items)
 
 

@@ -21,22 +21,23 @@ def _zone(q: Query) -> str:
 
 
 def _injury_scope(q: Query) -> list[Fixture]:
-    world, season = q.world, q.int("season")
-    if q.get("fixture"):
-        return [f for f in [world.fixture(q.int("fixture"))] if f]
+    world, season, league, fixture = q.world, q.int("season"), q.int("league"), q.int("fixture")
+    if fixture is not None:
+        return [f for f in [world.fixture(fixture)] if f]
     if q.get("ids"):
         return [f for f in map(world.fixture, ids_list(q, "ids")) if f]
-    if q.get("league") and season:
-        return world.fixtures(q.int("league"), season) if q.int("league") in LEAGUE_BY_ID else []
-    if q.get("team") or q.get("player"):
-        player = world.player(q.int("player")) if q.get("player") else None
-        team = q.int("team") or (player.team_id if player else None)
+    if league is not None and season:
+        return world.fixtures(league, season) if league in LEAGUE_BY_ID else []
+    team, pid = q.int("team"), q.int("player")
+    if team is not None or pid is not None:
+        player = world.player(pid) if pid is not None else None
+        team = team or (player.team_id if player else None)
         if team is None:
             return []
-        return [f for lg in LEAGUES for f in world.fixtures(lg.id, season) if team in (f.home_id, f.away_id)]
-    day = date.fromisoformat(q.get("date"))
-    leagues = [q.int("league")] if q.get("league") else None
-    return world.fixtures_between(*_day_bounds(day), leagues)
+        year = q.required_int("season")  # a team or a player comes with its season (the rules say so)
+        return [f for lg in LEAGUES for f in world.fixtures(lg.id, year) if team in (f.home_id, f.away_id)]
+    day = date.fromisoformat(q.required("date"))
+    return world.fixtures_between(*_day_bounds(day), [league] if league is not None else None)
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -130,7 +131,7 @@ def _verdict(teams: tuple, rates: tuple[float, float], chances: tuple[float, flo
 
 def predictions(q: Query) -> Answer:
     """/predictions for one fixture: probabilities from the two clubs' strengths and form."""
-    fx = q.world.fixture(q.int("fixture"))
+    fx = q.world.fixture(q.required_int("fixture"))
     if fx is None:
         return Answer([])
     rates = scoring_rates(q.world.ratings(fx), neutral=fx.round == "Final")

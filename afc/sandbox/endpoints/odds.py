@@ -11,6 +11,7 @@ import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from afc.sandbox import views
 from afc.sandbox.catalog import BETS, BOOKMAKERS, LEAGUE_BY_ID, LIVE_BETS, LIVE_STATUSES, STATUS_LONG
@@ -55,7 +56,7 @@ def _bets(q: Query, fx: Fixture, rng: random.Random) -> list[dict]:
              for line in (1.5, 2.5, 3.5)}
     scores_both = (1 - math.exp(-rates[0])) * (1 - math.exp(-rates[1]))
     exact = [math.exp(-total) * total ** k / math.factorial(k) for k in range(7)]
-    values = {
+    values: dict[int, list[tuple[str | int, float]]] = {
         1: [("Home", home), ("Draw", draw), ("Away", away)],
         5: [(f"{side} {line}", p if side == "Under" else 1 - p)
             for line, p in under.items() for side in ("Over", "Under")],
@@ -77,8 +78,9 @@ def odds_item(q: Query, fx: Fixture) -> dict:
     major = [b for b in BOOKMAKERS if b[0] in MAJOR]  # the big books price every fixture
     books = sorted(major + rng.sample([b for b in BOOKMAKERS if b[0] not in MAJOR], rng.randint(2, 5)))
     stamp = int(update.timestamp())
-    bookmakers = [{"id": bid, "name": name, "bets": _bets(q, fx, seeded(q.world.seed, "book", fx.id, bid, stamp))}
-                  for bid, name in books]
+    bookmakers: list[dict[str, Any]] = [
+        {"id": bid, "name": name, "bets": _bets(q, fx, seeded(q.world.seed, "book", fx.id, bid, stamp))}
+        for bid, name in books]
     if q.get("bookmaker"):
         bookmakers = [b for b in bookmakers if b["id"] == q.int("bookmaker")]
     if q.get("bet"):
@@ -90,10 +92,11 @@ def odds_item(q: Query, fx: Fixture) -> dict:
 
 
 def _scope(q: Query) -> list[Fixture]:
-    if q.get("fixture"):
-        return [f for f in [q.world.fixture(q.int("fixture"))] if f]
-    if q.get("league"):
-        return q.world.fixtures(q.int("league"), q.int("season")) if q.int("league") in LEAGUE_BY_ID else []
+    fixture, league = q.int("fixture"), q.int("league")
+    if fixture is not None:
+        return [f for f in [q.world.fixture(fixture)] if f]
+    if league is not None:  # a league comes with its season (the rules say so)
+        return q.world.fixtures(league, q.required_int("season")) if league in LEAGUE_BY_ID else []
     return q.world.fixtures_between(q.at - HISTORY - timedelta(days=1), q.at + timedelta(days=15))
 
 
@@ -120,11 +123,12 @@ def mapping(q: Query) -> Answer:
 
 def _named(entries: tuple[tuple[int, str], ...]) -> Callable[[Query], Answer]:
     def handler(q: Query) -> Answer:
-        found = [{"id": i, "name": n} for i, n in entries]
+        found: list[dict[str, Any]] = [{"id": i, "name": n} for i, n in entries]
         if q.get("id"):
             found = [e for e in found if e["id"] == q.int("id")]
-        if q.get("search"):
-            found = [e for e in found if q.get("search").lower() in e["name"].lower()]
+        search = q.get("search")
+        if search:
+            found = [e for e in found if search.lower() in e["name"].lower()]
         return Answer(found)
 
     handler.__doc__ = "A static id/name list filtered by `id` and `search`."

@@ -64,8 +64,9 @@ def _transfer_item(q: Query, p: Player, moves: list) -> dict:
 
 def transfers(q: Query) -> Answer:
     """/transfers of a `player`, or of every player who moved in or out of a `team`."""
-    if q.get("player"):
-        people = [p for p in [q.world.player(q.int("player"))] if p]
+    pid = q.int("player")
+    if pid is not None:
+        people = [p for p in [q.world.player(pid)] if p]
     else:
         people = [p for t in q.world.clubs() for p in q.world.squad(t.id)]
     team = q.int("team")
@@ -105,8 +106,9 @@ def _trophies(q: Query, team_ids: set[int]) -> list[dict]:
 
 
 def _people(q: Query, one: str, many: str) -> list[int]:
-    if q.get(one):
-        return [q.int(one)]
+    single = q.int(one)
+    if single is not None:
+        return [single]
     return ids_list(q, many) if q.get(many) else []
 
 
@@ -127,7 +129,9 @@ def sidelined(q: Query) -> Answer:
     items = []
     for pid in _people(q, "player", "players"):
         p = q.world.player(pid)
-        for season in q.world.seasons(39) if p else []:
+        if p is None:
+            continue
+        for season in q.world.seasons(39):
             items += [{"type": s.reason, "start": s.start.isoformat(), "end": s.end.isoformat()}
                       for s in q.world.spells(p.team_id, season) if s.player_id == pid and s.start <= q.today]
     return Answer(sorted(items, key=lambda i: i["start"], reverse=True))

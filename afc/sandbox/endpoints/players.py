@@ -32,8 +32,9 @@ def _entries(q: Query, league: int, season: int, team: int | None = None,
 
 def _leagues(q: Query, season: int, team: int | None, pid: int | None) -> list[int]:
     """The competitions a /players query covers."""
-    if q.get("league"):
-        return [q.int("league")] if q.int("league") in LEAGUE_BY_ID else []
+    league = q.int("league")
+    if league is not None:
+        return [league] if league in LEAGUE_BY_ID else []
     if team is not None:
         return _leagues_of_team(q, team, season)
     if pid is not None:
@@ -87,18 +88,19 @@ def _current_team(q: Query, p: Player) -> int:
 def squads(q: Query) -> Answer:
     """/players/squads by `team` (its squad today) or by `player` (the club he is at)."""
     season = q.world.current_season(0, q.at)
-    if q.get("team"):
-        team = q.int("team")
+    team = q.int("team")
+    if team is not None:
         if not q.world.has_team(team):
             return Answer([])
         return Answer([_squad_item(q, team, q.world.squad_on(team, season, q.today))])
-    p = q.world.player(q.int("player"))
+    p = q.world.player(q.required_int("player"))
     return Answer([_squad_item(q, _current_team(q, p), [p])] if p else [])
 
 
 def seasons(q: Query) -> Answer:
     """/players/seasons: seasons with player data (of one player when `player` is given)."""
-    if q.get("player") and q.world.player(q.int("player")) is None:
+    pid = q.int("player")
+    if pid is not None and q.world.player(pid) is None:
         return Answer([])
     return Answer(q.world.seasons(39))
 
@@ -111,8 +113,9 @@ def _profile(q: Query, p: Player) -> dict:
 
 def profiles(q: Query) -> Answer:
     """/players/profiles: everyone, or one `player`, or a `search` on the last name."""
-    if q.get("player"):
-        p = q.world.player(q.int("player"))
+    pid = q.int("player")
+    if pid is not None:
+        p = q.world.player(pid)
         return Answer([_profile(q, p)] if p else [])
     everyone = [p for t in q.world.clubs() for p in q.world.squad(t.id)]
     search = (q.get("search") or "").lower()
@@ -121,7 +124,7 @@ def profiles(q: Query) -> Answer:
 
 def player_teams(q: Query) -> Answer:
     """/players/teams: the clubs of a player's career with their seasons, newest first."""
-    p = q.world.player(q.int("player"))
+    p = q.world.player(q.required_int("player"))
     if p is None:
         return Answer([])
     seasons_by_team: dict[int, set[int]] = {p.team_id: set(q.world.seasons(39))}
@@ -158,7 +161,7 @@ def _top(endpoint: str) -> Callable[[Query], Answer]:
         items = []
         for pid in ranked[:20]:
             entries = [e for _, e in _entries(q, league, season, player=pid)]
-            items.append({"player": player_block(q.world, q.world.player(pid), q.at), "statistics": entries})
+            items.append({"player": player_block(q.world, q.world.known_player(pid), q.at), "statistics": entries})
         return Answer(items)
 
     handler.__doc__ = f"/{endpoint}: the 20 best of the league-season."

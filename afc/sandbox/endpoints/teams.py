@@ -22,7 +22,8 @@ def _code_rule(q: Query) -> None:
 def teams(q: Query) -> Answer:
     """/teams filtered by any combination of its parameters."""
     world = q.world
-    pool = world.league_teams(q.int("league"), q.int("season")) if q.get("league") else world.clubs()
+    league = q.int("league")  # a league comes with its season (the rules say so)
+    pool = world.league_teams(league, q.required_int("season")) if league is not None else world.clubs()
     checks = (
         ("id", lambda t, v: t.id == int(v)),
         ("name", lambda t, v: t.name.lower() == v.lower()),
@@ -44,7 +45,7 @@ def _limit(q: Query) -> datetime:
 
 def teams_statistics(q: Query) -> Answer:
     """/teams/statistics: an object; `[]` when the team does not play that league-season."""
-    league, season, team = q.int("league"), q.int("season"), q.int("team")
+    league, season, team = q.required_int("league"), q.required_int("season"), q.required_int("team")
     if league not in LEAGUE_BY_ID or all(t.id != team for t in q.world.league_teams(league, season)):
         return Answer([])
     body = team_statistics(q.world, league, season, team, _limit(q))
@@ -53,8 +54,7 @@ def teams_statistics(q: Query) -> Answer:
 
 def teams_seasons(q: Query) -> Answer:
     """/teams/seasons: the seasons a club has played."""
-    team = q.int("team")
-    return Answer(q.world.seasons(39) if q.world.has_team(team) else [])
+    return Answer(q.world.seasons(39) if q.world.has_team(q.required_int("team")) else [])
 
 
 def teams_countries(q: Query) -> Answer:
@@ -88,9 +88,9 @@ def _standing(q: Query, league_id: int, season: int, team: int | None) -> dict |
 
 def standings(q: Query) -> Answer:
     """/standings: one item per league, `league.standings` one list per group."""
-    season, team = q.int("season"), q.int("team")
-    if q.get("league"):
-        leagues = [q.int("league")] if q.int("league") in LEAGUE_BY_ID else []
+    season, team, league = q.required_int("season"), q.int("team"), q.int("league")
+    if league is not None:
+        leagues = [league] if league in LEAGUE_BY_ID else []
     else:
         leagues = [lg.id for lg in LEAGUES if any(t.id == team for t in q.world.league_teams(lg.id, season))]
     items = [_standing(q, league, season, team) for league in leagues if season in q.world.seasons(league)]

@@ -1,5 +1,8 @@
-"""Plans and the quota: the daily counter (reset at 00:00 UTC of the sandbox clock), a sliding
-60-second window for the per-minute limit, and the four rate-limit headers."""
+"""Subscription tiers and the quota: the daily counter (reset at 00:00 UTC of the sandbox clock), a
+sliding 60-second window for the per-minute limit, and the four rate-limit headers.
+
+The API calls a tier a "plan" (`/status` shows `subscription.plan`, `SandboxConfig.plan` picks one);
+in code it is a `Tier`, because a plan elsewhere in afc is a job's dry run or a backfill plan."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from afc.clock import utc_day
 
 
 @dataclass(frozen=True)
-class Plan:
+class Tier:
     """An API-Football subscription: its name as /status shows it and its limits."""
 
     name: str
@@ -20,11 +23,11 @@ class Plan:
     per_minute: int
 
 
-PLANS = {
-    "free": Plan("Free", 100, 10),
-    "pro": Plan("Pro", 7_500, 300),
-    "ultra": Plan("Ultra", 75_000, 450),
-    "mega": Plan("Mega", 150_000, 900),
+TIERS = {
+    "free": Tier("Free", 100, 10),
+    "pro": Tier("Pro", 7_500, 300),
+    "ultra": Tier("Ultra", 75_000, 450),
+    "mega": Tier("Mega", 150_000, 900),
 }
 DAILY_MESSAGE = ("You have reached the request limit for the day, Go to https://dashboard.api-football.com "
                  "to upgrade your plan.")

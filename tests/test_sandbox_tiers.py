@@ -1,4 +1,4 @@
-"""Keys, plans and the quota: headers, per-minute window, daily exhaustion (both forms), reset, Free windows."""
+"""Keys, tiers (the API says plans) and the quota: headers, per-minute window, daily exhaustion, reset, Free windows."""
 
 from __future__ import annotations
 
