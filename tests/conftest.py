@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -32,7 +34,17 @@ def _samples_dir() -> Path:
 
 SAMPLES = _samples_dir()
 PG_ADMIN = os.environ.get("AFC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# CI sets AFC_REQUIRE_POSTGRES=1 so that a missing server fails the run instead of skipping a third of it.
+REQUIRE_POSTGRES = os.environ.get("AFC_REQUIRE_POSTGRES", "") == "1"
+BACKENDS = frozenset(os.environ.get("AFC_TEST_BACKENDS", "sqlite,postgres").replace(" ", "").split(","))
 _counter = itertools.count()
+
+# Tests that take more than about a second (measured with --durations=0): drills, sandbox day simulations,
+# subprocess runs, benchmark-like checks. A module name marks the whole module; `module::test` marks one
+# test with all its parameters. test_markers.py checks that every entry still names something.
+SLOW: frozenset[str] = frozenset({
+    "test_drills_crash.py",
+})
 
 
 def sample(relative: str) -> dict[str, Any]:
@@ -44,21 +56,67 @@ def sample(relative: str) -> dict[str, Any]:
     return json.loads(text[text.index("{"):].rstrip().rstrip(";"))
 
 
-def _pg_available() -> bool:
-    try:
-        import psycopg
+@functools.cache
+def postgres_reachable() -> bool:
+    """Whether the test server at AFC_TEST_PG answers (asked once per session)."""
+    import psycopg
 
+    try:
         psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-        return True
-    except Exception:
+    except psycopg.Error:
         return False
+    return True
+
+
+def _unreachable() -> str:
+    """Why the PostgreSQL cases cannot run, without the URL's password."""
+    return f"PostgreSQL not reachable at {_without_password(PG_ADMIN)}; start it or set AFC_TEST_PG"
+
+
+def _without_password(url: str) -> str:
+    """`url` with any password replaced, so that a skip reason can name the server safely."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def needs_postgres(item: pytest.Item) -> bool:
+    """Whether a collected test uses the PostgreSQL server (its fixtures, or a postgres parameter)."""
+    if "pg_admin" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec else ()
+    return any(value == "postgres" or str(value).startswith("postgres_") for value in params)
+
+
+def is_slow(item: pytest.Item) -> bool:
+    """Whether a collected test is listed in SLOW, by its module or by `module::test`."""
+    test = item.nodeid.split("::", 1)[-1].split("[", 1)[0]
+    return item.path.name in SLOW or f"{item.path.name}::{test}" in SLOW
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `postgres` and `slow` tests centrally; drop or guard the PostgreSQL cases as configured."""
+    for item in items:
+        if needs_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)
+    postgres = [item for item in items if item.get_closest_marker("postgres")]
+    if "postgres" not in BACKENDS:
+        if REQUIRE_POSTGRES:
+            raise pytest.UsageError("AFC_REQUIRE_POSTGRES=1 contradicts AFC_TEST_BACKENDS without postgres")
+        config.hook.pytest_deselected(items=postgres)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    elif REQUIRE_POSTGRES and postgres and not postgres_reachable():
+        pytest.exit(f"{_unreachable()} (AFC_REQUIRE_POSTGRES=1)", returncode=pytest.ExitCode.TESTS_FAILED)
 
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[str]:
     """The admin URL of the local PostgreSQL server, and a migrated template database."""
-    if not _pg_available():
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}; start it (see .ci/run)")
+    if not postgres_reachable():
+        if REQUIRE_POSTGRES:
+            pytest.fail(_unreachable(), pytrace=False)
+        pytest.skip(_unreachable())
     import psycopg
 
     template = f"afc_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -54,16 +54,19 @@ def module_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def ai_role(pg_admin: str) -> Iterator[str]:
+def ai_role() -> Iterator[str]:
     """A restricted role for this test session (roles are cluster-wide, so the name is unique)."""
     import psycopg
 
-    from tests.conftest import PG_ADMIN
+    from tests.conftest import PG_ADMIN, postgres_reachable
 
+    # Only the PostgreSQL cases create the role; the SQLite ones just pass its name, so this fixture does not
+    # ask for the server (a test that uses it stays a SQLite test when no server runs).
     name = f"afc_ai_t{os.getpid()}"
     yield name
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+    if postgres_reachable():
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def restricted_target(url: str, role: str) -> Target:
