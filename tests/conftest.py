@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as _hypothesis_settings
 
 from afc.clock import SimClock
-from afc.db import Database, connect
+from afc.db import Database, Params, as_datetime, connect
 from afc.db.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
+# Fixtures shared by several modules live in support modules loaded as plugins, so tests name them as
+# parameters without importing them.
+pytest_plugins = ["tests.mcp_support"]
+
 
 def _samples_dir() -> Path:
     """The recorded API responses: AFC_SAMPLES_DIR, else ../shared/api-samples, else /work/shared/api-samples."""
@@ -54,6 +59,20 @@ def sample(relative: str) -> dict[str, Any]:
         pytest.skip(f"sample {relative} not available")
     text = path.read_text(encoding="utf-8-sig")
     return json.loads(text[text.index("{"):].rstrip().rstrip(";"))
+
+
+def scalar(db: Database, sql: str, params: Params = ()) -> Any:
+    """The first value of the first row `sql` returns (the row must exist: a count, a max, a lookup)."""
+    row = db.fetchone(sql, params)
+    assert row is not None, f"no row from {sql}"
+    return row[0]
+
+
+def timestamp(value: Any) -> datetime:
+    """A timestamp column that must be set, as an aware UTC datetime (either backend's type)."""
+    moment = as_datetime(value)
+    assert moment is not None, "no timestamp"
+    return moment
 
 
 @functools.cache
@@ -185,7 +204,5 @@ def git_ls(*patterns: str) -> list[str]:
 
 
 # Property-based drills run the same examples on every run, so CI time and results are reproducible.
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
 _hypothesis_settings.register_profile("afc", derandomize=True, deadline=None, print_blob=True)
 _hypothesis_settings.load_profile(os.environ.get("AFC_HYPOTHESIS_PROFILE", "afc"))

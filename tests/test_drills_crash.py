@@ -20,6 +20,7 @@ from afc.clock import SimClock
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
 from afc.settings import load_settings
+from tests.conftest import scalar
 from tests.test_live_day import DAY, assert_core_matches_truth, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))
@@ -64,10 +65,10 @@ def kill_and_restart(trials: int, db_url: str, tmp_path: Path, seed: int) -> Non
         try:
             day = type("Day", (), {"sb": sb, "fixtures": fixtures})
             assert_core_matches_truth(db, day, require_correction=False)  # type: ignore[arg-type]
-            stored = db.fetchone("SELECT count(*) FROM raw.responses WHERE endpoint = 'fixtures'")[0]
-            logged = db.fetchone("SELECT coalesce(sum(calls), 0) FROM ops.job_runs WHERE job_id = 'live_loop'")[0]
+            stored = scalar(db, "SELECT count(*) FROM raw.responses WHERE endpoint = 'fixtures'")
+            logged = scalar(db, "SELECT coalesce(sum(calls), 0) FROM ops.job_runs WHERE job_id = 'live_loop'")
             assert stored - 1 <= logged  # every stored live response came with its run log (seed excluded)
-            assert db.fetchone("SELECT count(*) FROM ops.job_runs WHERE job_id = 'live_loop' AND status = 'running'")[0] == 0
+            assert scalar(db, "SELECT count(*) FROM ops.job_runs WHERE job_id = 'live_loop' AND status = 'running'") == 0
         finally:
             db.close()
 

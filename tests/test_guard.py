@@ -16,7 +16,7 @@ from afc.collector import Collector
 from afc.errors import LockHeld
 from afc.ops.guard import job_group
 from afc.settings import load_settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scalar
 from tests.fakeapi import KEY, REFERENCE_ROUTES, Answer, FakeApi
 from tests.opsfakes import webhook_receiver
 
@@ -85,7 +85,7 @@ def test_a_held_lock_runs_nothing(db_url, tmp_path, clock):
                 run.record(bootstrap(collector, "countries"))
     finally:
         holder.communicate("", timeout=10)
-    assert collector.db.fetchone("SELECT COUNT(*) FROM ops.job_runs")[0] == 0
+    assert scalar(collector.db, "SELECT COUNT(*) FROM ops.job_runs") == 0
     assert not (tmp_path / "metrics").exists()
     collector.close()
 

@@ -18,12 +18,13 @@ import pytest
 from afc.api import Request
 from afc.clock import SimClock
 from afc.collector import Collector
-from afc.db import Database, as_datetime, connect, load_json
+from afc.db import Database, connect, load_json
 from afc.live.config import LiveConfig
 from afc.live.loop import LiveLoop, LoopReport
 from afc.pipeline import step
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.settings import Settings, load_settings
+from tests.conftest import timestamp
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
 LEAGUES = [39, 135, 140]  # Serie A 11:30, La Liga 14:00, then an evening of all three, with gaps
@@ -93,7 +94,7 @@ def run_loop(day: Day, until: datetime, live: LiveConfig | None = None,
 def live_calls(db: Database) -> list[datetime]:
     """When each /fixtures?live= response was fetched, from afc's own archive."""
     rows = db.fetchall("SELECT params, fetched_at FROM raw.responses WHERE endpoint = 'fixtures' ORDER BY id")
-    return [as_datetime(at) for params, at in rows if "live" in load_json(params)]
+    return [timestamp(at) for params, at in rows if "live" in load_json(params)]
 
 
 def in_play_windows(day: Day, live: LiveConfig) -> list[tuple[datetime, datetime]]:

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
-from afc.db import as_datetime, connect
+from afc.db import connect
 from afc.live import loop as live_loop
 from afc.live.config import LiveConfig
 from afc.sdnotify import Notifier
 from afc.settings import load_settings
-from tests.conftest import PG_ADMIN
+from tests.conftest import PG_ADMIN, timestamp
 from tests.test_live_day import DAY, Day, day, live_calls, run_loop  # noqa: F401  (the `day` fixture)
 
 class Recording(Notifier):
@@ -182,6 +182,6 @@ def test_a_bug_in_a_tick_is_logged_and_not_pinged(day: Day, monkeypatch: pytest.
     try:
         assert any(t > OUTAGE for t in live_calls(db))
         beat = db.fetchone("SELECT beat_at, status FROM ops.heartbeats WHERE name = 'live'")
-        assert beat is not None and beat[1] == "stopped" and as_datetime(beat[0]) >= OUTAGE
+        assert beat is not None and beat[1] == "stopped" and timestamp(beat[0]) >= OUTAGE
     finally:
         db.close()

@@ -17,8 +17,7 @@ from afc.clock import SimClock
 from afc.db import connect
 from afc.mcp.server import build_server
 from afc.settings import load_settings
-from tests.mcp_support import (  # noqa: F401
-    NOW, ai_role, anyio_backend, module_pg_url, module_sqlite_url, restricted_target, seeded)
+from tests.mcp_support import NOW, restricted_target, seeded
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"db_query", "list_tables", "describe_table", "coverage_status", "rate_limit_status", "job_registry",
@@ -32,7 +31,7 @@ jobs:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def seeded_url(request: pytest.FixtureRequest, ai_role: str) -> str:  # noqa: F811
+def seeded_url(request: pytest.FixtureRequest, ai_role: str) -> str:
     """One seeded database per backend for the module (no tool writes, so they can share it)."""
     url = request.getfixturevalue("module_sqlite_url" if request.param == "sqlite" else "module_pg_url")
     seeded(url)
@@ -54,7 +53,7 @@ def server_for(url: str, role: str, jobs_dir: Path | None = None, timeout: float
 
 
 @pytest.fixture
-async def client(seeded_url: str, ai_role: str, jobs_dir: Path) -> Any:  # noqa: F811
+async def client(seeded_url: str, ai_role: str, jobs_dir: Path) -> Any:
     async with Client(server_for(seeded_url, ai_role, jobs_dir), raise_exceptions=True) as connected:
         yield connected
 
@@ -260,7 +259,7 @@ async def test_resources_and_prompts(client: Any, seeded_url: str) -> None:
     assert "league 39, season 2024" in prompt.messages[0].content.text
 
 
-async def test_coverage_not_computed(db_url: str, ai_role: str) -> None:  # noqa: F811
+async def test_coverage_not_computed(db_url: str, ai_role: str) -> None:
     db = connect(db_url)
     db.execute("DROP TABLE mart.coverage_status")
     db.close()
@@ -275,7 +274,7 @@ async def test_coverage_not_computed(db_url: str, ai_role: str) -> None:  # noqa
 # --- over a real stdio subprocess -------------------------------------------------------------
 
 
-async def test_stdio_subprocess(seeded_url: str, ai_role: str, tmp_path: Path) -> None:  # noqa: F811
+async def test_stdio_subprocess(seeded_url: str, ai_role: str, tmp_path: Path) -> None:
     args = ["-m", "afc", "mcp", "stdio", "--db", seeded_url, "--role", ai_role]
     env = {"AFC_DATA_DIR": str(tmp_path), "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
     async with Client(StdioServerParameters(command=sys.executable, args=args, env=env)) as remote:

@@ -16,8 +16,7 @@ from mcp import Client
 from afc.clock import SimClock
 from afc.mcp.server import build_server
 from afc.settings import load_settings
-from tests.mcp_support import (  # noqa: F401
-    NOW, ai_role, anyio_backend, login_url, module_pg_url, module_sqlite_url, restricted_target, seeded, snapshot)
+from tests.mcp_support import NOW, login_url, restricted_target, seeded, snapshot
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 1.0
@@ -145,7 +144,7 @@ class Env:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "postgres_direct"])
-def env(request: pytest.FixtureRequest, ai_role: str, tmp_path_factory: pytest.TempPathFactory) -> Env:  # noqa: F811
+def env(request: pytest.FixtureRequest, ai_role: str, tmp_path_factory: pytest.TempPathFactory) -> Env:
     sqlite = request.param == "sqlite"
     url = request.getfixturevalue("module_sqlite_url" if sqlite else "module_pg_url")
     if url not in _SEEDED:  # postgres and postgres_direct share the module's database
@@ -204,7 +203,7 @@ def _wait_for_sessions_to_close(env: Env) -> None:
     raise AssertionError(f"{left} afc-mcp sessions still open")
 
 
-def test_the_snapshot_sees_every_kind_of_change(db_url: str, ai_role: str, tmp_path: Path) -> None:  # noqa: F811
+def test_the_snapshot_sees_every_kind_of_change(db_url: str, ai_role: str, tmp_path: Path) -> None:
     """The battery's 'nothing changed' is only as good as the snapshot: a row, a lock, a temp table,
     a setting and a grant must each show up."""
     if db_url.startswith("postgres"):

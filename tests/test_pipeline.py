@@ -10,6 +10,7 @@ from afc.collector import Collector
 from afc.db import connect
 from afc.errors import AuthError, DatabaseError, QuotaExhausted, ServerError
 from afc.settings import load_settings
+from tests.conftest import scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers
 
 SERVER = {"message": "Something went wrong while fetching details. Try again later."}
@@ -35,7 +36,7 @@ def make(db_url, clock):
 
 
 def count(db, table: str) -> int:
-    return db.fetchone(f"SELECT count(*) FROM {table}")[0]
+    return scalar(db, f"SELECT count(*) FROM {table}")
 
 
 def test_transient_failures_are_retried_each_with_its_own_reservation(make):
@@ -47,7 +48,7 @@ def test_transient_failures_are_retried_each_with_its_own_reservation(make):
     assert collector.ledger.status().used_today >= 3
     statuses = collector.db.fetchall("SELECT status, errors IS NULL FROM raw.responses ORDER BY id")
     assert statuses == [(503, True), (200, False), (200, True)]  # every answer archived, errors kept
-    assert collector.db.fetchone("SELECT name FROM core.countries")[0] == "France"
+    assert scalar(collector.db, "SELECT name FROM core.countries") == "France"
 
 
 def test_retries_give_up_after_five_attempts(make):
@@ -113,7 +114,7 @@ def test_a_failure_after_the_raw_insert_leaves_nothing_of_that_response(make, mo
         pipeline.step(ctx, Request.of("countries"))
     db = collector.db
     assert count(db, "raw.responses") == 0 and count(db, "core.countries") == 0
-    assert db.fetchone("SELECT calls FROM ops.job_runs WHERE id = %s", (ctx.run_id,))[0] == 0
+    assert scalar(db, "SELECT calls FROM ops.job_runs WHERE id = %s", (ctx.run_id,)) == 0
     assert collector.ledger.status().used_today == 1  # the reservation stands: under-spend, never over-spend
 
 
@@ -121,6 +122,6 @@ def test_store_is_one_transaction_on_a_second_connection_view(make, db_url):
     collector, api = make({"countries": [Answer(200, FRANCE)]})
     pipeline.step(collector.context("test", "test", "LOW"), Request.of("countries"))
     other = connect(db_url)
-    assert other.fetchone("SELECT count(*) FROM core.countries")[0] == 1
-    assert other.fetchone("SELECT raw_id FROM core.countries")[0] == other.fetchone("SELECT max(id) FROM raw.responses")[0]
+    assert scalar(other, "SELECT count(*) FROM core.countries") == 1
+    assert scalar(other, "SELECT raw_id FROM core.countries") == scalar(other, "SELECT max(id) FROM raw.responses")
     other.close()

@@ -21,6 +21,7 @@ from afc.errors import ConfigError, ItemInvalid
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.settings import load_settings
 from afc.transform import standings as standings_transform
+from tests.conftest import scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # the sandbox's 2025 season is over
@@ -97,7 +98,7 @@ def wipe(db: Database) -> None:
 
 
 def count(db: Database, table: str) -> int:
-    return db.fetchone(f"SELECT count(*) FROM {table}")[0]
+    return scalar(db, f"SELECT count(*) FROM {table}")
 
 
 def test_rebuild_equals_collect(collected: Collected) -> None:
@@ -144,7 +145,7 @@ def test_a_transform_fix_corrects_only_the_affected_rows(collected: Collected,
     assert changed == {"core.standings"}
     assert report.counts.updated == 1 and report.counts.inserted == 0 and report.counts.deleted == 0
     leader = db.fetch_dicts("SELECT description, raw_id FROM core.standings WHERE rank = 1")
-    last_raw = db.fetchone("SELECT max(id) FROM raw.responses")[0]
+    last_raw = scalar(db, "SELECT max(id) FROM raw.responses")
     assert leader == [{"description": "Champions", "raw_id": last_raw}]
 
 
@@ -212,7 +213,7 @@ def scripted(db_url: str, clock: SimClock) -> Iterator[Collector]:
     collector.close()
 
 
-def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector,
+def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector, clock: SimClock,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from afc import transform
     from afc.transform import reference
@@ -230,7 +231,7 @@ def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector,
     assert count(db, "core.teams") == 2 and count(db, "ops.quarantine") == 1
 
     monkeypatch.setitem(transform.REGISTRY, "teams", transform.Transform(original, whole=False))
-    scripted.clock.advance(3600)
+    clock.advance(3600)  # the collector's clock (the same fixture)
     report = rebuild.rebuild(db, scripted.clock)
 
     assert report.resolved == 1 and report.quarantined == 0 and report.counts.inserted == 2  # team + membership
@@ -281,12 +282,12 @@ def test_a_body_kept_as_text_is_replayed(db_url: str, clock: SimClock) -> None:
                                client=ApiClient("http://api.test", KEY, clock, transport=api.transport()))
     try:
         pipeline.step(collector.context("test", "test", "LOW"), Request.of("teams", {"id": 1}))
-        kept_as_text = collector.db.fetchone("SELECT body IS NULL FROM raw.responses")[0]
+        kept_as_text = scalar(collector.db, "SELECT body IS NULL FROM raw.responses")
         assert bool(kept_as_text) == (collector.db.backend == "postgres")
         wipe(collector.db)
         report = rebuild.rebuild(collector.db, clock)
         assert report.responses == 1 and report.counts.inserted == 1
-        assert collector.db.fetchone("SELECT name FROM core.teams")[0] == "Team 1"
+        assert scalar(collector.db, "SELECT name FROM core.teams") == "Team 1"
     finally:
         collector.close()
 

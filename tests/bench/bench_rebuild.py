@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import sys
 import tempfile
@@ -119,11 +120,12 @@ def measure_observer() -> dict[str, Any]:
         item["fixture"]["id"] = 1_000_000 + i
         batch.append(item)
     shape = shape_of("fixtures")
+    assert shape is not None  # a checked-in shape
     out = {}
     for name, items, params in (("season_380", season, {"league": "39", "season": "2023"}),
                                 ("ids_20_details", batch, {"ids": "x"})):
-        ms = best_of({"observer": lambda items=items: drift.differences(shape, items),
-                      "transform": lambda items=items, params=params: transform.run("fixtures", params, items)})
+        ms = best_of({"observer": functools.partial(drift.differences, shape, items),
+                      "transform": functools.partial(transform.run, "fixtures", params, items)})
         out[name] = {"observer_ms": round(ms["observer"], 2), "transform_ms": round(ms["transform"], 2),
                      "observer_vs_transform_pct": round(ms["observer"] / ms["transform"] * 100)}
     return out
