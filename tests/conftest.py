@@ -24,7 +24,7 @@ from afc.db.migrate import migrate
 ROOT = Path(__file__).resolve().parents[1]
 # Fixtures shared by several modules live in support modules loaded as plugins, so tests name them as
 # parameters without importing them.
-pytest_plugins = ["tests.mcp_support"]
+pytest_plugins = ["tests.live_support", "tests.mcp_support"]
 
 
 def _samples_dir() -> Path:

@@ -21,7 +21,7 @@ from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
 from afc.settings import load_settings
 from tests.conftest import scalar
-from tests.test_live_day import DAY, assert_core_matches_truth, seed_schedule
+from tests.live_support import DAY, assert_core_matches_truth, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))
 LEAGUE = 135  # Serie A plays at 11:30 on DAY in the sandbox world

@@ -16,7 +16,8 @@ from afc.live.config import LiveConfig
 from afc.sdnotify import Notifier
 from afc.settings import load_settings
 from tests.conftest import PG_ADMIN, timestamp
-from tests.test_live_day import DAY, Day, day, live_calls, run_loop  # noqa: F401  (the `day` fixture)
+from tests.live_support import DAY, Day, live_calls, run_loop
+
 
 class Recording(Notifier):
     """A notifier outside systemd that keeps every message."""

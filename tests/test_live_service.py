@@ -24,7 +24,7 @@ from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
 from afc.settings import load_settings
 from tests.conftest import timestamp
-from tests.test_live_day import DAY, seed_schedule
+from tests.live_support import DAY, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))
 

@@ -42,7 +42,7 @@ from afc.quota import Ledger, Reservation  # noqa: E402
 from afc.settings import Floors, load_settings  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample  # noqa: E402
-from tests.test_live_day import UntilClock, seed_schedule  # noqa: E402
+from tests.live_support import UntilClock, seed_schedule  # noqa: E402
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
 TRACKED = [39, 140, 135, 78, 61, 2]
