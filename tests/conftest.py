@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings as _hypothesis_settings
@@ -20,6 +20,9 @@ from hypothesis import settings as _hypothesis_settings
 from afc.clock import SimClock
 from afc.db import Database, Params, as_datetime, connect
 from afc.db.migrate import migrate
+
+if TYPE_CHECKING:
+    import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 # Fixtures shared by several modules live in support modules loaded as plugins, so tests name them as
@@ -64,6 +67,13 @@ def sample(relative: str) -> dict[str, Any]:
 def scalar(db: Database, sql: str, params: Params = ()) -> Any:
     """The first value of the first row `sql` returns (the row must exist: a count, a max, a lookup)."""
     row = db.fetchone(sql, params)
+    assert row is not None, f"no row from {sql}"
+    return row[0]
+
+
+def pg_scalar(conn: psycopg.Connection[Any], sql: str, params: Params = ()) -> Any:
+    """`scalar` on a direct psycopg connection (admin and role checks that go around afc's Database)."""
+    row = conn.execute(sql, params).fetchone()
     assert row is not None, f"no row from {sql}"
     return row[0]
 

@@ -58,6 +58,7 @@ class FakeApi:
         self.routes: dict[str, Any] = dict(routes or {})
         self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
         self.remaining = remaining
+        self.url = ""  # the base URL while serve() runs
         self._lock = threading.Lock()
 
     def answer(self, endpoint: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
@@ -112,8 +113,9 @@ class FakeApi:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            yield self.url
         finally:
             server.shutdown()
             server.server_close()

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.types import CallToolResult, TextContent
 
 from afc.db import Database, connect, dump_json
 from afc.mcp.role import apply_setup, resolve
 from afc.readonly import Target
+from tests.conftest import scalar
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 AT = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
@@ -69,6 +71,11 @@ def ai_role() -> Iterator[str]:
             conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
+def text_of(result: CallToolResult) -> str:
+    """The text parts of a tool's answer, joined (empty when it has none)."""
+    return "".join(part.text for part in result.content if isinstance(part, TextContent))
+
+
 def restricted_target(url: str, role: str) -> Target:
     """Set up the restricted role in the database at `url` and resolve the server's target."""
     assert apply_setup(url, role) == []
@@ -100,10 +107,10 @@ def sqlite_target(url: str) -> Target:
 def seed(db: Database) -> None:
     """A small league: teams, fixtures (finished, live, today), details, standings, marts, ops rows."""
     with db.transaction():
-        raw_id = db.fetchone(
-            "INSERT INTO raw.responses (endpoint, params, status, headers, body, results, fetched_at) "
+        raw_id = scalar(
+            db, "INSERT INTO raw.responses (endpoint, params, status, headers, body, results, fetched_at) "
             "VALUES ('fixtures', %(params)s, 200, '{}', '{}', 5, %(at)s) RETURNING id",
-            {"params": dump_json({"league": "39", "season": "2024"}), "at": AT})[0]
+            {"params": dump_json({"league": "39", "season": "2024"}), "at": AT})
         db.execute("INSERT INTO core.leagues (id, name, type, updated_at) VALUES (39, 'Premier League', 'League', %s)", (AT,))
         db.execute("INSERT INTO core.league_seasons (league_id, season, current, cov_events, cov_lineups, "
                    "cov_statistics_fixtures, cov_statistics_players, updated_at) "

@@ -73,6 +73,7 @@ def test_each_error_form_maps_to_its_exception(case, answer, expected, clock):
 
 def test_daily_exhaustion_says_when_it_resumes(clock):
     response = client_for(Answer(200, envelope("countries", [], errors=DAILY)), clock).get(Request.of("countries"))
+    assert isinstance(response.error, QuotaExhausted) and response.error.resume_at is not None
     assert response.error.resume_at.isoformat() == "2026-11-29T00:00:00+00:00"
     assert "resumes at 2026-11-29 00:00 UTC" in str(response.error)
 

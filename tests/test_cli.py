@@ -16,8 +16,7 @@ runner = CliRunner()
 @pytest.fixture
 def api():
     fake = FakeApi(dict(REFERENCE_ROUTES))
-    with fake.serve() as url:
-        fake.url = url
+    with fake.serve():
         yield fake
 
 

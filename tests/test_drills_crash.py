@@ -42,7 +42,7 @@ def kill_and_restart(trials: int, db_url: str, tmp_path: Path, seed: int) -> Non
         settings = load_settings({}, api_key=sb.key, api_base_url=sb.url, database_url=db_url, data_dir=tmp_path)
         seed_schedule(settings, clock)
         fixtures = sb.world.fixtures_between(DAY, DAY + timedelta(days=1), [LEAGUE])
-        last = max(sb.world.finished_at(fx.id) for fx in fixtures)
+        last = max(done for fx in fixtures if (done := sb.world.finished_at(fx.id)) is not None)
         end = last + timedelta(minutes=35)  # past the re-check of silent corrections
         clock.set_speed(SPEED)
         env = _env(sb, db_url, tmp_path, clock)

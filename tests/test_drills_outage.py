@@ -16,7 +16,7 @@ import psycopg
 from afc.clock import SimClock
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
-from tests.conftest import ROOT, scalar
+from tests.conftest import ROOT, pg_scalar, scalar
 
 
 def _env(pg_url: str, sb, clock: SimClock) -> dict[str, str]:
@@ -36,8 +36,8 @@ def test_killing_the_database_connection_mid_run_fails_cleanly(pg_url):
         while scalar(db, "SELECT count(*) FROM raw.responses") < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         with psycopg.connect(pg_url, autocommit=True) as admin:
-            killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                   "WHERE application_name = %s", (f"afc[{child.pid}]",)).fetchone()[0]
+            killed = pg_scalar(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE application_name = %s", (f"afc[{child.pid}]",))
         out, err = child.communicate(timeout=60)
     assert killed >= 1
     assert child.returncode == 1, err

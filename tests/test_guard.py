@@ -79,10 +79,9 @@ def test_a_held_lock_runs_nothing(db_url, tmp_path, clock):
                                "    print('held', flush=True); sys.stdin.read()", str(tmp_path / "data"), db_url],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(LockHeld, match=r"^bootstrap: another afc run"):
-            with job_group(collector, "bootstrap") as run:
-                run.record(bootstrap(collector, "countries"))
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockHeld, match=r"^bootstrap: another afc run"), job_group(collector, "bootstrap") as run:
+            run.record(bootstrap(collector, "countries"))
     finally:
         holder.communicate("", timeout=10)
     assert scalar(collector.db, "SELECT COUNT(*) FROM ops.job_runs") == 0

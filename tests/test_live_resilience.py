@@ -13,6 +13,9 @@ import pytest
 from afc.db import connect
 from afc.live import loop as live_loop
 from afc.live.config import LiveConfig
+from afc.live.schedule import Schedule
+from afc.live.tick import TickResult
+from afc.pipeline import Context
 from afc.sdnotify import Notifier
 from afc.settings import load_settings
 from tests.conftest import PG_ADMIN, timestamp
@@ -167,11 +170,11 @@ def test_a_bug_in_a_tick_is_logged_and_not_pinged(day: Day, monkeypatch: pytest.
                                                   caplog: pytest.LogCaptureFixture) -> None:
     real, state = live_loop.tick, {"raised": False}
 
-    def flaky(*args: object, **kwargs: object) -> object:
+    def flaky(ctx: Context, leagues: list[int] | None, schedule: Schedule) -> TickResult:
         if not state["raised"] and day.clock.now() >= OUTAGE:
             state["raised"] = True
             raise RuntimeError("boom")
-        return real(*args, **kwargs)
+        return real(ctx, leagues, schedule)
 
     monkeypatch.setattr(live_loop, "tick", flaky)
     notifier = Notifier({})

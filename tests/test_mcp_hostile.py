@@ -16,7 +16,7 @@ from mcp import Client
 from afc.clock import SimClock
 from afc.mcp.server import build_server
 from afc.settings import load_settings
-from tests.mcp_support import NOW, login_url, restricted_target, seeded, snapshot
+from tests.mcp_support import NOW, login_url, restricted_target, seeded, snapshot, text_of
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 1.0
@@ -170,7 +170,7 @@ async def test_hostile_input_changes_nothing(env: Env, case: Case) -> None:
     started = time.monotonic()
     async with Client(env.server) as client:
         result = await client.call_tool("db_query", {"sql": sql})
-        text = result.content[0].text if result.content else ""
+        text = text_of(result)
         if expected is None:
             assert result.is_error is False, text
             assert case.check(result.structured_content), result.structured_content
@@ -192,11 +192,11 @@ def _wait_for_sessions_to_close(env: Env) -> None:
         return
     import psycopg
 
-    from tests.conftest import PG_ADMIN
+    from tests.conftest import PG_ADMIN, pg_scalar
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for _ in range(100):
-            (left,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'").fetchone()
+            left = pg_scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'")
             if left == 0:
                 return
             time.sleep(0.01)

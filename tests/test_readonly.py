@@ -16,7 +16,7 @@ from afc.cli import app
 from afc.errors import ConfigError
 from afc.mcp.role import apply_setup, problems, resolve, setup_sql
 from afc.readonly import Limits, QueryError, Target, run_query
-from tests.conftest import PG_ADMIN
+from tests.conftest import PG_ADMIN, pg_scalar
 from tests.mcp_support import login_url, restricted_target, sqlite_target
 
 COUNT_TO_10 = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT i FROM n"
@@ -155,11 +155,11 @@ def test_postgres_leaves_no_session_behind(module_pg_url: str, ai_role: str) -> 
     assert len(pids) == 3  # a fresh connection per query
     with psycopg.connect(PG_ADMIN) as admin:
         for _ in range(50):
-            left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'").fetchone()
-            if left[0] == 0:
+            left = pg_scalar(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'")
+            if left == 0:
                 break
             time.sleep(0.02)
-    assert left[0] == 0
+    assert left == 0
 
 
 def test_postgres_waits_at_most_a_second_for_a_lock(module_pg_url: str, ai_role: str) -> None:
@@ -253,9 +253,8 @@ def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: 
         # whatever it takes dies with the query's connection
         assert run_query(target, "SELECT pg_try_advisory_lock(42)").rows == [[True]]
         with psycopg.connect(pg_url) as conn:
-            assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                                ).fetchone()[0] == 0
+            assert pg_scalar(conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == 0
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{login}"')
@@ -288,8 +287,8 @@ def test_setup_is_idempotent_and_covers_every_overload(pg_url: str, ai_role: str
             "SELECT count(*), count(*) FILTER (WHERE NOT has_function_privilege(%s, oid, 'EXECUTE')) FROM pg_proc "
             "WHERE proname LIKE '%%advisory%%' OR proname IN ('set_config', 'pg_notify', 'lo_create')", (ai_role,),
         ).fetchone()
-        kept = conn.execute("SELECT has_function_privilege('postgres', 'set_config(text,text,boolean)', 'EXECUTE')")
-        assert denied[0] == denied[1] == 24 and kept.fetchone()[0] is True
+        kept = pg_scalar(conn, "SELECT has_function_privilege('postgres', 'set_config(text,text,boolean)', 'EXECUTE')")
+        assert denied == (24, 24) and kept is True
         assert problems(conn, ai_role) == []
 
 
@@ -303,7 +302,7 @@ def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_
         assert apply_setup(pg_url, ai_role, collector) == []
         with psycopg.connect(pg_url, autocommit=True) as conn:
             def can(role: str, fn: str) -> bool:
-                return conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, fn)).fetchone()[0]
+                return pg_scalar(conn, "SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, fn))
 
             assert can(collector, "pg_try_advisory_lock(bigint)") and can(collector, "set_config(text,text,boolean)")
             assert not can(ai_role, "pg_try_advisory_lock(bigint)") and not can(ai_role, "pg_notify(text,text)")

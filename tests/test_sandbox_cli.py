@@ -54,12 +54,14 @@ def test_the_command_serves_and_stops_on_sigterm():
                "--now", "2026-11-28T12:00:00Z"]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
+        assert proc.stderr is not None
         line = proc.stderr.readline()
-        url = re.search(r"AFC_API_BASE_URL=(\S+)", line).group(1)
+        url, spec = re.search(r"AFC_API_BASE_URL=(\S+)", line), re.search(r"AFC_CLOCK=(\S+)", line)
+        assert url and spec, line
         assert "API_FOOTBALL_KEY=sandbox" in line and "AFC_CLOCK=sim:" in line and "plan pro" in line
-        body = httpx.get(url + "/status", headers={"x-apisports-key": "sandbox"}).json()
+        body = httpx.get(url[1] + "/status", headers={"x-apisports-key": "sandbox"}).json()
         assert body["response"]["subscription"]["plan"] == "Pro"
-        clock = parse_clock(re.search(r"AFC_CLOCK=(\S+)", line).group(1))
+        clock = parse_clock(spec[1])
         assert abs((clock.now() - datetime(2026, 11, 28, 12, tzinfo=UTC)).total_seconds()) < 600
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -21,7 +21,7 @@ def every_value(db) -> str:
         tables = [f"{s}.{t}" for s, t in db.fetchall(
             "SELECT table_schema, table_name FROM information_schema.tables "
             "WHERE table_schema IN ('raw', 'core', 'mart', 'ops')")]
-    chunks = []
+    chunks: list[str] = []
     for table in tables:
         chunks.extend(repr(row) for row in db.fetchall(f"SELECT * FROM {table}"))
     return "\n".join(chunks)

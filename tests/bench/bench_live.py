@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -201,8 +203,12 @@ def memory(ticks: int) -> dict[str, Any]:
         client = ApiClient(settings.api_base_url, "bench-key", clock, transport=httpx.MockTransport(answer))
         samples: list[tuple[int, float]] = []
         start, stop = clock.now(), threading.Event()
-        hooks = [(start + timedelta(seconds=15 * n), lambda n=n: samples.append((n, round(rss_mb(), 1))))
-                 for n in range(1000, ticks + 1, 1000)]
+
+        def sample(n: int) -> None:
+            samples.append((n, round(rss_mb(), 1)))
+
+        hooks: list[tuple[datetime, Callable[[], None]]] = [
+            (start + timedelta(seconds=15 * n), functools.partial(sample, n)) for n in range(1000, ticks + 1, 1000)]
         loop = LiveLoop(settings, LiveConfig(), None, clock=UntilClock(clock, start + timedelta(seconds=15 * ticks + 1),
                                                                        stop, hooks), stop=stop, client=client)
         _seed_live(settings.db_url, clock, items)

@@ -110,7 +110,9 @@ def update_items(target: int, round_no: int) -> list[dict[str, Any]]:
 
 def measure(db: Database, target: int, repeats: int) -> dict[str, Any]:
     """Median ms of the mart refresh (and of each refresher), and of the whole write, for a 20-fixture update."""
-    refresh_ms, write_ms, each = [], [], {}
+    refresh_ms: list[float] = []
+    write_ms: list[float] = []
+    each: dict[str, list[float]] = {}
     for n in range(repeats + 3):  # the first three warm caches and prepared statements up
         now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
         batch = transform.run("fixtures", {}, update_items(target, n + 1))

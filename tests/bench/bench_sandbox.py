@@ -96,7 +96,12 @@ def _child() -> Iterator[str]:
                "--no-rate-limit", "--daily-limit", str(UNLIMITED)]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
     try:
-        yield re.search(r"AFC_API_BASE_URL=(\S+)", proc.stderr.readline()).group(1)
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        url = re.search(r"AFC_API_BASE_URL=(\S+)", line)
+        if url is None:
+            raise RuntimeError(f"afc sandbox did not announce its URL: {line!r}")
+        yield url[1]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
