@@ -54,7 +54,7 @@ def fixture(db: Database, fixture_id: int, kickoff: datetime, finished: bool, ho
 
 
 def details(db: Database, fixture_id: int, *parts: str) -> None:
-    add(db, "core.fixture_details", fixture_id=fixture_id, **{p: "[]" for p in parts})
+    add(db, "core.fixture_details", fixture_id=fixture_id, **dict.fromkeys(parts, "[]"))
 
 
 def league(db: Database, league_id: int = LEAGUE, season: int = SEASON, **flags: Any) -> None:

@@ -111,7 +111,8 @@ def seed(db: Database) -> None:
             db, "INSERT INTO raw.responses (endpoint, params, status, headers, body, results, fetched_at) "
             "VALUES ('fixtures', %(params)s, 200, '{}', '{}', 5, %(at)s) RETURNING id",
             {"params": dump_json({"league": "39", "season": "2024"}), "at": AT})
-        db.execute("INSERT INTO core.leagues (id, name, type, updated_at) VALUES (39, 'Premier League', 'League', %s)", (AT,))
+        db.execute("INSERT INTO core.leagues (id, name, type, updated_at) "
+                   "VALUES (39, 'Premier League', 'League', %s)", (AT,))
         db.execute("INSERT INTO core.league_seasons (league_id, season, current, cov_events, cov_lineups, "
                    "cov_statistics_fixtures, cov_statistics_players, updated_at) "
                    "VALUES (39, 2024, true, true, true, true, false, %s)", (AT,))
@@ -146,13 +147,16 @@ def seed(db: Database) -> None:
                    "'Liverpool', 1, 0, '2H', 67, '52'' Goal: B. Fernandes (Manchester United)', %s)", (AT,))
         for rank, team_id, points in ((1, 33, 4), (2, 40, 2), (3, 34, 1)):
             db.execute("INSERT INTO core.standings (league_id, season, group_name, team_id, rank, points, played, "
-                       "updated_at) VALUES (39, 2024, 'Premier League', %s, %s, %s, 3, %s)", (team_id, rank, points, AT))
+                       "updated_at) VALUES (39, 2024, 'Premier League', %s, %s, %s, 3, %s)",
+                       (team_id, rank, points, AT))
         db.execute("INSERT INTO core.players (id, name, updated_at) VALUES (500, 'B. Fernandes', %s)", (AT,))
         db.execute("INSERT INTO core.top_players (league_id, season, kind, player_id, rank, team_id, value, "
                    "updated_at) VALUES (39, 2024, 'scorers', 500, 1, 33, 7, %s)", (AT,))
-        for endpoint, held, expected, pct, state in (("fixtures", 5, 5, 100, "ok"), ("standings", 3, 20, 15, "critical")):
+        coverage = (("fixtures", 5, 5, 100, "ok"), ("standings", 3, 20, 15, "critical"))
+        for endpoint, held, expected, pct, state in coverage:
             db.execute("INSERT INTO mart.coverage_status (league_id, season, endpoint, held, expected, count_pct, "
-                       "overall_pct, status, computed_at, updated_at) VALUES (39, 2024, %s, %s, %s, %s, %s, %s, %s, %s)",
+                       "overall_pct, status, computed_at, updated_at) "
+                       "VALUES (39, 2024, %s, %s, %s, %s, %s, %s, %s, %s)",
                        (endpoint, held, expected, pct, pct, state, AT, AT))
         db.execute("INSERT INTO ops.quota_days (account, day, daily_limit, used, api_remaining, updated_at) "
                    "VALUES ('default', %s, 7500, 120, 7380, %s)", (date(2026, 11, 28), AT))

@@ -13,7 +13,7 @@ import vcr
 import yaml
 
 from afc import transform
-from afc.api import ApiClient, Request
+from afc.api import ApiClient
 from afc.clock import SimClock
 from tests.cassettes.record import CASSETTE, FILTER, HOST, REQUESTS
 from tests.fakeapi import KEY

@@ -118,7 +118,8 @@ def test_long_responses_are_walked_in_samples_that_still_see_changes() -> None:
 
 
 def test_scalar_items_and_unknown_endpoints() -> None:
-    assert drift.differences(known_shape("timezone"), ["Europe/London", 3]) == {("", "type_changed", "string", "number")}
+    found = drift.differences(known_shape("timezone"), ["Europe/London", 3])
+    assert found == {("", "type_changed", "string", "number")}
     assert shape_of("no/such/endpoint") is None
 
 

@@ -68,7 +68,8 @@ def kill_and_restart(trials: int, db_url: str, tmp_path: Path, seed: int) -> Non
             stored = scalar(db, "SELECT count(*) FROM raw.responses WHERE endpoint = 'fixtures'")
             logged = scalar(db, "SELECT coalesce(sum(calls), 0) FROM ops.job_runs WHERE job_id = 'live_loop'")
             assert stored - 1 <= logged  # every stored live response came with its run log (seed excluded)
-            assert scalar(db, "SELECT count(*) FROM ops.job_runs WHERE job_id = 'live_loop' AND status = 'running'") == 0
+            running = "SELECT count(*) FROM ops.job_runs WHERE job_id = 'live_loop' AND status = 'running'"
+            assert scalar(db, running) == 0
         finally:
             db.close()
 

@@ -55,7 +55,8 @@ def test_a_good_run_writes_metrics_and_sends_nothing(db_url, tmp_path, clock):
 def test_a_failed_job_and_the_breaker_it_opened_are_alerted_once(db_url, tmp_path, clock):
     api = FakeApi({"countries": Answer(503, "upstream down")})
     with webhook_receiver() as hook:
-        collector = open_collector(db_url, tmp_path, clock, api, f"alerts: {{webhook_url: '{hook.url}', repeat_after: 1h}}\n")
+        alerts = f"alerts: {{webhook_url: '{hook.url}', repeat_after: 1h}}\n"
+        collector = open_collector(db_url, tmp_path, clock, api, alerts)
         for _ in range(2):
             with job_group(collector, "bootstrap") as run:
                 reports = run.record(bootstrap(collector, "countries"))
@@ -74,9 +75,10 @@ def test_a_failed_job_and_the_breaker_it_opened_are_alerted_once(db_url, tmp_pat
 
 def test_a_held_lock_runs_nothing(db_url, tmp_path, clock):
     collector = open_collector(db_url, tmp_path, clock, FakeApi(REFERENCE_ROUTES))
-    holder = subprocess.Popen([sys.executable, "-c", "import sys\nfrom pathlib import Path\nfrom afc.ops.lock import hold\n"
-                               "with hold(Path(sys.argv[1]), sys.argv[2], 'bootstrap'):\n"
-                               "    print('held', flush=True); sys.stdin.read()", str(tmp_path / "data"), db_url],
+    script = ("import sys\nfrom pathlib import Path\nfrom afc.ops.lock import hold\n"
+              "with hold(Path(sys.argv[1]), sys.argv[2], 'bootstrap'):\n"
+              "    print('held', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "data"), db_url],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

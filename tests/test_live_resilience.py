@@ -135,7 +135,7 @@ def test_spent_quota_parks_until_midnight(day: Day, caplog: pytest.LogCaptureFix
     parked = [r.getMessage() for r in caplog.records if "daily request limit" in r.getMessage()]
     assert len(parked) == 1 and "2026-11-29 00:00 UTC" in parked[0]
     assert report.state == "stopped"
-    assert sum("WATCHDOG=1\nSTATUS=daily quota spent; resumes at 00:00 UTC" == m for m in notifier.sent) >= 10
+    assert sum(m == "WATCHDOG=1\nSTATUS=daily quota spent; resumes at 00:00 UTC" for m in notifier.sent) >= 10
     db = connect(day.settings.db_url)
     try:
         status = db.fetchall("SELECT status FROM ops.job_runs WHERE job_id = 'live_loop' ORDER BY id")

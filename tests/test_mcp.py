@@ -89,8 +89,8 @@ async def test_db_query_returns_rows(client: Any, seeded_url: str) -> None:
 
 
 async def test_db_query_limit_truncates(client: Any, seeded_url: str) -> None:
-    out = await call(client, "db_query", sql=f"SELECT fixture_id FROM {name(seeded_url, 'mart.daily_fixtures')} ORDER BY 1",
-                     limit=2)
+    sql = f"SELECT fixture_id FROM {name(seeded_url, 'mart.daily_fixtures')} ORDER BY 1"
+    out = await call(client, "db_query", sql=sql, limit=2)
     assert out["rows"] == [[1001], [1002]] and out["truncated"] is True
     assert out["note"] == "row limit 2 reached; more rows exist"
 
@@ -100,7 +100,8 @@ async def test_db_query_refuses_a_write_with_the_reason(client: Any, seeded_url:
     assert result.is_error is True
     text = result.content[0].text
     assert "not authorized" in text if seeded_url.startswith("sqlite:") else 'syntax error at or near "DELETE"' in text
-    assert (await call(client, "db_query", sql=f"SELECT count(*) FROM {name(seeded_url, 'core.fixtures')}"))["rows"] == [[5]]
+    counted = await call(client, "db_query", sql=f"SELECT count(*) FROM {name(seeded_url, 'core.fixtures')}")
+    assert counted["rows"] == [[5]]
 
 
 async def test_db_query_rejects_a_limit_out_of_range(client: Any) -> None:
@@ -147,7 +148,8 @@ async def test_coverage_status(client: Any) -> None:
 
 async def test_rate_limit_status(client: Any) -> None:
     out = await call(client, "rate_limit_status")
-    assert (out["day"], out["daily_limit"], out["used_today"], out["remaining_today"]) == ("2026-11-28", 7500, 120, 7380)
+    ledger = (out["day"], out["daily_limit"], out["used_today"], out["remaining_today"])
+    assert ledger == ("2026-11-28", 7500, 120, 7380)
     assert (out["api_remaining"], out["exhausted"]) == (7380, False)
     assert (out["minute_limit"], out["used_this_minute"], out["minute_remaining"]) == (300, 7, 293)
     assert out["floors"] == {"CRITICAL": 0, "HIGH": 100, "MEDIUM": 750, "LOW": 750}
@@ -302,7 +304,8 @@ def test_stdio_needs_an_existing_migrated_database(tmp_path: Path) -> None:
     (tmp_path / "empty.db").write_bytes(b"")
     result = CliRunner().invoke(app, ["mcp", "stdio", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
     assert result.exit_code == 2
-    assert result.stderr == f"afc: {tmp_path / 'empty.db'}: not an afc database (no migrations applied); run `afc db migrate`\n"
+    assert result.stderr == (f"afc: {tmp_path / 'empty.db'}: not an afc database (no migrations applied); "
+                             "run `afc db migrate`\n")
     assert result.stdout == ""
 
 

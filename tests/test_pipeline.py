@@ -14,7 +14,8 @@ from tests.conftest import scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers
 
 SERVER = {"message": "Something went wrong while fetching details. Try again later."}
-DAILY = {"requests": "You have reached the request limit for the day, Go to https://dashboard.api-football.com to upgrade your plan."}
+DAILY = {"requests": "You have reached the request limit for the day, "
+                     "Go to https://dashboard.api-football.com to upgrade your plan."}
 FRANCE = envelope("countries", [{"name": "France", "code": "FR", "flag": "https://media.api-sports.io/flags/fr.svg"}])
 
 
@@ -59,7 +60,8 @@ def test_retries_give_up_after_five_attempts(make):
 
 
 def test_fatal_errors_are_not_retried(make):
-    collector, api = make({"countries": [Answer(200, envelope("countries", [], errors={"token": "Error/Missing application key."}))]})
+    bad_key = envelope("countries", [], errors={"token": "Error/Missing application key."})
+    collector, api = make({"countries": [Answer(200, bad_key)]})
     with pytest.raises(AuthError):
         pipeline.step(collector.context("test", "test", "LOW"), Request.of("countries"))
     assert len(api.requests) == 1
@@ -76,8 +78,10 @@ def test_daily_exhaustion_parks_the_ledger_and_is_never_retried(make):
 
 
 def test_the_minute_limit_waits_for_the_window(make, clock):
-    limited = envelope("countries", [], errors={"rateLimit": "Too many requests. Your rate limit is 10 requests per minute."})
-    collector, api = make({"countries": [Answer(200, limited, quota_headers(5000, minute_left=0)), Answer(200, FRANCE)]})
+    limited = envelope("countries", [],
+                       errors={"rateLimit": "Too many requests. Your rate limit is 10 requests per minute."})
+    collector, api = make({"countries": [Answer(200, limited, quota_headers(5000, minute_left=0)),
+                                         Answer(200, FRANCE)]})
     start = clock.now()
     pipeline.step(collector.context("test", "test", "LOW"), Request.of("countries"))
     assert len(api.requests) == 2 and (clock.now() - start).total_seconds() >= 60
@@ -91,7 +95,8 @@ def _players_page(query: dict) -> Answer:
 
 def test_paged_endpoints_are_followed_to_the_last_page_and_page_1_is_never_sent(make):
     collector, api = make({"players": _players_page})
-    results = list(pipeline.collect(collector.context("t", "t", "LOW"), Request.of("players", {"league": 39, "season": 2023})))
+    players = Request.of("players", {"league": 39, "season": 2023})
+    results = list(pipeline.collect(collector.context("t", "t", "LOW"), players))
     assert [r.paging for r in results] == [(1, 3), (2, 3), (3, 3)]
     assert [q.get("page") for _, q, _ in api.requests] == [None, "2", "3"]
 

@@ -162,7 +162,10 @@ def test_dry_run_counts_and_writes_nothing(collected: Collected) -> None:
 
 def test_scope_filters(collected: Collected) -> None:
     db, clock, season = collected.db, collected.collector.clock, collected.season
-    run = lambda scope: rebuild.rebuild(db, clock, scope, dry_run=True).responses
+
+    def run(scope: rebuild.Scope) -> int:
+        return rebuild.rebuild(db, clock, scope, dry_run=True).responses
+
     assert run(rebuild.Scope(endpoint="standings")) == 1
     assert run(rebuild.Scope(endpoint="/fixtures")) == 3
     # ids= requests belong to the season through the fixtures they name

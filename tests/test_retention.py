@@ -50,8 +50,8 @@ def test_prune_removes_old_raw_and_nothing_else(db):
     if db.backend == "postgres":
         assert result.partitions_dropped == ["responses_2026_07"]
         assert result.rows_deleted == 1  # aug_early, deleted from the cut-off's own month
-        names = [r[0] for r in db.fetchall("SELECT relname FROM pg_class WHERE relname LIKE 'responses_2026%%' AND relkind = 'r' "
-                                           "ORDER BY relname")]
+        names = [r[0] for r in db.fetchall("SELECT relname FROM pg_class WHERE relname LIKE 'responses_2026%%' "
+                                           "AND relkind = 'r' ORDER BY relname")]
         assert names == ["responses_2026_08", "responses_2026_11"]
     else:
         assert (result.partitions_dropped, result.rows_deleted) == ([], 2)
@@ -95,7 +95,8 @@ def test_old_minute_ledger_rows_go_too(db):
 
 @pytest.mark.parametrize("text", ["90", "0d", "2w", "-1d"])
 def test_ages_are_whole_days(text):
-    with pytest.raises(ConfigError, match=rf"--raw-older-than: use whole days such as 90d \(at least 1d\), got '{text}'"):
+    refused = rf"--raw-older-than: use whole days such as 90d \(at least 1d\), got '{text}'"
+    with pytest.raises(ConfigError, match=refused):
         parse_age(text)
 
 

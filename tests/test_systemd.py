@@ -38,7 +38,8 @@ def test_render_check_cli(tmp_path: Path):
     runner = CliRunner()
     result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(ROOT), "--jobs-dir", str(ROOT / "jobs")])
     assert (result.exit_code, result.stderr) == (0, "")
-    result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(tmp_path), "--jobs-dir", str(ROOT / "jobs")])
+    result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(tmp_path),
+                                 "--jobs-dir", str(ROOT / "jobs")])
     assert result.exit_code == 1
     assert f"differs: {tmp_path}/systemd/afc-daily.timer\n" in result.stderr
     (tmp_path / "systemd").mkdir()

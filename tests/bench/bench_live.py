@@ -265,7 +265,8 @@ def main() -> None:
               f"{t['schedule_p50_ms']:>11} ms {t['schedule_p95_ms']:>11} ms")
     print(f"store p50 ratio big/small: {result['store_ratio_p50']} ({args.backend})")
     mem = result["memory"]
-    print(f"memory: {mem['ticks']} ticks, RSS {mem['rss_start_mb']} MB after 1,000 -> {mem['rss_end_mb']} MB at the end")
+    print(f"memory: {mem['ticks']} ticks, RSS {mem['rss_start_mb']} MB after 1,000 -> "
+          f"{mem['rss_end_mb']} MB at the end")
 
 
 if __name__ == "__main__":

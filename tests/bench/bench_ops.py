@@ -72,7 +72,8 @@ def one(backend: str, rows: int, tmp: Path) -> dict[str, Any]:
         result = prune(db, timedelta(days=90), NOW)
         prune_s = time.perf_counter() - start
         left = scalar(db, "SELECT COUNT(*) FROM raw.responses")
-        return {"backend": backend, "rows": rows, "backup_s": round(backup_s, 3), "backup_mb": round(made.size / 2**20, 1),
+        return {"backend": backend, "rows": rows, "backup_s": round(backup_s, 3),
+                "backup_mb": round(made.size / 2**20, 1),
                 "prune_s": round(prune_s, 3), "partitions_dropped": len(result.partitions_dropped),
                 "rows_deleted_by_batch": result.rows_deleted, "rows_left": left,
                 "breaker_us_per_call": round(_breaker_overhead(db), 1)}

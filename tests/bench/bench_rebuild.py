@@ -27,16 +27,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from afc import drift, pipeline, rebuild, transform
-from afc.api import Request
-from afc.clock import SimClock
-from afc.collector import Collector
+from afc import drift, pipeline, rebuild, transform  # noqa: E402
+from afc.api import Request  # noqa: E402
+from afc.clock import SimClock  # noqa: E402
+from afc.collector import Collector  # noqa: E402
+from afc.db import Database  # noqa: E402
+from afc.drift.shapes import shape_of  # noqa: E402
+from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
+from afc.settings import load_settings  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
-from afc.db import Database
-from afc.drift.shapes import shape_of
-from afc.sandbox import SandboxConfig, start_sandbox
-from afc.settings import load_settings
-from tests.conftest import sample
+from tests.conftest import sample  # noqa: E402
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LEAGUE = 39
