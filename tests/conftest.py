@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -51,7 +52,58 @@ _counter = itertools.count()
 # subprocess runs, benchmark-like checks. A module name marks the whole module; `module::test` marks one
 # test with all its parameters. test_markers.py checks that every entry still names something.
 SLOW: frozenset[str] = frozenset({
+    # drills: kill -9, faults injected into every call, random inputs, a database taken away
     "test_drills_crash.py",
+    "test_drills_faults.py",
+    "test_drills_input.py",
+    "test_drills_outage.py",
+    # simulated days and seasons against the sandbox, processes killed and resumed
+    "test_live_day.py",
+    "test_live_resilience.py",
+    "test_backfill_kill.py",
+    "test_coverage_sandbox.py",
+    "test_demo.py",
+    "test_backfill.py::test_full_season_lands_every_fixture_and_its_details",
+    "test_backfill.py::test_rerun_of_a_finished_season_spends_nothing",
+    "test_backfill.py::test_interrupted_run_resumes_to_the_same_state",
+    "test_backfill.py::test_no_lineups_coverage_means_no_lineup_calls",
+    "test_backfill.py::test_small_plan_stops_at_the_floor_and_resumes_after_midnight",
+    "test_backfill.py::test_from_gaps_fills_what_coverage_finds_missing",
+    "test_backfill.py::test_from_gaps_on_an_empty_database_asks_leagues_first",
+    "test_rebuild.py::test_rebuild_equals_collect",
+    "test_rebuild.py::test_cli_rebuild_needs_no_key",
+    "test_rebuild.py::test_a_league_season_rebuilds_from_scratch_with_its_details",
+    "test_rebuild.py::test_a_transform_fix_corrects_only_the_affected_rows",
+    "test_rebuild.py::test_rebuild_over_collected_data_changes_nothing",
+    "test_rebuild.py::test_dry_run_counts_and_writes_nothing",
+    "test_rebuild.py::test_scope_filters",
+    "test_rebuild.py::test_rebuild_records_a_job_run",
+    "test_daily.py::test_daily_collects_the_day_and_a_second_run_writes_nothing",
+    "test_daily.py::test_live_scores_and_summaries_follow_the_day",
+    "test_daily.py::test_cli_daily_json_and_dry_run",
+    # the sandbox against all 87 recordings, and its world built twice
+    "test_sandbox_conformance.py",
+    "test_sandbox_contract.py::test_every_route_answers",
+    "test_sandbox_contract.py::test_players_pages_twenty_at_a_time",
+    "test_sandbox_world.py::test_fixture_ids_are_unique_and_decodable",
+    "test_sandbox_world.py::test_same_seed_same_world_other_seed_other_world",
+    "test_sandbox_faults.py::test_rates_are_reproducible_with_a_seed",
+    # many processes, subprocess CLIs and services
+    "test_quota.py::test_sixteen_processes_across_an_injected_utc_midnight_get_exactly_the_limit_per_day",
+    "test_quota.py::test_many_processes_never_get_more_than_the_limit",
+    "test_mcp.py::test_stdio_subprocess",
+    "test_mcp.py::test_cli_import_stays_light",
+    "test_cli_admin.py::test_a_second_bootstrap_process_exits_75",
+    "test_live_service.py::test_service_notifies_and_stops_on_sigterm",
+    "test_sandbox_cli.py::test_the_command_serves_and_stops_on_sigterm",
+    "test_readonly.py::test_setup_role_apply_is_for_postgres",
+    "test_metrics.py::test_replacement_is_atomic_readers_never_see_a_partial_file",
+    # whole bootstraps and runs through the CLI
+    "test_cli.py::test_bootstrap_one_target_runs_its_dependencies_first_once",
+    "test_cli.py::test_bootstrap_all_then_again_writes_nothing_new",
+    "test_guard.py::test_a_failed_job_and_the_breaker_it_opened_are_alerted_once",
+    "test_drift.py::test_cli_drift_lists_acknowledges_and_reports",
+    "test_secrets.py::test_the_key_is_in_no_table_log_or_message",
 })
 
 
@@ -176,14 +228,22 @@ def pg_url(pg_admin: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite file for one test."""
-    url = f"sqlite:///{tmp_path / 'afc.db'}"
-    db = connect(url)
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, migrated once per session (closed, so the WAL is folded into it)."""
+    path = tmp_path_factory.mktemp("template") / "afc.db"
+    db = connect(f"sqlite:///{path}")
     migrate(db)
     db.close()
-    return url
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated SQLite file for one test (a copy of the template: migrating each time costs more)."""
+    path = tmp_path / "afc.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -196,7 +196,9 @@ def _wait_for_sessions_to_close(env: Env) -> None:
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for _ in range(100):
-            left = pg_scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'")
+            # only this module's database: other test sessions on the shared server run MCP queries too
+            left = pg_scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                             "AND datname = %s", (env.url.rsplit("/", 1)[1],))
             if left == 0:
                 return
             time.sleep(0.01)

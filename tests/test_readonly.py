@@ -153,9 +153,11 @@ def test_postgres_leaves_no_session_behind(module_pg_url: str, ai_role: str) -> 
     target = restricted_target(module_pg_url, ai_role)
     pids = {run_query(target, "SELECT pg_backend_pid()").rows[0][0] for _ in range(3)}
     assert len(pids) == 3  # a fresh connection per query
-    with psycopg.connect(PG_ADMIN) as admin:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:  # a fresh activity snapshot per poll
         for _ in range(50):
-            left = pg_scalar(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp'")
+            # only this module's database: other test sessions on the shared server run MCP queries too
+            left = pg_scalar(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                             "AND datname = %s", (module_pg_url.rsplit("/", 1)[1],))
             if left == 0:
                 break
             time.sleep(0.02)
