@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,9 @@ SLOW: frozenset[str] = frozenset({
     "test_sandbox_cli.py::test_the_command_serves_and_stops_on_sigterm",
     "test_readonly.py::test_setup_role_apply_is_for_postgres",
     "test_metrics.py::test_replacement_is_atomic_readers_never_see_a_partial_file",
+    "test_markers.py::test_without_a_server_the_postgres_cases_skip_with_the_reason",
+    "test_markers.py::test_ci_fails_the_session_when_the_server_is_missing",
+    "test_markers.py::test_sqlite_only_deselects_the_postgres_cases",
     # whole bootstraps and runs through the CLI
     "test_cli.py::test_bootstrap_one_target_runs_its_dependencies_first_once",
     "test_cli.py::test_bootstrap_all_then_again_writes_nothing_new",
@@ -159,28 +162,31 @@ def _without_password(url: str) -> str:
     return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
-def needs_postgres(item: pytest.Item) -> bool:
-    """Whether a collected test uses the PostgreSQL server (its fixtures, or a postgres parameter)."""
-    if "pg_admin" in getattr(item, "fixturenames", ()):
+def needs_postgres(fixtures: Iterable[str], params: Mapping[str, object]) -> bool:
+    """Whether a test uses the PostgreSQL server: through its fixtures, or a `postgres`/`postgres_*` parameter."""
+    if "pg_admin" in fixtures:  # pg_url, module_pg_url and every other server fixture ask for it
         return True
+    return any(value == "postgres" or str(value).startswith("postgres_") for value in params.values())
+
+
+def is_slow(module: str, test: str) -> bool:
+    """Whether a test is listed in SLOW, by its module file or as `module::test` (all its parameters)."""
+    return module in SLOW or f"{module}::{test}" in SLOW
+
+
+def _classify(item: pytest.Item) -> None:
+    """Add the `postgres` and `slow` marks a collected test earns."""
     callspec = getattr(item, "callspec", None)
-    params = callspec.params.values() if callspec else ()
-    return any(value == "postgres" or str(value).startswith("postgres_") for value in params)
-
-
-def is_slow(item: pytest.Item) -> bool:
-    """Whether a collected test is listed in SLOW, by its module or by `module::test`."""
-    test = item.nodeid.split("::", 1)[-1].split("[", 1)[0]
-    return item.path.name in SLOW or f"{item.path.name}::{test}" in SLOW
+    if needs_postgres(getattr(item, "fixturenames", ()), callspec.params if callspec else {}):
+        item.add_marker(pytest.mark.postgres)
+    if is_slow(item.path.name, item.nodeid.split("::", 1)[-1].split("[", 1)[0]):
+        item.add_marker(pytest.mark.slow)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark `postgres` and `slow` tests centrally; drop or guard the PostgreSQL cases as configured."""
     for item in items:
-        if needs_postgres(item):
-            item.add_marker(pytest.mark.postgres)
-        if is_slow(item):
-            item.add_marker(pytest.mark.slow)
+        _classify(item)
     postgres = [item for item in items if item.get_closest_marker("postgres")]
     if "postgres" not in BACKENDS:
         if REQUIRE_POSTGRES:
