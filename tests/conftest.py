@@ -197,6 +197,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         pytest.exit(f"{_unreachable()} (AFC_REQUIRE_POSTGRES=1)", returncode=pytest.ExitCode.TESTS_FAILED)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """afc's default data directory inside this session's temporary tree, not ~/.local/share/afc: CLI tests
+    that name no data directory take its file locks, which another session on the machine may hold."""
+    home = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home))
+        patch.delenv("STATE_DIRECTORY", raising=False)
+        yield home / "afc"
+
+
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[str]:
     """The admin URL of the local PostgreSQL server, and a migrated template database."""

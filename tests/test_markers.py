@@ -6,9 +6,11 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from afc.settings import default_data_dir
 from tests.conftest import ROOT, SLOW, _without_password, is_slow, needs_postgres
 
 UNREACHABLE = "postgresql://postgres:hunter2@127.0.0.1:1/postgres"  # port 1: nothing listens
@@ -46,6 +48,11 @@ def test_a_parametrised_case_is_marked_postgres_only_on_postgres(db_url: str, re
 def test_a_sqlite_test_carries_neither_mark(sqlite_url: str, request: pytest.FixtureRequest) -> None:
     assert request.node.get_closest_marker("postgres") is None
     assert request.node.get_closest_marker("slow") is None
+
+
+def test_the_default_data_dir_belongs_to_the_session(own_data_dir: Path) -> None:
+    assert default_data_dir(os.environ) == own_data_dir  # no lock shared with other sessions on the machine
+    assert not str(own_data_dir).startswith(str(Path.home() / ".local"))
 
 
 def test_the_skip_reason_hides_a_password() -> None:
