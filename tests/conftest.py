@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
+import re
+import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import settings as _hypothesis_settings
 
 from afc.clock import SimClock
-from afc.db import Database, connect
+from afc.db import Database, Params, as_datetime, connect
 from afc.db.migrate import migrate
 
+if TYPE_CHECKING:
+    import psycopg
+
 ROOT = Path(__file__).resolve().parents[1]
+# Fixtures shared by several modules live in support modules loaded as plugins, so tests name them as
+# parameters without importing them.
+pytest_plugins = ["tests.live_support", "tests.mcp_support"]
+
 
 def _samples_dir() -> Path:
     """The recorded API responses: AFC_SAMPLES_DIR, else ../shared/api-samples, else /work/shared/api-samples."""
@@ -32,7 +43,71 @@ def _samples_dir() -> Path:
 
 SAMPLES = _samples_dir()
 PG_ADMIN = os.environ.get("AFC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# CI sets AFC_REQUIRE_POSTGRES=1 so that a missing server fails the run instead of skipping a third of it.
+REQUIRE_POSTGRES = os.environ.get("AFC_REQUIRE_POSTGRES", "") == "1"
+BACKENDS = frozenset(os.environ.get("AFC_TEST_BACKENDS", "sqlite,postgres").replace(" ", "").split(","))
 _counter = itertools.count()
+
+# Tests that take more than about a second (measured with --durations=0): drills, sandbox day simulations,
+# subprocess runs, benchmark-like checks. A module name marks the whole module; `module::test` marks one
+# test with all its parameters. test_markers.py checks that every entry still names something.
+SLOW: frozenset[str] = frozenset({
+    # drills: kill -9, faults injected into every call, random inputs, a database taken away
+    "test_drills_crash.py",
+    "test_drills_faults.py",
+    "test_drills_input.py",
+    "test_drills_outage.py",
+    # simulated days and seasons against the sandbox, processes killed and resumed
+    "test_live_day.py",
+    "test_live_resilience.py",
+    "test_backfill_kill.py",
+    "test_coverage_sandbox.py",
+    "test_demo.py",
+    "test_backfill.py::test_full_season_lands_every_fixture_and_its_details",
+    "test_backfill.py::test_rerun_of_a_finished_season_spends_nothing",
+    "test_backfill.py::test_interrupted_run_resumes_to_the_same_state",
+    "test_backfill.py::test_no_lineups_coverage_means_no_lineup_calls",
+    "test_backfill.py::test_small_plan_stops_at_the_floor_and_resumes_after_midnight",
+    "test_backfill.py::test_from_gaps_fills_what_coverage_finds_missing",
+    "test_backfill.py::test_from_gaps_on_an_empty_database_asks_leagues_first",
+    "test_rebuild.py::test_rebuild_equals_collect",
+    "test_rebuild.py::test_cli_rebuild_needs_no_key",
+    "test_rebuild.py::test_a_league_season_rebuilds_from_scratch_with_its_details",
+    "test_rebuild.py::test_a_transform_fix_corrects_only_the_affected_rows",
+    "test_rebuild.py::test_rebuild_over_collected_data_changes_nothing",
+    "test_rebuild.py::test_dry_run_counts_and_writes_nothing",
+    "test_rebuild.py::test_scope_filters",
+    "test_rebuild.py::test_rebuild_records_a_job_run",
+    "test_daily.py::test_daily_collects_the_day_and_a_second_run_writes_nothing",
+    "test_daily.py::test_live_scores_and_summaries_follow_the_day",
+    "test_daily.py::test_cli_daily_json_and_dry_run",
+    # the sandbox against all 87 recordings, and its world built twice
+    "test_sandbox_conformance.py",
+    "test_sandbox_contract.py::test_every_route_answers",
+    "test_sandbox_contract.py::test_players_pages_twenty_at_a_time",
+    "test_sandbox_world.py::test_fixture_ids_are_unique_and_decodable",
+    "test_sandbox_world.py::test_same_seed_same_world_other_seed_other_world",
+    "test_sandbox_faults.py::test_rates_are_reproducible_with_a_seed",
+    # many processes, subprocess CLIs and services
+    "test_quota.py::test_sixteen_processes_across_an_injected_utc_midnight_get_exactly_the_limit_per_day",
+    "test_quota.py::test_many_processes_never_get_more_than_the_limit",
+    "test_mcp.py::test_stdio_subprocess",
+    "test_mcp.py::test_cli_import_stays_light",
+    "test_cli_admin.py::test_a_second_bootstrap_process_exits_75",
+    "test_live_service.py::test_service_notifies_and_stops_on_sigterm",
+    "test_sandbox_cli.py::test_the_command_serves_and_stops_on_sigterm",
+    "test_readonly.py::test_setup_role_apply_is_for_postgres",
+    "test_metrics.py::test_replacement_is_atomic_readers_never_see_a_partial_file",
+    "test_markers.py::test_without_a_server_the_postgres_cases_skip_with_the_reason",
+    "test_markers.py::test_ci_fails_the_session_when_the_server_is_missing",
+    "test_markers.py::test_sqlite_only_deselects_the_postgres_cases",
+    # whole bootstraps and runs through the CLI
+    "test_cli.py::test_bootstrap_one_target_runs_its_dependencies_first_once",
+    "test_cli.py::test_bootstrap_all_then_again_writes_nothing_new",
+    "test_guard.py::test_a_failed_job_and_the_breaker_it_opened_are_alerted_once",
+    "test_drift.py::test_cli_drift_lists_acknowledges_and_reports",
+    "test_secrets.py::test_the_key_is_in_no_table_log_or_message",
+})
 
 
 def sample(relative: str) -> dict[str, Any]:
@@ -44,21 +119,102 @@ def sample(relative: str) -> dict[str, Any]:
     return json.loads(text[text.index("{"):].rstrip().rstrip(";"))
 
 
-def _pg_available() -> bool:
-    try:
-        import psycopg
+def scalar(db: Database, sql: str, params: Params = ()) -> Any:
+    """The first value of the first row `sql` returns (the row must exist: a count, a max, a lookup)."""
+    row = db.fetchone(sql, params)
+    assert row is not None, f"no row from {sql}"
+    return row[0]
 
+
+def pg_scalar(conn: psycopg.Connection[Any], sql: str, params: Params = ()) -> Any:
+    """`scalar` on a direct psycopg connection (admin and role checks that go around afc's Database)."""
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None, f"no row from {sql}"
+    return row[0]
+
+
+def timestamp(value: Any) -> datetime:
+    """A timestamp column that must be set, as an aware UTC datetime (either backend's type)."""
+    moment = as_datetime(value)
+    assert moment is not None, "no timestamp"
+    return moment
+
+
+@functools.cache
+def postgres_reachable() -> bool:
+    """Whether the test server at AFC_TEST_PG answers (asked once per session)."""
+    import psycopg
+
+    try:
         psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-        return True
-    except Exception:
+    except psycopg.Error:
         return False
+    return True
+
+
+def _unreachable() -> str:
+    """Why the PostgreSQL cases cannot run, without the URL's password."""
+    return f"PostgreSQL not reachable at {_without_password(PG_ADMIN)}; start it or set AFC_TEST_PG"
+
+
+def _without_password(url: str) -> str:
+    """`url` with any password replaced, so that a skip reason can name the server safely."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def needs_postgres(fixtures: Iterable[str], params: Mapping[str, object]) -> bool:
+    """Whether a test uses the PostgreSQL server: through its fixtures, or a `postgres`/`postgres_*` parameter."""
+    if "pg_admin" in fixtures:  # pg_url, module_pg_url and every other server fixture ask for it
+        return True
+    return any(value == "postgres" or str(value).startswith("postgres_") for value in params.values())
+
+
+def is_slow(module: str, test: str) -> bool:
+    """Whether a test is listed in SLOW, by its module file or as `module::test` (all its parameters)."""
+    return module in SLOW or f"{module}::{test}" in SLOW
+
+
+def _classify(item: pytest.Item) -> None:
+    """Add the `postgres` and `slow` marks a collected test earns."""
+    callspec = getattr(item, "callspec", None)
+    if needs_postgres(getattr(item, "fixturenames", ()), callspec.params if callspec else {}):
+        item.add_marker(pytest.mark.postgres)
+    if is_slow(item.path.name, item.nodeid.split("::", 1)[-1].split("[", 1)[0]):
+        item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `postgres` and `slow` tests centrally; drop or guard the PostgreSQL cases as configured."""
+    for item in items:
+        _classify(item)
+    postgres = [item for item in items if item.get_closest_marker("postgres")]
+    if "postgres" not in BACKENDS:
+        if REQUIRE_POSTGRES:
+            raise pytest.UsageError("AFC_REQUIRE_POSTGRES=1 contradicts AFC_TEST_BACKENDS without postgres")
+        config.hook.pytest_deselected(items=postgres)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    elif REQUIRE_POSTGRES and postgres and not postgres_reachable():
+        pytest.exit(f"{_unreachable()} (AFC_REQUIRE_POSTGRES=1)", returncode=pytest.ExitCode.TESTS_FAILED)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """afc's default data directory inside this session's temporary tree, not ~/.local/share/afc: CLI tests
+    that name no data directory take its file locks, which another session on the machine may hold."""
+    home = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home))
+        patch.delenv("STATE_DIRECTORY", raising=False)
+        yield home / "afc"
 
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[str]:
     """The admin URL of the local PostgreSQL server, and a migrated template database."""
-    if not _pg_available():
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}; start it (see .ci/run)")
+    if not postgres_reachable():
+        if REQUIRE_POSTGRES:
+            pytest.fail(_unreachable(), pytrace=False)
+        pytest.skip(_unreachable())
     import psycopg
 
     template = f"afc_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -89,14 +245,22 @@ def pg_url(pg_admin: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite file for one test."""
-    url = f"sqlite:///{tmp_path / 'afc.db'}"
-    db = connect(url)
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, migrated once per session (closed, so the WAL is folded into it)."""
+    path = tmp_path_factory.mktemp("template") / "afc.db"
+    db = connect(f"sqlite:///{path}")
     migrate(db)
     db.close()
-    return url
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated SQLite file for one test (a copy of the template: migrating each time costs more)."""
+    path = tmp_path / "afc.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -127,7 +291,5 @@ def git_ls(*patterns: str) -> list[str]:
 
 
 # Property-based drills run the same examples on every run, so CI time and results are reproducible.
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
 _hypothesis_settings.register_profile("afc", derandomize=True, deadline=None, print_blob=True)
 _hypothesis_settings.load_profile(os.environ.get("AFC_HYPOTHESIS_PROFILE", "afc"))

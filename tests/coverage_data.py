@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from afc.db import Database, dump_json
+from tests.conftest import scalar
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LEAGUE, SEASON = 39, 2026
@@ -34,11 +35,10 @@ def add(db: Database, table: str, **row: Any) -> None:
 def add_raw(db: Database, endpoint: str, params: dict[str, Any], at: datetime, results: int,
             page: int = 1, pages: int = 1, status: int = 200) -> int:
     """An archived response (no body: coverage reads only its metadata)."""
-    row = db.fetchone(
-        "INSERT INTO raw.responses (endpoint, params, status, headers, results, paging_current, paging_total, "
+    return int(scalar(
+        db, "INSERT INTO raw.responses (endpoint, params, status, headers, results, paging_current, paging_total, "
         "fetched_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (endpoint, dump_json({k: str(v) for k, v in params.items()}), status, "{}", results, page, pages, at))
-    return int(row[0])
+        (endpoint, dump_json({k: str(v) for k, v in params.items()}), status, "{}", results, page, pages, at)))
 
 
 def quarantine(db: Database, raw_id: int, endpoint: str, index: int) -> None:
@@ -54,7 +54,7 @@ def fixture(db: Database, fixture_id: int, kickoff: datetime, finished: bool, ho
 
 
 def details(db: Database, fixture_id: int, *parts: str) -> None:
-    add(db, "core.fixture_details", fixture_id=fixture_id, **{p: "[]" for p in parts})
+    add(db, "core.fixture_details", fixture_id=fixture_id, **dict.fromkeys(parts, "[]"))
 
 
 def league(db: Database, league_id: int = LEAGUE, season: int = SEASON, **flags: Any) -> None:

@@ -30,6 +30,12 @@ class Answer:
     body: Any = None  # dict (sent as JSON), str (sent verbatim) or None
     headers: dict[str, str] = field(default_factory=dict)
 
+    def text(self) -> str:
+        """The body as sent on the wire."""
+        if self.body is None or isinstance(self.body, str):
+            return self.body or ""
+        return json.dumps(self.body)
+
 
 def envelope(endpoint: str, response: Any, *, errors: Any = None, params: Any = None,
              paging: tuple[int, int] = (1, 1)) -> dict[str, Any]:
@@ -58,6 +64,7 @@ class FakeApi:
         self.routes: dict[str, Any] = dict(routes or {})
         self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
         self.remaining = remaining
+        self.url = ""  # the base URL while serve() runs
         self._lock = threading.Lock()
 
     def answer(self, endpoint: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
@@ -69,7 +76,8 @@ class FakeApi:
             if callable(route):
                 route = route(query)
             if route is None:
-                route = Answer(200, envelope(endpoint, [], errors={"endpoint": f"The {endpoint} endpoint does not exist."}))
+                missing = {"endpoint": f"The {endpoint} endpoint does not exist."}
+                route = Answer(200, envelope(endpoint, [], errors=missing))
             if isinstance(route, str):
                 route = Answer(200, recorded(route))
             self.remaining -= 1
@@ -82,8 +90,7 @@ class FakeApi:
 
         def handle(request: httpx.Request) -> httpx.Response:
             answer = self.answer(request.url.path.strip("/"), dict(request.url.params), dict(request.headers))
-            body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body) if answer.body is not None else ""
-            return httpx.Response(answer.status, text=body, headers=answer.headers)
+            return httpx.Response(answer.status, text=answer.text(), headers=answer.headers)
 
         return httpx.MockTransport(handle)
 
@@ -96,8 +103,7 @@ class FakeApi:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 url = urlsplit(self.path)
                 answer = api.answer(url.path.strip("/"), dict(parse_qsl(url.query)), dict(self.headers))
-                body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body) if answer.body is not None else ""
-                data = body.encode()
+                data = answer.text().encode()
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -112,8 +118,9 @@ class FakeApi:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            yield self.url
         finally:
             server.shutdown()
             server.server_close()

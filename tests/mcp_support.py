@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.types import CallToolResult, TextContent
 
 from afc.db import Database, connect, dump_json
 from afc.mcp.readonly import ReadOnlyDb
 from afc.mcp.role import apply_setup, resolve
+from tests.conftest import scalar
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 AT = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
@@ -54,16 +56,24 @@ def module_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def ai_role(pg_admin: str) -> Iterator[str]:
+def ai_role() -> Iterator[str]:
     """A restricted role for this test session (roles are cluster-wide, so the name is unique)."""
     import psycopg
 
-    from tests.conftest import PG_ADMIN
+    from tests.conftest import PG_ADMIN, postgres_reachable
 
+    # Only the PostgreSQL cases create the role; the SQLite ones just pass its name, so this fixture does not
+    # ask for the server (a test that uses it stays a SQLite test when no server runs).
     name = f"afc_ai_t{os.getpid()}"
     yield name
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+    if postgres_reachable():
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text parts of a tool's answer, joined (empty when it has none)."""
+    return "".join(part.text for part in result.content if isinstance(part, TextContent))
 
 
 def restricted_target(url: str, role: str) -> ReadOnlyDb:
@@ -97,11 +107,12 @@ def sqlite_target(url: str) -> ReadOnlyDb:
 def seed(db: Database) -> None:
     """A small league: teams, fixtures (finished, live, today), details, standings, marts, ops rows."""
     with db.transaction():
-        raw_id = db.fetchone(
-            "INSERT INTO raw.responses (endpoint, params, status, headers, body, results, fetched_at) "
+        raw_id = scalar(
+            db, "INSERT INTO raw.responses (endpoint, params, status, headers, body, results, fetched_at) "
             "VALUES ('fixtures', %(params)s, 200, '{}', '{}', 5, %(at)s) RETURNING id",
-            {"params": dump_json({"league": "39", "season": "2024"}), "at": AT})[0]
-        db.execute("INSERT INTO core.leagues (id, name, type, updated_at) VALUES (39, 'Premier League', 'League', %s)", (AT,))
+            {"params": dump_json({"league": "39", "season": "2024"}), "at": AT})
+        db.execute("INSERT INTO core.leagues (id, name, type, updated_at) "
+                   "VALUES (39, 'Premier League', 'League', %s)", (AT,))
         db.execute("INSERT INTO core.league_seasons (league_id, season, current, cov_events, cov_lineups, "
                    "cov_statistics_fixtures, cov_statistics_players, updated_at) "
                    "VALUES (39, 2024, true, true, true, true, false, %s)", (AT,))
@@ -136,13 +147,16 @@ def seed(db: Database) -> None:
                    "'Liverpool', 1, 0, '2H', 67, '52'' Goal: B. Fernandes (Manchester United)', %s)", (AT,))
         for rank, team_id, points in ((1, 33, 4), (2, 40, 2), (3, 34, 1)):
             db.execute("INSERT INTO core.standings (league_id, season, group_name, team_id, rank, points, played, "
-                       "updated_at) VALUES (39, 2024, 'Premier League', %s, %s, %s, 3, %s)", (team_id, rank, points, AT))
+                       "updated_at) VALUES (39, 2024, 'Premier League', %s, %s, %s, 3, %s)",
+                       (team_id, rank, points, AT))
         db.execute("INSERT INTO core.players (id, name, updated_at) VALUES (500, 'B. Fernandes', %s)", (AT,))
         db.execute("INSERT INTO core.top_players (league_id, season, kind, player_id, rank, team_id, value, "
                    "updated_at) VALUES (39, 2024, 'scorers', 500, 1, 33, 7, %s)", (AT,))
-        for endpoint, held, expected, pct, state in (("fixtures", 5, 5, 100, "ok"), ("standings", 3, 20, 15, "critical")):
+        coverage = (("fixtures", 5, 5, 100, "ok"), ("standings", 3, 20, 15, "critical"))
+        for endpoint, held, expected, pct, state in coverage:
             db.execute("INSERT INTO mart.coverage_status (league_id, season, endpoint, held, expected, count_pct, "
-                       "overall_pct, status, computed_at, updated_at) VALUES (39, 2024, %s, %s, %s, %s, %s, %s, %s, %s)",
+                       "overall_pct, status, computed_at, updated_at) "
+                       "VALUES (39, 2024, %s, %s, %s, %s, %s, %s, %s, %s)",
                        (endpoint, held, expected, pct, pct, state, AT, AT))
         db.execute("INSERT INTO ops.quota_days (account, day, daily_limit, used, api_remaining, updated_at) "
                    "VALUES ('default', %s, 7500, 120, 7380, %s)", (date(2026, 11, 28), AT))

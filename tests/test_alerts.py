@@ -128,7 +128,9 @@ def test_alerts_section_from_yaml(tmp_path: Path):
         "alerts:\n  webhook_url: https://hooks.example/x\n  repeat_after: 2h\n"
         "  smtp: {host: mail, from: afc@x.org, to: ops@x.org, username: afc, password_file: smtp_password}\n")
     conf = alerts_config(load(tmp_path))
-    assert (conf.repeat_after, conf.smtp.sender, conf.smtp.to, conf.smtp.port) == (7200, "afc@x.org", ["ops@x.org"], 587)
+    assert conf.smtp is not None
+    smtp = (conf.smtp.sender, conf.smtp.to, conf.smtp.port)
+    assert conf.repeat_after == 7200 and smtp == ("afc@x.org", ["ops@x.org"], 587)
     assert conf.kinds == ["job_failed", "breaker_open", "quota_low", "coverage_critical", "live_stalled"]
 
 

@@ -22,11 +22,21 @@ from afc.errors import (
 )
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers, recorded
 
-TOKEN = {"token": "Error/Missing application key. Go to https://www.api-football.com/documentation-v3 to learn how to get your API application key."}
-NO_KEY = {"get": "", "parameters": [], "errors": {"token": "Missing application key, Check our documentation on how to add your API key in headers.", "error": "4xHe"},
+TOKEN = {"token": "Error/Missing application key. Go to https://www.api-football.com/documentation-v3 "
+                  "to learn how to get your API application key."}
+NO_KEY = {"get": "", "parameters": [],
+          "errors": {"token": "Missing application key, Check our documentation on how to add your API key in headers.",
+                     "error": "4xHe"},
           "results": 0, "paging": {"current": 1, "total": 1}, "response": []}
-DAILY = {"requests": "You have reached the request limit for the day, Go to https://dashboard.api-football.com to upgrade your plan."}
-BUG = {"time": "2019-11-26T00:00:00+00:00", "bug": "This is on our side, please report us this bug on https://dashboard.api-football.com", "report": "countries"}
+DAILY = {"requests": "You have reached the request limit for the day, "
+                     "Go to https://dashboard.api-football.com to upgrade your plan."}
+BUG = {"time": "2019-11-26T00:00:00+00:00",
+       "bug": "This is on our side, please report us this bug on https://dashboard.api-football.com",
+       "report": "countries"}
+DAILY_429 = {"rateLimit": "Too many requests. You have reached your daily request limit. "
+                          "Please try again later or upgrade your plan."}
+FREE_PLAN = {"plan": "Free plans do not have access to this season, try from 2022 to 2024."}
+MINUTE_RECORDING = "errors/TFM__fixtures_league_29_season_2022_2026-01-18_201653.json"
 SERVER = {"message": "Something went wrong while fetching details. Try again later."}
 
 
@@ -38,17 +48,24 @@ CASES = [
     ("no key: 403", Answer(403, NO_KEY), AuthError),
     ("bad key: 200 errors.token", Answer(200, envelope("countries", [], errors=TOKEN)), AuthError),
     ("suspended", Answer(200, envelope("countries", [], errors={"access": "Your account is suspended"})), AuthError),
-    ("daily quota: 200 errors.requests", Answer(200, envelope("countries", [], errors=DAILY), quota_headers(0)), QuotaExhausted),
-    ("daily quota: 429 without headers", Answer(429, {"rateLimit": "Too many requests. You have reached your daily request limit. Please try again later or upgrade your plan."}), QuotaExhausted),
+    ("daily quota: 200 errors.requests", Answer(200, envelope("countries", [], errors=DAILY), quota_headers(0)),
+     QuotaExhausted),
+    ("daily quota: 429 without headers", Answer(429, DAILY_429), QuotaExhausted),
     ("daily quota: bare 429", Answer(429, ""), QuotaExhausted),
-    ("minute limit: recorded 200 errors.rateLimit", Answer(200, recorded("errors/TFM__fixtures_league_29_season_2022_2026-01-18_201653.json"), quota_headers(50)), RateLimited),
-    ("minute limit: 429 with headers", Answer(429, {"message": "Too many requests per minute"}, quota_headers(50, minute_left=0)), RateLimited),
-    ("plan restriction", Answer(200, envelope("countries", [], errors={"plan": "Free plans do not have access to this season, try from 2022 to 2024."})), PlanError),
-    ("parameter error (recorded, BOM)", Answer(200, recorded("errors/CSharpApiFootball__Test_Invalid_Search_Param.json")), ParameterError),
+    ("minute limit: recorded 200 errors.rateLimit", Answer(200, recorded(MINUTE_RECORDING), quota_headers(50)),
+     RateLimited),
+    ("minute limit: 429 with headers",
+     Answer(429, {"message": "Too many requests per minute"}, quota_headers(50, minute_left=0)), RateLimited),
+    ("plan restriction", Answer(200, envelope("countries", [], errors=FREE_PLAN)), PlanError),
+    ("parameter error (recorded, BOM)",
+     Answer(200, recorded("errors/CSharpApiFootball__Test_Invalid_Search_Param.json")), ParameterError),
     ("required parameter (recorded)", Answer(200, recorded("errors/syurchen93__injuries-error.json")), ParameterError),
-    ("unknown endpoint", Answer(200, envelope("banana", [], errors={"endpoint": "The Banana endpoint does not exist."})), ParameterError),
-    ("page on a non-paged endpoint", Answer(200, envelope("fixtures", [], errors={"page": "The Page field do not exist."})), ParameterError),
-    ("errors as a list of strings", Answer(200, envelope("countries", [], errors=["Something is wrong"])), ParameterError),
+    ("unknown endpoint",
+     Answer(200, envelope("banana", [], errors={"endpoint": "The Banana endpoint does not exist."})), ParameterError),
+    ("page on a non-paged endpoint",
+     Answer(200, envelope("fixtures", [], errors={"page": "The Page field do not exist."})), ParameterError),
+    ("errors as a list of strings", Answer(200, envelope("countries", [], errors=["Something is wrong"])),
+     ParameterError),
     ("server bug envelope", Answer(200, envelope("countries", [], errors=BUG)), ServerError),
     ("499 time out", Answer(499, SERVER), ServerError),
     ("500", Answer(500, SERVER), ServerError),
@@ -73,6 +90,7 @@ def test_each_error_form_maps_to_its_exception(case, answer, expected, clock):
 
 def test_daily_exhaustion_says_when_it_resumes(clock):
     response = client_for(Answer(200, envelope("countries", [], errors=DAILY)), clock).get(Request.of("countries"))
+    assert isinstance(response.error, QuotaExhausted) and response.error.resume_at is not None
     resume = response.error.resume_at.isoformat()  # just after midnight: a margin and a random spread
     assert "2026-11-29T00:00:30" <= resume < "2026-11-29T00:01:00.000001" and resume.endswith("+00:00")
     assert "resumes at 2026-11-29 00:00 UTC" in str(response.error)

@@ -186,7 +186,7 @@ def test_full_season_lands_every_fixture_and_its_details(db_url: str, sandbox: A
     assert final == finished and len(finished) > 300
     assert standings == (20,)
     pages = sandbox.calls["players"]
-    assert players[0] > 20 * (pages - 1)  # every page landed, none capped
+    assert players is not None and players[0] > 20 * (pages - 1)  # every page landed, none capped
     assert sandbox.calls["fixtures"] == 1 + -(-len(finished) // 20)  # the list, then ids= batches of 20
     assert report.calls == sandbox.total_calls == 1 + 1 + -(-len(finished) // 20) + 1 + 1 + 1 + 4 + pages
     assert not any(e.startswith("fixtures/") for e, _ in sandbox.requests)
@@ -279,7 +279,7 @@ def _interrupt_after(sb: Any, url: str, clock: SimClock, tmp: Path, stop: int, *
         if seen["n"] >= stop:
             raise Crash
 
-    tasks.mark_done = crash_in_transaction if inside else original  # type: ignore[assignment]
+    tasks.mark_done = crash_in_transaction if inside else original
     try:
         wanted = backfill.targets([SMALL[0]], [SMALL[1]], SMALL[2])
         backfill.execute(collector, wanted, priority="LOW", resume=False,
@@ -287,7 +287,7 @@ def _interrupt_after(sb: Any, url: str, clock: SimClock, tmp: Path, stop: int, *
     except Crash:
         pass
     finally:
-        tasks.mark_done = original  # type: ignore[assignment]
+        tasks.mark_done = original
         collector.close()
 
 

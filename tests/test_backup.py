@@ -12,6 +12,7 @@ from afc.db import connect
 from afc.errors import ConfigError
 from afc.ops import backup as backups
 from afc.ops.backup import BackupError, backup, pg_command, restore
+from tests.conftest import scalar
 
 NOW = datetime(2026, 11, 28, 2, 40, tzinfo=UTC)
 COUNTRY = "INSERT INTO core.countries (name, code, updated_at) VALUES (%s, %s, %s)"
@@ -37,7 +38,7 @@ def test_backup_and_restore_round_trip(db, tmp_path: Path):
     fresh = connect(db.url if db.backend == "sqlite" else db._raw_url)
     try:
         assert countries(fresh) == [("England", "GB"), ("Spain", "ES")]
-        assert fresh.fetchone("SELECT COUNT(*) FROM ops.schema_migrations")[0] >= 2
+        assert scalar(fresh, "SELECT COUNT(*) FROM ops.schema_migrations") >= 2
     finally:
         fresh.close()
 

@@ -14,6 +14,7 @@ import yaml
 
 from afc import transform
 from afc.api.client import ApiClient, Request
+from afc.api.client import ApiClient
 from afc.clock import SimClock
 from tests.cassettes.record import CASSETTE, FILTER, HOST, REQUESTS
 from tests.fakeapi import KEY

@@ -16,8 +16,7 @@ runner = CliRunner()
 @pytest.fixture
 def api():
     fake = FakeApi(dict(REFERENCE_ROUTES))
-    with fake.serve() as url:
-        fake.url = url
+    with fake.serve():
         yield fake
 
 
@@ -115,7 +114,8 @@ def test_jobs_list_validate_and_plan(db_url, tmp_path):
     assert invoke(["jobs", "validate"], db_url).exit_code == 0
     plan = invoke(["jobs", "plan", "bootstrap_teams"], db_url)
     assert plan.exit_code == 0 and "/teams?league=39&season=2026" in plan.stdout and "6 requests" in plan.stdout
-    (tmp_path / "bad.yaml").write_text("jobs:\n  - {job_id: x, type: daily, endpoint: /teams, params: {season: '24'}}\n")
+    (tmp_path / "bad.yaml").write_text(
+        "jobs:\n  - {job_id: x, type: daily, endpoint: /teams, params: {season: '24'}}\n")
     bad = invoke(["jobs", "validate", "--jobs-dir", str(tmp_path)], db_url)
     assert bad.exit_code == 2
     assert bad.stderr.strip() == f"afc: {tmp_path / 'bad.yaml'}: job x: params.season: must be a 4-digit year, got '24'"
@@ -142,4 +142,5 @@ def test_jobs_validate_checks_every_section(db_url, tmp_path):
     live.write_text(live.read_text().replace("interval: 15s", "interval: fast"))
     result = invoke(["jobs", "validate", "--jobs-dir", str(tmp_path)], db_url)
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"afc: {live}: live.interval: must be a duration such as 90s, 15m, 6h or 90d, got 'fast'"
+    assert result.stderr.strip() == (f"afc: {live}: live.interval: must be a duration such as 90s, 15m, 6h or 90d, "
+                                     "got 'fast'")

@@ -146,12 +146,15 @@ def test_a_second_bootstrap_process_exits_75(env, db_url, tmp_path: Path):
 def test_logs_redact_the_key_from_systemds_credentials_directory(tmp_path: Path):
     import logging
 
+    from afc.cli.logs import Redact
+
     (tmp_path / "creds").mkdir()
     (tmp_path / "creds" / "api_key").write_text("cred-" + KEY + "\n")
     result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(tmp_path)],
                            env={"CREDENTIALS_DIRECTORY": str(tmp_path / "creds"), "API_FOOTBALL_KEY": ""})
     assert result.exit_code == 1  # nothing rendered there yet
     redact = logging.getLogger().handlers[0].filters[0]
+    assert isinstance(redact, Redact)
     record = logging.LogRecord("afc", logging.WARNING, __file__, 1, "answer for key %s", ("cred-" + KEY,), None)
     assert redact.filter(record) and record.getMessage() == "answer for key ***"
 

@@ -32,7 +32,7 @@ def test_report_table_worst_first_with_figures_and_exit_1_on_critical(env):
     for header in ("league", "endpoint", "status", "overall", "count", "freshness", "pipeline"):
         assert header in out
     lines = {name: next(i for i, line in enumerate(out.splitlines()) if f" {name} " in line) for name in EXPECTED}
-    assert sorted(lines, key=lines.get) == list(EXPECTED)
+    assert sorted(lines, key=lambda name: lines[name]) == list(EXPECTED)
     row = {name: out.splitlines()[i] for name, i in lines.items()}
     assert "39 Premier League" in row["fixtures"] and " 2026 " in row["fixtures"]
     assert "warning" in row["fixtures"] and "75.0% 6/8" in row["fixtures"] and "87.5% 7/8" in row["fixtures"]

@@ -87,7 +87,7 @@ def test_filters_narrow_gaps_to_one_league_season(db, config, tmp_path):
 
 
 def test_nothing_is_missing_when_everything_is_held_and_fresh(db, config):
-    data.league(db, **{flag: False for flag in data.FLAGS})
+    data.league(db, **dict.fromkeys(data.FLAGS, False))
     data.add(db, "core.teams", id=1)
     data.add(db, "core.teams", id=2)
     data.fixture(db, 1, NOW - timedelta(days=3), True, 1, 2)

@@ -23,7 +23,8 @@ def test_translation_to_sqlite():
 
 
 def test_split_statements_keeps_trigger_bodies_whole():
-    script = "CREATE TABLE a (x int);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n  SELECT 2;\nEND;\n-- done\n"
+    script = ("CREATE TABLE a (x int);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n  SELECT 2;\nEND;\n"
+              "-- done\n")
     assert [s.split()[1] for s in split_statements(script)] == ["TABLE", "TRIGGER"]
 
 

@@ -21,6 +21,10 @@ from afc.collect.drift.shapes import KNOWN_DIR, Node, known, learn, shape_of
 from afc.config.settings import load_settings
 from afc.db import Database
 from tests.conftest import SAMPLES, sample
+from afc.collect.drift import generate, observer
+from afc.collect.drift.shapes import KNOWN_DIR, Node, known, learn, shape_of
+from afc.config.settings import load_settings
+from tests.conftest import SAMPLES, sample, scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -34,6 +38,13 @@ def drifted_fixture() -> dict[str, Any]:
     del item["fixture"]["venue"]["city"]  # missing
     item["goals"]["home"] = str(item["goals"]["home"])  # a number arriving as a string
     return item
+
+
+def known_shape(endpoint: str) -> Node:
+    """The checked-in shape of `endpoint` (the tests only ask for endpoints that have one)."""
+    shape = shape_of(endpoint)
+    assert shape is not None, endpoint
+    return shape
 
 
 def rows(db: Database) -> list[dict[str, Any]]:
@@ -51,11 +62,11 @@ def test_every_recording_matches_its_known_shape() -> None:
     assert len(recordings) >= 30
     for endpoint, responses in recordings.items():
         for name, items in responses:
-            assert drift.differences(shape_of(endpoint), items) == set(), name
+            assert drift.differences(known_shape(endpoint), items) == set(), name
 
 
 def test_added_missing_and_retyped_fields_are_three_differences() -> None:
-    found = drift.differences(shape_of("fixtures"), [drifted_fixture()])
+    found = drift.differences(known_shape("fixtures"), [drifted_fixture()])
     assert found == {
         ("fixture.status.clock", "added", None, "string"),
         ("fixture.venue.city", "missing", "string|null", "absent"),
@@ -75,7 +86,7 @@ def test_nulls_ints_and_floats_and_known_mixed_fields_are_not_drift() -> None:
     for team in item["players"]:
         for player in team["players"]:
             player["statistics"][0]["passes"]["accuracy"] = 79  # a number where fixtures send "68%"
-    assert drift.differences(shape_of("fixtures"), [item]) == set()
+    assert drift.differences(known_shape("fixtures"), [item]) == set()
 
 
 def test_optional_keys_may_be_absent() -> None:
@@ -83,7 +94,7 @@ def test_optional_keys_may_be_absent() -> None:
     for part in ("events", "lineups", "statistics", "players"):
         del item[part]  # a /fixtures?league= item carries no details
     del item["fixture"]["status"]["extra"]  # older payloads have no added time
-    assert drift.differences(shape_of("fixtures"), [item]) == set()
+    assert drift.differences(known_shape("fixtures"), [item]) == set()
 
 
 def test_a_change_deep_in_a_long_array_is_found() -> None:
@@ -93,7 +104,7 @@ def test_a_change_deep_in_a_long_array_is_found() -> None:
     players[1]["statistics"][0]["games"]["rating"] = 7.1  # within the elements always compared
     players[-1]["statistics"][0]["shots"]["xg"] = 0.4  # a new layout further down
     players[-1]["expected"] = True
-    found = drift.differences(shape_of("fixtures"), [item])
+    found = drift.differences(known_shape("fixtures"), [item])
     assert found == {
         ("players[].players[].statistics[].games.rating", "type_changed", "string|null", "number"),
         ("players[].players[].statistics[].shots.xg", "added", None, "number"),
@@ -106,13 +117,14 @@ def test_long_responses_are_walked_in_samples_that_still_see_changes() -> None:
     assert len(season) == 380
     season[observer.STRIDE * 7]["score"]["penalty"]["home"] = "3"  # deep, in an item walked by stride
     season[301]["venue"] = {"id": 1}  # an item with a layout of its own is walked
-    found = drift.differences(shape_of("fixtures"), season)
+    found = drift.differences(known_shape("fixtures"), season)
     assert found == {("score.penalty.home", "type_changed", "number|null", "string"),
                      ("venue", "added", None, "object")}
 
 
 def test_scalar_items_and_unknown_endpoints() -> None:
-    assert drift.differences(shape_of("timezone"), ["Europe/London", 3]) == {("", "type_changed", "string", "number")}
+    found = drift.differences(known_shape("timezone"), ["Europe/London", 3])
+    assert found == {("", "type_changed", "string", "number")}
     assert shape_of("no/such/endpoint") is None
 
 
@@ -141,7 +153,7 @@ def test_the_plan_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(observer, "MAX_PLANS", 3)
     observer._PLANS.clear()
     items = [{f"k{i}": i} for i in range(10)]
-    found = drift.differences(shape_of("venues"), items)
+    found = drift.differences(known_shape("venues"), items)
     assert len(observer._PLANS) <= 3 and ("k9", "added", None, "number") in found
 
 
@@ -214,24 +226,24 @@ def collector(db_url: str, clock: SimClock):
     opened.close()
 
 
-def test_every_collected_response_is_observed_once(collector: Collector) -> None:
+def test_every_collected_response_is_observed_once(collector: Collector, clock: SimClock) -> None:
     ctx = collector.context("test", "test", "LOW")
     first = pipeline.step(ctx, Request.of("fixtures", {"id": 1}))
-    collector.clock.advance(60)
+    clock.advance(60)
     second = pipeline.step(ctx, Request.of("fixtures", {"id": 1}))
     recorded = rows(collector.db)
     assert len(recorded) == 3 and {r["count"] for r in recorded} == {2}
     assert {r["example_raw_id"] for r in recorded} == {second.raw_id} and first.raw_id < second.raw_id
-    assert collector.db.fetchone("SELECT count(*) FROM core.fixtures")[0] == 1  # the item still lands
+    assert scalar(collector.db, "SELECT count(*) FROM core.fixtures") == 1  # the item still lands
 
 
-def test_rebuild_checks_the_archive_again_only_when_asked(collector: Collector) -> None:
+def test_rebuild_checks_the_archive_again_only_when_asked(collector: Collector, clock: SimClock) -> None:
     from afc.collect import rebuild
 
     step = pipeline.step(collector.context("test", "test", "LOW"), Request.of("fixtures", {"id": 1}))
     collector.db.execute("DELETE FROM ops.drift")
     assert rebuild.rebuild(collector.db, collector.clock).drift == 0 and rows(collector.db) == []
-    collector.clock.advance(3600)
+    clock.advance(3600)
     report = rebuild.rebuild(collector.db, collector.clock, check_drift=True)
     assert report.drift == 3 and report.counts.updated == 0
     assert {(r["count"], r["example_raw_id"]) for r in rows(collector.db)} == {(1, step.raw_id)}

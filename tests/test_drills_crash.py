@@ -21,6 +21,9 @@ from afc.config.settings import load_settings
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
 from tests.test_live_day import DAY, assert_core_matches_truth, seed_schedule
+from afc.config.settings import load_settings
+from tests.conftest import scalar
+from tests.live_support import DAY, assert_core_matches_truth, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))
 LEAGUE = 135  # Serie A plays at 11:30 on DAY in the sandbox world
@@ -41,7 +44,7 @@ def kill_and_restart(trials: int, db_url: str, tmp_path: Path, seed: int) -> Non
         settings = load_settings({}, api_key=sb.key, api_base_url=sb.url, database_url=db_url, data_dir=tmp_path)
         seed_schedule(settings, clock)
         fixtures = sb.world.fixtures_between(DAY, DAY + timedelta(days=1), [LEAGUE])
-        last = max(sb.world.finished_at(fx.id) for fx in fixtures)
+        last = max(done for fx in fixtures if (done := sb.world.finished_at(fx.id)) is not None)
         end = last + timedelta(minutes=35)  # past the re-check of silent corrections
         clock.set_speed(SPEED)
         env = _env(sb, db_url, tmp_path, clock)
@@ -64,10 +67,11 @@ def kill_and_restart(trials: int, db_url: str, tmp_path: Path, seed: int) -> Non
         try:
             day = type("Day", (), {"sb": sb, "fixtures": fixtures})
             assert_core_matches_truth(db, day, require_correction=False)  # type: ignore[arg-type]
-            stored = db.fetchone("SELECT count(*) FROM raw.responses WHERE endpoint = 'fixtures'")[0]
-            logged = db.fetchone("SELECT coalesce(sum(calls), 0) FROM ops.job_runs WHERE job_id = 'live_loop'")[0]
+            stored = scalar(db, "SELECT count(*) FROM raw.responses WHERE endpoint = 'fixtures'")
+            logged = scalar(db, "SELECT coalesce(sum(calls), 0) FROM ops.job_runs WHERE job_id = 'live_loop'")
             assert stored - 1 <= logged  # every stored live response came with its run log (seed excluded)
-            assert db.fetchone("SELECT count(*) FROM ops.job_runs WHERE job_id = 'live_loop' AND status = 'running'")[0] == 0
+            running = "SELECT count(*) FROM ops.job_runs WHERE job_id = 'live_loop' AND status = 'running'"
+            assert scalar(db, running) == 0
         finally:
             db.close()
 

@@ -16,7 +16,7 @@ import psycopg
 from afc.clock import SimClock
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pg_scalar, scalar
 
 
 def _env(pg_url: str, sb, clock: SimClock) -> dict[str, str]:
@@ -33,25 +33,25 @@ def test_killing_the_database_connection_mid_run_fails_cleanly(pg_url):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         db = connect(pg_url)
         deadline = time.monotonic() + 30
-        while db.fetchone("SELECT count(*) FROM raw.responses")[0] < 3 and time.monotonic() < deadline:
+        while scalar(db, "SELECT count(*) FROM raw.responses") < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         with psycopg.connect(pg_url, autocommit=True) as admin:
-            killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                   "WHERE application_name = %s AND datname = current_database()",
-                                   (f"afc[{child.pid}]",)).fetchone()[0]
+            killed = pg_scalar(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE application_name = %s AND datname = current_database()",
+                               (f"afc[{child.pid}]",))
         out, err = child.communicate(timeout=60)
     assert killed >= 1
     assert child.returncode == 1, err
     lines = [line for line in err.splitlines() if line.startswith("afc:")]
     assert len(lines) == 1 and "postgresql:" in lines[0] and "Traceback" not in err
     # Every committed response came with its run log: nothing half-written.
-    stored = db.fetchone("SELECT count(*) FROM raw.responses")[0]
-    logged = db.fetchone("SELECT coalesce(sum(calls), 0) FROM ops.job_runs")[0]
+    stored = scalar(db, "SELECT count(*) FROM raw.responses")
+    logged = scalar(db, "SELECT coalesce(sum(calls), 0) FROM ops.job_runs")
     assert stored >= 3 and logged == stored
-    orphan = db.fetchone("SELECT status FROM ops.job_runs ORDER BY id DESC LIMIT 1")[0]
+    orphan = scalar(db, "SELECT status FROM ops.job_runs ORDER BY id DESC LIMIT 1")
     assert orphan == "running"  # the database was gone: nobody could close it …
     from afc.collect.runs import close_orphans
 
     assert close_orphans(db, clock.now()) >= 1  # … until the next run on this host notices
-    assert db.fetchone("SELECT count(*) FROM ops.job_runs WHERE status = 'running'")[0] == 0
+    assert scalar(db, "SELECT count(*) FROM ops.job_runs WHERE status = 'running'") == 0
     db.close()

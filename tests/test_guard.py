@@ -17,6 +17,8 @@ from afc.errors import LockHeld
 from afc.jobs.bootstrap import bootstrap
 from afc.ops.guard import job_group
 from tests.conftest import ROOT
+from afc.config.settings import load_settings
+from tests.conftest import ROOT, scalar
 from tests.fakeapi import KEY, REFERENCE_ROUTES, Answer, FakeApi
 from tests.opsfakes import webhook_receiver
 
@@ -55,7 +57,8 @@ def test_a_good_run_writes_metrics_and_sends_nothing(db_url, tmp_path, clock):
 def test_a_failed_job_and_the_breaker_it_opened_are_alerted_once(db_url, tmp_path, clock):
     api = FakeApi({"countries": Answer(503, "upstream down")})
     with webhook_receiver() as hook:
-        collector = open_collector(db_url, tmp_path, clock, api, f"alerts: {{webhook_url: '{hook.url}', repeat_after: 1h}}\n")
+        alerts = f"alerts: {{webhook_url: '{hook.url}', repeat_after: 1h}}\n"
+        collector = open_collector(db_url, tmp_path, clock, api, alerts)
         for _ in range(2):
             with job_group(collector, "bootstrap") as run:
                 reports = run.record(bootstrap(collector, "countries"))
@@ -74,18 +77,18 @@ def test_a_failed_job_and_the_breaker_it_opened_are_alerted_once(db_url, tmp_pat
 
 def test_a_held_lock_runs_nothing(db_url, tmp_path, clock):
     collector = open_collector(db_url, tmp_path, clock, FakeApi(REFERENCE_ROUTES))
-    holder = subprocess.Popen([sys.executable, "-c", "import sys\nfrom pathlib import Path\nfrom afc.ops.lock import hold\n"
-                               "with hold(Path(sys.argv[1]), sys.argv[2], 'bootstrap'):\n"
-                               "    print('held', flush=True); sys.stdin.read()", str(tmp_path / "data"), db_url],
+    script = ("import sys\nfrom pathlib import Path\nfrom afc.ops.lock import hold\n"
+              "with hold(Path(sys.argv[1]), sys.argv[2], 'bootstrap'):\n"
+              "    print('held', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "data"), db_url],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(LockHeld, match=r"^bootstrap: another afc run"):
-            with job_group(collector, "bootstrap") as run:
-                run.record(bootstrap(collector, "countries"))
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockHeld, match=r"^bootstrap: another afc run"), job_group(collector, "bootstrap") as run:
+            run.record(bootstrap(collector, "countries"))
     finally:
         holder.communicate("", timeout=10)
-    assert collector.db.fetchone("SELECT COUNT(*) FROM ops.job_runs")[0] == 0
+    assert scalar(collector.db, "SELECT COUNT(*) FROM ops.job_runs") == 0
     assert not (tmp_path / "metrics").exists()
     collector.close()
 

@@ -48,17 +48,21 @@ def job(params: str, extra: str = "") -> str:
     (job("{leaguee: 39}"), "job daily_fixtures_pl: params.leaguee: /teams has no such parameter"),
     (job("{league: 39, page: 2}"), "job daily_fixtures_pl: params.page: afc pages by itself; remove it"),
     (job("{league: 39}", "    bogus: 1\n"), "job daily_fixtures_pl: bogus: Extra inputs are not permitted"),
-    (job("{league: 39}", "    priority: URGENT\n"), "job daily_fixtures_pl: priority: Input should be 'CRITICAL', 'HIGH', 'MEDIUM' or 'LOW', got 'URGENT'"),
+    (job("{league: 39}", "    priority: URGENT\n"),
+     "job daily_fixtures_pl: priority: Input should be 'CRITICAL', 'HIGH', 'MEDIUM' or 'LOW', got 'URGENT'"),
     (job("{league: 39}", "    schedule: every tuesday\n"), "job daily_fixtures_pl: schedule: must be one of"),
     (job("{league: 39}", "    dependencies: [nope]\n"), "job daily_fixtures_pl: dependencies: unknown job 'nope'"),
-    (job("{season: '{{ season }}'}"), "job daily_fixtures_pl: params.season: template {{ season }} needs for_each league_season"),
+    (job("{season: '{{ season }}'}"),
+     "job daily_fixtures_pl: params.season: template {{ season }} needs for_each league_season"),
     (job("{search: '{{ someday }}'}"), "params.search: unknown template {{ someday }}"),
     ("jobs:\n  - job_id: x\n    type: daily\n    endpoint: /banana\n", "job x: endpoint: unknown endpoint '/banana'"),
-    ("jobs:\n  - job_id: x\n    type: daily\n    endpoint: /odds/bookmakers\n", "job x: target_layers: /odds/bookmakers is kept in raw only; use [raw]"),
+    ("jobs:\n  - job_id: x\n    type: daily\n    endpoint: /odds/bookmakers\n",
+     "job x: target_layers: /odds/bookmakers is kept in raw only; use [raw]"),
     ("jobs:\n  - type: daily\n    endpoint: /fixtures\n", "job #1: job_id: Field required"),
     ("jobs: [1, 2", "daily.yaml: line 1 not valid YAML"),
     ("- just\n- a list\n", "expected a mapping"),
-    ("tracked:\n  - league: 39\n    seasons: [1850]\n", "tracked.0.seasons: must be 'current' or a 4-digit year, got 1850"),
+    ("tracked:\n  - league: 39\n    seasons: [1850]\n",
+     "tracked.0.seasons: must be 'current' or a 4-digit year, got 1850"),
     ("surprise: {}\n", "surprise: Extra inputs are not permitted"),
 ])
 def test_mistakes_name_file_job_and_field(tmp_path, text, message):
@@ -72,7 +76,8 @@ def test_cycles_and_duplicates_are_rejected(tmp_path):
              "  - {job_id: b, type: daily, endpoint: /countries, dependencies: [a]}\n")
     assert "dependencies: cycle a -> b -> a" in error_for(tmp_path, cycle)
     write(tmp_path, "jobs:\n  - {job_id: a, type: daily, endpoint: /countries}\n", "other.yaml")
-    assert "job a: job_id also defined in" in error_for(tmp_path, "jobs:\n  - {job_id: a, type: daily, endpoint: /countries}\n")
+    again = "jobs:\n  - {job_id: a, type: daily, endpoint: /countries}\n"
+    assert "job a: job_id also defined in" in error_for(tmp_path, again)
 
 
 def test_a_missing_directory_is_a_config_error(tmp_path):

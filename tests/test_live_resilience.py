@@ -17,6 +17,17 @@ from afc.live import loop as live_loop
 from afc.ops.sdnotify import Notifier
 from tests.conftest import PG_ADMIN
 from tests.test_live_day import DAY, Day, day, live_calls, run_loop  # noqa: F401  (the `day` fixture)
+from afc.db import connect
+from afc.live import loop as live_loop
+from afc.config.live import LiveConfig
+from afc.live.schedule import Schedule
+from afc.live.tick import TickResult
+from afc.collect.step import Context
+from afc.ops.sdnotify import Notifier
+from afc.config.settings import load_settings
+from tests.conftest import PG_ADMIN, timestamp
+from tests.live_support import DAY, Day, live_calls, run_loop
+
 
 
 class Recording(Notifier):
@@ -133,7 +144,7 @@ def test_spent_quota_parks_until_midnight(day: Day, caplog: pytest.LogCaptureFix
     parked = [r.getMessage() for r in caplog.records if "daily request limit" in r.getMessage()]
     assert len(parked) == 1 and "2026-11-29 00:00 UTC" in parked[0]
     assert report.state == "stopped"
-    assert sum("WATCHDOG=1\nSTATUS=daily quota spent; resumes at 00:00 UTC" == m for m in notifier.sent) >= 10
+    assert sum(m == "WATCHDOG=1\nSTATUS=daily quota spent; resumes at 00:00 UTC" for m in notifier.sent) >= 10
     db = connect(day.settings.db_url)
     try:
         status = db.fetchall("SELECT status FROM ops.job_runs WHERE job_id = 'live_loop' ORDER BY id")
@@ -168,11 +179,11 @@ def test_a_bug_in_a_tick_is_logged_and_not_pinged(day: Day, monkeypatch: pytest.
                                                   caplog: pytest.LogCaptureFixture) -> None:
     real, state = live_loop.tick, {"raised": False}
 
-    def flaky(*args: object, **kwargs: object) -> object:
+    def flaky(ctx: Context, leagues: list[int] | None, schedule: Schedule) -> TickResult:
         if not state["raised"] and day.clock.now() >= OUTAGE:
             state["raised"] = True
             raise RuntimeError("boom")
-        return real(*args, **kwargs)
+        return real(ctx, leagues, schedule)
 
     monkeypatch.setattr(live_loop, "tick", flaky)
     notifier = Notifier({})
@@ -184,6 +195,6 @@ def test_a_bug_in_a_tick_is_logged_and_not_pinged(day: Day, monkeypatch: pytest.
     try:
         assert any(t > OUTAGE for t in live_calls(db))
         beat = db.fetchone("SELECT beat_at, status FROM ops.heartbeats WHERE name = 'live'")
-        assert beat is not None and beat[1] == "stopped" and as_datetime(beat[0]) >= OUTAGE
+        assert beat is not None and beat[1] == "stopped" and timestamp(beat[0]) >= OUTAGE
     finally:
         db.close()

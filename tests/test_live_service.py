@@ -24,6 +24,11 @@ from afc.config.settings import load_settings
 from afc.db import as_datetime, connect
 from afc.sandbox import SandboxConfig, start_sandbox
 from tests.test_live_day import DAY, seed_schedule
+from afc.db import connect
+from afc.sandbox import SandboxConfig, start_sandbox
+from afc.config.settings import load_settings
+from tests.conftest import timestamp
+from tests.live_support import DAY, seed_schedule
 
 AFC = str(Path(sys.executable).with_name("afc"))
 
@@ -82,7 +87,7 @@ def test_service_notifies_and_stops_on_sigterm(db_url: str, tmp_path: Path) -> N
     try:
         assert db.fetchone("SELECT status FROM ops.job_runs WHERE job_id = 'live_loop'") == ("ok",)
         beat = db.fetchone("SELECT status, beat_at FROM ops.heartbeats WHERE name = 'live'")
-        assert beat is not None and beat[0] == "stopped" and as_datetime(beat[1]) > DAY + timedelta(hours=11)
+        assert beat is not None and beat[0] == "stopped" and timestamp(beat[1]) > DAY + timedelta(hours=11)
         assert db.fetchone("SELECT count(*) FROM mart.live_scores WHERE league_id = 135") == (2,)
     finally:
         db.close()

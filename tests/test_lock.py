@@ -37,10 +37,9 @@ def held_elsewhere(data_dir: Path, url: str, group: str) -> Iterator[subprocess.
 
 def test_a_second_process_gets_lock_held_with_exit_75(tmp_path, sqlite_url):
     with held_elsewhere(tmp_path, sqlite_url, "daily") as proc:
-        with pytest.raises(LockHeld, match=rf"daily: another afc run \(pid {proc.pid}\) holds "
-                                           rf"{tmp_path}/locks/daily.lock; nothing done") as err:
-            with hold(tmp_path, sqlite_url, "daily"):
-                pass
+        held = rf"daily: another afc run \(pid {proc.pid}\) holds {tmp_path}/locks/daily.lock; nothing done"
+        with pytest.raises(LockHeld, match=held) as err, hold(tmp_path, sqlite_url, "daily"):
+            pass
         assert err.value.exit_code == EXIT_NOTHING_DONE == 75
         with hold(tmp_path, sqlite_url, "backfill"):  # other groups are free
             pass
@@ -59,10 +58,9 @@ def test_the_lock_is_released_when_the_holder_dies(tmp_path, sqlite_url):
 def test_postgres_advisory_lock_spans_hosts(tmp_path, pg_url):
     host_a, host_b = tmp_path / "a", tmp_path / "b"  # different data dirs: no shared file lock
     with held_elsewhere(host_a, pg_url, "backfill"):
-        with pytest.raises(LockHeld, match=r"backfill: another afc run holds this group's lock in "
-                                           r"postgresql://postgres@127\.0\.0\.1:5432/afc_test_"):
-            with hold(host_b, pg_url, "backfill"):
-                pass
+        held = r"backfill: another afc run holds this group's lock in postgresql://postgres@127\.0\.0\.1:5432/afc_test_"
+        with pytest.raises(LockHeld, match=held), hold(host_b, pg_url, "backfill"):
+            pass
         with hold(host_b, pg_url, "daily"):
             pass
     with hold(host_b, pg_url, "backfill"):
@@ -71,9 +69,9 @@ def test_postgres_advisory_lock_spans_hosts(tmp_path, pg_url):
 
 def test_hold_all_fails_if_any_group_is_held(tmp_path, sqlite_url):
     with held_elsewhere(tmp_path, sqlite_url, "maintenance"):
-        with pytest.raises(LockHeld, match="maintenance"):
-            with hold_all(tmp_path, sqlite_url, ("bootstrap", "daily", "maintenance")):
-                pass
+        with pytest.raises(LockHeld, match="maintenance"), hold_all(tmp_path, sqlite_url,
+                                                                    ("bootstrap", "daily", "maintenance")):
+            pass
         # the groups taken before the failure were released
         with hold(tmp_path, sqlite_url, "bootstrap"):
             pass

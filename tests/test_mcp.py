@@ -18,6 +18,8 @@ from afc.config.settings import load_settings
 from afc.db import connect
 from afc.mcp.server import build_server
 from tests.mcp_support import NOW, ai_role, anyio_backend, module_pg_url, module_sqlite_url, restricted_target, seeded  # noqa: F401
+from afc.config.settings import load_settings
+from tests.mcp_support import NOW, restricted_target, seeded
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"db_query", "list_tables", "describe_table", "coverage_status", "rate_limit_status", "job_registry",
@@ -31,7 +33,7 @@ jobs:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def seeded_url(request: pytest.FixtureRequest, ai_role: str) -> str:  # noqa: F811
+def seeded_url(request: pytest.FixtureRequest, ai_role: str) -> str:
     """One seeded database per backend for the module (no tool writes, so they can share it)."""
     url = request.getfixturevalue("module_sqlite_url" if request.param == "sqlite" else "module_pg_url")
     seeded(url)
@@ -53,7 +55,7 @@ def server_for(url: str, role: str, jobs_dir: Path | None = None, timeout: float
 
 
 @pytest.fixture
-async def client(seeded_url: str, ai_role: str, jobs_dir: Path) -> Any:  # noqa: F811
+async def client(seeded_url: str, ai_role: str, jobs_dir: Path) -> Any:
     async with Client(server_for(seeded_url, ai_role, jobs_dir), raise_exceptions=True) as connected:
         yield connected
 
@@ -89,8 +91,8 @@ async def test_db_query_returns_rows(client: Any, seeded_url: str) -> None:
 
 
 async def test_db_query_limit_truncates(client: Any, seeded_url: str) -> None:
-    out = await call(client, "db_query", sql=f"SELECT fixture_id FROM {name(seeded_url, 'mart.daily_fixtures')} ORDER BY 1",
-                     limit=2)
+    sql = f"SELECT fixture_id FROM {name(seeded_url, 'mart.daily_fixtures')} ORDER BY 1"
+    out = await call(client, "db_query", sql=sql, limit=2)
     assert out["rows"] == [[1001], [1002]] and out["truncated"] is True
     assert out["note"] == "row limit 2 reached; more rows exist"
 
@@ -100,7 +102,8 @@ async def test_db_query_refuses_a_write_with_the_reason(client: Any, seeded_url:
     assert result.is_error is True
     text = result.content[0].text
     assert "not authorized" in text if seeded_url.startswith("sqlite:") else 'syntax error at or near "DELETE"' in text
-    assert (await call(client, "db_query", sql=f"SELECT count(*) FROM {name(seeded_url, 'core.fixtures')}"))["rows"] == [[5]]
+    counted = await call(client, "db_query", sql=f"SELECT count(*) FROM {name(seeded_url, 'core.fixtures')}")
+    assert counted["rows"] == [[5]]
 
 
 async def test_db_query_rejects_a_limit_out_of_range(client: Any) -> None:
@@ -147,7 +150,8 @@ async def test_coverage_status(client: Any) -> None:
 
 async def test_rate_limit_status(client: Any) -> None:
     out = await call(client, "rate_limit_status")
-    assert (out["day"], out["daily_limit"], out["used_today"], out["remaining_today"]) == ("2026-11-28", 7500, 120, 7380)
+    ledger = (out["day"], out["daily_limit"], out["used_today"], out["remaining_today"])
+    assert ledger == ("2026-11-28", 7500, 120, 7380)
     assert (out["api_remaining"], out["exhausted"]) == (7380, False)
     assert (out["minute_limit"], out["used_this_minute"], out["minute_remaining"]) == (300, 7, 293)
     assert out["floors"] == {"CRITICAL": 0, "HIGH": 100, "MEDIUM": 750, "LOW": 750}
@@ -259,7 +263,7 @@ async def test_resources_and_prompts(client: Any, seeded_url: str) -> None:
     assert "league 39, season 2024" in prompt.messages[0].content.text
 
 
-async def test_coverage_not_computed(db_url: str, ai_role: str) -> None:  # noqa: F811
+async def test_coverage_not_computed(db_url: str, ai_role: str) -> None:
     db = connect(db_url)
     db.execute("DROP TABLE mart.coverage_status")
     db.close()
@@ -274,7 +278,7 @@ async def test_coverage_not_computed(db_url: str, ai_role: str) -> None:  # noqa
 # --- over a real stdio subprocess -------------------------------------------------------------
 
 
-async def test_stdio_subprocess(seeded_url: str, ai_role: str, tmp_path: Path) -> None:  # noqa: F811
+async def test_stdio_subprocess(seeded_url: str, ai_role: str, tmp_path: Path) -> None:
     args = ["-m", "afc", "mcp", "stdio", "--db", seeded_url, "--role", ai_role]
     env = {"AFC_DATA_DIR": str(tmp_path), "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
     async with Client(StdioServerParameters(command=sys.executable, args=args, env=env)) as remote:
@@ -302,7 +306,8 @@ def test_stdio_needs_an_existing_migrated_database(tmp_path: Path) -> None:
     (tmp_path / "empty.db").write_bytes(b"")
     result = CliRunner().invoke(app, ["mcp", "stdio", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
     assert result.exit_code == 2
-    assert result.stderr == f"afc: {tmp_path / 'empty.db'}: not an afc database (no migrations applied); run `afc db migrate`\n"
+    assert result.stderr == (f"afc: {tmp_path / 'empty.db'}: not an afc database (no migrations applied); "
+                             "run `afc db migrate`\n")
     assert result.stdout == ""
 
 

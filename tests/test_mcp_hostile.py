@@ -27,6 +27,8 @@ from tests.mcp_support import (  # noqa: F401
     seeded,
     snapshot,
 )
+from afc.config.settings import load_settings
+from tests.mcp_support import NOW, login_url, restricted_target, seeded, snapshot, text_of
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 1.0
@@ -154,7 +156,7 @@ class Env:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "postgres_direct"])
-def env(request: pytest.FixtureRequest, ai_role: str, tmp_path_factory: pytest.TempPathFactory) -> Env:  # noqa: F811
+def env(request: pytest.FixtureRequest, ai_role: str, tmp_path_factory: pytest.TempPathFactory) -> Env:
     sqlite = request.param == "sqlite"
     url = request.getfixturevalue("module_sqlite_url" if sqlite else "module_pg_url")
     if url not in _SEEDED:  # postgres and postgres_direct share the module's database
@@ -180,7 +182,7 @@ async def test_hostile_input_changes_nothing(env: Env, case: Case) -> None:
     started = time.monotonic()
     async with Client(env.server) as client:
         result = await client.call_tool("db_query", {"sql": sql})
-        text = result.content[0].text if result.content else ""
+        text = text_of(result)
         if expected is None:
             assert result.is_error is False, text
             assert case.check(result.structured_content), result.structured_content
@@ -203,20 +205,21 @@ def _wait_for_sessions_to_close(env: Env) -> None:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
-    from tests.conftest import PG_ADMIN
+    from tests.conftest import PG_ADMIN, pg_scalar
 
     dbname = conninfo_to_dict(env.url)["dbname"]  # only this test's database: the server is shared
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for _ in range(100):
-            (left,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
-                                   "AND datname = %s", (dbname,)).fetchone()
+            # only this module's database: other test sessions on the shared server run MCP queries too
+            left = pg_scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                             "AND datname = %s", (env.url.rsplit("/", 1)[1],))
             if left == 0:
                 return
             time.sleep(0.01)
     raise AssertionError(f"{left} afc-mcp sessions still open")
 
 
-def test_the_snapshot_sees_every_kind_of_change(db_url: str, ai_role: str, tmp_path: Path) -> None:  # noqa: F811
+def test_the_snapshot_sees_every_kind_of_change(db_url: str, ai_role: str, tmp_path: Path) -> None:
     """The battery's 'nothing changed' is only as good as the snapshot: a row, a lock, a temp table,
     a setting and a grant must each show up."""
     if db_url.startswith("postgres"):

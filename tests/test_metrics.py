@@ -33,7 +33,8 @@ def test_group_file_and_state_file(db, clock, tmp_path: Path):
     DbBreaker(db, clock, threshold=1).record("teams", ok=False)
     heartbeat.beat(db, "live", NOW)
     ledger = Ledger(db, clock, account="main", daily_limit=7500, minute_limit=300, floors=Floors())
-    paths = write_group(tmp_path / "metrics", db, "bootstrap", ["bootstrap_countries", "bootstrap_never_ran"], ledger.status())
+    paths = write_group(tmp_path / "metrics", db, "bootstrap", ["bootstrap_countries", "bootstrap_never_ran"],
+                        ledger.status())
     assert [p.name for p in paths] == ["afc_job_bootstrap.prom", "afc_state.prom"]
     lbl = 'group="bootstrap",job="bootstrap_countries"'
     success = int((NOW - timedelta(days=1)).timestamp())
@@ -71,7 +72,8 @@ def test_group_file_and_state_file(db, clock, tmp_path: Path):
 
 
 def test_label_values_are_escaped_and_none_dropped():
-    text = render([("afc_job_last_calls", {"job": 'a"b\\c\nd'}, 3), ("afc_job_last_duration_seconds", {"job": "x"}, None)])
+    text = render([("afc_job_last_calls", {"job": 'a"b\\c\nd'}, 3),
+                   ("afc_job_last_duration_seconds", {"job": "x"}, None)])
     assert text.splitlines()[-1] == 'afc_job_last_calls{job="a\\"b\\\\c\\nd"} 3'
     assert "afc_job_last_duration_seconds" not in text
     assert render([]) == ""
@@ -79,7 +81,7 @@ def test_label_values_are_escaped_and_none_dropped():
 
 def test_replacement_is_atomic_readers_never_see_a_partial_file(tmp_path: Path):
     target = tmp_path / "afc_job_daily.prom"
-    bodies = [("# HELP x y\n" + "afc_job_last_calls{job=\"j\"} %d\n" % i) * 2000 for i in range(2)]
+    bodies = [("# HELP x y\n" + f'afc_job_last_calls{{job="j"}} {i}\n') * 2000 for i in range(2)]
     write_textfile(target, bodies[0])
     seen: set[str] = set()
     stop = threading.Event()

@@ -10,10 +10,13 @@ from afc.collect.collector import Collector
 from afc.config.settings import load_settings
 from afc.db import connect
 from afc.errors import AuthError, DatabaseError, QuotaExhausted, ServerError
+from afc.config.settings import load_settings
+from tests.conftest import scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers
 
 SERVER = {"message": "Something went wrong while fetching details. Try again later."}
-DAILY = {"requests": "You have reached the request limit for the day, Go to https://dashboard.api-football.com to upgrade your plan."}
+DAILY = {"requests": "You have reached the request limit for the day, "
+                     "Go to https://dashboard.api-football.com to upgrade your plan."}
 FRANCE = envelope("countries", [{"name": "France", "code": "FR", "flag": "https://media.api-sports.io/flags/fr.svg"}])
 
 
@@ -35,7 +38,7 @@ def make(db_url, clock):
 
 
 def count(db, table: str) -> int:
-    return db.fetchone(f"SELECT count(*) FROM {table}")[0]
+    return scalar(db, f"SELECT count(*) FROM {table}")
 
 
 def test_transient_failures_are_retried_each_with_its_own_reservation(make):
@@ -47,7 +50,7 @@ def test_transient_failures_are_retried_each_with_its_own_reservation(make):
     assert collector.ledger.status().used_today >= 3
     statuses = collector.db.fetchall("SELECT status, errors IS NULL FROM raw.responses ORDER BY id")
     assert statuses == [(503, True), (200, False), (200, True)]  # every answer archived, errors kept
-    assert collector.db.fetchone("SELECT name FROM core.countries")[0] == "France"
+    assert scalar(collector.db, "SELECT name FROM core.countries") == "France"
 
 
 def test_retries_give_up_after_five_attempts(make):
@@ -58,7 +61,8 @@ def test_retries_give_up_after_five_attempts(make):
 
 
 def test_fatal_errors_are_not_retried(make):
-    collector, api = make({"countries": [Answer(200, envelope("countries", [], errors={"token": "Error/Missing application key."}))]})
+    bad_key = envelope("countries", [], errors={"token": "Error/Missing application key."})
+    collector, api = make({"countries": [Answer(200, bad_key)]})
     with pytest.raises(AuthError):
         pipeline.step(collector.context("test", "test", "LOW"), Request.of("countries"))
     assert len(api.requests) == 1
@@ -75,8 +79,10 @@ def test_daily_exhaustion_parks_the_ledger_and_is_never_retried(make):
 
 
 def test_the_minute_limit_waits_for_the_window(make, clock):
-    limited = envelope("countries", [], errors={"rateLimit": "Too many requests. Your rate limit is 10 requests per minute."})
-    collector, api = make({"countries": [Answer(200, limited, quota_headers(5000, minute_left=0)), Answer(200, FRANCE)]})
+    limited = envelope("countries", [],
+                       errors={"rateLimit": "Too many requests. Your rate limit is 10 requests per minute."})
+    collector, api = make({"countries": [Answer(200, limited, quota_headers(5000, minute_left=0)),
+                                         Answer(200, FRANCE)]})
     start = clock.now()
     pipeline.step(collector.context("test", "test", "LOW"), Request.of("countries"))
     assert len(api.requests) == 2 and (clock.now() - start).total_seconds() >= 60
@@ -90,7 +96,8 @@ def _players_page(query: dict) -> Answer:
 
 def test_paged_endpoints_are_followed_to_the_last_page_and_page_1_is_never_sent(make):
     collector, api = make({"players": _players_page})
-    results = list(pipeline.collect(collector.context("t", "t", "LOW"), Request.of("players", {"league": 39, "season": 2023})))
+    players = Request.of("players", {"league": 39, "season": 2023})
+    results = list(pipeline.collect(collector.context("t", "t", "LOW"), players))
     assert [r.paging for r in results] == [(1, 3), (2, 3), (3, 3)]
     assert [q.get("page") for _, q, _ in api.requests] == [None, "2", "3"]
 
@@ -113,7 +120,7 @@ def test_a_failure_after_the_raw_insert_leaves_nothing_of_that_response(make, mo
         pipeline.step(ctx, Request.of("countries"))
     db = collector.db
     assert count(db, "raw.responses") == 0 and count(db, "core.countries") == 0
-    assert db.fetchone("SELECT calls FROM ops.job_runs WHERE id = %s", (ctx.run_id,))[0] == 0
+    assert scalar(db, "SELECT calls FROM ops.job_runs WHERE id = %s", (ctx.run_id,)) == 0
     assert collector.ledger.status().used_today == 1  # the reservation stands: under-spend, never over-spend
 
 
@@ -121,6 +128,6 @@ def test_store_is_one_transaction_on_a_second_connection_view(make, db_url):
     collector, api = make({"countries": [Answer(200, FRANCE)]})
     pipeline.step(collector.context("test", "test", "LOW"), Request.of("countries"))
     other = connect(db_url)
-    assert other.fetchone("SELECT count(*) FROM core.countries")[0] == 1
-    assert other.fetchone("SELECT raw_id FROM core.countries")[0] == other.fetchone("SELECT max(id) FROM raw.responses")[0]
+    assert scalar(other, "SELECT count(*) FROM core.countries") == 1
+    assert scalar(other, "SELECT raw_id FROM core.countries") == scalar(other, "SELECT max(id) FROM raw.responses")
     other.close()

@@ -1,4 +1,4 @@
-"""The read-only executor (afc.readonly) and the PostgreSQL role it runs as, on both backends."""
+"""The read-only executor (afc.mcp.readonly) and the PostgreSQL role it runs as, on both backends."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ from afc.mcp.readonly import Limits, QueryError, ReadOnlyDb, run_query
 from afc.mcp.role import apply_setup, problems, resolve, setup_sql
 from tests.conftest import PG_ADMIN
 from tests.mcp_support import ai_role, login_url, module_pg_url, module_sqlite_url, restricted_target, sqlite_target  # noqa: F401
+from afc.mcp.readonly import Limits, QueryError, ReadOnlyDb, run_query
+from tests.conftest import PG_ADMIN, pg_scalar
+from tests.mcp_support import login_url, restricted_target, sqlite_target
 
 COUNT_TO_10 = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT i FROM n"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, ai_role: str) -> ReadOnlyDb:  # noqa: F811
+def target(request: pytest.FixtureRequest, ai_role: str) -> ReadOnlyDb:
     """Where the tests' queries run: a shared SQLite file, or PostgreSQL as the restricted role."""
     if request.param == "sqlite":
         return sqlite_target(request.getfixturevalue("module_sqlite_url"))
@@ -130,7 +133,7 @@ def test_sqlite_authorizer_refuses(module_sqlite_url: str, sql: str) -> None:
     assert "not authorized" in message or "authorization denied" in message or "too many attached" in message
 
 
-def test_sqlite_read_only_mode_alone_would_let_attach_write(tmp_path: Path, module_sqlite_url: str) -> None:  # noqa: F811
+def test_sqlite_read_only_mode_alone_would_let_attach_write(tmp_path: Path, module_sqlite_url: str) -> None:
     """Why the authorizer exists: a mode=ro connection can still ATTACH a new file and write to it."""
     path = module_sqlite_url.split(":///", 1)[1]
     plain = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
@@ -150,22 +153,22 @@ def test_sqlite_names_the_prefixed_table(module_sqlite_url: str) -> None:
 # --- PostgreSQL specifics ---------------------------------------------------------------------
 
 
-def test_postgres_leaves_no_session_behind(module_pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_postgres_leaves_no_session_behind(module_pg_url: str, ai_role: str) -> None:
     target = restricted_target(module_pg_url, ai_role)
     pids = {run_query(target, "SELECT pg_backend_pid()").rows[0][0] for _ in range(3)}
     assert len(pids) == 3  # a fresh connection per query
-    dbname = conninfo_to_dict(module_pg_url)["dbname"]  # other people's afc-mcp sessions on the server are not ours
-    with psycopg.connect(PG_ADMIN) as admin:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:  # a fresh activity snapshot per poll
         for _ in range(50):
-            left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
-                                 "AND datname = %s", (dbname,)).fetchone()
-            if left[0] == 0:
+            # only this module's database: other test sessions on the shared server run MCP queries too
+            left = pg_scalar(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'afc-mcp' "
+                             "AND datname = %s", (module_pg_url.rsplit("/", 1)[1],))
+            if left == 0:
                 break
             time.sleep(0.02)
-    assert left[0] == 0
+    assert left == 0
 
 
-def test_postgres_waits_at_most_a_second_for_a_lock(module_pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_postgres_waits_at_most_a_second_for_a_lock(module_pg_url: str, ai_role: str) -> None:
     target = restricted_target(module_pg_url, ai_role)
     with psycopg.connect(module_pg_url) as holder:
         holder.execute("LOCK TABLE core.countries IN ACCESS EXCLUSIVE MODE")  # what a migration takes
@@ -188,7 +191,7 @@ def test_postgres_waits_at_most_a_second_for_a_lock(module_pg_url: str, ai_role:
     ("SELECT current_setting('data_directory')", "must be superuser"),
     ("SELECT rolname FROM pg_authid", "permission denied for table pg_authid"),
 ])
-def test_postgres_sql_cannot_leave_the_restricted_role(module_pg_url: str, ai_role: str,  # noqa: F811
+def test_postgres_sql_cannot_leave_the_restricted_role(module_pg_url: str, ai_role: str,
                                                        sql: str, expected: str) -> None:
     target = restricted_target(module_pg_url, ai_role)
     expected = expected.format(role=ai_role)
@@ -199,7 +202,7 @@ def test_postgres_sql_cannot_leave_the_restricted_role(module_pg_url: str, ai_ro
     assert expected in outcome
 
 
-def test_set_config_is_the_escape_the_revoke_closes(pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_set_config_is_the_escape_the_revoke_closes(pg_url: str, ai_role: str) -> None:
     """Why setup-role revokes set_config: with it, a query switches back to the session's superuser."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'CREATE ROLE "{ai_role}_weak" NOLOGIN')
@@ -229,7 +232,7 @@ def test_postgres_refuses_a_superuser_without_the_role(module_pg_url: str) -> No
         "to a read-only login")
 
 
-def test_postgres_runs_directly_as_a_harmless_login(pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_postgres_runs_directly_as_a_harmless_login(pg_url: str, ai_role: str) -> None:
     restricted_target(pg_url, ai_role)
     resolved = resolve(login_url(pg_url, ai_role))
     assert resolved.mode == "direct" and resolved.target.role is None and resolved.warnings == ()
@@ -237,7 +240,7 @@ def test_postgres_runs_directly_as_a_harmless_login(pg_url: str, ai_role: str) -
     assert "permission denied" in refused(resolved.target, "SELECT pg_advisory_lock(1)")
 
 
-def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: str,  # noqa: F811
+def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: str,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     login = f"{ai_role}_plain"
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -256,16 +259,15 @@ def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: 
         # whatever it takes dies with the query's connection
         assert run_query(target, "SELECT pg_try_advisory_lock(42)").rows == [[True]]
         with psycopg.connect(pg_url) as conn:
-            assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                                ).fetchone()[0] == 0
+            assert pg_scalar(conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == 0
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{login}"')
             conn.execute(f'DROP ROLE "{login}"')
 
 
-def test_postgres_hides_other_sessions_queries(module_pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_postgres_hides_other_sessions_queries(module_pg_url: str, ai_role: str) -> None:
     target = restricted_target(module_pg_url, ai_role)
     with psycopg.connect(module_pg_url) as other:
         other.execute("SELECT 'secret-looking text'")
@@ -274,7 +276,7 @@ def test_postgres_hides_other_sessions_queries(module_pg_url: str, ai_role: str)
     assert rows and {r[0] for r in rows} == {"<insufficient privilege>"}
 
 
-def test_postgres_refuses_a_login_that_can_write(pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_postgres_refuses_a_login_that_can_write(pg_url: str, ai_role: str) -> None:
     restricted_target(pg_url, ai_role)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'GRANT INSERT ON core.countries TO "{ai_role}"')
@@ -283,7 +285,7 @@ def test_postgres_refuses_a_login_that_can_write(pg_url: str, ai_role: str) -> N
         resolve(login_url(pg_url, ai_role))
 
 
-def test_setup_is_idempotent_and_covers_every_overload(pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_setup_is_idempotent_and_covers_every_overload(pg_url: str, ai_role: str) -> None:
     restricted_target(pg_url, ai_role)
     restricted_target(pg_url, ai_role)
     with psycopg.connect(pg_url) as conn:
@@ -291,12 +293,12 @@ def test_setup_is_idempotent_and_covers_every_overload(pg_url: str, ai_role: str
             "SELECT count(*), count(*) FILTER (WHERE NOT has_function_privilege(%s, oid, 'EXECUTE')) FROM pg_proc "
             "WHERE proname LIKE '%%advisory%%' OR proname IN ('set_config', 'pg_notify', 'lo_create')", (ai_role,),
         ).fetchone()
-        kept = conn.execute("SELECT has_function_privilege('postgres', 'set_config(text,text,boolean)', 'EXECUTE')")
-        assert denied[0] == denied[1] == 24 and kept.fetchone()[0] is True
+        kept = pg_scalar(conn, "SELECT has_function_privilege('postgres', 'set_config(text,text,boolean)', 'EXECUTE')")
+        assert denied == (24, 24) and kept is True
         assert problems(conn, ai_role) == []
 
 
-def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_url: str,  # noqa: F811
+def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_url: str,
                                                                              ai_role: str) -> None:
     collector = f"{ai_role}_collector"
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -306,7 +308,7 @@ def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_
         assert apply_setup(pg_url, ai_role, collector) == []
         with psycopg.connect(pg_url, autocommit=True) as conn:
             def can(role: str, fn: str) -> bool:
-                return conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, fn)).fetchone()[0]
+                return pg_scalar(conn, "SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, fn))
 
             assert can(collector, "pg_try_advisory_lock(bigint)") and can(collector, "set_config(text,text,boolean)")
             assert not can(ai_role, "pg_try_advisory_lock(bigint)") and not can(ai_role, "pg_notify(text,text)")
@@ -322,7 +324,7 @@ def test_setup_keeps_the_functions_for_the_collector_and_new_tables_readable(pg_
             conn.execute(f'DROP ROLE "{collector}"')
 
 
-def test_pg_dump_needs_set_config(pg_url: str, ai_role: str, tmp_path: Path) -> None:  # noqa: F811
+def test_pg_dump_needs_set_config(pg_url: str, ai_role: str, tmp_path: Path) -> None:
     """docs/mcp.md: a non-superuser backup role must be granted set_config after setup-role."""
     restricted_target(pg_url, ai_role)
     backup = f"{ai_role}_backup"
@@ -351,7 +353,7 @@ def test_setup_role_prints_sql_by_default() -> None:
     assert 'CREATE ROLE "reader" NOLOGIN' in result.stdout and 'GRANT "reader" TO "afc";' in result.stdout
 
 
-def test_setup_role_applies(pg_url: str, ai_role: str) -> None:  # noqa: F811
+def test_setup_role_applies(pg_url: str, ai_role: str) -> None:
     result = CliRunner().invoke(app, ["mcp", "setup-role", "--apply", "--db", pg_url, "--role", ai_role])
     assert result.exit_code == 0, result.output
     assert f"role {ai_role} can read raw, core, mart and ops, and nothing else" in result.stderr

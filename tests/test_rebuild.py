@@ -22,6 +22,7 @@ from afc.db import Database, as_datetime
 from afc.errors import ConfigError, ItemInvalid
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.transform import standings as standings_transform
+from tests.conftest import scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # the sandbox's 2025 season is over
@@ -98,7 +99,7 @@ def wipe(db: Database) -> None:
 
 
 def count(db: Database, table: str) -> int:
-    return db.fetchone(f"SELECT count(*) FROM {table}")[0]
+    return scalar(db, f"SELECT count(*) FROM {table}")
 
 
 def test_rebuild_equals_collect(collected: Collected) -> None:
@@ -145,7 +146,7 @@ def test_a_transform_fix_corrects_only_the_affected_rows(collected: Collected,
     assert changed == {"core.standings"}
     assert report.counts.updated == 1 and report.counts.inserted == 0 and report.counts.deleted == 0
     leader = db.fetch_dicts("SELECT description, raw_id FROM core.standings WHERE rank = 1")
-    last_raw = db.fetchone("SELECT max(id) FROM raw.responses")[0]
+    last_raw = scalar(db, "SELECT max(id) FROM raw.responses")
     assert leader == [{"description": "Champions", "raw_id": last_raw}]
 
 
@@ -162,7 +163,10 @@ def test_dry_run_counts_and_writes_nothing(collected: Collected) -> None:
 
 def test_scope_filters(collected: Collected) -> None:
     db, clock, season = collected.db, collected.collector.clock, collected.season
-    run = lambda scope: rebuild.rebuild(db, clock, scope, dry_run=True).responses
+
+    def run(scope: rebuild.Scope) -> int:
+        return rebuild.rebuild(db, clock, scope, dry_run=True).responses
+
     assert run(rebuild.Scope(endpoint="standings")) == 1
     assert run(rebuild.Scope(endpoint="/fixtures")) == 3
     # ids= requests belong to the season through the fixtures they name
@@ -213,7 +217,7 @@ def scripted(db_url: str, clock: SimClock) -> Iterator[Collector]:
     collector.close()
 
 
-def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector,
+def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector, clock: SimClock,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from afc import transform
     from afc.transform import reference
@@ -231,7 +235,7 @@ def test_quarantined_items_land_once_the_transform_is_fixed(scripted: Collector,
     assert count(db, "core.teams") == 2 and count(db, "ops.quarantine") == 1
 
     monkeypatch.setitem(transform.REGISTRY, "teams", transform.Transform(original, whole=False))
-    scripted.clock.advance(3600)
+    clock.advance(3600)  # the collector's clock (the same fixture)
     report = rebuild.rebuild(db, scripted.clock)
 
     assert report.resolved == 1 and report.quarantined == 0 and report.counts.inserted == 2  # team + membership
@@ -282,12 +286,12 @@ def test_a_body_kept_as_text_is_replayed(db_url: str, clock: SimClock) -> None:
                                client=ApiClient("http://api.test", KEY, clock, transport=api.transport()))
     try:
         pipeline.step(collector.context("test", "test", "LOW"), Request.of("teams", {"id": 1}))
-        kept_as_text = collector.db.fetchone("SELECT body IS NULL FROM raw.responses")[0]
+        kept_as_text = scalar(collector.db, "SELECT body IS NULL FROM raw.responses")
         assert bool(kept_as_text) == (collector.db.backend == "postgres")
         wipe(collector.db)
         report = rebuild.rebuild(collector.db, clock)
         assert report.responses == 1 and report.counts.inserted == 1
-        assert collector.db.fetchone("SELECT name FROM core.teams")[0] == "Team 1"
+        assert scalar(collector.db, "SELECT name FROM core.teams") == "Team 1"
     finally:
         collector.close()
 

@@ -9,6 +9,7 @@ import pytest
 from afc.db import connect, dump_json
 from afc.errors import ConfigError
 from afc.ops.retention import droppable, parse_age, prune
+from tests.conftest import scalar
 
 RAW = """
 INSERT INTO raw.responses (endpoint, params, status, headers, body, fetched_at)
@@ -20,7 +21,7 @@ def add_raw(db, at: datetime) -> int:
     with db.transaction():
         if db.backend == "postgres":
             db.fetchone("SELECT raw.ensure_partition(%s)", (at,))
-        return db.fetchone(RAW, {"body": dump_json({"response": []}), "at": at})[0]
+        return scalar(db, RAW, {"body": dump_json({"response": []}), "at": at})
 
 
 def seed(db) -> dict[str, int]:
@@ -49,8 +50,8 @@ def test_prune_removes_old_raw_and_nothing_else(db):
     if db.backend == "postgres":
         assert result.partitions_dropped == ["responses_2026_07"]
         assert result.rows_deleted == 1  # aug_early, deleted from the cut-off's own month
-        names = [r[0] for r in db.fetchall("SELECT relname FROM pg_class WHERE relname LIKE 'responses_2026%%' AND relkind = 'r' "
-                                           "ORDER BY relname")]
+        names = [r[0] for r in db.fetchall("SELECT relname FROM pg_class WHERE relname LIKE 'responses_2026%%' "
+                                           "AND relkind = 'r' ORDER BY relname")]
         assert names == ["responses_2026_08", "responses_2026_11"]
     else:
         assert (result.partitions_dropped, result.rows_deleted) == ([], 2)
@@ -67,7 +68,7 @@ def test_dry_run_counts_without_deleting(db):
     seed(db)
     result = prune(db, timedelta(days=90), NOW, dry_run=True)
     assert result.rows_deleted == 2
-    assert db.fetchone("SELECT COUNT(*) FROM raw.responses")[0] == 4
+    assert scalar(db, "SELECT COUNT(*) FROM raw.responses") == 4
     assert result.partitions_dropped == (["responses_2026_07"] if db.backend == "postgres" else [])
 
 
@@ -75,11 +76,11 @@ def test_default_partition_rows_are_deleted_in_batches(pg_url):
     db = connect(pg_url)
     with db.transaction():
         db.fetchone(RAW, {"body": None, "at": datetime(2025, 1, 2, tzinfo=UTC)})  # no monthly partition made
-    assert db.fetchone("SELECT COUNT(*) FROM raw.responses_default")[0] == 1
+    assert scalar(db, "SELECT COUNT(*) FROM raw.responses_default") == 1
     result = prune(db, timedelta(days=90), NOW)
     assert result.rows_deleted == 1
     assert droppable(db, result.cutoff) == []
-    assert db.fetchone("SELECT COUNT(*) FROM raw.responses")[0] == 0
+    assert scalar(db, "SELECT COUNT(*) FROM raw.responses") == 0
     db.close()
 
 
@@ -89,7 +90,7 @@ def test_old_minute_ledger_rows_go_too(db):
             db.execute("INSERT INTO ops.quota_minutes (account, minute, minute_limit, used) VALUES ('a', %s, 300, 1)",
                        (minute,))
     prune(db, timedelta(days=90), NOW)
-    assert db.fetchone("SELECT COUNT(*) FROM ops.quota_minutes")[0] == 1
+    assert scalar(db, "SELECT COUNT(*) FROM ops.quota_minutes") == 1
 
 
 @pytest.mark.parametrize("text", ["90", "2w", "-1d", "1.5d", "\u0663d"])

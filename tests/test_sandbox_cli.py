@@ -56,13 +56,12 @@ def test_the_command_serves_and_stops_on_sigterm():
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
-        served, clock_spec = re.search(r"AFC_API_BASE_URL=(\S+)", line), re.search(r"AFC_CLOCK=(\S+)", line)
-        assert served and clock_spec, line
-        url = served.group(1)
+        url, spec = re.search(r"AFC_API_BASE_URL=(\S+)", line), re.search(r"AFC_CLOCK=(\S+)", line)
+        assert url and spec, line
         assert "API_FOOTBALL_KEY=sandbox" in line and "AFC_CLOCK=sim:" in line and "plan pro" in line
-        body = httpx.get(url + "/status", headers={"x-apisports-key": "sandbox"}).json()
+        body = httpx.get(url[1] + "/status", headers={"x-apisports-key": "sandbox"}).json()
         assert body["response"]["subscription"]["plan"] == "Pro"
-        clock = parse_clock(clock_spec.group(1))
+        clock = parse_clock(spec[1])
         assert abs((clock.now() - datetime(2026, 11, 28, 12, tzinfo=UTC)).total_seconds()) < 600
     finally:
         proc.send_signal(signal.SIGTERM)

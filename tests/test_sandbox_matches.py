@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -212,13 +213,15 @@ def test_silent_correction_is_visible_before_and_fixed_after(client, sb, world):
 
 def test_postponed_fixture_goes_back_to_ns_with_a_new_date(world):
     fx = find_fixture(world, lambda f: f.fate == "PST", seasons=[YEAR - 1])
-    announced, planned, resolved = fx.announced, fx.planned, fx.resolved
-    assert announced and planned and resolved  # a postponed fixture has all three moments
-    at = lambda moment: world.state(fx.id, moment)["fixture"]  # noqa: E731
-    assert at(announced - timedelta(hours=1))["status"]["short"] == "NS"
-    assert at(announced + timedelta(hours=1))["status"]["short"] == "PST"
-    assert at(announced + timedelta(hours=1))["timestamp"] == int(planned.timestamp())
-    rescheduled = at(resolved + timedelta(hours=1))
+    assert fx.announced and fx.planned and fx.resolved  # a postponement carries all three dates
+
+    def at(moment: datetime) -> dict[str, Any]:
+        return world.state(fx.id, moment)["fixture"]
+
+    assert at(fx.announced - timedelta(hours=1))["status"]["short"] == "NS"
+    assert at(fx.announced + timedelta(hours=1))["status"]["short"] == "PST"
+    assert at(fx.announced + timedelta(hours=1))["timestamp"] == int(fx.planned.timestamp())
+    rescheduled = at(fx.resolved + timedelta(hours=1))
     assert rescheduled["status"]["short"] == "NS" and rescheduled["timestamp"] == int(fx.kickoff.timestamp())
     assert world.final(fx.id)["fixture"]["status"]["short"] in FINISHED_STATUSES
 
@@ -231,7 +234,7 @@ def test_cancelled_abandoned_and_tbd(world):
     final = world.final(abd.id)["fixture"]["status"]
     assert final["short"] == "ABD" and final["elapsed"] == world.outcome(abd.id).abandoned_at
     tbd = find_fixture(world, lambda f: f.fate == "TBD", seasons=[YEAR - 1])
-    assert tbd.announced is not None
+    assert tbd.announced is not None  # when its kickoff time gets fixed
     early = world.state(tbd.id, tbd.announced - timedelta(days=1))["fixture"]
     assert early["status"]["short"] == "TBD" and early["date"].endswith("T00:00:00+00:00")
 

@@ -26,7 +26,7 @@ def every_value(db) -> str:
         tables = [f"{s}.{t}" for s, t in db.fetchall(
             "SELECT table_schema, table_name FROM information_schema.tables "
             "WHERE table_schema IN ('raw', 'core', 'mart', 'ops')")]
-    chunks = []
+    chunks: list[str] = []
     for table in tables:
         chunks.extend(repr(row) for row in db.fetchall(f"SELECT * FROM {table}"))
     return "\n".join(chunks)
@@ -52,8 +52,9 @@ def test_the_key_is_in_no_table_log_or_message(db_url, caplog):
 
 
 def test_no_key_shaped_secret_is_committed():
-    tracked = subprocess.run(["git", "grep", "-nIE", r"(x-apisports-key|API_FOOTBALL_KEY|x-rapidapi-key)[\"' :=]+[0-9a-f]{32}",
-                              "--", ".", ":!tests/fakeapi.py"], cwd=ROOT, capture_output=True, text=True)
+    key_shaped = r"(x-apisports-key|API_FOOTBALL_KEY|x-rapidapi-key)[\"' :=]+[0-9a-f]{32}"
+    tracked = subprocess.run(["git", "grep", "-nIE", key_shaped, "--", ".", ":!tests/fakeapi.py"],
+                             cwd=ROOT, capture_output=True, text=True)
     assert tracked.stdout == ""
 
 

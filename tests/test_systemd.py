@@ -38,7 +38,8 @@ def test_render_check_cli(tmp_path: Path):
     runner = CliRunner()
     result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(ROOT), "--jobs-dir", str(ROOT / "jobs")])
     assert (result.exit_code, result.stderr) == (0, "")
-    result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(tmp_path), "--jobs-dir", str(ROOT / "jobs")])
+    result = runner.invoke(app, ["systemd", "render", "--check", "--root", str(tmp_path),
+                                 "--jobs-dir", str(ROOT / "jobs")])
     assert result.exit_code == 1
     assert f"differs: {tmp_path}/systemd/afc-daily.timer\n" in result.stderr
     (tmp_path / "systemd").mkdir()
@@ -61,7 +62,9 @@ def test_every_timer_is_persistent_jittered_utc_and_off_midnight():
                      "systemd/afc-maintenance.timer"]
     for name in names:
         text = files[name]
-        calendar = re.search(r"^OnCalendar=(.+)$", text, re.M)[1]
+        on_calendar = re.search(r"^OnCalendar=(.+)$", text, re.M)
+        assert on_calendar, name
+        calendar = on_calendar[1]
         assert calendar.endswith(" UTC")
         assert "Persistent=true\n" in text and "RandomizedDelaySec=300\n" in text and "AccuracySec=1s\n" in text
         assert "WantedBy=timers.target" in text
@@ -100,7 +103,9 @@ def test_crontab_has_the_same_schedules_under_flock():
         cron, user, rest = " ".join(fields[:5]), fields[5], fields[6:]
         for index, field in enumerate(fields[:5]):
             expand_field(field, index)  # each field parses as cron
-        name = re.search(r"/run/lock/afc-([a-z0-9-]+)\.lock", line)[1]
+        lock = re.search(r"/run/lock/afc-([a-z0-9-]+)\.lock", line)
+        assert lock, line
+        name = lock[1]
         assert cron == found[name].schedule.cron
         assert user == "afc" and rest[:4] == ["flock", "-n", "-E", "75"]
         assert line.endswith(f"| logger -t afc-{name}")

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from afc.db import as_date, as_datetime, load_json
-from tests.conftest import sample
+from tests.conftest import sample, timestamp
 from tests.loading import load, one
 
 GROUPS = "standings/JuanFPaz__standings-copa-de-la-liga-profesional-2024.json"
@@ -96,7 +96,7 @@ def test_injuries_are_per_fixture_and_player(db):
 
 
 def row_time(row: dict) -> datetime:
-    return as_datetime(row["fixture_at"])
+    return timestamp(row["fixture_at"])
 
 
 def test_odds_parse_the_odd_and_keep_its_text(db):
@@ -105,7 +105,7 @@ def test_odds_parse_the_odd_and_keep_its_text(db):
     assert db.fetchone("SELECT count(*) FROM core.odds")[0] == 164
     four = one(db, "SELECT * FROM core.odds WHERE bet_id = 38 AND value = '4'")
     assert float(four["odd"]) == 7.0 and four["odd_text"] == "7.00" and four["bet_name"] == "Exact Goals Number"
-    assert four["bookmaker_name"] == "Bwin" and as_datetime(four["odds_updated_at"]).hour == 9
+    assert four["bookmaker_name"] == "Bwin" and timestamp(four["odds_updated_at"]).hour == 9
     again = load(db, "odds", {"fixture": "326090", "bookmaker": "6"}, body["response"], raw_id=2)
     assert again.written == 0
 

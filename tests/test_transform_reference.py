@@ -27,7 +27,7 @@ def test_timezones():
     body = sample("timezone/syurchen93__timezones.json")
     batch = transform.run("timezone", {}, body["response"])
     names = [r["name"] for r in rows(batch, "core.timezones")]
-    assert len(names) == 427 and "Europe/London" in names and "Africa/Abidjan" == names[0]
+    assert len(names) == 427 and "Europe/London" in names and names[0] == "Africa/Abidjan"
 
 
 def test_leagues_carry_every_season_with_coverage_flags():

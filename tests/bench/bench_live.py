@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from afc.live.loop import LiveLoop  # noqa: E402
 from afc.live.schedule import read  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample  # noqa: E402
-from tests.test_live_day import UntilClock, seed_schedule  # noqa: E402
+from tests.live_support import UntilClock, seed_schedule  # noqa: E402
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
 TRACKED = [39, 140, 135, 78, 61, 2]
@@ -201,8 +203,12 @@ def memory(ticks: int) -> dict[str, Any]:
         client = ApiClient(settings.api_base_url, "bench-key", clock, transport=httpx.MockTransport(answer))
         samples: list[tuple[int, float]] = []
         start, stop = clock.now(), threading.Event()
-        hooks = [(start + timedelta(seconds=15 * n), lambda n=n: samples.append((n, round(rss_mb(), 1))))
-                 for n in range(1000, ticks + 1, 1000)]
+
+        def sample(n: int) -> None:
+            samples.append((n, round(rss_mb(), 1)))
+
+        hooks: list[tuple[datetime, Callable[[], None]]] = [
+            (start + timedelta(seconds=15 * n), functools.partial(sample, n)) for n in range(1000, ticks + 1, 1000)]
         loop = LiveLoop(settings, LiveConfig(), None, clock=UntilClock(clock, start + timedelta(seconds=15 * ticks + 1),
                                                                        stop, hooks), stop=stop, client=client)
         _seed_live(settings.db_url, clock, items)
@@ -259,7 +265,8 @@ def main() -> None:
               f"{t['schedule_p50_ms']:>11} ms {t['schedule_p95_ms']:>11} ms")
     print(f"store p50 ratio big/small: {result['store_ratio_p50']} ({args.backend})")
     mem = result["memory"]
-    print(f"memory: {mem['ticks']} ticks, RSS {mem['rss_start_mb']} MB after 1,000 -> {mem['rss_end_mb']} MB at the end")
+    print(f"memory: {mem['ticks']} ticks, RSS {mem['rss_start_mb']} MB after 1,000 -> "
+          f"{mem['rss_end_mb']} MB at the end")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def seed_reference(db: Database, now: datetime) -> None:
     """Leagues, their teams and seasons."""
     meta = {"updated_at": now, "raw_id": 0}
     with db.transaction():
-        apply(db, _rows("core.leagues", ("id",), [{"id": lg, "name": f"League {lg}"} for lg in range(1, LEAGUES + 1)]), meta)
+        leagues = [{"id": lg, "name": f"League {lg}"} for lg in range(1, LEAGUES + 1)]
+        apply(db, _rows("core.leagues", ("id",), leagues), meta)
         teams = [{"id": lg * 100 + t, "name": f"Club {lg}-{t}"} for lg in range(1, LEAGUES + 1) for t in range(TEAMS)]
         apply(db, _rows("core.teams", ("id",), teams), meta)
 
@@ -111,7 +112,9 @@ def update_items(target: int, round_no: int) -> list[dict[str, Any]]:
 
 def measure(db: Database, target: int, repeats: int) -> dict[str, Any]:
     """Median ms of the mart refresh (and of each refresher), and of the whole write, for a 20-fixture update."""
-    refresh_ms, write_ms, each = [], [], {}
+    refresh_ms: list[float] = []
+    write_ms: list[float] = []
+    each: dict[str, list[float]] = {}
     for n in range(repeats + 3):  # the first three warm caches and prepared statements up
         now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
         batch = transform.run("fixtures", {}, update_items(target, n + 1))
@@ -160,7 +163,8 @@ def bench(db: Database, small: int, large: int, repeats: int) -> dict[str, Any]:
 
 def run(small: int = 10_000, large: int = 1_000_000, repeats: int = 30) -> dict[str, Any]:
     """The figures for SQLite and PostgreSQL."""
-    results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2), "small": small, "large": large, "repeats": repeats}
+    results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2), "small": small, "large": large,
+                               "repeats": repeats}
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(f"sqlite:///{tmp}/bench.db")
         results["sqlite"] = bench(db, small, large, repeats)
@@ -198,7 +202,8 @@ def main() -> None:
     for backend in ("sqlite", "postgres"):
         r = results[backend]
         print(f"{backend:<10} {r['small']['refresh_ms']:>14} {r['large']['refresh_ms']:>14} {r['refresh_ratio']:>6} "
-              f"{r['small']['write_ms']:>12} {r['large']['write_ms']:>12} {r['write_ratio']:>6} {r['build_large_s']:>14}")
+              f"{r['small']['write_ms']:>12} {r['large']['write_ms']:>12} {r['write_ratio']:>6} "
+              f"{r['build_large_s']:>14}")
         for name, ms in r["large"]["refreshers_ms"].items():
             print(f"  {name}: {r['small']['refreshers_ms'].get(name)} ms -> {ms} ms")
 

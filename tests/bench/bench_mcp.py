@@ -34,6 +34,7 @@ from afc.db import Database, connect  # noqa: E402
 from afc.db.migrate import migrate  # noqa: E402
 from afc.mcp.role import apply_setup  # noqa: E402
 from tests.conftest import PG_ADMIN  # noqa: E402
+from tests.mcp_support import text_of  # noqa: E402
 
 START = datetime(2026, 8, 15, 12, tzinfo=UTC)
 ROLE = f"afc_ai_bench{os.getpid()}"
@@ -93,7 +94,7 @@ async def _time_calls(url: str, calls: int, role: str | None) -> dict[str, Any]:
                 result = await client.call_tool("db_query", {"sql": sql})
                 times.append((time.perf_counter() - t0) * 1000)
                 if result.is_error:
-                    raise RuntimeError(result.content[0].text)
+                    raise RuntimeError(text_of(result))
                 rows = result.structured_content["row_count"]
             times.sort()
             out[label] = {"calls": calls, "rows": rows, "p50_ms": round(statistics.median(times), 2),

@@ -24,6 +24,7 @@ from afc.db import connect, dump_json  # noqa: E402
 from afc.ops.backup import backup  # noqa: E402
 from afc.ops.retention import prune  # noqa: E402
 from tests.bench.common import fresh_database  # noqa: E402
+from tests.conftest import scalar  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 BODY = dump_json({"get": "fixtures", "errors": [], "results": 1, "response": [{"fixture": {"id": 1}}] * 20})
@@ -70,8 +71,9 @@ def one(backend: str, rows: int, tmp: Path) -> dict[str, Any]:
         start = time.perf_counter()
         result = prune(db, timedelta(days=90), NOW)
         prune_s = time.perf_counter() - start
-        left = db.fetchone("SELECT COUNT(*) FROM raw.responses")[0]
-        return {"backend": backend, "rows": rows, "backup_s": round(backup_s, 3), "backup_mb": round(made.size / 2**20, 1),
+        left = scalar(db, "SELECT COUNT(*) FROM raw.responses")
+        return {"backend": backend, "rows": rows, "backup_s": round(backup_s, 3),
+                "backup_mb": round(made.size / 2**20, 1),
                 "prune_s": round(prune_s, 3), "partitions_dropped": len(result.partitions_dropped),
                 "rows_deleted_by_batch": result.rows_deleted, "rows_left": left,
                 "breaker_us_per_call": round(_breaker_overhead(db), 1)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import sys
 import tempfile
@@ -38,6 +39,17 @@ from afc.db import Database
 from afc.sandbox import SandboxConfig, start_sandbox
 from tests.bench.common import fresh_database  # noqa: E402
 from tests.conftest import sample
+from afc.collect import drift, step as pipeline, rebuild
+from afc import transform  # noqa: E402
+from afc.api.client import Request  # noqa: E402
+from afc.clock import SimClock  # noqa: E402
+from afc.collect.collector import Collector  # noqa: E402
+from afc.db import Database  # noqa: E402
+from afc.collect.drift.shapes import shape_of  # noqa: E402
+from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
+from afc.config.settings import load_settings  # noqa: E402
+from tests.bench.common import fresh_database  # noqa: E402
+from tests.conftest import sample  # noqa: E402
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LEAGUE = 39
@@ -121,11 +133,12 @@ def measure_observer() -> dict[str, Any]:
         item["fixture"]["id"] = 1_000_000 + i
         batch.append(item)
     shape = shape_of("fixtures")
+    assert shape is not None  # a checked-in shape
     out = {}
     for name, items, params in (("season_380", season, {"league": "39", "season": "2023"}),
                                 ("ids_20_details", batch, {"ids": "x"})):
-        ms = best_of({"observer": lambda items=items: drift.differences(shape, items),
-                      "transform": lambda items=items, params=params: transform.run("fixtures", params, items)})
+        ms = best_of({"observer": functools.partial(drift.differences, shape, items),
+                      "transform": functools.partial(transform.run, "fixtures", params, items)})
         out[name] = {"observer_ms": round(ms["observer"], 2), "transform_ms": round(ms["transform"], 2),
                      "observer_vs_transform_pct": round(ms["observer"] / ms["transform"] * 100)}
     return out
