@@ -62,7 +62,7 @@ def _redact_conninfo(text: str) -> str:
         params = conninfo_to_dict(text)
     except Exception:  # noqa: BLE001 - psycopg's parse error quotes the string: never show it
         return "<connection string, not shown>"
-    return make_conninfo(**{k: (MASK if _secret_key(k) else v) for k, v in params.items()})
+    return make_conninfo("", **{k: (MASK if _secret_key(k) else v) for k, v in params.items()})
 
 
 def origin(url: str) -> str:

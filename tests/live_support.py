@@ -18,12 +18,12 @@ import pytest
 from afc.api.client import Request
 from afc.clock import SimClock
 from afc.collect.collector import Collector
-from afc.db import Database, load_json
-from afc.config.live import LiveConfig
-from afc.live.loop import LiveLoop, LoopReport
 from afc.collect.step import step
-from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
+from afc.config.live import LiveConfig
 from afc.config.settings import Settings, load_settings
+from afc.db import Database, load_json
+from afc.live.loop import LiveLoop, LoopReport
+from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from tests.conftest import timestamp
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)

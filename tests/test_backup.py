@@ -134,7 +134,7 @@ def test_postgres_restore_of_a_foreign_dump_touches_nothing(pg_url, tmp_path: Pa
     with pytest.raises(BackupError, match=r"foreign\.dump: not a dump of an afc database .*nothing touched"):
         restore(db, dump)
     assert countries(db) == [("England", "GB")]
-    assert db.fetchone("SELECT COUNT(*) FROM ops.schema_migrations")[0] >= 2
+    assert scalar(db, "SELECT COUNT(*) FROM ops.schema_migrations") >= 2
     db.close()
 
 
@@ -152,5 +152,5 @@ def test_the_cli_restore_of_a_foreign_dump_is_one_line_and_exit_1(pg_url, tmp_pa
     assert result.exit_code == 1, result.output
     assert result.output.count("\n") == 1 and "not a dump of an afc database" in result.output
     db = connect(pg_url)
-    assert db.fetchone("SELECT COUNT(*) FROM ops.schema_migrations")[0] >= 2
+    assert scalar(db, "SELECT COUNT(*) FROM ops.schema_migrations") >= 2
     db.close()

@@ -9,14 +9,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from afc.api.client import ApiClient, Request
 from afc.api.body import NotJson, Unparsable, parse
+from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.db import connect
 from afc.errors import MalformedResponse, UnreadableBody
 from tests.fakeapi import KEY, Answer, FakeApi
 
-ENVELOPE = '{{"get": "countries", "parameters": [], "errors": [], "results": 1, "paging": {{"current": 1, "total": 1}}, "response": [{item}]}}'
+ENVELOPE = ('{{"get": "countries", "parameters": [], "errors": [], "results": 1, '
+            '"paging": {{"current": 1, "total": 1}}, "response": [{item}]}}')
 DEEP = ENVELOPE.format(item="[" * 100_000 + "]" * 100_000)
 NESTED = ENVELOPE.format(item='{"name": "X", "flag": ' + "[" * 200 + "]" * 200 + "}")
 BIGINT = ENVELOPE.format(item='{"name": "X", "code": ' + "7" * 5000 + "}")
@@ -152,8 +153,8 @@ def sandboxed(db_url):
 
     from afc.clock import SimClock
     from afc.collect.collector import Collector
-    from afc.sandbox import SandboxConfig, start_sandbox
     from afc.config.settings import load_settings
+    from afc.sandbox import SandboxConfig, start_sandbox
 
     clock = SimClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC), speed=0)
     with start_sandbox(SandboxConfig(timeout_seconds=3), clock=clock) as sb:
@@ -165,7 +166,8 @@ def sandboxed(db_url):
 
 @pytest.mark.parametrize("fault", ["deep", "bigint", "surrogate", "nan"])
 def test_the_sandbox_fault_fails_the_step_once_and_keeps_the_text(sandboxed, fault):
-    from afc.collect import step as pipeline, runs
+    from afc.collect import runs
+    from afc.collect import step as pipeline
 
     sb, collector = sandboxed
     sb.inject(fault)
@@ -187,6 +189,7 @@ def test_a_nul_escape_lands_without_the_nul_and_the_archive_keeps_the_text(db_ur
     try:
         assert db.fetchall("SELECT name FROM core.countries") == [("England",)]
         kept = db.fetchone("SELECT body, body_text FROM raw.responses")
+        assert kept is not None
         assert "Eng\\u0000land" in (kept[1] if db.backend == "postgres" else kept[0])
     finally:
         db.close()

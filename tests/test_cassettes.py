@@ -13,7 +13,6 @@ import vcr
 import yaml
 
 from afc import transform
-from afc.api.client import ApiClient, Request
 from afc.api.client import ApiClient
 from afc.clock import SimClock
 from tests.cassettes.record import CASSETTE, FILTER, HOST, REQUESTS

@@ -65,7 +65,8 @@ def test_prune_dry_run_and_bad_age(env):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["prune", "--raw-older-than", "99999999999d"], "--raw-older-than: must be between 1d and 36500d, got '99999999999d'"),
+    (["prune", "--raw-older-than", "99999999999d"],
+     "--raw-older-than: must be between 1d and 36500d, got '99999999999d'"),
     (["prune", "--raw-older-than", "0d"], "--raw-older-than: must be between 1d and 36500d, got '0d'"),
     (["backup", "--keep", "0"], "--keep: must be between 1 and 1000, got 0"),
     (["live-loop", "--interval", "99999999999999"], "--interval: must be between 1 and 3600, got 99999999999999"),

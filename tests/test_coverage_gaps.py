@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
 from afc.api.client import Request
+from afc.collect.collector import Collector
 from afc.config.jobs import load
 from afc.coverage import Gap, gaps
 from afc.errors import ConfigError
@@ -171,14 +174,13 @@ def test_an_empty_answer_without_a_promise_is_held(db, config):
 
 
 def test_backfill_from_gaps_plans_no_call_before_the_recheck_is_due(db, config):
-    from types import SimpleNamespace
 
     from afc.backfill.gaps import find
 
     with db.transaction():
         _empty_standings(db, 2026, True, [timedelta(hours=2)])
-    collector = SimpleNamespace(db=db, config=config, now=lambda: NOW)
-    assert "standings" not in {g.endpoint for g in find(collector, [LEAGUE], [2026])}
+    collector = SimpleNamespace(db=db, config=config, now=lambda: NOW)  # the parts of a Collector find() reads
+    assert "standings" not in {g.endpoint for g in find(cast(Collector, collector), [LEAGUE], [2026])}
     assert "standings" in {g.endpoint for g in gaps(db, config, NOW, LEAGUE, 2026)}  # still reported
 
 

@@ -20,10 +20,6 @@ from afc.collect.drift import generate, observer
 from afc.collect.drift.shapes import KNOWN_DIR, Node, known, learn, shape_of
 from afc.config.settings import load_settings
 from afc.db import Database
-from tests.conftest import SAMPLES, sample
-from afc.collect.drift import generate, observer
-from afc.collect.drift.shapes import KNOWN_DIR, Node, known, learn, shape_of
-from afc.config.settings import load_settings
 from tests.conftest import SAMPLES, sample, scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 

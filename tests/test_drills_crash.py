@@ -20,8 +20,6 @@ from afc.clock import SimClock
 from afc.config.settings import load_settings
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
-from tests.test_live_day import DAY, assert_core_matches_truth, seed_schedule
-from afc.config.settings import load_settings
 from tests.conftest import scalar
 from tests.live_support import DAY, assert_core_matches_truth, seed_schedule
 

@@ -20,7 +20,6 @@ from afc.collect.collector import Collector
 from afc.config.settings import load_settings
 from afc.errors import QuotaExhausted, ServerError
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.config.settings import load_settings
 from tests.conftest import scalar
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -97,7 +96,8 @@ def test_daily_exhaustion_parks_until_midnight_in_both_forms(db_url, quota_429):
         with pytest.raises(QuotaExhausted) as caught:
             pipeline.step(ctx, Request.of("timezone"))
         midnight = datetime(2026, 11, 29, tzinfo=UTC)  # resumes just after it, never at 00:00:00 sharp
-        assert midnight + timedelta(seconds=30) <= caught.value.resume_at <= midnight + timedelta(seconds=60)
+        resume = caught.value.resume_at
+        assert resume is not None and midnight + timedelta(seconds=30) <= resume <= midnight + timedelta(seconds=60)
         calls = sb.total_calls
         with pytest.raises(QuotaExhausted):  # parked: our ledger refuses without calling the API
             pipeline.step(ctx, Request.of("countries"))

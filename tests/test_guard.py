@@ -16,8 +16,6 @@ from afc.config.settings import load_settings
 from afc.errors import LockHeld
 from afc.jobs.bootstrap import bootstrap
 from afc.ops.guard import job_group
-from tests.conftest import ROOT
-from afc.config.settings import load_settings
 from tests.conftest import ROOT, scalar
 from tests.fakeapi import KEY, REFERENCE_ROUTES, Answer, FakeApi
 from tests.opsfakes import webhook_receiver

@@ -10,24 +10,16 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from afc.collect.step import Context
 from afc.config.live import LiveConfig
 from afc.config.settings import load_settings
-from afc.db import as_datetime, connect
-from afc.live import loop as live_loop
-from afc.ops.sdnotify import Notifier
-from tests.conftest import PG_ADMIN
-from tests.test_live_day import DAY, Day, day, live_calls, run_loop  # noqa: F401  (the `day` fixture)
 from afc.db import connect
 from afc.live import loop as live_loop
-from afc.config.live import LiveConfig
 from afc.live.schedule import Schedule
 from afc.live.tick import TickResult
-from afc.collect.step import Context
 from afc.ops.sdnotify import Notifier
-from afc.config.settings import load_settings
 from tests.conftest import PG_ADMIN, timestamp
 from tests.live_support import DAY, Day, live_calls, run_loop
-
 
 
 class Recording(Notifier):

@@ -21,12 +21,8 @@ from typer.testing import CliRunner
 from afc.cli import app
 from afc.clock import SimClock
 from afc.config.settings import load_settings
-from afc.db import as_datetime, connect
-from afc.sandbox import SandboxConfig, start_sandbox
-from tests.test_live_day import DAY, seed_schedule
 from afc.db import connect
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.config.settings import load_settings
 from tests.conftest import timestamp
 from tests.live_support import DAY, seed_schedule
 

@@ -17,8 +17,6 @@ from afc.clock import SimClock
 from afc.config.settings import load_settings
 from afc.db import connect
 from afc.mcp.server import build_server
-from tests.mcp_support import NOW, ai_role, anyio_backend, module_pg_url, module_sqlite_url, restricted_target, seeded  # noqa: F401
-from afc.config.settings import load_settings
 from tests.mcp_support import NOW, restricted_target, seeded
 
 pytestmark = pytest.mark.anyio

@@ -16,11 +16,10 @@ import pytest
 from mcp import Client
 
 from afc.clock import SimClock
-from afc.mcp.server import build_server
-from afc.mcp.readonly import MAX_CONCURRENT, Limits, QueryError, ReadOnlyDb, run_query
 from afc.config.settings import load_settings
-from tests.mcp_support import (  # noqa: F401
-    NOW, ai_role, anyio_backend, module_pg_url, module_sqlite_url, restricted_target)
+from afc.mcp.readonly import MAX_CONCURRENT, Limits, QueryError, ReadOnlyDb, run_query
+from afc.mcp.server import build_server
+from tests.mcp_support import NOW, restricted_target, text_of
 
 pytestmark = pytest.mark.anyio
 MEMORY_BOUND_MB = 400
@@ -54,7 +53,7 @@ async def main():
     async with Client(server) as client:
         for sql in queries:
             result = await client.call_tool("db_query", {"sql": sql, "limit": 5000})
-            text = result.content[0].text if result.content else ""
+            text = text_of(result) if result.content else ""
             answers.append({"error": result.is_error, "text": text[:300], "lines": len(text.splitlines()),
                             "structured": result.structured_content and {
                                 k: v for k, v in result.structured_content.items() if k != "rows"}})
@@ -169,7 +168,7 @@ async def test_a_slow_builtin_stops_at_the_time_limit(url: str) -> None:
     async with Client(server_for(url, 2.0)) as client:
         result = await client.call_tool("db_query", {"sql": SLOW[_backend(url)]})
         elapsed = time.monotonic() - started
-        text = result.content[0].text
+        text = text_of(result)
         assert result.is_error is True and "time limit (2 s)" in text and "\n" not in text, text
         assert elapsed < 6, elapsed
         after = await client.call_tool("db_query", {"sql": "SELECT 41 + 1"})
@@ -203,7 +202,7 @@ async def test_parallel_queries_from_one_session_are_capped(url: str) -> None:
 
         async def one() -> None:
             result = await client.call_tool("db_query", {"sql": SLOW[backend]})
-            answers.append(result.content[0].text)
+            answers.append(text_of(result))
 
         with running:
             async with anyio.create_task_group() as group:
@@ -259,11 +258,11 @@ def _pg_backends(url: str) -> int:
     """afc-mcp sessions connected to this test's own database (never server-wide)."""
     import psycopg
 
-    from tests.conftest import PG_ADMIN
+    from tests.conftest import PG_ADMIN, pg_scalar
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                            "AND application_name = 'afc-mcp'", (url.rsplit("/", 1)[1],)).fetchone()[0]
+        return pg_scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                         "AND application_name = 'afc-mcp'", (url.rsplit("/", 1)[1],))
 
 
 # --- arguments ------------------------------------------------------------------------------
@@ -297,7 +296,7 @@ OUT_OF_RANGE = [
 async def test_arguments_out_of_range_get_one_line(url: str, tool: str, args: dict[str, Any], message: str) -> None:
     async with Client(server_for(url, 5.0)) as client:
         result = await client.call_tool(tool, args)
-    text = result.content[0].text
+    text = text_of(result)
     assert result.is_error is True and message in text, text
     assert "\n" not in text and len(text) < 300 and "Traceback" not in text, text
 

@@ -16,18 +16,6 @@ from mcp import Client
 from afc.clock import SimClock
 from afc.config.settings import load_settings
 from afc.mcp.server import build_server
-from tests.mcp_support import (  # noqa: F401
-    NOW,
-    ai_role,
-    anyio_backend,
-    login_url,
-    module_pg_url,
-    module_sqlite_url,
-    restricted_target,
-    seeded,
-    snapshot,
-)
-from afc.config.settings import load_settings
 from tests.mcp_support import NOW, login_url, restricted_target, seeded, snapshot, text_of
 
 pytestmark = pytest.mark.anyio
@@ -203,11 +191,9 @@ def _wait_for_sessions_to_close(env: Env) -> None:
     if env.backend == "sqlite":
         return
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
 
     from tests.conftest import PG_ADMIN, pg_scalar
 
-    dbname = conninfo_to_dict(env.url)["dbname"]  # only this test's database: the server is shared
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for _ in range(100):
             # only this module's database: other test sessions on the shared server run MCP queries too

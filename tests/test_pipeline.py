@@ -10,7 +10,6 @@ from afc.collect.collector import Collector
 from afc.config.settings import load_settings
 from afc.db import connect
 from afc.errors import AuthError, DatabaseError, QuotaExhausted, ServerError
-from afc.config.settings import load_settings
 from tests.conftest import scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers
 

@@ -10,11 +10,9 @@ import pytest
 
 from afc.clock import SimClock
 from afc.collect.ledger import Ledger, MinuteFull, Reservation
-from afc.config.settings import Floors
+from afc.config.settings import Floors, Priority
 from afc.db import connect
 from afc.errors import QuotaExhausted
-from afc.collect.ledger import Ledger, MinuteFull, Reservation
-from afc.config.settings import Floors, Priority
 
 NO_FLOORS = Floors(CRITICAL=0, HIGH=0, MEDIUM=0, LOW=0)
 MIDNIGHT = datetime(2026, 11, 29, tzinfo=UTC)
@@ -67,7 +65,8 @@ def test_a_new_utc_day_starts_fresh(db, clock):
     with pytest.raises(QuotaExhausted) as caught:
         book.reserve("LOW")
     # Just after midnight (a margin and a random spread), never exactly at 00:00:00.
-    assert MIDNIGHT + timedelta(seconds=30) <= caught.value.resume_at <= MIDNIGHT + timedelta(seconds=60)
+    resume = caught.value.resume_at
+    assert resume is not None and MIDNIGHT + timedelta(seconds=30) <= resume <= MIDNIGHT + timedelta(seconds=60)
     clock.set(datetime(2026, 11, 29, 0, 0, 1, tzinfo=UTC))
     assert grant_until_denied(db, book) == 3
 

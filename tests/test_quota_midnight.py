@@ -9,20 +9,20 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from afc.collect import step as pipeline
 from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.clock import SimClock, resume_after_midnight
+from afc.collect import step as pipeline
 from afc.collect.collector import Collector
+from afc.collect.ledger import Ledger, Reservation
+from afc.config.jobs import load
+from afc.config.seasons import tracked_seasons
+from afc.config.settings import Floors, Priority, load_settings
 from afc.coverage import CoverageConfig
-from afc.marts.coverage.measure import open_season
 from afc.db import as_datetime
 from afc.errors import NetworkError, QuotaExhausted
-from afc.config.seasons import tracked_seasons
-from afc.config.jobs import load
-from afc.collect.ledger import Ledger, Reservation
+from afc.marts.coverage.measure import open_season
 from afc.sandbox import SandboxConfig, start_sandbox
-from afc.config.settings import Floors, load_settings
 from afc.words import count_calls, plural
 from tests.fakeapi import KEY
 
@@ -33,6 +33,19 @@ DAY_ROW = "SELECT used, exhausted_at, parked_until FROM ops.quota_days WHERE day
 
 def ledger(db, clock, daily=7500, floors=NO_FLOORS, **kw) -> Ledger:
     return Ledger(db, clock, account="acct", daily_limit=daily, minute_limit=1000, floors=floors, **kw)
+
+
+def granted(book: Ledger, priority: Priority) -> Reservation:
+    """A call the ledger grants (the tests never fill a minute)."""
+    taken = book.reserve(priority)
+    assert isinstance(taken, Reservation), taken
+    return taken
+
+
+def resumes(error: QuotaExhausted) -> datetime:
+    """When a quota refusal says work resumes."""
+    assert error.resume_at is not None
+    return error.resume_at
 
 
 def at(moment: datetime) -> SimClock:
@@ -85,13 +98,13 @@ def test_an_exhaustion_just_after_midnight_parks_for_minutes_not_the_day(db_url,
 def test_settle_near_midnight_does_not_carry_the_old_days_usage(db):
     clock = at(NEW_DAY + timedelta(seconds=5))
     book = ledger(db, clock)
-    first = book.reserve("LOW")
+    first = granted(book, "LOW")
     with db.transaction():  # the API still answers for the old day: 5000 used there
         book.settle(first, {"x-ratelimit-requests-limit": "7500", "x-ratelimit-requests-remaining": "2500"})
     status = book.status()
     assert (status.used_today, status.remaining_today, status.api_remaining) == (1, 7499, None)
     clock.set(NEW_DAY + timedelta(minutes=20))  # past the grace: the headers are the truth again
-    later = book.reserve("LOW")
+    later = granted(book, "LOW")
     with db.transaction():
         book.settle(later, {"x-ratelimit-requests-limit": "7500", "x-ratelimit-requests-remaining": "7490"})
     assert (book.status().used_today, book.status().api_remaining) == (10, 7490)
@@ -100,7 +113,7 @@ def test_settle_near_midnight_does_not_carry_the_old_days_usage(db):
 def test_a_call_reserved_before_midnight_settles_on_its_own_day(db):
     clock = at(NEW_DAY - timedelta(seconds=1))
     book = ledger(db, clock)
-    late = book.reserve("LOW")
+    late = granted(book, "LOW")
     clock.set(NEW_DAY + timedelta(seconds=1))
     with db.transaction():
         book.settle(late, {"x-ratelimit-requests-limit": "7500", "x-ratelimit-requests-remaining": "100"})
@@ -113,44 +126,44 @@ def test_skewed_hosts_sharing_one_ledger_do_not_poison_each_others_day(db):
     fast, slow = at(real + timedelta(seconds=30)), at(real - timedelta(seconds=30))
     fast_book, slow_book = ledger(db, fast), ledger(db, slow)
 
-    spent_new = fast_book.exhaust(fast_book.reserve("CRITICAL"), "/status")  # 00:00:10 on the fast host
-    assert spent_new.resume_at == NEW_DAY + timedelta(minutes=2, seconds=10)
+    spent_new = fast_book.exhaust(granted(fast_book, "CRITICAL"), "/status")  # 00:00:10 on the fast host
+    assert resumes(spent_new) == NEW_DAY + timedelta(minutes=2, seconds=10)
     assert "asking again at 00:02:10 UTC" in str(spent_new)
-    spent_old = slow_book.exhaust(slow_book.reserve("CRITICAL"), "/status")  # 23:59:10 on the slow host
-    assert NEW_DAY + timedelta(seconds=30) <= spent_old.resume_at <= NEW_DAY + timedelta(seconds=60)
+    spent_old = slow_book.exhaust(granted(slow_book, "CRITICAL"), "/status")  # 23:59:10 on the slow host
+    assert NEW_DAY + timedelta(seconds=30) <= resumes(spent_old) <= NEW_DAY + timedelta(seconds=60)
 
     assert day_row(db, NEW_DAY) == (0, None, NEW_DAY + timedelta(minutes=2, seconds=10))  # parked, not spent
     assert day_row(db, OLD_DAY)[1] is not None  # the old day is the one spent
 
     slow.set(NEW_DAY + timedelta(minutes=1))  # the slow host's midnight: the ledger says minutes, not the day
     with pytest.raises(QuotaExhausted, match="asking again at 00:02:10 UTC") as denied:
-        slow_book.reserve("CRITICAL")
-    assert denied.value.resume_at == NEW_DAY + timedelta(minutes=2, seconds=10)
+        granted(slow_book, "CRITICAL")
+    assert resumes(denied.value) == NEW_DAY + timedelta(minutes=2, seconds=10)
     assert slow_book.status().parked_until == NEW_DAY + timedelta(minutes=2, seconds=10)
     slow.advance(70)
     fast.advance(180)
-    assert isinstance(slow_book.reserve("CRITICAL"), Reservation)
-    assert isinstance(fast_book.reserve("CRITICAL"), Reservation)
+    assert isinstance(granted(slow_book, "CRITICAL"), Reservation)
+    assert isinstance(granted(fast_book, "CRITICAL"), Reservation)
     assert slow_book.status().used_today == 2 and not slow_book.status().exhausted
 
 
 def test_an_exhaustion_past_the_grace_parks_until_just_after_midnight(db):
     clock = at(NEW_DAY + timedelta(minutes=20))
     book = ledger(db, clock)
-    spent = book.exhaust(book.reserve("LOW"), "/status")
+    spent = book.exhaust(granted(book, "LOW"), "/status")
     after = NEW_DAY + timedelta(days=1)
-    assert after + timedelta(seconds=30) <= spent.resume_at <= after + timedelta(seconds=60)
+    assert after + timedelta(seconds=30) <= resumes(spent) <= after + timedelta(seconds=60)
     with pytest.raises(QuotaExhausted, match="the API says the daily quota is spent") as denied:
-        book.reserve("CRITICAL")
-    assert after < denied.value.resume_at <= after + timedelta(seconds=60)
+        granted(book, "CRITICAL")
+    assert after < resumes(denied.value) <= after + timedelta(seconds=60)
     assert book.status().exhausted
 
 
 def test_the_grace_is_configurable_and_zero_turns_it_off(db):
     clock = at(NEW_DAY + timedelta(seconds=5))
     book = ledger(db, clock, grace=timedelta(0))
-    spent = book.exhaust(book.reserve("LOW"), "/status")
-    assert spent.resume_at > NEW_DAY + timedelta(days=1) and book.status().exhausted
+    spent = book.exhaust(granted(book, "LOW"), "/status")
+    assert resumes(spent) > NEW_DAY + timedelta(days=1) and book.status().exhausted
     assert load_settings({"AFC_MIDNIGHT_GRACE": "300"}).midnight_grace == 300
 
 
@@ -165,10 +178,10 @@ def test_resuming_after_midnight_has_a_margin_and_a_spread():
 def test_the_limit_rises_with_the_headers_after_an_upgrade(db, clock):
     book = ledger(db, clock, daily=7500)
     with db.transaction():  # on the Free plan until now
-        book.settle(book.reserve("LOW"), {"x-ratelimit-requests-limit": "100", "x-ratelimit-requests-remaining": "60"})
+        book.settle(granted(book, "LOW"), {"x-ratelimit-requests-limit": "100", "x-ratelimit-requests-remaining": "60"})
     assert (book.status().daily_limit, book.status().remaining_today) == (100, 60)
     with db.transaction():  # upgraded: the API reports thousands left
-        book.settle(book.reserve("LOW"), {"x-ratelimit-requests-limit": "75000",
+        book.settle(granted(book, "LOW"), {"x-ratelimit-requests-limit": "75000",
                                           "x-ratelimit-requests-remaining": "74958"})
     status = book.status()
     assert (status.daily_limit, status.used_today, status.remaining_today) == (75000, 42, 74958)
@@ -177,7 +190,8 @@ def test_the_limit_rises_with_the_headers_after_an_upgrade(db, clock):
 def test_an_explicit_daily_limit_still_caps_what_afc_spends(db, clock):
     book = ledger(db, clock, daily=1000, daily_cap=1000)
     with db.transaction():
-        book.settle(book.reserve("LOW"), {"x-ratelimit-requests-limit": "7500", "x-ratelimit-requests-remaining": "7499"})
+        book.settle(granted(book, "LOW"),
+                    {"x-ratelimit-requests-limit": "7500", "x-ratelimit-requests-remaining": "7499"})
     assert (book.status().daily_limit, book.status().used_today) == (1000, 1)
 
 
@@ -236,21 +250,21 @@ def test_the_newest_current_season_is_tracked(db, tmp_path, clock):
 def test_quota_messages_count_what_is_really_left(db, clock):
     book = ledger(db, clock, daily=10, floors=Floors(CRITICAL=0, HIGH=0, MEDIUM=0, LOW=1))
     for _ in range(9):
-        book.reserve("LOW")
+        granted(book, "LOW")
     with pytest.raises(QuotaExhausted, match="LOW work stops with 1 call left for higher priorities"):
-        book.reserve("LOW")
+        granted(book, "LOW")
     with db.transaction():  # the API says nothing is left: the floor is not what is left
-        book.settle(book.reserve("CRITICAL"), {"x-ratelimit-requests-limit": "10",
+        book.settle(granted(book, "CRITICAL"), {"x-ratelimit-requests-limit": "10",
                                                "x-ratelimit-requests-remaining": "0"})
     with pytest.raises(QuotaExhausted, match="quota: all 10 calls of today are spent"):
-        book.reserve("LOW")
+        granted(book, "LOW")
 
 
 def test_a_one_call_plan_says_call_not_calls(db, clock):
     book = ledger(db, clock, daily=1)
-    book.reserve("LOW")
+    granted(book, "LOW")
     with pytest.raises(QuotaExhausted, match="quota: the 1 call of today is spent"):
-        book.reserve("LOW")
+        granted(book, "LOW")
 
 
 def test_counted_nouns():

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 import pytest
 from typer.testing import CliRunner
 
@@ -17,9 +16,6 @@ from afc.cli import app
 from afc.errors import ConfigError
 from afc.mcp.readonly import Limits, QueryError, ReadOnlyDb, run_query
 from afc.mcp.role import apply_setup, problems, resolve, setup_sql
-from tests.conftest import PG_ADMIN
-from tests.mcp_support import ai_role, login_url, module_pg_url, module_sqlite_url, restricted_target, sqlite_target  # noqa: F401
-from afc.mcp.readonly import Limits, QueryError, ReadOnlyDb, run_query
 from tests.conftest import PG_ADMIN, pg_scalar
 from tests.mcp_support import login_url, restricted_target, sqlite_target
 

@@ -51,6 +51,7 @@ def collect_season(collector: Collector, sandbox: Sandbox, season: int) -> int:
     ids = [f.id for f in sandbox.world.fixtures(LEAGUE, season)][:DETAILS]
     requests += [Request.of("fixtures", {"ids": ids[i : i + 20]}) for i in range(0, DETAILS, 20)]
     requests.append(Request.of("standings", {"league": LEAGUE, "season": season}))
+    assert isinstance(sandbox.clock, SimClock)
     for request in requests:
         pipeline.step(ctx, request)
         sandbox.clock.advance(60)  # every response has its own fetched_at, so meta columns are telling

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from afc.errors import ConfigError
 from afc.config.schedule import checked, elapses, expand_field, midnight_clash, parse
+from afc.errors import ConfigError
 
 CASES = [
     ("hourly", "5 * * * *", "*-*-* *:05:00 UTC", 3600),

@@ -9,11 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 import afc.config.settings as settings_module
-
 from afc.cli import app
+from afc.config.settings import load_settings
 from afc.db import connect
 from afc.errors import ConfigError
-from afc.config.settings import load_settings
 from tests.conftest import ROOT
 from tests.fakeapi import KEY, REFERENCE_ROUTES, Answer, FakeApi, envelope
 

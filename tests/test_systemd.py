@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.config.jobs import load
+from afc.config.schedule import expand_field, midnight_clash, parse
 from afc.errors import ConfigError
 from afc.ops.groups import timers
-from afc.config.schedule import expand_field, midnight_clash, parse
 from afc.ops.systemd import render
 from tests.conftest import ROOT
 

@@ -197,7 +197,7 @@ def finish(db: Database, plan: BackfillPlan, now: datetime) -> bool:
         return db.execute(FINISH, {"id": plan.id, "now": now}) > 0
 
 
-def outcome(plan: Plan, plan_counts: dict[str, tuple[int, int]]) -> str:
+def outcome(plan: BackfillPlan, plan_counts: dict[str, tuple[int, int]]) -> str:
     """`active`, `done`, or `failed`: a finished plan that recorded an error or has failed tasks."""
     if plan.status == "done" and (plan.error or plan_counts.get("failed", (0, 0))[0]):
         return "failed"

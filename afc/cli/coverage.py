@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 from afc.cli.app import DbOption, JsonOption, app, console, fail_unless, open_collector, within, write_json
+from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 from afc.words import count_calls, plural
 
 coverage_app = typer.Typer(no_args_is_help=True, help="What the database holds versus what exists.")

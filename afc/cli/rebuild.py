@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 from afc.cli.app import DbOption, JsonOption, app, console, settings, within, write_json
+from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 from afc.errors import ConfigError
 
 drift_app = typer.Typer(invoke_without_command=True, help="Fields the API added, dropped or retyped.")

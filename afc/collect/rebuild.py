@@ -240,7 +240,9 @@ def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, bod
     """The archived answer as the pipeline saw it; None unless the pipeline would have transformed it."""
     stored = body if body is not None else body_text
     try:
-        parsed = parse(stored) if isinstance(stored, (str, bytes)) else stored
+        if isinstance(stored, bytes):
+            stored = stored.decode("utf-8", errors="replace")
+        parsed = parse(stored) if isinstance(stored, str) else stored
     except Unparsable:
         return None  # a body the pipeline could not read: it did not transform it either
     if not isinstance(parsed, dict) or fetched_at is None:

@@ -26,7 +26,7 @@ def duration_seconds(value: object, *, default_unit: str = "s", units: str = "sm
     examples = " or ".join(filter(None, [", ".join(shown[:-1]), shown[-1]]))
     match = None if isinstance(value, bool) else _DURATION.fullmatch(str(value))
     unit = (match[2] or default_unit) if match else ""
-    if not unit or unit not in units:
+    if match is None or not unit or unit not in units:
         raise ValueError(f"must be a duration such as {examples}, got {value!r}")
     seconds = int(match[1]) * UNIT_SECONDS[unit]
     if not minimum <= seconds <= maximum:

@@ -3,6 +3,7 @@ PostgreSQL, and cut a connection that outlives its budget."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -33,11 +34,8 @@ class Watchdog:
                 sock = socket.socket(fileno=os.dup(self.conn.pgconn.socket))
             except Exception:  # psycopg raises when the connection is already gone
                 return
-        with sock:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        with sock, contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
     def stop(self) -> None:
         """No cut after this (called before the connection is closed)."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import pickle
+import re
 import select
 import sqlite3
 import subprocess

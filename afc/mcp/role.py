@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from afc.db import redact_url
-from afc.redact import sanitize
 from afc.errors import ConfigError, DatabaseUnavailable
 from afc.mcp.readonly import ReadOnlyDb
+from afc.redact import sanitize
 
 DEFAULT_ROLE = "afc_ai"
 AFC_SCHEMAS = ("raw", "core", "mart", "ops")

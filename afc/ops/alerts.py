@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+
 from afc.config.ops import AlertsConfig, SmtpConfig
 from afc.db import Database
 from afc.ops.health import Problem

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from afc.config.jobs import Job, JobConfig
 from afc.config.ops import OpsConfig, group_schedules, ops_config
-from afc.errors import ConfigError
 from afc.config.schedule import Schedule, checked
+from afc.errors import ConfigError
 
 # group -> (the afc commands its service runs, TimeoutStartSec)
 COMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {

@@ -19,11 +19,11 @@ from afc.collect import runs as job_runs
 from afc.collect.ledger import QuotaStatus
 from afc.config.jobs import JobConfig
 from afc.config.ops import OpsConfig, alerts_config, describe, ops_config
+from afc.config.schedule import parse
 from afc.db import Database, as_datetime
 from afc.errors import AfcError, ConfigError
 from afc.ops import heartbeat
 from afc.ops.groups import timers
-from afc.config.schedule import parse
 
 INSTALLED = "SELECT MIN(applied_at) FROM ops.schema_migrations"
 IN_PLAY = """

@@ -4,7 +4,8 @@ Kinds: 500/502/503/499 (the API's `{"message": ...}` body), `timeout` (hold the 
 `slow` (answer after 1-3 s), `malformed` (invalid JSON with 200), `truncated` (the body cut in
 half), `bug` (the documented 200 server-bug envelope), `429` (per-minute form with headers) and
 `drop` (close the connection without answering); `deep`, `bigint`, `surrogate` and `nan` splice
-deep nesting, a 5000-digit integer, a lone surrogate or a NaN literal into a 200 envelope. `inject` queues exact faults for tests.
+deep nesting, a 5000-digit integer, a lone surrogate or a NaN literal into a 200 envelope. `inject` queues exact
+faults for tests.
 """
 
 from __future__ import annotations

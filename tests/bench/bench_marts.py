@@ -30,7 +30,7 @@ from afc import transform  # noqa: E402
 from afc.db import Database, connect  # noqa: E402
 from afc.db.migrate import migrate  # noqa: E402
 from afc.db.upsert import apply  # noqa: E402
-from afc.marts import refresh as mart
+from afc.marts import refresh as mart  # noqa: E402
 from tests.conftest import PG_ADMIN, sample  # noqa: E402
 
 PER_SEASON, LEAGUES, TEAMS = 380, 100, 20

@@ -27,28 +27,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from afc import transform
-from afc.api.client import Request
-from afc.clock import SimClock
-from afc.collect import drift, rebuild
-from afc.collect import step as pipeline
-from afc.collect.collector import Collector
-from afc.collect.drift.shapes import shape_of
-from afc.config.settings import load_settings
-from afc.db import Database
-from afc.sandbox import SandboxConfig, start_sandbox
-from tests.bench.common import fresh_database  # noqa: E402
-from tests.conftest import sample
-from afc.collect import drift, step as pipeline, rebuild
 from afc import transform  # noqa: E402
 from afc.api.client import Request  # noqa: E402
 from afc.clock import SimClock  # noqa: E402
+from afc.collect import drift, rebuild  # noqa: E402
+from afc.collect import step as pipeline  # noqa: E402
 from afc.collect.collector import Collector  # noqa: E402
-from afc.db import Database  # noqa: E402
 from afc.collect.drift.shapes import shape_of  # noqa: E402
-from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
 from afc.config.settings import load_settings  # noqa: E402
-from tests.bench.common import fresh_database  # noqa: E402
+from afc.db import Database  # noqa: E402
+from afc.sandbox import SandboxConfig, start_sandbox  # noqa: E402
+from tests.bench.common import fresh_database  # noqa: E402  # noqa: E402
 from tests.conftest import sample  # noqa: E402
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
