@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -62,6 +64,22 @@ def test_bootstrap_unknown_target_is_a_usage_error(db_url):
     result = invoke(["bootstrap", "planets"], db_url)
     assert result.exit_code == 2
     assert "afc: bootstrap: unknown target 'planets'; choose one of all, countries" in result.stderr
+
+
+def test_a_bad_target_is_a_usage_error_even_while_the_lock_is_held(db_url, tmp_path):
+    script = ("import sys\nfrom pathlib import Path\nfrom afc.ops.lock import hold\n"
+              "with hold(Path(sys.argv[1]), sys.argv[2], 'bootstrap'):\n"
+              "    print('held', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), db_url],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        held = invoke(["bootstrap", "countries"], db_url, AFC_DATA_DIR=str(tmp_path))
+        bad = invoke(["bootstrap", "planets"], db_url, AFC_DATA_DIR=str(tmp_path))
+    finally:
+        holder.communicate("", timeout=10)
+    assert held.exit_code == 75
+    assert bad.exit_code == 2 and "unknown target 'planets'" in bad.stderr
 
 
 def test_missing_key_is_one_line_with_the_fix(db_url, api):

@@ -55,10 +55,12 @@ def bootstrap(
     as_json: JsonOption = False,
 ) -> None:
     """Collect static reference data (dependencies first)."""
-    from afc.jobs.bootstrap import bootstrap as run
+    from afc.jobs.bootstrap import select
+    from afc.jobs.run import run_jobs
     from afc.ops.guard import job_group
 
     collector = open_collector(db)
+    jobs = select(collector, target)  # a usage error is exit 2 even while another run holds the lock
     with job_group(collector, "bootstrap") as group:  # lock (exit 75 if held), then metrics and alerts
-        reports = group.record(run(collector, target))
+        reports = group.record(run_jobs(collector, jobs, f"bootstrap {target}"))
     render_reports(reports, collector.ledger.status(), as_json)
