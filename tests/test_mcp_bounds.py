@@ -53,7 +53,7 @@ async def main():
     async with Client(server) as client:
         for sql in queries:
             result = await client.call_tool("db_query", {"sql": sql, "limit": 5000})
-            text = text_of(result) if result.content else ""
+            text = result.content[0].text if result.content else ""
             answers.append({"error": result.is_error, "text": text[:300], "lines": len(text.splitlines()),
                             "structured": result.structured_content and {
                                 k: v for k, v in result.structured_content.items() if k != "rows"}})
