@@ -47,16 +47,17 @@ def parse(text: str) -> Any:
     check(value)
     # PostgreSQL text cannot hold NUL: drop it from the parsed strings on both backends alike (the
     # archive keeps the verbatim text), so the response's core rows do not roll back its raw row.
-    return _without_nul(value) if "\\u0000" in text else value
+    return without_nul(value) if "\\u0000" in text else value
 
 
-def _without_nul(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters dropped from every string and key (PostgreSQL text cannot hold NUL)."""
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_nul(v) for v in value]
+        return [without_nul(v) for v in value]
     return value
 
 

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
 
+from afc.api.body import without_nul
 from afc.errors import ConfigError
 
 Params = Mapping[str, Any] | Sequence[Any]
@@ -76,18 +77,8 @@ def dump_json(value: Any) -> str | None:
         return None
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold NUL: drop it from strings and keys
-        text = json.dumps(_without_nul(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(without_nul(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 def load_json(value: Any) -> Any:
