@@ -12,6 +12,7 @@ from afc.cli import live  # noqa: E402,F401
 from afc.cli import admin  # noqa: E402,F401
 from afc.cli import rebuild  # noqa: E402,F401
 from afc.cli import demo  # noqa: E402,F401
+from afc.cli import rehearse  # noqa: E402,F401
 
 
 def main() -> None:
