@@ -123,12 +123,12 @@ class Host:
 
     def _live(self, process: Process) -> None:
         from afc.live import build
-        from afc.ops.lock import file_lock, lock_path
+        from afc.ops.lock import hold
 
         clock = self.sim.clock_for(process)
         loop = None
         try:
-            with file_lock(lock_path(self.settings.data_dir, "live"), "live"):  # as `afc live-loop` takes it
+            with hold(self.settings.data_dir, self.settings.db_url, "live"):  # as `afc live-loop` takes it
                 loop = build(self.settings, clock=clock, stop=self.live_stop)
                 loop.run()
         except Killed:
