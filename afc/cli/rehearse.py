@@ -79,7 +79,7 @@ def _render(report: Any) -> None:
     out.print(table)
     totals = report.totals()
     out.print(f"total {totals['calls']:,} calls (sandbox {totals['sandbox_calls']:,}); peak RSS "
-              f"{report.peak_rss_mb:.0f} MB; {report.wall_seconds:.0f} s", markup=False)
+              f"{report.peak_rss_mb:.0f} MB; {report.wall_seconds:.0f} s ({report.cpu_seconds:.0f} s CPU)", markup=False)
     for reason in report.reasons:
         out.print(f"  - {reason}", markup=False)
     out.print(("[green]" if report.ok else "[bold red]") + report.verdict)

@@ -45,6 +45,7 @@ class Rehearsal:
     database: str
     wall_seconds: float
     strict_count: bool  # no faults, one host, no skew: the sandbox's count must equal the ledger's
+    cpu_seconds: float = 0.0  # user + system CPU of the whole run (on a busy machine, wall time says little)
     reasons: list[str] = field(default_factory=list)
     verdict: str = ""
 
@@ -70,6 +71,7 @@ class Rehearsal:
         return {"plan": self.plan, "days": [d.as_dict() for d in self.days], "totals": self.totals(),
                 "peak_rss_mb": round(self.peak_rss_mb, 1), "verdict": self.verdict, "ok": self.ok,
                 "reasons": self.reasons, "database": self.database, "wall_seconds": round(self.wall_seconds, 1),
+                "cpu_seconds": round(self.cpu_seconds, 1),
                 "coverage_target": self.target}
 
 

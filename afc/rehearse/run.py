@@ -68,7 +68,7 @@ def rehearse(options: Options, settings: Settings,
     from afc.sandbox import SandboxConfig, start_sandbox
 
     check(options)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     config = load(options.jobs_dir or settings.jobs_dir)
     work = workdir(Path(settings.data_dir), options)
     config = jobs_copy(config, options.leagues, work / "jobs")
@@ -93,7 +93,8 @@ def rehearse(options: Options, settings: Settings,
             if relay is not None:
                 relay.close()
     report = Rehearsal(options.plan, days, options.target, _peak_rss(), db_url, time.perf_counter() - began,
-                       strict_count=faults.name == "none" and options.hosts == 1 and options.skew == 0)
+                       strict_count=faults.name == "none" and options.hosts == 1 and options.skew == 0,
+                       cpu_seconds=time.process_time() - cpu)
     return judge(report)
 
 
