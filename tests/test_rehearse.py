@@ -1,8 +1,8 @@
 """`afc rehearse`: the event calendar, the simulated processes, the verdict, bad input, whole runs on both backends.
 
-The quick end-to-end runs use a day with no tracked matches (2026-08-18): the install, 24 daily runs,
-backfill, coverage and maintenance, in about half a minute. Days with matches take minutes each:
-those runs are marked slow and need AFC_SLOW=1 (CI sets it in .ci/run).
+The quick end-to-end runs use a day with no matches (2026-08-18): the install, 24 daily runs, backfill,
+coverage and maintenance, in about half a minute. The slow ones (AFC_SLOW=1, as .ci/run sets) run three
+such days with typical faults on both backends, and a harsh match day on two skewed hosts.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from afc.rehearse.report import DayReport, Rehearsal, judge
 from afc.rehearse.sim import Killed, Simulation
 from afc.settings import load_settings
 
-QUIET_DAY = datetime(2026, 8, 18, tzinfo=UTC)  # a Tuesday without Premier League matches in the sandbox
+QUIET_DAY = datetime(2026, 8, 18, tzinfo=UTC)  # Tuesday to Thursday: no matches in any sandbox league
+MONDAY = datetime(2026, 8, 17, tzinfo=UTC)  # four matches (39, 135, 140 x2): the live loop has work
 slow = pytest.mark.skipif(not os.environ.get("AFC_SLOW"), reason="minutes of CPU: set AFC_SLOW=1")
 
 
@@ -185,7 +186,7 @@ def test_the_default_database_is_a_throwaway_file_in_the_data_directory(tmp_path
 @slow
 def test_three_days_with_typical_faults(db_url, tmp_path):
     settings = load_settings({}, data_dir=tmp_path)
-    report = rehearse(Options(days=3, faults="typical", db_url=db_url), settings)
+    report = rehearse(Options(days=3, faults="typical", start=QUIET_DAY, db_url=db_url), settings)
     assert len(report.days) == 3
     assert not any(d.lost for d in report.days)
     assert all(d.sandbox_calls <= d.calls <= d.limit for d in report.days)
@@ -196,8 +197,9 @@ def test_three_days_with_typical_faults(db_url, tmp_path):
 @slow
 def test_a_harsh_day_with_two_skewed_hosts(pg_url, tmp_path):
     settings = load_settings({}, data_dir=tmp_path)
-    report = rehearse(Options(days=1, faults="harsh", hosts=2, skew=30.0, db_url=pg_url), settings)
+    report = rehearse(Options(days=1, faults="harsh", hosts=2, skew=30.0, start=MONDAY, db_url=pg_url), settings)
     [day] = report.days
+    assert day.by_group.get("live", 0) > 0
     assert day.failures.get("killed") == 1 and day.failures.get("db_outage") == 1
     assert day.sandbox_calls <= day.calls <= day.limit and not day.lost
     assert not day.failures.get("traceback"), report.reasons

@@ -70,7 +70,8 @@ def _render(report: Any) -> None:
 
     table = Table(title=f"afc rehearse: {report.plan}, {len(report.days)} days")
     for name in ("day", "calls", "limit", "peak min", "sandbox", "by group", "failures", "coverage", "lost"):
-        table.add_column(name, justify="left" if name in ("day", "by group", "failures") else "right")
+        table.add_column(name, justify="left" if name in ("day", "by group", "failures") else "right",
+                         no_wrap=name not in ("by group", "failures"))
     for day in report.days:
         table.add_row(str(day.day), f"{day.calls:,}", f"{day.limit:,}", str(day.peak_minute), f"{day.sandbox_calls:,}",
                       _pairs(day.by_group), _pairs(day.failures) or "-", f"{day.coverage_pct:.1f} %",

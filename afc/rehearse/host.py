@@ -64,12 +64,19 @@ class Host:
         now = self.sim.clock.now()
         running = self.active.get(unit)
         if running is not None and not running.done:
-            self.record(Event(now, self.index, unit, "skipped", "the previous run is still active"))
+            self._note(Event(now, self.index, unit, "skipped", "the previous run is still active"))
             return
         process = self.sim.spawn(now, f"h{self.index}-{unit}", lambda p: self._service(p, unit, commands),
                                  self.skew, group)
         self.active[unit] = process
         self.sim.at(now + timedelta(seconds=timeout_seconds(timeout)), lambda: self._time_out(process, unit))
+
+    def _note(self, event: Event) -> None:
+        """Count the event for the report and put it in rehearse.log with its simulated time."""
+        level = logging.INFO if event.kind == "nothing_done" else logging.WARNING
+        log.log(level, "rehearse: %s UTC host %d %s: %s %s", f"{event.at:%Y-%m-%d %H:%M:%S}", event.host, event.unit,
+                event.kind, event.detail)
+        self.record(event)
 
     def fire(self, timer: Timer) -> None:
         """Start `timer`'s service (the event calendar calls this)."""
@@ -77,7 +84,7 @@ class Host:
 
     def _time_out(self, process: Process, unit: str) -> None:
         if not process.done:
-            self.record(Event(self.sim.clock.now(), self.index, unit, "timeout", "TimeoutStartSec reached"))
+            self._note(Event(self.sim.clock.now(), self.index, unit, "timeout", "TimeoutStartSec reached"))
             self.sim.kill(process)
 
     def _service(self, process: Process, unit: str, commands: tuple[tuple[str, ...], ...]) -> None:
@@ -93,14 +100,14 @@ class Host:
         except Killed:
             raise
         except Exception as exc:  # a bug in afc: exactly what the drill is for
-            self.record(Event(self.sim.clock.now(), self.index, unit, "traceback",
+            self._note(Event(self.sim.clock.now(), self.index, unit, "traceback",
                               f"afc {' '.join(args)}: {type(exc).__name__}: {exc}"))
             log.error("rehearse: %s crashed:\n%s", unit, traceback.format_exc())
             return EXIT_FAILURE
         if code == EXIT_NOTHING_DONE:
-            self.record(Event(self.sim.clock.now(), self.index, unit, "nothing_done", error or ""))
+            self._note(Event(self.sim.clock.now(), self.index, unit, "nothing_done", error or ""))
         elif code != 0:
-            self.record(Event(self.sim.clock.now(), self.index, unit, "failed", f"afc {' '.join(args)}: {error or 'exit 1'}"))
+            self._note(Event(self.sim.clock.now(), self.index, unit, "failed", f"afc {' '.join(args)}: {error or 'exit 1'}"))
         return code
 
     # ---- the live service -------------------------------------------------------------------
@@ -111,7 +118,7 @@ class Host:
     def kill_live(self) -> None:
         """kill -9 the live loop; systemd restarts it RestartSec later."""
         if self.live is not None and not self.live.done:
-            self.record(Event(self.sim.clock.now(), self.index, "live", "killed", "kill -9"))
+            self._note(Event(self.sim.clock.now(), self.index, "live", "killed", "kill -9"))
             self.sim.kill(self.live)
             self.start_live(self.sim.clock.now() + timedelta(seconds=RESTART_SECONDS))
 
@@ -135,20 +142,20 @@ class Host:
             _release(loop)  # what the kernel does for a killed process: its connections close
             raise
         except LockHeld as exc:
-            self.record(Event(self.sim.clock.now(), self.index, "live", "nothing_done", str(exc)))
+            self._note(Event(self.sim.clock.now(), self.index, "live", "nothing_done", str(exc)))
             return
         except AfcError as exc:
-            self.record(Event(self.sim.clock.now(), self.index, "live", "exited", f"exit {exc.exit_code}: {exc}"))
+            self._note(Event(self.sim.clock.now(), self.index, "live", "exited", f"exit {exc.exit_code}: {exc}"))
             if exc.exit_code != 2:
                 self.start_live(self.sim.clock.now() + timedelta(seconds=RESTART_SECONDS))
             return
         except Exception as exc:
-            self.record(Event(self.sim.clock.now(), self.index, "live", "traceback", f"{type(exc).__name__}: {exc}"))
+            self._note(Event(self.sim.clock.now(), self.index, "live", "traceback", f"{type(exc).__name__}: {exc}"))
             log.error("rehearse: the live loop crashed:\n%s", traceback.format_exc())
             self.start_live(self.sim.clock.now() + timedelta(seconds=RESTART_SECONDS))
             return
         if not self.live_stop.is_set():
-            self.record(Event(self.sim.clock.now(), self.index, "live", "exited", "the loop ended by itself"))
+            self._note(Event(self.sim.clock.now(), self.index, "live", "exited", "the loop ended by itself"))
 
 
 def _release(loop: object) -> None:

@@ -48,10 +48,14 @@ def workdir(data_dir: Path, options: Options) -> Path:
 
 
 def jobs_copy(config: JobConfig, leagues: tuple[int, ...] | None, target: Path) -> JobConfig:
-    """The jobs directory copied into the rehearsal (with `--leagues` as its tracked list), loaded."""
+    """The jobs directory copied into the rehearsal (with `--leagues` as its tracked list), loaded.
+
+    The `alerts:` section stays behind: a rehearsal's failures must not page anyone.
+    """
     target.mkdir()
     for path in sorted(config.directory.glob("*.y*ml")):
         data = yaml.safe_load(path.read_text()) or {}
+        data.pop("alerts", None)
         if leagues is not None and "tracked" in data:
             data.pop("tracked")
         if data:
