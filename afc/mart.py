@@ -13,7 +13,11 @@ from typing import Any
 from afc.db import Database
 
 Refresher = Callable[[Database, set[Any], datetime], int]
+JointRefresher = Callable[[Database, dict[str, set[Any]], datetime], int]
 REFRESHERS: dict[str, list[Refresher]] = {}
+# Refreshers of one mart fed by several kinds: called once per response with every kind's keys, so a
+# row reached through two kinds (a fixture and its league season) is rebuilt once, not twice.
+JOINT: list[tuple[tuple[str, ...], JointRefresher]] = []
 
 
 def refresher(kind: str) -> Callable[[Refresher], Refresher]:
@@ -26,10 +30,24 @@ def refresher(kind: str) -> Callable[[Refresher], Refresher]:
     return register
 
 
+def joint_refresher(*kinds: str) -> Callable[[JointRefresher], JointRefresher]:
+    """Register `fn(db, {kind: keys}, now) -> rows changed`, called once for all of `kinds` touched."""
+
+    def register(fn: JointRefresher) -> JointRefresher:
+        JOINT.append((kinds, fn))
+        return fn
+
+    return register
+
+
 def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
     """Bring the marts up to date for everything touched; returns mart rows written."""
     written = 0
     for kind, keys in touched.items():
         for fn in REFRESHERS.get(kind, ()):
             written += fn(db, keys, now)
+    for kinds, joint in JOINT:
+        found = {kind: touched[kind] for kind in kinds if touched.get(kind)}
+        if found:
+            written += joint(db, found, now)
     return written

@@ -16,7 +16,7 @@ from afc.coverage.config import CoverageConfig, coverage_config
 from afc.coverage.model import Coverage, CoverageReport
 from afc.db import Database, dump_json, load_json
 from afc.jobs import JobConfig
-from afc.mart import refresher
+from afc.mart import joint_refresher
 from afc.marts.common import chunks, marks, upsert
 
 KEY = ("league_id", "season", "endpoint")
@@ -91,16 +91,11 @@ def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime
     return write(db, compute(db, saved_settings(db), sorted(measured), now), now)
 
 
-@refresher("league_season")
-def refresh_league_seasons(db: Database, keys: set[Any], now: datetime) -> int:
-    """Coverage of the touched league seasons."""
-    return refresh_seasons(db, keys, now)
-
-
-@refresher("fixture")
-def refresh_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
-    """Coverage of the league seasons the touched fixtures belong to (e.g. details fetched alone)."""
-    seasons: set[tuple[int, int]] = set()
-    for chunk in chunks(keys):
+@joint_refresher("league_season", "fixture")
+def refresh_touched(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
+    """Coverage of the league seasons touched, directly or through their fixtures (e.g. details fetched
+    alone), each recomputed once per response: a fixture item touches both."""
+    seasons = {(int(k[0]), int(k[1])) for k in touched.get("league_season", ())}
+    for chunk in chunks(touched.get("fixture", set())):
         seasons |= {(a, b) for a, b in db.fetchall(FIXTURE_SEASONS.format(keys=marks(len(chunk))), chunk)}
     return refresh_seasons(db, seasons, now)
