@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -26,7 +26,7 @@ from afc.db.migrate import migrate
 from afc.jobs import JobConfig, load
 from afc.rehearse.calendar import firings
 from afc.rehearse.commands import check as check_command
-from afc.rehearse.faults import Profile, profile
+from afc.rehearse.faults import Disruption, Profile, profile
 from afc.rehearse.host import Event, Host
 from afc.rehearse.meter import Meter
 from afc.rehearse.options import Options, check
@@ -143,8 +143,8 @@ def _plan(options: Options, sim: Simulation, hosts: list[Host], config: JobConfi
                 sim.at(disruption.at + timedelta(minutes=disruption.minutes), relay.restore)
 
 
-def _cut(relay: Relay, disruption: object, sim: Simulation, record: Callable[[Event], None]) -> None:
-    record(Event(sim.clock.now(), 0, "database", "db_outage", f"{disruption.minutes} minutes"))  # type: ignore[attr-defined]
+def _cut(relay: Relay, disruption: Disruption, sim: Simulation, record: Callable[[Event], None]) -> None:
+    record(Event(sim.clock.now(), 0, "database", "db_outage", f"{disruption.minutes} minutes"))
     relay.cut()
 
 
@@ -171,20 +171,20 @@ def _days(options: Options, sim: Simulation, hosts: list[Host], meter: Meter, ev
     return reports
 
 
-def _measure(day: object, options: Options, meter: Meter, events: list[Event], db_url: str, config: JobConfig,
+def _measure(day: date, options: Options, meter: Meter, events: list[Event], db_url: str, config: JobConfig,
              now: datetime) -> DayReport:
-    count = meter.day(day)  # type: ignore[arg-type]
+    count = meter.day(day)
     db = connect(db_url)
     try:
         ledger = {as_date(d): (int(used or 0), as_datetime(ex)) for d, used, ex in db.fetchall(LEDGER)}
         coverage = _coverage(db, config, now)
     finally:
         db.close()
-    calls, exhausted = ledger.get(day, (0, None))  # type: ignore[call-overload]
+    calls, exhausted = ledger.get(day, (0, None))
     failures = Counter(count.faults)
     failures.update(e.kind for e in events if utc_day(e.at) == day and e.kind != "nothing_done")
     lost = count.by_group.get("daily", 0) == 0 or (exhausted is not None and not count.faults.get("refused_daily"))
-    return DayReport(day, calls, PLANS[options.plan][0], count.peak_minute(), count.calls,  # type: ignore[arg-type]
+    return DayReport(day, calls, PLANS[options.plan][0], count.peak_minute(), count.calls,
                      dict(count.by_group), dict(failures), coverage, lost, count.spent_at, _rss_mb())
 
 
