@@ -140,6 +140,18 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch):
     assert not (tmp_path / "rehearse").exists()  # nothing ran
 
 
+def test_the_report_never_shows_a_database_password(monkeypatch, tmp_path):
+    import afc.rehearse.run as run
+
+    monkeypatch.setattr(run, "_days", lambda *a: [])
+    monkeypatch.setattr(run, "_prepare", lambda url: None)
+    monkeypatch.setattr(run, "Relay", None)
+    report = rehearse(Options(days=1, leagues=(39,), start=QUIET_DAY, db_url="postgresql://afc:s3cret@127.0.0.1/x"),
+                      load_settings({}, data_dir=tmp_path))
+    assert report.database == "postgresql://afc:***@127.0.0.1/x"
+    assert "s3cret" not in json.dumps(report.as_dict())
+
+
 def test_skew_reads_signed_durations():
     assert parse_skew("30s") == 30.0 and parse_skew("-2m") == -120.0 and parse_skew("0s") == 0.0
     with pytest.raises(ConfigError):

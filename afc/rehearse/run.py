@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from afc.clock import utc_day
-from afc.db import as_date, as_datetime, connect
+from afc.db import as_date, as_datetime, connect, redact_url
 from afc.db.migrate import migrate
 from afc.jobs import JobConfig, load
 from afc.rehearse.calendar import firings
@@ -96,7 +96,7 @@ def rehearse(options: Options, settings: Settings,
         finally:
             if relay is not None:
                 relay.close()
-    report = Rehearsal(options.plan, days, options.target, _peak_rss(), db_url, time.perf_counter() - began,
+    report = Rehearsal(options.plan, days, options.target, _peak_rss(), redact_url(db_url), time.perf_counter() - began,
                        strict_count=faults.name == "none" and options.hosts == 1 and options.skew == 0,
                        cpu_seconds=time.process_time() - cpu)
     return judge(report)
