@@ -68,7 +68,8 @@ def _progress(days: int) -> Any:
 def _render(report: Any) -> None:
     from rich.table import Table
 
-    table = Table(title=f"afc rehearse: {report.plan}, {len(report.days)} days")
+    count = len(report.days)
+    table = Table(title=f"afc rehearse: {report.plan}, {count} day{'' if count == 1 else 's'}")
     for name in ("day", "calls", "limit", "peak min", "sandbox", "by group", "failures", "coverage", "lost"):
         table.add_column(name, justify="left" if name in ("day", "by group", "failures") else "right",
                          no_wrap=name not in ("by group", "failures"))
