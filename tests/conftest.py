@@ -63,6 +63,7 @@ SLOW: frozenset[str] = frozenset({
     "test_backfill_kill.py",
     "test_coverage_sandbox.py",
     "test_demo.py",
+    "test_rehearse.py",
     "test_backfill.py::test_full_season_lands_every_fixture_and_its_details",
     "test_backfill.py::test_rerun_of_a_finished_season_spends_nothing",
     "test_backfill.py::test_interrupted_run_resumes_to_the_same_state",

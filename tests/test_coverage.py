@@ -181,6 +181,24 @@ def test_a_touched_fixture_refreshes_its_league_season(built, tmp_path):
     assert (row["held"], float(row["count_pct"])) == (2, 50.0)
 
 
+def test_a_fixture_and_its_league_season_touched_together_are_recomputed_once(built, tmp_path, monkeypatch):
+    """Found by `afc rehearse`: every live tick recomputed its seasons' coverage twice (a fixture item
+    touches both kinds), 70 % of the tick's time."""
+    import afc.marts.coverage as coverage_mart
+
+    report(built, load(data.jobs_dir(tmp_path / "jobs")), NOW)
+    calls: list[list[tuple[int, int]]] = []
+    real = coverage_mart.compute
+    def counted(db, c, seasons, now):
+        calls.append(seasons)
+        return real(db, c, seasons, now)
+
+    monkeypatch.setattr(coverage_mart, "compute", counted)
+    with built.transaction():
+        mart.refresh(built, {"fixture": {2}, "league_season": {(LEAGUE, SEASON)}}, NOW)
+    assert calls == [[(LEAGUE, SEASON)]]
+
+
 def test_refresh_before_any_report_writes_nothing(built):
     assert refresh_seasons(built, [(LEAGUE, SEASON)], NOW) == 0
 

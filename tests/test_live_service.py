@@ -161,6 +161,17 @@ def test_a_second_loop_on_the_host_exits_75(frozen: None, handlers: None, tmp_pa
     assert "live: another afc run" in result.stderr and "nothing done" in result.stderr
 
 
+def test_a_second_loop_on_another_host_sharing_postgresql_exits_75(frozen: None, handlers: None,
+                                                                   pg_url: str) -> None:
+    """Found by `afc rehearse --hosts 2`: every host's live loop polled, each spending the live quota."""
+    from afc.ops.lock import advisory_lock
+
+    with advisory_lock(pg_url, "live"):  # the loop of another host, whose lock files are its own
+        result = CliRunner().invoke(app, ["live-loop", "--once", "--db", pg_url])
+    assert result.exit_code == 75, result.output
+    assert "live: another afc run holds this group's lock" in result.stderr and "nothing done" in result.stderr
+
+
 def test_rejected_key_exits_2(frozen: None, handlers: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("API_FOOTBALL_KEY", "wrong-key-0000")
     result = CliRunner().invoke(app, ["live-loop", "--once", "--leagues", "135"])

@@ -15,6 +15,7 @@ from afc.cli import (  # noqa: E402,F401
     mcp,  # noqa: E402,F401
     ops,
     rebuild,  # noqa: E402,F401
+    rehearse,
     sandbox,
 )
 from afc.cli.app import app

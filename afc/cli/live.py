@@ -26,12 +26,12 @@ def live_loop(
 
     from afc.live import build
     from afc.live.stop import on_signals
-    from afc.ops.lock import file_lock, lock_path
+    from afc.ops.lock import hold
     from afc.ops.sdnotify import Notifier
 
     conf, stop = settings(db), threading.Event()
     on_signals(stop)
-    with file_lock(lock_path(conf.data_dir, "live"), "live"):
+    with hold(conf.data_dir, conf.db_url, "live"):  # this host, and with PostgreSQL every host: one loop
         report = build(conf, interval=interval, leagues=leagues, stop=stop, notifier=Notifier()).run(once=once)
     if as_json:
         write_json(asdict(report))

@@ -14,12 +14,19 @@ from afc.db import Database
 from afc.marts import coverage, daily, live, summary
 
 Refresher = Callable[[Database, set[Any], datetime], int]
+JointRefresher = Callable[[Database, dict[str, set[Any]], datetime], int]
 # Kind of entity a transform touched → `fn(db, keys, now) -> rows changed`, run in this order.
 REFRESHERS: dict[str, list[Refresher]] = {
-    "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel, coverage.refresh_fixtures],
+    "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel],
     "fixture_live": [live.refresh_live_scores],
-    "league_season": [summary.refresh_league_summary, coverage.refresh_league_seasons],
+    "league_season": [summary.refresh_league_summary],
 }
+# Refreshers of one mart fed by several kinds, run after those above: called once per response with every
+# kind's keys, so a row reached through two kinds (a fixture and its league season) is rebuilt once, not twice.
+JOINT: list[tuple[tuple[str, ...], JointRefresher]] = [
+    (("league_season", "fixture"), coverage.refresh_touched),
+]
+
 
 
 def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
@@ -28,4 +35,8 @@ def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
     for kind, keys in touched.items():
         for fn in REFRESHERS.get(kind, ()):
             written += fn(db, keys, now)
+    for kinds, joint in JOINT:
+        found = {kind: touched[kind] for kind in kinds if touched.get(kind)}
+        if found:
+            written += joint(db, found, now)
     return written

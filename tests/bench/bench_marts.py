@@ -142,6 +142,12 @@ def _refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> dict[
             started = time.perf_counter()
             fn(db, keys, now)
             timings[f"{fn.__module__}.{fn.__name__}"] = (time.perf_counter() - started) * 1000
+    for kinds, joint in mart.JOINT:
+        found = {kind: touched[kind] for kind in kinds if touched.get(kind)}
+        if found:
+            started = time.perf_counter()
+            joint(db, found, now)
+            timings[f"{joint.__module__}.{joint.__name__}"] = (time.perf_counter() - started) * 1000
     return timings
 
 

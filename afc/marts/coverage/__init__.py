@@ -90,14 +90,10 @@ def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime
     return write(db, compute(db, saved_settings(db), sorted(measured), now), now)
 
 
-def refresh_league_seasons(db: Database, keys: set[Any], now: datetime) -> int:
-    """Coverage of the touched league seasons."""
-    return refresh_seasons(db, keys, now)
-
-
-def refresh_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
-    """Coverage of the league seasons the touched fixtures belong to (e.g. details fetched alone)."""
-    seasons: set[tuple[int, int]] = set()
-    for chunk in chunks(keys):
+def refresh_touched(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
+    """Coverage of the league seasons touched, directly or through their fixtures (e.g. details fetched
+    alone), each recomputed once per response: a fixture item touches both."""
+    seasons = {(int(k[0]), int(k[1])) for k in touched.get("league_season", ())}
+    for chunk in chunks(touched.get("fixture", set())):
         seasons |= {(a, b) for a, b in db.fetchall(FIXTURE_SEASONS.format(keys=marks(len(chunk))), chunk)}
     return refresh_seasons(db, seasons, now)
