@@ -72,7 +72,8 @@ def counted(db, fixture_id: int) -> tuple[Any, ...] | None:
                                             ("statistics", "statistics"), ("players", "fixture_players")])
 def test_an_empty_part_the_flags_promise_is_not_held(db, config, part, endpoint):
     season(db, cov_statistics_players=True)
-    answer(db, NOW - timedelta(hours=2), item(1), item(2, **{part: []}))
+    empty: dict[str, Any] = {part: []}
+    answer(db, NOW - timedelta(hours=2), item(1), item(2, **empty))
     found = row(db, config, endpoint)
     assert (found.held, found.expected, found.count_pct) == (1, 2, 50.0)  # not "100% 2/2 ok"
     assert found.status != "ok" and found.detail["empty"] == 1 and found.detail["empty_at_source"] == 0
