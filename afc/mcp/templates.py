@@ -106,14 +106,15 @@ WHERE (CAST(%(league_id)s AS integer) IS NULL OR s.league_id = %(league_id)s)
 ORDER BY s.league_id, s.season""", (LEAGUE, SEASON)),
     Template("coverage_by_league",
              "Per league season held in core: fixtures, finished ones, how many have events, lineups, "
-             "statistics and player stats (with the API's coverage flags), and standings rows.",
+             "statistics and player stats (with the API's coverage flags), and standings rows. A part the "
+             "API answered empty ([]) is not counted as held (see mart.coverage_status).",
              """
 SELECT f.league_id, l.name AS league_name, f.season, count(*) AS fixtures,
        sum(CASE WHEN f.status_group = 'finished' THEN 1 ELSE 0 END) AS finished,
-       sum(CASE WHEN f.status_group = 'finished' AND d.events IS NOT NULL THEN 1 ELSE 0 END) AS with_events,
-       sum(CASE WHEN f.status_group = 'finished' AND d.lineups IS NOT NULL THEN 1 ELSE 0 END) AS with_lineups,
-       sum(CASE WHEN f.status_group = 'finished' AND d.statistics IS NOT NULL THEN 1 ELSE 0 END) AS with_statistics,
-       sum(CASE WHEN f.status_group = 'finished' AND d.players IS NOT NULL THEN 1 ELSE 0 END) AS with_players,
+       sum(CASE WHEN f.status_group = 'finished' AND d.events <> '[]' THEN 1 ELSE 0 END) AS with_events,
+       sum(CASE WHEN f.status_group = 'finished' AND d.lineups <> '[]' THEN 1 ELSE 0 END) AS with_lineups,
+       sum(CASE WHEN f.status_group = 'finished' AND d.statistics <> '[]' THEN 1 ELSE 0 END) AS with_statistics,
+       sum(CASE WHEN f.status_group = 'finished' AND d.players <> '[]' THEN 1 ELSE 0 END) AS with_players,
        ls.cov_events, ls.cov_lineups, ls.cov_statistics_fixtures, ls.cov_statistics_players,
        (SELECT count(*) FROM core.standings s WHERE s.league_id = f.league_id AND s.season = f.season)
            AS standings_rows,
