@@ -197,3 +197,19 @@ def test_backfill_from_gaps_asks_only_when_due(db, config):
     collector.now = lambda: NOW + timedelta(days=1)
     found = {g.endpoint: g for g in find(cast(Collector, collector), [LEAGUE], [2026])}
     assert found["details"].requests == [Request.of("fixtures", {"ids": [2]})]
+
+
+@pytest.mark.parametrize("list_age", [timedelta(hours=1), timedelta(days=3)])  # fresh; stale: a gap itself
+def test_backfill_from_gaps_plans_the_due_recheck(db, config, list_age):
+    from afc.backfill import tasks
+    from afc.backfill.gaps import find, plan_gaps
+
+    season(db)
+    answer(db, NOW - timedelta(days=2), item(2, lineups=[]))
+    with db.transaction():
+        data.add_raw(db, "fixtures", {"league": LEAGUE, "season": 2026}, NOW - list_age, 1)
+    collector = cast(Collector, SimpleNamespace(db=db, config=config, now=lambda: NOW))
+    [plan] = plan_gaps(collector, find(collector, [LEAGUE], [2026]))
+    planned = [(t.kind, t.params) for t in tasks.tasks(db, plan.id) if t.status == "pending"]
+    assert ("details", {"ids": "2"}) in planned
+    assert [p for k, p in planned if k == "details"] == [{"ids": "2"}]  # asked once, not twice
