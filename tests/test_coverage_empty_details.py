@@ -181,6 +181,8 @@ def test_ids_batches_of_20_mix_missing_and_due_rechecks(db, config):
     gap = details_gap(db, config)
     assert gap is not None and [len(r.query["ids"].split("-")) for r in gap.requests] == [20, 15]
     assert gap.calls == 2 and len(gap.rechecks) == 30
+    lineups = row(db, config, "lineups")
+    assert (lineups.held, lineups.expected, lineups.detail["empty"]) == (0, 35, 30)  # 5 missing, 30 empty
     assert gap.reason == "5 finished fixtures lack events, lineups; 30 answered an empty part the flags promise: " \
                          "re-check now"
 

@@ -27,11 +27,13 @@ ANY_FIXTURE = "SELECT 1 FROM core.fixtures WHERE league_id = %(league)s AND seas
 FIXTURES = """
 SELECT count(*), max(updated_at) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"""
 # Per detail part: held (not NULL; `[]` only when the flag does not promise the part), empty at
-# source (`[]` the flag promises, re-checks spent), and the oldest kick-off still waiting (NULL, or a
-# promised `[]` still to be re-checked). Counts come from mart.coverage_empty_details (empty.py).
+# source (`[]` the flag promises, re-checks spent), empty awaiting a re-check, and the oldest
+# kick-off still waiting (NULL, or a promised `[]` still to be re-checked). Counts come from
+# mart.coverage_empty_details (empty.py).
 _PART = """
        sum(CASE WHEN d.{p} IS NULL OR (d.{p} = '[]' AND %(promised_{p})s) THEN 0 ELSE 1 END),
        sum(CASE WHEN d.{p} = '[]' AND %(promised_{p})s AND COALESCE(e.{p}, 0) > %(rechecks)s THEN 1 ELSE 0 END),
+       sum(CASE WHEN d.{p} = '[]' AND %(promised_{p})s AND COALESCE(e.{p}, 0) <= %(rechecks)s THEN 1 ELSE 0 END),
        min(CASE WHEN d.{p} IS NULL OR (d.{p} = '[]' AND %(promised_{p})s AND COALESCE(e.{p}, 0) <= %(rechecks)s)
            THEN f.kickoff_at END)"""
 DETAILS = "SELECT count(*)," + ",".join(_PART.format(p=p) for p in DETAIL_PARTS.values()) + """
@@ -132,16 +134,17 @@ def details(s: Season) -> list[Measure]:
     """
     promised = {f"promised_{part}": s.flags.get(FLAGS[name]) is True for name, part in DETAIL_PARTS.items()}
     row = s.db.fetchone(DETAILS, s.keys | promised | {"rechecks": len(RECHECK_DAYS[s.current])})
-    row = row or (0,) + (None,) * 12
+    row = row or (0,) + (None,) * 16
     finished = int(row[0] or 0)
     found = []
     for i, (endpoint, part) in enumerate(DETAIL_PARTS.items()):
-        held, source, oldest = int(row[1 + 3 * i] or 0), int(row[2 + 3 * i] or 0), as_datetime(row[3 + 3 * i])
+        held, source, empty = (int(value or 0) for value in row[1 + 4 * i:4 + 4 * i])
+        oldest = as_datetime(row[4 + 4 * i])
         expected = finished - source
         waiting = None if not s.fixtures_known else 0.0 if held >= expected else s.lag(oldest)
         detail = {"finished": finished, "oldest_missing_kickoff": _iso(oldest), "flag": FLAGS[endpoint],
                   "promised": promised[f"promised_{part}"], "current": s.current,
-                  "empty": finished - held - source, "empty_at_source": source}
+                  "empty": empty, "empty_at_source": source}
         m = Measure(endpoint, held, expected if s.fixtures_known else None, waiting, s.current, detail=detail)
         if source and not expected and s.fixtures_known:
             m = replace(m, not_applicable=f"empty at source: {source} finished fixtures answered {part} empty "
