@@ -53,8 +53,11 @@ def fixture(db: Database, fixture_id: int, kickoff: datetime, finished: bool, ho
         home_team_id=home, away_team_id=away)
 
 
-def details(db: Database, fixture_id: int, *parts: str) -> None:
-    add(db, "core.fixture_details", fixture_id=fixture_id, **dict.fromkeys(parts, "[]"))
+HELD_PART = '[{"type":"held"}]'  # a part the API answered with something (an empty one, `[]`, may be a gap)
+
+
+def details(db: Database, fixture_id: int, *parts: str, value: str = HELD_PART) -> None:
+    add(db, "core.fixture_details", fixture_id=fixture_id, **dict.fromkeys(parts, value))
 
 
 def league(db: Database, league_id: int = LEAGUE, season: int = SEASON, **flags: Any) -> None:

@@ -175,7 +175,7 @@ def test_a_response_refreshes_only_its_measured_league_season(built, tmp_path):
 def test_a_touched_fixture_refreshes_its_league_season(built, tmp_path):
     report(built, load(data.jobs_dir(tmp_path / "jobs")), NOW)
     with built.transaction():
-        built.execute("UPDATE core.fixture_details SET statistics = '[]' WHERE fixture_id = 2")
+        built.execute("UPDATE core.fixture_details SET statistics = %s WHERE fixture_id = 2", (data.HELD_PART,))
         mart.refresh(built, {"fixture": {2}}, NOW)
     row = built.fetch_dicts("SELECT held, count_pct FROM mart.coverage_status WHERE endpoint = 'statistics'")[0]
     assert (row["held"], float(row["count_pct"])) == (2, 50.0)

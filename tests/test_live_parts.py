@@ -231,3 +231,13 @@ def test_stop_clock_wakes_a_running_sleep_at_once() -> None:
     with pytest.raises(Stopped):
         clock.sleep(3600)
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("live_window", [LIVE.live_window, 24 * 3600])
+def test_a_fixture_live_past_the_settle_bound_is_not_in_play(db: Database, live_window: int) -> None:
+    """The schedule uses the live panel's bound (kick-off + 4 h), whatever live_window says."""
+    add_fixture(db, 1, 39, NOW - timedelta(hours=3, minutes=59), "live")
+    add_fixture(db, 2, 39, NOW - timedelta(hours=4, minutes=1), "live")  # stuck: an old record
+    add_fixture(db, 3, 39, NOW - timedelta(days=9), "live")
+    schedule = read(db, [39], NOW, LiveConfig(live_window=live_window))
+    assert schedule.live == (1,) and schedule.awake == (1,)

@@ -215,7 +215,7 @@ TEMPLATE_CASES = [
                                                  "core_fixtures", "missing_in_core"],
      [["Premier League", 2024, 1, 5, 5, 0]]),
     ("coverage_by_league", {"season": 2024}, ["league_id", "fixtures", "finished", "with_events", "with_lineups",
-                                              "with_statistics", "standings_rows"], [[39, 5, 3, 1, 1, 0, 3]]),
+                                              "with_statistics", "standings_rows"], [[39, 5, 3, 1, 0, 0, 3]]),
     ("recent_failures", {}, ["job_id", "error"], [["bootstrap_leagues", "api: bad gateway"]]),
     ("recent_failures", {"hours": 48}, ["job_id"], [["daily_fixtures"], ["bootstrap_leagues"]]),
     ("quota_today", {}, ["account", "daily_limit", "used", "left_today", "api_remaining"],

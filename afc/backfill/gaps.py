@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from afc.api.client import PAGED
+from afc.api.client import PAGED, Request
 from afc.backfill import planner, tasks
 from afc.backfill.kinds import KINDS
 from afc.backfill.preview import PlanRow
 from afc.collect.collector import Collector
+from afc.marts.coverage.model import Gap
 
 # coverage's endpoint names → backfill kinds (odds has no kind of its own: it is planned as tasks only)
 KIND_OF = {"top_scorers": "topscorers"}
@@ -29,7 +30,8 @@ def find(collector: Collector, leagues: list[int], seasons: list[int]) -> list:
         found += gaps(collector.db, collector.config, collector.now(), league, season)
     # A gap with no call is either details waiting for the fixture list (planned from it) or an
     # empty answer whose re-check is not due yet: that one must cost nothing now.
-    return [g for g in found if g.requests or g.endpoint == "details"]
+    listing = {(g.league_id, g.season) for g in found if g.endpoint == "fixtures"}
+    return [g for g in found if g.requests or (g.endpoint == "details" and (g.league_id, g.season) in listing)]
 
 
 def rows(found: list) -> list[PlanRow]:
@@ -63,8 +65,8 @@ def _plan_season(collector: Collector, league: int, season: int, group: list, no
     info = planner.facts(db, league, season, now.date())
     with db.transaction():
         plan = tasks.open_plan(db, league, season, kinds, False, now)
-        specs = [spec for gap, kind in zip(group, names, strict=True) if _direct(kind, info, list_pending)
-                 for spec in _specs(kind, gap.requests)]
+        specs = [spec for gap, kind in zip(group, names, strict=True)
+                 for spec in _specs(kind, gap.requests if _direct(kind, info, list_pending) else _rechecks(gap))]
         tasks.add_tasks(db, plan, specs, now)
         pairs = zip(group, names, strict=True)
         if any(k == "details" and g.requests and _direct(k, info, list_pending) for g, k in pairs):
@@ -81,6 +83,14 @@ def _direct(kind: str, info: planner.Facts, list_pending: bool) -> bool:
     if info.flags is None:
         return False
     return info.covers(kind) and not (kind == "details" and list_pending)
+
+
+def _rechecks(gap: Gap) -> list[Request]:
+    """The re-checks of empty detail parts: due now, on known fixtures, so not cut from the fixture list
+    (whose cut takes only fixtures lacking a part)."""
+    ids = list(gap.rechecks)
+    return [Request.of("fixtures", {"ids": ids[i:i + planner.IDS_PER_CALL]})
+            for i in range(0, len(ids), planner.IDS_PER_CALL)]
 
 
 def _specs(kind: str, requests: list) -> list[planner.Spec]:

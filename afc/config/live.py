@@ -24,7 +24,7 @@ class LiveConfig(BaseModel):
     interval: int = Field(15, ge=1)  # between two /fixtures?live= calls while matches are on
     lead: int = Field(300, ge=0)  # start polling this long before a kickoff
     lag_window: int = Field(3 * 3600, ge=0)  # a started fixture not yet final keeps polling this long
-    live_window: int = Field(6 * 3600, ge=0)  # a fixture stuck "live" in core counts for this long
+    live_window: int = Field(6 * 3600, ge=0)  # a fixture stuck "live" counts this long (at most SETTLE_AFTER)
     recheck_delay: int = Field(30 * 60, ge=0)  # details fetched again this long after full time
     retry_delay: int = Field(10 * 60, ge=0)  # a details fetch that found no final status tries again
     attempts: int = Field(3, ge=1)  # details fetches per fixture before the daily job takes over

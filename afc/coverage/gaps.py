@@ -15,6 +15,7 @@ from afc.config.coverage import DETAIL_PARTS, coverage_config
 from afc.config.jobs import JobConfig
 from afc.db import Database, as_datetime
 from afc.marts.coverage.calculate import compute, select
+from afc.marts.coverage.measure import recheck_due
 from afc.marts.coverage.model import Coverage, Gap
 from afc.marts.coverage.raw import SEASON_CALLS
 
@@ -22,10 +23,18 @@ if TYPE_CHECKING:
     from afc.collect.collector import Collector
 
 IDS_PER_CALL = 20
+# Per part: never fetched, answered empty, and how many empty answers were counted (empty.py).
 MISSING_DETAILS = """
-SELECT f.id, d.events IS NULL, d.lineups IS NULL, d.statistics IS NULL, d.players IS NULL
+SELECT f.id, d.events IS NULL, d.events = '[]', e.events,
+       d.lineups IS NULL, d.lineups = '[]', e.lineups,
+       d.statistics IS NULL, d.statistics = '[]', e.statistics,
+       d.players IS NULL, d.players = '[]', e.players,
+       e.last_empty_at
 FROM core.fixtures f LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN mart.coverage_empty_details e ON e.fixture_id = f.id
 WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'finished'
+  AND (d.fixture_id IS NULL OR d.events IS NULL OR d.lineups IS NULL OR d.statistics IS NULL OR d.players IS NULL
+       OR d.events = '[]' OR d.lineups = '[]' OR d.statistics = '[]' OR d.players = '[]')
 ORDER BY f.id"""
 
 
@@ -48,7 +57,7 @@ def season_gaps(db: Database, league: int, season: int, rows: list[Coverage]) ->
     """The gaps of one league season, from its computed coverage rows."""
     wanting = {r.endpoint: r for r in rows if _wanting(r)}
     calls = {e: _season_gap(league, season, wanting[e]) for e in SEASON_CALLS if e in wanting}
-    parts = [DETAIL_PARTS[e] for e in DETAIL_PARTS if e in wanting]
+    parts = [wanting[e] for e in DETAIL_PARTS if e in wanting]
     # Details come right after the fixture list, which says which fixtures have finished.
     found = [calls.pop("fixtures")] if "fixtures" in calls else []
     found += _details_gap(db, league, season, parts, listing=bool(found)) if parts else []
@@ -95,22 +104,56 @@ def _reason(row: Coverage) -> str:
     return f"the last run stopped at page {row.detail['pages_fetched']} of {row.detail['pages']}"
 
 
-def _details_gap(db: Database, league: int, season: int, parts: list[str], *, listing: bool) -> list[Gap]:
-    """Finished fixtures lacking any wanted part, in `ids=` batches of 20.
+def _details_gap(db: Database, league: int, season: int, parts: list[Coverage], *, listing: bool) -> list[Gap]:
+    """Finished fixtures lacking any wanted part, or whose promised part's empty answer is due a re-check,
+    in `ids=` batches of 20.
 
     While the fixture list is itself a gap, the fixtures it will name may be missing too: the gap
     then also stands for them, to be planned from the fresh list (backfill does so).
     """
-    columns = {"events": 1, "lineups": 2, "statistics": 3, "players": 4}
-    missing = [int(r[0]) for r in db.fetchall(MISSING_DETAILS, {"league": league, "season": season})
-               if any(r[columns[p]] for p in parts)]
-    if not missing:
-        reason = f"{', '.join(parts)} of the finished fixtures the fixture list names (20 per call)"
+    names = [DETAIL_PARTS[row.endpoint] for row in parts]
+    missing, rechecks, next_due = _fixtures_wanting(db, league, season, parts)
+    wanted = sorted(set(missing) | set(rechecks))
+    if not wanted:
+        reason = f"{', '.join(names)} of the finished fixtures the fixture list names (20 per call)"
+        if next_due is not None:
+            reason = f"empty {', '.join(names)} although the flags promise them: re-check due " \
+                     f"{next_due:%Y-%m-%d %H:%M} UTC" + ("; " + reason if listing else "")
+            return [Gap(league, season, "details", [], 0, reason)]
         return [Gap(league, season, "details", [], 0, reason)] if listing else []
-    batches = [missing[i:i + IDS_PER_CALL] for i in range(0, len(missing), IDS_PER_CALL)]
+    batches = [wanted[i:i + IDS_PER_CALL] for i in range(0, len(wanted), IDS_PER_CALL)]
     requests = [Request.of("fixtures", {"ids": batch}) for batch in batches]
-    reason = f"{len(missing)} finished fixtures lack {', '.join(parts)}"
-    return [Gap(league, season, "details", requests, len(requests), reason)]
+    reason = f"{len(missing)} finished fixtures lack {', '.join(names)}" if missing else ""
+    if rechecks:
+        reason += ("; " if reason else "") + f"{len(rechecks)} answered an empty part the flags promise: re-check now"
+    return [Gap(league, season, "details", requests, len(requests), reason, tuple(rechecks))]
+
+
+def _fixtures_wanting(db: Database, league: int, season: int,
+                      parts: list[Coverage]) -> tuple[list[int], list[int], datetime | None]:
+    """Fixtures lacking a part; those whose promised empty part is due a re-check now; the next re-check
+    not yet due (the schedule is measure.recheck_due's, as for season-wide lists)."""
+    columns = {"events": 1, "lineups": 4, "statistics": 7, "players": 10}
+    missing: list[int] = []
+    rechecks: list[int] = []
+    upcoming: list[datetime] = []
+    for r in db.fetchall(MISSING_DETAILS, {"league": league, "season": season}):
+        last, due_now, lacking = as_datetime(r[-1]), False, False
+        for row in parts:
+            at = columns[DETAIL_PARTS[row.endpoint]]
+            if r[at]:
+                lacking = True
+            elif r[at + 1] and row.detail.get("promised"):
+                due = recheck_due(int(r[at + 2] or 0), last, bool(row.detail.get("current")))
+                if due is not None and due <= row.computed_at:
+                    due_now = True
+                elif due is not None:
+                    upcoming.append(due)
+        if lacking:
+            missing.append(int(r[0]))
+        elif due_now:
+            rechecks.append(int(r[0]))
+    return missing, rechecks, min(upcoming, default=None)
 
 
 def minutes(value: float | None) -> str:

@@ -1,7 +1,8 @@
 """The schedule from core: which tracked fixtures are in play or about to kick off, and what comes next.
 
 In play or about to kick off means: core shows the fixture live (and it kicked off within
-`live_window`), or it is scheduled and kicks off within `lead`, or it kicked off within `lag_window`
+`live_window`, at most `afc.marts.live.SETTLE_AFTER`: the bound every view of "in play" uses), or it
+is scheduled and kicks off within `lead`, or it kicked off within `lag_window`
 and is not final yet (the API's data lags). Postponed, cancelled and abandoned fixtures never count.
 All queries use the kickoff index, so their cost does not grow with the size of core.fixtures.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from afc.clock import next_utc_midnight
 from afc.config.live import LiveConfig
 from afc.db import Database, as_datetime
+from afc.marts.live import SETTLE_AFTER
 
 OPEN = "(status_group IS NULL OR status_group IN ('scheduled', 'live'))"
 AROUND = f"""
@@ -57,10 +59,10 @@ def read(db: Database, leagues: list[int] | None, now: datetime, live: LiveConfi
     lag_since = now - timedelta(seconds=live.lag_window)
     lead_until = now + timedelta(seconds=live.lead)
     midnight = next_utc_midnight(now)
+    live_since = now - min(timedelta(seconds=live.live_window), SETTLE_AFTER)
     rows = db.fetchall(AROUND.format(leagues=where), params | {
-        "live_since": now - timedelta(seconds=live.live_window), "lag_since": lag_since,
-        "until": max(midnight, lead_until + timedelta(seconds=1))})
-    awake, in_play, today = _classify(rows, now, lag_since, lead_until, midnight)
+        "live_since": live_since, "lag_since": lag_since, "until": max(midnight, lead_until + timedelta(seconds=1))})
+    awake, in_play, today = _classify(rows, live_since, lag_since, lead_until, midnight)
     following = db.fetchone(NEXT_KICKOFF.format(leagues=where), params | {"after": lead_until})
     expired = db.fetchall(EXPIRED.format(leagues=where), params | {
         "since": lag_since - timedelta(days=1), "lag_since": lag_since})
@@ -68,16 +70,17 @@ def read(db: Database, leagues: list[int] | None, now: datetime, live: LiveConfi
                     as_datetime(following[0]) if following else None, tuple(sorted(r[0] for r in expired)))
 
 
-def _classify(rows: list[tuple[Any, ...]], now: datetime, lag_since: datetime, lead_until: datetime,
+def _classify(rows: list[tuple[Any, ...]], live_since: datetime, lag_since: datetime, lead_until: datetime,
               midnight: datetime) -> tuple[list[int], list[int], list[datetime]]:
     awake, in_play, today = [], [], []
     for fixture_id, kickoff_value, group in sorted(rows):
         kickoff = as_datetime(kickoff_value)
         if kickoff is None:
             continue
-        if group == "live":
+        playing = group == "live" and kickoff >= live_since  # past the bound: unsettled, not in play
+        if playing:
             in_play.append(fixture_id)
-        if group == "live" or lag_since <= kickoff <= lead_until:
+        if playing or lag_since <= kickoff <= lead_until:
             awake.append(fixture_id)
         if kickoff < midnight:
             today.append(kickoff)

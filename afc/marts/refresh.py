@@ -12,11 +12,14 @@ from typing import Any
 
 from afc.db import Database
 from afc.marts import coverage, daily, live, summary
+from afc.marts.coverage.empty import record_empty_details
 
 Refresher = Callable[[Database, set[Any], datetime], int]
 JointRefresher = Callable[[Database, dict[str, set[Any]], datetime], int]
-# Kind of entity a transform touched → `fn(db, keys, now) -> rows changed`, run in this order.
+# Kind of entity a transform touched → `fn(db, keys, now) -> rows changed`, run in this order
+# (empty detail parts are counted before coverage measures the fixtures they belong to).
 REFRESHERS: dict[str, list[Refresher]] = {
+    "detail_empty": [record_empty_details],
     "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel],
     "fixture_live": [live.refresh_live_scores],
     "league_season": [summary.refresh_league_summary],
@@ -28,12 +31,14 @@ JOINT: list[tuple[tuple[str, ...], JointRefresher]] = [
 ]
 
 
-
 def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
     """Bring the marts up to date for everything touched; returns mart rows written."""
     written = 0
-    for kind, keys in touched.items():
-        for fn in REFRESHERS.get(kind, ()):
+    for kind, refreshers in REFRESHERS.items():
+        keys = touched.get(kind)
+        if not keys:
+            continue
+        for fn in refreshers:
             written += fn(db, keys, now)
     for kinds, joint in JOINT:
         found = {kind: touched[kind] for kind in kinds if touched.get(kind)}

@@ -44,6 +44,8 @@ DESCRIPTIONS: dict[str, str] = {
     "mart.league_summary": "Per league season: teams, fixtures played/total, goals per game, the leader.",
     "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",
     "mart.coverage_settings": "The coverage thresholds and weights the last full report used.",
+    "mart.coverage_empty_details": "Per finished fixture: how many answers had each detail part empty, and the "
+                                   "last one (coverage re-checks parts the flags promise, then stops).",
     "ops.schema_migrations": "Applied database migrations.",
     "ops.quota_days": "The quota ledger per account and UTC day: limit, used, what the API says remains, "
                       "exhausted_at (spent for the day) or parked_until (a spent answer just after 00:00 UTC).",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from afc.clock import utc_day
 from afc.collect import runs
 from afc.errors import ConfigError
+from afc.marts.live import SETTLE_AFTER
 from afc.mcp.readonly import DEFAULT_LIMITS, Limits, QueryResult, ReadOnlyDb, run_afc_sql
 
 ParamType = Literal["int", "text", "date"]
@@ -55,7 +56,8 @@ def _since_hours(params: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def _stale(params: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return {"stale_before": now - timedelta(minutes=params["stale_minutes"])}
+    # The live panel's bound: a fixture still "live" this long after kick-off is unsettled, not in play.
+    return {"stale_before": now - timedelta(minutes=params["stale_minutes"]), "settled_before": now - SETTLE_AFTER}
 
 
 ID_MAX = 2**31 - 1  # API ids are PostgreSQL integers
@@ -104,14 +106,15 @@ WHERE (CAST(%(league_id)s AS integer) IS NULL OR s.league_id = %(league_id)s)
 ORDER BY s.league_id, s.season""", (LEAGUE, SEASON)),
     Template("coverage_by_league",
              "Per league season held in core: fixtures, finished ones, how many have events, lineups, "
-             "statistics and player stats (with the API's coverage flags), and standings rows.",
+             "statistics and player stats (with the API's coverage flags), and standings rows. A part the "
+             "API answered empty ([]) is not counted as held (see mart.coverage_status).",
              """
 SELECT f.league_id, l.name AS league_name, f.season, count(*) AS fixtures,
        sum(CASE WHEN f.status_group = 'finished' THEN 1 ELSE 0 END) AS finished,
-       sum(CASE WHEN f.status_group = 'finished' AND d.events IS NOT NULL THEN 1 ELSE 0 END) AS with_events,
-       sum(CASE WHEN f.status_group = 'finished' AND d.lineups IS NOT NULL THEN 1 ELSE 0 END) AS with_lineups,
-       sum(CASE WHEN f.status_group = 'finished' AND d.statistics IS NOT NULL THEN 1 ELSE 0 END) AS with_statistics,
-       sum(CASE WHEN f.status_group = 'finished' AND d.players IS NOT NULL THEN 1 ELSE 0 END) AS with_players,
+       sum(CASE WHEN f.status_group = 'finished' AND d.events <> '[]' THEN 1 ELSE 0 END) AS with_events,
+       sum(CASE WHEN f.status_group = 'finished' AND d.lineups <> '[]' THEN 1 ELSE 0 END) AS with_lineups,
+       sum(CASE WHEN f.status_group = 'finished' AND d.statistics <> '[]' THEN 1 ELSE 0 END) AS with_statistics,
+       sum(CASE WHEN f.status_group = 'finished' AND d.players <> '[]' THEN 1 ELSE 0 END) AS with_players,
        ls.cov_events, ls.cov_lineups, ls.cov_statistics_fixtures, ls.cov_statistics_players,
        (SELECT count(*) FROM core.standings s WHERE s.league_id = f.league_id AND s.season = f.season)
            AS standings_rows,
@@ -127,18 +130,22 @@ GROUP BY f.league_id, l.name, f.season, ls.cov_events, ls.cov_lineups, ls.cov_st
 ORDER BY f.league_id, f.season""", (LEAGUE, SEASON)),
     Template("live_fixtures_status",
              "Fixtures in play according to core, with score, minute, last event, and whether afc has "
-             "not updated them for `stale_minutes` (the live loop may be behind).",
+             "not updated them for `stale_minutes` (the live loop may be behind). A fixture still in a live "
+             "status 4 hours after kick-off is not in play: it is listed last as state 'unsettled' (stale 1).",
              """
 SELECT f.id AS fixture_id, l.name AS league_name, ht.name AS home_team, at.name AS away_team,
-       f.home_goals, f.away_goals, f.status_short, f.elapsed, f.extra, m.last_event, f.kickoff_at,
-       f.updated_at, CASE WHEN f.updated_at < %(stale_before)s THEN 1 ELSE 0 END AS stale
+       f.home_goals, f.away_goals, f.status_short, f.elapsed, f.extra,
+       CASE WHEN f.kickoff_at < %(settled_before)s THEN NULL ELSE m.last_event END AS last_event, f.kickoff_at,
+       f.updated_at,
+       CASE WHEN f.updated_at < %(stale_before)s OR f.kickoff_at < %(settled_before)s THEN 1 ELSE 0 END AS stale,
+       CASE WHEN f.kickoff_at < %(settled_before)s THEN 'unsettled' ELSE 'in_play' END AS state
 FROM core.fixtures f
 LEFT JOIN mart.live_scores m ON m.fixture_id = f.id
 LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams ht ON ht.id = f.home_team_id
 LEFT JOIN core.teams at ON at.id = f.away_team_id
 WHERE f.status_group = 'live'
-ORDER BY f.kickoff_at, f.id""",
+ORDER BY CASE WHEN f.kickoff_at < %(settled_before)s THEN 1 ELSE 0 END, f.kickoff_at, f.id""",
              (Param("stale_minutes", "int", "minutes without an update after which a live fixture is stale", 5,
                     low=1, high=7 * 24 * 60),),
              _stale),

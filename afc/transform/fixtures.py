@@ -102,6 +102,9 @@ def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final
     if final is not None:
         row["final"] = final
     batch.add("core.fixture_details", DETAILS_KEY, row)
+    for part, value in parts.items():
+        if not value:  # an empty answer: coverage counts these to re-check them on a schedule
+            batch.touch("detail_empty", (fixture_id, part))
     if "statistics" in parts:
         team_stats(fixture_id, parts["statistics"], batch)
     if "events" in parts:

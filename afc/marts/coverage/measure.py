@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from afc.config.coverage import DETAIL_PARTS, FLAGS, CoverageConfig
@@ -26,14 +26,19 @@ FROM core.league_seasons s WHERE s.league_id = %(league)s AND s.season = %(seaso
 ANY_FIXTURE = "SELECT 1 FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s LIMIT 1"
 FIXTURES = """
 SELECT count(*), max(updated_at) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s"""
-DETAILS = """
-SELECT count(*),
-       sum(CASE WHEN d.events IS NULL THEN 0 ELSE 1 END), min(CASE WHEN d.events IS NULL THEN f.kickoff_at END),
-       sum(CASE WHEN d.lineups IS NULL THEN 0 ELSE 1 END), min(CASE WHEN d.lineups IS NULL THEN f.kickoff_at END),
-       sum(CASE WHEN d.statistics IS NULL THEN 0 ELSE 1 END),
-       min(CASE WHEN d.statistics IS NULL THEN f.kickoff_at END),
-       sum(CASE WHEN d.players IS NULL THEN 0 ELSE 1 END), min(CASE WHEN d.players IS NULL THEN f.kickoff_at END)
+# Per detail part: held (not NULL; `[]` only when the flag does not promise the part), empty at
+# source (`[]` the flag promises, re-checks spent), empty awaiting a re-check, and the oldest
+# kick-off still waiting (NULL, or a promised `[]` still to be re-checked). Counts come from
+# mart.coverage_empty_details (empty.py).
+_PART = """
+       sum(CASE WHEN d.{p} IS NULL OR (d.{p} = '[]' AND %(promised_{p})s) THEN 0 ELSE 1 END),
+       sum(CASE WHEN d.{p} = '[]' AND %(promised_{p})s AND COALESCE(e.{p}, 0) > %(rechecks)s THEN 1 ELSE 0 END),
+       sum(CASE WHEN d.{p} = '[]' AND %(promised_{p})s AND COALESCE(e.{p}, 0) <= %(rechecks)s THEN 1 ELSE 0 END),
+       min(CASE WHEN d.{p} IS NULL OR (d.{p} = '[]' AND %(promised_{p})s AND COALESCE(e.{p}, 0) <= %(rechecks)s)
+           THEN f.kickoff_at END)"""
+DETAILS = "SELECT count(*)," + ",".join(_PART.format(p=p) for p in DETAIL_PARTS.values()) + """
 FROM core.fixtures f LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN mart.coverage_empty_details e ON e.fixture_id = f.id
 WHERE f.league_id = %(league)s AND f.season = %(season)s AND f.status_group = 'finished'"""
 SEASON_TEAMS = """
 SELECT count(*) FROM (
@@ -122,15 +127,30 @@ def fixtures(s: Season) -> Measure:
 
 
 def details(s: Season) -> list[Measure]:
-    """Each detail part held for the season's finished fixtures (lag: the oldest one still waiting)."""
-    row = s.db.fetchone(DETAILS, s.keys) or (0,) + (None,) * 8
-    finished = int(row[0])
+    """Each detail part held for the season's finished fixtures (lag: the oldest one still waiting).
+
+    A part the flags promise but the API answered `[]` is not held: it is re-checked on RECHECK_DAYS
+    (counted per fixture), and once those are spent it is empty at source and no longer expected.
+    """
+    promised = {f"promised_{part}": s.flags.get(FLAGS[name]) is True for name, part in DETAIL_PARTS.items()}
+    row = s.db.fetchone(DETAILS, s.keys | promised | {"rechecks": len(RECHECK_DAYS[s.current])})
+    row = row or (0,) + (None,) * 16
+    finished = int(row[0] or 0)
     found = []
-    for i, endpoint in enumerate(DETAIL_PARTS):
-        held, oldest = int(row[1 + 2 * i] or 0), as_datetime(row[2 + 2 * i])
-        waiting = None if not s.fixtures_known else 0.0 if held >= finished else s.lag(oldest)
-        found.append(Measure(endpoint, held, finished if s.fixtures_known else None, waiting, s.current,
-                             detail={"finished": finished, "oldest_missing_kickoff": _iso(oldest)}))
+    for i, (endpoint, part) in enumerate(DETAIL_PARTS.items()):
+        held, source, empty = (int(value or 0) for value in row[1 + 4 * i:4 + 4 * i])
+        oldest = as_datetime(row[4 + 4 * i])
+        expected = finished - source
+        waiting = None if not s.fixtures_known else 0.0 if held >= expected else s.lag(oldest)
+        detail = {"finished": finished, "oldest_missing_kickoff": _iso(oldest), "flag": FLAGS[endpoint],
+                  "promised": promised[f"promised_{part}"], "current": s.current,
+                  "empty": empty, "empty_at_source": source}
+        m = Measure(endpoint, held, expected if s.fixtures_known else None, waiting, s.current, detail=detail)
+        if source and not expected and s.fixtures_known:
+            m = replace(m, not_applicable=f"empty at source: {source} finished fixtures answered {part} empty "
+                        f"{len(RECHECK_DAYS[s.current]) + 1} times although {FLAGS[endpoint]} is true; "
+                        f"not asked again")
+        found.append(m)
     return found
 
 
@@ -203,6 +223,23 @@ def measure(s: Season) -> list[Measure]:
     return [_applicable(s, _empty_answer(s, m)) for m in found]
 
 
+def recheck_due(count: int, last: datetime | None, current: bool) -> datetime | None:
+    """When an empty answer the flags contradict is asked again, after `count` such answers (the last at
+    `last`): RECHECK_DAYS after the last one; None once they are spent (empty at source); with no
+    answer on record, at once."""
+    delays = RECHECK_DAYS[current]
+    if count > len(delays):
+        return None
+    if count <= 0 or last is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return last + timedelta(days=delays[count - 1])
+
+
+def rechecks_left(count: int, current: bool) -> int:
+    """Re-checks still to come after `count` empty answers."""
+    return max(0, len(RECHECK_DAYS[current]) - count + 1)
+
+
 def _empty_answer(s: Season, m: Measure) -> Measure:
     """A season-wide list the flags promise but the API answered empty: a gap, re-checked on RECHECK_DAYS,
     then `empty at source` (reported, no more calls). Held rows or unknown flags change nothing."""
@@ -213,10 +250,9 @@ def _empty_answer(s: Season, m: Measure) -> Measure:
     count, last = empty_answers(s.db, m.endpoint, s.league, s.season)
     if not count or last is None:
         return m
-    delays = RECHECK_DAYS[s.current]
-    due = last + timedelta(days=delays[count - 1]) if count <= len(delays) else None
+    due = recheck_due(count, last, s.current)
     detail = m.detail | {"empty_answers": count, "last_empty_at": _iso(last), "recheck_at": _iso(due),
-                         "rechecks_left": max(0, len(delays) - count + 1), "flag": flag}
+                         "rechecks_left": rechecks_left(count, s.current), "flag": flag}
     if due is None:
         return replace(m, held=0, detail=detail, not_applicable=f"empty at source: {count} empty answers, the last "
                        f"on {last:%Y-%m-%d}, although {flag} is true; not asked again")

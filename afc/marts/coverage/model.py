@@ -106,6 +106,7 @@ class Gap:
     requests: list[Request]
     calls: int
     reason: str
+    rechecks: tuple[int, ...] = ()  # details: fixtures asked again because a promised part came back empty
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: requests as their URL paths."""
