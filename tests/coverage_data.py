@@ -50,7 +50,7 @@ def fixture(db: Database, fixture_id: int, kickoff: datetime, finished: bool, ho
             league: int = LEAGUE, season: int = SEASON) -> None:
     add(db, "core.fixtures", id=fixture_id, league_id=league, season=season, kickoff_at=kickoff,
         status_short="FT" if finished else "NS", status_group="finished" if finished else "scheduled",
-        home_team_id=home, away_team_id=away)
+        home_team_id=home, away_team_id=away, updated_at=kickoff + timedelta(hours=2) if finished else EARLIER)
 
 
 HELD_PART = '[{"type":"held"}]'  # a part the API answered with something (an empty one, `[]`, may be a gap)

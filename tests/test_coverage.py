@@ -23,13 +23,15 @@ EXPECTED = {
     "injuries": (0, 1, 0.0, None, 0.0, None, 0.0, "critical"),
     "statistics": (1, 4, 25.0, 8460.0, 17.0, None, 22.6, "critical"),
     # an empty answer although cov_top_scorers is true is not held (re-checked: see test_coverage_gaps)
-    "top_scorers": (0, 1, 0.0, 60.0, 100.0, 100.0, 40.0, "critical"),
+    # fetched after the last match changed: not stale however old (FOLLOW_MATCHES)
+    "top_scorers": (0, 1, 0.0, 0.0, 100.0, 100.0, 40.0, "critical"),
     "lineups": (2, 4, 50.0, 4320.0, 33.3, None, 45.1, "critical"),
     "players": (2, 4, 50.0, 360.0, 100.0, None, 64.7, "warning"),
     "events": (3, 4, 75.0, 2880.0, 50.0, None, 67.6, "warning"),
     "teams": (3, 4, 75.0, 360.0, 100.0, None, 82.4, "warning"),
     "fixtures": (6, 8, 75.0, 360.0, 100.0, 87.5, 83.1, "warning"),
-    "standings": (1, 1, 100.0, 4320.0, 33.3, 100.0, 83.3, "warning"),
+    # fetched 3 days ago, out of date since fixture 3's result came in 2 hours later
+    "standings": (1, 1, 100.0, 4200.0, 34.3, 100.0, 83.6, "warning"),
     "fixture_players": (0, 4, None, None, None, None, None, "not_applicable"),
     "odds": (0, 0, None, None, None, None, None, "not_applicable"),
 }

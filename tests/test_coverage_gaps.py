@@ -33,7 +33,7 @@ def test_the_hand_built_season_needs_these_calls(db, config):
         Gap(LEAGUE, SEASON, "fixtures", [season("fixtures")], 1, "6 of 8 held"),
         Gap(LEAGUE, SEASON, "details", [Request.of("fixtures", {"ids": "2-3-4"})], 1,
             "3 finished fixtures lack events, lineups, statistics"),
-        Gap(LEAGUE, SEASON, "standings", [season("standings")], 1, "stale: last fetched 3d ago (allowed 1d)"),
+        Gap(LEAGUE, SEASON, "standings", [season("standings")], 1, "stale: a match changed it 2d22h ago, after the last fetch (allowed 1d)"),
         Gap(LEAGUE, SEASON, "teams", [season("teams")], 1, "3 of 4 held"),
         Gap(LEAGUE, SEASON, "players", [season("players")], 6, "2 of 4 held"),
         Gap(LEAGUE, SEASON, "injuries", [season("injuries")], 1, "0 of 1 held"),

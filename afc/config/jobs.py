@@ -21,7 +21,8 @@ FANOUT_VARS = {None: set(), "league": {"league"}, "league_season": {"league", "s
                "team": {"team", "league", "season"}, "country": {"country"},
                # fan-outs over what core holds (afc.jobs.targets): batches of fixture ids, league seasons, days
                "fixtures_needing_details": {"ids"}, "fixtures_to_sweep": {"ids"},
-               "league_seasons_played": {"league", "season"}, "odds_upcoming": {"league", "season", "date"}}
+               "league_seasons_played": {"league", "season"}, "league_seasons_scored": {"league", "season"},
+               "odds_upcoming": {"league", "season", "date"}}
 FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date"}
 KEYWORD_SCHEDULES = {"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"}
 _CRON_FIELD = re.compile(r"(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?)*")
@@ -63,7 +64,7 @@ class Job(BaseModel):
     endpoint: str
     params: dict[str, str | int | bool] = Field(default_factory=dict)
     for_each: Literal["league", "league_season", "team", "country", "fixtures_needing_details", "fixtures_to_sweep",
-                      "league_seasons_played", "odds_upcoming"] | None = None
+                      "league_seasons_played", "league_seasons_scored", "odds_upcoming"] | None = None
     schedule: str | None = None
     dependencies: list[str] = Field(default_factory=list)
     target_layers: list[Layer] = Field(default_factory=lambda: list[Layer](["raw", "core"]))

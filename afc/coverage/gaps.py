@@ -99,6 +99,9 @@ def _reason(row: Coverage) -> str:
         return "never fetched: the API has not said how many to expect"
     if (row.count_pct or 0) < 100:
         return f"{row.held} of {row.expected} held"
+    if row.freshness_pct is not None and row.freshness_pct < 100 and row.detail.get("source_changed_at"):
+        return (f"stale: a match changed it {minutes(row.lag_minutes)} ago, after the last fetch "
+                f"(allowed {minutes(row.detail['max_lag_minutes'])})")
     if row.freshness_pct is not None and row.freshness_pct < 100:
         return f"stale: last fetched {minutes(row.lag_minutes)} ago (allowed {minutes(row.detail['max_lag_minutes'])})"
     return f"the last run stopped at page {row.detail['pages_fetched']} of {row.detail['pages']}"

@@ -35,12 +35,15 @@ WHERE (f.league_id, f.season) IN ({seasons}) AND f.kickoff_at >= %(since)s AND f
        OR (f.status_group = 'live' AND f.kickoff_at < %(stuck)s)
        OR (f.status_short = 'NS' AND f.kickoff_at < %(stuck)s))
 ORDER BY f.kickoff_at, f.id"""
+# {flag} is a coverage-flag column named in PLAYED_LISTS (code, not input).
 PLAYED = """
-SELECT f.league_id, f.season, max(f.updated_at) FROM core.fixtures f
+SELECT f.league_id, f.season, max(f.updated_at), max(f.kickoff_at) FROM core.fixtures f
 LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
 WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_group IN ('live', 'finished')
-  AND f.kickoff_at >= %(since)s AND f.kickoff_at <= %(now)s AND COALESCE(s.cov_standings, %(yes)s) = %(yes)s
+  AND f.kickoff_at <= %(now)s AND COALESCE(s.{flag}, %(yes)s) = %(yes)s
 GROUP BY f.league_id, f.season ORDER BY f.league_id, f.season"""
+# The season-wide lists that change only when the league plays: endpoint and the flag that promises it.
+PLAYED_LISTS = {"standings": "cov_standings", "players/topscorers": "cov_top_scorers"}
 UPCOMING = """
 SELECT f.league_id, f.season, f.kickoff_at FROM core.fixtures f
 LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
@@ -89,15 +92,29 @@ def last_fetch(db: Database, request: Request) -> datetime | None:
     return as_datetime(row[0]) if row and row[0] is not None else None
 
 
-def league_seasons_played(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
-    """Tracked league seasons with a match since yesterday whose table was not fetched since it changed."""
+def _played(endpoint: str, config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """Tracked league seasons whose `endpoint` list is out of date: a played fixture of theirs changed
+    after the last fetch (a late correction too), or never fetched and a match was played since yesterday
+    (older seasons never fetched are backfill's work)."""
     since = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), now.tzinfo)
-    for league, season, changed in _named(PLAYED, config, db, now, since=since):
+    sql = PLAYED.replace("{flag}", PLAYED_LISTS[endpoint])
+    for league, season, changed, kickoff in _named(sql, config, db, now):
         values = {"league": str(league), "season": str(season)}
-        fetched = last_fetch(db, Request.of("standings", values))
-        changed_at = as_datetime(changed)
-        if fetched is None or (changed_at is not None and fetched < changed_at):
+        fetched = last_fetch(db, Request.of(endpoint, values))
+        changed_at, last_kickoff = as_datetime(changed), as_datetime(kickoff)
+        if fetched is None and last_kickoff is not None and last_kickoff >= since or \
+                fetched is not None and changed_at is not None and fetched < changed_at:
             yield values
+
+
+def league_seasons_played(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """League seasons that played since yesterday whose table was not fetched since it changed."""
+    return _played("standings", config, db, now)
+
+
+def league_seasons_scored(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """League seasons that played since yesterday whose top scorers were not fetched since then."""
+    return _played("players/topscorers", config, db, now)
 
 
 def odds_upcoming(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
@@ -118,5 +135,6 @@ TARGETS: dict[str, Callable[[JobConfig, Database, datetime], Iterator[dict[str, 
     "fixtures_needing_details": fixtures_needing_details,
     "fixtures_to_sweep": fixtures_to_sweep,
     "league_seasons_played": league_seasons_played,
+    "league_seasons_scored": league_seasons_scored,
     "odds_upcoming": odds_upcoming,
 }

@@ -15,7 +15,7 @@ from afc.config.coverage import DETAIL_PARTS, FLAGS, CoverageConfig
 from afc.config.seasons import guess_season
 from afc.db import Database, as_datetime
 from afc.marts.coverage.model import Measure, RawRun
-from afc.marts.coverage.raw import empty_answers, latest_run
+from afc.marts.coverage.raw import empty_answers, latest_date_call, latest_run
 
 FLAG_COLUMNS = sorted(set(FLAGS.values()))
 # Current only if no newer season of the league is flagged current too (the API moves the flag late).
@@ -59,6 +59,10 @@ SELECT count(*), max(updated_at) FROM core.injuries WHERE league_id = %(league)s
 TOP_SCORERS = """
 SELECT count(*), max(updated_at) FROM core.top_players
 WHERE league_id = %(league)s AND season = %(season)s AND kind = 'scorers'"""
+# The first change after `since` to a played fixture of the season: what moves a table or a scorer list.
+PLAYED_SINCE = """
+SELECT min(updated_at) FROM core.fixtures WHERE league_id = %(league)s AND season = %(season)s
+  AND status_group IN ('live', 'finished') AND updated_at > %(since)s"""
 UPCOMING_ODDS = """
 SELECT f.id, (SELECT max(o.updated_at) FROM core.odds o WHERE o.fixture_id = f.id)
 FROM core.fixtures f
@@ -70,6 +74,10 @@ PLAYERS_PER_TEAM = 30
 # empty answer (a current season, then a finished one); once they are spent it is "empty at source".
 RECHECK_DAYS = {True: (1, 3, 7), False: (7,)}
 EMPTY_CHECKED = ("standings", "injuries", "top_scorers", "players")  # one season-wide list each
+# Lists that change only when the league plays: fresh until a played fixture changes after the fetch.
+FOLLOW_MATCHES = ("standings", "top_scorers")
+# Lists the daily all-league `date=` calls keep current (the fixtures and injuries that can still change).
+DATE_CHECKED = ("fixtures", "injuries")
 
 
 @dataclass(frozen=True)
@@ -122,8 +130,10 @@ def fixtures(s: Season) -> Measure:
     run = s.run("fixtures")
     expected = max(run.items, int(held)) if run else None
     last = run.fetched_at if run else None
-    return Measure("fixtures", int(held), expected, s.lag(last, updated), s.current, run,
-                   detail={"listed": run.items if run else None, "list_fetched_at": _iso(last)})
+    checked = latest_date_call(s.db, "fixtures", s.league) if held else None
+    return Measure("fixtures", int(held), expected, s.lag(last, updated, checked), s.current, run,
+                   detail={"listed": run.items if run else None, "list_fetched_at": _iso(last),
+                           "date_checked_at": _iso(checked)})
 
 
 def details(s: Season) -> list[Measure]:
@@ -187,9 +197,24 @@ def _listing(s: Season, endpoint: str, sql: str) -> Measure:
     row = s.db.fetchone(sql, s.keys) or (0, None)
     rows, updated = int(row[0]), row[-1]
     run = s.run(endpoint)
-    detail = {"rows": rows} | ({"groups": int(row[1])} if len(row) == 3 else {})
+    detail: dict[str, Any] = {"rows": rows} | ({"groups": int(row[1])} if len(row) == 3 else {})
     held = 1 if rows or run else 0
-    return Measure(endpoint, held, 1, s.lag(run and run.fetched_at, updated), s.current, run, detail=detail)
+    fetched = [run and run.fetched_at, updated]
+    if endpoint in DATE_CHECKED and held:
+        fetched.append(checked := latest_date_call(s.db, endpoint, s.league))
+        detail["date_checked_at"] = _iso(checked)
+    lag = s.lag(*fetched)
+    if endpoint in FOLLOW_MATCHES and lag is not None:
+        lag, detail["source_changed_at"] = _unseen_change(s, s.now - timedelta(minutes=lag))
+    return Measure(endpoint, held, 1, lag, s.current, run, detail=detail)
+
+
+def _unseen_change(s: Season, fetched: datetime) -> tuple[float, str | None]:
+    """The lag of a list that follows the league's matches: 0 while no played fixture changed after
+    `fetched`, else the minutes since the first such change (when the list went out of date)."""
+    row = s.db.fetchone(PLAYED_SINCE, s.keys | {"since": fetched})
+    changed = as_datetime(row[0]) if row else None
+    return (0.0, None) if changed is None else (s.lag(changed) or 0.0, _iso(changed))
 
 
 def odds(s: Season) -> Measure:

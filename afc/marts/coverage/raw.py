@@ -33,6 +33,11 @@ EMPTY = """
 SELECT count(*), max(fetched_at) FROM raw.responses
 WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
   AND status = 200 AND errors IS NULL AND results = 0 AND params->>'page' IS NULL{filters}"""
+# The newest all-league (or this league's) `date=` call: it answers every fixture or injury of that day.
+DATE_CALL = """
+SELECT max(fetched_at) FROM raw.responses
+WHERE endpoint = %(endpoint)s AND status = 200 AND errors IS NULL AND params->>'date' IS NOT NULL
+  AND (params->>'league' IS NULL OR params->>'league' = %(league)s)"""
 QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id IN ({marks})"
 
 
@@ -48,6 +53,12 @@ def empty_answers(db: Database, endpoint: str, league: int, season: int) -> tupl
     api = SEASON_CALLS[endpoint]
     row = db.fetchone(_sql(EMPTY, api), {"endpoint": api, "league": str(league), "season": str(season)})
     return (int(row[0]), as_datetime(row[1])) if row else (0, None)
+
+
+def latest_date_call(db: Database, endpoint: str, league: int) -> datetime | None:
+    """When a successful `date=` call of `endpoint` covering `league` (every league, or this one) last answered."""
+    row = db.fetchone(DATE_CALL, {"endpoint": SEASON_CALLS[endpoint], "league": str(league)})
+    return as_datetime(row[0]) if row else None
 
 
 def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun | None:
