@@ -204,8 +204,9 @@ def _listing(s: Season, endpoint: str, sql: str) -> Measure:
         fetched.append(checked := latest_date_call(s.db, endpoint, s.league))
         detail["date_checked_at"] = _iso(checked)
     lag = s.lag(*fetched)
-    if endpoint in FOLLOW_MATCHES and lag is not None:
-        lag, detail["source_changed_at"] = _unseen_change(s, s.now - timedelta(minutes=lag))
+    newest = max((t for t in map(as_datetime, fetched) if t is not None), default=None)
+    if endpoint in FOLLOW_MATCHES and newest is not None:
+        lag, detail["source_changed_at"] = _unseen_change(s, newest)
     return Measure(endpoint, held, 1, lag, s.current, run, detail=detail)
 
 
