@@ -130,7 +130,8 @@ def fixtures(s: Season) -> Measure:
     run = s.run("fixtures")
     expected = max(run.items, int(held)) if run else None
     last = run.fetched_at if run else None
-    checked = latest_date_call(s.db, "fixtures", s.league) if held else None
+    newest = max((t for t in (last, as_datetime(updated)) if t is not None), default=None)
+    checked = latest_date_call(s.db, "fixtures", s.league, newest) if held else None
     return Measure("fixtures", int(held), expected, s.lag(last, updated, checked), s.current, run,
                    detail={"listed": run.items if run else None, "list_fetched_at": _iso(last),
                            "date_checked_at": _iso(checked)})
@@ -199,12 +200,12 @@ def _listing(s: Season, endpoint: str, sql: str) -> Measure:
     run = s.run(endpoint)
     detail: dict[str, Any] = {"rows": rows} | ({"groups": int(row[1])} if len(row) == 3 else {})
     held = 1 if rows or run else 0
-    fetched = [run and run.fetched_at, updated]
+    newest = max((t for t in (run.fetched_at if run else None, as_datetime(updated)) if t is not None), default=None)
     if endpoint in DATE_CHECKED and held:
-        fetched.append(checked := latest_date_call(s.db, endpoint, s.league))
+        checked = latest_date_call(s.db, endpoint, s.league, newest)
         detail["date_checked_at"] = _iso(checked)
-    lag = s.lag(*fetched)
-    newest = max((t for t in map(as_datetime, fetched) if t is not None), default=None)
+        newest = checked or newest
+    lag = s.lag(newest)
     if endpoint in FOLLOW_MATCHES and newest is not None:
         lag, detail["source_changed_at"] = _unseen_change(s, newest)
     return Measure(endpoint, held, 1, lag, s.current, run, detail=detail)

@@ -6,7 +6,7 @@ the responses of that one league season, not the archive's size.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import cast
 
@@ -34,10 +34,14 @@ SELECT count(*), max(fetched_at) FROM raw.responses
 WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
   AND status = 200 AND errors IS NULL AND results = 0 AND params->>'page' IS NULL{filters}"""
 # The newest all-league (or this league's) `date=` call: it answers every fixture or injury of that day.
+# Walked newest first on the (endpoint, fetched_at) index, stopping at the first match or at `after`
+# (live ticks share the endpoint; a max() would read all of them).
 DATE_CALL = """
-SELECT max(fetched_at) FROM raw.responses
-WHERE endpoint = %(endpoint)s AND status = 200 AND errors IS NULL AND params->>'date' IS NOT NULL
-  AND (params->>'league' IS NULL OR params->>'league' = %(league)s)"""
+SELECT fetched_at FROM raw.responses
+WHERE endpoint = %(endpoint)s AND fetched_at > %(after)s AND status = 200 AND errors IS NULL
+  AND params->>'date' IS NOT NULL AND (params->>'league' IS NULL OR params->>'league' = %(league)s)
+ORDER BY fetched_at DESC LIMIT 1"""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id IN ({marks})"
 
 
@@ -55,9 +59,11 @@ def empty_answers(db: Database, endpoint: str, league: int, season: int) -> tupl
     return (int(row[0]), as_datetime(row[1])) if row else (0, None)
 
 
-def latest_date_call(db: Database, endpoint: str, league: int) -> datetime | None:
-    """When a successful `date=` call of `endpoint` covering `league` (every league, or this one) last answered."""
-    row = db.fetchone(DATE_CALL, {"endpoint": SEASON_CALLS[endpoint], "league": str(league)})
+def latest_date_call(db: Database, endpoint: str, league: int, after: datetime | None = None) -> datetime | None:
+    """When a successful `date=` call of `endpoint` covering `league` (every league, or this one) last
+    answered, if later than `after`."""
+    keys = {"endpoint": SEASON_CALLS[endpoint], "league": str(league), "after": after or EPOCH}
+    row = db.fetchone(DATE_CALL, keys)
     return as_datetime(row[0]) if row else None
 
 
