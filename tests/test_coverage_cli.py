@@ -36,7 +36,7 @@ def test_report_table_worst_first_with_figures_and_exit_1_on_critical(env):
     row = {name: out.splitlines()[i] for name, i in lines.items()}
     assert "39 Premier League" in row["fixtures"] and " 2026 " in row["fixtures"]
     assert "warning" in row["fixtures"] and "75.0% 6/8" in row["fixtures"] and "87.5% 7/8" in row["fixtures"]
-    assert "33.3% 3d/1d" in row["standings"] and "83.3%" in row["standings"]
+    assert "34.3% 2d22h/1d" in row["standings"] and "83.6%" in row["standings"]
     assert "critical" in row["lineups"] and "50.0% 2/4" in row["lineups"] and "45.1%" in row["lineups"]
     assert "n/a" in row["odds"] and "no API coverage: cov_odds false" in row["odds"]
     assert "critical" in row["top_scorers"] and "0.0% 0/1" in row["top_scorers"]  # answered empty: not held
