@@ -115,3 +115,14 @@ def test_top_scorers_never_fetched_are_fetched_after_a_match_day_unless_the_flag
     assert list(league_seasons_scored(config, quiet, NOW)) == [{"league": str(LEAGUE), "season": str(SEASON)}]
     quiet.execute("UPDATE core.league_seasons SET cov_top_scorers = %s", (False,))
     assert list(league_seasons_scored(config, quiet, NOW)) == []
+
+
+def test_top_scorers_wait_until_no_fixture_of_the_league_is_in_play(quiet, config):
+    quiet.execute("UPDATE core.fixtures SET updated_at = %s WHERE id = 1", (NOW - timedelta(hours=5),))
+    quiet.execute("UPDATE core.fixtures SET status_short = '2H', status_group = 'live', kickoff_at = %s, "
+                  "updated_at = %s WHERE id = 2", (NOW - timedelta(hours=1), NOW))
+    wanted = [{"league": str(LEAGUE), "season": str(SEASON)}]
+    assert list(league_seasons_scored(config, quiet, NOW)) == []
+    assert list(league_seasons_played(config, quiet, NOW)) == wanted  # standings: hourly while live
+    quiet.execute("UPDATE core.fixtures SET status_short = 'FT', status_group = 'finished' WHERE id = 2")
+    assert list(league_seasons_scored(config, quiet, NOW)) == wanted

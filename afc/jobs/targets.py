@@ -37,7 +37,8 @@ WHERE (f.league_id, f.season) IN ({seasons}) AND f.kickoff_at >= %(since)s AND f
 ORDER BY f.kickoff_at, f.id"""
 # {flag} is a coverage-flag column named in PLAYED_LISTS (code, not input).
 PLAYED = """
-SELECT f.league_id, f.season, max(f.updated_at), max(f.kickoff_at) FROM core.fixtures f
+SELECT f.league_id, f.season, max(f.updated_at), max(f.kickoff_at),
+       sum(CASE WHEN f.status_group = 'live' THEN 1 ELSE 0 END) FROM core.fixtures f
 LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
 WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_group IN ('live', 'finished')
   AND f.kickoff_at <= %(now)s AND COALESCE(s.{flag}, %(yes)s) = %(yes)s
@@ -92,13 +93,16 @@ def last_fetch(db: Database, request: Request) -> datetime | None:
     return as_datetime(row[0]) if row and row[0] is not None else None
 
 
-def _played(endpoint: str, config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+def _played(endpoint: str, config: JobConfig, db: Database, now: datetime,
+            settled: bool = False) -> Iterator[dict[str, str]]:
     """Tracked league seasons whose `endpoint` list is out of date: a played fixture of theirs changed
     after the last fetch (a late correction too), or never fetched and a match was played since yesterday
-    (older seasons never fetched are backfill's work)."""
+    (older seasons never fetched are backfill's work). `settled`: only once none of theirs is in play."""
     since = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), now.tzinfo)
     sql = PLAYED.replace("{flag}", PLAYED_LISTS[endpoint])
-    for league, season, changed, kickoff in _named(sql, config, db, now):
+    for league, season, changed, kickoff, in_play in _named(sql, config, db, now):
+        if settled and in_play:
+            continue
         values = {"league": str(league), "season": str(season)}
         fetched = last_fetch(db, Request.of(endpoint, values))
         changed_at, last_kickoff = as_datetime(changed), as_datetime(kickoff)
@@ -113,8 +117,9 @@ def league_seasons_played(config: JobConfig, db: Database, now: datetime) -> Ite
 
 
 def league_seasons_scored(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
-    """League seasons that played since yesterday whose top scorers were not fetched since then."""
-    return _played("players/topscorers", config, db, now)
+    """League seasons whose top scorers were not fetched since a match changed them, once none of their
+    fixtures is in play (a 1-day list: one call after a run of matches, not one per hourly run)."""
+    return _played("players/topscorers", config, db, now, settled=True)
 
 
 def odds_upcoming(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
