@@ -191,9 +191,9 @@ def test_a_fixture_and_its_league_season_touched_together_are_recomputed_once(bu
     report(built, load(data.jobs_dir(tmp_path / "jobs")), NOW)
     calls: list[list[tuple[int, int]]] = []
     real = coverage_mart.compute
-    def counted(db, c, seasons, now):
+    def counted(db, c, seasons, now, only=None):
         calls.append(seasons)
-        return real(db, c, seasons, now)
+        return real(db, c, seasons, now, only)
 
     monkeypatch.setattr(coverage_mart, "compute", counted)
     with built.transaction():

@@ -27,7 +27,7 @@ REFRESHERS: dict[str, list[Refresher]] = {
 # Refreshers of one mart fed by several kinds, run after those above: called once per response with every
 # kind's keys, so a row reached through two kinds (a fixture and its league season) is rebuilt once, not twice.
 JOINT: list[tuple[tuple[str, ...], JointRefresher]] = [
-    (("league_season", "fixture"), coverage.refresh_touched),
+    (("league_season", "fixture", "fixture_live"), coverage.refresh_touched),
 ]
 
 

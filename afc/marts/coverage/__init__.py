@@ -2,16 +2,20 @@
 
 The refreshers run inside the transaction that stored a response. They recompute only league
 seasons that already have rows (the tracked ones a report has measured), with the settings that
-report saved, so a response costs a few indexed lookups per league season it touched.
+report saved, and of those only the endpoints the touched rows can change: a live tick that moved
+the scores of matches in play re-measures fixtures, teams, players and odds, not the season's
+details, standings, injuries or top scorers. So a response costs a few indexed lookups per league
+season it touched, and every row it rewrites is what a full recompute at that moment gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from afc.config.coverage import CoverageConfig, coverage_config
+from afc.config.coverage import DETAIL_PARTS, CoverageConfig, coverage_config
 from afc.config.jobs import JobConfig
 from afc.db import Database, dump_json, load_json
 from afc.marts.common import chunks, marks, upsert
@@ -24,10 +28,17 @@ INSERT INTO mart.coverage_settings (id, settings, updated_at) VALUES (1, %(setti
 ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at"""
 SETTINGS = "SELECT settings FROM mart.coverage_settings WHERE id = 1"
 MEASURED = "SELECT DISTINCT league_id, season FROM mart.coverage_status WHERE (league_id, season) IN ({keys})"
-FIXTURE_SEASONS = "SELECT DISTINCT league_id, season FROM core.fixtures WHERE id IN ({keys}) AND season IS NOT NULL"
+FIXTURE_SEASONS = "SELECT id, league_id, season FROM core.fixtures WHERE id IN ({keys}) AND season IS NOT NULL"
 EXISTING = "SELECT league_id, season, endpoint FROM mart.coverage_status"
 DELETE = "DELETE FROM mart.coverage_status WHERE league_id = %s AND season = %s AND endpoint = %s"
 LEAGUE_NAMES = "SELECT id, name FROM core.leagues WHERE id IN ({keys})"
+# The endpoints whose figures a stored fixture row can change: its season's fixture count and list,
+# the finished fixtures whose details are due, the teams the fixtures name (and the players expected
+# of them), the upcoming fixtures odds are wanted for. Standings, injuries and top scorers read only
+# their own tables and raw answers, which a fixture's answer does not write.
+BY_FIXTURE = frozenset({"fixtures", *DETAIL_PARTS, "teams", "players", "odds"})
+# A fixture stored in play is not finished, so the season's finished fixtures (details) stay as they were.
+BY_LIVE_FIXTURE = BY_FIXTURE - set(DETAIL_PARTS)
 
 
 def report(db: Database, config: JobConfig, now: datetime, league: int | None = None,
@@ -76,24 +87,46 @@ def league_names(db: Database, leagues: Iterable[int]) -> dict[int, str]:
 def saved_settings(db: Database) -> CoverageConfig:
     """The settings the last report used (defaults before the first report)."""
     row = db.fetchone(SETTINGS)
-    return CoverageConfig.model_validate(load_json(row[0]) if row else {})
+    saved = row[0] if row else None
+    return _settings(saved if saved is None or isinstance(saved, str) else dump_json(saved))
 
 
-def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime) -> int:
-    """Recompute the measured league seasons among `keys`; returns mart rows written."""
+@lru_cache(maxsize=8)
+def _settings(saved: str | None) -> CoverageConfig:
+    # Parsed once per distinct saved text (every live tick reads the same), not once per response.
+    return CoverageConfig.model_validate(load_json(saved) if saved is not None else {})
+
+
+def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime,
+                    only: Mapping[tuple[int, int], Collection[str]] | None = None) -> int:
+    """Recompute the measured league seasons among `keys` (of a season in `only`, the endpoints it names);
+    returns mart rows written."""
     measured: set[tuple[int, int]] = set()
     for chunk in chunks({(int(k[0]), int(k[1])) for k in keys}):
         sql = MEASURED.format(keys=marks(len(chunk), 2))
         measured |= {(int(a), int(b)) for a, b in db.fetchall(sql, [v for key in chunk for v in key])}
     if not measured:
         return 0
-    return write(db, compute(db, saved_settings(db), sorted(measured), now), now)
+    return write(db, compute(db, saved_settings(db), sorted(measured), now, only), now)
 
 
 def refresh_touched(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
     """Coverage of the league seasons touched, directly or through their fixtures (e.g. details fetched
-    alone), each recomputed once per response: a fixture item touches both."""
-    seasons = {(int(k[0]), int(k[1])) for k in touched.get("league_season", ())}
-    for chunk in chunks(touched.get("fixture", set())):
-        seasons |= {(a, b) for a, b in db.fetchall(FIXTURE_SEASONS.format(keys=marks(len(chunk))), chunk)}
-    return refresh_seasons(db, seasons, now)
+    alone), each recomputed once per response: a fixture item touches both. A season reached through
+    its fixtures re-measures only what fixtures can change (BY_FIXTURE, BY_LIVE_FIXTURE when every one
+    was in play); one touched otherwise (its flags, standings, players, injuries, odds) is re-measured whole."""
+    reached = fixture_endpoints(db, touched.get("fixture", set()), touched.get("fixture_live", set()))
+    seasons = {(int(k[0]), int(k[1])) for k in touched.get("league_season", ())} | set(reached)
+    return refresh_seasons(db, seasons, now, reached)
+
+
+def fixture_endpoints(db: Database, fixtures: Collection[Any],
+                      live: Collection[Any]) -> dict[tuple[int, int], set[str]]:
+    """The league seasons of `fixtures`, each with the endpoints those fixtures can change (`live`: in play)."""
+    live_ids = {int(k) for k in live}
+    reached: dict[tuple[int, int], set[str]] = {}
+    for chunk in chunks(set(fixtures)):
+        for fixture_id, league, season in db.fetchall(FIXTURE_SEASONS.format(keys=marks(len(chunk))), chunk):
+            endpoints = BY_LIVE_FIXTURE if int(fixture_id) in live_ids else BY_FIXTURE
+            reached.setdefault((int(league), int(season)), set()).update(endpoints)
+    return reached

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from afc.config.coverage import CoverageConfig, Expectation
@@ -76,12 +76,13 @@ def _round(value: float | None) -> float | None:
 
 
 def compute(db: Database, config: CoverageConfig, seasons: Iterable[LeagueSeason | tuple[int, int]],
-            now: datetime) -> list[Coverage]:
-    """Coverage of every configured endpoint of `seasons`, worst first."""
+            now: datetime, only: Mapping[tuple[int, int], Collection[str]] | None = None) -> list[Coverage]:
+    """Coverage of every configured endpoint of `seasons` (of a season in `only`, just the endpoints it
+    names), worst first. Each row is what a full recompute at `now` gives: endpoints are measured apart."""
     rows = []
     for item in seasons:
         league, season = (item.league, item.season) if isinstance(item, LeagueSeason) else item
-        found = measure(open_season(db, league, season, now, config))
+        found = measure(open_season(db, league, season, now, config), (only or {}).get((league, season)))
         rows += [score(m, league, season, config, now) for m in found]
     return sorted(rows, key=lambda r: r.sort_key)
 

@@ -6,10 +6,10 @@ season costs the same however large the database grows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from afc.config.coverage import DETAIL_PARTS, FLAGS, CoverageConfig
 from afc.config.seasons import guess_season
@@ -92,6 +92,8 @@ class Season:
     flags: dict[str, bool | None]
     current: bool
     fixtures_known: bool  # some fixture of the season is held, or its fixture list was fetched
+    # Lookups several endpoints share (a run, the season's teams), read once per measurement.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def keys(self) -> dict[str, Any]:
@@ -106,8 +108,11 @@ class Season:
         return max(0.0, (self.now - max(times)).total_seconds() / 60)
 
     def run(self, endpoint: str) -> RawRun | None:
-        """The latest whole-season fetch of `endpoint` for this league season."""
-        return latest_run(self.db, endpoint, self.league, self.season)
+        """The latest whole-season fetch of `endpoint` for this league season (read once per measurement)."""
+        key = ("run", endpoint)
+        if key not in self.memo:
+            self.memo[key] = latest_run(self.db, endpoint, self.league, self.season)
+        return cast(RawRun | None, self.memo[key])
 
 
 def open_season(db: Database, league: int, season: int, now: datetime, config: CoverageConfig) -> Season:
@@ -116,8 +121,11 @@ def open_season(db: Database, league: int, season: int, now: datetime, config: C
     flags = dict(zip(FLAG_COLUMNS, row[1:], strict=True)) if row else dict.fromkeys(FLAG_COLUMNS)
     current = bool(row[0]) if row and row[0] is not None else season >= guess_season(now)
     keys = {"league": league, "season": season}
-    known = db.fetchone(ANY_FIXTURE, keys) is not None or latest_run(db, "fixtures", league, season) is not None
-    return Season(db, league, season, now, config, {k: _bool(v) for k, v in flags.items()}, current, known)
+    run = latest_run(db, "fixtures", league, season)
+    known = run is not None or db.fetchone(ANY_FIXTURE, keys) is not None
+    opened = Season(db, league, season, now, config, {k: _bool(v) for k, v in flags.items()}, current, known)
+    opened.memo[("run", "fixtures")] = run
+    return opened
 
 
 def _bool(value: object) -> bool | None:
@@ -167,11 +175,11 @@ def details(s: Season) -> list[Measure]:
 
 def season_teams(s: Season) -> int | None:
     """Teams in the season's fixtures; before any fixture, what /teams last listed; else unknown."""
-    (count,) = s.db.fetchone(SEASON_TEAMS, s.keys) or (0,)
-    if count:
-        return int(count)
-    run = s.run("teams")
-    return run.items if run else None
+    if "teams" not in s.memo:
+        (count,) = s.db.fetchone(SEASON_TEAMS, s.keys) or (0,)
+        run = None if count else s.run("teams")
+        s.memo["teams"] = int(count) if count else run.items if run else None
+    return cast(int | None, s.memo["teams"])
 
 
 def teams(s: Season) -> Measure:
@@ -242,9 +250,10 @@ MEASURES: dict[str, Callable[[Season], Measure]] = {
 }
 
 
-def measure(s: Season) -> list[Measure]:
-    """Every configured endpoint of the league season; those the flags or config rule out are marked."""
-    wanted = s.config.endpoints
+def measure(s: Season, only: Collection[str] | None = None) -> list[Measure]:
+    """Every configured endpoint of the league season (or those of them in `only`); those the flags or
+    config rule out are marked."""
+    wanted = [name for name in s.config.endpoints if only is None or name in only]
     found = [m for m in details(s) if m.endpoint in wanted] if any(p in wanted for p in DETAIL_PARTS) else []
     found += [MEASURES[name](s) for name in wanted if name in MEASURES]
     return [_applicable(s, _empty_answer(s, m)) for m in found]
