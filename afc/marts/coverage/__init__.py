@@ -34,9 +34,10 @@ DELETE = "DELETE FROM mart.coverage_status WHERE league_id = %s AND season = %s 
 LEAGUE_NAMES = "SELECT id, name FROM core.leagues WHERE id IN ({keys})"
 # The endpoints whose figures a stored fixture row can change: its season's fixture count and list,
 # the finished fixtures whose details are due, the teams the fixtures name (and the players expected
-# of them), the upcoming fixtures odds are wanted for. Standings, injuries and top scorers read only
-# their own tables and raw answers, which a fixture's answer does not write.
-BY_FIXTURE = frozenset({"fixtures", *DETAIL_PARTS, "teams", "players", "odds"})
+# of them), the upcoming fixtures odds are wanted for, and the freshness of standings and top scorers
+# (stale from the first match change after their last fetch). Injuries read only their own table and
+# raw answers, which a fixture's answer does not write.
+BY_FIXTURE = frozenset({"fixtures", *DETAIL_PARTS, "teams", "players", "odds", "standings", "top_scorers"})
 # A fixture stored in play is not finished, so the season's finished fixtures (details) stay as they were.
 BY_LIVE_FIXTURE = BY_FIXTURE - set(DETAIL_PARTS)
 
