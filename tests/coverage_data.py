@@ -6,11 +6,23 @@ League 39, season 2026 (current), now = 2026-11-28 12:00 UTC. Flags: events, lin
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from afc.clock import SimClock
+from afc.collect.collector import Collector
+from afc.collect.step import collect
+from afc.config.settings import load_settings
+from afc.coverage import gaps
 from afc.db import Database, dump_json
+from afc.jobs.bootstrap import bootstrap
+from afc.resources import default_jobs_dir
+from afc.sandbox import SandboxConfig, start_sandbox
+from afc.sandbox.server import Sandbox
 from tests.conftest import scalar
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -99,3 +111,36 @@ def jobs_dir(tmp: Path, coverage: str = "", seasons: str = "[2026]") -> Path:
     if coverage:
         (tmp / "coverage.yaml").write_text(coverage)
     return tmp
+
+
+@contextmanager
+def sandbox_at(at: datetime) -> Iterator[Sandbox]:
+    """The sandbox on a clock stopped at `at` (pro plan, seed 42)."""
+    with start_sandbox(SandboxConfig(seed=42, plan="pro"), clock=SimClock(at, speed=0), port=0) as sb:
+        yield sb
+
+
+@contextmanager
+def sandbox_collector(sandbox: Sandbox, db_url: str, tmp: Path) -> Iterator[Collector]:
+    """A collector on the sandbox tracking league 39's current season, bootstrapped as a real install is
+    (/leagues: its seasons and coverage flags)."""
+    jobs = jobs_dir(tmp / "jobs", seasons="[current]")
+    shutil.copy(default_jobs_dir() / "bootstrap.yaml", jobs)
+    conf = load_settings({}, api_key=sandbox.key, api_base_url=sandbox.url, database_url=db_url, jobs_dir=str(jobs))
+    opened = Collector.open(conf, clock=sandbox.clock)
+    try:
+        bootstrap(opened, "leagues")
+        yield opened
+    finally:
+        opened.close()
+
+
+def fill_gaps(collector: Collector) -> int:
+    """Run every gap's requests (all pages) as `afc backfill --from-gaps` would; returns the gaps filled."""
+    found = gaps(collector, collector.config, collector.now())
+    ctx = collector.context("coverage_gaps", "test", "LOW")
+    for gap in found:
+        for request in gap.requests:
+            for _ in collect(ctx, request):
+                pass
+    return len(found)

@@ -4,24 +4,16 @@ details, standings and the rest), then every mart row is compared with a full re
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from afc.api.client import Request
-from afc.clock import SimClock
-from afc.collect.collector import Collector
 from afc.collect.step import collect
-from afc.config.settings import load_settings
-from afc.coverage import gaps
 from afc.db import as_datetime, load_json
-from afc.jobs.bootstrap import bootstrap
 from afc.marts.coverage import compute, report, saved_settings
 from afc.marts.coverage.model import Coverage
-from afc.resources import default_jobs_dir
-from afc.sandbox import SandboxConfig, start_sandbox
 from tests import coverage_data as data
 
 AT = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)  # a Saturday: matches from midday into the evening
@@ -30,28 +22,14 @@ FIGURES = ("held", "expected", "count_pct", "lag_minutes", "freshness_pct", "pip
 
 @pytest.fixture
 def sandbox():
-    with start_sandbox(SandboxConfig(seed=42, plan="pro"), clock=SimClock(AT, speed=0), port=0) as sb:
+    with data.sandbox_at(AT) as sb:
         yield sb
 
 
 @pytest.fixture
 def collector(sandbox, db_url, tmp_path):
-    jobs = data.jobs_dir(tmp_path / "jobs", seasons="[current]")
-    shutil.copy(default_jobs_dir() / "bootstrap.yaml", jobs)
-    conf = load_settings({}, api_key=sandbox.key, api_base_url=sandbox.url, database_url=db_url, jobs_dir=str(jobs))
-    opened = Collector.open(conf, clock=sandbox.clock)
-    bootstrap(opened, "leagues")
-    yield opened
-    opened.close()
-
-
-def fill(collector: Collector) -> None:
-    """Every gap's requests, all pages (details of finished fixtures, standings, players, odds, …)."""
-    ctx = collector.context("coverage_gaps", "test", "LOW")
-    for gap in gaps(collector, collector.config, collector.now()):
-        for request in gap.requests:
-            for _ in collect(ctx, request):
-                pass
+    with data.sandbox_collector(sandbox, db_url, tmp_path) as opened:
+        yield opened
 
 
 def stored(db: Any) -> dict[tuple[int, int, str], dict[str, Any]]:
@@ -73,7 +51,7 @@ def figures(row: dict[str, Any] | Coverage) -> tuple[Any, ...]:
 
 def test_a_live_day_keeps_the_mart_exactly_what_a_full_recompute_gives(collector, sandbox):
     db, config = collector.db, collector.config
-    fill(collector)
+    data.fill_gaps(collector)
     report(db, config, AT)
     live = collector.context("live", "test", "CRITICAL")
     now = AT
@@ -83,7 +61,7 @@ def test_a_live_day_keeps_the_mart_exactly_what_a_full_recompute_gives(collector
         list(collect(live, Request.of("fixtures", {"live": "all"})))
         if tick % 12 == 0:  # every hour: the day's fixtures by date, then whatever is missing
             list(collect(live, Request.of("fixtures", {"date": now.date().isoformat()})))
-            fill(collector)
+            data.fill_gaps(collector)
     in_play = db.fetchone("SELECT count(*) FROM raw.responses WHERE params->>'live' = 'all' AND results > 0")[0]
     assert in_play > 20  # matches were in play through the afternoon
 

@@ -11,16 +11,11 @@ from typer.testing import CliRunner
 
 from afc.api.client import Request
 from afc.cli import app
-from afc.clock import SimClock
-from afc.collect.collector import Collector
 from afc.collect.step import collect
-from afc.config.settings import load_settings
 from afc.coverage import gaps
 from afc.db import load_json
-from afc.jobs.bootstrap import bootstrap
 from afc.marts.coverage import report
 from afc.resources import default_jobs_dir
-from afc.sandbox import SandboxConfig, start_sandbox
 from tests import coverage_data as data
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -29,30 +24,14 @@ LEAGUE = 39
 
 @pytest.fixture
 def sandbox():
-    with start_sandbox(SandboxConfig(seed=42, plan="pro"), clock=SimClock(AT, speed=0), port=0) as sb:
+    with data.sandbox_at(AT) as sb:
         yield sb
 
 
 @pytest.fixture
 def collector(sandbox, db_url, tmp_path):
-    jobs = data.jobs_dir(tmp_path / "jobs", seasons="[current]")
-    shutil.copy(default_jobs_dir() / "bootstrap.yaml", jobs)  # /leagues for the coverage flags
-    conf = load_settings({}, api_key=sandbox.key, api_base_url=sandbox.url, database_url=db_url, jobs_dir=str(jobs))
-    opened = Collector.open(conf, clock=sandbox.clock)
-    bootstrap(opened, "leagues")  # seasons and coverage flags, as a real install has them
-    yield opened
-    opened.close()
-
-
-def fill(collector: Collector) -> int:
-    """Run every gap's requests (all pages) as afc backfill --from-gaps would; returns calls made."""
-    found = gaps(collector, collector.config, collector.now())
-    ctx = collector.context("coverage_gaps", "test", "LOW")
-    for gap in found:
-        for request in gap.requests:
-            for _ in collect(ctx, request):
-                pass
-    return len(found)
+    with data.sandbox_collector(sandbox, db_url, tmp_path) as opened:
+        yield opened
 
 
 def test_gaps_filled_bring_coverage_to_100_percent(collector, sandbox):
@@ -72,7 +51,7 @@ def test_gaps_filled_bring_coverage_to_100_percent(collector, sandbox):
     assert details.calls == len(details.requests) == -(-finished // 20)
     assert all(len(r.query["ids"].split("-")) <= 20 for r in details.requests)
     sandbox.reset_counters()
-    fill(collector)
+    data.fill_gaps(collector)
     asked = [(endpoint.strip("/"), params) for endpoint, params in sandbox.requests]
     for gap in found:
         for request in gap.requests:
