@@ -110,6 +110,31 @@ def test_text_hygiene(target: ReadOnlyDb, sql: str, message: str) -> None:
     assert message in refused(target, sql)
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT 1 AS v;", "SELECT 1 AS v; -- the answer", "SELECT 1 AS v; /* a note */",
+    "SELECT 1 AS v -- no semicolon", "SELECT 1 AS v /* ; */;", "SELECT 1 AS v -- ; in a comment\n;",
+])
+def test_a_trailing_semicolon_or_comment_is_fine(target: ReadOnlyDb, sql: str) -> None:
+    assert run_query(target, sql).rows == [[1]]
+
+
+@pytest.mark.parametrize("sql,value", [
+    ("SELECT ';' AS v; -- x", ";"), ("SELECT 'it''s;' AS v;", "it's;"), ('SELECT 1 AS ";";', 1),
+    ("SELECT $$;$$ AS v; /* a /* nested */ note; */", ";"), ("SELECT $t$ a;$$ $t$ AS v; --", " a;$$ "),
+    ("SELECT E'\\';' AS v;", "';"),
+])
+def test_postgres_semicolons_inside_quotes_stay(module_pg_url: str, ai_role: str, sql: str, value: Any) -> None:
+    assert run_query(restricted_target(module_pg_url, ai_role), sql).rows == [[value]]
+
+
+def test_statement_end_cuts_at_the_first_bare_semicolon() -> None:
+    from afc.mcp.readonly_pg import statement_end
+
+    for sql, cut in [("SELECT 1; -- x", "SELECT 1"), ("SELECT a$b$c FROM t;", "SELECT a$b$c FROM t"),
+                     ("SELECT '; unterminated", "SELECT '; unterminated"), ("SELECT /* ; */ 1;", "SELECT /* ; */ 1")]:
+        assert sql[:statement_end(sql)] == cut
+
+
 # --- SQLite specifics -------------------------------------------------------------------------
 
 

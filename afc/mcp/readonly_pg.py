@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -125,7 +126,7 @@ def clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Sequ
             columns += [f"CASE WHEN {count} > {chars} THEN NULL ELSE {col} END",
                         f"CASE WHEN {count} > {chars} THEN {_head(text, chars, count)} END"]
             pairs.append(True)
-    body = sql.rstrip().rstrip(";")
+    body = sql[:statement_end(sql)]
     # OFFSET 0 keeps the planner from pulling a subquery up into the wrapper, which would compute
     # each value once per reference (length, left, the value itself) instead of once.
     wrapped = (f"SELECT {', '.join(columns)} FROM (SELECT * FROM (\n{body}\n) AS i OFFSET 0) "
@@ -143,6 +144,70 @@ def clipping(sql: str, oids: list[int], chars: int) -> tuple[str, Callable[[Sequ
         return values
 
     return wrapped, merge
+
+
+_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+def statement_end(sql: str) -> int:
+    """Where the one statement in `sql` ends: its first `;` outside quotes and comments, else the end.
+
+    PostgreSQL has already accepted `sql` as exactly one statement, so whatever follows that `;` is
+    more semicolons, whitespace or comments (`SELECT 1; -- note`), which must not land inside the
+    wrapping subquery. Knows '…' and E'…' strings, "…" names, $tag$…$tag$ bodies, -- and nested /* */.
+    """
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c == ";":
+            return i
+        if c == "'":
+            escapes = i > 0 and sql[i - 1] in "eE" and (i < 2 or not (sql[i - 2].isalnum() or sql[i - 2] == "_"))
+            i = _quoted_end(sql, i, "'", escapes)
+        elif c == '"':
+            i = _quoted_end(sql, i, '"', False)
+        elif sql.startswith("--", i):
+            newline = sql.find("\n", i)
+            i = n if newline < 0 else newline + 1
+        elif sql.startswith("/*", i):
+            i = _comment_end(sql, i)
+        elif c == "$" and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] in "_$")) \
+                and (tag := _DOLLAR_TAG.match(sql, i)):
+            close = sql.find(tag.group(0), tag.end())
+            i = n if close < 0 else close + len(tag.group(0))
+        else:
+            i += 1
+    return n
+
+
+def _quoted_end(sql: str, start: int, quote: str, escapes: bool) -> int:
+    """Just past the quote closing the string or name opened at `start` (doubled quotes stay inside)."""
+    i = start + 1
+    while i < len(sql):
+        if escapes and sql[i] == "\\":
+            i += 2
+        elif sql[i] == quote:
+            if not sql.startswith(quote, i + 1):
+                return i + 1
+            i += 2
+        else:
+            i += 1
+    return len(sql)
+
+
+def _comment_end(sql: str, start: int) -> int:
+    """Just past the end of the (nestable) block comment opened at `start`."""
+    depth, i = 0, start
+    while i < len(sql):
+        if sql.startswith("/*", i):
+            depth, i = depth + 1, i + 2
+        elif sql.startswith("*/", i):
+            depth, i = depth - 1, i + 2
+            if depth == 0:
+                return i
+        else:
+            i += 1
+    return len(sql)
 
 
 def _count(text: str, chars: int, name: str) -> str:
