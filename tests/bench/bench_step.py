@@ -137,7 +137,7 @@ def dlt_round(batches: list[Load]) -> dict[str, float]:
     with password_login() as url, tempfile.TemporaryDirectory() as tmp:
         for name, items, _ in batches:
             pipeline = dlt.pipeline(pipeline_name=f"bench_{name}", pipelines_dir=tmp, dataset_name=name,
-                                    destination=dlt.destinations.postgres(credentials=url), progress="log")
+                                    destination=dlt.destinations.postgres(credentials=url))
             resource = dlt.resource(items, name="fixtures", write_disposition="merge", primary_key="fixture__id")
             started = time.perf_counter()
             pipeline.run(resource)
