@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -236,11 +237,18 @@ def _url(name: str) -> str:
 @pytest.fixture
 def pg_url(pg_admin: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test (copied from the template)."""
+    with fresh_pg(pg_admin) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_pg(template: str) -> Iterator[str]:
+    """A new database copied from `template`, dropped at the end (for tests that need two at once)."""
     import psycopg
 
     name = f"afc_test_{os.getpid()}_{next(_counter)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_admin}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield _url(name)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
