@@ -50,7 +50,7 @@ def recordings() -> list[tuple[str, str]]:
     season = json.loads((SAMPLES / SEASON).read_text(encoding="utf-8-sig"))
     season["response"][3]["fixture"] = None  # quarantined
     season["response"][5]["fixture"]["status"]["clock"] = "67:12"  # drift: a field the API added
-    season["response"][3]["goals"]["home"] = 1e-05  # in the quarantined item: a float json.dumps writes as 1e-05, orjson as 0.00001
+    season["response"][3]["goals"]["home"] = 1e-05  # quarantined with it: json.dumps writes 1e-05, orjson 0.00001
     found.append(("broken season", json.dumps(season)))
     return found
 

@@ -102,7 +102,7 @@ def afc_round(backend: str, batches: list[Load]) -> dict[str, float]:
         db = connect(url)
         step = Step(db)
         step.load("plain", replicate(sample(PLAIN)["response"], 380, 1), 380)  # warm-up: stubs, caches, partition
-        out = {name: round(len(items) / step.load(name, items, per)) for name, items, per in batches}
+        out: dict[str, float] = {name: round(len(items) / step.load(name, items, per)) for name, items, per in batches}
         columns, rows = fixture_rows(batches[0][1])
         out["bare"] = round(len(rows) / bare(db, columns, rows))
         db.close()
@@ -241,7 +241,8 @@ def table(results: dict[str, Any]) -> str:
     for load, label in (("plain", f"plain /fixtures, {results['plain_items']:,} items"),
                         ("details", f"with details, {results['detail_items']:,} items")):
         dlt = f"{m['dlt'][load]:,.0f}/s" if "dlt" in m else "—"
-        cells = [f"{m[b][load]:,.0f}/s" + (f" ({ratios[b][load]}× dlt)" if ratios else "") for b in ("sqlite", "postgres")]
+        cells = [f"{m[b][load]:,.0f}/s" + (f" ({ratios[b][load]}× dlt)" if ratios else "")
+                 for b in ("sqlite", "postgres")]
         barecell = (f"{m['postgres']['bare']:,.0f}/s ({results['bare_over_afc']['postgres']}× afc)"
                     if load == "plain" else "—")
         lines.append(f"| {label} | {dlt} | {cells[0]} | {cells[1]} | {barecell} |")
