@@ -109,6 +109,7 @@ SLOW: frozenset[str] = frozenset({
     "test_guard.py::test_a_failed_job_and_the_breaker_it_opened_are_alerted_once",
     "test_drift.py::test_cli_drift_lists_acknowledges_and_reports",
     "test_secrets.py::test_the_key_is_in_no_table_log_or_message",
+    "test_ingest_fast.py::test_the_fast_path_writes_what_the_reference_path_wrote",
 })
 
 
