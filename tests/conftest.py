@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -108,6 +109,7 @@ SLOW: frozenset[str] = frozenset({
     "test_guard.py::test_a_failed_job_and_the_breaker_it_opened_are_alerted_once",
     "test_drift.py::test_cli_drift_lists_acknowledges_and_reports",
     "test_secrets.py::test_the_key_is_in_no_table_log_or_message",
+    "test_ingest_fast.py::test_the_fast_path_writes_what_the_reference_path_wrote",
 })
 
 
@@ -236,11 +238,18 @@ def _url(name: str) -> str:
 @pytest.fixture
 def pg_url(pg_admin: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test (copied from the template)."""
+    with fresh_pg(pg_admin) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_pg(template: str) -> Iterator[str]:
+    """A new database copied from `template`, dropped at the end (for tests that need two at once)."""
     import psycopg
 
     name = f"afc_test_{os.getpid()}_{next(_counter)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_admin}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield _url(name)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -28,10 +28,11 @@ def marks(count: int, width: int = 1) -> str:
 
 @lru_cache(maxsize=32)
 def upsert_sql(table: str, key: tuple[str, ...], columns: tuple[str, ...]) -> str:
-    """INSERT … ON CONFLICT DO UPDATE only when a value differs; updated_at is never compared."""
+    """INSERT … ON CONFLICT DO UPDATE only when a value differs; updated_at is never compared. Positional
+    parameters: both drivers bind a tuple several times faster than a dict of names."""
     values = [c for c in columns if c not in key]
     cols = ", ".join(columns + ("updated_at",))
-    placeholders = ", ".join(f"%({c})s" for c in columns + ("updated_at",))
+    placeholders = ", ".join(["%s"] * (len(columns) + 1))
     sets = ", ".join(f"{c} = excluded.{c}" for c in values + ["updated_at"])
     old = ", ".join(f"t.{c}" for c in values)
     new = ", ".join(f"excluded.{c}" for c in values)
@@ -43,8 +44,9 @@ def upsert(db: Database, table: str, key: tuple[str, ...], rows: Sequence[dict[s
     """Write `rows` into a mart table; returns how many were inserted or changed."""
     if not rows:
         return 0
-    sql = upsert_sql(table, key, tuple(rows[0]))
-    return max(0, db.executemany(sql, [row | {"updated_at": now} for row in rows]))
+    columns = tuple(rows[0])
+    sql = upsert_sql(table, key, columns)
+    return max(0, db.executemany(sql, [(*[row[c] for c in columns], now) for row in rows]))
 
 
 def delete(db: Database, table: str, column: str, keys: Sequence[Any]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -35,6 +36,8 @@ def _runs(quick: bool) -> dict[str, Callable[[], Any]]:
     return {
         "backfill": lambda: module("backfill").run(),
         "ingest": lambda: module("ingest").run(plain=10_000 if quick else 20_000, detailed=400 if quick else 1_000),
+        "step": lambda: module("step").run(plain=3_800 if quick else 10_000, detailed=400 if quick else 2_000,
+                                           with_dlt=importlib.util.find_spec("dlt") is not None),
         "marts": lambda: module("marts").run(large=big, repeats=10 if quick else 30),
         "live": lambda: {b: module("live").run(b, big=big, ticks=2_000 if quick else 10_000)
                          for b in ("sqlite", "postgres")},
@@ -70,6 +73,20 @@ def headline(name: str, f: dict[str, Any]) -> list[Row]:
         return [("ingest", "plain fixture items/s", *_both(f, lambda v: v["plain_items_per_s"]), "≥ 10,000"),
                 ("ingest", "items/s with all details", *_both(f, lambda v: v["details_items_per_s"]), ""),
                 ("ingest", "bare COPY/executemany ÷ afc", *_both(f, lambda v: f"{v['bare_vs_afc']}x"), "")]
+    if name == "step":
+        m, ratios = f["medians"], f.get("ratios", {})
+
+        def vs_dlt(load: str) -> Callable[[Any], str]:
+            return lambda v: f"{v[load]:,.0f}" + (f" ({ratios[v['backend']][load]}x dlt)" if ratios else "")
+
+        both = {b: m[b] | {"backend": b, "bare_x": f["bare_over_afc"][b]} for b in ("sqlite", "postgres")}
+        rows = [("step", "full step, plain fixture items/s", *_both(both, vs_dlt("plain")), "≥ 5x dlt"),
+                ("step", "full step, items/s with all details", *_both(both, vs_dlt("details")), "≥ 5x dlt"),
+                ("step", "bare write ÷ full step, plain", *_both(both, lambda v: f"{v['bare_x']}x"), "≤ 8x")]
+        if "dlt" in m:
+            rows.append(("step", "dlt 1.31 merge (PostgreSQL), plain / details items/s", "",
+                         f"{m['dlt']['plain']:,.0f} / {m['dlt']['details']:,.0f}", ""))
+        return rows
     if name == "marts":
         return [("marts", f"20-fixture refresh, 10k vs {f['large']:,} fixtures",
                  *_both(f, lambda v: f"{v['small']['refresh_ms']} → {v['large']['refresh_ms']} ms "

@@ -1,0 +1,2 @@
+-- PostgreSQL's 0015 compresses large JSON columns with lz4. SQLite stores values uncompressed:
+-- nothing to change here (the file keeps both backends' migration numbers in step).
