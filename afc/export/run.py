@@ -1,0 +1,289 @@
+"""`afc export`: core and mart tables (and raw bodies) to Parquet, CSV or JSON Lines files.
+
+Which tables exist comes from the live catalog, so a table a later migration adds is exported
+without code changes. Each run writes, per table, one file of the rows changed since its watermark
+(`DIR/core_fixtures/20261128T120000Z.parquet`) under a temporary name first and renames it into
+place, so a reader never sees half a file; only then does the watermark move. A watermark is held
+back by SETTLE from the run's start: a response whose transaction was still open while the run read
+(its rows carry the response's fetch time) is exported next time rather than never.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from afc.clock import Clock
+from afc.db import Database, catalog
+from afc.db.catalog import Column
+from afc.errors import AfcError, ConfigError
+from afc.export import formats, watermarks
+from afc.export.watermarks import Destination
+
+SETTLE = timedelta(minutes=2)
+BATCH = 2000
+EXPORTED_LAYERS = ("core", "mart")
+RAW_TABLES = ("raw.responses",)  # raw bodies: JSON Lines only
+WATERMARK_COLUMNS = ("updated_at", "fetched_at")  # raw.responses changes never; it is new when fetched
+Since = datetime | Literal["last"] | None
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export (table names or `all`), in which format, where, and which rows."""
+
+    tables: tuple[str, ...]
+    format: str
+    out: Path
+    since: Since = None
+    league: int | None = None
+    season: int | None = None
+
+    def __post_init__(self) -> None:
+        formats.check_format(self.format)
+        if self.format == "parquet":
+            formats.require_pyarrow()
+
+    @property
+    def scope(self) -> str:
+        """The league/season narrowing as text (part of the watermark's key)."""
+        parts = [f"league={self.league}" if self.league is not None else "",
+                 f"season={self.season}" if self.season is not None else ""]
+        return ",".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class TableExport:
+    """One table's part of a run: rows written, the file (None when nothing changed), the watermarks."""
+
+    table: str
+    rows: int
+    file: str | None
+    since: datetime | None
+    watermark: datetime | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What a run wrote."""
+
+    format: str
+    directory: str
+    tables: list[TableExport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        rate = round(self.rows / self.seconds) if self.seconds else 0
+        return asdict(self) | {"rows": self.rows, "rows_per_second": rate}
+
+
+def parse_since(text: str | None, now: datetime) -> Since:
+    """`last`, a UTC time (`2026-11-28`, `2026-11-28T12:00:00Z`; no offset means UTC), or None; never the future."""
+    if text is None or text == "last":
+        return text  # type: ignore[return-value]
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ConfigError(f"export: --since {text!r}: use last, or a UTC time such as 2026-11-28T12:00:00Z") \
+            from None
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > now:
+        raise ConfigError(f"export: --since {text}: in the future (now {now:%Y-%m-%dT%H:%M:%SZ})")
+    return moment
+
+
+def export(db: Database, request: ExportRequest, clock: Clock) -> ExportReport:
+    """Write each requested table's changed rows to one new file under `request.out`."""
+    fmt = request.format
+    started = clock.now()
+    tables = resolve(db, request)
+    directory = writable_directory(request.out)
+    destination = Destination(str(directory), fmt, request.scope)
+    timer = time.perf_counter()
+    done = [_export_table(db, table, columns, request, destination, started) for table, columns in tables]
+    return ExportReport(fmt, str(directory), done, time.perf_counter() - timer)
+
+
+def exportable(db: Database) -> list[str]:
+    """Every core and mart table and view the database holds, then the raw tables."""
+    found = [name for name, _ in catalog.tables(db, EXPORTED_LAYERS)]
+    return found + [name for name, _ in catalog.tables(db, ("raw",)) if name in RAW_TABLES]
+
+
+def resolve(db: Database, request: ExportRequest) -> list[tuple[str, list[Column]]]:
+    """The tables to export with their columns; unknown names and impossible requests in one line."""
+    known = exportable(db)
+    scoped = request.league is not None or request.season is not None
+    if request.tables == ("all",):
+        chosen = [t for t in known if t not in RAW_TABLES]
+        found = [(t, catalog.columns(db, t)) for t in chosen]
+        return [(t, cols) for t, cols in found if not scoped or _scope_conditions(t, cols, request) is not None]
+    resolved = []
+    for name in request.tables:
+        table = _match(name, known)
+        columns = catalog.columns(db, table)
+        if table in RAW_TABLES and request.format != "jsonl":
+            raise ConfigError(f"export: {table}: raw bodies are exported as JSON Lines only (--format jsonl)")
+        if scoped and (table in RAW_TABLES or _scope_conditions(table, columns, request) is None):
+            raise ConfigError(f"export: {table}: has no league_id/season or fixture_id column to narrow by; "
+                              "export it without --league/--season")
+        resolved.append((table, columns))
+    return resolved
+
+
+def _match(name: str, known: Sequence[str]) -> str:
+    """`core.fixtures`, `core_fixtures` or an unambiguous `fixtures` → `core.fixtures`."""
+    candidates = [t for t in known if name in (t, t.replace(".", "_", 1), t.partition(".")[2])]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise ConfigError(f"export: no table {name!r} to export; use all or one of: {', '.join(known)}")
+
+
+def writable_directory(out: Path) -> Path:
+    """`out` made if missing and proven writable, as an absolute path; one line when it is not."""
+    directory = out.expanduser().absolute()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".afc-probe-", dir=directory)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"export: --out {out}: cannot write there ({exc.strerror or exc})") from None
+    return directory
+
+
+def _scope_conditions(table: str, columns: Sequence[Column], request: ExportRequest) -> list[str] | None:
+    """SQL conditions narrowing `table` to the league/season asked for; None when it cannot be narrowed."""
+    names = {c.name for c in columns}
+    wanted = {"league_id": "%(league)s" if request.league is not None else None,
+              "season": "%(season)s" if request.season is not None else None}
+    conditions = [f"{column} = {value}" for column, value in wanted.items() if value]
+    if all(column in names for column, value in wanted.items() if value):
+        return conditions
+    if "fixture_id" in names:
+        return [f"fixture_id IN (SELECT id FROM core.fixtures WHERE {' AND '.join(conditions)})"]
+    return None
+
+
+def _select(db: Database, table: str, columns: Sequence[Column], mark: str | None, since: datetime | None,
+            request: ExportRequest) -> tuple[str, dict[str, Any]]:
+    """The query for one table's rows (JSON as text on PostgreSQL: no parse and dump on the way out)."""
+    def expression(c: Column) -> str:
+        return f'"{c.name}"::text AS "{c.name}"' if db.backend == "postgres" and formats.kind(c) == "json" \
+            else f'"{c.name}"'
+
+    where = list(_scope_conditions(table, columns, request) or [])
+    if since is not None and mark:
+        where.append(f'"{mark}" > %(since)s')
+    keys = [f'"{c.name}"' for c in columns if c.primary_key] or ([f'"{mark}"'] if mark else [])
+    sql = (f"SELECT {', '.join(map(expression, columns))} FROM {table}"
+           + (f" WHERE {' AND '.join(where)}" if where else "") + (f" ORDER BY {', '.join(keys)}" if keys else ""))
+    return sql, {"since": since, "league": request.league, "season": request.season}
+
+
+def _export_table(db: Database, table: str, columns: list[Column], request: ExportRequest,
+                  destination: Destination, started: datetime) -> TableExport:
+    mark = next((m for m in WATERMARK_COLUMNS if any(c.name == m for c in columns)), None)
+    since = _since(db, table, mark, request.since, destination, started)
+    sql, params = _select(db, table, columns, mark, since, request)
+    folder = Path(destination.directory) / table.replace(".", "_", 1)
+    rows, newest, path = write_file(db.stream(sql, params, size=BATCH), columns, mark, request.format, folder,
+                                    started)
+    note = "" if mark else "whole table: it has no updated_at"
+    if not rows or mark is None or newest is None:
+        return TableExport(table, rows, str(path) if path else None, since, None, note)
+    watermark = min(newest, started - SETTLE)
+    watermarks.store(db, table, destination, watermark, exported_at=started, rows=rows, file=str(path))
+    return TableExport(table, rows, str(path), since, watermark, note)
+
+
+def _since(db: Database, table: str, mark: str | None, since: Since, destination: Destination,
+           started: datetime) -> datetime | None:
+    """The time after which rows are exported: the stored watermark for `last`, the given time, or None."""
+    if mark is None or since is None:
+        return None
+    if since != "last":
+        return since
+    stored = watermarks.read(db, table, destination)
+    if stored is not None and stored > started:
+        raise AfcError(f"export: {table}: the watermark for {destination.directory} ({destination.format}) is "
+                       f"{stored:%Y-%m-%dT%H:%M:%SZ}, in the future (has the clock gone back?); "
+                       "export without --since to start again")
+    return stored
+
+
+def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark: str | None, fmt: str,
+               folder: Path, started: datetime) -> tuple[int, datetime | None, Path | None]:
+    """Rows into a new file in `folder`, written under a temporary name and renamed when whole.
+
+    Returns the row count, the newest watermark value seen and the file (None, and no file, for no rows).
+    """
+    normalise = formats.normalisers(columns)
+    at = next((i for i, c in enumerate(columns) if c.name == mark), None)
+    stamp = f"{started:%Y%m%dT%H%M%SZ}"
+    temporary = folder / f".{stamp}.{os.getpid()}.{fmt}.tmp"
+    sink: formats.Sink | None = None
+    count, newest = 0, None
+    try:
+        for batch in _batches(rows):
+            values = [[f(v) for f, v in zip(normalise, row, strict=True)] for row in batch]
+            if sink is None:
+                folder.mkdir(exist_ok=True)
+                sink = formats.open_sink(fmt, temporary, columns)
+            sink.write(values)
+            count += len(values)
+            if at is not None:
+                newest = max(filter(None, [newest, *(row[at] for row in values)]), default=None)
+        if sink is not None:
+            sink.close()
+    except BaseException as exc:
+        _discard(sink, temporary)
+        if isinstance(exc, OSError):
+            raise AfcError(f"export: cannot write {temporary}: {exc.strerror or exc}") from None
+        raise
+    if sink is None:
+        return 0, None, None
+    final = _free_name(folder, stamp, formats.EXTENSIONS[fmt])
+    os.replace(temporary, final)
+    return count, newest, final
+
+
+def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _discard(sink: formats.Sink | None, temporary: Path) -> None:
+    """Remove a half-written file: nothing half-written stays behind."""
+    if sink is not None:
+        with contextlib.suppress(Exception):  # the file goes anyway; the first error is the one to report
+            sink.close()
+    temporary.unlink(missing_ok=True)
+
+
+def _free_name(folder: Path, stamp: str, extension: str) -> Path:
+    """`stamp.ext`, or `stamp-2.ext`, ... when a run in the same second already wrote one."""
+    path, n = folder / f"{stamp}.{extension}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stamp}-{n}.{extension}"
+    return path
