@@ -79,8 +79,9 @@ def columns(db: Database, table: str) -> list[Column]:
     else:
         found = db.fetchall(PG_COLUMNS, {"table": table})
     logical = logical_types().get(table, {})
-    return [Column(name, logical.get(name) or normalise_type(declared or "text"), bool(nullable), bool(key))
-            for name, declared, nullable, key in found]
+    # A key column is never NULL (SQLite would allow it in a non-integer key; afc never writes one).
+    return [Column(name, logical.get(name) or normalise_type(declared or "text"), bool(nullable) and not key,
+                   bool(key)) for name, declared, nullable, key in found]
 
 
 def logical_types(directory: Path | None = None) -> dict[str, dict[str, str]]:

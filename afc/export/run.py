@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from afc.clock import Clock
-from afc.db import Database, catalog
+from afc.db import Database, as_datetime, catalog
 from afc.db.catalog import Column
 from afc.errors import AfcError, ConfigError
 from afc.export import formats, watermarks
@@ -246,7 +246,7 @@ def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark:
             sink.write(values)
             count += len(values)
             if at is not None:
-                newest = max(filter(None, [newest, *(row[at] for row in values)]), default=None)
+                newest = max(filter(None, [newest, *(as_datetime(row[at]) for row in values)]), default=None)
         if sink is not None:
             sink.close()
     except BaseException as exc:
