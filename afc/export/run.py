@@ -85,9 +85,11 @@ class ExportReport:
         return sum(t.rows for t in self.tables)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
+        """JSON-ready, times in ISO 8601."""
         rate = round(self.rows / self.seconds) if self.seconds else 0
-        return asdict(self) | {"rows": self.rows, "rows_per_second": rate}
+        tables = [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(t).items()}
+                  for t in self.tables]
+        return asdict(self) | {"tables": tables, "rows": self.rows, "rows_per_second": rate}
 
 
 def parse_since(text: str | None, now: datetime) -> Since:
