@@ -58,6 +58,8 @@ DESCRIPTIONS: dict[str, str] = {
     "ops.alerts_sent": "Alerts sent, for the repeat window.",
     "ops.heartbeats": "Liveness beats of long-running services (the live loop).",
     "ops.drift": "Fields the API added, dropped or retyped.",
+    "ops.export_watermarks": "How far `afc export` went per table and destination (directory, format, "
+                             "league/season scope): the newest updated_at exported.",
 }
 
 _CATALOG = Limits(rows=1000, bytes=4 * 1024 * 1024, seconds=10.0)
