@@ -16,8 +16,10 @@ from afc.api.client import Request, Response
 from afc.clock import SimClock
 from afc.collect import raw
 from afc.db import Database, as_datetime, connect
+from afc.errors import LockHeld
 from afc.export import formats
-from afc.export.run import SETTLE, ExportRequest, export
+from afc.export.run import LOCK_NAME, SETTLE, ExportRequest, export
+from afc.ops.lock import file_lock
 from tests.conftest import sample
 from tests.loading import AT, load
 
@@ -113,6 +115,7 @@ def test_since_last_exports_only_what_changed(db, tmp_path):
     newest = read(Path(third.tables[0].file)).to_pylist()
     assert [(r["id"], r["referee"]) for r in newest] == [(1035037, "Someone Else")]
     assert len(files(tmp_path, "core_fixtures")) == 2
+    assert db.fetchall("SELECT job_id, status FROM ops.job_runs ORDER BY id") == [("export", "ok")] * 3
 
 
 def test_rows_in_the_settle_window_are_exported_again_not_lost(db, tmp_path):
@@ -200,5 +203,15 @@ def test_a_failure_while_writing_leaves_nothing_behind(db, tmp_path, monkeypatch
     monkeypatch.setattr(formats.ParquetSink, "write", broken)
     with pytest.raises(Exception, match="No space left on device"):
         run(db, tmp_path / "out", "core.fixtures", since="last")
-    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+    assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] == [LOCK_NAME]
     assert db.fetchone("SELECT count(*) FROM ops.export_watermarks")[0] == 0
+
+
+def test_a_second_export_to_the_same_directory_at_once_does_nothing(db, tmp_path):
+    season(db)
+    out = tmp_path / "out"
+    out.mkdir()
+    with file_lock(out / LOCK_NAME, "export"), pytest.raises(LockHeld, match=f"holds {out}/{LOCK_NAME}; nothing"):
+        run(db, out, "core.fixtures")
+    assert files(out, "core_fixtures") == []
+    assert run(db, out, "core.fixtures").tables[0].rows == 381

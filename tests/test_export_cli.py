@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.db import connect
+from afc.export.run import LOCK_NAME
 from afc.export.watermarks import Destination, store
 from tests.conftest import sample
 from tests.loading import AT, load
@@ -32,7 +33,7 @@ def invoke(env: dict[str, str], *args: str):
 
 
 def written(out: Path) -> list[Path]:
-    return sorted(p for p in out.rglob("*") if p.is_file()) if out.exists() else []
+    return sorted(p for p in out.rglob("*") if p.is_file() and p.name != LOCK_NAME) if out.exists() else []
 
 
 def test_export_prints_a_line_per_table_then_nothing_changed(env, tmp_path):

@@ -21,13 +21,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from afc.clock import Clock
+from afc.collect import runs
 from afc.db import Database, as_datetime, catalog
 from afc.db.catalog import Column
 from afc.errors import AfcError, ConfigError
 from afc.export import formats, watermarks
 from afc.export.watermarks import Destination
+from afc.ops.lock import file_lock
+from afc.redact import describe
 
 SETTLE = timedelta(minutes=2)
+LOCK_NAME = ".afc-export.lock"
 BATCH = 2000
 EXPORTED_LAYERS = ("core", "mart")
 RAW_TABLES = ("raw.responses",)  # raw bodies: JSON Lines only
@@ -115,7 +119,15 @@ def export(db: Database, request: ExportRequest, clock: Clock) -> ExportReport:
     directory = writable_directory(request.out)
     destination = Destination(str(directory), fmt, request.scope)
     timer = time.perf_counter()
-    done = [_export_table(db, table, columns, request, destination, started) for table, columns in tables]
+    run_id = runs.start(db, "export", "export", started)  # "last success per job" sees nightly exports too
+    try:
+        with file_lock(directory / LOCK_NAME, "export"):  # one run per directory: file names and watermarks
+            done = [_export_table(db, table, columns, request, destination, started) for table, columns in tables]
+    except BaseException as exc:
+        with contextlib.suppress(AfcError):  # a lost database must not hide the error that stopped the export
+            runs.finish(db, run_id, "failed", clock.now(), describe(exc))
+        raise
+    runs.finish(db, run_id, "ok", clock.now())
     return ExportReport(fmt, str(directory), done, time.perf_counter() - timer)
 
 
