@@ -18,7 +18,8 @@ from afc.collect import raw
 from afc.db import Database, as_datetime, connect
 from afc.errors import LockHeld
 from afc.export import formats
-from afc.export.run import LOCK_NAME, SETTLE, ExportRequest, export
+from afc.export.files import LOCK_NAME
+from afc.export.run import SETTLE, ExportRequest, export
 from afc.ops.lock import file_lock
 from tests.conftest import sample
 from tests.loading import AT, load

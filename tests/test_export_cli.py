@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.db import connect
-from afc.export.run import LOCK_NAME
+from afc.export.files import LOCK_NAME
 from afc.export.watermarks import Destination, store
 from tests.conftest import sample
 from tests.loading import AT, load

@@ -11,10 +11,8 @@ back by SETTLE from the run's start: a response whose transaction was still open
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,17 +20,16 @@ from typing import Any, Literal
 
 from afc.clock import Clock
 from afc.collect import runs
-from afc.db import Database, as_datetime, catalog
+from afc.db import Database, catalog
 from afc.db.catalog import Column
 from afc.errors import AfcError, ConfigError
 from afc.export import formats, watermarks
+from afc.export.files import BATCH, LOCK_NAME, writable_directory, write_file
 from afc.export.watermarks import Destination
 from afc.ops.lock import file_lock
 from afc.redact import describe
 
 SETTLE = timedelta(minutes=2)
-LOCK_NAME = ".afc-export.lock"
-BATCH = 2000
 EXPORTED_LAYERS = ("core", "mart")
 RAW_TABLES = ("raw.responses",)  # raw bodies: JSON Lines only
 WATERMARK_COLUMNS = ("updated_at", "fetched_at")  # raw.responses changes never; it is new when fetched
@@ -98,8 +95,10 @@ class ExportReport:
 
 def parse_since(text: str | None, now: datetime) -> Since:
     """`last`, a UTC time (`2026-11-28`, `2026-11-28T12:00:00Z`; no offset means UTC), or None; never the future."""
-    if text is None or text == "last":
-        return text  # type: ignore[return-value]
+    if text is None:
+        return None
+    if text == "last":
+        return "last"
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
@@ -119,15 +118,15 @@ def export(db: Database, request: ExportRequest, clock: Clock) -> ExportReport:
     directory = writable_directory(request.out)
     destination = Destination(str(directory), fmt, request.scope)
     timer = time.perf_counter()
-    run_id = runs.start(db, "export", "export", started)  # "last success per job" sees nightly exports too
-    try:
-        with file_lock(directory / LOCK_NAME, "export"):  # one run per directory: file names and watermarks
+    with file_lock(directory / LOCK_NAME, "export"):  # one run per directory: file names and watermarks
+        run_id = runs.start(db, "export", "export", started)  # "last success per job" sees nightly exports too
+        try:
             done = [_export_table(db, table, columns, request, destination, started) for table, columns in tables]
-    except BaseException as exc:
-        with contextlib.suppress(AfcError):  # a lost database must not hide the error that stopped the export
-            runs.finish(db, run_id, "failed", clock.now(), describe(exc))
-        raise
-    runs.finish(db, run_id, "ok", clock.now())
+        except BaseException as exc:
+            with contextlib.suppress(AfcError):  # a lost database must not hide the error that stopped the export
+                runs.finish(db, run_id, "failed", clock.now(), describe(exc))
+            raise
+        runs.finish(db, run_id, "ok", clock.now())
     return ExportReport(fmt, str(directory), done, time.perf_counter() - timer)
 
 
@@ -166,19 +165,6 @@ def _match(name: str, known: Sequence[str]) -> str:
     raise ConfigError(f"export: no table {name!r} to export; use all or one of: {', '.join(known)}")
 
 
-def writable_directory(out: Path) -> Path:
-    """`out` made if missing and proven writable, as an absolute path; one line when it is not."""
-    directory = out.expanduser().absolute()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".afc-probe-", dir=directory)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ConfigError(f"export: --out {out}: cannot write there ({exc.strerror or exc})") from None
-    return directory
-
-
 def _scope_conditions(table: str, columns: Sequence[Column], request: ExportRequest) -> list[str] | None:
     """SQL conditions narrowing `table` to the league/season asked for; None when it cannot be narrowed."""
     names = {c.name for c in columns}
@@ -214,8 +200,11 @@ def _export_table(db: Database, table: str, columns: list[Column], request: Expo
     since = _since(db, table, mark, request.since, destination, started)
     sql, params = _select(db, table, columns, mark, since, request)
     folder = Path(destination.directory) / table.replace(".", "_", 1)
-    rows, newest, path = write_file(db.stream(sql, params, size=BATCH), columns, mark, request.format, folder,
-                                    started)
+    stream = db.stream(sql, params, size=BATCH)
+    try:
+        rows, newest, path = write_file(stream, columns, mark, request.format, folder, started)
+    finally:
+        getattr(stream, "close", lambda: None)()  # PostgreSQL: end the cursor's transaction now, not at GC
     note = "" if mark else "whole table: it has no updated_at"
     if not rows or mark is None or newest is None:
         return TableExport(table, rows, str(path) if path else None, since, None, note)
@@ -237,67 +226,3 @@ def _since(db: Database, table: str, mark: str | None, since: Since, destination
                        f"{stored:%Y-%m-%dT%H:%M:%SZ}, in the future (has the clock gone back?); "
                        "export without --since to start again")
     return stored
-
-
-def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark: str | None, fmt: str,
-               folder: Path, started: datetime) -> tuple[int, datetime | None, Path | None]:
-    """Rows into a new file in `folder`, written under a temporary name and renamed when whole.
-
-    Returns the row count, the newest watermark value seen and the file (None, and no file, for no rows).
-    """
-    normalise = formats.normalisers(columns)
-    at = next((i for i, c in enumerate(columns) if c.name == mark), None)
-    stamp = f"{started:%Y%m%dT%H%M%SZ}"
-    temporary = folder / f".{stamp}.{os.getpid()}.{fmt}.tmp"
-    sink: formats.Sink | None = None
-    count, newest = 0, None
-    try:
-        for batch in _batches(rows):
-            values = [[f(v) for f, v in zip(normalise, row, strict=True)] for row in batch]
-            if sink is None:
-                folder.mkdir(exist_ok=True)
-                sink = formats.open_sink(fmt, temporary, columns)
-            sink.write(values)
-            count += len(values)
-            if at is not None:
-                newest = max(filter(None, [newest, *(as_datetime(row[at]) for row in values)]), default=None)
-        if sink is not None:
-            sink.close()
-    except BaseException as exc:
-        _discard(sink, temporary)
-        if isinstance(exc, OSError):
-            raise AfcError(f"export: cannot write {temporary}: {exc.strerror or exc}") from None
-        raise
-    if sink is None:
-        return 0, None, None
-    final = _free_name(folder, stamp, formats.EXTENSIONS[fmt])
-    os.replace(temporary, final)
-    return count, newest, final
-
-
-def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _discard(sink: formats.Sink | None, temporary: Path) -> None:
-    """Remove a half-written file: nothing half-written stays behind."""
-    if sink is not None:
-        with contextlib.suppress(Exception):  # the file goes anyway; the first error is the one to report
-            sink.close()
-    temporary.unlink(missing_ok=True)
-
-
-def _free_name(folder: Path, stamp: str, extension: str) -> Path:
-    """`stamp.ext`, or `stamp-2.ext`, ... when a run in the same second already wrote one."""
-    path, n = folder / f"{stamp}.{extension}", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stamp}-{n}.{extension}"
-    return path
