@@ -20,12 +20,23 @@ runner = CliRunner()
 EPL = "fixtures/obissing__matches2023.json"
 
 
-@pytest.fixture
-def env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    db = connect(db_url)
+def season_at(url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a database holding the 2023 Premier League season."""
+    db = connect(url)
     load(db, "fixtures", {"league": "39", "season": "2023"}, sample(EPL)["response"])
     db.close()
-    return {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": str(tmp_path / "data"), "AFC_CLOCK": "2026-11-28T13:00:00Z@0"}
+    return {"AFC_DATABASE_URL": url, "AFC_DATA_DIR": str(tmp_path / "data"), "AFC_CLOCK": "2026-11-28T13:00:00Z@0"}
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return season_at(db_url, tmp_path)
+
+
+@pytest.fixture
+def sqlite_env(sqlite_url: str, tmp_path: Path) -> dict[str, str]:
+    """Argument checks do not depend on the backend: SQLite only, to spare the shared PostgreSQL server."""
+    return season_at(sqlite_url, tmp_path)
 
 
 def invoke(env: dict[str, str], *args: str):
@@ -72,22 +83,22 @@ def test_csv_with_a_since_time(env, tmp_path):
      "fixture_id column to narrow by; export it without --league/--season\n"),
     (["all", "--out", "{file}/sub"], "afc: export: --out {file}/sub: cannot write there (Not a directory)\n"),
 ])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(env, tmp_path, args, message):
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(sqlite_env, tmp_path, args, message):
     out, file = tmp_path / "out", tmp_path / "a-file"
     file.write_text("")
-    result = invoke(env, *[a.format(out=out, file=file) for a in args])
+    result = invoke(sqlite_env, *[a.format(out=out, file=file) for a in args])
     assert result.exit_code == 2
     assert result.stderr.startswith(message.format(file=file)) and result.stderr.count("\n") == 1
     assert result.stdout == "" and written(out) == []
 
 
-def test_a_missing_pyarrow_is_named_in_one_line(env, tmp_path, monkeypatch):
+def test_a_missing_pyarrow_is_named_in_one_line(sqlite_env, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` now raises ImportError
-    result = invoke(env, "all", "--out", str(tmp_path / "out"))
+    result = invoke(sqlite_env, "all", "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert result.stderr == ("afc: export: Parquet needs pyarrow, which is not installed: "
                              "pip install 'afc[export]'\n")
-    assert invoke(env, "all", "--format", "jsonl", "--out", str(tmp_path / "out")).exit_code == 0
+    assert invoke(sqlite_env, "all", "--format", "jsonl", "--out", str(tmp_path / "out")).exit_code == 0
 
 
 def test_a_watermark_in_the_future_fails_at_run_time_and_writes_nothing(env, db_url, tmp_path):

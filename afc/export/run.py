@@ -140,7 +140,7 @@ def resolve(db: Database, request: ExportRequest) -> list[tuple[str, list[Column
     """The tables to export with their columns; unknown names and impossible requests in one line."""
     known = exportable(db)
     scoped = request.league is not None or request.season is not None
-    if request.tables == ("all",):
+    if "all" in request.tables:
         chosen = [t for t in known if t not in RAW_TABLES]
         found = [(t, catalog.columns(db, t)) for t in chosen]
         return [(t, cols) for t, cols in found if not scoped or _scope_conditions(t, cols, request) is not None]
