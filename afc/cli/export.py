@@ -13,9 +13,11 @@ from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 
 @app.command("export")
 def export_cmd(
-    tables: Annotated[list[str], typer.Argument(metavar="TABLE...|all", help="Tables (core.fixtures, mart.daily_fixtures, raw.responses "
-                                                "as jsonl) or all: every core and mart table.")],
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory; each table's files go into DIR/<layer>_<table>/.")],
+    tables: Annotated[list[str], typer.Argument(
+        metavar="TABLE...|all",
+        help="Tables (core.fixtures, mart.daily_fixtures, raw.responses as jsonl) or all: every core and mart table.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR",
+                                      help="Directory; each table's files go into DIR/<layer>_<table>/.")],
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
     since: Annotated[str | None, typer.Option(help="Only rows changed after this UTC time (2026-11-28T12:00:00Z), "
                                               "or `last`: after the previous export to this directory.")] = None,
