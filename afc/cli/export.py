@@ -9,12 +9,13 @@ import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, settings, within, write_json
 from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
+from afc.words import plural
 
 
 @app.command("export")
 def export_cmd(
     tables: Annotated[list[str], typer.Argument(
-        metavar="TABLE...|all",
+        metavar="TABLE|all",
         help="Tables (core.fixtures, mart.daily_fixtures, raw.responses as jsonl) or all: every core and mart table.")],
     out: Annotated[Path, typer.Option("--out", metavar="DIR",
                                       help="Directory; each table's files go into DIR/<layer>_<table>/.")],
@@ -43,6 +44,6 @@ def export_cmd(
         return
     for table in report.tables:
         note = f" ({table.note})" if table.note else ""
-        console().print(f"{table.table}: {table.rows:,} rows → {table.file or 'nothing changed'}{note}",
+        console().print(f"{table.table}: {plural(table.rows, 'row')} → {table.file or 'nothing changed'}{note}",
                         markup=False, highlight=False)
-    console(stderr=True).print(f"exported {report.rows:,} rows ({report.format}) in {report.seconds:.2f}s")
+    console(stderr=True).print(f"exported {plural(report.rows, 'row')} ({report.format}) in {report.seconds:.2f}s")
