@@ -216,3 +216,18 @@ def test_a_second_export_to_the_same_directory_at_once_does_nothing(db, tmp_path
         run(db, out, "core.fixtures")
     assert files(out, "core_fixtures") == []
     assert run(db, out, "core.fixtures").tables[0].rows == 381
+
+
+def test_a_postgresql_array_column_is_exported_as_json(pg_url, tmp_path):
+    db = connect(pg_url)
+    with db.transaction():
+        db.execute("CREATE TABLE mart.tagged (id integer PRIMARY KEY, tags text[], updated_at timestamptz NOT NULL)")
+        db.execute("INSERT INTO mart.tagged VALUES (1, ARRAY['a', 'b'], %s), (2, NULL, %s)", (AT, AT))
+    run(db, tmp_path, "mart.tagged")
+    run(db, tmp_path / "lines", "mart.tagged", fmt="jsonl")
+    db.close()
+    table = read(files(tmp_path, "mart_tagged")[0])
+    assert table.schema.field("tags").type == pa.json_(pa.string())
+    assert table.column("tags").to_pylist() == ['["a","b"]', None]
+    lines = files(tmp_path / "lines", "mart_tagged")[0].read_text().splitlines()
+    assert [json.loads(line)["tags"] for line in lines] == [["a", "b"], None]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import yaml
 
-from afc.db import catalog
 from afc.export import dbt
 from tests.conftest import ROOT
 
 SOURCES = ROOT / "contrib" / "dbt" / "sources.yml"
-LEDGER = "ops.schema_migrations"  # created by the migration runner itself, not by a migration file
 
 
 def test_the_shipped_sources_yml_is_what_the_schema_generates(db):
@@ -32,26 +30,3 @@ def test_sources_yml_describes_every_core_and_mart_table_with_types_and_keys():
     assert [c["name"] for c in standings["columns"] if "data_tests" in c] == ["league_id", "season", "group_name",
                                                                               "team_id"]
     assert "daily_fixtures" in {t["name"] for t in mart["tables"]}
-
-
-def test_types_read_from_the_migrations_match_postgresql_catalog(pg_url):
-    from afc.db import connect
-
-    db = connect(pg_url)
-    declared = {(table, name): catalog.normalise_type(kind)
-                for table, _ in catalog.tables(db) if table != LEDGER
-                for name, kind, _, _ in db.fetchall(catalog.PG_COLUMNS, {"table": table})}
-    db.close()
-    parsed = {(table, name): kind for table, cols in catalog.logical_types().items() for name, kind in cols.items()}
-    assert parsed == declared
-
-
-def test_every_sqlite_column_has_a_logical_type(sqlite_url):
-    from afc.db import connect
-
-    db = connect(sqlite_url)
-    known = catalog.logical_types()
-    missing = [f"{table}.{c.name}" for table, _ in catalog.tables(db) if table != LEDGER
-               for c in catalog.columns(db, table) if c.name not in known.get(table, {})]
-    db.close()
-    assert missing == []

@@ -39,10 +39,16 @@ ORDER BY 1, 2"""
 SQLITE_COLUMNS = """
 SELECT name, type, "notnull" = 0 AS nullable, pk > 0 AS primary_key FROM pragma_table_info(?) ORDER BY cid"""
 
-_CREATE = re.compile(r"^CREATE TABLE (?:IF NOT EXISTS )?([a-z]+\.[a-z0-9_]+) \((.*?)^\)", re.S | re.M)
-_ADD_COLUMN = re.compile(r"^ALTER TABLE ([a-z]+\.[a-z0-9_]+) ADD COLUMN (?:IF NOT EXISTS )?(.*?);", re.S | re.M)
-_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*) ([a-z][a-z ]*?)(?:\(.*?\))?(?: (?:NOT|NULL|PRIMARY|REFERENCES|DEFAULT|"
-                     r"GENERATED|UNIQUE|CHECK|CONSTRAINT|COLLATE)\b.*)?,?\s*(?:--.*)?$")
+_STATEMENT = re.compile(
+    r"^(?:CREATE TABLE (?:IF NOT EXISTS )?(?P<created>[a-z]+\.[a-z0-9_]+) \((?P<body>.*?)^\)"
+    r"|ALTER TABLE (?:IF EXISTS )?(?:ONLY )?(?P<altered>[a-z]+\.[a-z0-9_]+) (?P<actions>[^;]*);"
+    r"|DROP TABLE (?:IF EXISTS )?(?P<dropped>[a-z]+\.[a-z0-9_]+))", re.S | re.M)
+_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*) ([a-z][a-z0-9 ]*?(?:\(.*?\))?(?:\[\])?)(?: (?:NOT|NULL|PRIMARY|"
+                     r"REFERENCES|DEFAULT|GENERATED|UNIQUE|CHECK|CONSTRAINT|COLLATE)\b.*)?,?\s*(?:--.*)?$", re.S)
+_ALTER_TYPE = re.compile(r"^ALTER (?:COLUMN )?([a-z_][a-z0-9_]*) (?:SET DATA )?TYPE ([a-z][a-z0-9 ]*?(?:\(.*?\))?"
+                         r"(?:\[\])?)(?: USING .*)?$", re.S)
+_DROP_COLUMN = re.compile(r"^DROP (?:COLUMN )?(?:IF EXISTS )?([a-z_][a-z0-9_]*)", re.S)
+_RENAME_COLUMN = re.compile(r"^RENAME (?:COLUMN )?([a-z_][a-z0-9_]*) TO ([a-z_][a-z0-9_]*)$", re.S)
 _CONSTRAINT = ("primary", "unique", "foreign", "constraint", "check", "exclude")
 _SYNONYMS = {"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
              "int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
@@ -62,8 +68,10 @@ class Column:
 
 def normalise_type(declared: str) -> str:
     """A declared type in one spelling: `timestamp with time zone` → `timestamptz`, `numeric(5,2)` → `numeric`."""
-    base = re.sub(r"\(.*?\)", "", declared.strip().lower()).strip()
-    return _SYNONYMS.get(base, base)
+    base = " ".join(re.sub(r"\(.*?\)", "", declared.strip().lower()).split())
+    array = base.endswith("[]")
+    base = _SYNONYMS.get(base.removesuffix("[]").strip(), base.removesuffix("[]").strip())
+    return f"{base}[]" if array else base
 
 
 def tables(db: Database, layers: tuple[str, ...] = LAYERS) -> list[tuple[str, str]]:
@@ -93,12 +101,43 @@ def logical_types(directory: Path | None = None) -> dict[str, dict[str, str]]:
 def _parse(directory: Path) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for path in sorted(directory.glob("*.sql")):
-        text = path.read_text(encoding="utf-8")
-        for table, body in _CREATE.findall(text):
-            found[table] = dict(filter(None, map(_column, body.splitlines())))
-        for table, definition in _ADD_COLUMN.findall(text):
-            found.setdefault(table, {}).update(filter(None, [_column(definition)]))
+        for statement in _STATEMENT.finditer(path.read_text(encoding="utf-8")):
+            if statement["created"]:
+                found[statement["created"]] = dict(filter(None, map(_column, statement["body"].splitlines())))
+            elif statement["dropped"]:
+                found.pop(statement["dropped"], None)
+            else:
+                table = found.setdefault(statement["altered"], {})
+                for action in _actions(statement["actions"]):
+                    _alter(table, action)
     return found
+
+
+def _actions(text: str) -> list[str]:
+    """An ALTER TABLE's actions, split at the commas outside parentheses."""
+    actions, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            actions.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [*actions, current.strip()]
+
+
+def _alter(table: dict[str, str], action: str) -> None:
+    """Apply one ALTER TABLE action (add, retype, drop or rename a column) to a table's columns."""
+    action = " ".join(action.split())
+    if action.startswith("ADD "):
+        added = _column(re.sub(r"^ADD (?:COLUMN )?(?:IF NOT EXISTS )?", "", action))
+        table.update([added] if added else [])
+    elif match := _ALTER_TYPE.match(action):
+        table[match[1]] = normalise_type(match[2])
+    elif match := _RENAME_COLUMN.match(action):
+        table[match[2]] = table.pop(match[1], "text")
+    elif match := _DROP_COLUMN.match(action):
+        table.pop(match[1], None)
 
 
 def _column(line: str) -> tuple[str, str] | None:

@@ -32,8 +32,8 @@ MISSING_PYARROW = "export: Parquet needs pyarrow, which is not installed: pip in
 
 
 def kind(column: Column) -> str:
-    """How a column's values travel: int, float, bool, timestamp, date, json or text."""
-    return _KINDS.get(column.type, "text")
+    """How a column's values travel: int, float, bool, timestamp, date, json (arrays too) or text."""
+    return "json" if column.type.endswith("[]") else _KINDS.get(column.type, "text")
 
 
 def check_format(name: str) -> str:
@@ -98,9 +98,10 @@ def arrow_type(column: Column) -> Any:
 
     if kind(column) == "timestamp":
         return pa.timestamp("us", tz="UTC" if column.type == "timestamptz" else None)
+    if kind(column) == "json":
+        return pa.json_(pa.string())
     simple = {"smallint": pa.int16(), "integer": pa.int32(), "bigint": pa.int64(), "real": pa.float32(),
-              "boolean": pa.bool_(), "date": pa.date32(), "jsonb": pa.json_(pa.string()),
-              "json": pa.json_(pa.string())}
+              "boolean": pa.bool_(), "date": pa.date32()}
     return simple.get(column.type, pa.float64() if kind(column) == "float" else pa.string())
 
 

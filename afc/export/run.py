@@ -182,8 +182,10 @@ def _select(db: Database, table: str, columns: Sequence[Column], mark: str | Non
             request: ExportRequest) -> tuple[str, dict[str, Any]]:
     """The query for one table's rows (JSON as text on PostgreSQL: no parse and dump on the way out)."""
     def expression(c: Column) -> str:
-        return f'"{c.name}"::text AS "{c.name}"' if db.backend == "postgres" and formats.kind(c) == "json" \
-            else f'"{c.name}"'
+        if db.backend != "postgres" or formats.kind(c) != "json":
+            return f'"{c.name}"'
+        value = f'to_json("{c.name}")' if c.type.endswith("[]") else f'"{c.name}"'
+        return f'{value}::text AS "{c.name}"'
 
     where = list(_scope_conditions(table, columns, request) or [])
     if since is not None and mark:
