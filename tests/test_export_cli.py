@@ -107,7 +107,7 @@ def test_a_watermark_in_the_future_fails_at_run_time_and_writes_nothing(env, db_
     future = AT.replace(year=2030)
     store(db, "core.fixtures", Destination(str(out), "parquet", ""), future, exported_at=future, rows=1, file="x")
     db.close()
-    result = invoke(env, "core.fixtures", "--out", str(out), "--since", "last")
+    result = invoke(env, "mart.daily_fixtures", "core.fixtures", "--out", str(out), "--since", "last")
     assert result.exit_code == 1
     assert result.stderr == (f"afc: export: core.fixtures: the watermark for {out} (parquet) is 2030-11-28T12:00:00Z, "
                              "in the future (has the clock gone back?); export without --since to start again\n")

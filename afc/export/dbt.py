@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from afc.db import Database, catalog
-from afc.export.run import EXPORTED_LAYERS, WATERMARK_COLUMNS
+from afc.export.run import EXPORTED_LAYERS, watermark_column
 from afc.mcp.schema import DESCRIPTIONS
 
 HEADER = ("# Generated from afc's migrations by `python -m afc.export.dbt`; do not edit by hand\n"
@@ -44,7 +44,7 @@ def _source(db: Database, layer: str) -> dict[str, Any]:
 def _table(db: Database, table: str) -> dict[str, Any]:
     columns = catalog.columns(db, table)
     entry: dict[str, Any] = {"name": table.partition(".")[2], "description": DESCRIPTIONS.get(table, "")}
-    mark = next((m for m in WATERMARK_COLUMNS if any(c.name == m for c in columns)), None)
+    mark = watermark_column(columns)
     if mark:
         entry["loaded_at_field"] = mark
     entry["columns"] = [_column(c, single_key=sum(x.primary_key for x in columns) == 1) for c in columns]

@@ -119,9 +119,13 @@ def export(db: Database, request: ExportRequest, clock: Clock) -> ExportReport:
     destination = Destination(str(directory), fmt, request.scope)
     timer = time.perf_counter()
     with file_lock(directory / LOCK_NAME, "export"):  # one run per directory: file names and watermarks
+        # Every table's starting point first: a bad stored watermark stops the run before any file is written.
+        plans = [(table, columns, _since(db, table, columns, request.since, destination, started))
+                 for table, columns in tables]
         run_id = runs.start(db, "export", "export", started)  # "last success per job" sees nightly exports too
         try:
-            done = [_export_table(db, table, columns, request, destination, started) for table, columns in tables]
+            done = [_export_table(db, table, columns, since, request, destination, started)
+                    for table, columns, since in plans]
         except BaseException as exc:
             with contextlib.suppress(AfcError):  # a lost database must not hide the error that stopped the export
                 runs.finish(db, run_id, "failed", clock.now(), describe(exc))
@@ -196,10 +200,14 @@ def _select(db: Database, table: str, columns: Sequence[Column], mark: str | Non
     return sql, {"since": since, "league": request.league, "season": request.season}
 
 
-def _export_table(db: Database, table: str, columns: list[Column], request: ExportRequest,
+def watermark_column(columns: Sequence[Column]) -> str | None:
+    """The column a table's watermark follows (updated_at, or fetched_at for raw); None: exported whole."""
+    return next((m for m in WATERMARK_COLUMNS if any(c.name == m for c in columns)), None)
+
+
+def _export_table(db: Database, table: str, columns: list[Column], since: datetime | None, request: ExportRequest,
                   destination: Destination, started: datetime) -> TableExport:
-    mark = next((m for m in WATERMARK_COLUMNS if any(c.name == m for c in columns)), None)
-    since = _since(db, table, mark, request.since, destination, started)
+    mark = watermark_column(columns)
     sql, params = _select(db, table, columns, mark, since, request)
     folder = Path(destination.directory) / table.replace(".", "_", 1)
     stream = db.stream(sql, params, size=BATCH)
@@ -215,10 +223,10 @@ def _export_table(db: Database, table: str, columns: list[Column], request: Expo
     return TableExport(table, rows, str(path), since, watermark, note)
 
 
-def _since(db: Database, table: str, mark: str | None, since: Since, destination: Destination,
+def _since(db: Database, table: str, columns: Sequence[Column], since: Since, destination: Destination,
            started: datetime) -> datetime | None:
     """The time after which rows are exported: the stored watermark for `last`, the given time, or None."""
-    if mark is None or since is None:
+    if watermark_column(columns) is None or since is None:
         return None
     if since != "last":
         return since
