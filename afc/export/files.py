@@ -67,7 +67,7 @@ def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark:
         raise
     if sink is None:
         return 0, None, None
-    final = _free_name(folder, stamp, formats.EXTENSIONS[fmt])
+    final = _free_name(folder, stamp, fmt)  # the format is the extension
     os.replace(temporary, final)
     return count, newest, final
 

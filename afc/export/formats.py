@@ -24,7 +24,6 @@ from afc.db.catalog import Column
 from afc.errors import ConfigError
 
 FORMATS = ("parquet", "csv", "jsonl")
-EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
 _KINDS = {"smallint": "int", "integer": "int", "bigint": "int", "numeric": "float", "real": "float",
           "double precision": "float", "boolean": "bool", "timestamptz": "timestamp", "timestamp": "timestamp",
           "date": "date", "jsonb": "json", "json": "json"}
