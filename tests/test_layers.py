@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent / "afc"
 # Top to bottom; a unit may import units of its own layer or of layers below it, never above.
 LAYERS: list[tuple[str, ...]] = [
     ("afc.__main__", "afc.cli", "afc.demo"),
-    ("afc.backfill", "afc.live", "afc.coverage", "afc.rehearse"),
+    ("afc.backfill", "afc.live", "afc.coverage", "afc.rehearse", "afc.export"),
     ("afc.jobs",),
     ("afc.ops", "afc.mcp", "afc.notify"),
     ("afc.collect",),

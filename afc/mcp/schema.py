@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from afc.db.catalog import LAYERS, PG_COLUMNS, PG_TABLES, SQLITE_COLUMNS, SQLITE_TABLES
 from afc.errors import ConfigError
 from afc.mcp.readonly import Limits, ReadOnlyDb, run_query
 
-LAYERS = ("raw", "core", "mart", "ops")
 DESCRIPTIONS: dict[str, str] = {
     "raw.responses": "Every API response, whole: endpoint, params, status, headers (never the key), body, "
                      "errors, results, paging, fetched_at, job_run_id.",
@@ -58,28 +58,10 @@ DESCRIPTIONS: dict[str, str] = {
     "ops.alerts_sent": "Alerts sent, for the repeat window.",
     "ops.heartbeats": "Liveness beats of long-running services (the live loop).",
     "ops.drift": "Fields the API added, dropped or retyped.",
+    "ops.export_watermarks": "How far `afc export` went per table and destination (directory, format, "
+                             "league/season scope): the newest updated_at exported.",
 }
 
-PG_TABLES = """
-SELECT n.nspname AS layer, c.relname AS name, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view'
-       ELSE 'table' END AS kind
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname IN ('raw', 'core', 'mart', 'ops') AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
-ORDER BY 1, 2"""
-PG_COLUMNS = """
-SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
-       COALESCE(a.attnum = ANY(i.indkey), false) AS primary_key
-FROM pg_attribute a
-LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
-WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum"""
-SQLITE_TABLES = """
-SELECT substr(name, 1, instr(name, '_') - 1) AS layer, substr(name, instr(name, '_') + 1) AS name, type AS kind
-FROM sqlite_master
-WHERE type IN ('table', 'view') AND substr(name, 1, instr(name, '_') - 1) IN ('raw', 'core', 'mart', 'ops')
-ORDER BY 1, 2"""
-SQLITE_COLUMNS = """
-SELECT name, type, "notnull" = 0 AS nullable, pk > 0 AS primary_key FROM pragma_table_info(?) ORDER BY cid"""
 _CATALOG = Limits(rows=1000, bytes=4 * 1024 * 1024, seconds=10.0)
 
 

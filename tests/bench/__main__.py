@@ -47,6 +47,7 @@ def _runs(quick: bool) -> dict[str, Callable[[], Any]]:
         "rebuild": lambda: module("rebuild").run(),
         "coverage": lambda: module("coverage").run(seasons=20 if quick else 60),
         "ops": lambda: module("ops").run(rows=20_000 if quick else 60_000),
+        "export": lambda: module("export").run(),
     }
 
 
@@ -121,6 +122,11 @@ def headline(name: str, f: dict[str, Any]) -> list[Row]:
         b = _by_backend(f["results"])
         return [("ops", "prune a year of raw", *_both(b, lambda v: f"{v['prune_s']} s"), ""),
                 ("ops", "backup", *_both(b, lambda v: f"{v['backup_s']} s"), "")]
+    if name == "export":
+        return [("export", "season with details to Parquet (rows/s)",
+                 *_both(f, lambda v: f"{v['parquet']['seconds']} s ({v['parquet']['rows_per_s']:,})"), "< 2 s"),
+                ("export", "… to CSV / JSON Lines (rows/s)",
+                 *_both(f, lambda v: f"{v['csv']['rows_per_s']:,} / {v['jsonl']['rows_per_s']:,}"), "")]
     return []
 
 

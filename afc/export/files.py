@@ -1,0 +1,100 @@
+"""Export files: a directory proven writable, and each file written under a temporary name, then renamed.
+
+A reader globbing `*.parquet` never sees half a file: the rows go to `.<stamp>.<pid>.<format>.tmp` in
+the table's folder, which is renamed to `<stamp>.<format>` only once it is whole; a failure removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from afc.db import as_datetime
+from afc.db.catalog import Column
+from afc.errors import AfcError, ConfigError
+from afc.export import formats
+
+BATCH = 2000  # rows per read and per Parquet row group: detail rows carry ~40 kB of JSON each
+LOCK_NAME = ".afc-export.lock"
+
+
+def writable_directory(out: Path) -> Path:
+    """`out` made if missing and proven writable, as an absolute path; one line when it is not."""
+    directory = out.expanduser().absolute()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".afc-probe-", dir=directory)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"export: --out {out}: cannot write there ({exc.strerror or exc})") from None
+    return directory
+
+
+def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark: str | None, fmt: str,
+               folder: Path, started: datetime) -> tuple[int, datetime | None, Path | None]:
+    """Rows into a new file in `folder`, written under a temporary name and renamed when whole.
+
+    Returns the row count, the newest watermark value seen and the file (None, and no file, for no rows).
+    """
+    normalise = formats.normalisers(columns)
+    at = next((i for i, c in enumerate(columns) if c.name == mark), None)
+    stamp = f"{started:%Y%m%dT%H%M%SZ}"
+    temporary = folder / f".{stamp}.{os.getpid()}.{fmt}.tmp"
+    sink: formats.Sink | None = None
+    count, newest = 0, None
+    try:
+        for batch in _batches(rows):
+            values = [[f(v) for f, v in zip(normalise, row, strict=True)] for row in batch]
+            if sink is None:
+                folder.mkdir(exist_ok=True)
+                sink = formats.open_sink(fmt, temporary, columns)
+            sink.write(values)
+            count += len(values)
+            if at is not None:
+                newest = max(filter(None, [newest, *(as_datetime(row[at]) for row in values)]), default=None)
+        if sink is not None:
+            sink.close()
+    except BaseException as exc:
+        _discard(sink, temporary)
+        if isinstance(exc, OSError):
+            raise AfcError(f"export: cannot write {temporary}: {exc.strerror or exc}") from None
+        raise
+    if sink is None:
+        return 0, None, None
+    final = _free_name(folder, stamp, fmt)  # the format is the extension
+    os.replace(temporary, final)
+    return count, newest, final
+
+
+def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _discard(sink: formats.Sink | None, temporary: Path) -> None:
+    """Remove a half-written file: nothing half-written stays behind."""
+    if sink is not None:
+        with contextlib.suppress(Exception):  # the file goes anyway; the first error is the one to report
+            sink.close()
+    temporary.unlink(missing_ok=True)
+
+
+def _free_name(folder: Path, stamp: str, extension: str) -> Path:
+    """`stamp.ext`, or `stamp-2.ext`, ... when a run in the same second already wrote one."""
+    path, n = folder / f"{stamp}.{extension}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stamp}-{n}.{extension}"
+    return path
