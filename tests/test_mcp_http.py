@@ -134,7 +134,8 @@ def test_sql_that_is_not_unicode_is_refused_over_the_wire(hostile_env: Env) -> N
     accept = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {TOKEN}"}
     hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
     with httpx.Client(headers=accept, timeout=10) as http:
-        opened = http.post(hostile_env.server, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
+        opened = http.post(hostile_env.server,
+                           json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
         session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
         http.post(hostile_env.server, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
         body = '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", ' \
