@@ -117,9 +117,10 @@ class BearerGuard:
 
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the server starts so a busy port is one clear line."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     try:
-        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(address, port, family, socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ConfigError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
     sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
@@ -137,7 +138,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
     """The SDK's streamable HTTP app at /mcp, behind the bearer guard when a token is set."""
-    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host)
+    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"))
     return app if listen.token is None else BearerGuard(app, listen.token)
 
 
