@@ -148,6 +148,8 @@ def serve_http(server: MCPServer, listen: Listen) -> None:
 
     sock = bind(listen.host, listen.port)
     auth = "bearer token" if listen.token else "no authentication (loopback)"
-    log.info("MCP over HTTP on http://%s:%d%s (%s)", listen.host, sock.getsockname()[1], ENDPOINT, auth)
+    address = listen.host.strip("[]")
+    shown = f"[{address}]" if ":" in address else address
+    log.info("MCP over HTTP on http://%s:%d%s (%s)", shown, sock.getsockname()[1], ENDPOINT, auth)
     config = uvicorn.Config(app_for(server, listen), log_level="warning", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
