@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import pytest
 
 from afc.jobs.bootstrap import bootstrap
@@ -18,35 +19,35 @@ from tests.fakeapi import REFERENCE_ROUTES, Answer, FakeApi
 from tests.test_guard import open_collector
 
 DASHBOARD = ROOT / "contrib" / "grafana" / "afc.json"
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-            "offset", "inf", "nan"}
-LABEL_LISTS = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 IDENTIFIER = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+CHILDREN = ("lhs", "rhs", "expr", "param", "vector_selector")
 
 
 def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression reads: identifiers that are not functions, keywords, labels,
-    strings, durations or Grafana variables."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)         # string literals (label values)
-    text = re.sub(r"\$\{?\w+\}?", "", text)                  # Grafana variables ($account, ${__range})
-    text = re.sub(r"\{[^}]*\}", "", text)                    # label matchers
-    text = re.sub(r"\[[^\]]*\]", "", text)                   # range selectors and subqueries
-    text = LABEL_LISTS.sub("", text)                         # by (group), on (job), ...
-    text = re.sub(r"\b\d[\w.]*", "", text)                     # numbers and durations (offset 1h)
-    names = set()
-    for found in IDENTIFIER.finditer(text):
-        rest = text[found.end():].lstrip()
-        if not rest.startswith("(") and found.group().lower() not in KEYWORDS:
-            names.add(found.group())
-    return names
+    """The metric names a PromQL expression reads, from Prometheus' grammar (promql-parser): every
+    vector selector's name. A selector without a literal name cannot be checked and is named as such."""
+    return _selected(promql_parser.parse(expr))
+
+
+def _selected(node: Any) -> set[str]:
+    if isinstance(node, promql_parser.VectorSelector):
+        return {node.name or f"<no metric name: {node.matchers}>"}
+    found: set[str] = set()
+    for child in [getattr(node, name, None) for name in CHILDREN] + list(getattr(node, "args", None) or []):
+        if child is not None and not isinstance(child, (str, int, float)):
+            found |= _selected(child)
+    return found
 
 
 def test_the_name_extraction_sees_through_promql() -> None:
     expr = ('count(afc_job_last_success{group=~"$group", job!="x"} == 0) or vector(0) + '
             'sum by (group) (rate(afc_x_total[5m] offset 1h)) / on (account) group_left afc_quota_daily_limit'
-            ' - time() + afc_heartbeat_timestamp_seconds{loop="live"} unless up')
+            ' - time() + max_over_time(afc_heartbeat_timestamp_seconds{loop="live"}[1h:5m]) unless up')
     assert metric_names(expr) == {"afc_job_last_success", "afc_x_total", "afc_quota_daily_limit",
                                   "afc_heartbeat_timestamp_seconds", "up"}
+    assert metric_names('{__name__=~"afc_.*"}') == {'<no metric name: {__name__=~"afc_.*"}>'}
+    with pytest.raises(ValueError, match="unclosed left parenthesis"):
+        metric_names("sum(afc_quota_used_today")
 
 
 def dashboard() -> dict[str, Any]:
