@@ -164,25 +164,35 @@ def env(request: pytest.FixtureRequest, ai_role: str, tmp_path_factory: pytest.T
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 async def test_hostile_input_changes_nothing(env: Env, case: Case) -> None:
+    started = time.monotonic()
+    async with Client(env.server) as client:
+        await assert_refused_or_harmless(client, env, case)
+    assert_nothing_changed(env, started)
+
+
+async def assert_refused_or_harmless(client: Client, env: Env, case: Case) -> None:
+    """The case's answer is the expected refusal (or a harmless result), and the session still answers."""
     sqlite = env.backend == "sqlite"
     sql = (case.sqlite_sql if sqlite and case.sqlite_sql else case.sql).format(**env.names)
     expected = case.sqlite if sqlite else case.pg
-    started = time.monotonic()
-    async with Client(env.server) as client:
-        result = await client.call_tool("db_query", {"sql": sql})
-        text = text_of(result)
-        if expected is None:
-            assert result.is_error is False, text
-            assert case.check(result.structured_content), result.structured_content
-        else:
-            assert result.is_error is True and expected in text, text
-        who = await client.call_tool("db_query", {"sql": "SELECT current_user" if not sqlite else "SELECT 1"})
-        assert who.structured_content["rows"] == [[env.role] if env.role else [1]]
+    result = await client.call_tool("db_query", {"sql": sql})
+    text = text_of(result)
+    if expected is None:
+        assert result.is_error is False, text
+        assert case.check(result.structured_content), result.structured_content
+    else:
+        assert result.is_error is True and expected in text, text
+    who = await client.call_tool("db_query", {"sql": "SELECT current_user" if not sqlite else "SELECT 1"})
+    assert who.structured_content["rows"] == [[env.role] if env.role else [1]]
+
+
+def assert_nothing_changed(env: Env, started: float) -> None:
+    """Answered within the budget; every row, relation, ACL, role, setting, lock and file as before."""
     assert time.monotonic() - started < TIMEOUT + 3
     _wait_for_sessions_to_close(env)
     assert snapshot(env.url, env.role) == env.baseline
     assert not Path(PWNED).exists()
-    if not sqlite:
+    if env.backend != "sqlite":
         assert list(env.directory.iterdir()) == []
 
 

@@ -74,7 +74,7 @@ def test_every_timer_is_persistent_jittered_utc_and_off_midnight():
 def test_every_service_is_a_hardened_oneshot_treating_75_as_success():
     files = rendered()
     for name, text in files.items():
-        if not name.endswith(".service") or name.endswith("afc-live.service"):
+        if not name.endswith(".service") or name.endswith(("afc-live.service", "afc-mcp-http.service")):
             continue
         for line in ("Type=oneshot", "SuccessExitStatus=75", "DynamicUser=yes", "StateDirectory=afc",
                      "LoadCredential=api_key:/etc/afc/api_key", "EnvironmentFile=-/etc/afc/afc.env",
@@ -91,6 +91,16 @@ def test_the_live_service():
                  "Restart=on-failure", "RestartPreventExitStatus=2", "SuccessExitStatus=75", "DynamicUser=yes",
                  "WantedBy=multi-user.target"):
         assert f"\n{line}\n" in text, line
+
+
+def test_the_mcp_http_service():
+    text = rendered()["systemd/afc-mcp-http.service"]
+    for line in ("Type=exec", "ExecStart=/usr/local/bin/afc mcp http --host 127.0.0.1 --port 8765",
+                 "Restart=on-failure", "RestartPreventExitStatus=2", "DynamicUser=yes", "StateDirectory=afc",
+                 "LoadCredential=mcp_token:/etc/afc/mcp_token", "EnvironmentFile=-/etc/afc/afc.env",
+                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "WantedBy=multi-user.target"):
+        assert f"\n{line}\n" in text, line
+    assert "api_key" not in text  # it needs no API key, and a missing key file would keep it from starting
 
 
 def test_crontab_has_the_same_schedules_under_flock():
@@ -138,7 +148,7 @@ def test_units_verify_clean_and_report_their_exposure():
     out = subprocess.run(["bash", str(ROOT / "scripts" / "verify-units.sh")], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "verify-units: 13 units verify clean"
+    assert lines[0] == "verify-units: 14 units verify clean"
     scores = {line.split()[1].rstrip(":"): float(line.split()[2]) for line in lines[1:]}
     assert set(scores) == {p.removeprefix("systemd/") for p in rendered() if p.endswith(".service")}
     assert max(scores.values()) <= 2.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -78,6 +79,14 @@ def open_collector(db: str | None = None, **overrides: Any) -> Any:
     from afc.collect.collector import Collector
 
     return Collector.open(settings(db, **overrides))
+
+
+def shown_at(moment: datetime, tz: str, *, seconds: bool = False) -> str:
+    """A timestamp as a person reads it: in the display zone (AFC_DISPLAY_TZ) with its abbreviation,
+    `2026-03-29 02:30 BST`; `2026-03-29 01:30 UTC` when none is set. --json output stays UTC."""
+    from zoneinfo import ZoneInfo
+
+    return f"{moment.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M{':%S' if seconds else ''} %Z}"
 
 
 def write_json(value: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, open_collector, shown_at, write_json
 from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, ConfigError
 from afc.words import count_calls
 
@@ -75,7 +75,7 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         write_json({"plans": rows, "quota": asdict(collector.ledger.status())})
         return
-    render_status(rows)
+    render_status(rows, collector.settings.display_tz)
 
 
 def plan_status(plan: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def plan_status(plan: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]
     return row
 
 
-def render_status(rows: list[dict[str, Any]]) -> None:
+def render_status(rows: list[dict[str, Any]], tz: str) -> None:
     """The status table (or a line saying there is nothing)."""
     from rich.table import Table
 
@@ -101,7 +101,7 @@ def render_status(rows: list[dict[str, Any]]) -> None:
     for name in ("plan", "league", "season", "status", "pending", "done", "skipped", "failed", "calls", "created_at"):
         table.add_column(name, justify="left" if name in ("status", "created_at") else "right")
     for row in rows:
-        created = f"{row['created_at']:%Y-%m-%d %H:%M}" if row["created_at"] else ""
+        created = shown_at(row["created_at"], tz) if row["created_at"] else ""
         table.add_row(*(str(row[k]) for k in ("plan", "league", "season", "status", "pending", "done", "skipped",
                                               "failed", "calls")), created)
     console().print(table)

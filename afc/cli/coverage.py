@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, fail_unless, open_collector, within, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, fail_unless, open_collector, shown_at, within, write_json
 from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 from afc.words import count_calls, plural
 
@@ -45,7 +45,7 @@ def report(league: LeagueOption = None, season: SeasonOption = None, db: DbOptio
     if as_json:
         write_json(result.as_dict())
     else:
-        console().print(report_table(result))
+        console().print(report_table(result, collector.settings.display_tz))
     fail_unless(not result.critical)
 
 
@@ -88,13 +88,13 @@ def _cells(row: Coverage) -> list[str]:
             _pct(row.freshness_pct, lag if row.freshness_pct is not None else ""), _pct(row.pipeline_pct, reached)]
 
 
-def report_table(result: CoverageReport) -> Table:
+def report_table(result: CoverageReport, tz: str) -> Table:
     """The report as a Rich table coloured by status, with the figures behind each percentage."""
     from rich.table import Column, Table
 
     table = Table(Column("league", no_wrap=True, max_width=22, overflow="ellipsis"), "season", "endpoint",
                   "status", "overall", Column("count", min_width=16), "freshness", "pipeline",
-                  title=f"coverage at {result.computed_at:%Y-%m-%d %H:%M} UTC, worst first",
+                  title=f"coverage at {shown_at(result.computed_at, tz)}, worst first",
                   caption="count: held/expected · freshness: lag/allowed · pipeline: items in core/items in raw")
     for row in result.rows:
         name = result.league_names.get(row.league_id)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, settings, within, write_json
+from afc.cli.app import DbOption, JsonOption, app, settings, shown_at, within, write_json
 
 
 @app.command("live-loop")
@@ -36,6 +36,6 @@ def live_loop(
     if as_json:
         write_json(asdict(report))
     elif once:
-        wake = f"{report.next_wake:%Y-%m-%d %H:%M:%S} UTC" if report.next_wake else "-"
+        wake = shown_at(report.next_wake, conf.display_tz, seconds=True) if report.next_wake else "-"
         typer.echo(f"{report.state}: {report.ticks} ticks, {report.in_play} in play, "
                    f"{report.detail_calls} details calls; next look at {wake}")

@@ -1,8 +1,9 @@
-"""`afc mcp stdio` (alias `afc serve-mcp`) and `afc mcp setup-role`: the MCP server for assistants."""
+"""`afc mcp stdio` (alias `afc serve-mcp`), `afc mcp http` and `afc mcp setup-role`: the MCP server for assistants."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,6 +36,28 @@ def serve_mcp(db: DbOption = None, query_db: QueryDbOption = None, role: RoleOpt
               timeout: TimeoutOption = 5.0) -> None:
     """Serve the MCP tools on stdin/stdout (the same as `afc mcp stdio`)."""
     stdio(db, query_db, role, timeout)
+
+
+@mcp_app.command("http")
+def http(
+    db: DbOption = None, query_db: QueryDbOption = None, role: RoleOption = "afc_ai", timeout: TimeoutOption = 5.0,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port (0: a free one, logged).")] = 8765,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="File holding the bearer token (default: AFC_MCP_TOKEN, "
+        "else $CREDENTIALS_DIRECTORY/mcp_token).")] = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="No token; refused unless --host is loopback.")] = False,
+) -> None:
+    """Serve the MCP tools over streamable HTTP at http://HOST:PORT/mcp, behind a bearer token."""
+    from afc.mcp.http import listen_on, resolve_token, serve_http
+    from afc.mcp.server import build_server
+
+    conf = settings(db)
+    token = None if no_auth else resolve_token(
+        env_token=conf.mcp_token.get_secret_value() if conf.mcp_token else None,
+        token_file=token_file, credentials_dir=conf.credentials_dir)
+    listen = listen_on(host, port, no_auth=no_auth, token=token)
+    serve_http(build_server(conf, query_url=query_db, role=role, timeout=timeout), listen)
 
 
 @mcp_app.command("setup-role")

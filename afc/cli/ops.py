@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, open_collector, settings, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, open_collector, settings, shown_at, write_json
 from afc.words import count_calls
 
 jobs_app = typer.Typer(no_args_is_help=True, help="List, validate and plan the jobs in jobs/*.yaml.")
@@ -18,18 +18,19 @@ JobsDirOption = Annotated[str | None, typer.Option("--jobs-dir", help="Jobs dire
 @app.command()
 def quota(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Show today's quota: used, left, this minute, the priority floors, the reset time."""
-    status = open_collector(db).ledger.status()
+    collector = open_collector(db)
+    status, tz = collector.ledger.status(), collector.settings.display_tz
     if as_json:
         write_json(asdict(status))
         return
     out = console()
     out.print(f"account {status.account}, {status.day} (UTC): {status.used_today}/{status.daily_limit} used, "
               f"{status.remaining_today} left" + (" — exhausted" if status.exhausted else "")
-              + (f" — parked until {status.parked_until:%H:%M:%S} UTC (a \"spent\" answer just after midnight)"
-                 if status.parked_until else ""))
+              + (f" — parked until {shown_at(status.parked_until, tz, seconds=True)} (a \"spent\" answer just "
+                 "after midnight)" if status.parked_until else ""))
     out.print(f"this minute: {status.used_this_minute}/{status.minute_limit}")
     out.print("floors: " + ", ".join(f"{p} {n}" for p, n in status.floors.items()))
-    out.print(f"resets at {status.resets_at:%Y-%m-%d %H:%M} UTC")
+    out.print(f"resets at {shown_at(status.resets_at, tz)}")
 
 
 @jobs_app.command("list")

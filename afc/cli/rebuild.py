@@ -22,7 +22,7 @@ def _open(db: str | None) -> tuple[Any, Any]:
     from afc.db.migrate import migrate
 
     conf = settings(db)
-    database = connect(conf.db_url)
+    database = connect(conf.db_url, display_tz=conf.display_tz)
     migrate(database)
     return database, parse_clock(conf.clock)
 

@@ -34,7 +34,7 @@ class Collector:
         """Connect (migrating a new database) and load the jobs; the key is only needed to fetch."""
         config = load(settings.jobs_dir)
         clock = clock or parse_clock(settings.clock)
-        db = db or connect(settings.db_url)
+        db = db or connect(settings.db_url, display_tz=settings.display_tz)
         if auto_migrate:
             migrate(db)
             runs.close_orphans(db, clock.now())  # runs of this host whose process was killed

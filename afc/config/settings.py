@@ -10,8 +10,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from afc.errors import ConfigError
 
@@ -47,7 +48,10 @@ ENV_VARS = {
     "AFC_LOG_FORMAT": "log_format",
     "AFC_METRICS_DIR": "metrics_dir",
     "CREDENTIALS_DIRECTORY": "credentials_dir",
+    "AFC_MCP_TOKEN": "mcp_token",
+    "AFC_DISPLAY_TZ": "display_tz",
 }
+HIDDEN = {"api_key", "mcp_token"}
 
 
 class Floors(BaseModel):
@@ -84,6 +88,15 @@ class Settings(BaseModel):
     log_format: Literal["auto", "json", "text"] = "auto"
     metrics_dir: Path | None = None
     credentials_dir: Path | None = None  # systemd's LoadCredential= directory (alerts' SMTP password)
+    mcp_token: SecretStr | None = None  # the bearer token `afc mcp http` requires (else a credentials file)
+    # Where a person reads a day: local match dates in mart.daily_fixtures, CLI tables. Storage stays UTC.
+    display_tz: str = "UTC"
+
+    @field_validator("display_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
     @property
     def db_url(self) -> str:
@@ -117,6 +130,15 @@ class Settings(BaseModel):
                 "(systemd LoadCredential=); try `afc demo` to run against the built-in sandbox"
             )
         return self.api_key.get_secret_value().strip()
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`, or a ValueError saying what a valid one looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as UTC, Europe/London "
+                         "or America/Sao_Paulo") from None
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -180,5 +202,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         field = str(err["loc"][0]) if err["loc"] else "settings"
         source = next((v for v, n in ENV_VARS.items() if n == field), field)
         got = values.get(field)
-        shown = "<hidden>" if field == "api_key" else repr(got)
+        shown = "<hidden>" if field in HIDDEN else repr(got)
+        if err["type"] == "value_error":  # our own validators' messages already name what was wrong
+            raise ConfigError(f"{source}: {err['ctx']['error']}") from None
         raise ConfigError(f"{source}: {err['msg'].lower()}, got {shown}") from None

@@ -28,6 +28,7 @@ class Database(Protocol):
 
     backend: Backend
     url: str  # safe to print: no password
+    display_tz: str  # the IANA zone of the marts' local dates (AFC_DISPLAY_TZ); storage stays UTC
 
     def transaction(self) -> AbstractContextManager[None]:
         """A writer transaction (SQLite: BEGIN IMMEDIATE); nested calls join the outer one."""
@@ -52,16 +53,17 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-def connect(url: str, *, read_only: bool = False) -> Database:
-    """Open the database at `url` (sqlite:///path, sqlite:///:memory:, postgresql://...)."""
+def connect(url: str, *, read_only: bool = False, display_tz: str = "UTC") -> Database:
+    """Open the database at `url` (sqlite:///path, sqlite:///:memory:, postgresql://...); marts written
+    through it give local dates in `display_tz`."""
     if url.startswith("sqlite:"):
         from afc.db.sqlite import SqliteDatabase
 
-        return SqliteDatabase.open(url, read_only=read_only)
+        return SqliteDatabase.open(url, read_only=read_only, display_tz=display_tz)
     if url.startswith(("postgresql:", "postgres:")):
         from afc.db.postgres import PostgresDatabase
 
-        return PostgresDatabase.open(url, read_only=read_only)
+        return PostgresDatabase.open(url, read_only=read_only, display_tz=display_tz)
     raise ConfigError(
         f"database URL {redact_url(url)!r}: use sqlite:///path/to/afc.db or postgresql://user@host/db"
     )

@@ -34,13 +34,14 @@ class PostgresDatabase:
 
     backend: Backend = "postgres"
 
-    def __init__(self, conn: psycopg.Connection, url: str):
+    def __init__(self, conn: psycopg.Connection, url: str, display_tz: str = "UTC"):
         self.conn = conn
         self.url = redact_url(url)
+        self.display_tz = display_tz
         self._raw_url = url
 
     @classmethod
-    def open(cls, url: str, *, read_only: bool = False) -> PostgresDatabase:
+    def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> PostgresDatabase:
         """Connect; read-only connections open every transaction READ ONLY."""
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
@@ -52,7 +53,7 @@ class PostgresDatabase:
         if read_only:
             conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
             conn.execute("SET default_transaction_read_only = on")  # and statements in autocommit
-        return cls(conn, url)
+        return cls(conn, url, display_tz)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from afc.db import Backend, Params
 from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
@@ -35,6 +36,14 @@ def table_name(qualified: str) -> str:
     return qualified.replace(".", "_", 1)
 
 
+def local_date(timestamp: str | None, zone: str) -> str | None:
+    """SQL function `afc_local_date(ts, zone)`: the calendar date of a stored UTC timestamp in an IANA
+    zone (SQLite has no time zones; PostgreSQL says `CAST(ts AT TIME ZONE zone AS date)`)."""
+    if timestamp is None:
+        return None
+    return datetime.fromisoformat(timestamp).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
 def _path_from_url(url: str) -> str:
     """The file path of an sqlite URL, as SQLAlchemy reads it: three slashes relative, four absolute."""
     rest = url.removeprefix("sqlite:").removeprefix("//")
@@ -56,14 +65,15 @@ class SqliteDatabase:
 
     backend: Backend = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, url: str, path: str):
+    def __init__(self, conn: sqlite3.Connection, url: str, path: str, display_tz: str = "UTC"):
         self.conn = conn
         self.url = url
         self.path = path
+        self.display_tz = display_tz
         self._depth = 0
 
     @classmethod
-    def open(cls, url: str, *, read_only: bool = False) -> SqliteDatabase:
+    def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> SqliteDatabase:
         """Open (and create, unless read-only) the file named by an sqlite:/// URL."""
         path = _path_from_url(url)
         try:
@@ -78,11 +88,12 @@ class SqliteDatabase:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.create_function("afc_local_date", 2, local_date, deterministic=True)
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}") from None
         except OSError as exc:
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc.strerror}") from None
-        return cls(conn, url, path)
+        return cls(conn, url, path, display_tz)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

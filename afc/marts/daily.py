@@ -1,4 +1,5 @@
-"""mart.daily_fixtures: one row per fixture for day-by-day dashboards (UTC day)."""
+"""mart.daily_fixtures: one row per fixture for day-by-day dashboards: the UTC match date and, next to
+it, the date where a person reads it (the connection's display zone, AFC_DISPLAY_TZ)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from afc.marts.common import chunks, marks
 
 COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
            "home_team_id", "home_team", "away_team_id", "away_team", "home_goals", "away_goals",
-           "status_short", "status_group")
+           "status_short", "status_group", "local_date", "local_tz")
 DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE 'UTC' AS date)", "sqlite": "substr(f.kickoff_at, 1, 10)"}
+# The zone travels as a parameter; SQLite's afc_local_date is registered on every afc connection.
+LOCAL_DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE %s AS date)", "sqlite": "afc_local_date(f.kickoff_at, %s)"}
 
 REFRESH = """
 INSERT INTO mart.daily_fixtures AS t ({columns}, updated_at)
 SELECT f.id, {day}, f.kickoff_at, f.league_id, l.name, f.season, f.round, f.home_team_id, h.name,
-       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group, %s
+       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group, {local_day}, %s, %s
 FROM core.fixtures f
 LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams h ON h.id = f.home_team_id
@@ -29,7 +32,7 @@ WHERE ({old}) IS DISTINCT FROM ({new})"""
 def _sql(backend: str, count: int) -> str:
     values = COLUMNS[1:]
     return REFRESH.format(
-        columns=", ".join(COLUMNS), day=DAY[backend], keys=marks(count),
+        columns=", ".join(COLUMNS), day=DAY[backend], local_day=LOCAL_DAY[backend], keys=marks(count),
         sets=", ".join(f"{c} = excluded.{c}" for c in values),
         old=", ".join(f"t.{c}" for c in values), new=", ".join(f"excluded.{c}" for c in values))
 
@@ -38,5 +41,5 @@ def refresh_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
     """Re-derive the dashboard rows of the touched fixtures; unchanged rows are not written."""
     written = 0
     for chunk in chunks(keys):
-        written += max(0, db.execute(_sql(db.backend, len(chunk)), [now, *chunk]))
+        written += max(0, db.execute(_sql(db.backend, len(chunk)), [db.display_tz, db.display_tz, now, *chunk]))
     return written

@@ -38,8 +38,8 @@ DESCRIPTIONS: dict[str, str] = {
     "core.odds": "Pre-match odds: bookmaker x bet x value, odd.",
     "core.team_statistics": "A team's season statistics in one league: form, results, goals, clean sheets.",
     "core.predictions": "The API's prediction per fixture: winner, advice, percentages.",
-    "mart.daily_fixtures": "One row per fixture for dashboards: UTC match_date, league and team names, "
-                           "score, status.",
+    "mart.daily_fixtures": "One row per fixture for dashboards: UTC match_date, local_date in the collector's "
+                           "display zone local_tz, league and team names, score, status.",
     "mart.live_scores": "Fixtures in play now: score, elapsed minutes, last event.",
     "mart.league_summary": "Per league season: teams, fixtures played/total, goals per game, the leader.",
     "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",

@@ -157,7 +157,8 @@ class Tools:
                      params: Annotated[dict[str, Any] | None,
                                        Field(max_length=20, description="template parameters")] = None,
                      limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200) -> QueryResult:
-        return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit))
+        return templates.run_template(self.target, name, params, self.clock.now(), self._limits(limit),
+                                      self.settings.display_tz)
 
 
 def descriptions(target: ReadOnlyDb, timeout: float) -> dict[str, str]:

@@ -10,14 +10,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from afc.clock import utc_day
 from afc.collect import runs
+from afc.config.settings import zone
 from afc.errors import ConfigError
 from afc.marts.live import SETTLE_AFTER
 from afc.mcp.readonly import DEFAULT_LIMITS, Limits, QueryResult, ReadOnlyDb, run_afc_sql
 
-ParamType = Literal["int", "text", "date"]
+ParamType = Literal["int", "text", "date", "zone"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,16 @@ def _today(params: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"day": day, "start": start, "end": start + timedelta(days=1), "now": now}
 
 
+def _local_day(params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A day in `tz` (default: today there) as UTC bounds: 23 or 25 hours long on a DST change, and
+    starting at 01:00 where midnight does not exist. The UTC match dates it spans narrow the index scan."""
+    tz = zone(params["tz"])
+    day = params.get("day") or now.astimezone(tz).date()
+    start = datetime.combine(day, time(), tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+    return {"day": day, "start": start, "end": end, "first_utc_day": utc_day(start), "last_utc_day": utc_day(end)}
+
+
 def _since_hours(params: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"since": now - timedelta(hours=params["hours"])}
 
@@ -74,6 +86,10 @@ def _season(description: str, required: bool = False) -> Param:
 
 
 LEAGUE = _id("league_id", "API league id, e.g. 39 (Premier League); omit for all")
+# Default: the server's AFC_DISPLAY_TZ. Timestamps (columns ending in _at) come back in this zone, with
+# its offset: the same instant, read where the person is.
+TZ = Param("tz", "zone", "IANA time zone for days and times, e.g. Europe/London; default the server's "
+           "display zone (AFC_DISPLAY_TZ, else UTC)")
 SEASON = _season("season year, e.g. 2024; omit for all")
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
@@ -147,7 +163,7 @@ LEFT JOIN core.teams at ON at.id = f.away_team_id
 WHERE f.status_group = 'live'
 ORDER BY CASE WHEN f.kickoff_at < %(settled_before)s THEN 1 ELSE 0 END, f.kickoff_at, f.id""",
              (Param("stale_minutes", "int", "minutes without an update after which a live fixture is stale", 5,
-                    low=1, high=7 * 24 * 60),),
+                    low=1, high=7 * 24 * 60), TZ),
              _stale),
     Template("team_form",
              "A team's last finished fixtures, newest first: opponent, venue, score and W/D/L "
@@ -169,7 +185,7 @@ WHERE (f.home_team_id = %(team_id)s OR f.away_team_id = %(team_id)s) AND f.statu
 ORDER BY f.kickoff_at DESC, f.id DESC
 LIMIT %(last)s""",
              (_id("team_id", "API team id, e.g. 33 (Manchester United)", required=True),
-              Param("last", "int", "how many fixtures", 5, low=1, high=500))),
+              Param("last", "int", "how many fixtures", 5, low=1, high=500), TZ)),
     Template("league_table",
              "The standings of a league season, per group, by rank.",
              """
@@ -181,19 +197,22 @@ ORDER BY s.group_name, s.rank""",
              (_id("league_id", "API league id, e.g. 39", required=True),
               _season("season year, e.g. 2024", required=True))),
     Template("todays_fixtures",
-             "Fixtures on one UTC day (default: today) from the dashboard mart, by kickoff.",
+             "Fixtures on one day in time zone `tz` (default: today there) from the dashboard mart, by kickoff; "
+             "a fixture at 23:30 UTC is on the next day in Europe/London in summer.",
              """
-SELECT fixture_id, kickoff_at, league_id, league_name, round, home_team, away_team, home_goals, away_goals,
-       status_short, status_group
+SELECT fixture_id, kickoff_at, match_date AS utc_date, league_id, league_name, round, home_team, away_team,
+       home_goals, away_goals, status_short, status_group
 FROM mart.daily_fixtures
-WHERE match_date = %(day)s AND (CAST(%(league_id)s AS integer) IS NULL OR league_id = %(league_id)s)
+WHERE match_date BETWEEN %(first_utc_day)s AND %(last_utc_day)s
+  AND kickoff_at >= %(start)s AND kickoff_at < %(end)s
+  AND (CAST(%(league_id)s AS integer) IS NULL OR league_id = %(league_id)s)
 ORDER BY kickoff_at, fixture_id""",
-             (Param("day", "date", "UTC day as YYYY-MM-DD; default today", low=FIRST_DAY, high=LAST_DAY),
-              LEAGUE), _today),
+             (Param("day", "date", "the day in `tz` as YYYY-MM-DD; default today there", low=FIRST_DAY,
+                    high=LAST_DAY), LEAGUE, TZ), _local_day),
     Template("recent_failures",
              "Job runs that did not end ok in the last `hours`, newest first, with their error.",
              runs.FAILED_SINCE,
-             (Param("hours", "int", "how far back to look", 24, low=1, high=366 * 24),), _since_hours),
+             (Param("hours", "int", "how far back to look", 24, low=1, high=366 * 24), TZ), _since_hours),
     Template("quota_today",
              "Today's quota ledger per account (UTC day): limit, used, left, what the API last said.",
              """
@@ -223,7 +242,7 @@ WHERE f.status_group = 'finished'
   AND ((f.home_team_id = %(team_a)s AND f.away_team_id = %(team_b)s)
     OR (f.home_team_id = %(team_b)s AND f.away_team_id = %(team_a)s))
 ORDER BY f.kickoff_at DESC, f.id DESC""",
-             (_id("team_a", "API team id", required=True), _id("team_b", "API team id", required=True))),
+             (_id("team_a", "API team id", required=True), _id("team_b", "API team id", required=True), TZ)),
 )}
 
 
@@ -242,8 +261,10 @@ def _bounds(param: Param) -> dict[str, Any]:
             "max": str(param.high) if param.type == "date" else param.high}
 
 
-def bind(template: Template, given: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """The template's parameters from `given` (checked and typed), defaults and derived values."""
+def bind(template: Template, given: Mapping[str, Any] | None, now: datetime,
+         display_tz: str = "UTC") -> dict[str, Any]:
+    """The template's parameters from `given` (checked and typed), defaults and derived values; a time
+    zone parameter defaults to `display_tz`."""
     given = dict(given or {})
     unknown = sorted(set(given) - {p.name for p in template.params})
     if unknown:
@@ -254,8 +275,9 @@ def bind(template: Template, given: Mapping[str, Any] | None, now: datetime) -> 
         value = given.get(param.name)
         if value is None and param.required:
             raise ConfigError(f"template {template.name}: parameter {param.name!r} is required ({param.description})")
-        values[param.name] = param.default if value is None else _in_range(template.name, param,
-                                                                         _typed(template.name, param, value))
+        default = display_tz if param.type == "zone" else param.default
+        values[param.name] = default if value is None else _in_range(template.name, param,
+                                                                   _typed(template.name, param, value))
     try:
         return values | template.derive(values, now)
     except (OverflowError, ValueError) as exc:  # a last line behind the bounds: never a traceback
@@ -284,6 +306,8 @@ def _typed(name: str, param: Param, value: Any) -> Any:
             return int(value)
         if param.type == "date":
             return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if param.type == "zone":
+            return zone(str(value)[:MAX_TEXT]).key
         return str(value)
     except (TypeError, ValueError, OverflowError):
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
@@ -291,13 +315,37 @@ def _typed(name: str, param: Param, value: Any) -> Any:
                           f"got {shown}") from None
 
 
-_TYPE_WORDS = {"int": "an integer", "date": "a date YYYY-MM-DD", "text": "text"}
+_TYPE_WORDS = {"int": "an integer", "date": "a date YYYY-MM-DD", "text": "text",
+               "zone": "an IANA time zone such as UTC, Europe/London or America/Sao_Paulo"}
 
 
 def run_template(target: ReadOnlyDb, name: str, params: Mapping[str, Any] | None, now: datetime,
-                 limits: Limits = DEFAULT_LIMITS) -> QueryResult:
-    """Run the named template with `params` through the read-only executor."""
+                 limits: Limits = DEFAULT_LIMITS, display_tz: str = "UTC") -> QueryResult:
+    """Run the named template with `params` through the read-only executor; timestamps in its `tz`."""
     if name not in TEMPLATES:
         raise ConfigError(f"no template {name!r}; known: {', '.join(TEMPLATES)}")
     template = TEMPLATES[name]
-    return run_afc_sql(target, template.sql, bind(template, params, now), limits)
+    values = bind(template, params, now, display_tz)
+    result = run_afc_sql(target, template.sql, values, limits)
+    return local_times(result, values["tz"]) if values.get("tz", "UTC") != "UTC" else result
+
+
+def local_times(result: QueryResult, tz: str) -> QueryResult:
+    """Timestamp columns (named *_at) as ISO 8601 in `tz` with its offset: the same instant and the same
+    length as the UTC text, so the answer's byte cap still holds. Clipped or non-timestamp values stay."""
+    where = zone(tz)
+    stamps = [i for i, column in enumerate(result.columns) if column.endswith("_at")]
+    for row in result.rows:
+        for i in stamps:
+            row[i] = _in_zone(row[i], where)
+    return result
+
+
+def _in_zone(value: Any, where: ZoneInfo) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.astimezone(where).isoformat() if moment.tzinfo else value

@@ -1,8 +1,8 @@
 """systemd units and a crontab rendered from the jobs directory (the checked-in ones are its output).
 
 A oneshot service and a timer per scheduled group (see `afc.ops.groups`), plus the long-running
-`afc-live.service`. All share one hardening block: a dynamic user, state in StateDirectory, the
-key through LoadCredential, metrics in a world-readable RuntimeDirectory for node_exporter.
+`afc-live.service` and `afc-mcp-http.service`. All share one hardening block: a dynamic user, state in
+StateDirectory, the key through LoadCredential, metrics in a world-readable RuntimeDirectory for node_exporter.
 """
 
 from __future__ import annotations
@@ -111,6 +111,21 @@ def live_service(executable: str) -> str:
             + "\n[Install]\nWantedBy=multi-user.target\n")
 
 
+def mcp_http_service(executable: str) -> str:
+    """`afc mcp http` on loopback (a TLS proxy in front for remote clients), its token via LoadCredential.
+
+    It needs no API key, so it loads the token instead: a missing key file would keep it from starting.
+    """
+    head = UNIT_HEAD.format(description="afc mcp http: the read-only MCP server over streamable HTTP")
+    hardening = HARDENING.replace("LoadCredential=api_key:/etc/afc/api_key",
+                                  "LoadCredential=mcp_token:/etc/afc/mcp_token")
+    return (HEADER + head + "StartLimitIntervalSec=10min\nStartLimitBurst=5\n\n[Service]\nType=exec\n"
+            f"ExecStart={command(executable, ('mcp', 'http', '--host', '127.0.0.1', '--port', '8765'))}\n"
+            "Restart=on-failure\nRestartSec=5s\nTimeoutStopSec=15s\n"
+            "# 2: a configuration error (no token, --no-auth on a public address), restarting cannot help\n"
+            "RestartPreventExitStatus=2\n" + hardening + "\n[Install]\nWantedBy=multi-user.target\n")
+
+
 def crontab(found: list[Timer], executable: str) -> str:
     """The same schedules for cron, each run under `flock -n -E 75` so runs never overlap."""
     lines = [HEADER.rstrip(), "# Install as /etc/cron.d/afc (the sixth field is the user). Times are UTC: cronie",
@@ -144,6 +159,7 @@ def render(config: JobConfig, executable: str = DEFAULT_EXEC) -> dict[str, str]:
         files[f"systemd/afc-{timer.name}.service"] = service(timer, executable)
         files[f"systemd/afc-{timer.name}.timer"] = timer_unit(timer, delay)
     files["systemd/afc-live.service"] = live_service(executable)
+    files["systemd/afc-mcp-http.service"] = mcp_http_service(executable)
     files["cron/afc.crontab"] = crontab(found, executable)
     return files
 

@@ -1,4 +1,5 @@
-"""`db_query` round trip over a real stdio subprocess (`afc mcp stdio`), on SQLite and PostgreSQL.
+"""`db_query` round trip over a real stdio subprocess (`afc mcp stdio`), on SQLite and PostgreSQL
+(`--transport http`: an `afc mcp http` subprocess reached over streamable HTTP with a bearer token).
 
 The database holds 20 leagues x 380 fixtures (7,600 rows in core.fixtures and mart.daily_fixtures).
 Each call asks the dashboard mart for one day's fixtures with league and team names (an indexed
@@ -7,7 +8,7 @@ fixture). Timings are wall-clock from the client's `call_tool` to its answer: JS
 the server's read-only connection (PostgreSQL: a fresh connection, BEGIN READ ONLY, SET LOCAL
 ROLE, DECLARE/FETCH, ROLLBACK per query), and the result conversion.
 
-    python tests/bench/bench_mcp.py [--json] [--calls N]
+    python tests/bench/bench_mcp.py [--json] [--calls N] [--transport stdio|http]
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,15 +77,30 @@ def fill(db: Database, leagues: int = 20, per_league: int = 380) -> int:
     return len(rows)
 
 
-async def _time_calls(url: str, calls: int, role: str | None) -> dict[str, Any]:
-    args = ["-m", "afc", "mcp", "stdio", "--db", url] + (["--role", role] if role else [])
-    params = StdioServerParameters(command=sys.executable, args=args, env={"AFC_DATA_DIR": tempfile.gettempdir()})
+@asynccontextmanager
+async def _connected(url: str, role: str | None, transport: str) -> AsyncIterator[Client]:
+    """A client of a server subprocess: over stdio, or over HTTP (startup counted until it listens)."""
+    options = ["--db", url] + (["--role", role] if role else [])
+    if transport == "stdio":
+        params = StdioServerParameters(command=sys.executable, args=["-m", "afc", "mcp", "stdio", *options],
+                                       env={"AFC_DATA_DIR": tempfile.gettempdir()})
+        async with Client(params) as client:
+            yield client
+        return
+    from tests.test_mcp_http import connected, http_server
+
+    with tempfile.TemporaryDirectory() as tmp, http_server(url, Path(tmp), *options) as endpoint:
+        async with connected(endpoint) as client:
+            yield client
+
+
+async def _time_calls(url: str, calls: int, role: str | None, transport: str) -> dict[str, Any]:
     sqlite = url.startswith("sqlite:")
     names = {"daily": "mart_daily_fixtures" if sqlite else "mart.daily_fixtures",
              "fixtures": "core_fixtures" if sqlite else "core.fixtures"}
     out: dict[str, Any] = {}
     started = time.perf_counter()
-    async with Client(params) as client:
+    async with _connected(url, role, transport) as client:
         out["startup_ms"] = round((time.perf_counter() - started) * 1000, 1)
         for label, sql in QUERIES.items():
             sql = sql.format(**names)
@@ -102,17 +120,17 @@ async def _time_calls(url: str, calls: int, role: str | None) -> dict[str, Any]:
     return out
 
 
-def _sqlite(calls: int) -> dict[str, Any]:
+def _sqlite(calls: int, transport: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/afc.db"
         db = connect(url)
         migrate(db)
         fixtures = fill(db)
         db.close()
-        return {"fixtures": fixtures} | anyio.run(_time_calls, url, calls, None)
+        return {"fixtures": fixtures} | anyio.run(_time_calls, url, calls, None, transport)
 
 
-def _postgres(calls: int) -> dict[str, Any]:
+def _postgres(calls: int, transport: str) -> dict[str, Any]:
     import psycopg
 
     name = f"afc_bench_mcp_{uuid.uuid4().hex[:8]}"
@@ -125,24 +143,25 @@ def _postgres(calls: int) -> dict[str, Any]:
         fixtures = fill(db)
         db.close()
         apply_setup(url, ROLE)
-        return {"fixtures": fixtures} | anyio.run(_time_calls, url, calls, ROLE)
+        return {"fixtures": fixtures} | anyio.run(_time_calls, url, calls, ROLE, transport)
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{ROLE}"')
 
 
-def run(calls: int = 200) -> dict[str, Any]:
-    """p50/p95 of db_query round trips over stdio, per backend and query."""
-    return {"sqlite": _sqlite(calls), "postgres": _postgres(calls)}
+def run(calls: int = 200, transport: str = "stdio") -> dict[str, Any]:
+    """p50/p95 of db_query round trips over stdio (or HTTP), per backend and query."""
+    return {"sqlite": _sqlite(calls, transport), "postgres": _postgres(calls, transport)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--calls", type=int, default=200, help="timed calls per query and backend")
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="how the client connects")
     options = parser.parse_args()
-    results = run(options.calls)
+    results = run(options.calls, options.transport)
     if options.json:
         print(json.dumps(results, indent=2))
         return

@@ -1,0 +1,155 @@
+"""`afc mcp http`: the same MCP server over the SDK's streamable HTTP transport, behind a bearer token.
+
+The SDK's own auth wiring is OAuth (an authorization server issuing tokens, discovery metadata); a
+collector shared by a team needs one static secret, so a small ASGI guard in front of the SDK's app
+compares the `Authorization: Bearer` header with it in constant time. Tools, limits and read-only
+guarantees are the stdio server's: the same `MCPServer` object is served.
+"""
+
+from __future__ import annotations
+
+import errno
+import hmac
+import ipaddress
+import logging
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp.server import MCPServer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from afc.errors import AfcError, ConfigError
+
+log = logging.getLogger("afc.mcp")
+TOKEN_FILE = "mcp_token"  # in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)
+MIN_TOKEN = 16
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # what an Authorization header can carry
+ENDPOINT = "/mcp"
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where the server listens and the token it requires (None: no authentication, loopback only)."""
+
+    host: str
+    port: int
+    token: str | None
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_token(*, env_token: str | None, token_file: Path | None, credentials_dir: Path | None) -> str:
+    """The bearer token: --token-file, else AFC_MCP_TOKEN, else $CREDENTIALS_DIRECTORY/mcp_token."""
+    if token_file is not None:
+        return _checked(_read(token_file), str(token_file))
+    if env_token:
+        return _checked(env_token, "AFC_MCP_TOKEN")
+    if credentials_dir is not None:
+        return _checked(_read(credentials_dir / TOKEN_FILE), str(credentials_dir / TOKEN_FILE))
+    raise ConfigError("mcp http: no token: set AFC_MCP_TOKEN, pass --token-file, or put it in "
+                      f"$CREDENTIALS_DIRECTORY/{TOKEN_FILE} (systemd LoadCredential=); --no-auth only on 127.0.0.1")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: token file not found; create it with `openssl rand -hex 32 > {path}`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read the token file ({reason})") from None
+
+
+def _checked(text: str, source: str) -> str:
+    """One printable token of at least 16 characters; the value itself is never shown."""
+    token = text.strip()
+    if not token:
+        raise ConfigError(f"{source}: the token is empty; put a secret of at least {MIN_TOKEN} characters there "
+                          "(`openssl rand -hex 32`)")
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError(f"{source}: the token must be one line of printable ASCII without spaces "
+                          f"({len(token)} characters, not shown)")
+    if len(token) < MIN_TOKEN:
+        raise ConfigError(f"{source}: the token is too short ({len(token)} characters); use at least {MIN_TOKEN}")
+    return token
+
+
+def listen_on(host: str, port: int, *, no_auth: bool, token: str | None) -> Listen:
+    """Check the bind: `--no-auth` is refused unless only this machine can connect."""
+    if no_auth:
+        if not is_loopback(host):
+            raise ConfigError(f"--no-auth with --host {host}: anyone who reaches {host}:{port} could query the "
+                              "database; bind 127.0.0.1 or use a token (AFC_MCP_TOKEN or --token-file)")
+        return Listen(host, port, None)
+    return Listen(host, port, token)
+
+
+class BearerGuard:
+    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401."""
+
+    def __init__(self, app: ASGIApp, token: str):
+        self.app, self.expected = app, f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"www-authenticate", b'Bearer realm="afc"')]})
+        await send({"type": "http.response.body",
+                    "body": b'{"error": "invalid_token", "error_description": "a valid bearer token is required"}'})
+
+    def _authorized(self, scope: Scope) -> bool:
+        given = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
+        return hmac.compare_digest(given, self.expected)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the server starts so a busy port is one clear line."""
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        infos = socket.getaddrinfo(address, port, family, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(infos[0][4])
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise AfcError(f"{host}:{port}: the port is in use; stop what listens there or pick --port") from None
+        raise AfcError(f"{host}:{port}: cannot listen ({exc.strerror})") from None
+    sock.listen(128)
+    return sock
+
+
+def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
+    """The SDK's streamable HTTP app at /mcp, behind the bearer guard when a token is set."""
+    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"))
+    return app if listen.token is None else BearerGuard(app, listen.token)
+
+
+def serve_http(server: MCPServer, listen: Listen) -> None:
+    """Serve until SIGTERM/SIGINT; uvicorn's access log goes to stderr and never holds the token."""
+    import uvicorn
+
+    sock = bind(listen.host, listen.port)
+    auth = "bearer token" if listen.token else "no authentication (loopback)"
+    address = listen.host.strip("[]")
+    shown = f"[{address}]" if ":" in address else address
+    log.info("MCP over HTTP on http://%s:%d%s (%s)", shown, sock.getsockname()[1], ENDPOINT, auth)
+    config = uvicorn.Config(app_for(server, listen), log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
