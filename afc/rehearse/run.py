@@ -9,6 +9,7 @@ own count, the failures, and the coverage of the tracked current seasons.
 from __future__ import annotations
 
 import logging
+import random
 import resource
 import shutil
 import time
@@ -85,7 +86,7 @@ def rehearse(options: Options, settings: Settings,
     sim = Simulation(options.start)
     cfg = SandboxConfig(plan=options.plan, faults=faults.rates, fault_seed=options.seed, timeout_seconds=0.2,
                         slow_seconds=(0.0, 0.02))
-    with _logs_to(work / "rehearse.log"), start_sandbox(cfg, clock=sim.clock) as sandbox:
+    with _logs_to(work / "rehearse.log"), _seeded(options.seed), start_sandbox(cfg, clock=sim.clock) as sandbox:
         meter = Meter(sandbox, sim.current)
         relay = Relay(db_url) if faults.name == "harsh" and db_url.startswith("postgres") else None
         try:
@@ -212,6 +213,18 @@ def _rss_mb() -> float:
 
 def _peak_rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """The collector's jitter (retry back-off, the spread after 00:00 UTC) draws from `random`: seeded for
+    the run, so the same inputs make the same calls at the same times. The caller's state comes back after."""
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 @contextmanager
