@@ -39,6 +39,10 @@ from afc.rehearse.sim import Simulation
 
 INSTALL = (("bootstrap", "all"), ("backfill", "--from-gaps"))
 LEDGER = "SELECT day, sum(used), max(exhausted_at) FROM ops.quota_days GROUP BY day"
+# The client's timeout is real time, the rehearsal's is simulated: at 5 s, a large answer on a busy machine
+# timed out now and then, so the same inputs made different calls. The sandbox's `timeout` fault ends the
+# connection itself (after 0.2 s), so this bound only catches a sandbox that hangs.
+HTTP_TIMEOUT = 300.0
 
 
 def workdir(data_dir: Path, options: Options) -> Path:
@@ -110,7 +114,7 @@ def _hosts(options: Options, sim: Simulation, sandbox: object, db_url: str, work
     for index in range(1, options.hosts + 1):
         settings = load_settings({}, api_key=sandbox.key, api_base_url=sandbox.url,  # type: ignore[attr-defined]
                                  database_url=db_url, data_dir=work / f"host{index}", jobs_dir=config.directory,
-                                 plan=options.plan, http_timeout=5.0, log_format="text")
+                                 plan=options.plan, http_timeout=HTTP_TIMEOUT, log_format="text")
         skew = options.skew if index % 2 else -options.skew  # hosts alternate: +skew, -skew, +skew …
         hosts.append(Host(index, settings, skew, sim, record))
     return hosts
