@@ -180,7 +180,7 @@ def _days(options: Options, sim: Simulation, hosts: list[Host], meter: Meter, ev
 
 def _measure(day: date, options: Options, meter: Meter, events: list[Event], db_url: str, config: JobConfig,
              now: datetime) -> DayReport:
-    count = meter.day(day)
+    count = meter.close_day(day)
     db = connect(db_url)
     try:
         ledger = {as_date(d): (int(used or 0), as_datetime(ex)) for d, used, ex in db.fetchall(LEDGER)}
