@@ -99,7 +99,7 @@ def execute(collector: Collector, wanted: list[BackfillSeason] | Order, *, prior
     from afc.ops.guard import job_group
 
     request = wanted if isinstance(wanted, Order) else Order(wanted, resume)
-    job_id = "backfill_resume" if request.resume and not request.targets and request.gaps is None else "backfill"
+    job_id = "backfill_resume" if request.resume and not request.targets else "backfill"  # the timer's job
     with job_group(collector, "backfill") as group:
         start(collector, request.targets)
         if request.gaps:
@@ -107,14 +107,16 @@ def execute(collector: Collector, wanted: list[BackfillSeason] | Order, *, prior
 
             gaps.plan_gaps(collector, request.gaps)
         report = run(collector, priority=priority, job_id=job_id,
-                     command=_command(request.targets, request.resume), listener=listener)  # type: ignore[arg-type]
+                     command=_command(request), listener=listener)  # type: ignore[arg-type]
         group.record([_GroupReport(job_id, report.status, report.error)])
     return report
 
 
-def _command(wanted: list[BackfillSeason], resume: bool) -> str:
+def _command(request: Order) -> str:
+    wanted = request.targets
     seasons = " ".join(f"{t.league}/{t.season}" for t in wanted[:5]) + (" ..." if len(wanted) > 5 else "")
-    return "backfill" + (" --resume" if resume else "") + (f" {seasons}" if seasons else "")
+    return ("backfill" + (" --from-gaps" if request.gaps is not None else "") + (" --resume" if request.resume else "")
+            + (f" {seasons}" if seasons else ""))
 
 
 class _GroupReport:

@@ -23,9 +23,14 @@ AROUND = f"""
 SELECT id, kickoff_at, status_group FROM core.fixtures
 WHERE {{leagues}} AND ((status_group = 'live' AND kickoff_at >= %(live_since)s)
    OR (kickoff_at >= %(lag_since)s AND kickoff_at < %(until)s AND {OPEN}))"""
+# One walk of the status index per status, stopping at the first row: an OR of the two statuses made
+# SQLite read and sort every scheduled fixture of the season, on every iteration of the loop.
 NEXT_KICKOFF = """
-SELECT kickoff_at FROM core.fixtures
-WHERE {leagues} AND kickoff_at > %(after)s AND (status_group IS NULL OR status_group = 'scheduled')
+SELECT kickoff_at FROM (SELECT kickoff_at FROM core.fixtures
+    WHERE {leagues} AND status_group = 'scheduled' AND kickoff_at > %(after)s ORDER BY kickoff_at LIMIT 1) scheduled
+UNION ALL
+SELECT kickoff_at FROM (SELECT kickoff_at FROM core.fixtures
+    WHERE {leagues} AND status_group IS NULL AND kickoff_at > %(after)s ORDER BY kickoff_at LIMIT 1) unknown
 ORDER BY kickoff_at LIMIT 1"""
 EXPIRED = f"""
 SELECT id FROM core.fixtures f

@@ -15,10 +15,12 @@ from afc.config.ops import OpsConfig, group_schedules, ops_config
 from afc.config.schedule import Schedule, checked
 from afc.errors import ConfigError
 
-# group -> (the afc commands its service runs, TimeoutStartSec)
+# group -> (the afc commands its service runs, TimeoutStartSec). The backfill timer plans coverage's
+# gaps before it resumes: due re-checks of empty answers and stale lists (player statistics after a
+# week) are asked again on the day's leftover quota; nothing else would ever ask for them.
 COMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
     "daily": ((("daily",),), "45min"),
-    "backfill": ((("backfill", "--resume"),), "2h"),
+    "backfill": ((("backfill", "--from-gaps", "--resume", "--yes"),), "2h"),
     "coverage": ((("coverage", "report"),), "15min"),
     "maintenance": ((("prune",), ("backup",)), "2h"),
 }

@@ -45,6 +45,10 @@ class Meter:
         """The counts of `when` (empty when nothing happened)."""
         return self.days[when]
 
+    def close_day(self, when: date) -> DayCount:
+        """The counts of `when`, forgotten here: a measured day's minutes are not kept for the whole run."""
+        return self.days.pop(when, DayCount())
+
     def _now(self) -> datetime:
         return self.sandbox.clock.now()
 

@@ -9,6 +9,7 @@ own count, the failures, and the coverage of the tracked current seasons.
 from __future__ import annotations
 
 import logging
+import random
 import resource
 import shutil
 import time
@@ -38,6 +39,10 @@ from afc.rehearse.sim import Simulation
 
 INSTALL = (("bootstrap", "all"), ("backfill", "--from-gaps"))
 LEDGER = "SELECT day, sum(used), max(exhausted_at) FROM ops.quota_days GROUP BY day"
+# The client's timeout is real time, the rehearsal's is simulated: at 5 s, a large answer on a busy machine
+# timed out now and then, so the same inputs made different calls. The sandbox's `timeout` fault ends the
+# connection itself (after 0.2 s), so this bound only catches a sandbox that hangs.
+HTTP_TIMEOUT = 300.0
 
 
 def workdir(data_dir: Path, options: Options) -> Path:
@@ -85,7 +90,7 @@ def rehearse(options: Options, settings: Settings,
     sim = Simulation(options.start)
     cfg = SandboxConfig(plan=options.plan, faults=faults.rates, fault_seed=options.seed, timeout_seconds=0.2,
                         slow_seconds=(0.0, 0.02))
-    with _logs_to(work / "rehearse.log"), start_sandbox(cfg, clock=sim.clock) as sandbox:
+    with _logs_to(work / "rehearse.log"), _seeded(options.seed), start_sandbox(cfg, clock=sim.clock) as sandbox:
         meter = Meter(sandbox, sim.current)
         relay = Relay(db_url) if faults.name == "harsh" and db_url.startswith("postgres") else None
         try:
@@ -109,7 +114,7 @@ def _hosts(options: Options, sim: Simulation, sandbox: object, db_url: str, work
     for index in range(1, options.hosts + 1):
         settings = load_settings({}, api_key=sandbox.key, api_base_url=sandbox.url,  # type: ignore[attr-defined]
                                  database_url=db_url, data_dir=work / f"host{index}", jobs_dir=config.directory,
-                                 plan=options.plan, http_timeout=5.0, log_format="text")
+                                 plan=options.plan, http_timeout=HTTP_TIMEOUT, log_format="text")
         skew = options.skew if index % 2 else -options.skew  # hosts alternate: +skew, -skew, +skew …
         hosts.append(Host(index, settings, skew, sim, record))
     return hosts
@@ -175,7 +180,7 @@ def _days(options: Options, sim: Simulation, hosts: list[Host], meter: Meter, ev
 
 def _measure(day: date, options: Options, meter: Meter, events: list[Event], db_url: str, config: JobConfig,
              now: datetime) -> DayReport:
-    count = meter.day(day)
+    count = meter.close_day(day)
     db = connect(db_url)
     try:
         ledger = {as_date(d): (int(used or 0), as_datetime(ex)) for d, used, ex in db.fetchall(LEDGER)}
@@ -212,6 +217,18 @@ def _rss_mb() -> float:
 
 def _peak_rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """The collector's jitter (retry back-off, the spread after 00:00 UTC) draws from `random`: seeded for
+    the run, so the same inputs make the same calls at the same times. The caller's state comes back after."""
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from typing import Any
 SIZES = {  # kind -> entries kept (about the size of one entry)
     "details": 1024,  # match sheets of one fixture (~40 kB)
     "sections": 512,  # detail arrays of a finished fixture (~60 kB)
+    "lines": 64,  # the players' numbers of a match in play at one minute (~20 kB)
     "state-json": 1024,  # a finished fixture with details, as JSON text (~40 kB)
     "contrib": 8192,  # one fixture's numbers for season statistics (~12 kB)
     "standings": 64,  # a league-season table after n results (~30 kB)

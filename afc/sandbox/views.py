@@ -93,7 +93,8 @@ def _sheets(world: Truth, fixture_id: int, at: datetime, ph: Phase, events: list
     """The statistics and players arrays, as far as the match has got."""
     fx, det, out = world.known_fixture(fixture_id), world.details(fixture_id), {}
     minute, progress = _now_minute(world, fixture_id, ph)
-    lines = sheets.tally(det, events, minute)
+    # The same at every poll within a match minute (a live poll comes several times a minute): tallied once.
+    lines = world.memo.remember("lines", (fixture_id, minute, tuple(events)), lambda: sheets.tally(det, events, minute))
     teams = (world.team(fx.home_id), world.team(fx.away_id))
     if "statistics" in wanted and flags["statistics_fixtures"]:
         out["statistics"] = [{"team": teams[side].ref(),
