@@ -134,6 +134,8 @@ def test_watermarks_are_kept_per_destination_and_format(db, tmp_path):
     assert run(db, tmp_path / "b", "core.fixtures", since="last").tables[0].rows == 381
     assert run(db, tmp_path / "a", "core.fixtures", fmt="csv", since="last").tables[0].rows == 381
     assert run(db, tmp_path / "a", "core.fixtures", since="last").tables[0].rows == 0
+    (tmp_path / "link").symlink_to(tmp_path / "a")  # the same directory by another name: the same destination
+    assert run(db, tmp_path / "link", "core.fixtures", since="last").tables[0].rows == 0
 
 
 def test_an_explicit_since_takes_rows_changed_after_it(db, tmp_path):
