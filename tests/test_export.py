@@ -116,7 +116,6 @@ def test_since_last_exports_only_what_changed(db, tmp_path):
     newest = read(Path(third.tables[0].file)).to_pylist()
     assert [(r["id"], r["referee"]) for r in newest] == [(1035037, "Someone Else")]
     assert len(files(tmp_path, "core_fixtures")) == 2
-    assert db.fetchall("SELECT job_id, status FROM ops.job_runs ORDER BY id") == [("export", "ok")] * 3
 
 
 def test_rows_in_the_settle_window_are_exported_again_not_lost(db, tmp_path):
@@ -134,6 +133,8 @@ def test_watermarks_are_kept_per_destination_and_format(db, tmp_path):
     assert run(db, tmp_path / "b", "core.fixtures", since="last").tables[0].rows == 381
     assert run(db, tmp_path / "a", "core.fixtures", fmt="csv", since="last").tables[0].rows == 381
     assert run(db, tmp_path / "a", "core.fixtures", since="last").tables[0].rows == 0
+    (tmp_path / "link").symlink_to(tmp_path / "a")  # the same directory by another name: the same destination
+    assert run(db, tmp_path / "link", "core.fixtures", since="last").tables[0].rows == 0
 
 
 def test_an_explicit_since_takes_rows_changed_after_it(db, tmp_path):

@@ -61,6 +61,25 @@ def test_export_prints_a_line_per_table_then_nothing_changed(env, tmp_path):
     assert report["tables"][0]["file"] is None and len(written(out)) == 2
 
 
+def test_each_run_is_a_job_run_with_metrics_and_a_failed_one_is_recorded(env, db_url, tmp_path):
+    env = env | {"AFC_METRICS_DIR": str(tmp_path / "metrics")}
+    assert invoke(env, "all", "--out", str(tmp_path / "out")).exit_code == 0
+    textfile = (tmp_path / "metrics" / "afc_job_export.prom").read_text()
+    assert 'afc_job_last_success{group="export",job="export"} 1' in textfile
+    db = connect(db_url)
+    store(db, "core.fixtures", Destination(str((tmp_path / "out").resolve()), "parquet", ""), AT.replace(year=2030),
+          exported_at=AT, rows=1, file="x")
+    db.close()
+    assert invoke(env, "all", "--out", str(tmp_path / "out"), "--since", "last").exit_code == 1
+    db = connect(db_url)
+    statuses = db.fetchall("SELECT job_id, status, error FROM ops.job_runs ORDER BY id")
+    db.close()
+    assert [(job, status) for job, status, _ in statuses] == [("export", "ok"), ("export", "failed")]
+    assert "the watermark for" in statuses[1][2] and "in the future" in statuses[1][2]
+    textfile = (tmp_path / "metrics" / "afc_job_export.prom").read_text()
+    assert 'afc_job_last_success{group="export",job="export"} 0' in textfile
+
+
 def test_csv_with_a_since_time(env, tmp_path):
     out = tmp_path / "out"
     result = invoke(env, "fixtures", "--format", "csv", "--out", str(out), "--since", "2026-11-28T11:59:00Z")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from afc.cli.app import DbOption, JsonOption, app, console, settings, within, write_json
+from afc.cli.app import DbOption, JsonOption, app, console, open_collector, settings, within, write_json
 from afc.config.bounds import FIRST_SEASON, LAST_SEASON, MAX_ID
 from afc.words import plural
 
@@ -29,16 +29,15 @@ def export_cmd(
 ) -> None:
     """Write tables' rows to files, incrementally on updated_at; each file appears whole."""
     from afc.clock import parse_clock
-    from afc.db import connect
-    from afc.db.migrate import migrate
     from afc.export.run import ExportRequest, export, parse_since
+    from afc.ops.guard import job_group, tracked
 
-    conf = settings(db)
-    clock = parse_clock(conf.clock)
-    request = ExportRequest(tuple(tables), fmt, out, parse_since(since, clock.now()), league, season)
-    database = connect(conf.db_url)
-    migrate(database)
-    report = export(database, request, clock)
+    now = parse_clock(settings(db).clock).now()
+    request = ExportRequest(tuple(tables), fmt, out, parse_since(since, now), league, season)
+    collector = open_collector(db)
+    # The group's lock, then metrics and alerts; the run in ops.job_runs as job `export` (last success per job).
+    with job_group(collector, "export") as run, tracked(collector, run, "export", "export"):
+        report = export(collector.db, request, collector.clock)
     if as_json:
         write_json(report.as_dict())
         return

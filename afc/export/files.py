@@ -24,10 +24,11 @@ LOCK_NAME = ".afc-export.lock"
 
 
 def writable_directory(out: Path) -> Path:
-    """`out` made if missing and proven writable, as an absolute path; one line when it is not."""
-    directory = out.expanduser().absolute()
+    """`out` made if missing and proven writable, as its canonical path (the watermarks' key); one line if not."""
+    directory = out.expanduser()
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        directory = directory.resolve()
         handle, probe = tempfile.mkstemp(prefix=".afc-probe-", dir=directory)
         os.close(handle)
         os.unlink(probe)

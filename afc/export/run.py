@@ -10,7 +10,6 @@ back by SETTLE from the run's start: a response whose transaction was still open
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from afc.clock import Clock
-from afc.collect import runs
 from afc.db import Database, catalog
 from afc.db.catalog import Column
 from afc.errors import AfcError, ConfigError
@@ -27,7 +25,6 @@ from afc.export import formats, watermarks
 from afc.export.files import BATCH, LOCK_NAME, writable_directory, write_file
 from afc.export.watermarks import Destination
 from afc.ops.lock import file_lock
-from afc.redact import describe
 
 SETTLE = timedelta(minutes=2)
 EXPORTED_LAYERS = ("core", "mart")
@@ -122,15 +119,8 @@ def export(db: Database, request: ExportRequest, clock: Clock) -> ExportReport:
         # Every table's starting point first: a bad stored watermark stops the run before any file is written.
         plans = [(table, columns, _since(db, table, columns, request.since, destination, started))
                  for table, columns in tables]
-        run_id = runs.start(db, "export", "export", started)  # "last success per job" sees nightly exports too
-        try:
-            done = [_export_table(db, table, columns, since, request, destination, started)
-                    for table, columns, since in plans]
-        except BaseException as exc:
-            with contextlib.suppress(AfcError):  # a lost database must not hide the error that stopped the export
-                runs.finish(db, run_id, "failed", clock.now(), describe(exc))
-            raise
-        runs.finish(db, run_id, "ok", clock.now())
+        done = [_export_table(db, table, columns, since, request, destination, started)
+                for table, columns, since in plans]
     return ExportReport(fmt, str(directory), done, time.perf_counter() - timer)
 
 

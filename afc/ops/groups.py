@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
 BOOTSTRAP_TIMEOUT = "30min"
 # job_runs.job_id values the maintenance commands record (health checks them for staleness)
 MAINTENANCE_JOBS = ("maintenance_prune", "maintenance_backup")
-LOCK_GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance", "live")
+LOCK_GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance", "live", "export")
 
 
 @dataclass(frozen=True)
