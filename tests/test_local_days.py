@@ -169,3 +169,27 @@ def test_cli_times_are_shown_in_the_display_zone(tmp_path: Any) -> None:
     result = CliRunner().invoke(app, ["quota"], env={**env, "AFC_DISPLAY_TZ": "Europe/Londn"})
     assert (result.exit_code, result.stderr) == (2, "afc: AFC_DISPLAY_TZ: unknown time zone 'Europe/Londn': use an "
                                                  "IANA name such as UTC, Europe/London or America/Sao_Paulo\n")
+
+
+def test_a_recorded_season_lands_with_local_dates_across_both_dst_changes(db_url: str) -> None:
+    """The Premier League 2024 season (recorded, 380 fixtures, August to May) through the real write
+    path: every local date is the kick-off's date in the zone, whichever side of a DST change."""
+    import json
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import SAMPLES
+    from tests.loading import load
+
+    body = json.loads((SAMPLES / "fixtures" / "footballay__fixturesOfLeagueBySeason.json").read_text("utf-8-sig"))
+    for zone in (LONDON, "Asia/Tokyo"):
+        db = connect(db_url, display_tz=zone)
+        try:
+            load(db, "fixtures", {"league": "39", "season": "2024"}, body["response"])
+            rows = db.fetchall("SELECT kickoff_at, match_date, local_date, local_tz FROM mart.daily_fixtures")
+        finally:
+            db.close()
+        assert len(rows) == 380
+        expected = [(datetime.fromisoformat(str(k)).astimezone(ZoneInfo(zone)).date(), zone) for k, *_ in rows]
+        assert [(as_date(local), tz) for _, _, local, tz in rows] == expected
+        moved = sum(as_date(local) != as_date(utc) for _, utc, local, _ in rows)
+        assert moved == (0 if zone == LONDON else 228), zone  # a 15:00 UTC kick-off is 00:00 the next day in Tokyo

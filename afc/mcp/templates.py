@@ -86,11 +86,11 @@ def _season(description: str, required: bool = False) -> Param:
 
 
 LEAGUE = _id("league_id", "API league id, e.g. 39 (Premier League); omit for all")
+SEASON = _season("season year, e.g. 2024; omit for all")
 # Default: the server's AFC_DISPLAY_TZ. Timestamps (columns ending in _at) come back in this zone, with
 # its offset: the same instant, read where the person is.
 TZ = Param("tz", "zone", "IANA time zone for days and times, e.g. Europe/London; default the server's "
            "display zone (AFC_DISPLAY_TZ, else UTC)")
-SEASON = _season("season year, e.g. 2024; omit for all")
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
     Template("raw_vs_core_fixtures",
