@@ -1,0 +1,99 @@
+"""`afc notify`: fan new outbox events out to the targets, claim what is due, send, record — in a loop.
+
+Each cycle sends the claimed deliveries in parallel (they head different (target, fixture) lines, so
+order within a fixture holds) and records each outcome in its own short transaction. Whatever goes
+wrong with one delivery is that delivery's failure; whatever goes wrong with the database is logged in
+one line and the loop tries again after a pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from afc.clock import Clock
+from afc.config.notify import NotifyConfig
+from afc.db import Database
+from afc.errors import DatabaseError
+from afc.notify import queue, send
+from afc.redact import describe
+
+log = logging.getLogger("afc.notify")
+WORKERS = 8
+DB_PAUSE = 5.0  # seconds before trying again after a database error
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did."""
+
+    queued: int = 0  # deliveries fanned out from new events
+    delivered: int = 0
+    failed: int = 0  # attempts that failed (retried later, or dead-lettered)
+    dead: int = 0  # of those, deliveries that reached the dead-letter state
+
+
+@dataclass
+class Courier:
+    """Delivers the outbox to the configured targets."""
+
+    db: Database
+    conf: NotifyConfig
+    secrets: dict[str, bytes]
+    clock: Clock
+
+    def __post_init__(self) -> None:
+        self.targets = {t.name: t for t in self.conf.targets}
+        self.gaps = queue.Gaps()
+        self.client = httpx.Client(headers={"Accept": "*/*"})
+        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="afc-notify")
+
+    def cycle(self) -> CycleReport:
+        """Fan out, then claim and send once; returns what happened."""
+        report = CycleReport(queued=queue.fan_out(self.db, self.conf, self.clock.now(), self.gaps))
+        claimed = [c for c in queue.claim(self.db, self.clock.now(), self.conf.batch, self.conf.lease)
+                   if c.target in self.targets]  # a target removed from the file keeps its rows, unsent
+        for item, error in zip(claimed, self.pool.map(self._send, claimed), strict=True):
+            self._record(item, error, report)
+        return report
+
+    def _send(self, item: queue.Claimed) -> str | None:
+        try:
+            return send.attempt(self.client, self.targets[item.target], item.key, item.payload, self.secrets,
+                                self.conf.timeout)
+        except Exception as exc:  # noqa: BLE001 - one delivery's surprise must not stop the service
+            return f"target {item.target}: {describe(exc)}"
+
+    def _record(self, item: queue.Claimed, error: str | None, report: CycleReport) -> None:
+        if error is None:
+            queue.delivered(self.db, item.delivery_id, self.clock.now())
+            report.delivered += 1
+            return
+        queue.failed(self.db, item, error, self.clock.now(), self.conf)
+        report.failed += 1
+        last = item.failures + 1 >= self.conf.max_attempts
+        report.dead += last
+        log.warning("%s %s (attempt %d%s)", item.key, error, item.failures + 1, "; dead-lettered" if last else "")
+
+    def serve(self, stop: threading.Event, on_cycle: Callable[[CycleReport], None] | None = None) -> None:
+        """Cycle until `stop` is set, pausing only when a cycle found nothing to do."""
+        while not stop.is_set():
+            try:
+                report = self.cycle()
+            except DatabaseError as exc:
+                log.warning("notify: database unavailable, trying again in %gs: %s", DB_PAUSE, exc)
+                stop.wait(DB_PAUSE)
+                continue
+            if on_cycle is not None:
+                on_cycle(report)
+            if not (report.delivered or report.failed or report.queued):
+                stop.wait(self.conf.poll_interval)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.client.close()
