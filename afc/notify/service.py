@@ -97,3 +97,16 @@ class Courier:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.client.close()
+
+
+def drain(courier: Courier) -> CycleReport:
+    """Cycle until nothing is due (`afc notify --once`, for cron); returns the totals."""
+    total = CycleReport()
+    while True:
+        report = courier.cycle()
+        total.queued += report.queued
+        total.delivered += report.delivered
+        total.failed += report.failed
+        total.dead += report.dead
+        if not (report.delivered or report.failed or report.queued):
+            return total
