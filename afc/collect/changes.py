@@ -68,9 +68,12 @@ def state_of(now: Observation, kept: dict[str, Any]) -> dict[str, Any]:
 
 def _status_events(now: Observation, before: dict[str, Any]) -> list[Notice]:
     was, code = before.get("status"), now.status
-    if code == was or code is None:
-        return []
     found: list[Notice] = []
+    if status.is_finished(code) and status.is_finished(was) and list(now.score) != before.get("score"):
+        home, away = now.score
+        found.append(_notice(now, "score_corrected", f"{now.fixture_id}:score_corrected:{home}-{away}"))
+    if code == was or code is None:
+        return found
     if status.is_live(code) and not status.is_live(was) and not status.is_finished(was):
         found.append(_notice(now, "kickoff", f"{now.fixture_id}:kickoff"))
     if code == "HT":
@@ -80,9 +83,6 @@ def _status_events(now: Observation, before: dict[str, Any]) -> list[Notice]:
     if code in VOID_KINDS:
         kind = VOID_KINDS[code]
         found.append(_notice(now, kind, f"{now.fixture_id}:{kind}"))
-    if status.is_finished(code) and status.is_finished(was) and list(now.score) != before.get("score"):
-        home, away = now.score
-        found.append(_notice(now, "score_corrected", f"{now.fixture_id}:score_corrected:{home}-{away}"))
     return found
 
 
