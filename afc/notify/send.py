@@ -116,7 +116,7 @@ def attempt(client: httpx.Client, target: Target, key: str, payload: dict[str, A
 def _drain(answer: httpx.Response, deadline: float) -> None:
     """Read at most MAX_ANSWER bytes of the answer, giving up at the deadline (a trickling receiver)."""
     read = 0
-    for chunk in answer.iter_raw():
+    for chunk in answer.iter_bytes():
         read += len(chunk)
         if read >= MAX_ANSWER:
             return
