@@ -240,7 +240,8 @@ def test_the_cli_delivers_once_lists_and_replays_and_never_shows_the_secret(
     assert sorted(receiver.keys.values()) == [2, 2, 2]
     bad = runner.invoke(app, ["notify", "replay", "--since", "yesterday", "--db", db_url], env=env)
     assert bad.exit_code == 2 and bad.stderr.startswith("afc: --since: expected a time such as")
-    missing = runner.invoke(app, ["notify", "--once", "--db", db_url], env=env | {"CREDENTIALS_DIRECTORY": "/nonexistent"})
+    elsewhere = env | {"CREDENTIALS_DIRECTORY": "/nonexistent"}
+    missing = runner.invoke(app, ["notify", "--once", "--db", db_url], env=elsewhere)
     assert missing.exit_code == 2
     assert missing.stderr == "afc: notify target hook: credential 'hook_secret' not found in the credentials " \
                              "directory ($CREDENTIALS_DIRECTORY, systemd LoadCredential=)\n"

@@ -54,7 +54,8 @@ def test_every_goal_and_red_card_of_the_day_arrives_once(day: Day, tmp_path: Pat
         assert receiver.bad_signatures == 0 and set(receiver.keys.values()) == {1}
         delivered = receiver.keys
         cancelled = {b["cancels"] for b in receiver.bodies if b["kind"] in ("goal_cancelled", "correction")}
-        standing = {k for k in delivered if k.split(":")[1] in ("goal", "red_card") and ":cancelled" not in k} - cancelled
+        incidents_sent = {k for k in delivered if k.split(":")[1] in ("goal", "red_card") and ":cancelled" not in k}
+        standing = incidents_sent - cancelled
         assert standing == set(expected), "the goals and red cards delivered (less those cancelled) are the truth's"
         corrected = [b for b in receiver.bodies if b["kind"] in ("goal_cancelled", "correction")]
         assert all(b["cancels"] in delivered for b in corrected)
