@@ -174,7 +174,12 @@ def test_an_unreachable_target_fails_without_naming_its_url() -> None:
 
 def test_ntfy_gets_a_readable_line_with_its_token() -> None:
     seen: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    transport = httpx.MockTransport(answer)
     target = Target(name="phone", type="ntfy", url="https://ntfy.example/", topic="afc-goals", token="ntfy_token")
     payload = {"kind": "goal", "minute": 29, "player": {"name": "Álvaro Morata"},
                "fixture": {"home": {"name": "Spain"}, "away": {"name": "Croatia"}, "score": {"home": 1, "away": 0}}}

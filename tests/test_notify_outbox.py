@@ -17,7 +17,7 @@ from afc.collect.changes import Observation, diff
 from afc.collect.collector import Collector
 from afc.config.settings import load_settings
 from afc.db import Database, load_json
-from tests.conftest import sample
+from tests.conftest import sample, scalar
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 
 RECORDED = sample("fixtures_id/footballay__1145511_fixture.json")["response"][0]
@@ -65,6 +65,10 @@ def _last_id(db: Database) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def event(db: Database, key: str) -> Any:
+    return load_json(scalar(db, "SELECT payload FROM ops.events_outbox WHERE event_key = %s", (key,)))
+
+
 def kinds(keys: list[str]) -> list[str]:
     return [k.split(":")[1] for k in keys]
 
@@ -78,8 +82,7 @@ def test_a_match_seen_in_stages_notifies_each_change_once(collector: Collector) 
     assert fetch(collector, stage("1H", (1, 0), scored(29), lineups=True)) == []  # a re-fetch: nothing new
     final = fetch(collector, RECORDED)
     assert sorted(kinds(final)) == ["full_time", "goal", "goal", "goal_disallowed"]
-    payload = load_json(collector.db.fetchone("SELECT payload FROM ops.events_outbox WHERE event_key = %s",
-                                              (first[1],))[0])
+    payload = event(collector.db, first[1])
     assert payload["schema"] == 1 and payload["kind"] == "goal" and payload["player"]["name"] == "Álvaro Morata"
     assert payload["fixture"]["home"]["id"] == 9 and payload["minute"] == 29 and payload["team"]["id"] == 9
     corrected = copy.deepcopy(RECORDED)
@@ -87,8 +90,7 @@ def test_a_match_seen_in_stages_notifies_each_change_once(collector: Collector) 
     corrected["goals"] = {"home": 2, "away": 0}
     fixes = fetch(collector, corrected)
     assert sorted(kinds(fixes)) == ["goal", "score_corrected"] and f"{first[1]}:cancelled" in fixes
-    cancel = load_json(collector.db.fetchone("SELECT payload FROM ops.events_outbox WHERE event_key = %s",
-                                             (f"{first[1]}:cancelled",))[0])
+    cancel = event(collector.db, f"{first[1]}:cancelled")
     assert cancel["kind"] == "goal_cancelled" and cancel["cancels"] == first[1]
     assert fetch(collector, corrected) == []
 
