@@ -4,6 +4,8 @@ processes, bad receivers and bad config — on both backends."""
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from afc.notify import queue, send
 from afc.notify.service import Courier, drain
 from afc.ops.health import check
 from afc.ops.metrics import notify_samples
+from tests.conftest import ROOT
 from tests.notify_support import SECRET, Receiver, add_events, credentials, jobs_dir
 
 
@@ -255,3 +258,27 @@ def test_the_cli_delivers_once_lists_and_replays_and_never_shows_the_secret(
     tables += [r[0] or "" for r in db.fetchall("SELECT last_error FROM ops.notify_deliveries")]
     assert not any(secret in str(text) for text in tables + [once.output, status.output, caplog.text])
     db.close()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_unit_loads_each_targets_secret_and_verifies_clean(tmp_path: Path) -> None:
+    from afc.config.jobs import load
+    from afc.ops.systemd import render
+
+    directory = jobs_dir(tmp_path, "https://example.org/hook")
+    with (directory / "notify.yaml").open("a") as out:
+        out.write("    - {name: phone, type: ntfy, url: 'https://ntfy.sh', topic: goals, token: ntfy_token}\n")
+    files = render(load(directory))
+    unit = files["systemd/afc-notify.service"]
+    for line in ("Type=exec", "ExecStart=/usr/local/bin/afc notify", "Restart=on-failure", "RestartPreventExitStatus=2",
+                 "DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "WantedBy=multi-user.target"):
+        assert f"\n{line}\n" in unit, line
+    assert "LoadCredential=hook_secret:/etc/afc/hook_secret\nLoadCredential=ntfy_token:/etc/afc/ntfy_token\n" in unit
+    units = tmp_path / "units"
+    units.mkdir()
+    for path, text in files.items():
+        if path.startswith("systemd/"):
+            (units / Path(path).name).write_text(text)
+    script = str(ROOT / "scripts" / "verify-units.sh")
+    out = subprocess.run(["bash", script, str(units)], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("verify-units: 10 units verify clean"), out.stdout

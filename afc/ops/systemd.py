@@ -1,8 +1,8 @@
 """systemd units and a crontab rendered from the jobs directory (the checked-in ones are its output).
 
 A oneshot service and a timer per scheduled group (see `afc.ops.groups`), plus the long-running
-`afc-live.service`. All share one hardening block: a dynamic user, state in StateDirectory, the
-key through LoadCredential, metrics in a world-readable RuntimeDirectory for node_exporter.
+`afc-live.service` and `afc-notify.service`. All share one hardening block: a dynamic user, state in
+StateDirectory, the key through LoadCredential, metrics in a world-readable RuntimeDirectory.
 """
 
 from __future__ import annotations
@@ -111,6 +111,16 @@ def live_service(executable: str) -> str:
             + "\n[Install]\nWantedBy=multi-user.target\n")
 
 
+def notify_service(executable: str, credentials: list[str]) -> str:
+    """The long-running `afc notify`: each target's secret or token comes in through LoadCredential=."""
+    head = UNIT_HEAD.format(description="afc notify: pushes match events to webhooks and ntfy topics")
+    loads = "".join(f"LoadCredential={name}:/etc/afc/{name}\n" for name in credentials)
+    return (HEADER + head + "StartLimitIntervalSec=10min\nStartLimitBurst=5\n\n[Service]\nType=exec\n"
+            f"ExecStart={command(executable, ('notify',))}\nRestart=on-failure\nRestartSec=10s\n"
+            "TimeoutStopSec=30s\n# 2: a configuration error (a bad target, a missing secret): restarting cannot help\n"
+            "RestartPreventExitStatus=2\n" + loads + HARDENING + "\n[Install]\nWantedBy=multi-user.target\n")
+
+
 def crontab(found: list[Timer], executable: str) -> str:
     """The same schedules for cron, each run under `flock -n -E 75` so runs never overlap."""
     lines = [HEADER.rstrip(), "# Install as /etc/cron.d/afc (the sixth field is the user). Times are UTC: cronie",
@@ -144,8 +154,16 @@ def render(config: JobConfig, executable: str = DEFAULT_EXEC) -> dict[str, str]:
         files[f"systemd/afc-{timer.name}.service"] = service(timer, executable)
         files[f"systemd/afc-{timer.name}.timer"] = timer_unit(timer, delay)
     files["systemd/afc-live.service"] = live_service(executable)
+    files["systemd/afc-notify.service"] = notify_service(executable, _notify_credentials(config))
     files["cron/afc.crontab"] = crontab(found, executable)
     return files
+
+
+def _notify_credentials(config: JobConfig) -> list[str]:
+    """The credential files the notify targets name (their names are checked to be safe in a unit file)."""
+    from afc.config.notify import notify_config
+
+    return sorted({name for target in notify_config(config).targets for name in target.credentials()})
 
 
 def checked_values(timer: Timer) -> None:
