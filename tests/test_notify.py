@@ -266,8 +266,8 @@ def test_the_unit_loads_each_targets_secret_and_verifies_clean(tmp_path: Path) -
     from afc.ops.systemd import render
 
     directory = jobs_dir(tmp_path, "https://example.org/hook")
-    with (directory / "notify.yaml").open("a") as out:
-        out.write("    - {name: phone, type: ntfy, url: 'https://ntfy.sh', topic: goals, token: ntfy_token}\n")
+    with (directory / "notify.yaml").open("a") as yaml_file:
+        yaml_file.write("    - {name: phone, type: ntfy, url: 'https://ntfy.sh', topic: goals, token: ntfy_token}\n")
     files = render(load(directory))
     unit = files["systemd/afc-notify.service"]
     for line in ("Type=exec", "ExecStart=/usr/local/bin/afc notify", "Restart=on-failure", "RestartPreventExitStatus=2",
