@@ -9,6 +9,7 @@ replays notify nothing. This module owns every query of both tables; `afc notify
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ CHUNK = 500
 OBSERVE = """
 SELECT f.id, f.league_id, f.season, l.name, f.kickoff_at, f.status_short, f.elapsed,
        f.home_team_id, th.name, f.away_team_id, ta.name, f.home_goals, f.away_goals,
-       d.events, d.lineups, s.state
+       CAST(d.events AS text), CAST(d.lineups AS text), CAST(s.state AS text), s.sig
 FROM core.fixtures f
 LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams th ON th.id = f.home_team_id
@@ -35,8 +36,8 @@ VALUES (%(key)s, %(kind)s, %(fixture)s, %(league)s, %(home)s, %(away)s, %(payloa
 ON CONFLICT (event_key) DO NOTHING"""
 KNOWN = "SELECT 1 FROM ops.events_outbox WHERE event_key = %(key)s"
 KEEP = """
-INSERT INTO ops.notify_fixtures (fixture_id, state, updated_at) VALUES (%(fixture)s, %(state)s, %(at)s)
-ON CONFLICT (fixture_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"""
+INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) VALUES (%(fixture)s, %(state)s, %(sig)s, %(at)s)
+ON CONFLICT (fixture_id) DO UPDATE SET state = excluded.state, sig = excluded.sig, updated_at = excluded.updated_at"""
 COLUMNS = "id, event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload, created_at"
 AFTER = f"SELECT {COLUMNS} FROM ops.events_outbox WHERE id > %(after)s ORDER BY id LIMIT %(limit)s"
 LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)s"
@@ -54,13 +55,21 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
 
 
 def _observe(db: Database, row: tuple[Any, ...], at: datetime, raw_id: int | None) -> int:
+    sig = signature(row)
+    if sig == row[16]:  # nothing a notification looks at has changed (most ticks: only the minute moved)
+        return 0
     now = observation(row)
     before = load_json(row[15]) if row[15] is not None else None
     notices, after = diff(now, before)
     appended = sum(_append(db, _values(now, n, at, raw_id)) for n in notices)
-    if dump_json(after) != dump_json(before):
-        db.execute(KEEP, {"fixture": now.fixture_id, "state": dump_json(after), "at": at})
+    db.execute(KEEP, {"fixture": now.fixture_id, "state": dump_json(after), "sig": sig, "at": at})
     return appended
+
+
+def signature(row: tuple[Any, ...]) -> str:
+    """A digest of what the events derive from: status, score, the events' and lineups' JSON text."""
+    text = "\x1f".join(str(v) for v in (row[5], row[11], row[12], row[13], row[14]))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _append(db: Database, values: dict[str, Any]) -> int:

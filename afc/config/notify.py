@@ -132,7 +132,7 @@ class NotifyConfig(BaseModel):
     @field_validator("backoff", "max_backoff", "lease", "start_window", mode="before")
     @classmethod
     def _durations(cls, value: object) -> int:
-        return _duration(value, 7 * 86400)
+        return _duration(value, 90 * 86400)
 
     @field_validator("targets")
     @classmethod

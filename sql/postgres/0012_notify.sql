@@ -19,6 +19,7 @@ CREATE INDEX events_outbox_created_idx ON ops.events_outbox (created_at);
 CREATE TABLE ops.notify_fixtures (
     fixture_id integer PRIMARY KEY,
     state jsonb NOT NULL,
+    sig text NOT NULL,  -- digest of what the state derives from: equal means nothing to compare
     updated_at timestamptz NOT NULL
 );
 -- Per target, the last outbox id fanned out into deliveries.

@@ -19,6 +19,7 @@ CREATE INDEX ops_events_outbox_created_idx ON ops_events_outbox (created_at);
 CREATE TABLE ops_notify_fixtures (
     fixture_id integer PRIMARY KEY,
     state text NOT NULL,
+    sig text NOT NULL,  -- digest of what the state derives from: equal means nothing to compare
     updated_at text NOT NULL
 );
 -- Per target, the last outbox id fanned out into deliveries.
