@@ -7,6 +7,7 @@ through the real collection step, on both backends.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from tests.fakeapi import KEY, Answer, FakeApi, envelope
 
 RECORDED = sample("fixtures_id/footballay__1145511_fixture.json")["response"][0]
 FIXTURE = RECORDED["fixture"]["id"]
+KICKOFF = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)  # an hour before the tests' frozen clock
+RECORDED["fixture"]["timestamp"], RECORDED["fixture"]["date"] = int(KICKOFF.timestamp()), KICKOFF.isoformat()
 
 
 def stage(status: str, goals: tuple[int, int], events: list[Any] | None, lineups: bool) -> dict[str, Any]:
@@ -107,22 +110,29 @@ def test_joining_a_match_in_play_reports_its_kickoff_and_goals(collector: Collec
 
 
 def test_a_finished_match_first_seen_is_history() -> None:
-    seen = Observation(1, {"id": 39}, None, "FT", 90, {"id": 1}, {"id": 2}, (3, 0), RECORDED["events"], None)
-    notices, state = diff(seen, None)
+    seen = Observation(1, {"id": 39}, KICKOFF, "FT", 90, {"id": 1}, {"id": 2}, (3, 0), RECORDED["events"], None)
+    notices, state = diff(seen, None, KICKOFF + timedelta(hours=2))
     assert notices == [] and len(state["incidents"]) == 4  # 3 goals and the VAR decision, kept for corrections
+
+
+def test_a_change_long_after_kickoff_is_kept_but_not_notified() -> None:
+    before = {"status": "NS", "score": [0, 0], "incidents": {}, "lineups": False}
+    seen = Observation(1, {"id": 39}, KICKOFF, "FT", 90, {"id": 1}, {"id": 2}, (3, 0), RECORDED["events"], None)
+    assert diff(seen, before, KICKOFF + timedelta(hours=7))[0] == []
+    assert len(diff(seen, before, KICKOFF + timedelta(hours=5))[0]) == 5  # full time, 3 goals, the VAR decision
 
 
 @pytest.mark.parametrize(("status", "kind"), [("PST", "postponed"), ("CANC", "cancelled"), ("ABD", "abandoned")])
 def test_a_match_called_off_is_notified(status: str, kind: str) -> None:
     before = {"status": "NS", "score": [None, None], "incidents": {}, "lineups": False}
-    seen = Observation(7, {"id": 39}, None, status, None, {"id": 1}, {"id": 2}, (None, None), None, None)
-    assert [n.key for n in diff(seen, before)[0]] == [f"7:{kind}"]
+    seen = Observation(7, {"id": 39}, KICKOFF, status, None, {"id": 1}, {"id": 2}, (None, None), None, None)
+    assert [n.key for n in diff(seen, before, KICKOFF - timedelta(days=3))[0]] == [f"7:{kind}"]
 
 
 def test_an_empty_event_list_with_goals_on_the_board_cancels_nothing() -> None:
     goal = scored(29)
     seen = Observation(7, {"id": 39}, None, "1H", 30, {"id": 1}, {"id": 2}, (1, 0), goal, None)
-    _, state = diff(seen, None)
+    _, state = diff(seen, None, KICKOFF)
     hiccup = Observation(7, {"id": 39}, None, "1H", 31, {"id": 1}, {"id": 2}, (1, 0), [], None)
-    notices, kept = diff(hiccup, state)
+    notices, kept = diff(hiccup, state, KICKOFF)
     assert notices == [] and kept["incidents"] == state["incidents"]

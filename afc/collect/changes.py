@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from afc.transform import fixture_status as status
 
 SCHEMA = 1  # the event JSON's version (docs/notify.md); bumped only on an incompatible change
 VOID_KINDS = {"PST": "postponed", "CANC": "cancelled", "ABD": "abandoned"}
+# Past this time after kickoff a change is no longer news (yesterday's result seen by the daily run,
+# a correction weeks later); it covers extra time, penalties and the live loop's re-check after full time.
+HISTORY_AFTER = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,16 @@ class Notice:
     body: dict[str, Any] = field(hash=False)
 
 
-def diff(now: Observation, before: dict[str, Any] | None) -> tuple[list[Notice], dict[str, Any]]:
-    """The events between `before` (None: never observed) and `now`, and the state to keep.
+def diff(now: Observation, before: dict[str, Any] | None, at: datetime) -> tuple[list[Notice], dict[str, Any]]:
+    """The events between `before` (None: never observed) and `now` seen at `at`, and the state to keep.
 
     A first observation is a baseline and notifies nothing, unless the match is already in play: then
     it is compared with a match not yet started, so joining mid-match still reports kickoff and goals.
+    A match that kicked off more than HISTORY_AFTER before `at` is history: its state is kept, silently.
     """
     after = state_of(now, (before or {}).get("incidents", {}))
-    if before is None and not status.is_live(now.status):
+    history = now.kickoff_at is not None and at - now.kickoff_at > HISTORY_AFTER
+    if history or (before is None and not status.is_live(now.status)):
         return [], after
     base = before or {"status": None, "score": [0, 0], "incidents": {}, "lineups": False}
     found = _status_events(now, base) + _incident_events(now, base, after) + _lineup_events(now, base)

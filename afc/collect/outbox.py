@@ -60,7 +60,7 @@ def _observe(db: Database, row: tuple[Any, ...], at: datetime, raw_id: int | Non
         return 0
     now = observation(row)
     before = load_json(row[15]) if row[15] is not None else None
-    notices, after = diff(now, before)
+    notices, after = diff(now, before, at)
     appended = sum(_append(db, _values(now, n, at, raw_id)) for n in notices)
     db.execute(KEEP, {"fixture": now.fixture_id, "state": dump_json(after), "sig": sig, "at": at})
     return appended

@@ -138,18 +138,17 @@ def claim(db: Database, now: datetime, limit: int, lease: int) -> list[Claimed]:
     return [Claimed(r[0], r[1], r[2], r[3], r[4], load_json(r[5])) for r in rows]
 
 
-def delivered(db: Database, delivery_id: int, now: datetime) -> None:
-    """Mark a delivery done."""
+def settle(db: Database, outcomes: list[tuple[Claimed, str | None]], now: datetime, conf: NotifyConfig) -> None:
+    """Record a cycle's attempts in one transaction: delivered (error None), or failed — retried after a
+    doubling backoff, dead-lettered after `max_attempts`."""
     with db.transaction():
-        db.execute(DELIVERED, {"id": delivery_id, "now": now})
-
-
-def failed(db: Database, claimed: Claimed, error: str, now: datetime, conf: NotifyConfig) -> None:
-    """Count a failed attempt: retry after a doubling backoff, or dead-letter after `max_attempts`."""
-    wait = min(conf.backoff * 2 ** min(claimed.failures, 30), conf.max_backoff)
-    with db.transaction():
-        db.execute(FAILED, {"id": claimed.delivery_id, "error": error[:300], "retry_at": now + timedelta(seconds=wait),
-                            "max": conf.max_attempts})
+        for claimed, error in outcomes:
+            if error is None:
+                db.execute(DELIVERED, {"id": claimed.delivery_id, "now": now})
+                continue
+            wait = min(conf.backoff * 2 ** min(claimed.failures, 30), conf.max_backoff)
+            db.execute(FAILED, {"id": claimed.delivery_id, "error": error[:300],
+                                "retry_at": now + timedelta(seconds=wait), "max": conf.max_attempts})
 
 
 def replay(db: Database, conf: NotifyConfig, since: datetime, now: datetime, target: str | None = None) -> int:

@@ -1,7 +1,7 @@
 """`afc notify`: fan new outbox events out to the targets, claim what is due, send, record — in a loop.
 
 Each cycle sends the claimed deliveries in parallel (they head different (target, fixture) lines, so
-order within a fixture holds) and records each outcome in its own short transaction. Whatever goes
+order within a fixture holds) and records the outcomes in one short transaction. Whatever goes
 wrong with one delivery is that delivery's failure; whatever goes wrong with the database is logged in
 one line and the loop tries again after a pause.
 """
@@ -58,8 +58,10 @@ class Courier:
         report = CycleReport(queued=queue.fan_out(self.db, self.conf, self.clock.now(), self.gaps))
         claimed = [c for c in queue.claim(self.db, self.clock.now(), self.conf.batch, self.conf.lease)
                    if c.target in self.targets]  # a target removed from the file keeps its rows, unsent
-        for item, error in zip(claimed, self.pool.map(self._send, claimed), strict=True):
-            self._record(item, error, report)
+        outcomes = list(zip(claimed, self.pool.map(self._send, claimed), strict=True))
+        queue.settle(self.db, outcomes, self.clock.now(), self.conf)  # one commit for the whole cycle
+        for item, error in outcomes:
+            self._count(item, error, report)
         return report
 
     def _send(self, item: queue.Claimed) -> str | None:
@@ -69,12 +71,10 @@ class Courier:
         except Exception as exc:  # noqa: BLE001 - one delivery's surprise must not stop the service
             return f"target {item.target}: {describe(exc)}"
 
-    def _record(self, item: queue.Claimed, error: str | None, report: CycleReport) -> None:
+    def _count(self, item: queue.Claimed, error: str | None, report: CycleReport) -> None:
         if error is None:
-            queue.delivered(self.db, item.delivery_id, self.clock.now())
             report.delivered += 1
             return
-        queue.failed(self.db, item, error, self.clock.now(), self.conf)
         report.failed += 1
         last = item.failures + 1 >= self.conf.max_attempts
         report.dead += last
