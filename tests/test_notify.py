@@ -282,3 +282,36 @@ def test_the_unit_loads_each_targets_secret_and_verifies_clean(tmp_path: Path) -
     script = str(ROOT / "scripts" / "verify-units.sh")
     out = subprocess.run(["bash", script, str(units)], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("verify-units: 10 units verify clean"), out.stdout
+
+
+def test_the_service_survives_the_database_going_away(db_url: str, clock: SimClock, receiver: Receiver,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from afc.errors import DatabaseUnavailable
+    from afc.notify import service
+
+    setup = connect(db_url)
+    keys = add_events(setup, 3, clock.now())
+    setup.close()
+    real, stop, reopened = queue.fan_out, threading.Event(), []
+
+    def down_once(*args: Any) -> int:
+        monkeypatch.setattr(queue, "fan_out", real)
+        raise DatabaseUnavailable("server closed the connection unexpectedly")
+
+    def reopen() -> Database:
+        reopened.append(True)
+        return connect(db_url)
+
+    monkeypatch.setattr(queue, "fan_out", down_once)
+    monkeypatch.setattr(service, "DB_PAUSE", 0.01)
+    sender = Courier(connect(db_url), config(receiver.url), {"hook_secret": SECRET}, clock, reopen=reopen)
+    thread = threading.Thread(target=sender.serve, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while len(receiver.keys) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join()
+    sender.close()
+    sender.db.close()
+    assert reopened == [True] and sorted(receiver.keys) == sorted(keys)

@@ -23,6 +23,7 @@ METRICS_EVERY = 10.0  # seconds between rewrites of afc_notify.prom
 def courier(collector: Collector) -> Courier:
     """A Courier for the configured targets, their secrets read from the credentials directory."""
     from afc.config.notify import notify_config
+    from afc.db import connect
     from afc.notify.send import read_secrets
     from afc.notify.service import Courier
 
@@ -30,7 +31,8 @@ def courier(collector: Collector) -> Courier:
     if not conf.targets:
         raise ConfigError(f"{collector.config.section_file('notify')}: notify: no targets; add a webhook or "
                           "an ntfy topic under notify.targets (see docs/notify.md)")
-    return Courier(collector.db, conf, read_secrets(conf.targets, collector.settings.credentials_dir), collector.clock)
+    secrets = read_secrets(conf.targets, collector.settings.credentials_dir)
+    return Courier(collector.db, conf, secrets, collector.clock, reopen=lambda: connect(collector.settings.db_url))
 
 
 @notify_app.callback(invoke_without_command=True)
@@ -63,7 +65,7 @@ def notify(ctx: typer.Context,
 
         def on_cycle(report: CycleReport) -> None:
             if metrics_dir is not None and time.monotonic() - written[0] >= METRICS_EVERY:
-                write_notify(metrics_dir, collector.db, collector.clock.now())
+                write_notify(metrics_dir, sender.db, collector.clock.now())  # reconnected after an outage
                 written[0] = time.monotonic()
 
         sender.serve(stop, on_cycle)

@@ -46,6 +46,7 @@ class Courier:
     conf: NotifyConfig
     secrets: dict[str, bytes]
     clock: Clock
+    reopen: Callable[[], Database] | None = None  # a fresh connection after the database went away
 
     def __post_init__(self) -> None:
         self.targets = {t.name: t for t in self.conf.targets}
@@ -88,11 +89,21 @@ class Courier:
             except DatabaseError as exc:
                 log.warning("notify: database unavailable, trying again in %gs: %s", DB_PAUSE, exc)
                 stop.wait(DB_PAUSE)
+                self._reconnect()
                 continue
             if on_cycle is not None:
                 on_cycle(report)
             if not (report.delivered or report.failed or report.queued):
                 stop.wait(self.conf.poll_interval)
+
+    def _reconnect(self) -> None:
+        if self.reopen is None:
+            return
+        self.db.close()
+        try:
+            self.db = self.reopen()
+        except DatabaseError as exc:  # still down: the next cycle fails alike and comes back here
+            log.warning("notify: reconnecting failed: %s", exc)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
