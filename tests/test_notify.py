@@ -194,13 +194,14 @@ def test_ntfy_gets_a_readable_line_with_its_token() -> None:
     assert request.headers["Authorization"] == "Bearer tk_secret" and request.headers["X-Afc-Idempotency-Key"] == "k1"
 
 
-def test_health_flags_a_backlog_and_metrics_count_it(db: Database, clock: SimClock) -> None:
-    from afc.collect.ledger import QuotaStatus  # noqa: F401 - the health probe's quota type
+def test_health_flags_a_backlog_and_metrics_count_it(db: Database, clock: SimClock, tmp_path: Path) -> None:
     from afc.config.jobs import load
 
     add_events(db, 2, clock.now() - timedelta(minutes=30))
+    shipped = check(db, clock.now(), load(ROOT / "jobs"), quota=lambda: None, only=("notify",))  # type: ignore[arg-type,return-value]
+    assert shipped.skipped == {"notify": "no notify targets (jobs/notify.yaml)"}
     queue.fan_out(db, config("http://127.0.0.1:9/"), clock.now(), queue.Gaps())
-    conf = load(Path(__file__).resolve().parents[1] / "jobs")
+    conf = load(jobs_dir(tmp_path, "http://127.0.0.1:9/"))
     report = check(db, clock.now(), conf, quota=lambda: None, only=("notify",))  # type: ignore[arg-type,return-value]
     assert [p.key for p in report.problems] == ["notify:hook"]
     assert "2 events waiting for hook, the oldest for 30 min" in report.problems[0].reason

@@ -3,7 +3,7 @@
 Checks: the alerts section readable, migrations pending, stale jobs (no successful run within
 `stale_factor` x their timer's period), open breakers, quota nearly gone, coverage critical (when
 `mart.coverage_status` exists), live loop stalled (when it has ever beaten), drift unacknowledged
-(when `ops.drift` exists), notify backlog and dead letters (when there are deliveries).
+(when `ops.drift` exists), notify backlog and dead letters (when notify has targets).
 Each check runs on its own: one that cannot run is itself reported, the others still run.
 """
 
@@ -188,7 +188,10 @@ def check_notify(probe: Probe) -> list[Problem]:
     from afc.config.notify import notify_config
     from afc.notify import queue
 
-    limit = timedelta(minutes=notify_config(probe.config).backlog_minutes)
+    conf = notify_config(probe.config)
+    if not conf.targets:
+        raise Skip("no notify targets (jobs/notify.yaml)")
+    limit = timedelta(minutes=conf.backlog_minutes)
     problems = []
     for c in queue.counts(probe.db):
         if c.oldest_pending is not None and probe.now - c.oldest_pending > limit:
