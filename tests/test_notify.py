@@ -316,3 +316,11 @@ def test_the_service_survives_the_database_going_away(db_url: str, clock: SimClo
     sender.close()
     sender.db.close()
     assert reopened == [True] and sorted(receiver.keys) == sorted(keys)
+
+
+def test_a_lease_shorter_than_the_timeout_is_refused(tmp_path: Path) -> None:
+    directory = jobs_dir(tmp_path, "https://example.org/hook", lease="3s", timeout=5)
+    result = CliRunner().invoke(app, ["jobs", "validate", "--jobs-dir", str(directory)])
+    assert result.exit_code == 2
+    assert result.stderr == f"afc: {directory / 'notify.yaml'}: notify: lease: must be longer than timeout (5s), " \
+                            "or a slow send is claimed twice; got 3s\n"

@@ -134,6 +134,13 @@ class NotifyConfig(BaseModel):
     def _durations(cls, value: object) -> int:
         return _duration(value, 90 * 86400)
 
+    @model_validator(mode="after")
+    def _lease(self) -> NotifyConfig:
+        if self.lease <= self.timeout:
+            raise ValueError(f"lease: must be longer than timeout ({self.timeout:g}s), or a slow send is "
+                             f"claimed twice; got {self.lease}s")
+        return self
+
     @field_validator("targets")
     @classmethod
     def _unique(cls, value: list[Target]) -> list[Target]:

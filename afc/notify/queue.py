@@ -41,7 +41,8 @@ ON CONFLICT (event_id, target) DO UPDATE SET state = 'pending', failures = 0,
     delivered_at = NULL"""
 CLAIMABLE = """
 SELECT d.id FROM ops.notify_deliveries d
-WHERE d.state = 'pending' AND d.next_attempt_at <= %(now)s AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
+WHERE d.state = 'pending' AND d.target IN ({targets}) AND d.next_attempt_at <= %(now)s
+  AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
   AND NOT EXISTS (SELECT 1 FROM ops.notify_deliveries p WHERE p.state = 'pending' AND p.target = d.target
                   AND p.fixture_id = d.fixture_id AND p.event_id < d.event_id)
 ORDER BY d.event_id LIMIT %(limit)s"""
@@ -125,12 +126,16 @@ def _fan_out_target(db: Database, target: Target, conf: NotifyConfig, now: datet
     return added
 
 
-def claim(db: Database, now: datetime, limit: int, lease: int) -> list[Claimed]:
-    """Lease up to `limit` deliveries that are due and head their (target, fixture) line."""
+def claim(db: Database, targets: list[str], now: datetime, limit: int, lease: int) -> list[Claimed]:
+    """Lease up to `limit` deliveries to `targets` that are due and head their (target, fixture) line."""
+    if not targets:
+        return []
     token = uuid.uuid4().hex
     lock = " FOR UPDATE OF d SKIP LOCKED" if db.backend == "postgres" else ""
+    names = {f"t{i}": name for i, name in enumerate(targets)}
+    sql = CLAIMABLE.format(targets=", ".join(f"%({key})s" for key in names)) + lock
     with db.transaction():
-        ids = [r[0] for r in db.fetchall(CLAIMABLE + lock, {"now": now, "limit": limit})]
+        ids = [r[0] for r in db.fetchall(sql, {"now": now, "limit": limit, **names})]
         until = now + timedelta(seconds=lease)
         for delivery_id in ids:
             db.execute(LEASE, {"id": delivery_id, "until": until, "token": token})

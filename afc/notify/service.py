@@ -57,8 +57,8 @@ class Courier:
     def cycle(self) -> CycleReport:
         """Fan out, then claim and send once; returns what happened."""
         report = CycleReport(queued=queue.fan_out(self.db, self.conf, self.clock.now(), self.gaps))
-        claimed = [c for c in queue.claim(self.db, self.clock.now(), self.conf.batch, self.conf.lease)
-                   if c.target in self.targets]  # a target removed from the file keeps its rows, unsent
+        # a target removed from the file keeps its rows, unsent, until it comes back
+        claimed = queue.claim(self.db, list(self.targets), self.clock.now(), self.conf.batch, self.conf.lease)
         outcomes = list(zip(claimed, self.pool.map(self._send, claimed), strict=True))
         queue.settle(self.db, outcomes, self.clock.now(), self.conf)  # one commit for the whole cycle
         for item, error in outcomes:
