@@ -324,3 +324,20 @@ def test_a_lease_shorter_than_the_timeout_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr == f"afc: {directory / 'notify.yaml'}: notify: lease: must be longer than timeout (5s), " \
                             "or a slow send is claimed twice; got 3s\n"
+
+
+def test_settled_events_are_deleted_after_keep_and_pending_ones_stay(db: Database, clock: SimClock,
+                                                                      receiver: Receiver) -> None:
+    from afc.collect import outbox
+
+    keys = add_events(db, 4, clock.now() - timedelta(days=40), fixtures=4)
+    conf = config(receiver.url, start_window="60d")
+    assert drain(courier(db, conf, clock)).delivered == 4
+    with db.transaction():
+        db.execute("UPDATE ops.notify_deliveries SET state = 'pending' WHERE event_id = "
+                   "(SELECT id FROM ops.events_outbox WHERE event_key = %s)", (keys[0],))
+    upto = queue.fanned_out(db, ["hook"])
+    assert queue.fanned_out(db, ["hook", "new_target"]) == 0  # a target yet to start keeps every event
+    assert outbox.prune(db, clock.now() - timedelta(days=30), upto) == 3
+    assert [r[0] for r in db.fetchall("SELECT event_key FROM ops.events_outbox")] == [keys[0]]
+    assert [c.pending for c in queue.counts(db)] == [1]

@@ -40,6 +40,13 @@ INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) VALUES (%(f
 ON CONFLICT (fixture_id) DO UPDATE SET state = excluded.state, sig = excluded.sig, updated_at = excluded.updated_at"""
 COLUMNS = "id, event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload, created_at"
 AFTER = f"SELECT {COLUMNS} FROM ops.events_outbox WHERE id > %(after)s ORDER BY id LIMIT %(limit)s"
+# Events whose deliveries are all settled (delivered, dead: their rows go with them) and the kept
+# state of fixtures long past kickoff (a change to them is history, see changes.HISTORY_AFTER).
+PRUNE_EVENTS = """
+DELETE FROM ops.events_outbox WHERE created_at < %(before)s AND id <= %(upto)s AND NOT EXISTS (
+    SELECT 1 FROM ops.notify_deliveries d WHERE d.event_id = ops.events_outbox.id AND d.state = 'pending')"""
+PRUNE_STATES = """
+DELETE FROM ops.notify_fixtures WHERE fixture_id IN (SELECT id FROM core.fixtures WHERE kickoff_at < %(before)s)"""
 LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)s"
 
 
@@ -110,3 +117,12 @@ def start_before(db: Database, since: datetime) -> int:
 def _parsed(row: dict[str, Any]) -> dict[str, Any]:
     return row | {"payload": load_json(row["payload"]), "created_at": as_datetime(row["created_at"])}
 
+
+
+def prune(db: Database, before: datetime, upto: int) -> int:
+    """Delete settled events created before `before` up to id `upto` (what every target has fanned out),
+    with their deliveries, and the state of fixtures that kicked off before `before`; returns events deleted."""
+    with db.transaction():
+        deleted = db.execute(PRUNE_EVENTS, {"before": before, "upto": upto})
+        db.execute(PRUNE_STATES, {"before": before})
+    return max(deleted, 0)

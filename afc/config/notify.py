@@ -128,11 +128,12 @@ class NotifyConfig(BaseModel):
     batch: int = Field(50, ge=1, le=1000)  # deliveries claimed at once
     start_window: int = Field(3600, ge=0)  # a new target starts with the events of this last span
     backlog_minutes: int = Field(5, ge=1)  # `afc health` flags a pending event older than this
+    keep: int = Field(30 * 86400, ge=86400)  # settled events are deleted after this (replay reaches back as far)
 
-    @field_validator("backoff", "max_backoff", "lease", "start_window", mode="before")
+    @field_validator("backoff", "max_backoff", "lease", "start_window", "keep", mode="before")
     @classmethod
     def _durations(cls, value: object) -> int:
-        return _duration(value, 90 * 86400)
+        return _duration(value, 3650 * 86400)
 
     @model_validator(mode="after")
     def _lease(self) -> NotifyConfig:

@@ -126,6 +126,12 @@ def _fan_out_target(db: Database, target: Target, conf: NotifyConfig, now: datet
     return added
 
 
+def fanned_out(db: Database, targets: list[str]) -> int:
+    """The outbox id up to which every one of `targets` has fanned out (0 while one has not started)."""
+    rows = dict(db.fetchall("SELECT target, last_event_id FROM ops.notify_targets"))
+    return min((int(rows.get(name, 0)) for name in targets), default=0)
+
+
 def claim(db: Database, targets: list[str], now: datetime, limit: int, lease: int) -> list[Claimed]:
     """Lease up to `limit` deliveries to `targets` that are due and head their (target, fixture) line."""
     if not targets:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
 from afc.clock import Clock
+from afc.collect import outbox
 from afc.config.notify import NotifyConfig
 from afc.db import Database
 from afc.errors import DatabaseError
@@ -25,6 +28,7 @@ from afc.redact import describe
 
 log = logging.getLogger("afc.notify")
 WORKERS = 8
+PRUNE_EVERY = 3600.0  # seconds between deletions of old settled events
 DB_PAUSE = 5.0  # seconds before trying again after a database error
 
 
@@ -53,9 +57,14 @@ class Courier:
         self.gaps = queue.Gaps()
         self.client = httpx.Client(headers={"Accept": "*/*"})
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="afc-notify")
+        self.pruned_at = float("-inf")
 
     def cycle(self) -> CycleReport:
-        """Fan out, then claim and send once; returns what happened."""
+        """Fan out, then claim and send once (and, hourly, delete old settled events); returns what happened."""
+        if time.monotonic() - self.pruned_at >= PRUNE_EVERY:
+            upto = queue.fanned_out(self.db, list(self.targets))
+            outbox.prune(self.db, self.clock.now() - timedelta(seconds=self.conf.keep), upto)
+            self.pruned_at = time.monotonic()
         report = CycleReport(queued=queue.fan_out(self.db, self.conf, self.clock.now(), self.gaps))
         # a target removed from the file keeps its rows, unsent, until it comes back
         claimed = queue.claim(self.db, list(self.targets), self.clock.now(), self.conf.batch, self.conf.lease)
