@@ -275,6 +275,8 @@ def test_the_unit_loads_each_targets_secret_and_verifies_clean(tmp_path: Path) -
                  "DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "WantedBy=multi-user.target"):
         assert f"\n{line}\n" in unit, line
     assert "LoadCredential=hook_secret:/etc/afc/hook_secret\nLoadCredential=ntfy_token:/etc/afc/ntfy_token\n" in unit
+    assert files["cron/afc.crontab"].endswith("* * * * *  afc  flock -n -E 75 /run/lock/afc-notify.lock -c "
+                                              "'/usr/local/bin/afc notify --once' 2>&1 | logger -t afc-notify\n")
     units = tmp_path / "units"
     units.mkdir()
     for path, text in files.items():

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from afc.config.jobs import JobConfig
+from afc.config.notify import notify_config
 from afc.config.ops import ops_config
 from afc.errors import ConfigError
 from afc.ops.groups import Timer, timers
@@ -121,8 +122,9 @@ def notify_service(executable: str, credentials: list[str]) -> str:
             "RestartPreventExitStatus=2\n" + loads + HARDENING + "\n[Install]\nWantedBy=multi-user.target\n")
 
 
-def crontab(found: list[Timer], executable: str) -> str:
-    """The same schedules for cron, each run under `flock -n -E 75` so runs never overlap."""
+def crontab(found: list[Timer], executable: str, notify: bool = False) -> str:
+    """The same schedules for cron, each run under `flock -n -E 75` so runs never overlap; with notify
+    targets, `afc notify --once` every minute (delivery waits up to a minute, not half a second)."""
     lines = [HEADER.rstrip(), "# Install as /etc/cron.d/afc (the sixth field is the user). Times are UTC: cronie",
              "# reads CRON_TZ; with a cron that ignores it, keep the host's clock in UTC.",
              "# The key is read from $CREDENTIALS_DIRECTORY/api_key: /etc/afc/api_key, mode 0600, owned by afc.",
@@ -137,6 +139,10 @@ def crontab(found: list[Timer], executable: str) -> str:
         lock = f"/run/lock/afc-{timer.name}.lock"  # not afc's own lock file: afc takes that one itself
         lines.append(f"{timer.schedule.cron}  afc  flock -n -E 75 {lock} -c {shlex.quote(run)} 2>&1 "
                      f"| logger -t afc-{timer.name}")
+    if notify:
+        run = command(executable, ("notify", "--once"))
+        lines.append(f"* * * * *  afc  flock -n -E 75 /run/lock/afc-notify.lock -c {shlex.quote(run)} 2>&1 "
+                     "| logger -t afc-notify")
     return "\n".join(lines) + "\n"
 
 
@@ -155,14 +161,12 @@ def render(config: JobConfig, executable: str = DEFAULT_EXEC) -> dict[str, str]:
         files[f"systemd/afc-{timer.name}.timer"] = timer_unit(timer, delay)
     files["systemd/afc-live.service"] = live_service(executable)
     files["systemd/afc-notify.service"] = notify_service(executable, _notify_credentials(config))
-    files["cron/afc.crontab"] = crontab(found, executable)
+    files["cron/afc.crontab"] = crontab(found, executable, notify=bool(notify_config(config).targets))
     return files
 
 
 def _notify_credentials(config: JobConfig) -> list[str]:
     """The credential files the notify targets name (their names are checked to be safe in a unit file)."""
-    from afc.config.notify import notify_config
-
     return sorted({name for target in notify_config(config).targets for name in target.credentials()})
 
 
