@@ -66,6 +66,8 @@ def test_filters_choose_what_a_target_hears(db: Database, clock: SimClock, recei
     target = Target(name="hook", type="webhook", url=receiver.url, secret="hook_secret", leagues=[39], kinds=["goal"])
     drain(courier(db, NotifyConfig(targets=[target]), clock))
     assert [b["fixture"]["id"] for b in receiver.bodies] == [900]
+    assert target.wants("goal", 39, (7, 2)) and not Target(
+        name="t", type="webhook", url=receiver.url, secret="s", teams=[5]).wants("goal", 39, (7, 2))
 
 
 def test_a_failing_receiver_is_retried_then_dead_lettered_then_replayed(db: Database, clock: SimClock) -> None:
@@ -185,12 +187,13 @@ def test_ntfy_gets_a_readable_line_with_its_token() -> None:
     transport = httpx.MockTransport(answer)
     target = Target(name="phone", type="ntfy", url="https://ntfy.example/", topic="afc-goals", token="ntfy_token")
     payload = {"kind": "goal", "minute": 29, "player": {"name": "Álvaro Morata"},
-               "fixture": {"home": {"name": "Spain"}, "away": {"name": "Croatia"}, "score": {"home": 1, "away": 0}}}
+               "fixture": {"home": {"name": "España"}, "away": {"name": "Croatia"}, "score": {"home": 1, "away": 0}}}
     with httpx.Client(transport=transport) as client:
         assert send.attempt(client, target, "k1", payload, {"ntfy_token": b"tk_secret"}, 1) is None
     request = seen[0]
     assert str(request.url) == "https://ntfy.example/afc-goals"
-    assert request.content.decode() == "Goal: Spain 1-0 Croatia (Álvaro Morata 29′)"
+    assert request.content.decode() == "Goal: España 1-0 Croatia (Álvaro Morata 29′)"
+    assert request.headers["Title"] == "=?UTF-8?B?RXNwYcOxYSAtIENyb2F0aWE=?="  # "España - Croatia", RFC 2047
     assert request.headers["Authorization"] == "Bearer tk_secret" and request.headers["X-Afc-Idempotency-Key"] == "k1"
 
 

@@ -9,6 +9,7 @@ failure is one line naming the target, never its URL (it may hold a token) nor a
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -83,11 +84,18 @@ def request_of(target: Target, key: str, payload: dict[str, Any],
         return target.url, body, headers
     fixture = payload.get("fixture") or {}
     title = f"{(fixture.get('home') or {}).get('name')} - {(fixture.get('away') or {}).get('name')}"
-    headers |= {"Title": title.encode("ascii", "replace").decode(), "Tags": "soccer",
+    headers |= {"Title": _header_text(title), "Tags": "soccer",
                 "Content-Type": "text/plain; charset=utf-8"}
     if target.token:
         headers["Authorization"] = "Bearer " + secrets[target.token].decode()
     return f"{target.url.rstrip('/')}/{target.topic}", headline(payload).encode(), headers
+
+
+def _header_text(text: str) -> str:
+    """A header value: as is in ASCII, else an RFC 2047 encoded word (ntfy decodes it: "Atlético")."""
+    if text.isascii():
+        return text
+    return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
 
 
 def attempt(client: httpx.Client, target: Target, key: str, payload: dict[str, Any], secrets: dict[str, bytes],
