@@ -208,8 +208,11 @@ def test_health_flags_a_backlog_and_metrics_count_it(db: Database, clock: SimClo
     report = check(db, clock.now(), conf, quota=lambda: None, only=("notify",))  # type: ignore[arg-type,return-value]
     assert [p.key for p in report.problems] == ["notify:hook"]
     assert "2 events waiting for hook, the oldest for 30 min" in report.problems[0].reason
-    samples = {name: value for name, _, value in notify_samples(db, clock.now())}
-    assert samples["afc_notify_pending_events"] == 2 and samples["afc_notify_oldest_pending_age_seconds"] == 1800
+    found = notify_samples(db, clock.now(), ["hook", "new"])
+    samples = {(name, labels["target"]): value for name, labels, value in found}
+    assert samples[("afc_notify_pending_events", "hook")] == 2
+    assert samples[("afc_notify_oldest_pending_age_seconds", "hook")] == 1800
+    assert samples[("afc_notify_pending_events", "new")] == samples[("afc_notify_delivered_events", "new")] == 0
 
 
 BAD_CONFIGS = [

@@ -65,7 +65,7 @@ def notify(ctx: typer.Context,
 
         def on_cycle(report: CycleReport) -> None:
             if metrics_dir is not None and time.monotonic() - written[0] >= METRICS_EVERY:
-                write_notify(metrics_dir, sender.db, collector.clock.now())  # reconnected after an outage
+                write_notify(metrics_dir, sender.db, collector.clock.now(), sender.targets)  # sender.db: reconnected
                 written[0] = time.monotonic()
 
         sender.serve(stop, on_cycle)

@@ -109,10 +109,13 @@ def state_samples(db: Database, quota: QuotaStatus) -> list[tuple[str, dict[str,
     return samples
 
 
-def notify_samples(db: Database, now: datetime) -> list[tuple[str, dict[str, str], float | None]]:
-    """Per notify target: delivered, failed attempts, dead-lettered, pending and the oldest pending age."""
+def notify_samples(db: Database, now: datetime,
+                   targets: Iterable[str] = ()) -> list[tuple[str, dict[str, str], float | None]]:
+    """Per notify target (those with deliveries, and `targets` at 0 until they have some): delivered,
+    failed attempts, dead-lettered, pending and the oldest pending age."""
     samples: list[tuple[str, dict[str, str], float | None]] = []
-    for c in queue.counts(db):
+    found = {c.target: c for c in queue.counts(db)}
+    for c in [*found.values(), *(queue.TargetCounts(name) for name in targets if name not in found)]:
         labels = {"target": c.target}
         age = (now - c.oldest_pending).total_seconds() if c.oldest_pending else 0
         samples += [("afc_notify_delivered_events", labels, c.delivered),
@@ -148,8 +151,8 @@ def write_group(directory: Path, db: Database, group: str, job_ids: Iterable[str
     return [job_file, state_file]
 
 
-def write_notify(directory: Path, db: Database, now: datetime) -> Path:
+def write_notify(directory: Path, db: Database, now: datetime, targets: Iterable[str]) -> Path:
     """Rewrite `afc_notify.prom` (the notify service calls this every few seconds)."""
     path = directory / "afc_notify.prom"
-    write_textfile(path, render(notify_samples(db, now)))
+    write_textfile(path, render(notify_samples(db, now, targets)))
     return path
