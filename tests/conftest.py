@@ -60,6 +60,8 @@ SLOW: frozenset[str] = frozenset({
     "test_drills_outage.py",
     # simulated days and seasons against the sandbox, processes killed and resumed
     "test_live_day.py",
+    "test_notify_day.py",
+    "test_notify_drill.py",
     "test_live_resilience.py",
     "test_backfill_kill.py",
     "test_coverage_sandbox.py",

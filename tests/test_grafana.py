@@ -14,6 +14,7 @@ import pytest
 from afc.jobs.bootstrap import bootstrap
 from afc.ops import heartbeat
 from afc.ops.guard import job_group
+from afc.ops.metrics import write_notify
 from tests.conftest import ROOT
 from tests.fakeapi import REFERENCE_ROUTES, Answer, FakeApi
 from tests.test_guard import open_collector
@@ -77,8 +78,7 @@ def expressions(board: dict[str, Any]) -> list[tuple[str, str]]:
 @pytest.fixture
 def written(db_url: str, tmp_path: Path, clock: Any) -> set[str]:
     """Metric names in the textfiles of a real run: bootstrap jobs through the group guard, one endpoint
-    failing until its breaker opens, and the live loop's heartbeat. (When notify writes afc_notify_*
-    metrics, add its run here so the dashboard's notify row is checked too.)"""
+    failing until its breaker opens, the live loop's heartbeat, and the notify service's metrics."""
     api = FakeApi({**REFERENCE_ROUTES, "leagues": Answer(503, "upstream down")})
     collector = open_collector(db_url, tmp_path, clock, api)
     heartbeat.beat(collector.db, "live", clock.now())
@@ -86,6 +86,7 @@ def written(db_url: str, tmp_path: Path, clock: Any) -> set[str]:
         with job_group(collector, "bootstrap") as run:
             run.record(bootstrap(collector, "countries"))
             run.record(bootstrap(collector, "leagues"))
+    write_notify(tmp_path / "metrics", collector.db, clock.now(), ["hooks"])
     collector.close()
     names = set()
     for path in (tmp_path / "metrics").glob("*.prom"):
@@ -111,7 +112,8 @@ def test_the_dashboard_shows_what_operations_needs() -> None:
     every = " ".join(expr for _, expr in expressions(board))
     for metric in ("afc_quota_used_today", "afc_quota_remaining_today", "afc_job_last_calls",
                    "afc_job_last_success_timestamp_seconds", "afc_job_last_success", "afc_breaker_open",
-                   "afc_heartbeat_timestamp_seconds"):
+                   "afc_heartbeat_timestamp_seconds", "afc_notify_pending_events",
+                   "afc_notify_oldest_pending_age_seconds", "afc_notify_dead_letter_events"):
         assert metric in every, metric
     all_panels = panels(board)
     ids = [p["id"] for p in all_panels]
@@ -121,5 +123,5 @@ def test_the_dashboard_shows_what_operations_needs() -> None:
             assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
             assert panel["description"], panel["title"]
     notify = [p for p in board["panels"] if p["type"] == "row" and "afc_notify_" in p["title"]]
-    assert len(notify) == 1 and notify[0]["collapsed"] is True  # the row the notify feature fills
+    assert len(notify) == 1 and notify[0]["collapsed"] is True and len(notify[0]["panels"]) == 4
     assert board["uid"] == "afc-collector" and board["timezone"] == "utc"

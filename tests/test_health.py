@@ -57,7 +57,8 @@ def test_a_fresh_install_is_healthy(db, ledger, config):
     report = check(db, NOW, config, ledger.status)
     assert report.ok and report.problems == []
     assert report.ran == ["config", "migrations", "stale_jobs", "breakers", "quota", "coverage", "drift"]
-    assert report.skipped == {"live": "the live loop has never run here"}
+    assert report.skipped == {"live": "the live loop has never run here",
+                              "notify": "no notify targets (jobs/notify.yaml)"}
 
 
 def test_stale_jobs_are_named_with_their_last_success(db, ledger, config):

@@ -80,6 +80,7 @@ def run(collector: Collector, *, priority: Priority = "LOW", job_id: str = "back
     """Work through every active plan's pending tasks until done, the quota floor, or an error."""
     db = collector.db
     ctx = collector.context(job_id, command, priority)
+    ctx.notify = False  # history is not news: backfilled fixtures append nothing to the outbox
     report = BackfillReport(run_id=ctx.run_id)
     try:
         _replan(db, collector.now())

@@ -14,6 +14,7 @@ from afc.cli import (  # noqa: E402,F401
     export,  # noqa: E402,F401
     live,  # noqa: E402,F401
     mcp,  # noqa: E402,F401
+    notify,  # noqa: E402,F401
     ops,
     rebuild,  # noqa: E402,F401
     rehearse,

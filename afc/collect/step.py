@@ -17,7 +17,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from afc import transform
 from afc.api.client import PAGED, ApiClient, Request, Response
 from afc.clock import Clock
-from afc.collect import drift, raw, runs
+from afc.collect import drift, outbox, raw, runs
 from afc.collect.ledger import Ledger, MinuteFull, Reservation
 from afc.config.settings import Priority
 from afc.db import Database, dump_json
@@ -55,6 +55,9 @@ class Context:
     # Runs inside each good response's transaction, after it is stored: a caller's checkpoint
     # (e.g. a backfill task marked done) commits with the response or not at all.
     after_store: Callable[[Database, Response, int], None] | None = None
+    # Whether fixture changes append match events to the outbox: near-real-time collection does,
+    # history (backfill) does not. `afc rebuild` writes through `write_batch` and never notifies.
+    notify: bool = True
 
 
 @dataclass
@@ -178,6 +181,8 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
         if batch is not None:
             drift.observe(ctx.db, request.endpoint, response.items, raw_id, response.fetched_at)
             counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint)
+            if ctx.notify:
+                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id)
         quarantined = len(batch.quarantined) if batch else 0
         runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
         ctx.ledger.settle(reservation, response.headers)

@@ -158,6 +158,7 @@ class ConfigFile(BaseModel):
     backfill: dict[str, Any] | None = None
     daily: dict[str, Any] | None = None
     ops: dict[str, Any] | None = None
+    notify: dict[str, Any] | None = None
 
 
 class JobConfig(BaseModel):
@@ -271,7 +272,7 @@ def load(directory: Path | None = None) -> JobConfig:
                 raise ConfigError(f"{path}: job {job.job_id}: job_id also defined in {sources[job.job_id]}")
             jobs[job.job_id], sources[job.job_id] = job, str(path)
         tracked.extend(parsed.tracked)
-        for name in ("live", "coverage", "alerts", "backfill", "daily", "ops"):
+        for name in ("live", "coverage", "alerts", "backfill", "daily", "ops", "notify"):
             value = getattr(parsed, name)
             if value is not None:
                 if name in sections:

@@ -13,9 +13,10 @@ def section_checks() -> list[Callable[[JobConfig], Any]]:
     from afc.config.coverage import coverage_config
     from afc.config.daily import daily_settings
     from afc.config.live import live_config
+    from afc.config.notify import notify_config
     from afc.config.ops import alerts_config, ops_config
 
-    return [daily_settings, live_config, coverage_config, ops_config, alerts_config]
+    return [daily_settings, live_config, coverage_config, ops_config, alerts_config, notify_config]
 
 
 def validate(config: JobConfig) -> None:

@@ -3,7 +3,7 @@
 Checks: the alerts section readable, migrations pending, stale jobs (no successful run within
 `stale_factor` x their timer's period), open breakers, quota nearly gone, coverage critical (when
 `mart.coverage_status` exists), live loop stalled (when it has ever beaten), drift unacknowledged
-(when `ops.drift` exists).
+(when `ops.drift` exists), notify backlog and dead letters (when notify has targets).
 Each check runs on its own: one that cannot run is itself reported, the others still run.
 """
 
@@ -182,6 +182,30 @@ def check_drift(probe: Probe) -> list[Problem]:
         if count else []
 
 
+def check_notify(probe: Probe) -> list[Problem]:
+    if not columns(probe.db, "ops.notify_deliveries"):
+        raise Skip("ops.notify_deliveries does not exist yet")
+    from afc.config.notify import notify_config
+    from afc.notify import queue
+
+    conf = notify_config(probe.config)
+    if not conf.targets:
+        raise Skip("no notify targets (jobs/notify.yaml)")
+    limit = timedelta(minutes=conf.backlog_minutes)
+    problems = []
+    for c in queue.counts(probe.db):
+        if c.oldest_pending is not None and probe.now - c.oldest_pending > limit:
+            age = int((probe.now - c.oldest_pending).total_seconds() // 60)
+            problems.append(Problem("notify_backlog", f"notify:{c.target}",
+                                    f"{c.pending} events waiting for {c.target}, the oldest for {age} min; "
+                                    "is `afc notify` running? see `afc notify status`"))
+        if c.dead:
+            problems.append(Problem("notify_dead", f"notify_dead:{c.target}",
+                                    f"{c.dead} events dead-lettered for {c.target}; fix the receiver, then "
+                                    "`afc notify replay --since ...`"))
+    return problems
+
+
 def check_config(probe: Probe) -> list[Problem]:
     try:
         alerts_config(probe.config)
@@ -199,6 +223,7 @@ CHECKS: dict[str, Callable[[Probe], list[Problem]]] = {
     "coverage": check_coverage,
     "live": check_live,
     "drift": check_drift,
+    "notify": check_notify,
 }
 
 

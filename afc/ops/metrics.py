@@ -17,6 +17,7 @@ from pathlib import Path
 from afc.collect import breaker, runs
 from afc.collect.ledger import QuotaStatus
 from afc.db import Database, as_datetime
+from afc.notify import queue
 from afc.ops import heartbeat
 
 METRICS: dict[str, str] = {
@@ -32,6 +33,11 @@ METRICS: dict[str, str] = {
     "afc_quota_daily_limit": "The daily call limit of the plan.",
     "afc_breaker_open": "1 while the endpoint's circuit breaker stops calls (open or half-open).",
     "afc_heartbeat_timestamp_seconds": "Unix time a long-running loop last reported alive.",
+    "afc_notify_delivered_events": "Events delivered to the target (deliveries in state delivered).",
+    "afc_notify_failed_attempts": "Failed delivery attempts to the target (of deliveries still kept).",
+    "afc_notify_dead_letter_events": "Events dead-lettered for the target after the maximum attempts.",
+    "afc_notify_pending_events": "Events waiting for delivery to the target.",
+    "afc_notify_oldest_pending_age_seconds": "Age of the target's oldest event still waiting for delivery.",
 }
 
 
@@ -103,6 +109,23 @@ def state_samples(db: Database, quota: QuotaStatus) -> list[tuple[str, dict[str,
     return samples
 
 
+def notify_samples(db: Database, now: datetime,
+                   targets: Iterable[str] = ()) -> list[tuple[str, dict[str, str], float | None]]:
+    """Per notify target (those with deliveries, and `targets` at 0 until they have some): delivered,
+    failed attempts, dead-lettered, pending and the oldest pending age."""
+    samples: list[tuple[str, dict[str, str], float | None]] = []
+    found = {c.target: c for c in queue.counts(db)}
+    for c in [*found.values(), *(queue.TargetCounts(name) for name in targets if name not in found)]:
+        labels = {"target": c.target}
+        age = (now - c.oldest_pending).total_seconds() if c.oldest_pending else 0
+        samples += [("afc_notify_delivered_events", labels, c.delivered),
+                    ("afc_notify_failed_attempts", labels, c.failed_attempts),
+                    ("afc_notify_dead_letter_events", labels, c.dead),
+                    ("afc_notify_pending_events", labels, c.pending),
+                    ("afc_notify_oldest_pending_age_seconds", labels, max(age, 0))]
+    return samples
+
+
 def write_textfile(path: Path, text: str) -> None:
     """Replace `path` atomically: a hidden temp file in the same directory, 0644, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,3 +149,10 @@ def write_group(directory: Path, db: Database, group: str, job_ids: Iterable[str
     write_textfile(job_file, render(job_samples(db, group, job_ids)))
     write_textfile(state_file, render(state_samples(db, quota)))
     return [job_file, state_file]
+
+
+def write_notify(directory: Path, db: Database, now: datetime, targets: Iterable[str]) -> Path:
+    """Rewrite `afc_notify.prom` (the notify service calls this every few seconds)."""
+    path = directory / "afc_notify.prom"
+    write_textfile(path, render(notify_samples(db, now, targets)))
+    return path

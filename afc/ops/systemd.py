@@ -1,8 +1,9 @@
 """systemd units and a crontab rendered from the jobs directory (the checked-in ones are its output).
 
 A oneshot service and a timer per scheduled group (see `afc.ops.groups`), plus the long-running
-`afc-live.service` and `afc-mcp-http.service`. All share one hardening block: a dynamic user, state in
-StateDirectory, the key through LoadCredential, metrics in a world-readable RuntimeDirectory for node_exporter.
+`afc-live.service`, `afc-mcp-http.service` and `afc-notify.service`. All share one hardening block: a
+dynamic user, state in StateDirectory, the key through LoadCredential, metrics in a world-readable
+RuntimeDirectory for node_exporter.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shlex
 from pathlib import Path
 
 from afc.config.jobs import JobConfig
+from afc.config.notify import notify_config
 from afc.config.ops import ops_config
 from afc.errors import ConfigError
 from afc.ops.groups import Timer, timers
@@ -126,8 +128,19 @@ def mcp_http_service(executable: str) -> str:
             "RestartPreventExitStatus=2\n" + hardening + "\n[Install]\nWantedBy=multi-user.target\n")
 
 
-def crontab(found: list[Timer], executable: str) -> str:
-    """The same schedules for cron, each run under `flock -n -E 75` so runs never overlap."""
+def notify_service(executable: str, credentials: list[str]) -> str:
+    """The long-running `afc notify`: each target's secret or token comes in through LoadCredential=."""
+    head = UNIT_HEAD.format(description="afc notify: pushes match events to webhooks and ntfy topics")
+    loads = "".join(f"LoadCredential={name}:/etc/afc/{name}\n" for name in credentials)
+    return (HEADER + head + "StartLimitIntervalSec=10min\nStartLimitBurst=5\n\n[Service]\nType=exec\n"
+            f"ExecStart={command(executable, ('notify',))}\nRestart=on-failure\nRestartSec=10s\n"
+            "TimeoutStopSec=30s\n# 2: a configuration error (a bad target, a missing secret): restarting cannot help\n"
+            "RestartPreventExitStatus=2\n" + loads + HARDENING + "\n[Install]\nWantedBy=multi-user.target\n")
+
+
+def crontab(found: list[Timer], executable: str, notify: bool = False) -> str:
+    """The same schedules for cron, each run under `flock -n -E 75` so runs never overlap; with notify
+    targets, `afc notify --once` every minute (delivery waits up to a minute, not half a second)."""
     lines = [HEADER.rstrip(), "# Install as /etc/cron.d/afc (the sixth field is the user). Times are UTC: cronie",
              "# reads CRON_TZ; with a cron that ignores it, keep the host's clock in UTC.",
              "# The key is read from $CREDENTIALS_DIRECTORY/api_key: /etc/afc/api_key, mode 0600, owned by afc.",
@@ -142,6 +155,10 @@ def crontab(found: list[Timer], executable: str) -> str:
         lock = f"/run/lock/afc-{timer.name}.lock"  # not afc's own lock file: afc takes that one itself
         lines.append(f"{timer.schedule.cron}  afc  flock -n -E 75 {lock} -c {shlex.quote(run)} 2>&1 "
                      f"| logger -t afc-{timer.name}")
+    if notify:
+        run = command(executable, ("notify", "--once"))
+        lines.append(f"* * * * *  afc  flock -n -E 75 /run/lock/afc-notify.lock -c {shlex.quote(run)} 2>&1 "
+                     "| logger -t afc-notify")
     return "\n".join(lines) + "\n"
 
 
@@ -160,8 +177,14 @@ def render(config: JobConfig, executable: str = DEFAULT_EXEC) -> dict[str, str]:
         files[f"systemd/afc-{timer.name}.timer"] = timer_unit(timer, delay)
     files["systemd/afc-live.service"] = live_service(executable)
     files["systemd/afc-mcp-http.service"] = mcp_http_service(executable)
-    files["cron/afc.crontab"] = crontab(found, executable)
+    files["systemd/afc-notify.service"] = notify_service(executable, _notify_credentials(config))
+    files["cron/afc.crontab"] = crontab(found, executable, notify=bool(notify_config(config).targets))
     return files
+
+
+def _notify_credentials(config: JobConfig) -> list[str]:
+    """The credential files the notify targets name (their names are checked to be safe in a unit file)."""
+    return sorted({name for target in notify_config(config).targets for name in target.credentials()})
 
 
 def checked_values(timer: Timer) -> None:

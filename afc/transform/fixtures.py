@@ -102,6 +102,7 @@ def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final
     if final is not None:
         row["final"] = final
     batch.add("core.fixture_details", DETAILS_KEY, row)
+    batch.touch("fixture_details", fixture_id)  # the outbox looks for lineups landing, whichever call stored them
     for part, value in parts.items():
         if not value:  # an empty answer: coverage counts these to re-check them on a schedule
             batch.touch("detail_empty", (fixture_id, part))

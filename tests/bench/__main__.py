@@ -48,6 +48,8 @@ def _runs(quick: bool) -> dict[str, Callable[[], Any]]:
         "coverage": lambda: module("coverage").run(seasons=20 if quick else 60),
         "ops": lambda: module("ops").run(rows=20_000 if quick else 60_000),
         "export": lambda: module("export").run(),
+        "notify": lambda: {b: module("notify").run(b, ticks=100 if quick else 300, events=30 if quick else 100)
+                           for b in ("sqlite", "postgres")},
     }
 
 
@@ -118,6 +120,13 @@ def headline(name: str, f: dict[str, Any]) -> list[Row]:
         n = f["seasons"]
         return [("coverage", f"per-response refresh, 2 vs {n} seasons held",
                  *_both(f, lambda v: f"{v['refresh_ms_2']} → {v[f'refresh_ms_{n}']} ms"), "flat")]
+    if name == "notify":
+        return [("notify", "live tick store p50, outbox off → on (the outbox's own p50)",
+                 *_both(f, lambda v: f"{v['tick']['store_p50_ms_without']} → {v['tick']['store_p50_ms_with']} ms "
+                                     f"({v['tick']['outbox_p50_ms']} ms)"), "no measurable change"),
+                ("notify", "response → webhook arrival, p50 / p95",
+                 *_both(f, lambda v: f"{v['latency']['latency_p50_ms']} / {v['latency']['latency_p95_ms']} ms"),
+                 "p50 < 1 s")]
     if name == "ops":
         b = _by_backend(f["results"])
         return [("ops", "prune a year of raw", *_both(b, lambda v: f"{v['prune_s']} s"), ""),

@@ -1,0 +1,128 @@
+"""The transactional outbox: match events appended in the transaction of the response that changed a fixture.
+
+`record` runs inside `store`'s transaction, after core is written: it compares each touched fixture
+with the state kept from its last observation (`ops.notify_fixtures`), appends the events between them
+to `ops.events_outbox` (a repeated key is dropped by the unique index) and keeps the new state. Only
+collecting jobs call it; backfill opts out and `afc rebuild` never stores through `store`, so history
+replays notify nothing. This module owns every query of both tables; `afc notify` reads through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from afc.collect.changes import Notice, Observation, diff
+from afc.db import Database, as_datetime, dump_json, load_json
+
+FIXTURE_KINDS = ("fixture", "fixture_details")  # what a transform touches when a fixture or its details change
+CHUNK = 500
+OBSERVE = """
+SELECT f.id, f.league_id, f.season, l.name, f.kickoff_at, f.status_short, f.elapsed,
+       f.home_team_id, th.name, f.away_team_id, ta.name, f.home_goals, f.away_goals,
+       CAST(d.events AS text), CAST(d.lineups AS text), CAST(s.state AS text), s.sig
+FROM core.fixtures f
+LEFT JOIN core.leagues l ON l.id = f.league_id
+LEFT JOIN core.teams th ON th.id = f.home_team_id
+LEFT JOIN core.teams ta ON ta.id = f.away_team_id
+LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN ops.notify_fixtures s ON s.fixture_id = f.id
+WHERE f.id IN ({marks})"""
+APPEND = """
+INSERT INTO ops.events_outbox (event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload,
+                               raw_id, created_at)
+VALUES (%(key)s, %(kind)s, %(fixture)s, %(league)s, %(home)s, %(away)s, %(payload)s, %(raw_id)s, %(at)s)
+ON CONFLICT (event_key) DO NOTHING"""
+KNOWN = "SELECT 1 FROM ops.events_outbox WHERE event_key = %(key)s"
+KEEP = """
+INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) VALUES (%(fixture)s, %(state)s, %(sig)s, %(at)s)
+ON CONFLICT (fixture_id) DO UPDATE SET state = excluded.state, sig = excluded.sig, updated_at = excluded.updated_at"""
+COLUMNS = "id, event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload, created_at"
+AFTER = f"SELECT {COLUMNS} FROM ops.events_outbox WHERE id > %(after)s ORDER BY id LIMIT %(limit)s"
+# Events whose deliveries are all settled (delivered, dead: their rows go with them) and the kept
+# state of fixtures long past kickoff (a change to them is history, see changes.HISTORY_AFTER).
+PRUNE_EVENTS = """
+DELETE FROM ops.events_outbox WHERE created_at < %(before)s AND id <= %(upto)s AND NOT EXISTS (
+    SELECT 1 FROM ops.notify_deliveries d WHERE d.event_id = ops.events_outbox.id AND d.state = 'pending')"""
+PRUNE_STATES = """
+DELETE FROM ops.notify_fixtures WHERE fixture_id IN (SELECT id FROM core.fixtures WHERE kickoff_at < %(before)s)"""
+LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)s"
+
+
+def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int | None) -> int:
+    """Append the events of every touched fixture; returns how many were new (call inside the transaction)."""
+    ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
+    appended = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for row in db.fetchall(OBSERVE.format(marks=", ".join(["%s"] * len(chunk))), chunk):
+            appended += _observe(db, row, at, raw_id)
+    return appended
+
+
+def _observe(db: Database, row: tuple[Any, ...], at: datetime, raw_id: int | None) -> int:
+    sig = signature(row)
+    if sig == row[16]:  # nothing a notification looks at has changed (most ticks: only the minute moved)
+        return 0
+    now = observation(row)
+    before = load_json(row[15]) if row[15] is not None else None
+    notices, after = diff(now, before, at)
+    appended = sum(_append(db, _values(now, n, at, raw_id)) for n in notices)
+    db.execute(KEEP, {"fixture": now.fixture_id, "state": dump_json(after), "sig": sig, "at": at})
+    return appended
+
+
+def signature(row: tuple[Any, ...]) -> str:
+    """A digest of what the events derive from: status, score, the events' and lineups' JSON text."""
+    text = "\x1f".join(str(v) for v in (row[5], row[11], row[12], row[13], row[14]))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _append(db: Database, values: dict[str, Any]) -> int:
+    # Looked up first: an INSERT that conflicts still takes an id from a PostgreSQL sequence, and every
+    # gap makes `afc notify` wait to see whether a transaction is about to fill it.
+    if db.fetchone(KNOWN, values) is not None:
+        return 0
+    return db.execute(APPEND, values)
+
+
+def observation(row: tuple[Any, ...]) -> Observation:
+    """An OBSERVE row as an Observation."""
+    events, lineups = (load_json(v) if v is not None else None for v in row[13:15])
+    return Observation(
+        fixture_id=row[0], league={"id": row[1], "season": row[2], "name": row[3]},
+        kickoff_at=as_datetime(row[4]), status=row[5], elapsed=row[6],
+        home={"id": row[7], "name": row[8]}, away={"id": row[9], "name": row[10]}, score=(row[11], row[12]),
+        events=events if isinstance(events, list) else None, lineups=lineups if isinstance(lineups, list) else None)
+
+
+def _values(now: Observation, notice: Notice, at: datetime, raw_id: int | None) -> dict[str, Any]:
+    body = notice.body | {"occurred_at": at.isoformat()}
+    return {"key": notice.key, "kind": notice.kind, "fixture": now.fixture_id, "league": now.league["id"],
+            "home": now.home["id"], "away": now.away["id"], "payload": dump_json(body), "raw_id": raw_id, "at": at}
+
+
+def after(db: Database, last_id: int, limit: int) -> list[dict[str, Any]]:
+    """Outbox events with an id above `last_id`, oldest first, payload parsed."""
+    return [_parsed(row) for row in db.fetch_dicts(AFTER, {"after": last_id, "limit": limit})]
+
+
+def start_before(db: Database, since: datetime) -> int:
+    """The id after which events created at or after `since` begin (0 for all)."""
+    row = db.fetchone(LAST_BEFORE, {"since": since})
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _parsed(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {"payload": load_json(row["payload"]), "created_at": as_datetime(row["created_at"])}
+
+
+
+def prune(db: Database, before: datetime, upto: int) -> int:
+    """Delete settled events created before `before` up to id `upto` (what every target has fanned out),
+    with their deliveries, and the state of fixtures that kicked off before `before`; returns events deleted."""
+    with db.transaction():
+        deleted = db.execute(PRUNE_EVENTS, {"before": before, "upto": upto})
+        db.execute(PRUNE_STATES, {"before": before})
+    return max(deleted, 0)

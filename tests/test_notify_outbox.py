@@ -1,0 +1,138 @@
+"""The outbox: events appended in the response's own transaction, keyed by the data, corrections cancelled.
+
+A recorded /fixtures?id= answer (Spain 3-0 Croatia, with a VAR-cancelled goal) is replayed in stages
+through the real collection step, on both backends.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from afc.api.client import ApiClient, Request
+from afc.collect import step as pipeline
+from afc.collect.changes import Observation, diff
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
+from afc.db import Database, load_json
+from tests.conftest import sample, scalar
+from tests.fakeapi import KEY, Answer, FakeApi, envelope
+
+RECORDED = sample("fixtures_id/footballay__1145511_fixture.json")["response"][0]
+FIXTURE = RECORDED["fixture"]["id"]
+KICKOFF = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)  # an hour before the tests' frozen clock
+RECORDED["fixture"]["timestamp"], RECORDED["fixture"]["date"] = int(KICKOFF.timestamp()), KICKOFF.isoformat()
+
+
+def stage(status: str, goals: tuple[int, int], events: list[Any] | None, lineups: bool) -> dict[str, Any]:
+    """The recorded item at an earlier moment of the match."""
+    item = copy.deepcopy(RECORDED)
+    item["fixture"]["status"] = {"short": status, "long": status, "elapsed": None if status == "NS" else 30}
+    item["goals"] = {"home": goals[0], "away": goals[1]}
+    item["events"] = events if events is not None else []
+    item["lineups"] = RECORDED["lineups"] if lineups else []
+    return item
+
+
+def scored(*minutes: int) -> list[Any]:
+    return [e for e in RECORDED["events"] if e["type"] == "Goal" and e["time"]["elapsed"] in minutes]
+
+
+@pytest.fixture
+def collector(db_url, clock):
+    api = FakeApi()
+    conf = load_settings({}, api_key=KEY, database_url=db_url)
+    opened = Collector.open(conf, clock=clock, client=ApiClient("http://api.test", KEY, clock,
+                                                                transport=api.transport()))
+    opened.api = api  # type: ignore[attr-defined]
+    yield opened
+    opened.close()
+
+
+def fetch(collector: Collector, item: dict[str, Any], *, notify: bool = True) -> list[str]:
+    """Store one answer carrying `item`; returns the keys of the events it appended."""
+    collector.api.routes["fixtures"] = Answer(200, envelope("fixtures", [item]))  # type: ignore[attr-defined]
+    before = _last_id(collector.db)
+    ctx = collector.context("test", "test", "CRITICAL")
+    ctx.notify = notify
+    pipeline.step(ctx, Request.of("fixtures", {"id": FIXTURE}))
+    rows = collector.db.fetchall("SELECT event_key FROM ops.events_outbox WHERE id > %s ORDER BY id", (before,))
+    return [r[0] for r in rows]
+
+
+def _last_id(db: Database) -> int:
+    row = db.fetchone("SELECT MAX(id) FROM ops.events_outbox")
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def event(db: Database, key: str) -> Any:
+    return load_json(scalar(db, "SELECT payload FROM ops.events_outbox WHERE event_key = %s", (key,)))
+
+
+def kinds(keys: list[str]) -> list[str]:
+    return [k.split(":")[1] for k in keys]
+
+
+def test_a_match_seen_in_stages_notifies_each_change_once(collector: Collector) -> None:
+    assert fetch(collector, stage("NS", (0, 0), [], lineups=False)) == []  # the first sight is the baseline
+    assert kinds(fetch(collector, stage("NS", (0, 0), [], lineups=True))) == ["lineups_confirmed"]
+    first = fetch(collector, stage("1H", (1, 0), scored(29), lineups=True))
+    assert kinds(first) == ["kickoff", "goal"]
+    assert first[1] == f"{FIXTURE}:goal:9:59:29:1"  # fixture, kind, team, player, minute, sequence
+    assert fetch(collector, stage("1H", (1, 0), scored(29), lineups=True)) == []  # a re-fetch: nothing new
+    final = fetch(collector, RECORDED)
+    assert sorted(kinds(final)) == ["full_time", "goal", "goal", "goal_disallowed"]
+    payload = event(collector.db, first[1])
+    assert payload["schema"] == 1 and payload["kind"] == "goal" and payload["player"]["name"] == "Álvaro Morata"
+    assert payload["fixture"]["home"]["id"] == 9 and payload["minute"] == 29 and payload["team"]["id"] == 9
+    corrected = copy.deepcopy(RECORDED)
+    corrected["events"] = [e for e in RECORDED["events"] if e["time"]["elapsed"] != 29]
+    corrected["goals"] = {"home": 2, "away": 0}
+    fixes = fetch(collector, corrected)
+    assert sorted(kinds(fixes)) == ["goal", "score_corrected"] and f"{first[1]}:cancelled" in fixes
+    cancel = event(collector.db, f"{first[1]}:cancelled")
+    assert cancel["kind"] == "goal_cancelled" and cancel["cancels"] == first[1]
+    assert fetch(collector, corrected) == []
+
+
+def test_backfill_writes_core_but_appends_no_event(collector: Collector) -> None:
+    fetch(collector, stage("NS", (0, 0), [], lineups=False))
+    assert fetch(collector, stage("1H", (1, 0), scored(29), lineups=True), notify=False) == []
+    row = collector.db.fetchone("SELECT status_short FROM core.fixtures WHERE id = %s", (FIXTURE,))
+    assert row == ("1H",)
+
+
+def test_joining_a_match_in_play_reports_its_kickoff_and_goals(collector: Collector) -> None:
+    assert kinds(fetch(collector, stage("2H", (2, 0), scored(29, 32), lineups=True))) == ["kickoff", "goal", "goal"]
+
+
+def test_a_finished_match_first_seen_is_history() -> None:
+    seen = Observation(1, {"id": 39}, KICKOFF, "FT", 90, {"id": 1}, {"id": 2}, (3, 0), RECORDED["events"], None)
+    notices, state = diff(seen, None, KICKOFF + timedelta(hours=2))
+    assert notices == [] and len(state["incidents"]) == 4  # 3 goals and the VAR decision, kept for corrections
+
+
+def test_a_change_long_after_kickoff_is_kept_but_not_notified() -> None:
+    before = {"status": "NS", "score": [0, 0], "incidents": {}, "lineups": False}
+    seen = Observation(1, {"id": 39}, KICKOFF, "FT", 90, {"id": 1}, {"id": 2}, (3, 0), RECORDED["events"], None)
+    assert diff(seen, before, KICKOFF + timedelta(hours=7))[0] == []
+    assert len(diff(seen, before, KICKOFF + timedelta(hours=5))[0]) == 5  # full time, 3 goals, the VAR decision
+
+
+@pytest.mark.parametrize(("status", "kind"), [("PST", "postponed"), ("CANC", "cancelled"), ("ABD", "abandoned")])
+def test_a_match_called_off_is_notified(status: str, kind: str) -> None:
+    before = {"status": "NS", "score": [None, None], "incidents": {}, "lineups": False}
+    seen = Observation(7, {"id": 39}, KICKOFF, status, None, {"id": 1}, {"id": 2}, (None, None), None, None)
+    assert [n.key for n in diff(seen, before, KICKOFF - timedelta(days=3))[0]] == [f"7:{kind}"]
+
+
+def test_an_empty_event_list_with_goals_on_the_board_cancels_nothing() -> None:
+    goal = scored(29)
+    seen = Observation(7, {"id": 39}, None, "1H", 30, {"id": 1}, {"id": 2}, (1, 0), goal, None)
+    _, state = diff(seen, None, KICKOFF)
+    hiccup = Observation(7, {"id": 39}, None, "1H", 31, {"id": 1}, {"id": 2}, (1, 0), [], None)
+    notices, kept = diff(hiccup, state, KICKOFF)
+    assert notices == [] and kept["incidents"] == state["incidents"]
