@@ -1,4 +1,5 @@
-"""mart.daily_fixtures: one row per fixture for day-by-day dashboards (UTC day)."""
+"""mart.daily_fixtures: one row per fixture for day-by-day dashboards (UTC day), with whether its lineups are
+confirmed and the prediction's advice."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from afc.marts.common import chunks, marks
 
 COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
            "home_team_id", "home_team", "away_team_id", "away_team", "home_goals", "away_goals",
-           "status_short", "status_group")
+           "status_short", "status_group", "lineups_confirmed", "prediction_advice")
 DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE 'UTC' AS date)", "sqlite": "substr(f.kickoff_at, 1, 10)"}
 
 REFRESH = """
 INSERT INTO mart.daily_fixtures AS t ({columns}, updated_at)
 SELECT f.id, {day}, f.kickoff_at, f.league_id, l.name, f.season, f.round, f.home_team_id, h.name,
-       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group, %s
+       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group,
+       d.lineups_seen_at IS NOT NULL, p.advice, %s
 FROM core.fixtures f
 LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams h ON h.id = f.home_team_id
 LEFT JOIN core.teams a ON a.id = f.away_team_id
+LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN core.predictions p ON p.fixture_id = f.id
 WHERE f.kickoff_at IS NOT NULL AND f.id IN ({keys})
 ON CONFLICT (fixture_id) DO UPDATE SET {sets}, updated_at = excluded.updated_at
 WHERE ({old}) IS DISTINCT FROM ({new})"""
