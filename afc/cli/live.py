@@ -55,9 +55,9 @@ def show_plan(db: str | None, day: str | None, leagues: str | None, as_json: boo
     """`--dry-run`: the match day's calls per kind, by priority, against today's quota."""
     from dataclasses import asdict
 
-    from afc.live import plan
+    from afc.live import plan_day
 
-    result = plan(settings(db), day=parse_day(day), leagues=leagues)
+    result = plan_day(settings(db), day=parse_day(day), leagues=leagues)
     if as_json:
         write_json(asdict(result))
         return

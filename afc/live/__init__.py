@@ -13,7 +13,7 @@ from afc.live.loop import LiveLoop, LoopReport
 from afc.live.plan import DayPlan, match_day
 from afc.ops.sdnotify import Notifier
 
-__all__ = ["DayPlan", "LiveConfig", "LiveLoop", "LoopReport", "build", "plan"]
+__all__ = ["DayPlan", "LiveConfig", "LiveLoop", "LoopReport", "build", "plan_day"]
 
 
 def build(settings: Settings, *, interval: int | None = None, leagues: str | None = None,
@@ -26,7 +26,7 @@ def build(settings: Settings, *, interval: int | None = None, leagues: str | Non
                     stop=stop, notifier=notifier)
 
 
-def plan(settings: Settings, *, day: date | None = None, leagues: str | None = None,
+def plan_day(settings: Settings, *, day: date | None = None, leagues: str | None = None,
          clock: Clock | None = None) -> DayPlan:
     """A match day's expected calls per kind for the followed leagues (`afc live-loop --dry-run`)."""
     from afc.collect.collector import Collector

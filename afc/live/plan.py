@@ -1,7 +1,8 @@
 """A match day's expected calls per kind, from the fixtures core holds (for the budget and `--dry-run`).
 
 Each kind is counted the way the loop makes its calls: the live list every interval over the merged
-windows around kickoffs; two details fetches per 20 finished fixtures; confirmed lineups every
+windows around kickoffs; two details fetches per finished fixture (an upper bound: fixtures finishing
+together share them); confirmed lineups every
 `lineups_every` from `lineups_lead` before each kickoff (one ids= call per 20 fixtures kicking off
 within the lead; an upper bound, since the loop stops asking once a batch has both lineups);
 statistics every `statistics_every` while fixtures are in play (one ids= call per 20 in play); live
@@ -61,7 +62,8 @@ def expected(fixtures: list[Kickoff], live: LiveConfig, start: datetime, end: da
     spans = pace.windows(kickoffs, live.lead, live.match_length)
     return {
         "live": math.ceil(pace.merged_seconds(spans, start, end) / (interval or live.interval)),
-        "details": pace.details_calls(sum(1 for f in fixtures if f.at + IN_PLAY >= start)),
+        # Fixtures finish minutes apart, so each usually gets ids= calls of its own (at full time, the re-check).
+        "details": 2 * sum(1 for f in fixtures if f.at + IN_PLAY >= start),
         "lineups": lineups_calls([f.at for f in fixtures if not f.lineups_seen], live, start, end),
         "statistics": statistics_calls(kickoffs, live, start, end),
         "odds_live": odds_calls(fixtures, live, start, end),

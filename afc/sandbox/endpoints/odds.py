@@ -167,7 +167,7 @@ def _live_chances(q: Query, fx: Fixture, goals: tuple[int, int], played: float) 
 
 
 def _live_price(p: float, noise: float, suspended: bool) -> str:
-    return "1" if suspended or p >= 0.995 else f"{max(1.001, min(251.0, 1 / (p * 1.06) * noise)):.3f}"
+    return "1" if suspended or p >= 0.995 else f"{max(1.001, min(251.0, noise / (max(p, 0.004) * 1.06))):.3f}"
 
 
 def live_item(q: Query, fx: Fixture) -> dict:
