@@ -152,8 +152,8 @@ def seed(db: Database) -> None:
                    "away_xg = 0.25, statistics_at = %s WHERE fixture_id = 1004", (AT,))
         lineups = [{"team": {"id": team}, "formation": shape, "startXI": [{"player": {"id": 500}}]}
                    for team, shape in ((33, "4-2-3-1"), (40, "4-3-3"))]
-        db.execute("INSERT INTO core.fixture_details (fixture_id, lineups, lineups_seen_at, lineups_before_kickoff_min, "
-                   "updated_at) VALUES (1004, %s, %s, 31, %s)",
+        db.execute("INSERT INTO core.fixture_details (fixture_id, lineups, lineups_seen_at, "
+                   "lineups_before_kickoff_min, updated_at) VALUES (1004, %s, %s, 31, %s)",
                    (dump_json(lineups), datetime(2026, 11, 28, 10, 29, tzinfo=UTC), AT))
         db.execute("UPDATE mart.daily_fixtures SET lineups_confirmed = (fixture_id = 1004), "
                    "prediction_advice = CASE WHEN fixture_id = 1005 THEN 'Double chance : draw or Liverpool' END "

@@ -24,6 +24,11 @@ LIVE = LiveConfig(interval=INTERVAL, statistics_every=STATS_EVERY, odds_live=[39
 END = DAY + timedelta(hours=23, minutes=30)
 
 
+def marks(count: int) -> str:
+    """`(%s, %s, …)` for an IN list of `count` parameters."""
+    return "(" + ", ".join(["%s"] * count) + ")"
+
+
 def ids_calls(db: Database) -> list[tuple[datetime, set[int], dict[int, Any]]]:
     """Each /fixtures?ids= response: when, which fixtures, and its items by fixture id."""
     found = []
@@ -66,8 +71,8 @@ def assert_lineups_on_time(db: Database, day: Day) -> None:
         seen = timestamp(seen_at)
         assert published <= seen <= published + timedelta(minutes=5), (fx.id, published, seen)
         assert seen < fx.kickoff and before == round((fx.kickoff - seen).total_seconds() / 60)
-    confirmed = db.fetchall("SELECT lineups_confirmed FROM mart.daily_fixtures WHERE fixture_id IN (%s)"
-                            % ", ".join(str(fx.id) for fx in day.fixtures))
+    confirmed = db.fetchall("SELECT lineups_confirmed FROM mart.daily_fixtures WHERE fixture_id IN "
+                            + marks(len(day.fixtures)), [fx.id for fx in day.fixtures])
     assert {bool(row[0]) for row in confirmed} == {True}
 
 
@@ -139,8 +144,8 @@ def test_predictions_for_every_tracked_fixture_of_tomorrow(day: Day) -> None:
         assert expected
         held = {row[0] for row in collector.db.fetchall("SELECT fixture_id FROM core.predictions")}
         assert expected <= held
-        advice = collector.db.fetchall("SELECT prediction_advice FROM mart.daily_fixtures WHERE fixture_id IN (%s)"
-                                       % ", ".join(map(str, sorted(expected))))
+        advice = collector.db.fetchall("SELECT prediction_advice FROM mart.daily_fixtures WHERE fixture_id IN "
+                                       + marks(len(expected)), sorted(expected))
         assert all(row[0] for row in advice)
         calls = day.sb.calls.get("predictions", 0)
         daily(collector)  # a second run the same day asks for none of them again
