@@ -60,6 +60,7 @@ SLOW: frozenset[str] = frozenset({
     # simulated days and seasons against the sandbox, processes killed and resumed
     "test_live_day.py",
     "test_live_resilience.py",
+    "test_matchday.py",
     "test_backfill_kill.py",
     "test_coverage_sandbox.py",
     "test_demo.py",

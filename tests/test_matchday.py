@@ -16,7 +16,7 @@ from afc.jobs.daily import daily
 from afc.live import plan as live_plan
 from afc.live.plan import match_day
 from afc.sandbox.views import lineups_published, sections
-from tests.conftest import timestamp
+from tests.conftest import scalar, timestamp
 from tests.live_support import DAY, INTERVAL, LEAGUES, Day, run_loop
 
 STATS_EVERY = 300
@@ -66,8 +66,8 @@ def assert_lineups_on_time(db: Database, day: Day) -> None:
     for fx in day.fixtures:
         published = lineups_published(day.sb.world, fx.id)
         assert published is not None and fx.kickoff - timedelta(minutes=40) <= published <= fx.kickoff
-        seen_at, before = db.fetchone("SELECT lineups_seen_at, lineups_before_kickoff_min FROM core.fixture_details "
-                                      "WHERE fixture_id = %s", (fx.id,))
+        seen_at, before = db.fetchall("SELECT lineups_seen_at, lineups_before_kickoff_min FROM core.fixture_details "
+                                      "WHERE fixture_id = %s", (fx.id,))[0]
         seen = timestamp(seen_at)
         assert published <= seen <= published + timedelta(minutes=5), (fx.id, published, seen)
         assert seen < fx.kickoff and before == round((fx.kickoff - seen).total_seconds() / 60)
@@ -129,8 +129,8 @@ def test_short_quota_skips_the_low_kinds_first_and_says_so(day: Day) -> None:
     assert report.skipped.get("lineups", 0) == 0 and report.matchday_calls["lineups"] >= 1
     assert report.state == "stopped" and report.failures == 0
     with closing(connect(day.settings.db_url)) as db:
-        assert db.fetchone("SELECT count(*) FROM raw.responses WHERE endpoint = 'odds/live'")[0] == 0
-        assert db.fetchone("SELECT count(*) FROM core.fixture_details WHERE lineups_seen_at IS NOT NULL")[0] == \
+        assert scalar(db, "SELECT count(*) FROM raw.responses WHERE endpoint = 'odds/live'") == 0
+        assert scalar(db, "SELECT count(*) FROM core.fixture_details WHERE lineups_seen_at IS NOT NULL") == \
             len(day.fixtures)
 
 
