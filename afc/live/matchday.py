@@ -40,7 +40,7 @@ ORDER BY f.kickoff_at, f.id"""
 IN_PLAY = """
 SELECT f.id, f.league_id, COALESCE(s.cov_statistics_fixtures, %s) FROM core.fixtures f
 LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
-WHERE f.id IN ({ids}) ORDER BY f.id"""
+WHERE f.id IN ({ids}) AND f.status_group = 'live' ORDER BY f.id"""
 
 
 @dataclass
@@ -142,7 +142,8 @@ def lineups_wanted(db: Database, leagues: list[int] | None, now: datetime, live:
 
 
 def in_play(db: Database, fixture_ids: tuple[int, ...]) -> list[tuple[int, int, Any]]:
-    """(fixture, league, statistics covered) of the fixtures core shows in play."""
+    """(fixture, league, statistics covered) of the schedule's fixtures core still shows in play (the tick
+    just before may have seen some finish: their details are the follow-ups' work)."""
     if not fixture_ids:
         return []
     rows = db.fetchall(IN_PLAY.format(ids=", ".join(["%s"] * len(fixture_ids))), [True, *fixture_ids])
