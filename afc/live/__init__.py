@@ -27,7 +27,7 @@ def build(settings: Settings, *, interval: int | None = None, leagues: str | Non
 
 
 def plan_day(settings: Settings, *, day: date | None = None, leagues: str | None = None,
-         clock: Clock | None = None) -> DayPlan:
+             clock: Clock | None = None) -> DayPlan:
     """A match day's expected calls per kind for the followed leagues (`afc live-loop --dry-run`)."""
     from afc.collect.collector import Collector
 

@@ -200,7 +200,8 @@ class LiveLoop:
             self._alive(collector, "polling", f"{self.report.in_play} in play, every {self.interval} s, "
                                               f"last tick {now:%H:%M:%S}")
         else:
-            self._end_session(collector)
+            if not self.matchday.before_kickoff(schedule):  # lineup checks and the matches after: one run
+                self._end_session(collector)
             wake = wake_at(schedule, due, self.live)
             lineups = self.matchday.next_wake(schedule)
             wake = max(now, min(wake, lineups)) if lineups else wake

@@ -87,6 +87,12 @@ class MatchDay:
         at = max(self.due["lineups"], schedule.next_kickoff - timedelta(seconds=self.live.lineups_lead))
         return at if at > schedule.now else None  # nothing due now: the usual max_sleep applies
 
+    def before_kickoff(self, schedule: Schedule) -> bool:
+        """Whether the next kickoff is within the lineups lead (the loop keeps its run record open)."""
+        kickoff = schedule.next_kickoff
+        return bool(self.live.lineups_lead) and kickoff is not None and \
+            kickoff - schedule.now <= timedelta(seconds=self.live.lineups_lead)
+
     def _requests(self, db: Database, kind: str, schedule: Schedule) -> list[Request]:
         if not self.every[kind] or (kind == "odds_live" and not self.live.odds_live):
             return []
@@ -95,8 +101,7 @@ class MatchDay:
         playing = in_play(db, schedule.live)
         if kind == "statistics":
             return _ids_requests([fid for fid, _, covered in playing if covered])
-        leagues = sorted({league for _, league, _ in playing if league in self.live.odds_live})
-        return [Request.of("odds/live", {"league": league}) for league in leagues]
+        return odds_requests({league for _, league, _ in playing if league in self.live.odds_live})
 
     def _spend(self, ctx: Context, kind: str, requests: list[Request], budget: dict[str, int], now: datetime) -> int:
         """As many of `requests` as the quota left after the kinds above allows; the rest are skipped."""
@@ -148,6 +153,14 @@ def in_play(db: Database, fixture_ids: tuple[int, ...]) -> list[tuple[int, int, 
         return []
     rows = db.fetchall(IN_PLAY.format(ids=", ".join(["%s"] * len(fixture_ids))), [True, *fixture_ids])
     return [(fid, league, bool(covered)) for fid, league, covered in rows]
+
+
+def odds_requests(leagues: set[int]) -> list[Request]:
+    """`/odds/live?league=L` for one league in play; one unfiltered call (every fixture in play) for several,
+    since the API takes one league per call and quota is scarcer than bandwidth."""
+    if len(leagues) == 1:
+        return [Request.of("odds/live", {"league": next(iter(leagues))})]
+    return [Request.of("odds/live")] if leagues else []
 
 
 def _ids_requests(fixture_ids: list[int]) -> list[Request]:

@@ -6,8 +6,8 @@ together share them); confirmed lineups every
 `lineups_every` from `lineups_lead` before each kickoff (one ids= call per 20 fixtures kicking off
 within the lead; an upper bound, since the loop stops asking once a batch has both lineups);
 statistics every `statistics_every` while fixtures are in play (one ids= call per 20 in play); live
-odds every `odds_live_every` per opted-in league in play; predictions twice per fixture (a few days
-ahead and on match day, by the daily job).
+odds every `odds_live_every` while an opted-in league plays (one call for all of them); predictions
+twice per fixture (a few days ahead and on match day, by the daily job).
 """
 
 from __future__ import annotations
@@ -101,13 +101,13 @@ def statistics_calls(kickoffs: list[datetime], live: LiveConfig, start: datetime
 
 
 def odds_calls(fixtures: list[Kickoff], live: LiveConfig, start: datetime, end: datetime) -> int:
-    """/odds/live calls: one per opted-in league with a fixture in play, every `odds_live_every`."""
+    """/odds/live calls: one every `odds_live_every` while an opted-in league has a fixture in play (one
+    league's call or, for several, one call for every fixture in play)."""
     chosen = [f for f in fixtures if f.league_id in live.odds_live]
     if not chosen:
         return 0
     first = max(start, min(f.at for f in chosen))
-    return sum(len({f.league_id for f in chosen if f.at <= t < f.at + IN_PLAY})
-               for t in _steps(first, end, live.odds_live_every))
+    return sum(1 for t in _steps(first, end, live.odds_live_every) if any(f.at <= t < f.at + IN_PLAY for f in chosen))
 
 
 def needs_above(plan: dict[str, int], kind: str) -> int:
