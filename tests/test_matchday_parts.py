@@ -23,7 +23,7 @@ from afc.config.live import LiveConfig, live_config
 from afc.config.settings import load_settings
 from afc.db import Database
 from afc.errors import ConfigError
-from afc.live.matchday import MatchDay
+from afc.live.matchday import MatchDay, odds_requests
 from afc.live.schedule import read
 from afc.transform.fixtures import confirmed
 from tests.conftest import SAMPLES, scalar, timestamp
@@ -161,6 +161,12 @@ def test_live_odds_for_a_fixture_not_in_core_are_archived_without_a_crash(db_url
                             schedule, 15) == 0  # not due again within its interval
     finally:
         collector.close()
+
+
+def test_live_odds_of_several_leagues_cost_one_call() -> None:
+    assert [(r.endpoint, r.query) for r in odds_requests({39})] == [("odds/live", {"league": "39"})]
+    assert [(r.endpoint, r.query) for r in odds_requests({39, 140})] == [("odds/live", {})]
+    assert odds_requests(set()) == []
 
 
 # ---- config and the command line ---------------------------------------------------------------
