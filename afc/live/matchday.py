@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from afc.api.client import Request
@@ -49,7 +49,6 @@ class Tally:
 
     made: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-    failed: Counter[str] = field(default_factory=Counter)
 
 
 class MatchDay:
@@ -61,7 +60,7 @@ class MatchDay:
         self.every = {"lineups": live.lineups_every, "statistics": live.statistics_every,
                       "odds_live": live.odds_live_every}
         self.tally = Tally()
-        self._warned: set[str] = set()
+        self._warned: set[tuple[str, date]] = set()  # a kind's skipping is logged once per UTC day
 
     def run(self, db: Database, context: Callable[[], Context], schedule: Schedule, interval: int) -> int:
         """Make the calls that are due now, highest priority first; returns calls made (a run record is
@@ -109,7 +108,7 @@ class MatchDay:
         priority = plan.PRIORITIES[kind]
         spare = ctx.ledger.available(priority) - plan.needs_above(budget, kind)
         allowed = requests[: max(0, spare)]
-        self._skip(kind, len(requests) - len(allowed), spare)
+        self._skip(kind, now, len(requests) - len(allowed), spare)
         made = 0
         for request in allowed:
             try:
@@ -117,10 +116,9 @@ class MatchDay:
             except AuthError:
                 raise
             except QuotaExhausted as exc:  # this priority's floor: skip; a spent day parks the next tick
-                self._skip(kind, len(allowed) - made, 0, str(exc))
+                self._skip(kind, now, len(allowed) - made, 0, str(exc))
                 break
             except AfcError as exc:
-                self.tally.failed[kind] += 1
                 log.warning("live: %s call failed (%s); next try in %d s", kind, exc, self.every[kind])
                 break
             made += 1
@@ -128,12 +126,12 @@ class MatchDay:
         budget[kind] = max(0, budget[kind] - made)
         return made
 
-    def _skip(self, kind: str, count: int, spare: int, why: str | None = None) -> None:
+    def _skip(self, kind: str, now: datetime, count: int, spare: int, why: str | None = None) -> None:
         if count <= 0:
             return
         self.tally.skipped[kind] += count
-        if kind not in self._warned:
-            self._warned.add(kind)
+        if (kind, now.date()) not in self._warned:
+            self._warned.add((kind, now.date()))
             log.warning("live: skipping %s calls (%s): %s", kind, count_calls(count),
                         why or f"the quota left today is kept for higher-priority calls ({spare} spare)")
 
