@@ -47,8 +47,10 @@ def live_loop(
         write_json(asdict(report))
     elif once:
         wake = f"{report.next_wake:%Y-%m-%d %H:%M:%S} UTC" if report.next_wake else "-"
+        made = "".join(f", {calls} {kind}" for kind, calls in report.matchday_calls.items() if calls)
+        skipped = "".join(f"; skipped {calls} {kind} (quota)" for kind, calls in report.skipped.items())
         typer.echo(f"{report.state}: {report.ticks} ticks, {report.in_play} in play, "
-                   f"{report.detail_calls} details calls; next look at {wake}")
+                   f"{report.detail_calls} details calls{made}{skipped}; next look at {wake}")
 
 
 def show_plan(db: str | None, day: str | None, leagues: str | None, as_json: bool) -> None:
