@@ -21,8 +21,9 @@ from afc.collect.step import step
 from afc.config.jobs import load
 from afc.config.live import LiveConfig, live_config
 from afc.config.settings import load_settings
-from afc.db import Database
+from afc.db import Database, dump_json
 from afc.errors import ConfigError
+from afc.jobs.targets import fixtures_needing_prediction
 from afc.live.matchday import MatchDay, odds_requests
 from afc.live.schedule import read
 from afc.transform.fixtures import confirmed
@@ -167,6 +168,37 @@ def test_live_odds_of_several_leagues_cost_one_call() -> None:
     assert [(r.endpoint, r.query) for r in odds_requests({39})] == [("odds/live", {"league": "39"})]
     assert [(r.endpoint, r.query) for r in odds_requests({39, 140})] == [("odds/live", {})]
     assert odds_requests(set()) == []
+
+
+def test_predictions_ahead_respect_coverage_and_come_once_more_on_match_day(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "leagues.yaml").write_text("tracked:\n  - league: 39\n  - league: 140\n")
+    config = load(tmp_path)
+    now = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+    with db.transaction():
+        for league, covered in ((39, True), (140, False)):
+            db.execute("INSERT INTO core.leagues (id, name, updated_at) VALUES (%s, 'L', %s)", (league, now))
+            db.execute("INSERT INTO core.league_seasons (league_id, season, current, cov_predictions, updated_at) "
+                       "VALUES (%s, 2026, %s, %s, %s)", (league, True, covered, now))
+    kickoffs = {1: (39, now + timedelta(hours=9)), 2: (39, now + timedelta(days=1)), 3: (39, now + timedelta(days=3)),
+                4: (140, now + timedelta(hours=9))}
+    with db.transaction():
+        for fid, (league, kickoff) in kickoffs.items():
+            db.execute("INSERT INTO core.fixtures (id, league_id, season, kickoff_at, status_short, status_group, "
+                       "updated_at) VALUES (%s, %s, 2026, %s, 'NS', 'scheduled', %s)", (fid, league, kickoff, now))
+    wanted = [v["fixture"] for v in fixtures_needing_prediction(config, db, now)]
+    assert wanted == ["1", "2"]  # not beyond 2 days, not where coverage says there are none
+    yesterday = now - timedelta(days=1)
+    with db.transaction():
+        for fid in (1, 2):
+            db.execute("INSERT INTO raw.responses (endpoint, params, status, headers, body, fetched_at) "
+                       "VALUES ('predictions', %s, 200, '{}', '{}', %s)", (dump_json({"fixture": str(fid)}), yesterday))
+            db.execute("INSERT INTO core.predictions (fixture_id, advice, updated_at) VALUES (%s, 'x', %s)",
+                       (fid, yesterday))
+    assert [v["fixture"] for v in fixtures_needing_prediction(config, db, now)] == ["1"]  # match day: again
+    with db.transaction():
+        db.execute("INSERT INTO raw.responses (endpoint, params, status, headers, body, fetched_at) "
+                   "VALUES ('predictions', %s, 200, '{}', '{}', %s)", (dump_json({"fixture": "1"}), now))
+    assert list(fixtures_needing_prediction(config, db, now + timedelta(hours=1))) == []
 
 
 # ---- config and the command line ---------------------------------------------------------------
