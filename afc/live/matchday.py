@@ -138,8 +138,8 @@ class MatchDay:
 
 def lineups_wanted(db: Database, leagues: list[int] | None, now: datetime, live: LiveConfig) -> list[int]:
     """Tracked fixtures kicking off within the lineups lead whose confirmed lineups core has not seen."""
-    where, params = league_filter(leagues)
-    rows = db.fetchall(WANTING_LINEUPS.format(leagues=where.replace("league_id", "f.league_id")), params | {
+    where, params = league_filter(leagues, "f.league_id")
+    rows = db.fetchall(WANTING_LINEUPS.format(leagues=where), params | {
         "now": now, "until": now + timedelta(seconds=live.lineups_lead), "yes": True})
     return [row[0] for row in rows]
 

@@ -48,8 +48,8 @@ class Kickoff:
 
 def day_fixtures(db: Database, leagues: list[int] | None, start: datetime, end: datetime) -> list[Kickoff]:
     """The tracked fixtures kicking off in [start, end), postponed and cancelled ones left out."""
-    where, params = league_filter(leagues)
-    rows = db.fetchall(DAY_FIXTURES.format(leagues=where.replace("league_id", "f.league_id")),
+    where, params = league_filter(leagues, "f.league_id")
+    rows = db.fetchall(DAY_FIXTURES.format(leagues=where),
                        params | {"start": start, "end": end})
     return [Kickoff(fid, league, at, seen is not None) for fid, league, kickoff, seen in rows
             if (at := as_datetime(kickoff)) is not None]
