@@ -142,6 +142,23 @@ def test_lineups_that_never_come_are_asked_for_on_cadence_until_kickoff_only(db_
         collector.close()
 
 
+def test_a_statistics_answer_that_shows_full_time_queues_the_final_details(db_url: str, tmp_path: Path) -> None:
+    api = FakeApi({"fixtures": Answer(200, envelope("fixtures", [sample_item()]))})  # FT, every part
+    clock = SimClock(KICKOFF + timedelta(minutes=110), speed=0)
+    collector = open_collector(db_url, tmp_path, api, clock)
+    live = LiveConfig(lineups_lead=0)
+    try:
+        add_fixture(collector.db, FIXTURE, KICKOFF, "live")
+        schedule = read(collector.db, [39], clock.now(), live)
+        made = MatchDay(live, [39]).run(collector.db, lambda: collector.context("live_loop", "test", "CRITICAL"),
+                                        schedule, 15)
+        assert made == 1 and scalar(collector.db, "SELECT status_group FROM core.fixtures") == "finished"
+        queued = collector.db.fetchall("SELECT fixture_id, kind FROM ops.live_followups")
+        assert queued == [(FIXTURE, "final")]  # the re-check for silent corrections follows from there
+    finally:
+        collector.close()
+
+
 def test_live_odds_for_a_fixture_not_in_core_are_archived_without_a_crash(db_url: str, tmp_path: Path) -> None:
     body = json.loads((SAMPLES / "docs_examples" / "Pedrigl__LiveOdds.json").read_text(encoding="utf-8-sig"))
     body["response"][0]["fixture"]["id"] = 987654321  # a fixture afc has never heard of

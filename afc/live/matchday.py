@@ -16,15 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from afc.api.client import Request
+from afc.api.client import Request, Response
 from afc.clock import next_utc_midnight
 from afc.collect.step import Context, step
 from afc.config.live import LiveConfig
 from afc.db import Database
 from afc.errors import AfcError, AuthError, QuotaExhausted
-from afc.live import plan
+from afc.live import followups, plan
 from afc.live.schedule import Schedule, league_filter
-from afc.live.tick import IDS_PER_CALL
+from afc.live.tick import IDS_PER_CALL, statuses
 from afc.words import count_calls
 
 log = logging.getLogger("afc.live")
@@ -112,7 +112,8 @@ class MatchDay:
         made = 0
         for request in allowed:
             try:
-                step(replace(ctx, priority=priority, attempts=1), request)
+                step(replace(ctx, priority=priority, attempts=1,
+                             after_store=queue_ended if kind == "statistics" else None), request)
             except AuthError:
                 raise
             except QuotaExhausted as exc:  # this priority's floor: skip; a spent day parks the next tick
@@ -134,6 +135,12 @@ class MatchDay:
             self._warned.add((kind, now.date()))
             log.warning("live: skipping %s calls (%s): %s", kind, count_calls(count),
                         why or f"the quota left today is kept for higher-priority calls ({spare} spare)")
+
+
+def queue_ended(db: Database, response: Response, raw_id: int) -> None:
+    """In a statistics answer's transaction: fixtures it shows no longer in play get their final details
+    and the re-check (the live list's tick, which would have queued them, may not see them again)."""
+    followups.queue(db, [i for i, group in statuses(response.items).items() if group != "live"], response.fetched_at)
 
 
 def lineups_wanted(db: Database, leagues: list[int] | None, now: datetime, live: LiveConfig) -> list[int]:
