@@ -248,3 +248,39 @@ def test_dry_run_prints_the_match_day_per_kind(db_url: str, tmp_path: Path, db: 
     bad = invoke(["live-loop", "--dry-run", "--date", "28/11/2026"], db_url)
     assert bad.exit_code == 2 and "--date: expected YYYY-MM-DD, got '28/11/2026'" in bad.output
     assert "Traceback" not in bad.output
+
+
+# ---- the sandbox's match day --------------------------------------------------------------------
+
+def test_sandbox_lineups_and_live_odds_follow_the_match() -> None:
+    import httpx
+
+    from afc.sandbox import SandboxConfig, start_sandbox
+    from afc.sandbox.views import lineups_published
+
+    day = datetime(2026, 11, 28, tzinfo=UTC)
+    clock = SimClock(day, speed=0)
+    with start_sandbox(SandboxConfig(seed=42), clock=clock) as sb:
+        fixtures = sb.world.fixtures_between(day, day + timedelta(days=1), [39, 140, 135, 78])
+        leads = [(fx.kickoff - p).total_seconds() / 60 for fx in fixtures if (p := lineups_published(sb.world, fx.id))]
+        assert len(leads) == len(fixtures) and min(leads) >= 20 and max(leads) <= 40 and len(set(leads)) > 3
+        fx = next(f for f in fixtures if abs(sb.world.final(f.id)["goals"]["home"] -
+                                             sb.world.final(f.id)["goals"]["away"]) >= 2)
+        home_leads = sb.world.final(fx.id)["goals"]["home"] > sb.world.final(fx.id)["goals"]["away"]
+
+        def odds(at: datetime) -> dict[str, float] | None:
+            clock.set(at)
+            items = httpx.get(f"{sb.url}/odds/live", params={"fixture": fx.id},
+                              headers={"x-apisports-key": sb.key}).json()["response"]
+            if not items:
+                return None
+            result = next(b for b in items[0]["odds"] if b["id"] == 59)
+            return {v["value"]: float(v["odd"]) for v in result["values"]}
+
+        assert odds(fx.kickoff - timedelta(minutes=15)) is None  # on the list from 10 min before kickoff
+        early = odds(fx.kickoff - timedelta(minutes=5))
+        late = odds(fx.kickoff + timedelta(minutes=100))  # 2H, about 85'
+        done = sb.world.finished_at(fx.id)
+        assert early and late and done and odds(done + timedelta(minutes=15)) is None
+        winner = "Home" if home_leads else "Away"
+        assert late[winner] < early[winner] and late[winner] < 1.3  # two up at the end (seed 42): near certain at 85
