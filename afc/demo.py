@@ -21,7 +21,8 @@ from afc.config.settings import Settings, load_settings
 
 SPEED = 240  # a 2-hour match plays in 30 seconds
 COUNTED = ("core.leagues", "core.teams", "core.fixtures", "core.fixture_details", "core.standings",
-           "core.players", "core.player_season_stats", "core.injuries", "core.odds", "mart.daily_fixtures",
+           "core.players", "core.player_season_stats", "core.injuries", "core.odds", "core.predictions",
+           "mart.daily_fixtures",
            "mart.live_scores", "mart.league_summary", "mart.coverage_status", "raw.responses")
 
 
@@ -87,6 +88,7 @@ def _steps(collector: Collector, settings: Settings, clock: SimClock, quick: boo
         (f"backfill: Premier League {season}", lambda: _backfill(collector, season, quick)),
         ("daily: fixtures by date, standings, details, injuries, odds", lambda: _daily(collector)),
         ("live loop: the first matches of the day, at 240x speed", lambda: _live(settings, clock, quick)),
+        ("match day: lineups before kickoff, statistics in play, predictions", lambda: _matchday(collector)),
         ("coverage report", lambda: _coverage(collector, season)),
     ]
 
@@ -127,7 +129,7 @@ def _live(settings: Settings, clock: SimClock, quick: bool) -> str:
     loop = build(settings, clock=clock, stop=stop)
     clock_start = clock.now()
     clock.set_speed(SPEED)
-    timer = threading.Timer(4 if quick else 40, stop.set)
+    timer = threading.Timer(8 if quick else 40, stop.set)  # quick: to just past the first kickoff
     timer.start()
     try:
         report = loop.run()
@@ -135,8 +137,29 @@ def _live(settings: Settings, clock: SimClock, quick: bool) -> str:
         timer.cancel()
         clock.set_speed(0)
     played = clock.now() - clock_start
-    return (f"{report.ticks} live calls and {report.detail_calls} details calls over "
-            f"{played.total_seconds() / 60:.0f} simulated minutes")
+    extra = ", ".join(f"{calls} {kind}" for kind, calls in report.matchday_calls.items())
+    return (f"{report.ticks} live calls, {report.detail_calls} details calls and match-day calls "
+            f"({extra or 'none'}) over {played.total_seconds() / 60:.0f} simulated minutes")
+
+
+MATCHDAY = """
+SELECT
+  (SELECT count(*) FROM core.fixture_details WHERE lineups_before_kickoff_min > 0),
+  (SELECT avg(lineups_before_kickoff_min) FROM core.fixture_details WHERE lineups_before_kickoff_min > 0),
+  (SELECT count(*) FROM mart.live_scores WHERE home_shots IS NOT NULL),
+  (SELECT count(*) FROM core.predictions p JOIN core.fixtures f ON f.id = p.fixture_id
+   WHERE f.kickoff_at >= %(tomorrow)s AND f.kickoff_at < %(after)s)"""
+
+
+def _matchday(collector: Collector) -> str:
+    """What the match day left in core and the marts: lineups, live statistics, tomorrow's predictions."""
+    now = collector.clock.now()
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    row = collector.db.fetchone(MATCHDAY, {"tomorrow": tomorrow, "after": tomorrow + timedelta(days=1)})
+    lineups, lead, live, predicted = row if row else (0, None, 0, 0)
+    early = f", first seen {float(lead):.0f} min before kickoff on average" if lead is not None else ""
+    return (f"{lineups} fixtures with lineups confirmed before kickoff{early}; {live} in play with statistics on "
+            f"the live panel; {predicted} predictions for tomorrow's fixtures")
 
 
 def _coverage(collector: Collector, season: int) -> str:

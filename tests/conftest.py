@@ -63,6 +63,7 @@ SLOW: frozenset[str] = frozenset({
     "test_notify_day.py",
     "test_notify_drill.py",
     "test_live_resilience.py",
+    "test_matchday.py",
     "test_backfill_kill.py",
     "test_coverage_sandbox.py",
     "test_demo.py",

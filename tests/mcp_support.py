@@ -145,6 +145,19 @@ def seed(db: Database) -> None:
         db.execute("INSERT INTO mart.live_scores (fixture_id, league_id, home_team, away_team, home_goals, away_goals, "
                    "status_short, elapsed, last_event, updated_at) VALUES (1004, 39, 'Manchester United', "
                    "'Liverpool', 1, 0, '2H', 67, '52'' Goal: B. Fernandes (Manchester United)', %s)", (AT,))
+        # The match day (#18): the live fixture's statistics on the panel, its lineups first seen 31 min before
+        # kickoff, the evening fixture's prediction.
+        db.execute("UPDATE mart.live_scores SET home_shots = 11, away_shots = 4, home_shots_on_goal = 5, "
+                   "away_shots_on_goal = 1, home_possession = 58, away_possession = 42, home_xg = 1.5, "
+                   "away_xg = 0.25, statistics_at = %s WHERE fixture_id = 1004", (AT,))
+        lineups = [{"team": {"id": team}, "formation": shape, "startXI": [{"player": {"id": 500}}]}
+                   for team, shape in ((33, "4-2-3-1"), (40, "4-3-3"))]
+        db.execute("INSERT INTO core.fixture_details (fixture_id, lineups, lineups_seen_at, "
+                   "lineups_before_kickoff_min, updated_at) VALUES (1004, %s, %s, 31, %s)",
+                   (dump_json(lineups), datetime(2026, 11, 28, 10, 29, tzinfo=UTC), AT))
+        db.execute("UPDATE mart.daily_fixtures SET lineups_confirmed = (fixture_id = 1004), "
+                   "prediction_advice = CASE WHEN fixture_id = 1005 THEN 'Double chance : draw or Liverpool' END "
+                   "WHERE match_date = %s", (date(2026, 11, 28),))
         for rank, team_id, points in ((1, 33, 4), (2, 40, 2), (3, 34, 1)):
             db.execute("INSERT INTO core.standings (league_id, season, group_name, team_id, rank, points, played, "
                        "updated_at) VALUES (39, 2024, 'Premier League', %s, %s, %s, 3, %s)",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, settings, shown_at, within, write_json
+from afc.errors import ConfigError
+from afc.words import count_calls
 
 
 @app.command("live-loop")
@@ -17,10 +20,17 @@ def live_loop(
     leagues: Annotated[str | None, typer.Option("--leagues", help="League ids to follow, e.g. 39,140, or "
                                                 "'all' (default: live.leagues, else the tracked leagues).")] = None,
     once: Annotated[bool, typer.Option("--once", help="One iteration (a tick if matches are on), then exit.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print a match day's expected calls per kind; "
+                                          "call nothing.")] = False,
+    day: Annotated[str | None, typer.Option("--date", help="The UTC day for --dry-run, YYYY-MM-DD "
+                                            "(default: today).")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Follow matches in play every interval; sleep, making no calls, while none are on."""
+    if dry_run:
+        show_plan(db, day, leagues, as_json)
+        return
     import threading
     from dataclasses import asdict
 
@@ -37,5 +47,33 @@ def live_loop(
         write_json(asdict(report))
     elif once:
         wake = shown_at(report.next_wake, conf.display_tz, seconds=True) if report.next_wake else "-"
+        made = "".join(f", {calls} {kind}" for kind, calls in report.matchday_calls.items() if calls)
+        skipped = "".join(f"; skipped {calls} {kind} (quota)" for kind, calls in report.skipped.items())
         typer.echo(f"{report.state}: {report.ticks} ticks, {report.in_play} in play, "
-                   f"{report.detail_calls} details calls; next look at {wake}")
+                   f"{report.detail_calls} details calls{made}{skipped}; next look at {wake}")
+
+
+def show_plan(db: str | None, day: str | None, leagues: str | None, as_json: bool) -> None:
+    """`--dry-run`: the match day's calls per kind, by priority, against today's quota."""
+    from dataclasses import asdict
+
+    from afc.live import plan_day
+
+    result = plan_day(settings(db), day=parse_day(day), leagues=leagues)
+    if as_json:
+        write_json(asdict(result))
+        return
+    typer.echo(f"match day {result.day}: {result.fixtures} tracked fixtures")
+    for kind, calls in result.calls.items():
+        typer.echo(f"  {kind:<12} {result.priorities[kind]:<9} ~{calls}")
+    typer.echo(f"total ~{count_calls(result.total)}; {count_calls(result.available)} available today")
+
+
+def parse_day(text: str | None) -> date | None:
+    """`--date 2026-11-28` → a date; a one-line error on anything else."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--date: expected YYYY-MM-DD, got {text!r}") from None

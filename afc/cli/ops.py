@@ -66,10 +66,18 @@ def jobs_validate(jobs_dir: JobsDirOption = None) -> None:
 
 
 @jobs_app.command("plan")
-def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs list`.")],
+def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs list`, or live_loop (today's "
+                                                   "match day: calls per kind).")],
               db: DbOption = None, as_json: JsonOption = False) -> None:
     """Print the requests a job would make now and the calls they cost, without making them."""
     from afc.jobs.dry_run import dry_run
+    from afc.live.loop import JOB_ID
+
+    if job == JOB_ID:
+        from afc.cli.live import show_plan
+
+        show_plan(db, None, None, as_json)
+        return
 
     plan = dry_run(open_collector(db), job)
     if as_json:

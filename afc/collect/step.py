@@ -17,7 +17,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from afc import transform
 from afc.api.client import PAGED, ApiClient, Request, Response
 from afc.clock import Clock
-from afc.collect import drift, outbox, raw, runs
+from afc.collect import drift, firstseen, outbox, raw, runs
 from afc.collect.ledger import Ledger, MinuteFull, Reservation
 from afc.config.settings import Priority
 from afc.db import Database, dump_json
@@ -199,6 +199,7 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
     meta = {"updated_at": at, "raw_id": raw_id}
     for rows in batch.tables():
         counts += apply(db, rows, meta)
+    firstseen.mark_lineups(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.execute(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,
                                 "item": dump_json(bad.item), "reason": bad.reason, "now": at})

@@ -20,6 +20,7 @@ class DailySettings(BaseModel):
     odds_days_ahead: int = Field(2, ge=1, le=14)  # odds exist 1-14 days before a fixture
     odds_every_hours: float = Field(3, gt=0)  # the documented cadence: 1 call per 3 h
     batch_size: int = Field(MAX_IDS, ge=1, le=MAX_IDS)
+    predictions_days_ahead: int = Field(2, ge=0, le=14)  # predictions for fixtures this far ahead (0: off)
 
 
 def daily_settings(config: JobConfig) -> DailySettings:

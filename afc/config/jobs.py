@@ -16,14 +16,15 @@ from afc.errors import ConfigError
 from afc.resources import default_jobs_dir
 
 TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-TEMPLATE_VARS = {"today", "yesterday", "tomorrow", "season", "league", "team", "country", "now", "ids", "date"}
+TEMPLATE_VARS = {"today", "yesterday", "tomorrow", "season", "league", "team", "country", "now", "ids", "date",
+                 "fixture"}
 FANOUT_VARS = {None: set(), "league": {"league"}, "league_season": {"league", "season"},
                "team": {"team", "league", "season"}, "country": {"country"},
                # fan-outs over what core holds (afc.jobs.targets): batches of fixture ids, league seasons, days
                "fixtures_needing_details": {"ids"}, "fixtures_to_sweep": {"ids"},
                "league_seasons_played": {"league", "season"}, "league_seasons_scored": {"league", "season"},
-               "odds_upcoming": {"league", "season", "date"}}
-FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date"}
+               "odds_upcoming": {"league", "season", "date"}, "fixtures_needing_prediction": {"fixture"}}
+FANOUT_ONLY = {"league", "season", "team", "country", "ids", "date", "fixture"}
 KEYWORD_SCHEDULES = {"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"}
 _CRON_FIELD = re.compile(r"(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?)*")
 _JOB_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -64,7 +65,8 @@ class Job(BaseModel):
     endpoint: str
     params: dict[str, str | int | bool] = Field(default_factory=dict)
     for_each: Literal["league", "league_season", "team", "country", "fixtures_needing_details", "fixtures_to_sweep",
-                      "league_seasons_played", "league_seasons_scored", "odds_upcoming"] | None = None
+                      "league_seasons_played", "league_seasons_scored", "odds_upcoming",
+                      "fixtures_needing_prediction"] | None = None
     schedule: str | None = None
     dependencies: list[str] = Field(default_factory=list)
     target_layers: list[Layer] = Field(default_factory=lambda: list[Layer](["raw", "core"]))
@@ -124,7 +126,7 @@ class Job(BaseModel):
 
 def _needs(var: str) -> str:
     return {"season": "league_season", "league": "league_season", "ids": "fixtures_needing_details",
-            "date": "odds_upcoming"}.get(var, var)
+            "date": "odds_upcoming", "fixture": "fixtures_needing_prediction"}.get(var, var)
 
 
 class TrackedLeague(BaseModel):

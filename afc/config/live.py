@@ -12,7 +12,8 @@ from afc.config.ops import parse_duration
 from afc.errors import ConfigError
 
 _DURATIONS = ("interval", "lead", "lag_window", "live_window", "recheck_delay", "retry_delay", "max_sleep",
-              "match_length")
+              "match_length", "lineups_lead", "lineups_every", "statistics_every", "odds_live_every")
+STATISTICS_REFRESH = 60  # the API refreshes in-play statistics once a minute: asking more often buys nothing
 
 
 class LiveConfig(BaseModel):
@@ -31,11 +32,32 @@ class LiveConfig(BaseModel):
     max_sleep: int = Field(60, ge=1)  # re-read the schedule (and beat) at least this often
     match_length: int = Field(2 * 3600, ge=60)  # a match's in-play time, for the quota budget
     max_batches: int = Field(5, ge=1)  # ids= calls per iteration, so ticks stay on time
+    # The match day around the live list (afc.live.matchday); 0 turns a kind off.
+    lineups_lead: int = Field(40 * 60, ge=0)  # look for confirmed lineups from this long before kickoff
+    lineups_every: int = Field(5 * 60, ge=60)  # ... this often, until every fixture has both lineups
+    statistics_every: int = Field(5 * 60, ge=0)  # in-play statistics (one ids= call per 20 live fixtures)
+    odds_live: list[int] = Field(default_factory=list)  # leagues whose in-play odds are wanted (opt-in)
+    odds_live_every: int = Field(60, ge=5)  # one /odds/live call per such league in play, this often
 
     @field_validator(*_DURATIONS, mode="before")
     @classmethod
     def _duration(cls, value: object) -> int:
         return parse_duration(value)
+
+    @field_validator("statistics_every")
+    @classmethod
+    def _statistics_every(cls, value: int) -> int:
+        if 0 < value < STATISTICS_REFRESH:
+            raise ValueError(f"must be 0 (off) or at least {STATISTICS_REFRESH}s: the API refreshes in-play "
+                             f"statistics once a minute, got {value}s")
+        return value
+
+    @field_validator("odds_live")
+    @classmethod
+    def _odds_live(cls, value: list[int]) -> list[int]:
+        if any(league <= 0 for league in value):
+            raise ValueError(f"league ids are positive integers, got {value!r}")
+        return sorted(set(value))
 
     @field_validator("leagues")
     @classmethod

@@ -51,6 +51,13 @@ LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.se
 WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_short IN ('NS', 'TBD')
   AND f.kickoff_at >= %(now)s AND f.kickoff_at < %(until)s AND COALESCE(s.cov_odds, %(yes)s) = %(yes)s
 ORDER BY f.kickoff_at"""
+AHEAD = """
+SELECT f.id, f.kickoff_at, p.fixture_id FROM core.fixtures f
+LEFT JOIN core.predictions p ON p.fixture_id = f.id
+LEFT JOIN core.league_seasons s ON s.league_id = f.league_id AND s.season = f.season
+WHERE (f.league_id, f.season) IN ({seasons}) AND f.status_short IN ('NS', 'TBD')
+  AND f.kickoff_at >= %(now)s AND f.kickoff_at < %(until)s AND COALESCE(s.cov_predictions, %(yes)s) = %(yes)s
+ORDER BY f.kickoff_at, f.id"""
 LAST_FETCH = """
 SELECT max(fetched_at) FROM raw.responses
 WHERE endpoint = %s AND params = %s AND status = 200 AND errors IS NULL"""
@@ -136,10 +143,28 @@ def odds_upcoming(config: JobConfig, db: Database, now: datetime) -> Iterator[di
             yield values
 
 
+def fixtures_needing_prediction(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
+    """Upcoming tracked fixtures (within `predictions_days_ahead`) without a prediction yet, and today's
+    once more on match day (the API's prediction moves with the latest form, lineups and injuries)."""
+    days = daily_settings(config).predictions_days_ahead
+    if not days:
+        return
+    midnight = datetime.combine(now.date(), datetime.min.time(), now.tzinfo)
+    tomorrow = midnight + timedelta(days=1)
+    for fixture_id, kickoff, predicted in _named(AHEAD, config, db, now, until=now + timedelta(days=days)):
+        values = {"fixture": str(fixture_id)}
+        fetched = last_fetch(db, Request.of("predictions", values))
+        match_day = cast(datetime, as_datetime(kickoff)) < tomorrow
+        if fetched is None or (predicted is None and fetched < now - timedelta(days=1)) or \
+                (match_day and fetched < midnight):
+            yield values
+
+
 TARGETS: dict[str, Callable[[JobConfig, Database, datetime], Iterator[dict[str, str]]]] = {
     "fixtures_needing_details": fixtures_needing_details,
     "fixtures_to_sweep": fixtures_to_sweep,
     "league_seasons_played": league_seasons_played,
     "league_seasons_scored": league_seasons_scored,
     "odds_upcoming": odds_upcoming,
+    "fixtures_needing_prediction": fixtures_needing_prediction,
 }

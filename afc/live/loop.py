@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from afc.api.client import ApiClient
@@ -24,6 +24,7 @@ from afc.config.live import LiveConfig
 from afc.config.settings import Settings
 from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, QuotaExhausted
 from afc.live import followups, pace
+from afc.live.matchday import MatchDay
 from afc.live.schedule import Schedule, read, wake_at
 from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
@@ -53,6 +54,8 @@ class LoopReport:
     in_play: int = 0
     state: str = "starting"  # polling | idle | quota | api-error | database | stopped
     next_wake: datetime | None = None
+    matchday_calls: dict[str, int] = field(default_factory=dict)  # lineups, statistics, odds_live
+    skipped: dict[str, int] = field(default_factory=dict)  # per kind: calls the quota could not pay for
 
 
 class LiveLoop:
@@ -75,6 +78,7 @@ class LiveLoop:
         self.interval, self.next_tick = live.interval, NEVER
         self.parked_until: datetime | None = None
         self.ready, self.api_failures, self.db_failures = False, 0, 0
+        self.matchday = MatchDay(live, leagues)
 
     def run(self, once: bool = False) -> LoopReport:
         """Iterate until stopped (or once); always ends with STOPPING=1 and the run record closed."""
@@ -144,7 +148,14 @@ class LiveLoop:
             self._tick(collector, schedule)
         if followups.due(collector.db, self.clock.now(), 1):
             self.report.detail_calls += follow_up(self._context(collector), self.live)
+        self._matchday(collector, schedule)
         return self._next(collector, schedule)
+
+    def _matchday(self, collector: Collector, schedule: Schedule) -> None:
+        """Lineups before kickoff, statistics and live odds in play, as far as the quota allows."""
+        self.matchday.run(collector.db, lambda: self._context(collector), schedule, self.interval)
+        tally = self.matchday.tally
+        self.report.matchday_calls, self.report.skipped = dict(tally.made), dict(tally.skipped)
 
     def _context(self, collector: Collector) -> Context:
         if self.run_id is None:
@@ -189,8 +200,11 @@ class LiveLoop:
             self._alive(collector, "polling", f"{self.report.in_play} in play, every {self.interval} s, "
                                               f"last tick {now:%H:%M:%S}")
         else:
-            self._end_session(collector)
+            if not self.matchday.before_kickoff(schedule):  # lineup checks and the matches after: one run
+                self._end_session(collector)
             wake = wake_at(schedule, due, self.live)
+            lineups = self.matchday.next_wake(schedule)
+            wake = max(now, min(wake, lineups)) if lineups else wake
             kickoff = f"{schedule.next_kickoff:%Y-%m-%d %H:%M} UTC" if schedule.next_kickoff else "none scheduled"
             self._enter("idle", f"live: nothing in play; next kickoff {kickoff}; no calls until then")
             self._alive(collector, "idle", f"idle; next kickoff {kickoff}")

@@ -50,12 +50,12 @@ class Schedule:
     expired: tuple[int, ...]  # left the lag window without a final status: fetch their details
 
 
-def league_filter(leagues: list[int] | None) -> tuple[str, dict[str, Any]]:
-    """`league_id IN (...)` with its parameters (every league when `leagues` is None)."""
+def league_filter(leagues: list[int] | None, column: str = "league_id") -> tuple[str, dict[str, Any]]:
+    """`league_id IN (...)` (or `column`) with its parameters (every league when `leagues` is None)."""
     if leagues is None:
         return "1 = 1", {}
     names = {f"league_{i}": league for i, league in enumerate(leagues)}
-    return "league_id IN (" + ", ".join(f"%({n})s" for n in names) + ")", names
+    return f"{column} IN (" + ", ".join(f"%({n})s" for n in names) + ")", names
 
 
 def read(db: Database, leagues: list[int] | None, now: datetime, live: LiveConfig) -> Schedule:

@@ -1,5 +1,6 @@
 """mart.daily_fixtures: one row per fixture for day-by-day dashboards: the UTC match date and, next to
-it, the date where a person reads it (the connection's display zone, AFC_DISPLAY_TZ)."""
+it, the date where a person reads it (the connection's display zone, AFC_DISPLAY_TZ); whether its lineups
+are confirmed and the prediction's advice."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from afc.marts.common import chunks, marks
 
 COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
            "home_team_id", "home_team", "away_team_id", "away_team", "home_goals", "away_goals",
-           "status_short", "status_group", "local_date", "local_tz")
+           "status_short", "status_group", "local_date", "local_tz", "lineups_confirmed", "prediction_advice")
 DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE 'UTC' AS date)", "sqlite": "substr(f.kickoff_at, 1, 10)"}
 # The zone travels as a parameter; SQLite's afc_local_date is registered on every afc connection.
 LOCAL_DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE %s AS date)", "sqlite": "afc_local_date(f.kickoff_at, %s)"}
@@ -19,11 +20,14 @@ LOCAL_DAY = {"postgres": "CAST(f.kickoff_at AT TIME ZONE %s AS date)", "sqlite":
 REFRESH = """
 INSERT INTO mart.daily_fixtures AS t ({columns}, updated_at)
 SELECT f.id, {day}, f.kickoff_at, f.league_id, l.name, f.season, f.round, f.home_team_id, h.name,
-       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group, {local_day}, %s, %s
+       f.away_team_id, a.name, f.home_goals, f.away_goals, f.status_short, f.status_group, {local_day}, %s,
+       d.lineups_seen_at IS NOT NULL, p.advice, %s
 FROM core.fixtures f
 LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams h ON h.id = f.home_team_id
 LEFT JOIN core.teams a ON a.id = f.away_team_id
+LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN core.predictions p ON p.fixture_id = f.id
 WHERE f.kickoff_at IS NOT NULL AND f.id IN ({keys})
 ON CONFLICT (fixture_id) DO UPDATE SET {sets}, updated_at = excluded.updated_at
 WHERE ({old}) IS DISTINCT FROM ({new})"""

@@ -1,4 +1,5 @@
-"""mart.live_scores: the fixtures in play now, with their score and the latest event."""
+"""mart.live_scores: the fixtures in play now, with their score, the latest event and the latest statistics
+(shots, possession, xG; `statistics_at` is when they last changed)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from afc.marts.common import chunks, delete, marks, upsert
 SELECT = """
 SELECT f.id AS fixture_id, f.status_group, f.league_id, l.name AS league_name, f.kickoff_at,
        f.home_team_id, h.name AS home_team, f.away_team_id, a.name AS away_team,
-       f.home_goals, f.away_goals, f.status_short, f.elapsed, f.extra, d.events
+       f.home_goals, f.away_goals, f.status_short, f.elapsed, f.extra, d.events,
+       hs.total_shots AS home_shots, aw.total_shots AS away_shots, hs.shots_on_goal AS home_shots_on_goal,
+       aw.shots_on_goal AS away_shots_on_goal, hs.ball_possession AS home_possession,
+       aw.ball_possession AS away_possession, hs.expected_goals AS home_xg, aw.expected_goals AS away_xg,
+       hs.updated_at AS statistics_at
 FROM core.fixtures f
 LEFT JOIN core.leagues l ON l.id = f.league_id
 LEFT JOIN core.teams h ON h.id = f.home_team_id
 LEFT JOIN core.teams a ON a.id = f.away_team_id
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
+LEFT JOIN core.fixture_team_stats hs ON hs.fixture_id = f.id AND hs.team_id = f.home_team_id
+LEFT JOIN core.fixture_team_stats aw ON aw.fixture_id = f.id AND aw.team_id = f.away_team_id
 WHERE f.id IN ({keys})
   AND (f.status_group = 'live' OR EXISTS (SELECT 1 FROM mart.live_scores m WHERE m.fixture_id = f.id))"""
 KEY = ("fixture_id",)

@@ -25,7 +25,8 @@ DESCRIPTIONS: dict[str, str] = {
     "core.fixtures": "Matches: league, season, round, kickoff_at (UTC), status (short/long/group), teams, "
                      "goals and the score by period, venue, referee.",
     "core.fixture_details": "Per fixture, the API's JSON arrays: events, lineups, statistics, players "
-                            "(NULL = never fetched, [] = fetched and empty).",
+                            "(NULL = never fetched, [] = fetched and empty); lineups_seen_at and "
+                            "lineups_before_kickoff_min: when confirmed lineups were first seen.",
     "core.fixture_team_stats": "Per fixture and team, the statistics with numbers parsed (shots, "
                                "possession, passes, expected_goals, ...).",
     "core.standings": "League tables: rank, points, goals, form, home/away splits, per group.",
@@ -39,8 +40,10 @@ DESCRIPTIONS: dict[str, str] = {
     "core.team_statistics": "A team's season statistics in one league: form, results, goals, clean sheets.",
     "core.predictions": "The API's prediction per fixture: winner, advice, percentages.",
     "mart.daily_fixtures": "One row per fixture for dashboards: UTC match_date, local_date in the collector's "
-                           "display zone local_tz, league and team names, score, status.",
-    "mart.live_scores": "Fixtures in play now: score, elapsed minutes, last event.",
+                           "display zone local_tz, league and team names, score, status, lineups_confirmed, "
+                           "prediction_advice.",
+    "mart.live_scores": "Fixtures in play now: score, elapsed minutes, last event, the latest statistics "
+                        "(shots, shots on goal, possession, xG per side; statistics_at).",
     "mart.league_summary": "Per league season: teams, fixtures played/total, goals per game, the leader.",
     "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",
     "mart.coverage_settings": "The coverage thresholds and weights the last full report used.",

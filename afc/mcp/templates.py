@@ -197,11 +197,12 @@ ORDER BY s.group_name, s.rank""",
              (_id("league_id", "API league id, e.g. 39", required=True),
               _season("season year, e.g. 2024", required=True))),
     Template("todays_fixtures",
-             "Fixtures on one day in time zone `tz` (default: today there) from the dashboard mart, by kickoff; "
-             "a fixture at 23:30 UTC is on the next day in Europe/London in summer.",
+             "Fixtures on one day in time zone `tz` (default: today there) from the dashboard mart, by kickoff, "
+             "with whether their lineups are confirmed and the prediction's advice; a fixture at 23:30 UTC is on "
+             "the next day in Europe/London in summer.",
              """
 SELECT fixture_id, kickoff_at, match_date AS utc_date, league_id, league_name, round, home_team, away_team,
-       home_goals, away_goals, status_short, status_group
+       home_goals, away_goals, status_short, status_group, lineups_confirmed, prediction_advice
 FROM mart.daily_fixtures
 WHERE match_date BETWEEN %(first_utc_day)s AND %(last_utc_day)s
   AND kickoff_at >= %(start)s AND kickoff_at < %(end)s
@@ -209,6 +210,32 @@ WHERE match_date BETWEEN %(first_utc_day)s AND %(last_utc_day)s
 ORDER BY kickoff_at, fixture_id""",
              (Param("day", "date", "the day in `tz` as YYYY-MM-DD; default today there", low=FIRST_DAY,
                     high=LAST_DAY), LEAGUE, TZ), _local_day),
+    Template("todays_lineups",
+             "Lineups of the fixtures on one day in time zone `tz` (default: today there): whether they are "
+             "confirmed, when afc first saw them (minutes before kickoff), each side's formation and the lineups "
+             "as the API sent them.",
+             """
+SELECT m.fixture_id, m.kickoff_at, m.league_name, m.home_team, m.away_team, m.status_short, m.lineups_confirmed,
+       d.lineups_seen_at, d.lineups_before_kickoff_min, d.lineups -> 0 ->> 'formation' AS home_formation,
+       d.lineups -> 1 ->> 'formation' AS away_formation, d.lineups
+FROM mart.daily_fixtures m
+LEFT JOIN core.fixture_details d ON d.fixture_id = m.fixture_id
+WHERE m.match_date BETWEEN %(first_utc_day)s AND %(last_utc_day)s
+  AND m.kickoff_at >= %(start)s AND m.kickoff_at < %(end)s
+  AND (CAST(%(league_id)s AS integer) IS NULL OR m.league_id = %(league_id)s)
+ORDER BY m.kickoff_at, m.fixture_id""",
+             (Param("day", "date", "the day in `tz` as YYYY-MM-DD; default today there", low=FIRST_DAY,
+                    high=LAST_DAY), LEAGUE, TZ), _local_day),
+    Template("live_statistics",
+             "Fixtures in play now with their latest statistics from the live panel: shots, shots on goal, "
+             "possession (%) and expected goals per side, and when the statistics last changed.",
+             """
+SELECT fixture_id, league_name, home_team, away_team, home_goals, away_goals, status_short, elapsed,
+       home_shots, away_shots, home_shots_on_goal, away_shots_on_goal, home_possession, away_possession,
+       home_xg, away_xg, statistics_at
+FROM mart.live_scores
+WHERE (CAST(%(league_id)s AS integer) IS NULL OR league_id = %(league_id)s)
+ORDER BY kickoff_at, fixture_id""", (LEAGUE,)),
     Template("recent_failures",
              "Job runs that did not end ok in the last `hours`, newest first, with their error.",
              runs.FAILED_SINCE,

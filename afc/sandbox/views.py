@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from afc.sandbox import render, sheets
 from afc.sandbox.catalog import LEAGUE_BY_ID
+from afc.sandbox.rng import unit
 from afc.sandbox.timeline import Phase
 from afc.sandbox.truth import Truth
 
 ALL_SECTIONS = ("events", "lineups", "statistics", "players")
-LINEUPS_BEFORE = timedelta(minutes=30)  # lineups appear 20-40 minutes before kickoff
+LINEUPS_EARLIEST, LINEUPS_LATEST = 40, 20  # minutes before kickoff: lineups appear 20-40 minutes before it
 
 
 @functools.lru_cache(maxsize=512)
@@ -71,12 +72,20 @@ def item_json(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> st
     return entry[3]
 
 
+def lineups_published(world: Truth, fixture_id: int) -> datetime | None:
+    """When a fixture's lineups appear (None: only once it is played, in leagues without livescore)."""
+    fx = world.known_fixture(fixture_id)
+    if not world.livescore(fixture_id) or fx.fate == "CANC":
+        return None
+    minutes = LINEUPS_LATEST + (LINEUPS_EARLIEST - LINEUPS_LATEST) * unit(world.seed, "lineups", fixture_id)
+    return fx.kickoff - timedelta(minutes=round(minutes))
+
+
 def _lineups_visible(world: Truth, fixture_id: int, at: datetime, ph: Phase) -> bool:
     if ph.short in ("PST", "CANC", "TBD"):
         return False
-    if not world.livescore(fixture_id):
-        return ph.clock is not None
-    return at >= world.known_fixture(fixture_id).kickoff - LINEUPS_BEFORE
+    published = lineups_published(world, fixture_id)
+    return ph.clock is not None if published is None else at >= published
 
 
 def _now_minute(world: Truth, fixture_id: int, ph: Phase) -> tuple[int, float]:

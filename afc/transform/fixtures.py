@@ -106,10 +106,19 @@ def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final
     for part, value in parts.items():
         if not value:  # an empty answer: coverage counts these to re-check them on a schedule
             batch.touch("detail_empty", (fixture_id, part))
+    if confirmed(parts.get("lineups")):
+        batch.touch("lineups", fixture_id)  # the first time is marked in core (afc.collect.firstseen)
     if "statistics" in parts:
         team_stats(fixture_id, parts["statistics"], batch)
     if "events" in parts:
         batch.touch("fixture", fixture_id)
+
+
+def confirmed(lineups: list[Any] | None) -> bool:
+    """Whether a lineups part holds both teams' starting elevens (an empty or one-sided part does not)."""
+    if not lineups or len(lineups) < 2:
+        return False
+    return all(isinstance(side, dict) and bool(side.get("startXI")) for side in lineups)
 
 
 def team_stats(fixture_id: int, statistics: list[Any], batch: Batch) -> None:

@@ -117,3 +117,4 @@ def prediction(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "percent_away": opt_num(path(prediction, "percent", "away")),
         "data": Json({k: v for k, v in entry.items() if k != "h2h"}),
     })
+    batch.touch("fixture", fixture_id)  # the daily dashboard shows the advice

@@ -62,7 +62,8 @@ def match_day() -> dict[str, Any]:
         seed_schedule(settings, clock)
         sb.reset_counters()
         stop, started = threading.Event(), time.perf_counter()
-        LiveLoop(settings, LiveConfig(), TRACKED, clock=UntilClock(clock, DAY + timedelta(hours=23, minutes=59), stop),
+        alone = LiveConfig(lineups_lead=0, statistics_every=0)  # the live list alone: bench_matchday.py has the rest
+        LiveLoop(settings, alone, TRACKED, clock=UntilClock(clock, DAY + timedelta(hours=23, minutes=59), stop),
                  stop=stop).run()
         live = sum(1 for endpoint, params in sb.requests if "live" in params)
         details = sum(1 for endpoint, params in sb.requests if "ids" in params)

@@ -2,7 +2,9 @@
 /odds/live and /odds/live/bets.
 
 Pre-match odds of a fixture appear 1 to 14 days before kickoff and stay for 7 days after it;
-prices move every 3 hours (each update is a new seeded draw around the model's probabilities).
+prices move every 3 hours (each update is a new seeded draw around the model's probabilities). Live
+odds move with the match: each 10-second update prices the result, over/under 2.5 and both teams to
+score from the score so far and the goals still expected in the time left; suspended at half-time.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from afc.sandbox import views
-from afc.sandbox.catalog import BETS, BOOKMAKERS, LEAGUE_BY_ID, LIVE_BETS, LIVE_STATUSES, STATUS_LONG
+from afc.sandbox.catalog import BETS, BOOKMAKERS, FINISHED_STATUSES, LEAGUE_BY_ID, LIVE_BETS, STATUS_LONG
 from afc.sandbox.contract import Answer, Endpoint, Query, requires
 from afc.sandbox.endpoints.matchday import _probabilities
 from afc.sandbox.outcome import scoring_rates
@@ -135,31 +137,74 @@ def _named(entries: tuple[tuple[int, str], ...]) -> Callable[[Query], Answer]:
     return handler
 
 
+LIVE_BEFORE = timedelta(minutes=10)  # a fixture appears on /odds/live 15-5 min before kickoff
+LIVE_AFTER = timedelta(minutes=10)  # ... and drops out 5-20 min after the end
+LIVE_STEP = 10  # seconds: the live prices' update cadence (the API: every 5-60 s)
+
+
+def live_window(q: Query, fx: Fixture) -> bool:
+    """Whether a fixture is on /odds/live at the sandbox's now (livescore leagues, not cancelled)."""
+    if not q.world.livescore(fx.id) or fx.fate in ("CANC", "PST"):
+        return False
+    done = q.world.finished_at(fx.id)
+    return fx.kickoff - LIVE_BEFORE <= q.at and (done is None or q.at <= done + LIVE_AFTER)
+
+
+def _poisson(rate: float, k: int) -> float:
+    return math.exp(-rate) * rate ** k / math.factorial(k)
+
+
+def _live_chances(q: Query, fx: Fixture, goals: tuple[int, int], played: float) -> dict[str, float]:
+    """Full-time result, over 2.5 and both-to-score chances from the score and the goals still expected."""
+    left = max(0.0, 1 - played)
+    rates = [r * left for r in scoring_rates(q.world.ratings(fx), neutral=fx.round == "Final")]
+    more = [[_poisson(r, k) for k in range(10)] for r in rates]
+    grid = [(i, j, more[0][i] * more[1][j]) for i in range(10) for j in range(10)]
+    final = [(goals[0] + i, goals[1] + j, p) for i, j, p in grid]
+    return {"Home": sum(p for h, a, p in final if h > a), "Draw": sum(p for h, a, p in final if h == a),
+            "Away": sum(p for h, a, p in final if h < a), "Over": sum(p for h, a, p in final if h + a > 2.5),
+            "Yes": sum(p for h, a, p in final if h and a)}
+
+
+def _live_price(p: float, noise: float, suspended: bool) -> str:
+    return "1" if suspended or p >= 0.995 else f"{max(1.001, min(251.0, noise / (max(p, 0.004) * 1.06))):.3f}"
+
+
+def live_item(q: Query, fx: Fixture) -> dict:
+    """One fixture's /odds/live item: prices move with the score and the time left, in 10-second steps."""
+    ph = q.world.phase(fx.id, q.at)
+    shown = views.base_item(q.world, fx.id, q.at, "UTC")["goals"]
+    goals = (shown["home"] or 0, shown["away"] or 0)
+    finished = ph.short in FINISHED_STATUSES or ph.short in ("ABD", "AWD", "WO")
+    played = 1.0 if finished else min(1.0, (ph.elapsed or 0) / 90)
+    chances = _live_chances(q, fx, goals, played)
+    step = int(q.at.timestamp()) // LIVE_STEP
+    rng = seeded(q.world.seed, "live-odds", fx.id, step)
+    frozen = finished or ph.short in ("HT", "SUSP", "INT")  # the books suspend while the ball is dead
+    lines = {59: [(v, "", chances[v]) for v in ("Home", "Draw", "Away")],
+             36: [("Over", "2.5", chances["Over"]), ("Under", "2.5", 1 - chances["Over"])],
+             69: [("Yes", "", chances["Yes"]), ("No", "", 1 - chances["Yes"])],
+             20: [("Over", "9.5", 0.5), ("Under", "9.5", 0.5)]}
+    odds = [{"id": bid, "name": name, "values": [
+        {"value": v, "odd": _live_price(p, rng.uniform(0.98, 1.02), frozen), "handicap": h or None,
+         "main": True if h else None, "suspended": frozen} for v, h, p in lines[bid]]}
+        for bid, name in LIVE_BETS if not q.get("bet") or bid == q.int("bet")]
+    seconds = (ph.clock or 0) % 60 if ph.clock is not None and not math.isinf(ph.clock) else 0
+    return {"fixture": {"id": fx.id, "status": {"long": STATUS_LONG.get(ph.short, ph.short), "elapsed": ph.elapsed,
+                                                 "seconds": f"{ph.elapsed or 0}:{int(seconds):02d}"}},
+            "league": {"id": fx.league_id, "season": fx.season},
+            "teams": {"home": {"id": fx.home_id, "goals": goals[0]}, "away": {"id": fx.away_id, "goals": goals[1]}},
+            "status": {"stopped": ph.short == "HT", "blocked": frozen and not finished, "finished": finished},
+            "update": iso(datetime.fromtimestamp(step * LIVE_STEP, UTC), UTC), "odds": odds}
+
+
 def live(q: Query) -> Answer:
-    """/odds/live: in-play fixtures with a few live lines (no history)."""
-    pool = q.world.fixtures_between(q.at - timedelta(hours=4), q.at + timedelta(minutes=1))
-    items = []
-    for fx in pool:
-        ph = q.world.phase(fx.id, q.at)
-        if ph.short not in LIVE_STATUSES or (q.get("fixture") and fx.id != q.int("fixture")) or \
-                (q.get("league") and fx.league_id != q.int("league")):
-            continue
-        goals = views.base_item(q.world, fx.id, q.at, "UTC")["goals"]
-        rng = seeded(q.world.seed, "live-odds", fx.id, ph.elapsed, ph.extra)
-        seconds = (ph.clock or 0) % 60
-        lines = [{"id": bid, "name": name, "values": [
-            {"value": v, "odd": f"{rng.uniform(1.2, 6):.3f}", "handicap": h, "main": None, "suspended": False}
-            for v, h in (("Over", "2.5"), ("Under", "2.5"))]} for bid, name in LIVE_BETS
-            if not q.get("bet") or bid == q.int("bet")]
-        items.append({"fixture": {"id": fx.id, "status": {"long": STATUS_LONG[ph.short],
-                                                           "elapsed": ph.elapsed,
-                                                           "seconds": f"{ph.elapsed or 0}:{int(seconds):02d}"}},
-                      "league": {"id": fx.league_id, "season": fx.season},
-                      "teams": {"home": {"id": fx.home_id, "goals": goals["home"]},
-                                "away": {"id": fx.away_id, "goals": goals["away"]}},
-                      "status": {"stopped": ph.short == "HT", "blocked": False, "finished": False},
-                      "update": iso(q.at.replace(microsecond=0), UTC), "odds": lines})
-    return Answer(items)
+    """/odds/live: fixtures from 10 min before kickoff to 10 min after the end, prices from the score (no history)."""
+    pool = q.world.fixtures_between(q.at - timedelta(hours=5), q.at + LIVE_BEFORE)
+    items = [live_item(q, fx) for fx in pool if live_window(q, fx)
+             and not (q.get("fixture") and fx.id != q.int("fixture"))
+             and not (q.get("league") and fx.league_id != q.int("league"))]
+    return Answer(sorted(items, key=lambda i: i["fixture"]["id"]))
 
 
 ENDPOINTS = (

@@ -1,0 +1,36 @@
+"""When a fixture's confirmed lineups were first seen, relative to its kickoff (core.fixture_details).
+
+A transform cannot know when its response was fetched, so the mark is set here, in the response's
+transaction, from the response's fetch time: the first answer with both starting elevens sets it and
+later ones leave it as it is. A rebuild replays raw in fetch order and so sets the same marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from afc.db import Database, as_datetime
+
+KICKOFFS = """
+SELECT d.fixture_id, f.kickoff_at FROM core.fixture_details d JOIN core.fixtures f ON f.id = d.fixture_id
+WHERE d.lineups_seen_at IS NULL AND d.fixture_id IN ({marks})"""
+MARK = """
+UPDATE core.fixture_details SET lineups_seen_at = %(at)s, lineups_before_kickoff_min = %(before)s
+WHERE fixture_id = %(id)s AND lineups_seen_at IS NULL"""
+
+
+def mark_lineups(db: Database, fixture_ids: Iterable[int], at: datetime) -> int:
+    """Mark the fixtures whose lineups `at` is the first sight of; returns how many were marked."""
+    ids = sorted(set(fixture_ids))
+    if not ids:
+        return 0
+    rows = db.fetchall(KICKOFFS.format(marks=", ".join(["%s"] * len(ids))), ids)
+    marks = [{"id": fixture_id, "at": at, "before": _minutes_before(as_datetime(kickoff), at)}
+             for fixture_id, kickoff in rows]
+    return max(0, db.executemany(MARK, marks)) if marks else 0
+
+
+def _minutes_before(kickoff: datetime | None, at: datetime) -> int | None:
+    """Whole minutes from `at` to kickoff (negative once the match has started)."""
+    return None if kickoff is None else round((kickoff - at).total_seconds() / 60)

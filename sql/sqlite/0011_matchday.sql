@@ -1,0 +1,18 @@
+-- The match day (issue #18): when a fixture's confirmed lineups were first seen, relative to its kickoff;
+-- the latest in-play statistics on the live panel; confirmed lineups and the prediction's advice on the
+-- daily dashboard.
+ALTER TABLE core_fixture_details ADD COLUMN lineups_seen_at text;
+ALTER TABLE core_fixture_details ADD COLUMN lineups_before_kickoff_min integer;  -- negative: after kickoff
+
+ALTER TABLE mart_live_scores ADD COLUMN home_shots integer;
+ALTER TABLE mart_live_scores ADD COLUMN away_shots integer;
+ALTER TABLE mart_live_scores ADD COLUMN home_shots_on_goal integer;
+ALTER TABLE mart_live_scores ADD COLUMN away_shots_on_goal integer;
+ALTER TABLE mart_live_scores ADD COLUMN home_possession numeric;
+ALTER TABLE mart_live_scores ADD COLUMN away_possession numeric;
+ALTER TABLE mart_live_scores ADD COLUMN home_xg numeric;
+ALTER TABLE mart_live_scores ADD COLUMN away_xg numeric;
+ALTER TABLE mart_live_scores ADD COLUMN statistics_at text;
+
+ALTER TABLE mart_daily_fixtures ADD COLUMN lineups_confirmed integer;
+ALTER TABLE mart_daily_fixtures ADD COLUMN prediction_advice text;
