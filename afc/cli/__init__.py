@@ -11,6 +11,7 @@ from afc.cli import (  # noqa: E402,F401
     daily,
     db,
     demo,  # noqa: E402,F401
+    history,  # noqa: E402,F401
     live,  # noqa: E402,F401
     mcp,  # noqa: E402,F401
     ops,

@@ -24,7 +24,7 @@ PRICES = """
 SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.value_label, h.bookmaker_name, h.bet_name, h.odd,
        h.fetched_at, f.kickoff_at
 FROM core.odds_history h LEFT JOIN core.fixtures f ON f.id = h.fixture_id
-WHERE h.fixture_id IN ({marks}) AND h.in_play = %s AND (f.kickoff_at IS NULL OR h.fetched_at <= f.kickoff_at)
+WHERE h.fixture_id IN ({marks}) AND h.in_play = %s AND (f.kickoff_at IS NULL OR h.fetched_at <= f.kickoff_at){filter}
 ORDER BY h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.fetched_at"""
 MOVEMENT_KEYS = "SELECT fixture_id, bookmaker_id, bet_id, value FROM mart.odds_movement WHERE fixture_id IN ({marks})"
 DROP_MOVEMENT = """
@@ -68,7 +68,8 @@ def movement(prices: list[tuple[Any, ...]]) -> dict[str, Any]:
             "max_odd": max(odds, default=None), "moves": len(prices) - 1, "implied_change": change}
 
 
-def _selections(rows: Iterable[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+def selections(rows: Iterable[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """PRICES rows grouped per selection (fixture, bookmaker, bet, value), in their order."""
     grouped: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
         grouped.setdefault(tuple(row[:4]), []).append(row)
@@ -83,7 +84,7 @@ def refresh_odds_movement(db: Database, keys: set[Any], now: datetime) -> int:
         if not stale:
             continue
         rows = [movement(prices) for prices in
-                _selections(db.fetchall(PRICES.format(marks=marks(len(stale))), [*stale, False]))]
+                selections(db.fetchall(PRICES.format(marks=marks(len(stale)), filter=""), [*stale, False]))]
         written += upsert(db, "mart.odds_movement", MOVEMENT_KEY, rows, now)
         kept = {tuple(row[k] for k in MOVEMENT_KEY) for row in rows}
         held = db.fetchall(MOVEMENT_KEYS.format(marks=marks(len(stale))), stale)
