@@ -21,6 +21,20 @@ def _label(value: dict[str, Any]) -> str:
     return f"{label} {handicap}" if handicap else label
 
 
+def _labels(values: list[dict[str, Any]]) -> list[str]:
+    """Each line's label, unique within its bet: the API repeats a selection and handicap with other prices
+    (a recorded Asian Handicap lists "Home -1" four times, one of them `main`), so the main line keeps the
+    plain label and the others are numbered in the order sent ("Home -1 #2")."""
+    ordered = sorted(range(len(values)), key=lambda i: values[i].get("main") is not True)
+    seen: dict[str, int] = {}
+    labels = [""] * len(values)
+    for index in ordered:
+        label = _label(values[index])
+        seen[label] = seen.get(label, 0) + 1
+        labels[index] = label if seen[label] == 1 else f"{label} #{seen[label]}"
+    return labels
+
+
 @item("odds/live")
 def live_odds(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     """Every line of one fixture in play; lines the feed no longer offers are dropped from core.odds_live."""
@@ -33,8 +47,8 @@ def live_odds(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     updated, elapsed = from_iso(entry.get("update")), opt_int(path(entry, "fixture", "status", "elapsed"))
     for bet in entry.get("odds") or []:
         bet_id, bet_name = req_int(bet, "id"), opt_text(bet.get("name"))
-        for value in bet.get("values") or []:
-            label = _label(value)
+        values = bet.get("values") or []
+        for value, label in zip(values, _labels(values), strict=True):
             odd = value.get("odd")
             batch.add("core.odds_live", KEY, {
                 "fixture_id": fixture_id, "bet_id": bet_id, "value": label, "bet_name": bet_name,
