@@ -148,7 +148,7 @@ def test_a_corrected_result_is_a_new_version_and_nothing_is_lost(db: Database) -
     assert by_round(db) == {12: [(1, 3), (2, 0)], 13: [(1, 2), (2, 1)]}
     versions = db.fetchall("SELECT DISTINCT fetched_at FROM core.standings_history WHERE round = 13")
     assert len(versions) == 2  # the table before the correction is still held
-    assert as_datetime(db.fetchone("SELECT max(as_of) FROM mart.table_by_round")[0]) == AT + timedelta(hours=30)
+    assert as_datetime(scalar(db, "SELECT max(as_of) FROM mart.table_by_round")) == AT + timedelta(hours=30)
 
 
 def test_a_real_cup_answer_with_two_groups(db: Database) -> None:
