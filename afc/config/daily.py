@@ -30,7 +30,7 @@ class DailySettings(BaseModel):
 
 def odds_cadence(conf: DailySettings, now: datetime, next_kickoff: datetime) -> timedelta:
     """How often a league day's odds are fetched: sharper within `odds_final_hours` of its next kick-off."""
-    if next_kickoff - now <= timedelta(hours=conf.odds_final_hours):
+    if conf.odds_final_hours and next_kickoff - now <= timedelta(hours=conf.odds_final_hours):
         return timedelta(hours=conf.odds_final_every_hours)
     return timedelta(hours=conf.odds_every_hours)
 
