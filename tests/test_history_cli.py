@@ -164,7 +164,8 @@ def test_near_kickoff_cadence_buys_calls_and_the_plan_prices_them(collector: Col
     assert list(odds_upcoming(collector.config, collector.db, now)) == []  # every 3 h: not yet
     due = list(odds_upcoming(sharper(collector), collector.db, now))
     assert due and all(v["date"] == (EVENING + timedelta(days=1)).date().isoformat() for v in due)
-    plain, sharp = odds_outlook(collector.config, collector.db, now), odds_outlook(sharper(collector), collector.db, now)
+    plain = odds_outlook(collector.config, collector.db, now)
+    sharp = odds_outlook(sharper(collector), collector.db, now)
     assert plain.near_kickoff == 0 and sharp.near_kickoff > 0 and sharp.calls > plain.calls > 0
     monkeypatch.setenv("AFC_CLOCK", collector.clock.spec())
     result = runner.invoke(app, ["jobs", "plan", "daily_odds", "--db", collector.settings.db_url])
