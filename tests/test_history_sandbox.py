@@ -17,6 +17,7 @@ from afc.collect import step as pipeline
 from afc.collect.collector import Collector
 from afc.config.settings import load_settings
 from afc.db import Database, as_datetime
+from afc.marts.history import refresh_odds_movement
 from afc.ops.retention import prune
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.sandbox.catalog import LEAGUE_BY_ID
@@ -127,6 +128,17 @@ def test_one_fixture_from_its_first_odds_to_kickoff_matches_the_sandbox(followed
         assert as_datetime(row["opening_at"]) == moves[0][3] and as_datetime(row["closing_at"]) == moves[-1][3]
         assert row["moves"] == len(moves) - 1
         assert float(row["min_odd"]) == min(m[4] for m in moves) and float(row["max_odd"]) == max(m[4] for m in moves)
+
+
+def test_the_mart_moved_price_by_price_equals_one_summarised_from_all_prices(followed: Followed) -> None:
+    db = followed.db
+    columns = "fixture_id, bookmaker_id, bet_id, value, opening_odd, opening_at, closing_odd, closing_at, " \
+              "min_odd, max_odd, moves, implied_change, kickoff_at, value_label, bookmaker_name, bet_name"
+    incremental = sorted(map(tuple, db.fetchall(f"SELECT {columns} FROM mart.odds_movement")))
+    with db.transaction():
+        db.execute("DELETE FROM mart.odds_movement")
+        refresh_odds_movement(db, {followed.fixture.id}, followed.collector.clock.now())  # from all prices
+    assert incremental and sorted(map(tuple, db.fetchall(f"SELECT {columns} FROM mart.odds_movement"))) == incremental
 
 
 def price(item: dict[str, Any], bookmaker: int, bet: int, value: str) -> float:

@@ -33,18 +33,20 @@ HISTORIES = {
         ("round", "rank", "points", "goals_diff", "played", "win", "draw", "lose", "goals_for", "goals_against",
          "form", "status", "description")),
 }
-CHUNK = 400  # lookup values per statement
+CHUNK = 200  # units per statement (well under both backends' parameter limits)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _latest_sql(table: str, spec: History, count: int) -> str:
+    """The newest version at or before a moment of each unit listed: one index seek per unit."""
     unit = ", ".join(spec.unit)
     cols = ", ".join(f"h.{c}" for c in spec.unit + spec.member + spec.compared)
-    join = " AND ".join(f"h.{c} = l.{c}" for c in spec.unit)
-    marks = ", ".join(["%s"] * count)
-    return (f"SELECT {cols} FROM {table} h JOIN (SELECT {unit}, max(fetched_at) AS last FROM {table} "
-            f"WHERE {spec.unit[0]} IN ({marks}) AND fetched_at <= %s GROUP BY {unit}) l "
-            f"ON {join} AND h.fetched_at = l.last")
+    same = " AND ".join(f"{{t}}.{c} = w.{c}" for c in spec.unit)
+    units = ", ".join("(" + ", ".join(["%s"] * len(spec.unit)) + ")" for _ in range(count))
+    newest = (f"SELECT x.fetched_at FROM {table} x WHERE {same.format(t='x')} AND x.fetched_at <= %s "
+              "ORDER BY x.fetched_at DESC LIMIT 1")
+    return (f"WITH w ({unit}) AS (VALUES {units}) SELECT {cols} FROM w JOIN {table} h "
+            f"ON {same.format(t='h')} AND h.fetched_at = ({newest})")
 
 
 @lru_cache(maxsize=8)
@@ -62,14 +64,15 @@ def _same(value: Any) -> Any:
 Version = dict[tuple[Any, ...], tuple[Any, ...]]  # member → compared values
 
 
-def _kept(db: Database, table: str, spec: History, rows: list[Row], at: Any) -> dict[tuple[Any, ...], Version]:
-    """The newest version kept at or before `at` of every unit the rows belong to."""
-    lookups = sorted({row[spec.unit[0]] for row in rows})
+def _kept(db: Database, table: str, spec: History, units: list[tuple[Any, ...]],
+          at: Any) -> dict[tuple[Any, ...], Version]:
+    """The newest version kept at or before `at` of each unit."""
     width, members = len(spec.unit), len(spec.unit) + len(spec.member)
     kept: dict[tuple[Any, ...], Version] = {}
-    for start in range(0, len(lookups), CHUNK):
-        chunk = lookups[start : start + CHUNK]
-        for found in db.fetchall(_latest_sql(table, spec, len(chunk)), [*chunk, at]):
+    for start in range(0, len(units), CHUNK):
+        chunk = units[start : start + CHUNK]
+        params = [v for unit in chunk for v in unit] + [at]
+        for found in db.fetchall(_latest_sql(table, spec, len(chunk)), params):
             version = kept.setdefault(tuple(found[:width]), {})
             version[tuple(found[width:members])] = tuple(_same(v) for v in found[members:])
     return kept
@@ -86,7 +89,7 @@ def append_changed(db: Database, batch: TableRows, meta: dict[str, Any]) -> tupl
     units: dict[tuple[Any, ...], list[Row]] = {}
     for row in batch.rows:
         units.setdefault(tuple(row[c] for c in spec.unit), []).append(row)
-    kept = _kept(db, batch.table, spec, batch.rows, at)
+    kept = _kept(db, batch.table, spec, list(units), at)
     fresh = [row for unit, rows in units.items() if kept.get(unit) != _version(spec, rows) for row in rows]
     if not fresh:
         return 0, len(batch.rows)

@@ -14,11 +14,38 @@ from typing import Any
 from afc.db import Database, as_datetime
 from afc.marts.common import chunks, marks, upsert
 
-# Fixtures whose movement may have changed: a price was kept at this response's moment, or none is held yet.
-STALE_FIXTURES = """
-SELECT DISTINCT h.fixture_id FROM core.odds_history h
-WHERE h.fixture_id IN ({marks}) AND h.in_play = %s
-  AND (h.fetched_at = %s OR NOT EXISTS (SELECT 1 FROM mart.odds_movement m WHERE m.fixture_id = h.fixture_id))"""
+# The prices a response kept (an index seek per fixture) with their fixture's kick-off.
+KEPT_NOW = """
+SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.odd, h.fetched_at, h.value_label, h.bookmaker_name,
+       h.bet_name, f.kickoff_at
+FROM core.odds_history h LEFT JOIN core.fixtures f ON f.id = h.fixture_id
+WHERE h.fixture_id IN ({marks}) AND h.fetched_at = %s AND h.in_play = %s"""
+SUMMARISED = "SELECT DISTINCT fixture_id FROM mart.odds_movement WHERE fixture_id IN ({marks})"
+ALL_SERIES = """
+SELECT DISTINCT fixture_id, bookmaker_id, bet_id, value FROM core.odds_history
+WHERE fixture_id IN ({marks}) AND in_play = %s"""
+HELD_FIELDS = ("opening_odd", "opening_at", "closing_at", "min_odd", "max_odd", "moves", "kickoff_at")
+HELD = """
+WITH w (fixture_id, bookmaker_id, bet_id, value) AS ({values})
+SELECT m.fixture_id, m.bookmaker_id, m.bet_id, m.value, """ + ", ".join(f"m.{c}" for c in HELD_FIELDS) + """
+FROM w JOIN mart.odds_movement m ON m.fixture_id = w.fixture_id AND m.bookmaker_id = w.bookmaker_id
+  AND m.bet_id = w.bet_id AND m.value = w.value"""
+SERIES = "WITH w (fixture_id, bookmaker_id, bet_id, value) AS ({values}) "
+SAME_SERIES = ("h.fixture_id = w.fixture_id AND h.bookmaker_id = w.bookmaker_id AND h.bet_id = w.bet_id "
+               "AND h.value = w.value")
+# Each selection's range, moves, first and last moment up to kick-off (all prices while it is unknown).
+SPANS = SERIES + f"""
+SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, min(h.odd), max(h.odd), count(*), min(h.fetched_at),
+       max(h.fetched_at), max(f.kickoff_at)
+FROM w JOIN core.odds_history h ON {SAME_SERIES} LEFT JOIN core.fixtures f ON f.id = h.fixture_id
+WHERE h.in_play = %s AND (f.kickoff_at IS NULL OR h.fetched_at <= f.kickoff_at)
+GROUP BY h.fixture_id, h.bookmaker_id, h.bet_id, h.value"""
+# The prices at given moments of given selections (the opening and the closing one).
+PRICES_AT = """
+WITH w (fixture_id, bookmaker_id, bet_id, value, fetched_at) AS ({values})
+SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.fetched_at, h.odd, h.value_label, h.bookmaker_name,
+       h.bet_name
+FROM w JOIN core.odds_history h ON """ + SAME_SERIES + " AND h.fetched_at = w.fetched_at"
 # Pre-match prices up to kick-off (all of them while the kick-off is unknown), oldest first per selection.
 PRICES = """
 SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.value_label, h.bookmaker_name, h.bet_name, h.odd,
@@ -26,7 +53,6 @@ SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.value_label, h.bookmak
 FROM core.odds_history h LEFT JOIN core.fixtures f ON f.id = h.fixture_id
 WHERE h.fixture_id IN ({marks}) AND h.in_play = %s AND (f.kickoff_at IS NULL OR h.fetched_at <= f.kickoff_at){filter}
 ORDER BY h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.fetched_at"""
-MOVEMENT_KEYS = "SELECT fixture_id, bookmaker_id, bet_id, value FROM mart.odds_movement WHERE fixture_id IN ({marks})"
 DROP_MOVEMENT = """
 DELETE FROM mart.odds_movement WHERE fixture_id = %s AND bookmaker_id = %s AND bet_id = %s AND value = %s"""
 MOVEMENT_KEY = ("fixture_id", "bookmaker_id", "bet_id", "value")
@@ -55,17 +81,22 @@ def _odd(value: Any) -> float | None:
     return float(value) if isinstance(value, (Decimal, int, float)) else None
 
 
+def implied_change(opening: float | None, closing: float | None) -> float | None:
+    """How much the implied probability moved from opening to closing (1/closing - 1/opening)."""
+    return round(1 / closing - 1 / opening, 4) if opening and closing else None
+
+
 def movement(prices: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """One selection's path (PRICES rows, oldest first) summarised: opening, closing, range, moves."""
+    """One selection's path (PRICES rows, oldest first) summarised as mart.odds_movement summarises it."""
     first, last = prices[0], prices[-1]
     odds = [o for o in (_odd(p[7]) for p in prices) if o is not None]
     opening, closing = _odd(first[7]), _odd(last[7])
-    change = round(1 / closing - 1 / opening, 4) if opening and closing else None
     return {"fixture_id": first[0], "bookmaker_id": first[1], "bet_id": first[2], "value": first[3],
             "value_label": last[4], "bookmaker_name": last[5], "bet_name": last[6],
             "kickoff_at": as_datetime(last[9]), "opening_odd": opening, "opening_at": as_datetime(first[8]),
             "closing_odd": closing, "closing_at": as_datetime(last[8]), "min_odd": min(odds, default=None),
-            "max_odd": max(odds, default=None), "moves": len(prices) - 1, "implied_change": change}
+            "max_odd": max(odds, default=None), "moves": len(prices) - 1,
+            "implied_change": implied_change(opening, closing)}
 
 
 def selections(rows: Iterable[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
@@ -76,20 +107,88 @@ def selections(rows: Iterable[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
     return list(grouped.values())
 
 
+def _summaries(db: Database, series: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """mart.odds_movement rows of `series` from all their kept prices (selections with no price before
+    kick-off give none)."""
+    spans = db.fetchall(SPANS.format(values=marks(len(series), 4)), [v for s in series for v in s] + [False])
+    ends = [(*span[:4], moment) for span in spans for moment in (span[7], span[8])]
+    prices = {tuple(r[:5]): r[5:] for r in db.fetchall(PRICES_AT.format(values=marks(len(ends), 5)),
+                                                        [v for e in ends for v in e])} if ends else {}
+    rows = []
+    for key0, key1, key2, key3, low, high, count, first_at, last_at, kickoff in spans:
+        key = (key0, key1, key2, key3)
+        opening, closing = prices[(*key, first_at)], prices[(*key, last_at)]
+        rows.append({"fixture_id": key0, "bookmaker_id": key1, "bet_id": key2, "value": key3,
+                     "value_label": closing[1], "bookmaker_name": closing[2], "bet_name": closing[3],
+                     "kickoff_at": as_datetime(kickoff), "opening_odd": _odd(opening[0]),
+                     "opening_at": as_datetime(first_at), "closing_odd": _odd(closing[0]),
+                     "closing_at": as_datetime(last_at), "min_odd": _odd(low), "max_odd": _odd(high),
+                     "moves": int(count) - 1, "implied_change": implied_change(_odd(opening[0]), _odd(closing[0]))})
+    return rows
+
+
+def _extreme(pick: Any, old: Any, new: float | None) -> float | None:
+    values = [v for v in (_odd(old), new) if v is not None]
+    return pick(values) if values else None
+
+
+def _moved(price: tuple[Any, ...], held: dict[str, Any] | None) -> dict[str, Any]:
+    """A selection's movement row after one more price (KEPT_NOW row) on top of what the mart held."""
+    odd, at = _odd(price[4]), as_datetime(price[5])
+    opening, opening_at = (held["opening_odd"], as_datetime(held["opening_at"])) if held else (odd, at)
+    return {"fixture_id": price[0], "bookmaker_id": price[1], "bet_id": price[2], "value": price[3],
+            "value_label": price[6], "bookmaker_name": price[7], "bet_name": price[8],
+            "kickoff_at": as_datetime(price[9]), "opening_odd": _odd(opening), "opening_at": opening_at,
+            "closing_odd": odd, "closing_at": at, "min_odd": _extreme(min, held and held["min_odd"], odd),
+            "max_odd": _extreme(max, held and held["max_odd"], odd), "moves": held["moves"] + 1 if held else 0,
+            "implied_change": implied_change(_odd(opening), odd)}
+
+
+def _before(at: Any, moment: Any) -> bool:
+    """Whether `at` is at or before `moment` (both as either backend returns them)."""
+    first, second = as_datetime(at), as_datetime(moment)
+    return first is not None and second is not None and first <= second
+
+
+def _held(db: Database, series: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    held = {}
+    for part in chunks(series, 200):
+        for row in db.fetchall(HELD.format(values=marks(len(part), 4)), [v for s in part for v in s]):
+            held[tuple(row[:4])] = dict(zip(HELD_FIELDS, row[4:], strict=True))
+    return held
+
+
+def _incremental(db: Database, fixtures: list[int], now: datetime) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """Rows moved by the prices kept now, from the mart's own rows; and the selections whose kick-off changed
+    since they were summarised (those are summarised again from all their prices)."""
+    prices = db.fetchall(KEPT_NOW.format(marks=marks(len(fixtures))), [*fixtures, now, False])
+    held = _held(db, [tuple(p[:4]) for p in prices])
+    rows, again = [], []
+    for price in prices:
+        old, kickoff, at = held.get(tuple(price[:4])), as_datetime(price[9]), price[5]
+        if old is not None and as_datetime(old["kickoff_at"]) != kickoff:
+            again.append(tuple(price[:4]))
+        elif (kickoff is None or _before(at, kickoff)) and (old is None or not _before(at, old["closing_at"])):
+            rows.append(_moved(price, old))  # a price already summarised (a rebuild over held rows) is skipped
+    return rows, again
+
+
 def refresh_odds_movement(db: Database, keys: set[Any], now: datetime) -> int:
-    """Re-summarise the touched fixtures that kept a new price (or have no movement rows yet)."""
+    """Move the touched selections on by the prices this response kept; fixtures not summarised yet (a
+    rebuild after the mart was lost) and changed kick-offs are summarised from all their kept prices."""
     written = 0
     for chunk in chunks(keys):
-        stale = [r[0] for r in db.fetchall(STALE_FIXTURES.format(marks=marks(len(chunk))), [*chunk, False, now])]
-        if not stale:
-            continue
-        rows = [movement(prices) for prices in
-                selections(db.fetchall(PRICES.format(marks=marks(len(stale)), filter=""), [*stale, False]))]
+        summarised = {r[0] for r in db.fetchall(SUMMARISED.format(marks=marks(len(chunk))), chunk)}
+        fresh = [f for f in chunk if f not in summarised]
+        rows, again = _incremental(db, sorted(summarised), now) if summarised else ([], [])
+        if fresh:
+            again += [tuple(r) for r in db.fetchall(ALL_SERIES.format(marks=marks(len(fresh))), [*fresh, False])]
+        for part in chunks(again, 200):
+            full = _summaries(db, part)
+            rows += full
+            for gone in set(part) - {tuple(row[k] for k in MOVEMENT_KEY) for row in full}:
+                written += max(0, db.execute(DROP_MOVEMENT, gone))  # no price before a kick-off brought forward
         written += upsert(db, "mart.odds_movement", MOVEMENT_KEY, rows, now)
-        kept = {tuple(row[k] for k in MOVEMENT_KEY) for row in rows}
-        held = db.fetchall(MOVEMENT_KEYS.format(marks=marks(len(stale))), stale)
-        for gone in {tuple(r) for r in held} - kept:  # a kick-off brought forward leaves fewer prices
-            written += max(0, db.execute(DROP_MOVEMENT, gone))
     return written
 
 
