@@ -21,7 +21,7 @@ from afc.transform.model import Row, TableRows
 class History:
     """How one history table compares versions."""
 
-    unit: tuple[str, ...]  # the columns naming one unit; the first is the lookup column
+    unit: tuple[str, ...]  # the columns naming one unit (a selection; a league season group)
     member: tuple[str, ...]  # the columns naming a row within a unit (a team in a table); () for one row
     compared: tuple[str, ...]  # what must differ for a new version (names and API update times do not)
 

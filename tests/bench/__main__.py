@@ -44,6 +44,7 @@ def _runs(quick: bool) -> dict[str, Callable[[], Any]]:
         "rebuild": lambda: module("rebuild").run(),
         "coverage": lambda: module("coverage").run(seasons=20 if quick else 60),
         "ops": lambda: module("ops").run(rows=20_000 if quick else 60_000),
+        "history": lambda: module("history").run(fixtures=5 if quick else 10),
     }
 
 
@@ -104,6 +105,18 @@ def headline(name: str, f: dict[str, Any]) -> list[Row]:
         b = _by_backend(f["results"])
         return [("ops", "prune a year of raw", *_both(b, lambda v: f"{v['prune_s']} s"), ""),
                 ("ops", "backup", *_both(b, lambda v: f"{v['backup_s']} s"), "")]
+    if name == "history":
+        return [("history", "/odds page (10 fixtures, every price moved): without → with history",
+                 *_both(f, lambda v: f"{v['without']['odds_ms_p50']} → {v['with']['odds_ms_p50']} ms"), ""),
+                ("history", "/odds page re-fetched unchanged, with history",
+                 *_both(f, lambda v: f"{v['with']['odds_refetch_ms_p50']} ms"), ""),
+                ("history", "/standings answer: without → with history",
+                 *_both(f, lambda v: f"{v['without']['standings_ms_p50']} → {v['with']['standings_ms_p50']} ms"), ""),
+                ("history", "a season of odds history (one league, every 3 h)",
+                 *_both(f, lambda v: f"{v['season_odds_rows']:,} rows, {v['season_odds_mb']} MB"), ""),
+                ("history", "a season of tables (one league, every evening)",
+                 *_both(f, lambda v: f"{v['core.standings_history']['rows']:,} rows, {v['season_standings_kb']} kB"),
+                 "")]
     return []
 
 
