@@ -184,8 +184,10 @@ def _history(collector: Collector, clock: SimClock, quick: bool) -> str:
         return tables
     moves = [f"{s.summary['value_label']} {s.summary['opening_odd']} → {s.summary['closing_odd']}"
              for s in odds_movement(collector.db, fixture, bookmaker=8, bet=1)]
+    where = collector.db.url
     return (f"fixture {fixture}, Bet365 match winner opening → closing: {', '.join(moves)}; {tables} "
-            f"(afc history odds --fixture {fixture}; afc history standings --league 39 --season {season})")
+            f"(afc history odds --fixture {fixture} --db {where}; "
+            f"afc history standings --league 39 --season {season} --round N --db {where})")
 
 
 NEXT_FIXTURE = """
