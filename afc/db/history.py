@@ -38,15 +38,25 @@ CHUNK = 200  # units per statement (well under both backends' parameter limits)
 
 @lru_cache(maxsize=64)
 def _latest_sql(table: str, spec: History, count: int) -> str:
-    """The newest version at or before a moment of each unit listed: one index seek per unit."""
+    """The newest version at or before `%(at)s` of each unit listed (`%(u0)s`, `%(u1)s`, … in order).
+
+    Every lookup is a correlated subquery, which both backends run as one backward index seek per
+    unit; a join with the history would let PostgreSQL hash the whole table instead.
+    """
     unit = ", ".join(spec.unit)
+    same = " AND ".join(f"x.{c} = w.{c}" for c in spec.unit)
+    width = len(spec.unit)
+    units = ", ".join("(" + ", ".join(f"%(u{i * width + j})s" for j in range(width)) + ")" for i in range(count))
+    newest = f"(SELECT x.{{column}} FROM {table} x WHERE {same} AND x.fetched_at <= %(at)s " \
+             "ORDER BY x.fetched_at DESC LIMIT 1)"
+    head = f"WITH w ({unit}) AS (VALUES {units})"
+    if not spec.member:  # one row per version: read its values straight from the seek
+        values = ", ".join(newest.format(column=c) for c in ("fetched_at",) + spec.compared)
+        return f"{head} SELECT {', '.join(f'w.{c}' for c in spec.unit)}, {values} FROM w"
+    join = " AND ".join(f"h.{c} = l.{c}" for c in spec.unit)
     cols = ", ".join(f"h.{c}" for c in spec.unit + spec.member + spec.compared)
-    same = " AND ".join(f"{{t}}.{c} = w.{c}" for c in spec.unit)
-    units = ", ".join("(" + ", ".join(["%s"] * len(spec.unit)) + ")" for _ in range(count))
-    newest = (f"SELECT x.fetched_at FROM {table} x WHERE {same.format(t='x')} AND x.fetched_at <= %s "
-              "ORDER BY x.fetched_at DESC LIMIT 1")
-    return (f"WITH w ({unit}) AS (VALUES {units}) SELECT {cols} FROM w JOIN {table} h "
-            f"ON {same.format(t='h')} AND h.fetched_at = ({newest})")
+    return (f"{head}, l AS (SELECT w.*, {newest.format(column='fetched_at')} AS last FROM w) "
+            f"SELECT {cols} FROM l JOIN {table} h ON {join} AND h.fetched_at = l.last")
 
 
 @lru_cache(maxsize=8)
@@ -66,13 +76,17 @@ Version = dict[tuple[Any, ...], tuple[Any, ...]]  # member → compared values
 
 def _kept(db: Database, table: str, spec: History, units: list[tuple[Any, ...]],
           at: Any) -> dict[tuple[Any, ...], Version]:
-    """The newest version kept at or before `at` of each unit."""
+    """The newest version kept at or before `at` of each unit (units with none kept are absent)."""
     width, members = len(spec.unit), len(spec.unit) + len(spec.member)
     kept: dict[tuple[Any, ...], Version] = {}
     for start in range(0, len(units), CHUNK):
         chunk = units[start : start + CHUNK]
-        params = [v for unit in chunk for v in unit] + [at]
+        params = {f"u{i}": v for i, v in enumerate(v for unit in chunk for v in unit)} | {"at": at}
         for found in db.fetchall(_latest_sql(table, spec, len(chunk)), params):
+            if not spec.member:
+                if found[width] is not None:  # the newest kept moment: None when nothing is kept
+                    kept[tuple(found[:width])] = {(): tuple(_same(v) for v in found[width + 1:])}
+                continue
             version = kept.setdefault(tuple(found[:width]), {})
             version[tuple(found[width:members])] = tuple(_same(v) for v in found[members:])
     return kept

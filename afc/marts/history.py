@@ -25,11 +25,9 @@ ALL_SERIES = """
 SELECT DISTINCT fixture_id, bookmaker_id, bet_id, value FROM core.odds_history
 WHERE fixture_id IN ({marks}) AND in_play = %s"""
 HELD_FIELDS = ("opening_odd", "opening_at", "closing_at", "min_odd", "max_odd", "moves", "kickoff_at")
-HELD = """
-WITH w (fixture_id, bookmaker_id, bet_id, value) AS ({values})
-SELECT m.fixture_id, m.bookmaker_id, m.bet_id, m.value, """ + ", ".join(f"m.{c}" for c in HELD_FIELDS) + """
-FROM w JOIN mart.odds_movement m ON m.fixture_id = w.fixture_id AND m.bookmaker_id = w.bookmaker_id
-  AND m.bet_id = w.bet_id AND m.value = w.value"""
+# The movement rows of some fixtures (a range of the primary key each, never a scan of the mart).
+HELD = ("SELECT fixture_id, bookmaker_id, bet_id, value, " + ", ".join(HELD_FIELDS)
+        + " FROM mart.odds_movement WHERE fixture_id IN ({marks})")
 SERIES = "WITH w (fixture_id, bookmaker_id, bet_id, value) AS ({values}) "
 SAME_SERIES = ("h.fixture_id = w.fixture_id AND h.bookmaker_id = w.bookmaker_id AND h.bet_id = w.bet_id "
                "AND h.value = w.value")
@@ -150,19 +148,16 @@ def _before(at: Any, moment: Any) -> bool:
     return first is not None and second is not None and first <= second
 
 
-def _held(db: Database, series: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    held = {}
-    for part in chunks(series, 200):
-        for row in db.fetchall(HELD.format(values=marks(len(part), 4)), [v for s in part for v in s]):
-            held[tuple(row[:4])] = dict(zip(HELD_FIELDS, row[4:], strict=True))
-    return held
+def _held(db: Database, fixtures: list[int]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    rows = db.fetchall(HELD.format(marks=marks(len(fixtures))), fixtures)
+    return {tuple(row[:4]): dict(zip(HELD_FIELDS, row[4:], strict=True)) for row in rows}
 
 
 def _incremental(db: Database, fixtures: list[int], now: datetime) -> tuple[list[dict[str, Any]], list[tuple]]:
     """Rows moved by the prices kept now, from the mart's own rows; and the selections whose kick-off changed
     since they were summarised (those are summarised again from all their prices)."""
     prices = db.fetchall(KEPT_NOW.format(marks=marks(len(fixtures))), [*fixtures, now, False])
-    held = _held(db, [tuple(p[:4]) for p in prices])
+    held = _held(db, sorted({p[0] for p in prices})) if prices else {}
     rows, again = [], []
     for price in prices:
         old, kickoff, at = held.get(tuple(price[:4])), as_datetime(price[9]), price[5]
