@@ -6,7 +6,6 @@ fixtures whose odds a response carried, the group rounds whose table it carried.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -44,13 +43,6 @@ WITH w (fixture_id, bookmaker_id, bet_id, value, fetched_at) AS ({values})
 SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.fetched_at, h.odd, h.value_label, h.bookmaker_name,
        h.bet_name
 FROM w JOIN core.odds_history h ON """ + SAME_SERIES + " AND h.fetched_at = w.fetched_at"
-# Pre-match prices up to kick-off (all of them while the kick-off is unknown), oldest first per selection.
-PRICES = """
-SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.value_label, h.bookmaker_name, h.bet_name, h.odd,
-       h.fetched_at, f.kickoff_at
-FROM core.odds_history h LEFT JOIN core.fixtures f ON f.id = h.fixture_id
-WHERE h.fixture_id IN ({marks}) AND h.in_play = %s AND (f.kickoff_at IS NULL OR h.fetched_at <= f.kickoff_at){filter}
-ORDER BY h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.fetched_at"""
 DROP_MOVEMENT = """
 DELETE FROM mart.odds_movement WHERE fixture_id = %s AND bookmaker_id = %s AND bet_id = %s AND value = %s"""
 MOVEMENT_KEY = ("fixture_id", "bookmaker_id", "bet_id", "value")
@@ -75,34 +67,14 @@ TABLE_FIELDS = ("team_id", "team_name", "rank", "points", "goals_diff", "played"
                 "goals_against", "form", "description")
 
 
-def _odd(value: Any) -> float | None:
+def odd_value(value: Any) -> float | None:
+    """An odd as a float (PostgreSQL's numeric is a Decimal), None when there is none."""
     return float(value) if isinstance(value, (Decimal, int, float)) else None
 
 
 def implied_change(opening: float | None, closing: float | None) -> float | None:
     """How much the implied probability moved from opening to closing (1/closing - 1/opening)."""
     return round(1 / closing - 1 / opening, 4) if opening and closing else None
-
-
-def movement(prices: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """One selection's path (PRICES rows, oldest first) summarised as mart.odds_movement summarises it."""
-    first, last = prices[0], prices[-1]
-    odds = [o for o in (_odd(p[7]) for p in prices) if o is not None]
-    opening, closing = _odd(first[7]), _odd(last[7])
-    return {"fixture_id": first[0], "bookmaker_id": first[1], "bet_id": first[2], "value": first[3],
-            "value_label": last[4], "bookmaker_name": last[5], "bet_name": last[6],
-            "kickoff_at": as_datetime(last[9]), "opening_odd": opening, "opening_at": as_datetime(first[8]),
-            "closing_odd": closing, "closing_at": as_datetime(last[8]), "min_odd": min(odds, default=None),
-            "max_odd": max(odds, default=None), "moves": len(prices) - 1,
-            "implied_change": implied_change(opening, closing)}
-
-
-def selections(rows: Iterable[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
-    """PRICES rows grouped per selection (fixture, bookmaker, bet, value), in their order."""
-    grouped: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-    for row in rows:
-        grouped.setdefault(tuple(row[:4]), []).append(row)
-    return list(grouped.values())
 
 
 def _summaries(db: Database, series: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
@@ -118,28 +90,29 @@ def _summaries(db: Database, series: list[tuple[Any, ...]]) -> list[dict[str, An
         opening, closing = prices[(*key, first_at)], prices[(*key, last_at)]
         rows.append({"fixture_id": key0, "bookmaker_id": key1, "bet_id": key2, "value": key3,
                      "value_label": closing[1], "bookmaker_name": closing[2], "bet_name": closing[3],
-                     "kickoff_at": as_datetime(kickoff), "opening_odd": _odd(opening[0]),
-                     "opening_at": as_datetime(first_at), "closing_odd": _odd(closing[0]),
-                     "closing_at": as_datetime(last_at), "min_odd": _odd(low), "max_odd": _odd(high),
-                     "moves": int(count) - 1, "implied_change": implied_change(_odd(opening[0]), _odd(closing[0]))})
+                     "kickoff_at": as_datetime(kickoff), "opening_odd": odd_value(opening[0]),
+                     "opening_at": as_datetime(first_at), "closing_odd": odd_value(closing[0]),
+                     "closing_at": as_datetime(last_at), "min_odd": odd_value(low), "max_odd": odd_value(high),
+                     "moves": int(count) - 1,
+                     "implied_change": implied_change(odd_value(opening[0]), odd_value(closing[0]))})
     return rows
 
 
 def _extreme(pick: Any, old: Any, new: float | None) -> float | None:
-    values = [v for v in (_odd(old), new) if v is not None]
+    values = [v for v in (odd_value(old), new) if v is not None]
     return pick(values) if values else None
 
 
 def _moved(price: tuple[Any, ...], held: dict[str, Any] | None) -> dict[str, Any]:
     """A selection's movement row after one more price (KEPT_NOW row) on top of what the mart held."""
-    odd, at = _odd(price[4]), as_datetime(price[5])
+    odd, at = odd_value(price[4]), as_datetime(price[5])
     opening, opening_at = (held["opening_odd"], as_datetime(held["opening_at"])) if held else (odd, at)
     return {"fixture_id": price[0], "bookmaker_id": price[1], "bet_id": price[2], "value": price[3],
             "value_label": price[6], "bookmaker_name": price[7], "bet_name": price[8],
-            "kickoff_at": as_datetime(price[9]), "opening_odd": _odd(opening), "opening_at": opening_at,
+            "kickoff_at": as_datetime(price[9]), "opening_odd": odd_value(opening), "opening_at": opening_at,
             "closing_odd": odd, "closing_at": at, "min_odd": _extreme(min, held and held["min_odd"], odd),
             "max_odd": _extreme(max, held and held["max_odd"], odd), "moves": held["moves"] + 1 if held else 0,
-            "implied_change": implied_change(_odd(opening), odd)}
+            "implied_change": implied_change(odd_value(opening), odd)}
 
 
 def _before(at: Any, moment: Any) -> bool:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from afc.db import Database
+from afc.db import Database, as_datetime
 from afc.errors import AfcError, ConfigError
-from afc.marts.history import PRICES, movement, selections
+from afc.marts.history import implied_change, odd_value
 
-SELECTION_FILTER = """
-  AND (CAST(%s AS integer) IS NULL OR h.bookmaker_id = %s) AND (CAST(%s AS integer) IS NULL OR h.bet_id = %s)"""
-IN_PLAY_PRICES = """
+# One fixture's kept prices, oldest first per selection: pre-match ones up to kick-off (all of them while
+# the kick-off is unknown), in-play ones all; optionally of one bookmaker and one bet.
+PRICES = """
 SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.value_label, h.bookmaker_name, h.bet_name, h.odd,
-       h.fetched_at, NULL
-FROM core.odds_history h WHERE h.fixture_id = %s AND h.in_play = %s{filter}
+       h.fetched_at, f.kickoff_at
+FROM core.odds_history h LEFT JOIN core.fixtures f ON f.id = h.fixture_id
+WHERE h.fixture_id = %s AND h.in_play = %s AND (h.in_play = %s OR f.kickoff_at IS NULL OR h.fetched_at <= f.kickoff_at)
+  AND (CAST(%s AS integer) IS NULL OR h.bookmaker_id = %s) AND (CAST(%s AS integer) IS NULL OR h.bet_id = %s)
 ORDER BY h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.fetched_at"""
 ROUNDS = """
 SELECT DISTINCT round FROM mart.table_by_round WHERE league_id = %(league)s AND season = %(season)s ORDER BY round"""
@@ -40,6 +43,27 @@ class Selection:
     path: list[float]
 
 
+def movement(prices: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """One selection's path (PRICES rows, oldest first) summarised as mart.odds_movement summarises it."""
+    first, last = prices[0], prices[-1]
+    odds = [o for o in (odd_value(p[7]) for p in prices) if o is not None]
+    opening, closing = odd_value(first[7]), odd_value(last[7])
+    return {"fixture_id": first[0], "bookmaker_id": first[1], "bet_id": first[2], "value": first[3],
+            "value_label": last[4], "bookmaker_name": last[5], "bet_name": last[6],
+            "kickoff_at": as_datetime(last[9]), "opening_odd": opening, "opening_at": as_datetime(first[8]),
+            "closing_odd": closing, "closing_at": as_datetime(last[8]), "min_odd": min(odds, default=None),
+            "max_odd": max(odds, default=None), "moves": len(prices) - 1,
+            "implied_change": implied_change(opening, closing)}
+
+
+def selections(rows: Iterable[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """PRICES rows grouped per selection (fixture, bookmaker, bet, value), in their order."""
+    grouped: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        grouped.setdefault(tuple(row[:4]), []).append(row)
+    return list(grouped.values())
+
+
 def _selections(db: Database, sql: str, params: list[Any], in_play: bool) -> list[Selection]:
     return [Selection(in_play, movement(prices), [float(p[7]) for p in prices if p[7] is not None])
             for prices in selections(db.fetchall(sql, params))]
@@ -48,9 +72,7 @@ def _selections(db: Database, sql: str, params: list[Any], in_play: bool) -> lis
 def odds_movement(db: Database, fixture: int, bookmaker: int | None = None, bet: int | None = None) -> list[Selection]:
     """A fixture's pre-match selections (opening → closing at kick-off), then its in-play ones."""
     chosen = [bookmaker, bookmaker, bet, bet]
-    pre = _selections(db, PRICES.format(marks="%s", filter=SELECTION_FILTER), [fixture, False, *chosen],
-                      in_play=False)
-    live = _selections(db, IN_PLAY_PRICES.format(filter=SELECTION_FILTER), [fixture, True, *chosen], in_play=True)
+    pre, live = (_selections(db, PRICES, [fixture, in_play, True, *chosen], in_play) for in_play in (False, True))
     if not pre and not live:
         raise NothingKept(f"history odds: no odds kept for fixture {fixture}"
                           + (" with that --bookmaker/--bet" if bookmaker or bet else ""))
