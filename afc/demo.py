@@ -18,12 +18,14 @@ from typing import Any
 from afc.clock import SimClock
 from afc.collect.collector import Collector
 from afc.config.settings import Settings, load_settings
+from afc.db import as_datetime
 
 SPEED = 240  # a 2-hour match plays in 30 seconds
 COUNTED = ("core.leagues", "core.teams", "core.fixtures", "core.fixture_details", "core.standings",
            "core.players", "core.player_season_stats", "core.injuries", "core.odds", "core.predictions",
-           "mart.daily_fixtures",
-           "mart.live_scores", "mart.league_summary", "mart.coverage_status", "raw.responses")
+           "mart.daily_fixtures", "mart.live_scores", "mart.league_summary", "mart.coverage_status",
+           "core.odds_history", "core.standings_history", "mart.odds_movement", "mart.table_by_round",
+           "raw.responses")
 
 
 @dataclass
@@ -90,6 +92,7 @@ def _steps(collector: Collector, settings: Settings, clock: SimClock, quick: boo
         ("live loop: the first matches of the day, at 240x speed", lambda: _live(settings, clock, quick)),
         ("match day: lineups before kickoff, statistics in play, predictions", lambda: _matchday(collector)),
         ("coverage report", lambda: _coverage(collector, season)),
+        ("history: a day of odds moves, the table after each round", lambda: _history(collector, clock, quick)),
     ]
 
 
@@ -174,6 +177,45 @@ def _coverage(collector: Collector, season: int) -> str:
 def _statuses(rows: list[Any]) -> str:
     statuses = [r.status for r in rows]
     return ", ".join(f"{statuses.count(s)} {s.replace('_', ' ')}" for s in dict.fromkeys(sorted(statuses)))
+
+
+def _history(collector: Collector, clock: SimClock, quick: bool) -> str:
+    """Walk the clock on: a fixture's odds every 3 h up to its kick-off (a Premier League one if core holds
+    one for tomorrow), the Premier League table each night for three weeks."""
+    from afc.api.client import Request
+    from afc.collect import runs
+    from afc.collect.step import step
+    from afc.marts.history_read import odds_movement, rounds
+
+    now = clock.now()
+    row = collector.db.fetchone(NEXT_FIXTURE, (now + timedelta(hours=12),))
+    fixture, kickoff = (int(row[0]), as_datetime(row[1])) if row else (None, None)
+    season = int(row[2]) if row else now.year
+    table = Request.of("standings", {"league": 39, "season": season})
+    moments = [(now.replace(hour=23, minute=0) + timedelta(days=d), table) for d in range(8 if quick else 22)]
+    if fixture and kickoff:
+        odds = Request.of("odds", {"fixture": fixture})
+        moments += [(at, odds) for at in (kickoff - timedelta(hours=h) for h in range(24, -1, -3)) if at >= now]
+    ctx = collector.context("demo_history", "demo", "LOW")
+    for moment, request in sorted(moments, key=lambda m: m[0]):
+        clock.set(max(moment, clock.now()))
+        step(ctx, request)
+    runs.finish(collector.db, ctx.run_id, "ok", clock.now())
+    held = rounds(collector.db, 39, season)
+    tables = f"Premier League table kept after rounds {held[0]}-{held[-1]}" if held else "no table kept"
+    if not fixture:
+        return tables
+    moves = [f"{s.summary['value_label']} {s.summary['opening_odd']} → {s.summary['closing_odd']}"
+             for s in odds_movement(collector.db, fixture, bookmaker=8, bet=1)]
+    where = collector.db.url
+    return (f"fixture {fixture}, Bet365 match winner opening → closing: {', '.join(moves)}; {tables} "
+            f"(afc history odds --fixture {fixture} --db {where}; "
+            f"afc history standings --league 39 --season {season} --round N --db {where})")
+
+
+NEXT_FIXTURE = """
+SELECT id, kickoff_at, season FROM core.fixtures WHERE kickoff_at >= %s AND status_short = 'NS'
+ORDER BY league_id = 39 DESC, kickoff_at LIMIT 1"""
 
 
 def default_demo_db(settings: Settings) -> str:

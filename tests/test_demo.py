@@ -26,11 +26,14 @@ def test_demo_collects_every_stage_into_its_own_file(tmp_path):
     assert rows["raw.responses"] == report["calls"]  # every call the sandbox answered is archived
     steps = report["steps"]
     assert [s.split(":")[0] for s in steps] == ["bootstrap", "backfill", "daily", "live loop", "match day",
-                                                "coverage report"]
+                                                "coverage report", "history"]
     assert "live calls" in steps["live loop: the first matches of the day, at 240x speed"]
     matchday = steps["match day: lineups before kickoff, statistics in play, predictions"]
     assert not matchday.startswith("0 fixtures with lineups") and rows["core.predictions"] > 0
     assert "in play with statistics on the live panel" in matchday
+    history = steps["history: a day of odds moves, the table after each round"]
+    assert "Bet365 match winner opening → closing: " in history and "table kept after rounds" in history
+    assert rows["mart.odds_movement"] > 0 and rows["mart.table_by_round"] > 0
     assert not (tmp_path / "afc.db").exists()  # never the collector's own database
 
 

@@ -12,6 +12,7 @@ from afc.cli import (  # noqa: E402,F401
     db,
     demo,  # noqa: E402,F401
     export,  # noqa: E402,F401
+    history,  # noqa: E402,F401
     live,  # noqa: E402,F401
     mcp,  # noqa: E402,F401
     notify,  # noqa: E402,F401

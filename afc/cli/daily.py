@@ -23,6 +23,8 @@ def render_plans(plans: list[Any], as_json: bool) -> None:
                   f"({plan.available} available)", markup=False)
         for line in plan.requests:
             out.print(f"  {line.request}  ~{line.calls} call{'s' if line.calls != 1 else ''}", markup=False)
+        if plan.note:
+            out.print(f"  {plan.note}", markup=False)
     out.print(f"total: ~{count_calls(sum(p.calls for p in plans))}", markup=False)
 
 

@@ -89,3 +89,5 @@ def jobs_plan(job: Annotated[str, typer.Argument(help="A job_id from `afc jobs l
                   + (" (paged; estimated from the last run)" if line.paged else ""), markup=False)
     out.print(f"{plan.job_id}: {len(plan.requests)} requests, ~{count_calls(plan.calls)} at {plan.priority}; "
               f"{count_calls(plan.available)} available to {plan.priority} today")
+    if plan.note:
+        out.print(plan.note, markup=False)

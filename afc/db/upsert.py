@@ -8,6 +8,7 @@ from itertools import chain
 from typing import Any
 
 from afc.db import Database, dump_json
+from afc.db.history import HISTORIES, append_changed
 from afc.transform.model import Json, Row, TableRows
 
 META = ("updated_at", "raw_id")  # written when a row changes, never compared
@@ -106,6 +107,9 @@ def _encoded_row(row: Row) -> Row:
 
 def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
     """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id."""
+    if batch.table in HISTORIES:  # append-only: a new version when it differs from the last kept
+        kept, same = append_changed(db, batch, meta)
+        return Counts(inserted=kept, unchanged=same)
     batch = encoded(batch)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0

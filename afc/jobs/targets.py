@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from afc.api.client import Request
-from afc.config.daily import daily_settings
+from afc.config.daily import daily_settings, odds_cadence
 from afc.config.jobs import JobConfig
 from afc.config.seasons import tracked_seasons
 from afc.db import Database, as_datetime, dump_json
@@ -130,17 +130,32 @@ def league_seasons_scored(config: JobConfig, db: Database, now: datetime) -> Ite
 
 
 def odds_upcoming(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:
-    """League-season days with upcoming fixtures whose odds are older than the documented cadence."""
+    """League-season days with upcoming fixtures whose odds are older than their cadence (every 3 h, or
+    sharper near kick-off when `odds_final_hours` is set)."""
     conf = daily_settings(config)
     rows = _named(UPCOMING, config, db, now, until=now + timedelta(days=conf.odds_days_ahead))
-    # kickoff_at is never NULL here: the query compares it with now
-    days = dict.fromkeys((league, season, cast(datetime, as_datetime(at)).date().isoformat())
-                         for league, season, at in rows)
-    for league, season, day in days:
-        values = {"league": str(league), "season": str(season), "date": day}
-        fetched = last_fetch(db, Request.of("odds", values))
-        if fetched is None or now - fetched >= timedelta(hours=conf.odds_every_hours):
-            yield values
+    for values, kickoffs in upcoming_days(rows).items():
+        fetched = last_fetch(db, Request.of("odds", dict(values)))
+        if fetched is None or now - fetched >= odds_cadence(conf, now, kickoffs[0]):
+            yield dict(values)
+
+
+def upcoming(config: JobConfig, db: Database, now: datetime, until: datetime) -> dict[OddsDay, list[datetime]]:
+    """Tracked league-season days with fixtures to be played in [now, until) and their kick-offs."""
+    return upcoming_days(_named(UPCOMING, config, db, now, until=until))
+
+
+OddsDay = tuple[tuple[str, str], ...]  # the /odds parameters of one league-season day
+
+
+def upcoming_days(rows: list[tuple[Any, ...]]) -> dict[OddsDay, list[datetime]]:
+    """UPCOMING rows (by kick-off) → each league-season day's /odds parameters and its kick-offs, in order."""
+    days: dict[OddsDay, list[datetime]] = {}
+    for league, season, at in rows:
+        kickoff = cast(datetime, as_datetime(at))  # never NULL here: the query compares it with now
+        key = (("league", str(league)), ("season", str(season)), ("date", kickoff.date().isoformat()))
+        days.setdefault(key, []).append(kickoff)
+    return days
 
 
 def fixtures_needing_prediction(config: JobConfig, db: Database, now: datetime) -> Iterator[dict[str, str]]:

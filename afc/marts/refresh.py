@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from afc.db import Database
-from afc.marts import coverage, daily, live, summary
+from afc.marts import coverage, daily, history, live, summary
 from afc.marts.coverage.empty import record_empty_details
 
 Refresher = Callable[[Database, set[Any], datetime], int]
@@ -23,6 +23,8 @@ REFRESHERS: dict[str, list[Refresher]] = {
     "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel],
     "fixture_live": [live.refresh_live_scores],
     "league_season": [summary.refresh_league_summary],
+    "odds_history": [history.refresh_odds_movement],
+    "standings_history": [history.refresh_table_by_round],
 }
 # Refreshers of one mart fed by several kinds, run after those above: called once per response with every
 # kind's keys, so a row reached through two kinds (a fixture and its league season) is rebuilt once, not twice.

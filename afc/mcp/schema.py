@@ -39,11 +39,19 @@ DESCRIPTIONS: dict[str, str] = {
     "core.odds": "Pre-match odds: bookmaker x bet x value, odd.",
     "core.team_statistics": "A team's season statistics in one league: form, results, goals, clean sheets.",
     "core.predictions": "The API's prediction per fixture: winner, advice, percentages.",
+    "core.odds_history": "Every price move of an odd (append-only; one row per change, not per fetch): fixture, "
+                         "bookmaker (0 = in-play feed), bet, value, odd, the API's update time, fetched_at, in_play.",
+    "core.odds_live": "In-play odds of fixtures being played, as /odds/live last gave them.",
+    "core.standings_history": "Each distinct table a league season showed (append-only): per group, round and "
+                              "team, rank, points, goals, form, description, fetched_at.",
     "mart.daily_fixtures": "One row per fixture for dashboards: UTC match_date, local_date in the collector's "
                            "display zone local_tz, league and team names, score, status, lineups_confirmed, "
                            "prediction_advice.",
     "mart.live_scores": "Fixtures in play now: score, elapsed minutes, last event, the latest statistics "
                         "(shots, shots on goal, possession, xG per side; statistics_at).",
+    "mart.odds_movement": "Per fixture, bookmaker, bet and selection: opening and closing (last before kick-off) "
+                          "price and time, min, max, moves, implied probability change.",
+    "mart.table_by_round": "The table after each round: the newest kept version per league, season, group, round.",
     "mart.league_summary": "Per league season: teams, fixtures played/total, goals per game, the leader.",
     "mart.coverage_status": "Coverage per league, season and endpoint: held vs expected, freshness, score.",
     "mart.coverage_settings": "The coverage thresholds and weights the last full report used.",

@@ -270,6 +270,34 @@ WHERE f.status_group = 'finished'
     OR (f.home_team_id = %(team_b)s AND f.away_team_id = %(team_a)s))
 ORDER BY f.kickoff_at DESC, f.id DESC""",
              (_id("team_a", "API team id", required=True), _id("team_b", "API team id", required=True), TZ)),
+    Template("odds_movement",
+             "A fixture's pre-match odds from opening to closing (the last price before kick-off) per bookmaker, "
+             "bet and selection: min, max, number of moves and the implied probability change (afc's history; "
+             "the API keeps none).",
+             """
+SELECT fixture_id, bookmaker_id, bookmaker_name, bet_id, bet_name, value_label AS selection, opening_odd,
+       opening_at, closing_odd, closing_at, min_odd, max_odd, moves, implied_change, kickoff_at
+FROM mart.odds_movement
+WHERE fixture_id = %(fixture_id)s
+  AND (CAST(%(bookmaker_id)s AS integer) IS NULL OR bookmaker_id = %(bookmaker_id)s)
+  AND (CAST(%(bet_id)s AS integer) IS NULL OR bet_id = %(bet_id)s)
+ORDER BY bookmaker_id, bet_id, value""",
+             (_id("fixture_id", "API fixture id", required=True), _id("bookmaker_id", "API bookmaker id, e.g. 8; "
+                                                                       "omit for all"),
+              _id("bet_id", "API bet id, e.g. 1 (Match Winner); omit for all"))),
+    Template("table_at_round",
+             "A league season's table (every group) as it stood after a round, as afc kept it; omit the round "
+             "for the newest one held.",
+             """
+SELECT m.round, m.group_name, m.rank, m.team_id, m.team_name, m.played, m.win, m.draw, m.lose, m.goals_for,
+       m.goals_against, m.goals_diff, m.points, m.form, m.description, m.as_of
+FROM mart.table_by_round m
+WHERE m.league_id = %(league_id)s AND m.season = %(season)s
+  AND m.round = COALESCE(CAST(%(round)s AS integer), (SELECT max(x.round) FROM mart.table_by_round x
+                                                      WHERE x.league_id = %(league_id)s AND x.season = %(season)s))
+ORDER BY m.group_name, m.rank, m.team_id""",
+             (_id("league_id", "API league id", required=True), _season("season year", required=True),
+              Param("round", "int", "the matchday; omit for the newest kept", low=0, high=999))),
 )}
 
 

@@ -54,7 +54,7 @@ def response(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
 
 
 # Importing these modules registers their transforms.
-MODULES = ("reference", "fixtures", "standings", "players", "matchday")
+MODULES = ("reference", "fixtures", "standings", "players", "matchday", "odds_live")
 
 
 def _load() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from afc.transform import item
 from afc.transform.fields import from_iso, from_timestamp, opt_int, opt_num, opt_text, path, req_int
 from afc.transform.fixtures import fixture_row
+from afc.transform.history import odds_price
 from afc.transform.model import Batch, Json
 from afc.transform.players import player_stub
 from afc.transform.reference import league_season_stub, league_stub, team_stub
@@ -62,14 +63,16 @@ def odds(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         bookmaker_id = req_int(bookmaker, "id")
         for bet in bookmaker.get("bets") or []:
             for value in bet.get("values") or []:
-                batch.add("core.odds", ODDS_KEY, {
+                price = {
                     "fixture_id": fixture_id, "bookmaker_id": bookmaker_id, "bet_id": req_int(bet, "id"),
-                    "value": _value(value.get("value")), "bookmaker_name": opt_text(bookmaker.get("name")),
+                    "value": value_label(value.get("value")), "bookmaker_name": opt_text(bookmaker.get("name")),
                     "bet_name": opt_text(bet.get("name")), "odd": opt_num(value.get("odd")),
-                    "odd_text": opt_text(value.get("odd")), "odds_updated_at": updated})
+                    "odd_text": opt_text(value.get("odd")), "odds_updated_at": updated}
+                batch.add("core.odds", ODDS_KEY, price)
+                odds_price(batch, price, in_play=False)
 
 
-def _value(value: Any) -> str:
+def value_label(value: Any) -> str:
     """A bet's value as text: the API sends `4` or `"Home"` or `"Over 2.5"`."""
     if value is None:
         raise ValueError("odds: a bet value is missing")

@@ -7,6 +7,7 @@ from typing import Any
 
 from afc.transform import item
 from afc.transform.fields import from_iso, opt_int, opt_text, path, req_int
+from afc.transform.history import standings_table
 from afc.transform.model import Batch
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
@@ -20,12 +21,25 @@ def standings(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     league_id = league_stub(league, batch)
     season = opt_int(league.get("season")) or req_int(params, "season")
     league_season_stub(league_id, season, batch)
-    if not params.get("team"):  # `team=` answers that team's rows only: nothing to replace
+    whole = not params.get("team")  # `team=` answers that team's rows only: nothing to replace, no table
+    if whole:
         batch.replace_scope("core.standings", ("league_id", "season"))
     for table in league.get("standings") or []:
-        for standing in table or []:
-            batch.add("core.standings", KEY, standing_row(league_id, season, standing, league, batch))
+        rows = [standing_row(league_id, season, standing, league, batch) for standing in table or []]
+        for row in rows:
+            batch.add("core.standings", KEY, row)
+        if whole:
+            for group in _groups(rows):
+                standings_table(batch, group)
     batch.touch("league_season", (league_id, season))
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A table's rows per group (one list of the API's answer may hold a group or a phase)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["group_name"], []).append(row)
+    return list(groups.values())
 
 
 def standing_row(league_id: int, season: int, standing: dict[str, Any], league: dict[str, Any],

@@ -50,6 +50,7 @@ def _runs(quick: bool) -> dict[str, Callable[[], Any]]:
         "export": lambda: module("export").run(),
         "notify": lambda: {b: module("notify").run(b, ticks=100 if quick else 300, events=30 if quick else 100)
                            for b in ("sqlite", "postgres")},
+        "history": lambda: module("history").run(fixtures=5 if quick else 10),
     }
 
 
@@ -136,6 +137,18 @@ def headline(name: str, f: dict[str, Any]) -> list[Row]:
                  *_both(f, lambda v: f"{v['parquet']['seconds']} s ({v['parquet']['rows_per_s']:,})"), "< 2 s"),
                 ("export", "… to CSV / JSON Lines (rows/s)",
                  *_both(f, lambda v: f"{v['csv']['rows_per_s']:,} / {v['jsonl']['rows_per_s']:,}"), "")]
+    if name == "history":
+        return [("history", "/odds page (10 fixtures, every price moved): without → with history",
+                 *_both(f, lambda v: f"{v['without']['odds_ms_p50']} → {v['with']['odds_ms_p50']} ms"), ""),
+                ("history", "/odds page re-fetched unchanged, with history",
+                 *_both(f, lambda v: f"{v['with']['odds_refetch_ms_p50']} ms"), ""),
+                ("history", "/standings answer: without → with history",
+                 *_both(f, lambda v: f"{v['without']['standings_ms_p50']} → {v['with']['standings_ms_p50']} ms"), ""),
+                ("history", "a season of odds history (one league, every 3 h)",
+                 *_both(f, lambda v: f"{v['season_odds_rows']:,} rows, {v['season_odds_mb']} MB"), ""),
+                ("history", "a season of tables (one league, every evening)",
+                 *_both(f, lambda v: f"{v['core.standings_history']['rows']:,} rows, {v['season_standings_kb']} kB"),
+                 "")]
     return []
 
 
