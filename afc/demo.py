@@ -19,6 +19,7 @@ from afc.clock import SimClock
 from afc.collect.collector import Collector
 from afc.config.settings import Settings, load_settings
 from afc.db import as_datetime
+from afc.words import plural
 
 SPEED = 240  # a 2-hour match plays in 30 seconds
 COUNTED = ("core.leagues", "core.teams", "core.fixtures", "core.fixture_details", "core.standings",
@@ -161,8 +162,8 @@ def _matchday(collector: Collector) -> str:
     row = collector.db.fetchone(MATCHDAY, {"tomorrow": tomorrow, "after": tomorrow + timedelta(days=1)})
     lineups, lead, live, predicted = row if row else (0, None, 0, 0)
     early = f", first seen {float(lead):.0f} min before kickoff on average" if lead is not None else ""
-    return (f"{lineups} fixtures with lineups confirmed before kickoff{early}; {live} in play with statistics on "
-            f"the live panel; {predicted} predictions for tomorrow's fixtures")
+    return (f"{plural(lineups, 'fixture')} with lineups confirmed before kickoff{early}; {live} in play with "
+            f"statistics on the live panel; {plural(predicted, 'prediction')} for tomorrow's fixtures")
 
 
 def _coverage(collector: Collector, season: int) -> str:
