@@ -290,7 +290,7 @@ def test_the_unit_loads_each_targets_secret_and_verifies_clean(tmp_path: Path) -
             (units / Path(path).name).write_text(text)
     script = str(ROOT / "scripts" / "verify-units.sh")
     out = subprocess.run(["bash", script, str(units)], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.startswith("verify-units: 10 units verify clean"), out.stdout
+    assert out.returncode == 0 and out.stdout.startswith("verify-units: 11 units verify clean"), out.stdout
 
 
 def test_the_service_survives_the_database_going_away(db_url: str, clock: SimClock, receiver: Receiver,
