@@ -7,6 +7,7 @@ same counts of inserted/updated/unchanged, the same quarantine, marts and drift 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -87,17 +88,17 @@ def snapshot(db: Database) -> dict[str, list[str]]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Database, Database]]:
     """Two fresh migrated databases of one backend."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        urls = []
-        for name in ("reference", "fast"):
-            shutil.copyfile(template, tmp_path / f"{name}.db")
-            urls.append(f"sqlite:///{tmp_path / name}.db")
-        yield connect(urls[0]), connect(urls[1])
-        return
-    template_name: str = request.getfixturevalue("pg_admin")
-    with fresh_pg(template_name) as first, fresh_pg(template_name) as second:
-        pair = connect(first), connect(second)
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            template: Path = request.getfixturevalue("sqlite_template")
+            urls = []
+            for name in ("reference", "fast"):
+                shutil.copyfile(template, tmp_path / f"{name}.db")
+                urls.append(f"sqlite:///{tmp_path}/{name}.db")
+        else:
+            template_name: str = request.getfixturevalue("pg_admin")
+            urls = [stack.enter_context(fresh_pg(template_name)) for _ in range(2)]
+        pair = connect(urls[0]), connect(urls[1])
         yield pair
         for db in pair:
             db.close()
