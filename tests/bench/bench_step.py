@@ -80,13 +80,14 @@ class Step:
         ledger = Ledger(db, self.clock, account="bench", daily_limit=10**9, minute_limit=10**9, floors=Floors())
         self.ctx = Context(db, None, ledger, self.clock, runs.start(db, "bench", "bench", START))  # type: ignore[arg-type]
 
-    def load(self, name: str, items: list[dict[str, Any]], per: int) -> float:
-        """Seconds to store every response of `items` (parsed beforehand: the client parses, not the step)."""
+    def load(self, name: str, items: list[dict[str, Any]], per: int) -> tuple[float, float]:
+        """Seconds, wall and this process's CPU, to store every response of `items` (parsed beforehand: the
+        client parses, not the step). CPU time is the steadier figure on a busy machine (SQLite: all the work)."""
         answers = [(request, text, json.loads(text)) for request, text in wire(name, items, per)]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for request, text, body in answers:
             self.store(request, text, body)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
     def store(self, request: Request, text: str, body: dict[str, Any]) -> None:
         now = self.clock.now()
@@ -96,13 +97,17 @@ class Step:
 
 
 def afc_round(backend: str, batches: list[Load]) -> dict[str, float]:
-    """Items/s of the full step for each load, and of the bare write of the plain load's fixture rows."""
+    """Items/s of the full step for each load (and CPU µs per item), and of the bare write of the plain load's
+    fixture rows."""
     url, drop = fresh_database(backend)
     try:
         db = connect(url)
         step = Step(db)
         step.load("plain", replicate(sample(PLAIN)["response"], 380, 1), 380)  # warm-up: stubs, caches, partition
-        out: dict[str, float] = {name: round(len(items) / step.load(name, items, per)) for name, items, per in batches}
+        out: dict[str, float] = {}
+        for name, items, per in batches:
+            wall, cpu = step.load(name, items, per)
+            out[name], out[f"{name}_cpu_us"] = round(len(items) / wall), round(cpu / len(items) * 1e6)
         columns, rows = fixture_rows(batches[0][1])
         out["bare"] = round(len(rows) / bare(db, columns, rows))
         db.close()
@@ -246,6 +251,9 @@ def table(results: dict[str, Any]) -> str:
         barecell = (f"{m['postgres']['bare']:,.0f}/s ({results['bare_over_afc']['postgres']}× afc)"
                     if load == "plain" else "—")
         lines.append(f"| {label} | {dlt} | {cells[0]} | {cells[1]} | {barecell} |")
+    lines += [f"afc's own CPU per item, {load}: SQLite {m['sqlite'][load + '_cpu_us']:,.0f} µs, "
+              f"PostgreSQL {m['postgres'][load + '_cpu_us']:,.0f} µs (plus the server's)"
+              for load in ("plain", "details")]
     return "\n".join(lines)
 
 
