@@ -126,3 +126,15 @@ def test_top_scorers_wait_until_no_fixture_of_the_league_is_in_play(quiet, confi
     assert list(league_seasons_played(config, quiet, NOW)) == wanted  # standings: hourly while live
     quiet.execute("UPDATE core.fixtures SET status_short = 'FT', status_group = 'finished' WHERE id = 2")
     assert list(league_seasons_scored(config, quiet, NOW)) == wanted
+
+
+def test_players_age_from_their_last_league_wide_run_not_from_a_top_scorer_row(quiet):
+    """The drill found it: top scorers rewrite a few players' season rows every match day, and that newest
+    row made a list weeks old look fresh, so /players was never asked again."""
+    with quiet.transaction():
+        data.add(quiet, "core.players", id=10, name="Scorer")
+        data.add(quiet, "core.player_season_stats", player_id=10, team_id=1, league_id=LEAGUE, season=SEASON,
+                 updated_at=NOW - timedelta(hours=1))  # written by a top scorers answer
+        data.add_raw(quiet, "players", {"league": LEAGUE, "season": SEASON}, NOW - timedelta(days=14), 40)
+    [players] = compute(quiet, CoverageConfig(endpoints=["players"]), [(LEAGUE, SEASON)], NOW)
+    assert players.lag_minutes == 14 * 1440 and players.freshness_pct == 50.0

@@ -51,6 +51,8 @@ def test_calendar_fires_each_unit_on_its_utc_schedule_with_a_seeded_delay():
     other = firings(load(None), start, start + timedelta(days=1), seed=8)
     assert [f.at for f in again] == [f.at for f in found]
     assert [f.at for f in other] != [f.at for f in found]
+    week = firings(load(None), start, start + timedelta(days=7), seed=7)  # a longer run: the same first day
+    assert [(f.name, f.at) for f in week if f.at < start + timedelta(days=1)] == [(f.name, f.at) for f in found]
 
 
 # ---- simulated processes -------------------------------------------------------------------

@@ -43,12 +43,15 @@ def elapses(timer: Timer, start: datetime, end: datetime) -> list[datetime]:
 
 
 def firings(config: JobConfig, start: datetime, end: datetime, seed: int) -> list[Firing]:
-    """Every unit start in [start, end) in time order, each delayed as RandomizedDelaySec would."""
+    """Every unit start in [start, end) in time order, each delayed as RandomizedDelaySec would.
+
+    Each delay is drawn for its own unit and time, so the first days of a longer run fire exactly as a
+    shorter run from the same start does (one generator for the whole range shifted every later draw).
+    """
     delay = ops_config(config).random_delay_seconds
-    rng = random.Random(seed)
     found = []
     for timer in timers(config):
         for at in elapses(timer, start, end):
-            drawn = rng.uniform(0, delay) if delay else 0.0
+            drawn = random.Random(f"{seed}:{timer.name}:{at.isoformat()}").uniform(0, delay) if delay else 0.0
             found.append(Firing(at + timedelta(seconds=drawn), timer.name, drawn, timer))
     return sorted(found, key=lambda f: (f.at, f.name))

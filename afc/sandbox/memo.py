@@ -1,7 +1,7 @@
 """Bounded memory for what the sandbox computes: a small thread-safe LRU per kind of result.
 
 A long-running sandbox with a fast clock would otherwise keep every table and every serialised
-match it ever produced; the bounds keep it at a few hundred megabytes at most.
+match it ever produced; the bounds keep it under 200 MB, most of it season statistics.
 """
 
 from __future__ import annotations
@@ -11,11 +11,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+# The per-fixture kinds hold about a match day: what is in play and what just finished is asked for
+# again and again (each live poll, the details fetches after full time, the re-check of a correction);
+# older matches are asked once, by a backfill. Sized for the whole world (1,024 fixtures, some 300 MB)
+# they grew by every finished match of a long rehearsal, about 4 MB a match day, and never let go.
 SIZES = {  # kind -> entries kept (about the size of one entry)
-    "details": 1024,  # match sheets of one fixture (~40 kB)
-    "sections": 512,  # detail arrays of a finished fixture (~60 kB)
+    "details": 64,  # match sheets of one fixture (~55 kB)
+    "sections": 32,  # detail arrays of a finished fixture (~130 kB)
     "lines": 64,  # the players' numbers of a match in play at one minute (~20 kB)
-    "state-json": 1024,  # a finished fixture with details, as JSON text (~40 kB)
+    "state-json": 32,  # a finished fixture with details, as JSON text (~130 kB)
     "contrib": 8192,  # one fixture's numbers for season statistics (~12 kB)
     "standings": 64,  # a league-season table after n results (~30 kB)
     "season-numbers": 16,  # a league-season's player totals after n results (~1 MB)

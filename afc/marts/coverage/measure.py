@@ -197,8 +197,10 @@ def players(s: Season) -> Measure:
     pages = run.total_pages if run else -(-(expected or 20) * PLAYERS_PER_TEAM // 20)
     detail = {"rows": int(rows), "pages_fetched": run.pages if run else 0, "pages": pages,
               "pages_estimated": run is None}
-    return Measure("players", int(teams_held), expected, s.lag(run and run.fetched_at, updated), s.current,
-                   run, detail=detail)
+    # The whole list is as old as its last league-wide run: top scorers rewrite a few players' rows
+    # every match day, and their newest row made a list weeks old look fresh, so it was never refetched.
+    lag = s.lag(run.fetched_at if run else updated)
+    return Measure("players", int(teams_held), expected, lag, s.current, run, detail=detail)
 
 
 def _listing(s: Season, endpoint: str, sql: str) -> Measure:
