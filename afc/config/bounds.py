@@ -61,3 +61,11 @@ def league_id(option: str, word: str) -> int:
     if not re.fullmatch(r"[0-9]{1,10}", word) or not 1 <= int(word) <= MAX_ID:
         raise ConfigError(f"{option}: must be a league id such as 39 (1 to {MAX_ID}), got {word!r}")
     return int(word)
+
+
+def known_names(values: list[str], known: tuple[str, ...], noun: str) -> list[str]:
+    """`values` when every one is in `known`; else a ValueError naming the first stranger and the known ones."""
+    for value in values:
+        if value not in known:
+            raise ValueError(f"unknown {noun} {value!r}; known: {', '.join(known)}")
+    return values

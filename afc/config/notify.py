@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from afc.config.bounds import duration_seconds
+from afc.config.bounds import duration_seconds, known_names
 from afc.config.jobs import JobConfig, section
 
 # Every kind of event the outbox writes (docs/notify.md documents each one's fields).
@@ -86,10 +86,7 @@ class Target(BaseModel):
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, value: list[str]) -> list[str]:
-        for kind in value:
-            if kind not in EVENT_KINDS:
-                raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
-        return value
+        return known_names(value, EVENT_KINDS, "event kind")
 
     @model_validator(mode="after")
     def _by_type(self) -> Target:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from afc.config.bounds import MAX_DAYS, duration_seconds
+from afc.config.bounds import MAX_DAYS, duration_seconds, known_names
 from afc.config.jobs import JobConfig, check_schedule, section
 
 GROUPS = ("bootstrap", "daily", "backfill", "coverage", "maintenance")
@@ -119,10 +119,7 @@ class AlertsConfig(_Strict):
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, value: list[str]) -> list[str]:
-        for kind in value:
-            if kind not in ALERT_KINDS:
-                raise ValueError(f"unknown alert {kind!r}; known: {', '.join(ALERT_KINDS)}")
-        return value
+        return known_names(value, ALERT_KINDS, "alert")
 
     @field_validator("webhook_url")
     @classmethod
