@@ -173,11 +173,12 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
     """Archive, transform, upsert, refresh marts, log the run and settle quota — one transaction."""
     request = response.request
     ok = response.error is None
-    batch = transform.run(request.endpoint, request.query, response.items) if ok else None
     counts = Counts()
     raw.prepare(ctx.db, response.fetched_at)
     with ctx.db.transaction():
-        raw_id = raw.insert(ctx.db, response, ctx.run_id)
+        with raw.archiving(ctx.db, response, ctx.run_id) as archived:  # PostgreSQL archives while Python transforms
+            batch = transform.run(request.endpoint, request.query, response.items) if ok else None
+        raw_id = archived.id
         if batch is not None:
             drift.observe(ctx.db, request.endpoint, response.items, raw_id, response.fetched_at)
             counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint)
