@@ -154,3 +154,26 @@ def test_canonical_json_is_the_standard_library_text(value: Any) -> None:
 def test_floats_and_big_integers_are_written_as_json_dumps_writes_them(number: float) -> None:
     for value in (number, [number], {"a": {"b": [1, number]}}, ["e-1", "0.00001", number]):
         assert dump_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def test_the_archive_overlapping_python_work_returns_its_id_and_rolls_back_with_the_block(db: Database) -> None:
+    """raw.archiving (PostgreSQL: pipeline mode) gives the raw id after the block, keeps nothing when the block
+    fails, and reports a failing statement as a DatabaseError, not a driver error."""
+    from afc.collect import raw
+    from afc.errors import DatabaseError
+
+    at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    body = {"get": "status", "parameters": {}, "errors": [], "results": 0, "paging": {"current": 1, "total": 1},
+            "response": []}
+    response = Response(Request.of("status", {}), 200, HEADERS, body, None, at, 5, raw_text=json.dumps(body))
+    raw.prepare(db, at)
+    with db.transaction(), raw.archiving(db, response, None) as archived:
+        worked = sum(range(1000))  # Python work while the server inserts
+    assert worked == 499500
+    assert db.fetchone("SELECT endpoint FROM raw.responses WHERE id = %s", (archived.id,)) == ("status",)
+    with pytest.raises(ZeroDivisionError), db.transaction(), raw.archiving(db, response, None):
+        _ = 1 / 0
+    assert db.fetchone("SELECT COUNT(*) FROM raw.responses") == (1,)
+    with pytest.raises(DatabaseError), db.transaction(), db.fetchone_meanwhile("SELECT 1 FROM nowhere"):
+        pass
+    assert db.fetchone("SELECT COUNT(*) FROM raw.responses") == (1,)  # the connection is usable after it

@@ -34,9 +34,9 @@ INSERT INTO ops.events_outbox (event_key, kind, fixture_id, league_id, home_team
                                raw_id, created_at)
 VALUES (%(key)s, %(kind)s, %(fixture)s, %(league)s, %(home)s, %(away)s, %(payload)s, %(raw_id)s, %(at)s)
 ON CONFLICT (event_key) DO NOTHING"""
-KNOWN = "SELECT 1 FROM ops.events_outbox WHERE event_key = %(key)s"
+KNOWN = "SELECT event_key FROM ops.events_outbox WHERE event_key IN ({marks})"
 KEEP = """
-INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) VALUES (%(fixture)s, %(state)s, %(sig)s, %(at)s)
+INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) VALUES {rows}
 ON CONFLICT (fixture_id) DO UPDATE SET state = excluded.state, sig = excluded.sig, updated_at = excluded.updated_at"""
 COLUMNS = "id, event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload, created_at"
 AFTER = f"SELECT {COLUMNS} FROM ops.events_outbox WHERE id > %(after)s ORDER BY id LIMIT %(limit)s"
@@ -51,26 +51,32 @@ LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)
 
 
 def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int | None) -> int:
-    """Append the events of every touched fixture; returns how many were new (call inside the transaction)."""
+    """Append the events of every touched fixture; returns how many were new (call inside the transaction).
+    Set-based: one look-up per CHUNK fixtures, one multi-row statement per CHUNK states, one pipelined
+    executemany for the events (a statement per fixture took a third of a plain response's step on PostgreSQL)."""
     ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
-    appended = 0
+    events: list[dict[str, Any]] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
+        keeps: list[tuple[Any, ...]] = []
         for row in db.fetchall(OBSERVE.format(marks=", ".join(["%s"] * len(chunk))), chunk):
-            appended += _observe(db, row, at, raw_id)
-    return appended
+            _observe(row, at, raw_id, keeps, events)
+        if keeps:  # one multi-row statement for the chunk's new states
+            db.execute(KEEP.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(keeps))), [v for k in keeps for v in k])
+    return _append(db, events)
 
 
-def _observe(db: Database, row: tuple[Any, ...], at: datetime, raw_id: int | None) -> int:
+def _observe(row: tuple[Any, ...], at: datetime, raw_id: int | None,
+             keeps: list[tuple[Any, ...]], events: list[dict[str, Any]]) -> None:
+    """Add the fixture's new state to `keeps` and its events to `events`, when what they derive from changed."""
     sig = signature(row)
     if sig == row[16]:  # nothing a notification looks at has changed (most ticks: only the minute moved)
-        return 0
+        return
     now = observation(row)
     before = load_json(row[15]) if row[15] is not None else None
     notices, after = diff(now, before, at)
-    appended = sum(_append(db, _values(now, n, at, raw_id)) for n in notices)
-    db.execute(KEEP, {"fixture": now.fixture_id, "state": dump_json(after), "sig": sig, "at": at})
-    return appended
+    events.extend(_values(now, n, at, raw_id) for n in notices)
+    keeps.append((now.fixture_id, dump_json(after), sig, at))
 
 
 def signature(row: tuple[Any, ...]) -> str:
@@ -79,12 +85,20 @@ def signature(row: tuple[Any, ...]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _append(db: Database, values: dict[str, Any]) -> int:
-    # Looked up first: an INSERT that conflicts still takes an id from a PostgreSQL sequence, and every
-    # gap makes `afc notify` wait to see whether a transaction is about to fill it.
-    if db.fetchone(KNOWN, values) is not None:
-        return 0
-    return db.execute(APPEND, values)
+def _append(db: Database, events: list[dict[str, Any]]) -> int:
+    """Insert the events whose key is new, in order; returns how many."""
+    # Keys looked up first (and repeats in `events` dropped): an INSERT that conflicts still takes an id from
+    # a PostgreSQL sequence, and every gap makes `afc notify` wait to see whether a transaction will fill it.
+    seen: set[str] = set()
+    for start in range(0, len(events), CHUNK):
+        keys = [e["key"] for e in events[start:start + CHUNK]]
+        seen.update(k for (k,) in db.fetchall(KNOWN.format(marks=", ".join(["%s"] * len(keys))), keys))
+    fresh = []
+    for event in events:
+        if event["key"] not in seen:
+            seen.add(event["key"])
+            fresh.append(event)
+    return max(db.executemany(APPEND, fresh), 0) if fresh else 0
 
 
 def observation(row: tuple[Any, ...]) -> Observation:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +33,31 @@ def prepare(db: Database, at: datetime) -> None:
 
 def insert(db: Database, response: Response, run_id: int | None) -> int:
     """Archive `response` (inside the caller's transaction, after `prepare`); returns the raw id."""
+    with archiving(db, response, run_id) as archived:
+        pass
+    return archived.id
+
+
+@dataclass
+class Archived:
+    """A response being archived: its raw id, once the `archiving` block has ended."""
+
+    rows: list[tuple[Any, ...]]
+
+    @property
+    def id(self) -> int:
+        return int(self.rows[0][0])  # INSERT … RETURNING always returns the row
+
+
+@contextmanager
+def archiving(db: Database, response: Response, run_id: int | None) -> Iterator[Archived]:
+    """Archive `response` while the block does Python work: PostgreSQL parses and compresses the body
+    (the largest statement of a step) as the caller transforms the items. No statements inside the block."""
+    with db.fetchone_meanwhile(INSERT, _values(db, response, run_id)) as rows:
+        yield Archived(rows)
+
+
+def _values(db: Database, response: Response, run_id: int | None) -> dict[str, Any]:
     body = response.body
     text = response.raw_text if body is not None else None
     # PostgreSQL's jsonb cannot hold \u0000: keep such a body verbatim as text instead.
@@ -38,7 +66,7 @@ def insert(db: Database, response: Response, run_id: int | None) -> int:
     body_text = text if as_text else response.text
     if db.backend == "postgres" and body_text is not None:
         body_text = body_text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL characters
-    row = db.fetchone(INSERT, {
+    return {
         "endpoint": response.request.endpoint,
         "params": dump_json(response.request.query),
         "status": response.status,
@@ -52,9 +80,7 @@ def insert(db: Database, response: Response, run_id: int | None) -> int:
         "fetched_at": response.fetched_at,
         "duration_ms": response.duration_ms,
         "run": run_id,
-    })
-    assert row is not None  # INSERT … RETURNING always returns the row
-    return int(row[0])
+    }
 
 
 def _errors(response: Response) -> str | None:

@@ -173,13 +173,16 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
     """Archive, transform, upsert, refresh marts, log the run and settle quota — one transaction."""
     request = response.request
     ok = response.error is None
-    batch = transform.run(request.endpoint, request.query, response.items) if ok else None
     counts = Counts()
     raw.prepare(ctx.db, response.fetched_at)
     with ctx.db.transaction():
-        raw_id = raw.insert(ctx.db, response, ctx.run_id)
+        with raw.archiving(ctx.db, response, ctx.run_id) as archived:  # PostgreSQL archives while Python works
+            batch = transform.run(request.endpoint, request.query, response.items) if ok else None
+            drifted = drift.found_in(request.endpoint, response.items) if ok else set()
+        raw_id = archived.id
         if batch is not None:
-            drift.observe(ctx.db, request.endpoint, response.items, raw_id, response.fetched_at)
+            if drifted:
+                drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
             counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint)
             if ctx.notify:
                 outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id)

@@ -44,6 +44,11 @@ class Database(Protocol):
 
     def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
 
+    def fetchone_meanwhile(self, sql: str, params: Params = ()) -> AbstractContextManager[list[tuple[Any, ...]]]:
+        """Send `sql`, let the block do Python work (no statements) while the server runs it, then put its
+        first row into the yielded list. PostgreSQL overlaps the two (pipeline mode); SQLite just runs it."""
+        ...
+
     def stream(self, sql: str, params: Params = (), size: int = 500) -> Iterator[tuple[Any, ...]]: ...
 
     def run_script(self, script: str) -> None:

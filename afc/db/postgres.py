@@ -103,6 +103,20 @@ class PostgresDatabase:
         with self._cursor(sql, params) as cur:
             return cur.fetchone()
 
+    @contextmanager
+    def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
+        found: list[tuple[Any, ...]] = []
+        try:
+            with self.conn.cursor() as cur:
+                with self.conn.pipeline():
+                    cur.execute(sql, params or None)
+                    yield found  # the server works on the statement while the caller's block runs
+                row = cur.fetchone()
+        except psycopg.Error as exc:
+            raise _wrap(exc, sql) from None
+        if row is not None:
+            found.append(row)
+
     def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self._cursor(sql, params) as cur:
             names = [d.name for d in cur.description or ()]

@@ -140,6 +140,11 @@ class SqliteDatabase:
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         return self._run("execute", sql, params).fetchone()
 
+    @contextmanager
+    def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
+        row = self.fetchone(sql, params)  # in-process: nothing to overlap
+        yield [row] if row is not None else []
+
     def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         cur = self._run("execute", sql, params)
         names = [d[0] for d in cur.description or ()]
