@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from afc.errors import ConfigError
 from afc.sandbox import SandboxConfig, start_sandbox
 from afc.sandbox.catalog import LEAGUES
 from afc.sandbox.testing import api_client, frozen_clock
@@ -51,9 +48,3 @@ def test_the_default_world_has_no_extra_league():
         assert answer(sb, "/leagues", id=9001) == []
         assert answer(sb, "/fixtures", league=9001, season=2026) == []
         assert {f["league"]["id"] for f in answer(sb, "/fixtures", date="2026-11-28")} <= REAL
-
-
-@pytest.mark.parametrize("count", [-1, 41])
-def test_extra_leagues_out_of_range_is_a_config_error(count):
-    with pytest.raises(ConfigError, match="extra-leagues must be 0 to 40"):
-        SandboxConfig(extra_leagues=count).validate()
