@@ -28,6 +28,8 @@ from afc.sandbox.launch import make_clock, parse_faults
     (["--now", "yesterday"], "not an ISO time"),
     (["--daily-limit", "0"], "daily-limit must be at least 1"),
     (["--clock-speed", "-2"], "--clock-speed must be >= 0"),
+    (["--extra-leagues", "41"], "extra-leagues must be 0 to 40, got 41"),
+    (["--extra-leagues", "-1"], "extra-leagues must be 0 to 40, got -1"),
 ])
 def test_bad_options_exit_2_with_one_line(args, message):
     result = CliRunner().invoke(app, ["sandbox", *args])

@@ -31,6 +31,8 @@ def sandbox(
     fault: Annotated[list[str] | None, typer.Option(help=FAULT_HELP)] = None,
     fault_seed: Annotated[int, typer.Option(callback=within(0, 2**63 - 1),
                                             help="Seed of the fault generator.")] = 0,
+    extra_leagues: Annotated[int, typer.Option(help="Also serve this many synthetic domestic leagues "
+                                                    "(ids 9001..; for measuring many tracked leagues).")] = 0,
 ) -> None:
     """Serve the local API-Football simulator: a seeded world with the real contract, plans and faults."""
     from afc.sandbox import SandboxConfig, serve
@@ -38,6 +40,6 @@ def sandbox(
 
     cfg = SandboxConfig(seed=seed, plan=plan.lower(), key=key, daily_limit=daily_limit, minute_limit=minute_limit,
                         rate_limit=not no_rate_limit, quota_429=quota_429, faults=parse_faults(fault or []),
-                        fault_seed=fault_seed).validate()
+                        fault_seed=fault_seed, extra_leagues=extra_leagues).validate()
     clock = make_clock(now, clock_speed)
     serve(cfg, clock, host, port, on_ready=lambda sb: print(ready_line(sb), file=sys.stderr, flush=True))

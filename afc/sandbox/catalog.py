@@ -81,7 +81,20 @@ LEAGUES: tuple[LeagueDef, ...] = (
               zones=((1, 2, "Promotion - Champions League (Round of 16: )"),
                      (3, 3, "Promotion - Europa League (Knockout Round Play-offs: )"))),
 )
-LEAGUE_BY_ID = {league.id: league for league in LEAGUES}
+MAX_EXTRA_LEAGUES = 40
+
+
+def _extra_league(k: int) -> LeagueDef:
+    """Synthetic domestic league k (1-based) of an opt-in bigger world (`SandboxConfig.extra_leagues`): ids from
+    9001, slots after the Champions League's and a country of its own, so that nothing of it can be mistaken
+    for a real competition; 20 clubs play a round every weekend, about half of it on Saturday at the four
+    usual kickoff times."""
+    return LeagueDef(9000 + k, f"Sandbox League {k}", "League", f"Sandboxland {k}", 20, 8 + k,
+                     ("12:30", "15:00", "17:30", "20:00"), weekend=(-1, 0, 0, 1))
+
+
+EXTRA_LEAGUES = tuple(_extra_league(k) for k in range(1, MAX_EXTRA_LEAGUES + 1))
+LEAGUE_BY_ID = {league.id: league for league in LEAGUES + EXTRA_LEAGUES}
 DOMESTIC = tuple(league for league in LEAGUES if league.type == "League")
 UCL = 2
 UCL_QUOTA = {39: 5, 140: 5, 135: 5, 78: 5, 61: 4, 88: 4, 144: 4}  # UCL places per domestic league

@@ -105,8 +105,19 @@ def _generated(seed: int, name: str, town: str, league: LeagueDef, ordinal: int)
                 venue, rng.gauss(-0.05, 0.15), rng.gauss(-0.05, 0.15), colors, ordinal)
 
 
-def build_clubs(seed: int) -> list[Team]:
-    """Every domestic club of the world, league by league (the UCL draws from these)."""
+def _extra(seed: int, league: LeagueDef, number: int, ordinal: int) -> Team:
+    """A club of a synthetic league: named after its league, so it cannot be taken for a real or generated one."""
+    rng = seeded(seed, "club", ordinal)
+    town = f"{league.country} Town {number}"
+    venue = Venue(30_000 + ordinal, f"{town} Ground", f"{rng.randint(1, 120)} {rng.choice(STREETS)}", town,
+                  league.country, rng.randrange(6_000, 42_000, 50), "grass")
+    return Team(20_000 + ordinal, f"{town} FC", f"S{league.slot:02d}", league.country, rng.randint(1878, 1965),
+                league.id, venue, rng.gauss(-0.05, 0.15), rng.gauss(-0.05, 0.15), ("808080", "ffffff"), ordinal)
+
+
+def build_clubs(seed: int, extra: tuple[LeagueDef, ...] = ()) -> list[Team]:
+    """Every domestic club of the world, league by league (the UCL draws from these); the clubs of the
+    `extra` synthetic leagues come last, so the real ones keep their ordinals (and player ids)."""
     teams: list[Team] = []
     venues: dict[str, Venue] = {}
     for league in DOMESTIC:
@@ -116,4 +127,6 @@ def build_clubs(seed: int) -> list[Team]:
         rng = seeded(seed, "club-names", league.id)
         for name, town in club_names(rng, league.country, league.teams - len(famous)):
             teams.append(_generated(seed, name, town, league, len(teams)))
+    for league in extra:
+        teams += [_extra(seed, league, n, len(teams) + n - 1) for n in range(1, league.teams + 1)]
     return teams

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afc.errors import ConfigError
+from afc.sandbox.catalog import MAX_EXTRA_LEAGUES
 from afc.sandbox.faults import check_rates
 from afc.sandbox.tiers import TIERS
 
@@ -24,6 +25,7 @@ class SandboxConfig:
     fault_seed: int = 0
     timeout_seconds: float = 30.0  # how long a `timeout` fault holds the connection
     slow_seconds: tuple[float, float] = (1.0, 3.0)  # the delay range of a `slow` fault
+    extra_leagues: int = 0  # synthetic domestic leagues served besides the real 8 (benches of many leagues)
 
     def validate(self) -> SandboxConfig:
         """Raise ConfigError naming the first bad setting; return self when all are good."""
@@ -37,6 +39,8 @@ class SandboxConfig:
                 raise ConfigError(f"sandbox: {name.replace('_', '-')} must be at least 1, got {value}")
         if self.timeout_seconds < 0 or self.slow_seconds[0] < 0 or self.slow_seconds[1] < self.slow_seconds[0]:
             raise ConfigError("sandbox: fault delays must be non-negative and slow_seconds ordered (low, high)")
+        if not 0 <= self.extra_leagues <= MAX_EXTRA_LEAGUES:
+            raise ConfigError(f"sandbox: extra-leagues must be 0 to {MAX_EXTRA_LEAGUES}, got {self.extra_leagues}")
         check_rates(self.faults)
         return self
 

@@ -85,7 +85,7 @@ class Api:
     def __init__(self, cfg: SandboxConfig, clock: AnyClock, world: World | None = None):
         self.cfg = cfg.validate()
         self.clock = clock
-        self.world = world or World.shared(cfg.seed, season_year(clock.now()))
+        self.world = world or World.shared(cfg.seed, season_year(clock.now()), cfg.extra_leagues)
         self.quota = Quota(cfg.daily, cfg.per_minute, cfg.rate_limit)
         self.faults = Faults(cfg.faults, cfg.fault_seed)
         self.calls: Counter = Counter()

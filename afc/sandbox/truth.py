@@ -11,7 +11,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Self
 
-from afc.sandbox.catalog import DOMESTIC, LEAGUE_BY_ID, LEAGUES, UCL, UCL_QUOTA
+from afc.sandbox.catalog import DOMESTIC, EXTRA_LEAGUES, LEAGUE_BY_ID, LEAGUES, UCL, UCL_QUOTA, LeagueDef
 from afc.sandbox.clubs import Team, Venue, build_clubs
 from afc.sandbox.match import Details, build_details
 from afc.sandbox.memo import Memo
@@ -30,10 +30,12 @@ def season_year(at: datetime) -> int:
 class Truth:
     """Countries, leagues, clubs, players and fixtures of one seed; seasons `year-4` .. `year`."""
 
-    def __init__(self, seed: int = 42, year: int | None = None):
+    def __init__(self, seed: int = 42, year: int | None = None, extra_leagues: int = 0):
         self.seed = seed
         self.year = year if year is not None else season_year(datetime.now(UTC))
-        self.leagues: list[int] = [league.id for league in LEAGUES]
+        self.extra: tuple[LeagueDef, ...] = EXTRA_LEAGUES[:extra_leagues]
+        self.league_defs: tuple[LeagueDef, ...] = LEAGUES + self.extra  # what /leagues lists, in order
+        self.leagues: list[int] = [league.id for league in self.league_defs]
         self._teams: list[Team] = []
         self._squads: dict[int, list[Player]] = {}
         self._coaches: dict[int, Coach] = {}
@@ -53,7 +55,7 @@ class Truth:
     # ---- seasons and coverage -------------------------------------------------------------
     def seasons(self, league_id: int) -> list[int]:
         """Season years the league has, oldest first."""
-        return list(range(self.year - 4, self.year + 1)) if league_id in LEAGUE_BY_ID else []
+        return list(range(self.year - 4, self.year + 1)) if league_id in self.leagues else []
 
     def current_season(self, league_id: int, at: datetime) -> int:
         """The league's season running at `at` (clamped to the seasons the world has)."""
@@ -69,7 +71,7 @@ class Truth:
         if not self._teams:
             with self._lock:
                 if not self._teams:
-                    teams = build_clubs(self.seed)
+                    teams = build_clubs(self.seed, self.extra)
                     self._team_by_id = {t.id: t for t in teams}
                     self._venue_by_id = {t.venue.id: t.venue for t in teams}
                     self._teams = teams

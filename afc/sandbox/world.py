@@ -19,10 +19,10 @@ class World(Truth):
     """Countries, leagues, clubs, players and fixtures of one seed, and each fixture's /fixtures item at a moment."""
 
     @staticmethod
-    def shared(seed: int, year: int) -> World:
-        """One world per (seed, year) for the whole process: sandboxes started by tests share what
-        was generated (the world is a pure function of both, so sharing changes no answer)."""
-        return _shared(seed, year)
+    def shared(seed: int, year: int, extra_leagues: int = 0) -> World:
+        """One world per (seed, year, extra leagues) for the whole process: sandboxes started by tests share
+        what was generated (the world is a pure function of the three, so sharing changes no answer)."""
+        return _shared(seed, year, extra_leagues)
 
     def state(self, fixture_id: int, at: datetime, details: bool = False, timezone: str = "UTC") -> dict:
         """The /fixtures item at `at`; with `details`, events/lineups/statistics/players as `ids=` embeds them."""
@@ -35,5 +35,5 @@ class World(Truth):
 
 
 @functools.lru_cache(maxsize=4)
-def _shared(seed: int, year: int) -> World:
-    return World(seed, year)
+def _shared(seed: int, year: int, extra_leagues: int) -> World:
+    return World(seed, year, extra_leagues)

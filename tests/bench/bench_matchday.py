@@ -1,11 +1,13 @@
-"""What a whole match day costs per kind of call, for 1, 5 and every league of the sandbox.
+"""What a whole match day costs per kind of call, for 1, 5, every league of the sandbox and 20 leagues.
 
 For each set of tracked leagues: `afc daily` runs at 06:00 UTC the day before and on the day (its
 predictions job asks for the day's fixtures ahead and once more on match day), then the live loop
 follows the day (sandbox seed 42, Saturday 2026-11-28) from 00:00 to 23:59 with the shipped defaults:
 the live list every 15 s, lineups every 5 min from 40 min before kickoff, statistics every 5 min in
 play, and live odds every 60 s with every tracked league opted in. Each kind's calls are reported next
-to the plan's figure (`afc live-loop --dry-run`) for the same day.
+to the plan's figure (`afc live-loop --dry-run`) for the same day. The sandbox serves just enough
+synthetic leagues (`SandboxConfig.extra_leagues`, ids 9001..) for a set to exist: 20 leagues are its 8
+and 12 synthetic ones.
 
     python tests/bench/bench_matchday.py [--json] [--leagues 39 39,140,135,78,88 ...]
 """
@@ -35,7 +37,8 @@ from afc.live.plan import match_day  # noqa: E402
 from tests.live_support import UntilClock  # noqa: E402
 
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
-SETS = ([39], [39, 140, 135, 78, 88], [39, 140, 135, 78, 61, 88, 144, 2])
+EIGHT = [39, 140, 135, 78, 61, 88, 144, 2]
+SETS = ([39], [39, 140, 135, 78, 88], EIGHT, EIGHT + list(range(9001, 9013)))
 
 
 def jobs_dir(tmp: Path, leagues: list[int]) -> Path:
@@ -54,7 +57,8 @@ def measure(leagues: list[int]) -> dict[str, Any]:
     from afc.sandbox import SandboxConfig, start_sandbox
 
     clock = SimClock(DAY - timedelta(hours=18), speed=0)
-    with tempfile.TemporaryDirectory() as tmp, start_sandbox(SandboxConfig(seed=42, plan="mega"), clock=clock) as sb:
+    cfg = SandboxConfig(seed=42, plan="mega", extra_leagues=max(0, *(lg - 9000 for lg in leagues)))
+    with tempfile.TemporaryDirectory() as tmp, start_sandbox(cfg, clock=clock) as sb:
         settings = load_settings({}, api_key=sb.key, api_base_url=sb.url, database_url=f"sqlite:///{tmp}/afc.db",
                                  data_dir=tmp, jobs_dir=jobs_dir(Path(tmp), leagues))
         fixtures = {f.id for f in sb.world.fixtures_between(DAY, DAY + timedelta(days=1), leagues)}
@@ -85,7 +89,7 @@ def measure(leagues: list[int]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--leagues", nargs="*", help="league sets such as 39 or 39,140 (default: 1, 5 and all 8)")
+    parser.add_argument("--leagues", nargs="*", help="league sets such as 39 or 39,140 (default: 1, 5, all 8 and 20)")
     args = parser.parse_args()
     sets = [[int(x) for x in s.split(",")] for s in args.leagues] if args.leagues else list(SETS)
     results = [measure(leagues) for leagues in sets]

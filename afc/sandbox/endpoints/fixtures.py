@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from afc.sandbox import views
-from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES, LIVE_STATUSES, UCL
+from afc.sandbox.catalog import FINISHED_STATUSES, LIVE_STATUSES, UCL
 from afc.sandbox.contract import Answer, Endpoint, Invalid, Query, Raw, exclusive, ids_list, requires
 from afc.sandbox.schedule import Fixture
 
@@ -30,14 +30,14 @@ def _season_fixtures(q: Query, leagues: Iterable[int], season: int | None) -> li
     pool: list[Fixture] = []
     for league in leagues:
         for year in [season] if season else q.world.seasons(league):
-            pool += q.world.fixtures(league, year) if league in LEAGUE_BY_ID else []
+            pool += q.world.fixtures(league, year) if league in q.world.leagues else []
     return pool
 
 
 def _near(q: Query, first: date, last: date) -> list[Fixture]:
     """Fixtures whose shown date can fall in [first, last] (postponed ones show their old date)."""
     pool = []
-    for league in LEAGUES:
+    for league in q.world.league_defs:
         for season in q.world.seasons(league.id):
             margin = timedelta(days=40)  # postponed fixtures show a date weeks from their kickoff
             if date(season, 7, 1) <= last + margin and first - margin <= date(season + 1, 7, 31):
@@ -54,15 +54,16 @@ def _pool(q: Query) -> list[Fixture]:
     if league is not None:
         return _season_fixtures(q, [league], season)
     if team is not None:
-        leagues = [lg.id for lg in LEAGUES if any(t.id == team for y in ([season] if season else q.world.seasons(lg.id))
-                                                   for t in q.world.league_teams(lg.id, y))]
+        leagues = [lg for lg in q.world.leagues
+                   if any(t.id == team for y in ([season] if season else q.world.seasons(lg))
+                          for t in q.world.league_teams(lg, y))]
         return _season_fixtures(q, leagues, season)
     day, first = q.get("date"), q.get("from")
     if day:
         return _near(q, date.fromisoformat(day), date.fromisoformat(day))
     if first:
         return _near(q, date.fromisoformat(first), date.fromisoformat(q.required("to")))
-    return _season_fixtures(q, [lg.id for lg in LEAGUES], season)
+    return _season_fixtures(q, list(q.world.leagues), season)
 
 
 CHECKS = (  # parameter -> test of (fixture, its item now, the parameter's value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from afc.sandbox.catalog import COUNTRIES, LEAGUE_BY_ID, LEAGUES, UCL, LeagueDef, flag_url, league_logo
+from afc.sandbox.catalog import COUNTRIES, COUNTRY_BY_NAME, LEAGUE_BY_ID, UCL, LeagueDef, flag_url, league_logo
 from afc.sandbox.contract import Answer, Endpoint, Query
 from afc.sandbox.render import iso
 from afc.sandbox.schedule import season_bounds
@@ -68,7 +68,7 @@ def _seasons_for(q: Query, league_id: int) -> list[int]:
 
 
 def _league_matches(q: Query, league: LeagueDef) -> bool:
-    country = next(c for c in COUNTRIES if c[0] == league.country)
+    country = COUNTRY_BY_NAME.get(league.country, (league.country, None, None))
     checks = (
         ("id", lambda v: league.id == int(v)),
         ("name", lambda v: league.name.lower() == v.lower()),
@@ -84,13 +84,13 @@ def leagues(q: Query) -> Answer:
     """/leagues; with `season`, `current` or `team` each item keeps only the matching seasons."""
     items: list[dict] = []
     filtered = any(q.get(p) is not None for p in ("season", "current", "team"))
-    for league in LEAGUES:
+    for league in q.world.league_defs:
         if not _league_matches(q, league):
             continue
         years = _seasons_for(q, league.id)
         if filtered and not years:
             continue
-        _, code, slug = next(c for c in COUNTRIES if c[0] == league.country)
+        _, code, slug = COUNTRY_BY_NAME.get(league.country, (league.country, None, None))
         items.append({"league": {"id": league.id, "name": league.name, "type": league.type,
                                  "logo": league_logo(league.id)},
                       "country": _country(league.country, code, slug),
@@ -103,7 +103,7 @@ def leagues(q: Query) -> Answer:
 
 def leagues_seasons(q: Query) -> Answer:
     """/leagues/seasons: every season year any league has."""
-    return Answer(sorted({y for league in LEAGUES for y in q.world.seasons(league.id)}))
+    return Answer(sorted({y for league in q.world.league_defs for y in q.world.seasons(league.id)}))
 
 
 ENDPOINTS = (

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 
 from afc.sandbox import views
-from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID, LEAGUES
+from afc.sandbox.catalog import FINISHED_STATUSES, LEAGUE_BY_ID
 from afc.sandbox.contract import Answer, Endpoint, Query, ids_list, requires
 from afc.sandbox.outcome import scoring_rates
 from afc.sandbox.render import league_ref
@@ -27,7 +27,7 @@ def _injury_scope(q: Query) -> list[Fixture]:
     if q.get("ids"):
         return [f for f in map(world.fixture, ids_list(q, "ids")) if f]
     if league is not None and season:
-        return world.fixtures(league, season) if league in LEAGUE_BY_ID else []
+        return world.fixtures(league, season) if league in world.leagues else []
     team, pid = q.int("team"), q.int("player")
     if team is not None or pid is not None:
         player = world.player(pid) if pid is not None else None
@@ -35,7 +35,7 @@ def _injury_scope(q: Query) -> list[Fixture]:
         if team is None:
             return []
         year = q.required_int("season")  # a team or a player comes with its season (the rules say so)
-        return [f for lg in LEAGUES for f in world.fixtures(lg.id, year) if team in (f.home_id, f.away_id)]
+        return [f for lg in world.league_defs for f in world.fixtures(lg.id, year) if team in (f.home_id, f.away_id)]
     day = date.fromisoformat(q.required("date"))
     return world.fixtures_between(*_day_bounds(day), [league] if league is not None else None)
 

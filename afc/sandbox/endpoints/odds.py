@@ -98,7 +98,7 @@ def _scope(q: Query) -> list[Fixture]:
     if fixture is not None:
         return [f for f in [q.world.fixture(fixture)] if f]
     if league is not None:  # a league comes with its season (the rules say so)
-        return q.world.fixtures(league, q.required_int("season")) if league in LEAGUE_BY_ID else []
+        return q.world.fixtures(league, q.required_int("season")) if league in q.world.leagues else []
     return q.world.fixtures_between(q.at - HISTORY - timedelta(days=1), q.at + timedelta(days=15))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from afc.sandbox.catalog import LEAGUE_BY_ID, LEAGUES, MEDIA, UCL
+from afc.sandbox.catalog import LEAGUE_BY_ID, MEDIA, UCL
 from afc.sandbox.contract import Answer, Endpoint, Invalid, Query, ids_list
 from afc.sandbox.people import Coach, Player
 from afc.sandbox.render import iso
@@ -96,7 +96,7 @@ def _podium(q: Query, league: int, season: int) -> list[tuple[int, str]]:
 def _trophies(q: Query, team_ids: set[int]) -> list[dict]:
     items = []
     played = {q.world.team(t).league_id for t in team_ids} | {UCL}
-    for league in (lg for lg in LEAGUES if lg.id in played):
+    for league in (lg for lg in q.world.league_defs if lg.id in played):
         for season in reversed(q.world.seasons(league.id)):
             for team, place in _podium(q, league.id, season):
                 if team in team_ids:

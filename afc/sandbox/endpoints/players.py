@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from afc.sandbox.catalog import LEAGUE_BY_ID, LEAGUES
+from afc.sandbox.catalog import LEAGUE_BY_ID
 from afc.sandbox.contract import Answer, Endpoint, Query, requires
 from afc.sandbox.people import Player
 from afc.sandbox.seasonstats import player_block, registered, season_numbers, statistics_entry
@@ -14,7 +14,7 @@ from afc.sandbox.tables import finished
 
 
 def _leagues_of_team(q: Query, team: int, season: int) -> list[int]:
-    return [lg.id for lg in LEAGUES if any(t.id == team for t in q.world.league_teams(lg.id, season))]
+    return [lg for lg in q.world.leagues if any(t.id == team for t in q.world.league_teams(lg, season))]
 
 
 def _entries(q: Query, league: int, season: int, team: int | None = None,
@@ -34,13 +34,13 @@ def _leagues(q: Query, season: int, team: int | None, pid: int | None) -> list[i
     """The competitions a /players query covers."""
     league = q.int("league")
     if league is not None:
-        return [league] if league in LEAGUE_BY_ID else []
+        return [league] if league in q.world.leagues else []
     if team is not None:
         return _leagues_of_team(q, team, season)
     if pid is not None:
         player = q.world.player(pid)
         return [q.world.team(player.team_id).league_id, 2] if player else []
-    return [lg.id for lg in LEAGUES]
+    return list(q.world.leagues)
 
 
 def _items(q: Query, leagues: list[int], season: int, team: int | None, pid: int | None) -> list[dict]:
@@ -150,7 +150,7 @@ def _top(endpoint: str) -> Callable[[Query], Answer]:
 
     def handler(q: Query) -> Answer:
         league, season = q.int("league"), q.int("season")
-        if league not in LEAGUE_BY_ID or season not in q.world.seasons(league) or \
+        if league not in q.world.leagues or season not in q.world.seasons(league) or \
                 not LEAGUE_BY_ID[league].coverage()[flag]:
             return Answer([])
         numbers = season_numbers(q.world, league, season, q.at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from afc.sandbox.catalog import COUNTRIES, LEAGUE_BY_ID, LEAGUES
+from afc.sandbox.catalog import COUNTRIES
 from afc.sandbox.contract import Answer, Endpoint, Invalid, Query, exclusive, requires
 from afc.sandbox.endpoints.general import _country
 from afc.sandbox.render import league_ref
@@ -46,7 +46,7 @@ def _limit(q: Query) -> datetime:
 def teams_statistics(q: Query) -> Answer:
     """/teams/statistics: an object; `[]` when the team does not play that league-season."""
     league, season, team = q.required_int("league"), q.required_int("season"), q.required_int("team")
-    if league not in LEAGUE_BY_ID or all(t.id != team for t in q.world.league_teams(league, season)):
+    if league not in q.world.leagues or all(t.id != team for t in q.world.league_teams(league, season)):
         return Answer([])
     body = team_statistics(q.world, league, season, team, _limit(q))
     return Answer(body, results=len(body))
@@ -59,7 +59,7 @@ def teams_seasons(q: Query) -> Answer:
 
 def teams_countries(q: Query) -> Answer:
     """/teams/countries: countries that have clubs."""
-    names = {league.country for league in LEAGUES if league.type == "League"}
+    names = {league.country for league in q.world.league_defs if league.type == "League"}
     return Answer([_country(*c) for c in COUNTRIES if c[0] in names])
 
 
@@ -90,9 +90,9 @@ def standings(q: Query) -> Answer:
     """/standings: one item per league, `league.standings` one list per group."""
     season, team, league = q.required_int("season"), q.int("team"), q.int("league")
     if league is not None:
-        leagues = [league] if league in LEAGUE_BY_ID else []
+        leagues = [league] if league in q.world.leagues else []
     else:
-        leagues = [lg.id for lg in LEAGUES if any(t.id == team for t in q.world.league_teams(lg.id, season))]
+        leagues = [lg for lg in q.world.leagues if any(t.id == team for t in q.world.league_teams(lg, season))]
     items = [_standing(q, league, season, team) for league in leagues if season in q.world.seasons(league)]
     return Answer([item for item in items if item])
 
