@@ -31,7 +31,7 @@ from tests.conftest import PG_ADMIN
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SMALL = ("144", "2025", "fixtures,details,standings,teams")  # 16 teams: 1 + 12 + 1 + 1 calls (+1 /leagues)
-META = {"updated_at", "raw_id"}
+META = {"updated_at", "raw_id", "lineups_seen_at", "lineups_before_kickoff_min"}  # when afc fetched, not what
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ _CONSTRAINT = ("primary", "unique", "foreign", "constraint", "check", "exclude")
 _SYNONYMS = {"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
              "int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
              "decimal": "numeric", "float8": "double precision", "float4": "real", "character varying": "text",
-             "varchar": "text"}
+             "varchar": "text", "serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}
 
 
 @dataclass(frozen=True)
