@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from afc.db import Database, as_datetime
+from afc.db import Database, as_datetime, marks
 
 KICKOFFS = """
 SELECT d.fixture_id, f.kickoff_at FROM core.fixture_details d JOIN core.fixtures f ON f.id = d.fixture_id
@@ -25,10 +25,10 @@ def mark_lineups(db: Database, fixture_ids: Iterable[int], at: datetime) -> int:
     ids = sorted(set(fixture_ids))
     if not ids:
         return 0
-    rows = db.fetchall(KICKOFFS.format(marks=", ".join(["%s"] * len(ids))), ids)
-    marks = [{"id": fixture_id, "at": at, "before": _minutes_before(as_datetime(kickoff), at)}
-             for fixture_id, kickoff in rows]
-    return max(0, db.executemany(MARK, marks)) if marks else 0
+    rows = db.fetchall(KICKOFFS.format(marks=marks(len(ids))), ids)
+    seen = [{"id": fixture_id, "at": at, "before": _minutes_before(as_datetime(kickoff), at)}
+            for fixture_id, kickoff in rows]
+    return max(0, db.executemany(MARK, seen)) if seen else 0
 
 
 def _minutes_before(kickoff: datetime | None, at: datetime) -> int | None:

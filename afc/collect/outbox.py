@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from afc.collect.changes import Notice, Observation, diff
-from afc.db import Database, as_datetime, dump_json, load_json
+from afc.db import Database, as_datetime, dump_json, load_json, marks
 
 FIXTURE_KINDS = ("fixture", "fixture_details")  # what a transform touches when a fixture or its details change
 CHUNK = 500
@@ -59,7 +59,7 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         keeps: list[tuple[Any, ...]] = []
-        for row in db.fetchall(OBSERVE.format(marks=", ".join(["%s"] * len(chunk))), chunk):
+        for row in db.fetchall(OBSERVE.format(marks=marks(len(chunk))), chunk):
             _observe(row, at, raw_id, keeps, events)
         if keeps:  # one multi-row statement for the chunk's new states
             db.execute(KEEP.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(keeps))), [v for k in keeps for v in k])
@@ -92,7 +92,7 @@ def _append(db: Database, events: list[dict[str, Any]]) -> int:
     seen: set[str] = set()
     for start in range(0, len(events), CHUNK):
         keys = [e["key"] for e in events[start:start + CHUNK]]
-        seen.update(k for (k,) in db.fetchall(KNOWN.format(marks=", ".join(["%s"] * len(keys))), keys))
+        seen.update(k for (k,) in db.fetchall(KNOWN.format(marks=marks(len(keys))), keys))
     fresh = []
     for event in events:
         if event["key"] not in seen:

@@ -24,7 +24,7 @@ from afc.api.client import Request, Response, classify
 from afc.clock import Clock
 from afc.collect import drift, runs
 from afc.collect.step import write_batch
-from afc.db import Database, as_datetime, dump_json, load_json
+from afc.db import Database, as_datetime, dump_json, load_json, marks
 from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
 from afc.redact import describe
@@ -227,7 +227,7 @@ def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
 def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived | None]:
     if not heads:
         return {}
-    sql = BODIES.format(marks=", ".join(["%s"] * len(heads)))
+    sql = BODIES.format(marks=marks(len(heads)))
     loaded = {}
     for raw_id, body, body_text, fetched_at in db.fetchall(sql, list(heads)):
         _, endpoint, params = heads[raw_id]
@@ -288,7 +288,7 @@ def _replay_one(db: Database, clock: Clock, entry: Archived, open_items: set[int
 
 
 def _open_quarantine(db: Database, raw_ids: list[int]) -> dict[int, set[int]]:
-    rows = db.fetchall(OPEN_QUARANTINE.format(marks=", ".join(["%s"] * len(raw_ids))), raw_ids)
+    rows = db.fetchall(OPEN_QUARANTINE.format(marks=marks(len(raw_ids))), raw_ids)
     found: dict[int, set[int]] = {}
     for raw_id, index in rows:
         found.setdefault(int(raw_id), set()).add(int(index))

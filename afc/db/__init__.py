@@ -81,6 +81,13 @@ def redact_url(url: str) -> str:
     return redact(url)
 
 
+def marks(count: int, width: int = 1) -> str:
+    """Placeholders: `%s, %s` for single keys, `VALUES (%s, %s), (...)` for composite ones."""
+    if width == 1:
+        return ", ".join(["%s"] * count)
+    return "VALUES " + ", ".join("(" + ", ".join(["%s"] * width) + ")" for _ in range(count))
+
+
 def dump_json(value: Any) -> str | None:
     """Canonical JSON text: the same value always gives the same string (delta detection)."""
     if value is None:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from afc.db import Database, dump_json
+from afc.db import Database, dump_json, marks
 from afc.db.history import HISTORIES, append_changed
 from afc.transform.model import Json, Row, TableRows
 
@@ -42,8 +42,7 @@ COPY_MIN = 100  # PostgreSQL: from this many rows, COPY into a scratch table and
 def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe); positional parameters
     (`values`): both drivers bind a tuple several times faster than a dict of names."""
-    marks = ", ".join(["%s"] * len(columns + META))
-    return _conflict(f"VALUES ({marks})", table, columns, key, stub)
+    return _conflict(f"VALUES ({marks(len(columns + META))})", table, columns, key, stub)
 
 
 @lru_cache(maxsize=512)
@@ -74,13 +73,8 @@ def _where_in(db: Database, table: str, columns: tuple[str, ...], match: tuple[s
     cols, where = ", ".join(columns), ", ".join(match)
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
-        if len(match) == 1:
-            marks = ", ".join(["%s"] * len(chunk))
-            params = [k[0] for k in chunk]
-        else:
-            marks = "VALUES " + ", ".join("(" + ", ".join(["%s"] * len(match)) + ")" for _ in chunk)
-            params = [v for k in chunk for v in k]
-        sql = f"SELECT {cols} FROM {table} WHERE ({where}) IN ({marks})"
+        params = [k[0] for k in chunk] if len(match) == 1 else [v for k in chunk for v in k]
+        sql = f"SELECT {cols} FROM {table} WHERE ({where}) IN ({marks(len(chunk), len(match))})"
         found.update(tuple(r) for r in db.fetchall(sql, params))
     return found
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from afc.config.live import LiveConfig
-from afc.db import Database, as_datetime
+from afc.db import Database, as_datetime, marks
 
 QUEUE = """
 INSERT INTO ops.live_followups AS q (fixture_id, kind, due_at, attempts, created_at, updated_at)
@@ -51,7 +51,7 @@ def clear(db: Database, live_ids: Iterable[int]) -> int:
     ids = sorted(set(live_ids))
     if not ids:
         return 0
-    return max(0, db.execute(CLEAR.format(ids=", ".join(["%s"] * len(ids))), ids))
+    return max(0, db.execute(CLEAR.format(ids=marks(len(ids))), ids))
 
 
 def due(db: Database, now: datetime, limit: int = 20) -> list[Followup]:

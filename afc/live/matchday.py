@@ -20,7 +20,7 @@ from afc.api.client import Request, Response
 from afc.clock import next_utc_midnight
 from afc.collect.step import Context, step
 from afc.config.live import LiveConfig
-from afc.db import Database
+from afc.db import Database, marks
 from afc.errors import AfcError, AuthError, QuotaExhausted
 from afc.live import followups, plan
 from afc.live.schedule import Schedule, league_filter
@@ -156,7 +156,7 @@ def in_play(db: Database, fixture_ids: tuple[int, ...]) -> list[tuple[int, int, 
     just before may have seen some finish: their details are the follow-ups' work)."""
     if not fixture_ids:
         return []
-    rows = db.fetchall(IN_PLAY.format(ids=", ".join(["%s"] * len(fixture_ids))), [True, *fixture_ids])
+    rows = db.fetchall(IN_PLAY.format(ids=marks(len(fixture_ids))), [True, *fixture_ids])
     return [(fid, league, bool(covered)) for fid, league, covered in rows]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from afc.db import Database
+from afc.db import Database, marks
 
 CHUNK = 500  # keys per statement: well under both backends' parameter limits
 
@@ -19,20 +19,13 @@ def chunks(keys: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield ordered[start : start + size]
 
 
-def marks(count: int, width: int = 1) -> str:
-    """`%s, %s` for single keys, `VALUES (%s, %s), (...)` for composite ones."""
-    if width == 1:
-        return ", ".join(["%s"] * count)
-    return "VALUES " + ", ".join("(" + ", ".join(["%s"] * width) + ")" for _ in range(count))
-
-
 @lru_cache(maxsize=32)
 def upsert_sql(table: str, key: tuple[str, ...], columns: tuple[str, ...]) -> str:
     """INSERT … ON CONFLICT DO UPDATE only when a value differs; updated_at is never compared. Positional
     parameters: both drivers bind a tuple several times faster than a dict of names."""
     values = [c for c in columns if c not in key]
     cols = ", ".join(columns + ("updated_at",))
-    placeholders = ", ".join(["%s"] * (len(columns) + 1))
+    placeholders = marks(len(columns) + 1)
     sets = ", ".join(f"{c} = excluded.{c}" for c in values + ["updated_at"])
     old = ", ".join(f"t.{c}" for c in values)
     new = ", ".join(f"excluded.{c}" for c in values)

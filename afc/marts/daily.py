@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from afc.db import Database
-from afc.marts.common import chunks, marks
+from afc.db import Database, marks
+from afc.marts.common import chunks
 
 COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
            "home_team_id", "home_team", "away_team_id", "away_team", "home_goals", "away_goals",

@@ -10,8 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from afc.db import Database, as_datetime
-from afc.marts.common import chunks, marks, upsert
+from afc.db import Database, as_datetime, marks
+from afc.marts.common import chunks, upsert
 
 # The prices a response kept (an index seek per fixture) with their fixture's kick-off.
 KEPT_NOW = """

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from afc.db import Database, as_datetime, load_json
-from afc.marts.common import chunks, delete, marks, upsert
+from afc.db import Database, as_datetime, load_json, marks
+from afc.marts.common import chunks, delete, upsert
 
 SELECT = """
 SELECT f.id AS fixture_id, f.status_group, f.league_id, l.name AS league_name, f.kickoff_at,

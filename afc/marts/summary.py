@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from afc.db import Database
-from afc.marts.common import chunks, marks, upsert
+from afc.db import Database, marks
+from afc.marts.common import chunks, upsert
 
 FIXTURES = """
 SELECT league_id, season, count(*),

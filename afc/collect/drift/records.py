@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from afc.collect.drift.observer import Difference
-from afc.db import Database, as_datetime
+from afc.db import Database, as_datetime, marks
 
 # The example is the latest response that showed the difference: it outlives raw retention longest.
 RECORD = """
@@ -82,7 +82,7 @@ def unknown_ids(db: Database, ids: Sequence[int]) -> list[int]:
     """Those of `ids` that name no drift record."""
     if not ids:
         return []
-    found = {r[0] for r in db.fetchall(KNOWN_IDS.format(marks=", ".join(["%s"] * len(ids))), list(ids))}
+    found = {r[0] for r in db.fetchall(KNOWN_IDS.format(marks=marks(len(ids))), list(ids))}
     return [i for i in ids if i not in found]
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from afc.config.coverage import DETAIL_PARTS, CoverageConfig, coverage_config
 from afc.config.jobs import JobConfig
-from afc.db import Database, dump_json, load_json
-from afc.marts.common import chunks, marks, upsert
+from afc.db import Database, dump_json, load_json, marks
+from afc.marts.common import chunks, upsert
 from afc.marts.coverage.calculate import compute, select
 from afc.marts.coverage.model import Coverage, CoverageReport
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import cast
 
 from afc.api.endpoints import ENDPOINTS
-from afc.db import Database, as_datetime
+from afc.db import Database, as_datetime, marks
 from afc.marts.coverage.model import RawRun
 
 # The coverage endpoint → the API endpoint whose `league`+`season` call returns the whole season.
@@ -76,7 +76,7 @@ def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun 
         return None
     rows = db.fetchall(_sql(RUN, api), keys | {"since": first[0]})  # as stored: exact on both backends
     ids = [int(r[0]) for r in rows]
-    quarantined = db.fetchone(QUARANTINED.format(marks=", ".join(["%s"] * len(ids))), ids) if ids else None
+    quarantined = db.fetchone(QUARANTINED.format(marks=marks(len(ids))), ids) if ids else None
     return RawRun(
         fetched_at=cast(datetime, as_datetime(first[0])),  # fetched_at is NOT NULL
         items=sum(int(r[1] or 0) for r in rows),
