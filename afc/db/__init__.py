@@ -93,7 +93,9 @@ def dump_json(value: Any) -> str | None:
     if value is None:
         return None
     data = _canonical(value)
-    if b"\\u0000" in data:  # PostgreSQL's jsonb cannot hold NUL: drop it from strings and keys
+    # PostgreSQL's jsonb cannot hold NUL: drop it from strings and keys. Backslashes are rare in orjson's
+    # text and a one-byte search runs at memory speed: the six-byte one only runs when there is one.
+    if b"\\" in data and b"\\u0000" in data:
         data = _canonical(without_nul(value))
     return data.decode()
 
@@ -115,13 +117,14 @@ def _canonical(value: Any) -> bytes:
 
 def _float_forms(data: bytes) -> bool:
     """Whether orjson's text may hold a float written unlike json.dumps: an exponent after a digit, or a
-    number below 1e-4 (bytes.find first: far faster than a regular expression over the whole text)."""
-    for mark in (b"e-", b"e+"):
-        at = data.find(mark)
+    number below 1e-4. Each sign byte is found with a one-byte search (memchr, far faster than looking for
+    `e-` itself, since `e` is everywhere in text), then the bytes before it are checked."""
+    for sign in b"-+":
+        at = data.find(sign, 2)
         while at > 0:
-            if 48 <= data[at - 1] <= 57:  # a digit
+            if data[at - 1] == 101 and 48 <= data[at - 2] <= 57:  # `e` after a digit
                 return True
-            at = data.find(mark, at + 2)
+            at = data.find(sign, at + 1)
     return b"0.0000" in data and _SMALL_FLOAT.search(data) is not None
 
 
