@@ -66,20 +66,36 @@ def _elements(element: Node, values: Iterable[Any], found: set[Difference]) -> N
 
 
 def _object(node: Node, value: dict[str, Any], found: set[Difference], signature: tuple[Any, ...]) -> None:
-    plan = _PLANS.get(signature)
-    if plan is None:
-        if len(_PLANS) >= MAX_PLANS:
-            _PLANS.clear()
-        plan = _PLANS[signature] = _plan(node, value)
-    changes, nested = plan
+    changes, nested = _PLANS.get(signature) or _learn(signature, node, value)
     if changes:
         found.update(changes)
+    if nested:
+        _nested(nested, value, found)
+
+
+def _nested(nested: tuple[tuple[str, Node, bool], ...], value: dict[str, Any], found: set[Difference]) -> None:
+    """The objects and arrays inside one object. Most objects inside are leaves (a team, a player's goals):
+    their plan is looked up here, and only an object with something inside costs another call."""
+    plans = _PLANS
     for key, child, is_object in nested:
         sub = value[key]
-        if is_object:
-            _object(child, sub, found, (child, *sub, *map(type, sub.values())))
-        elif child.items is not None:
-            _elements(child.items, sub, found)
+        if not is_object:
+            if child.items is not None:
+                _elements(child.items, sub, found)
+            continue
+        signature = (child, *sub, *map(type, sub.values()))
+        changes, inner = plans.get(signature) or _learn(signature, child, sub)
+        if changes:
+            found.update(changes)
+        if inner:
+            _nested(inner, sub, found)
+
+
+def _learn(signature: tuple[Any, ...], node: Node, value: dict[str, Any]) -> Plan:
+    if len(_PLANS) >= MAX_PLANS:
+        _PLANS.clear()
+    plan = _PLANS[signature] = _plan(node, value)
+    return plan
 
 
 def _plan(node: Node, value: dict[str, Any]) -> Plan:
