@@ -7,6 +7,7 @@ equivalence tests noticing (they replay real recordings, which hold few odd valu
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -30,3 +31,83 @@ def test_a_float_after_many_hyphens_and_signs_is_still_written_as_json_dumps_wri
 def test_nul_is_dropped_only_where_the_text_has_an_escape() -> None:
     assert dump_json({"a": "x\x00y", "b": "c\\d"}) == _stdlib({"a": "xy", "b": "c\\d"})
     assert dump_json({"a": "back\\slash"}) == _stdlib({"a": "back\\slash"})
+
+
+# --- stubs made once per response ---------------------------------------------------------------
+
+from afc import transform  # noqa: E402
+from afc.transform.fixtures import fixture  # noqa: E402
+from afc.transform.model import Batch  # noqa: E402
+from tests.conftest import sample  # noqa: E402
+
+EPL = "fixtures/obissing__matches2023.json"
+
+
+def _item(fixture_id: int, home: dict[str, Any], away: dict[str, Any], league_name: Any = "Premier League",
+          flag: Any = "https://flags/gb.svg") -> dict[str, Any]:
+    return {"fixture": {"id": fixture_id, "timestamp": 1700000000, "status": {"short": "NS"},
+                        "venue": {"id": 7, "name": "Ground", "city": "Town"}},
+            "league": {"id": 39, "name": league_name, "country": "England", "flag": flag, "season": 2023},
+            "teams": {"home": home, "away": away}, "goals": {}, "score": {}}
+
+
+def _stubs(batch: Batch, table: str) -> dict[Any, dict[str, Any]]:
+    return {row["id"] if "id" in row else row["name"]: row
+            for rows in batch.tables() if rows.table == table and rows.stub for row in rows.rows}
+
+
+def test_the_last_item_naming_a_team_still_gives_its_stub_even_when_an_earlier_item_made_the_same_one() -> None:
+    a, b = {"id": 1, "name": "Arsenal", "logo": "a.png"}, {"id": 1, "name": "Arsenal FC", "logo": "a.png"}
+    other = {"id": 2, "name": "Other", "logo": None}
+    batch = transform.run("fixtures", {}, [_item(10, a, other), _item(11, b, other), _item(12, a, other)])
+    assert _stubs(batch, "core.teams")[1] == {"id": 1, "name": "Arsenal", "logo": "a.png"}
+    # within one item too: the away side's spelling (seen before) comes after the home side's new one
+    batch = transform.run("fixtures", {}, [_item(10, a, other), _item(11, b, a)])
+    assert _stubs(batch, "core.teams")[1] == {"id": 1, "name": "Arsenal", "logo": "a.png"}
+    batch = transform.run("fixtures", {}, [_item(10, a, other), _item(11, b, other)])
+    assert _stubs(batch, "core.teams")[1]["name"] == "Arsenal FC"
+
+
+def test_a_stub_staged_by_a_quarantined_item_is_made_again_by_the_next_item() -> None:
+    new = {"id": 3, "name": "Newcomer", "logo": "n.png"}
+    broken = _item(10, new, {"id": "not a number"})
+    batch = transform.run("fixtures", {}, [broken, _item(11, new, {"id": 2, "name": "Other", "logo": None})])
+    assert [q.reason for q in batch.quarantined] == ["id: required integer, got 'not a number'"]
+    assert _stubs(batch, "core.teams")[3] == {"id": 3, "name": "Newcomer", "logo": "n.png"}
+
+
+def test_league_country_and_venue_stubs_follow_the_last_item_too() -> None:
+    a, b = {"id": 1, "name": "A", "logo": None}, {"id": 2, "name": "B", "logo": None}
+    batch = transform.run("fixtures", {}, [_item(10, a, b, "PL", "f1"), _item(11, a, b, "EPL", "f2"),
+                                           _item(12, a, b, "PL", "f1")])
+    assert _stubs(batch, "core.leagues")[39]["name"] == "PL"
+    assert _stubs(batch, "core.countries")["England"] == {"name": "England", "flag": "f1"}
+
+
+def test_values_that_compare_equal_but_read_differently_are_not_taken_for_the_same_stub() -> None:
+    # 0.0 == -0.0 and 1 == True in Python, but their text differs: such names are not cached at all
+    first, second = {"id": 1, "name": 0.0, "logo": None}, {"id": 1, "name": -0.0, "logo": None}
+    other = {"id": 2, "name": "Other", "logo": None}
+    batch = transform.run("fixtures", {}, [_item(10, first, other), _item(11, second, other)])
+    assert _stubs(batch, "core.teams")[1]["name"] == "-0.0"
+    batch = transform.run("fixtures", {}, [_item(10, other, {"id": 1, "name": 1, "logo": None}),
+                                           _item(11, other, {"id": 1, "name": True, "logo": None})])
+    assert _stubs(batch, "core.teams")[1]["name"] == "True"
+
+
+def test_a_season_of_fixtures_makes_each_stub_row_once_per_change() -> None:
+    items = sample(EPL)["response"]
+    batch = Batch()
+    staged: Counter[str] = Counter()
+    for entry in items:
+        fixture(entry, {}, batch)
+        staged.update(table for table, _, _, stub in batch._staged if stub)
+        batch.commit_item()
+    # a venue's row is made again each time its name changes from the last item's (Brighton's has two)
+    venues = [(i["fixture"]["venue"]["id"], i["fixture"]["venue"]["name"]) for i in items
+              if i["fixture"]["venue"]["id"] is not None]
+    renamed = sum(1 for n, (key, name) in enumerate(venues)
+                  if name != next((v for k, v in reversed(venues[:n]) if k == key), name))
+    assert staged == {"core.teams": 20, "core.leagues": 1, "core.countries": 1, "core.league_seasons": 1,
+                      "core.venues": len({key for key, _ in venues}) + renamed}
+    assert len(_stubs(batch, "core.teams")) == 20 and batch.items == 380

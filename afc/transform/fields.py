@@ -25,7 +25,12 @@ def path(item: Any, *keys: str) -> Any:
 
 def req_int(item: Any, *keys: str) -> int:
     """A required integer (an id): missing, null or not a number quarantines the item."""
-    value = path(item, *keys)
+    if len(keys) == 1:  # an id next to its object, as most are: no walk, and an int is the common case
+        value = item.get(keys[0]) if isinstance(item, dict) else None
+        if type(value) is int and -INT_MAX <= value <= INT_MAX:
+            return value
+    else:
+        value = path(item, *keys)
     if isinstance(value, bool) or value is None:
         raise ItemInvalid(f"{'.'.join(keys)}: required integer, got {value!r}")
     number = opt_int(value)
@@ -58,9 +63,12 @@ def opt_int(value: Any) -> int | None:
 
 def opt_num(value: Any) -> float | None:
     """An optional number from 57, 6.3, "6.3", "57%" or "1.87"; anything else is None."""
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is int or kind is float:  # the common case first: statistics are mostly plain numbers
+        number = float(value)
+    elif value is None or kind is bool:
         return None
-    if isinstance(value, (int, float)):
+    elif isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str) and (match := _NUMBER.match(value)):
         number = float(match[1])

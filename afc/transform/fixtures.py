@@ -28,6 +28,11 @@ STAT_COLUMNS = {
     "red cards": "red_cards", "goalkeeper saves": "goalkeeper_saves", "total passes": "total_passes",
     "passes accurate": "passes_accurate", "passes %": "passes_pct", "expected_goals": "expected_goals",
 }
+NO_STATS: dict[str, Any] = dict.fromkeys(STAT_COLUMNS.values())
+# Each label as the API spells it ("Shots on Goal") → its column ("" for labels without one), learned on first
+# sight: a handful of spellings, looked up 34 times per fixture. Bounded, so odd data cannot grow it.
+_COLUMN_OF: dict[str, str] = {}
+MAX_LABELS = 1_000
 DETAILS_KEY = ("fixture_id",)
 STATS_KEY = ("fixture_id", "team_id")
 
@@ -54,45 +59,54 @@ def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
     teams = entry.get("teams") or {}
     home, away = teams.get("home") or {}, teams.get("away") or {}
     state = info.get("status") or {}
-    periods = info.get("periods") or {}
     short = status.normalise(state.get("short"))
+    group = status.GROUPS.get(short) if short else None  # status.group(short) without normalising again
+    # One dict built in column order (the row's columns name its upsert); the calls run in the order they
+    # did as helpers, so a malformed item fails on the same field with the same reason.
     row = {
         "id": fixture_id, "league_id": league_id, "season": season, "round": opt_text(league.get("round")),
         "kickoff_at": from_timestamp(info.get("timestamp")) or from_iso(info.get("date")),
-        "status_short": short, "status_long": opt_text(state.get("long")), "status_group": status.group(short),
+        "status_short": short, "status_long": opt_text(state.get("long")), "status_group": group,
         "elapsed": opt_int(state.get("elapsed")), "extra": opt_int(state.get("extra")),
-        "referee": opt_text(info.get("referee")), **_venue(info.get("venue") or {}, batch),
-        "home_team_id": team_stub(home, batch), "away_team_id": team_stub(away, batch), **_score(entry),
-        "home_winner": opt_bool(home.get("winner")), "away_winner": opt_bool(away.get("winner")),
-        "period_first": from_timestamp(periods.get("first")), "period_second": from_timestamp(periods.get("second")),
+        "referee": opt_text(info.get("referee")),
     }
+    _venue(info.get("venue") or {}, row, batch)
+    row["home_team_id"], row["away_team_id"] = team_stub(home, batch), team_stub(away, batch)
+    _score(entry, row)
+    row["home_winner"], row["away_winner"] = opt_bool(home.get("winner")), opt_bool(away.get("winner"))
+    periods = info.get("periods") or {}
+    row["period_first"] = from_timestamp(periods.get("first"))
+    row["period_second"] = from_timestamp(periods.get("second"))
     batch.add("core.fixtures", ("id",), row)
     batch.touch("fixture", fixture_id)
-    if row["status_group"] == "live":
+    if group == "live":
         batch.touch("fixture_live", fixture_id)  # the live panel looks only at these and its own rows
     if season is not None:
         batch.touch("league_season", (league_id, season))
     return fixture_id, short
 
 
-def _venue(venue: dict[str, Any], batch: Batch) -> dict[str, Any]:
+def _venue(venue: dict[str, Any], row: dict[str, Any], batch: Batch) -> None:
     venue_id = opt_int(venue.get("id"))
-    name, city = opt_text(venue.get("name")), opt_text(venue.get("city"))
+    row["venue_id"], row["venue_name"], row["venue_city"] = (
+        venue_id, opt_text(venue.get("name")), opt_text(venue.get("city")))
     if venue_id is not None:
-        batch.add("core.venues", ("id",), {"id": venue_id, "name": name, "city": city}, stub=True)
-    return {"venue_id": venue_id, "venue_name": name, "venue_city": city}
+        source = (row["venue_name"], row["venue_city"])
+        if not batch.holds_stub("core.venues", venue_id, source):
+            batch.add_stub("core.venues", ("id",), {"id": venue_id, "name": source[0], "city": source[1]}, source)
 
 
-PERIODS = (("ht", "halftime"), ("ft", "fulltime"), ("et", "extratime"), ("pen", "penalty"))
+# (score key, home column, away column): the column names built once, not per item
+PERIODS = (("halftime", "ht_home", "ht_away"), ("fulltime", "ft_home", "ft_away"),
+           ("extratime", "et_home", "et_away"), ("penalty", "pen_home", "pen_away"))
 
 
-def _score(entry: dict[str, Any]) -> dict[str, int | None]:
+def _score(entry: dict[str, Any], row: dict[str, Any]) -> None:
     goals, score = entry.get("goals") or {}, entry.get("score") or {}
-    row = {"home_goals": opt_int(goals.get("home")), "away_goals": opt_int(goals.get("away"))}
-    for prefix, period in PERIODS:
+    row["home_goals"], row["away_goals"] = opt_int(goals.get("home")), opt_int(goals.get("away"))
+    for period, home, away in PERIODS:
         both = score.get(period) or {}
-        row[f"{prefix}_home"], row[f"{prefix}_away"] = opt_int(both.get("home")), opt_int(both.get("away"))
-    return row
+        row[home], row[away] = opt_int(both.get("home")), opt_int(both.get("away"))
 
 
 def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final: bool | None = None) -> None:
@@ -126,9 +140,14 @@ def team_stats(fixture_id: int, statistics: list[Any], batch: Batch) -> None:
     batch.replace_scope("core.fixture_team_stats", ("fixture_id",))
     for side in statistics:
         team_id = team_stub(side.get("team"), batch)
-        row: dict[str, Any] = {"fixture_id": fixture_id, "team_id": team_id} | dict.fromkeys(STAT_COLUMNS.values())
+        row: dict[str, Any] = {"fixture_id": fixture_id, "team_id": team_id} | NO_STATS
         for stat in side.get("statistics") or []:
-            column = STAT_COLUMNS.get(str(stat.get("type", "")).strip().lower())
+            label = stat.get("type", "")
+            column = _COLUMN_OF.get(label) if type(label) is str else None
+            if column is None:
+                column = STAT_COLUMNS.get(str(label).strip().lower(), "")
+                if type(label) is str and len(_COLUMN_OF) < MAX_LABELS:
+                    _COLUMN_OF[label] = column
             if column:
                 row[column] = opt_num(stat.get("value"))
         batch.add("core.fixture_team_stats", STATS_KEY, row)

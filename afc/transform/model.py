@@ -22,6 +22,7 @@ TABLE_ORDER = (
 )
 
 Row = dict[str, Any]
+_UNKNOWN = object()  # the source of a stub made of values `holds_stub` cannot compare: equal to nothing
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class Batch:
     _replace: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _staged: list[tuple[str, tuple[str, ...], Row, bool]] = field(default_factory=list)
     _staged_touch: list[tuple[str, Any]] = field(default_factory=list)
+    # (table, key) -> the values its stub row was made of, for `holds_stub`; staged ones overlay the kept ones
+    _sources: dict[tuple[str, Any], Any] = field(default_factory=dict)
+    _staged_sources: dict[tuple[str, Any], Any] = field(default_factory=dict)
     quarantined: list[Quarantined] = field(default_factory=list)
     touched: dict[str, set[Any]] = field(default_factory=dict)
     items: int = 0
@@ -76,6 +80,25 @@ class Batch:
     def add(self, table: str, key: tuple[str, ...], row: Row, *, stub: bool = False) -> None:
         """Stage one row; a stub is dropped when a full row with the same key is in the batch."""
         self._staged.append((table, key, row, stub))
+
+    def add_stub(self, table: str, key: tuple[str, ...], row: Row, source: tuple[Any, ...] | None) -> None:
+        """Stage a stub row made of `source` (its input values; None when they are not plain text and ints):
+        the one function making `table`'s stubs of these columns calls this for every stub it makes."""
+        self._staged.append((table, key, row, True))
+        self._staged_sources[(table, row[key[0]] if len(key) == 1 else tuple([row[k] for k in key]))] = (
+            _UNKNOWN if source is None else source)
+
+    def holds_stub(self, table: str, key: Any, source: tuple[Any, ...]) -> bool:
+        """Whether the stub this batch keeps for `key` (or the current item staged) was made of the same `source`.
+
+        Then making it again changes nothing: the last item's row wins, and it would be an equal row. A
+        380-item response names its 20 teams 38 times each; only the first costs a row.
+        """
+        slot = (table, key)
+        made = self._staged_sources.get(slot)
+        if made is None:
+            made = self._sources.get(slot)
+        return made == source
 
     def replace_scope(self, table: str, scope: tuple[str, ...]) -> None:
         """Rows of `table` replace, as a whole, the existing rows sharing their `scope` columns."""
@@ -94,8 +117,14 @@ class Batch:
             if group is None:
                 group = groups[name] = {}
             group[(row[key[0]],) if len(key) == 1 else tuple([row[k] for k in key])] = row
+        touched = self.touched
         for kind, value in self._staged_touch:
-            self.touched.setdefault(kind, set()).add(value)
+            kept = touched.get(kind)
+            if kept is None:
+                kept = touched[kind] = set()
+            kept.add(value)
+        if self._staged_sources:
+            self._sources.update(self._staged_sources)
         self.items += 1
         self.rollback_item()
 
@@ -103,6 +132,7 @@ class Batch:
         """Drop what the current item staged."""
         self._staged.clear()
         self._staged_touch.clear()
+        self._staged_sources.clear()
 
     def quarantine(self, index: int, item: Any, reason: str) -> None:
         """Record an item that failed, dropping anything it staged."""

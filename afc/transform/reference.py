@@ -52,18 +52,30 @@ def timezone(name: Any, params: Mapping[str, str], batch: Batch) -> None:
 def league_stub(league: dict[str, Any], batch: Batch, country: str | None = None) -> int:
     """The minimal league row another item carries (a fixture's or a standing's league)."""
     league_id = req_int(league, "id")
-    row = {"id": league_id, "name": opt_text(league.get("name")), "logo": opt_text(league.get("logo")),
-           "country_name": country or opt_text(league.get("country"))}
-    batch.add("core.leagues", ("id",), row, stub=True)
-    if row["country_name"]:
-        batch.add("core.countries", ("name",), {"name": row["country_name"], "flag": opt_text(league.get("flag"))},
-                  stub=True)
+    name, logo, named = league.get("name"), league.get("logo"), league.get("country")
+    source = (name, logo, country, named) if _plain(name) and _plain(logo) and _plain(named) else None
+    country_name = country or opt_text(named)
+    if source is None or not batch.holds_stub("core.leagues", league_id, source):
+        batch.add_stub("core.leagues", ("id",), {"id": league_id, "name": opt_text(name), "logo": opt_text(logo),
+                                                 "country_name": country_name}, source)
+    if country_name:
+        flag = league.get("flag")
+        if not (_plain(flag) and batch.holds_stub("core.countries", country_name, (flag,))):
+            batch.add_stub("core.countries", ("name",), {"name": country_name, "flag": opt_text(flag)},
+                           (flag,) if _plain(flag) else None)
     return league_id
+
+
+def _plain(value: Any) -> bool:
+    """Text or null: equal values of these make equal columns (unlike 0.0 and -0.0, or 1 and True)."""
+    return value is None or type(value) is str
 
 
 def league_season_stub(league_id: int, season: int, batch: Batch) -> None:
     """A league season known only from something that belongs to it (touched: its coverage may change)."""
-    batch.add("core.league_seasons", ("league_id", "season"), {"league_id": league_id, "season": season}, stub=True)
+    if not batch.holds_stub("core.league_seasons", (league_id, season), ()):
+        batch.add_stub("core.league_seasons", ("league_id", "season"), {"league_id": league_id, "season": season},
+                       ())
     batch.touch("league_season", (league_id, season))
 
 
@@ -118,8 +130,10 @@ def venue(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
 def team_stub(team: Any, batch: Batch) -> int:
     """The minimal team row a fixture, standing or player statistic carries."""
     team_id = req_int(team, "id")
-    batch.add("core.teams", ("id",), {"id": team_id, "name": opt_text(team.get("name")),
-                                      "logo": opt_text(team.get("logo"))}, stub=True)
+    name, logo = team.get("name"), team.get("logo")
+    source = (name, logo) if _plain(name) and _plain(logo) else None
+    if source is None or not batch.holds_stub("core.teams", team_id, source):
+        batch.add_stub("core.teams", ("id",), {"id": team_id, "name": opt_text(name), "logo": opt_text(logo)}, source)
     return team_id
 
 
