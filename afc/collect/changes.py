@@ -55,18 +55,22 @@ def diff(now: Observation, before: dict[str, Any] | None, at: datetime) -> tuple
     it is compared with a match not yet started, so joining mid-match still reports kickoff and goals.
     A match that kicked off more than HISTORY_AFTER before `at` is history: its state is kept, silently.
     """
-    after = state_of(now, (before or {}).get("incidents", {}))
+    listed = incidents(now)
+    after = _state(now, (before or {}).get("incidents", {}), listed)
     history = now.kickoff_at is not None and at - now.kickoff_at > HISTORY_AFTER
     if history or (before is None and not status.is_live(now.status)):
         return [], after
     base = before or {"status": None, "score": [0, 0], "incidents": {}, "lineups": False}
-    found = _status_events(now, base) + _incident_events(now, base, after) + _lineup_events(now, base)
+    found = _status_events(now, base) + _incident_events(now, listed, base, after) + _lineup_events(now, base)
     return found, after
 
 
 def state_of(now: Observation, kept: dict[str, Any]) -> dict[str, Any]:
     """The state to keep: status, score, the incidents listed now (kept as they were when the list is unknown)."""
-    listed = incidents(now)
+    return _state(now, kept, incidents(now))
+
+
+def _state(now: Observation, kept: dict[str, Any], listed: dict[str, Any] | None) -> dict[str, Any]:
     return {"status": now.status, "score": list(now.score), "lineups": lineups_confirmed(now),
             "incidents": kept if listed is None else {key: brief for key, (brief, _) in listed.items()}}
 
@@ -91,8 +95,8 @@ def _status_events(now: Observation, before: dict[str, Any]) -> list[Notice]:
     return found
 
 
-def _incident_events(now: Observation, before: dict[str, Any], after: dict[str, Any]) -> list[Notice]:
-    listed = incidents(now)
+def _incident_events(now: Observation, listed: dict[str, Any] | None, before: dict[str, Any],
+                     after: dict[str, Any]) -> list[Notice]:
     if listed is None:
         return []
     old: dict[str, Any] = before.get("incidents", {})
