@@ -7,7 +7,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from afc.db import Database, dump_json, marks
+from afc.db import Database, among, dump_json, marks
 from afc.db.history import HISTORIES, append_changed
 from afc.transform.model import Json, Row, TableRows
 
@@ -35,9 +35,6 @@ class Counts:
         return self.inserted + self.updated + self.deleted
 
 
-COPY_MIN = 100  # PostgreSQL: from this many rows, COPY into a scratch table and upsert from it at once
-
-
 @lru_cache(maxsize=512)
 def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe); positional parameters
@@ -46,10 +43,13 @@ def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub:
 
 
 @lru_cache(maxsize=512)
-def upsert_from_sql(table: str, source: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
-    """The same upsert reading its rows from `source` (a staging table)."""
-    cols = ", ".join(columns + META)
-    return _conflict(f"SELECT {cols} FROM {source}", table, columns, key, stub)
+def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...], key: tuple[str, ...],
+                      stub: bool) -> str:
+    """PostgreSQL: the same upsert reading its rows from one binary array per column (`arrays`), each cast to
+    its column's type (`types`; `text>numeric`: sent as text). The text is the same for any number of rows,
+    so it is prepared once per connection."""
+    cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types)
+    return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub) + RETURNING
 
 
 def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
@@ -71,12 +71,28 @@ def _where_in(db: Database, table: str, columns: tuple[str, ...], match: tuple[s
     """`columns` of the rows whose `match` columns are one of `values`: one statement per 500 values."""
     found: set[tuple[Any, ...]] = set()
     cols, where = ", ".join(columns), ", ".join(match)
+    types = column_types(db, table, match) if len(match) > 1 else ()
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
-        params = [k[0] for k in chunk] if len(match) == 1 else [v for k in chunk for v in k]
-        sql = f"SELECT {cols} FROM {table} WHERE ({where}) IN ({marks(len(chunk), len(match))})"
-        found.update(tuple(r) for r in db.fetchall(sql, params))
+        test, params = among(db, [k[0] for k in chunk] if len(match) == 1 else chunk, types)
+        found.update(tuple(r) for r in db.fetchall(f"SELECT {cols} FROM {table} WHERE ({where}) {test}", params))
     return found
+
+
+TYPES = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+WHERE a.attrelid = CAST(%s AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"""
+_types: dict[tuple[str, str], dict[str, str]] = {}  # (database, table) → column → SQL type, read once
+
+
+def column_types(db: Database, table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The SQL types of `columns` of `table`, for arrays of their values (SQLite has none: blanks)."""
+    if db.backend != "postgres":
+        return ("",) * len(columns)
+    known = _types.get((db.url, table))
+    if known is None:
+        known = _types[(db.url, table)] = dict(db.fetchall(TYPES, (table,)))
+    return tuple(known[c] for c in columns)
 
 
 def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]]) -> int:
@@ -128,16 +144,25 @@ def values(batch: TableRows, meta: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 RETURNING = " RETURNING (xmax = 0)"  # PostgreSQL: true for an inserted row, false for an updated one
+_EXACT = frozenset({"numeric", "double precision", "real"})
+_NONE = type(None)
 
 
 def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> list[tuple[bool]]:
-    """One flag per row written (unchanged rows return nothing), without a separate lookup."""
-    if len(batch.rows) < COPY_MIN:
-        sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub) + RETURNING
-        return db.executemany_returning(sql, values(batch, meta))  # type: ignore[attr-defined]
-    # Many rows: COPY them into a session scratch table, then one upsert from it.
-    stage = "afc_stage_" + batch.table.replace(".", "_")
-    db.copy_stage(stage, batch.table, batch.columns + META, values(batch, meta))  # type: ignore[attr-defined]
-    written = db.fetchall(upsert_from_sql(batch.table, stage, batch.columns, batch.key, batch.stub) + RETURNING)
-    db.execute(f"DELETE FROM {stage}")  # cheaper than TRUNCATE for a few hundred rows
-    return written
+    """One statement whatever the number of rows: one flag per row written (unchanged rows return nothing)."""
+    types = column_types(db, batch.table, batch.columns + META)
+    columns, sent = arrays(values(batch, meta), types)
+    return db.fetchall(upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub), columns)
+
+
+def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
+    """The rows as one list per column, and how each is sent. Numbers for numeric columns, and any column of
+    values of several Python types (an array has one element type), travel as text, as single parameters did:
+    exact (a float's shortest form, not 15 digits) and cast by the server."""
+    found = [list(column) for column in zip(*rows, strict=True)]
+    sent = list(types)
+    for at, kind in enumerate(types):
+        if kind.split("(")[0] in _EXACT or len(set(map(type, found[at])) - {_NONE}) > 1:
+            found[at] = [None if v is None else str(v) for v in found[at]]
+            sent[at] = f"text>{kind}"
+    return found, tuple(sent)
