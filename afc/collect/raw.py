@@ -10,6 +10,7 @@ from typing import Any
 
 from afc.api.client import Response
 from afc.db import Database, dump_json
+from afc.db.upsert import Source
 
 INSERT = """
 INSERT INTO raw.responses (endpoint, params, status, headers, body, body_text, errors, results,
@@ -57,11 +58,26 @@ def archiving(db: Database, response: Response, run_id: int | None) -> Iterator[
         yield Archived(rows)
 
 
+def source(db: Database, response: Response, raw_id: int) -> Source | None:
+    """Where the response's items lie in the archive, for upserts to read JSON members from there (PostgreSQL,
+    a body archived as jsonb whose `response` is a list); None otherwise."""
+    body = response.body
+    if db.backend != "postgres" or not isinstance(body, dict) or _as_text(db, response):
+        return None
+    items = body.get("response")
+    return Source(raw_id, response.fetched_at, items) if isinstance(items, list) else None
+
+
+def _as_text(db: Database, response: Response) -> bool:
+    """Whether the body is archived verbatim as text: PostgreSQL's jsonb cannot hold \\u0000."""
+    text = response.raw_text if response.body is not None else None
+    return db.backend == "postgres" and text is not None and "\\u0000" in text
+
+
 def _values(db: Database, response: Response, run_id: int | None) -> dict[str, Any]:
     body = response.body
     text = response.raw_text if body is not None else None
-    # PostgreSQL's jsonb cannot hold \u0000: keep such a body verbatim as text instead.
-    as_text = db.backend == "postgres" and text is not None and "\\u0000" in text
+    as_text = _as_text(db, response)
     current, total = response.paging
     body_text = text if as_text else response.text
     if db.backend == "postgres" and body_text is not None:

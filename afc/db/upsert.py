@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from itertools import chain
 from typing import Any
@@ -42,14 +43,38 @@ def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub:
     return _conflict(f"VALUES ({marks(len(columns + META))})", table, columns, key, stub)
 
 
+@dataclass(frozen=True)
+class Source:
+    """The items a batch was transformed from, as archived (jsonb) in raw.responses: on PostgreSQL, a JSON
+    column whose value is an item's member of the same name is read from the archive, not sent again as
+    text (the server parses a detailed response's parts once, not twice)."""
+
+    raw_id: int
+    fetched_at: datetime
+    items: list[Any]
+
+
+# The archived items, read once per statement (MATERIALIZED: not once per row) and picked from by index.
+ARCHIVED = ("WITH archived AS MATERIALIZED (SELECT body -> 'response' AS items FROM raw.responses "
+            "WHERE id = %s AND fetched_at = %s) ")
+
+
 @lru_cache(maxsize=512)
 def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...], key: tuple[str, ...],
-                      stub: bool) -> str:
+                      stub: bool, picked: tuple[str, ...] = ()) -> str:
     """PostgreSQL: the same upsert reading its rows from one binary array per column (`arrays`), each cast to
-    its column's type (`types`; `text>numeric`: sent as text). The text is the same for any number of rows,
-    so it is prepared once per connection."""
-    cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types)
-    return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub) + RETURNING
+    its column's type (`types`; `text>numeric`: sent as text), then one item index per `picked` column (its
+    value, when the text is NULL, is that archived item's member). The text is the same for any number of
+    rows, so it is prepared once per connection."""
+    names = columns + META
+    cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types + ("integer",) * len(picked))
+    alias = ", ".join(names + tuple(f"{c}__item" for c in picked))
+    if not picked:
+        return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub) + RETURNING
+    select = ", ".join(f"COALESCE(s.{c}, archived.items -> s.{c}__item -> '{c}')" if c in picked else f"s.{c}"
+                       for c in names)
+    rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN archived ON true"
+    return ARCHIVED + _conflict(rows, table, columns, key, stub) + RETURNING
 
 
 def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
@@ -103,28 +128,59 @@ def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]
     return sum(db.execute(f"DELETE FROM {batch.table} WHERE {match}", key) for key in sorted(stale))
 
 
-def encoded(batch: TableRows) -> TableRows:
-    """The batch with its JSON columns as canonical text (what both backends store and compare)."""
+def encoded(batch: TableRows, picked: dict[str, list[int | None]] | None = None) -> TableRows:
+    """The batch with its JSON columns as canonical text (what both backends store and compare); a value
+    `picked` from the archive becomes None (the server reads it there)."""
     kinds = set(map(type, chain.from_iterable(map(dict.values, batch.rows))))  # one pass, in C
     if not any(issubclass(kind, Json) for kind in kinds):
         return batch
-    return replace(batch, rows=[_encoded_row(row) for row in batch.rows])
+    if not picked:
+        return replace(batch, rows=[_encoded_row(row) for row in batch.rows])
+    return replace(batch, rows=[_encoded_row(row, {c: at[n] for c, at in picked.items()})
+                                for n, row in enumerate(batch.rows)])
 
 
-def _encoded_row(row: Row) -> Row:
+def _encoded_row(row: Row, picked: dict[str, int | None] | None = None) -> Row:
+    if picked:
+        return {k: None if picked.get(k) is not None else dump_json(v.value) if isinstance(v, Json) else v
+                for k, v in row.items()}
     return {k: dump_json(v.value) if isinstance(v, Json) else v for k, v in row.items()}
 
 
-def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
-    """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id."""
+def picks(batch: TableRows, source: Source | None) -> dict[str, list[int | None]]:
+    """Per JSON column, the index of the archived item whose same-named member each row's value is (the very
+    object the transform was given), or None; only columns where some row's value is."""
+    if source is None or not batch.rows:
+        return {}
+    found: dict[str, list[int | None]] = {}
+    for column, value in batch.rows[0].items():
+        if not isinstance(value, Json):
+            continue
+        members = {id(item[column]): n for n, item in enumerate(source.items)
+                   if isinstance(item, dict) and isinstance(item.get(column), (list, dict))}
+        at = [_member(row.get(column), members) for row in batch.rows]
+        if any(n is not None for n in at):
+            found[column] = at
+    return found
+
+
+def _member(value: Any, members: dict[int, int]) -> int | None:
+    # The item is alive (the source holds it), so an equal id is the same object: no comparison of contents.
+    return members.get(id(value.value)) if isinstance(value, Json) else None
+
+
+def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None = None) -> Counts:
+    """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id; `source`, where
+    its items are archived (PostgreSQL reads JSON members from there)."""
     if batch.table in HISTORIES:  # append-only: a new version when it differs from the last kept
         kept, same = append_changed(db, batch, meta)
         return Counts(inserted=kept, unchanged=same)
-    batch = encoded(batch)
+    picked = picks(batch, source) if db.backend == "postgres" else {}
+    batch = encoded(batch, picked)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
     if db.backend == "postgres":
-        written = _pg_upsert(db, batch, meta)
+        written = _pg_upsert(db, batch, meta, picked, source)
         inserted = sum(1 for (fresh,) in written if fresh)
         updated = len(written) - inserted
     else:
@@ -144,25 +200,33 @@ def values(batch: TableRows, meta: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 RETURNING = " RETURNING (xmax = 0)"  # PostgreSQL: true for an inserted row, false for an updated one
-_EXACT = frozenset({"numeric", "double precision", "real"})
 _NONE = type(None)
 
 
-def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> list[tuple[bool]]:
+def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
+               source: Source | None) -> list[tuple[bool]]:
     """One statement whatever the number of rows: one flag per row written (unchanged rows return nothing)."""
     types = column_types(db, batch.table, batch.columns + META)
     columns, sent = arrays(values(batch, meta), types)
-    return db.fetchall(upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub), columns)
+    sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
+    if not picked or source is None:
+        return db.fetchall(sql, columns)
+    return db.fetchall(sql, [source.raw_id, source.fetched_at, *columns, *picked.values()])
 
 
 def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
-    """The rows as one list per column, and how each is sent. Numbers for numeric columns, and any column of
-    values of several Python types (an array has one element type), travel as text, as single parameters did:
-    exact (a float's shortest form, not 15 digits) and cast by the server."""
+    """The rows as one list per column, and how each is sent (an array has one element type). A column of ints
+    and floats goes as floats (a float8 parameter cast to the column, as a single float parameter was); one of
+    other mixed types as text, cast by the server."""
     found = [list(column) for column in zip(*rows, strict=True)]
     sent = list(types)
     for at, kind in enumerate(types):
-        if kind.split("(")[0] in _EXACT or len(set(map(type, found[at])) - {_NONE}) > 1:
+        kinds = set(map(type, found[at])) - {_NONE}
+        if len(kinds) < 2:
+            continue
+        if kinds <= {int, float}:
+            found[at] = [None if v is None else float(v) for v in found[at]]
+        else:
             found[at] = [None if v is None else str(v) for v in found[at]]
             sent[at] = f"text>{kind}"
     return found, tuple(sent)
