@@ -21,7 +21,7 @@ from afc.collect import drift, firstseen, outbox, raw, runs
 from afc.collect.ledger import Ledger, MinuteFull, Reservation
 from afc.config.settings import Priority
 from afc.db import Database, dump_json
-from afc.db.upsert import Counts, Source, apply
+from afc.db.upsert import Counts, Source, apply_all
 from afc.errors import NetworkError, QuotaExhausted, RateLimited, RetryableApiError
 from afc.marts import refresh as mart
 
@@ -203,8 +203,7 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
     its items are archived (PostgreSQL then reads JSON parts from there rather than parse them again)."""
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
-    for rows in batch.tables():
-        counts += apply(db, rows, meta, source)
+    counts += apply_all(db, list(batch.tables()), meta, source)
     firstseen.mark_lineups(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.execute(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,

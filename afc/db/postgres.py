@@ -86,6 +86,18 @@ class PostgresDatabase:
         with self._cursor(sql, params) as cur:
             return cur.fetchall()
 
+    def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
+        """Each statement's rows, all sent at once (pipeline mode): one round trip, and the server runs each
+        while the client still prepares the next."""
+        try:
+            with self.conn.pipeline():
+                cursors = [self.conn.cursor() for _ in statements]
+                for cur, (sql, params) in zip(cursors, statements, strict=True):
+                    cur.execute(sql, params or None)
+            return [cur.fetchall() for cur in cursors]
+        except psycopg.Error as exc:
+            raise _wrap(exc, " / ".join(sql.split(" AS t ")[0] for sql, _ in statements)) from None
+
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self._cursor(sql, params) as cur:
             return cur.fetchone()

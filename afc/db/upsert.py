@@ -192,6 +192,37 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
 
 
+def apply_all(db: Database, batches: list[TableRows], meta: dict[str, Any], source: Source | None = None) -> Counts:
+    """`apply` each batch in order; on PostgreSQL the plain upserts (no scope to replace, no history) go to
+    the server together, in one round trip."""
+    counts = Counts()
+    if db.backend != "postgres":
+        for batch in batches:
+            counts += apply(db, batch, meta, source)
+        return counts
+    waiting: list[tuple[str, list[Any]]] = []
+    for batch in batches:
+        if batch.table in HISTORIES or batch.replace:  # these read before they write: send what waits first
+            counts += _flags(db, waiting)
+            counts += apply(db, batch, meta, source)
+        else:
+            waiting.append(_pg_statement(db, batch, meta, source))
+    counts += _flags(db, waiting)
+    return counts
+
+
+def _flags(db: Database, statements: list[tuple[str, list[Any]]]) -> Counts:
+    """Send the waiting upserts and count what their flags say (the list is emptied)."""
+    counts = Counts()
+    if statements:
+        sent = db.fetchall_pipelined(statements)  # type: ignore[attr-defined]
+        for (_, params), written in zip(statements, sent, strict=True):
+            inserted = sum(1 for (fresh,) in written if fresh)
+            counts += Counts(inserted, len(written) - inserted, _rows(params) - len(written))
+        statements.clear()
+    return counts
+
+
 def values(batch: TableRows, meta: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Each row's values in `batch.columns` order, then the META values: the upsert's parameters."""
     tail = tuple(meta[m] for m in META)
@@ -206,12 +237,28 @@ _NONE = type(None)
 def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
                source: Source | None) -> list[tuple[bool]]:
     """One statement whatever the number of rows: one flag per row written (unchanged rows return nothing)."""
+    return db.fetchall(*_pg_sql(db, batch, meta, picked, source))
+
+
+def _pg_statement(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None) -> tuple[str, list[Any]]:
+    """A batch's PostgreSQL upsert and its parameters (JSON members of archived items picked from the archive)."""
+    picked = picks(batch, source)
+    return _pg_sql(db, encoded(batch, picked), meta, picked, source)
+
+
+def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
+            source: Source | None) -> tuple[str, list[Any]]:
     types = column_types(db, batch.table, batch.columns + META)
     columns, sent = arrays(values(batch, meta), types)
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
     if not picked or source is None:
-        return db.fetchall(sql, columns)
-    return db.fetchall(sql, [source.raw_id, source.fetched_at, *columns, *picked.values()])
+        return sql, columns
+    return sql, [source.raw_id, source.fetched_at, *columns, *picked.values()]
+
+
+def _rows(params: list[Any]) -> int:
+    """How many rows an upsert's parameters carry (its last parameter is one of its arrays)."""
+    return len(params[-1])
 
 
 def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
