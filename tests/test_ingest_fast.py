@@ -204,7 +204,7 @@ def test_postgres_arrays_and_archived_parts_write_what_row_by_row_text_wrote(pg_
     with fresh_pg(pg_admin) as reference_url, fresh_pg(pg_admin) as fast_url:
         reference_db, fast_db = connect(reference_url), connect(fast_url)
         with monkeypatch.context() as patch:
-            patch.setattr(afc.collect.raw, "source", lambda *args: None)
+            patch.setattr(afc.collect.raw.Archived, "source", None)
             patch.setattr(afc.db.upsert, "_pg_upsert", _row_by_row)
             reference = replay(reference_db, answers)
         fast = replay(fast_db, answers)
@@ -230,3 +230,16 @@ def test_detail_parts_are_picked_from_the_archived_items() -> None:
     assert all(at == list(range(len(items))) for at in picked.values())
     assert all(row[part] is None for row in encoded(details, picked).rows for part in picked)
     assert picks(details, None) == {}
+
+
+def test_a_body_kept_as_text_still_gets_its_detail_parts(db: Database) -> None:
+    """A body with \\u0000 is archived as text (jsonb cannot hold it): its parts are then sent, not picked."""
+    body = json.loads((SAMPLES / "fixtures_id/footballay__fixtureByFixtureid.json").read_text(encoding="utf-8-sig"))
+    body["response"][0]["events"][0]["detail"] = "Normal\u0000Goal"
+    replay(db, [("nul", json.dumps(body))])
+    fixture_id = body["response"][0]["fixture"]["id"]
+    row = db.fetchone("SELECT events, players FROM core.fixture_details WHERE fixture_id = %s", (fixture_id,))
+    assert row is not None and row[1] is not None
+    assert afc.db.load_json(row[0])[0]["detail"] == "NormalGoal"
+    assert db.fetchone("SELECT count(*) FROM raw.responses WHERE body IS NULL AND body_text IS NOT NULL") == (
+        (2,) if db.backend == "postgres" else (0,))  # replay stores each answer twice

@@ -183,8 +183,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
         if batch is not None:
             if drifted:
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
-            counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint,
-                                 raw.source(ctx.db, response, raw_id))
+            counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
             if ctx.notify:
                 outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id)
         quarantined = len(batch.quarantined) if batch else 0
