@@ -149,7 +149,8 @@ def _encoded_row(row: Row, picked: dict[str, int | None] | None = None) -> Row:
 
 def picks(batch: TableRows, source: Source | None) -> dict[str, list[int | None]]:
     """Per JSON column, the index of the archived item whose same-named member each row's value is (the very
-    object the transform was given), or None; only columns where some row's value is."""
+    object the transform was given, which transforms never change in place), or None; only columns where
+    some row's value is."""
     if source is None or not batch.rows:
         return {}
     found: dict[str, list[int | None]] = {}
