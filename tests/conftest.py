@@ -114,6 +114,7 @@ SLOW: frozenset[str] = frozenset({
     "test_drift.py::test_cli_drift_lists_acknowledges_and_reports",
     "test_secrets.py::test_the_key_is_in_no_table_log_or_message",
     "test_ingest_fast.py::test_the_fast_path_writes_what_the_reference_path_wrote",
+    "test_ingest_fast.py::test_postgres_arrays_and_archived_parts_write_what_row_by_row_text_wrote",
 })
 
 

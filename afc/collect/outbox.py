@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from afc.collect.changes import Notice, Observation, diff
-from afc.db import Database, as_datetime, dump_json, load_json, marks
+from afc.db import Database, among, as_datetime, dump_json, load_json, rows_of
 
 FIXTURE_KINDS = ("fixture", "fixture_details")  # what a transform touches when a fixture or its details change
 CHUNK = 500
@@ -28,16 +28,17 @@ LEFT JOIN core.teams th ON th.id = f.home_team_id
 LEFT JOIN core.teams ta ON ta.id = f.away_team_id
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 LEFT JOIN ops.notify_fixtures s ON s.fixture_id = f.id
-WHERE f.id IN ({marks})"""
+WHERE f.id {ids}"""
 APPEND = """
 INSERT INTO ops.events_outbox (event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload,
                                raw_id, created_at)
 VALUES (%(key)s, %(kind)s, %(fixture)s, %(league)s, %(home)s, %(away)s, %(payload)s, %(raw_id)s, %(at)s)
 ON CONFLICT (event_key) DO NOTHING"""
-KNOWN = "SELECT event_key FROM ops.events_outbox WHERE event_key IN ({marks})"
+KNOWN = "SELECT event_key FROM ops.events_outbox WHERE event_key {keys}"
 KEEP = """
-INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) VALUES {rows}
+INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) {rows}
 ON CONFLICT (fixture_id) DO UPDATE SET state = excluded.state, sig = excluded.sig, updated_at = excluded.updated_at"""
+KEPT_TYPES = ("integer", "jsonb", "text", "timestamptz")
 COLUMNS = "id, event_key, kind, fixture_id, league_id, home_team_id, away_team_id, payload, created_at"
 AFTER = f"SELECT {COLUMNS} FROM ops.events_outbox WHERE id > %(after)s ORDER BY id LIMIT %(limit)s"
 # Events whose deliveries are all settled (delivered, dead: their rows go with them) and the kept
@@ -59,10 +60,12 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         keeps: list[tuple[Any, ...]] = []
-        for row in db.fetchall(OBSERVE.format(marks=marks(len(chunk))), chunk):
+        test, params = among(db, chunk)
+        for row in db.fetchall(OBSERVE.format(ids=test), params):
             _observe(row, at, raw_id, keeps, events)
         if keeps:  # one multi-row statement for the chunk's new states
-            db.execute(KEEP.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(keeps))), [v for k in keeps for v in k])
+            source, params = rows_of(db, keeps, KEPT_TYPES)
+            db.execute(KEEP.format(rows=source), params)
     return _append(db, events)
 
 
@@ -92,7 +95,8 @@ def _append(db: Database, events: list[dict[str, Any]]) -> int:
     seen: set[str] = set()
     for start in range(0, len(events), CHUNK):
         keys = [e["key"] for e in events[start:start + CHUNK]]
-        seen.update(k for (k,) in db.fetchall(KNOWN.format(marks=marks(len(keys))), keys))
+        test, params = among(db, keys)
+        seen.update(k for (k,) in db.fetchall(KNOWN.format(keys=test), params))
     fresh = []
     for event in events:
         if event["key"] not in seen:

@@ -10,6 +10,7 @@ from typing import Any
 
 from afc.api.client import Response
 from afc.db import Database, dump_json
+from afc.db.upsert import Source
 
 INSERT = """
 INSERT INTO raw.responses (endpoint, params, status, headers, body, body_text, errors, results,
@@ -40,27 +41,38 @@ def insert(db: Database, response: Response, run_id: int | None) -> int:
 
 @dataclass
 class Archived:
-    """A response being archived: its raw id, once the `archiving` block has ended."""
+    """A response being archived: its raw id, once the `archiving` block has ended, and where its items lie."""
 
     rows: list[tuple[Any, ...]]
+    response: Response
+    as_jsonb: bool  # PostgreSQL keeps the body as jsonb (not as text, for a \u0000 in it)
 
     @property
     def id(self) -> int:
         return int(self.rows[0][0])  # INSERT … RETURNING always returns the row
+
+    @property
+    def source(self) -> Source | None:
+        """Where the items lie in the archive, for upserts to read JSON members from there (PostgreSQL, a body
+        archived as jsonb whose `response` is a list); None otherwise."""
+        body = self.response.body
+        items = body.get("response") if self.as_jsonb and isinstance(body, dict) else None
+        return Source(self.id, self.response.fetched_at, items) if isinstance(items, list) else None
 
 
 @contextmanager
 def archiving(db: Database, response: Response, run_id: int | None) -> Iterator[Archived]:
     """Archive `response` while the block does Python work: PostgreSQL parses and compresses the body
     (the largest statement of a step) as the caller transforms the items. No statements inside the block."""
-    with db.fetchone_meanwhile(INSERT, _values(db, response, run_id)) as rows:
-        yield Archived(rows)
+    values = _values(db, response, run_id)
+    with db.fetchone_meanwhile(INSERT, values) as rows:
+        yield Archived(rows, response, db.backend == "postgres" and values["body"] is not None)
 
 
 def _values(db: Database, response: Response, run_id: int | None) -> dict[str, Any]:
     body = response.body
     text = response.raw_text if body is not None else None
-    # PostgreSQL's jsonb cannot hold \u0000: keep such a body verbatim as text instead.
+    # PostgreSQL's jsonb cannot hold \\u0000: keep such a body verbatim as text instead.
     as_text = db.backend == "postgres" and text is not None and "\\u0000" in text
     current, total = response.paging
     body_text = text if as_text else response.text

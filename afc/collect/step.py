@@ -21,7 +21,7 @@ from afc.collect import drift, firstseen, outbox, raw, runs
 from afc.collect.ledger import Ledger, MinuteFull, Reservation
 from afc.config.settings import Priority
 from afc.db import Database, dump_json
-from afc.db.upsert import Counts, apply
+from afc.db.upsert import Counts, Source, apply_all
 from afc.errors import NetworkError, QuotaExhausted, RateLimited, RetryableApiError
 from afc.marts import refresh as mart
 
@@ -183,7 +183,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
         if batch is not None:
             if drifted:
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
-            counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint)
+            counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
             if ctx.notify:
                 outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id)
         quarantined = len(batch.quarantined) if batch else 0
@@ -196,12 +196,13 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
     return StepResult(raw_id, items, counts, quarantined, response.paging, touched, response)
 
 
-def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime, endpoint: str) -> Counts:
-    """Upsert a transformed batch, quarantine its bad items and refresh the marts it touched."""
+def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime, endpoint: str,
+                source: Source | None = None) -> Counts:
+    """Upsert a transformed batch, quarantine its bad items and refresh the marts it touched; `source`: where
+    its items are archived (PostgreSQL then reads JSON parts from there rather than parse them again)."""
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
-    for rows in batch.tables():
-        counts += apply(db, rows, meta)
+    counts += apply_all(db, list(batch.tables()), meta, source)
     firstseen.mark_lineups(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.execute(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,

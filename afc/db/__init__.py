@@ -88,6 +88,35 @@ def marks(count: int, width: int = 1) -> str:
     return "VALUES " + ", ".join("(" + ", ".join(["%s"] * width) + ")" for _ in range(count))
 
 
+def among(db: Database, keys: Sequence[Any], types: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
+    """A key-list test and its parameters: `x {test}` with single keys, `(x, y) {test}` with tuples, whose
+    columns' SQL types `types` names. PostgreSQL gets one array per column, so the statement's text is the same
+    whatever the count: psycopg parses it once and prepares it (an IN list of hundreds of placeholders was
+    parsed anew every time, a tenth of a response's step). SQLite, without arrays, gets placeholders."""
+    if db.backend == "postgres":
+        if not types:
+            return "= ANY(%b)", [list(keys)]
+        arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+        return f"IN (SELECT * FROM unnest({arrays}))", _columns(keys, len(types))
+    if not types:
+        return f"IN ({marks(len(keys))})", list(keys)
+    return f"IN ({marks(len(keys), len(types))})", [v for key in keys for v in key]
+
+
+def rows_of(db: Database, rows: Sequence[Sequence[Any]], types: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """Rows as a statement's source (`INSERT … {source}`, `… FROM ({source}) AS s`) and its parameters: one
+    array per column on PostgreSQL (the same text for any number of rows), `VALUES (…), (…)` on SQLite."""
+    if db.backend == "postgres":
+        arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+        return f"SELECT * FROM unnest({arrays})", _columns(rows, len(types))
+    values = marks(len(rows), len(types)) if len(types) > 1 else "VALUES " + ", ".join(["(%s)"] * len(rows))
+    return values, [v for row in rows for v in row]
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Any]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 def dump_json(value: Any) -> str | None:
     """Canonical JSON text: the same value always gives the same string (delta detection)."""
     if value is None:

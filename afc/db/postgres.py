@@ -82,22 +82,21 @@ class PostgresDatabase:
         with self._cursor(sql, rows, many=True) as cur:
             return cur.rowcount
 
-    def executemany_returning(self, sql: str, rows: Iterable[Params]) -> list[tuple[Any, ...]]:
-        """executemany in one pipelined round trip, collecting every statement's RETURNING rows."""
-        try:
-            with self.conn.cursor() as cur:
-                cur.executemany(sql, rows, returning=True)
-                found: list[tuple[Any, ...]] = []
-                while True:
-                    found.extend(cur.fetchall())
-                    if not cur.nextset():
-                        return found
-        except psycopg.Error as exc:
-            raise _wrap(exc, sql) from None
-
     def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with self._cursor(sql, params) as cur:
             return cur.fetchall()
+
+    def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
+        """Each statement's rows, all sent at once (pipeline mode): one round trip, and the server runs each
+        while the client still prepares the next."""
+        try:
+            with self.conn.pipeline():
+                cursors = [self.conn.cursor() for _ in statements]
+                for cur, (sql, params) in zip(cursors, statements, strict=True):
+                    cur.execute(sql, params or None)
+            return [cur.fetchall() for cur in cursors]
+        except psycopg.Error as exc:
+            raise _wrap(exc, " / ".join(sql.split(" AS t ")[0] for sql, _ in statements)) from None
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self._cursor(sql, params) as cur:
@@ -131,17 +130,6 @@ class PostgresDatabase:
                     yield from batch
             except psycopg.Error as exc:
                 raise _wrap(exc, sql) from None
-
-    def copy_stage(self, stage: str, like: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
-        """COPY rows into a session scratch table shaped like `like` (created on first use)."""
-        cols = ", ".join(columns)
-        try:
-            self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {like}) ON COMMIT DELETE ROWS")
-            with self.conn.cursor() as cur, cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except psycopg.Error as exc:
-            raise _wrap(exc, f"COPY {stage}") from None
 
     def run_script(self, script: str) -> None:
         try:

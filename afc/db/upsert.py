@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from afc.db import Database, dump_json, marks
+from afc.db import Database, among, dump_json, marks
 from afc.db.history import HISTORIES, append_changed
 from afc.transform.model import Json, Row, TableRows
 
@@ -35,9 +36,6 @@ class Counts:
         return self.inserted + self.updated + self.deleted
 
 
-COPY_MIN = 100  # PostgreSQL: from this many rows, COPY into a scratch table and upsert from it at once
-
-
 @lru_cache(maxsize=512)
 def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe); positional parameters
@@ -45,11 +43,38 @@ def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub:
     return _conflict(f"VALUES ({marks(len(columns + META))})", table, columns, key, stub)
 
 
+@dataclass(frozen=True)
+class Source:
+    """The items a batch was transformed from, as archived (jsonb) in raw.responses: on PostgreSQL, a JSON
+    column whose value is an item's member of the same name is read from the archive, not sent again as
+    text (the server parses a detailed response's parts once, not twice)."""
+
+    raw_id: int
+    fetched_at: datetime
+    items: list[Any]
+
+
+# The archived items, read once per statement (MATERIALIZED: not once per row) and picked from by index.
+ARCHIVED = ("WITH archived AS MATERIALIZED (SELECT body -> 'response' AS items FROM raw.responses "
+            "WHERE id = %s AND fetched_at = %s) ")
+
+
 @lru_cache(maxsize=512)
-def upsert_from_sql(table: str, source: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
-    """The same upsert reading its rows from `source` (a staging table)."""
-    cols = ", ".join(columns + META)
-    return _conflict(f"SELECT {cols} FROM {source}", table, columns, key, stub)
+def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...], key: tuple[str, ...],
+                      stub: bool, picked: tuple[str, ...] = ()) -> str:
+    """PostgreSQL: the same upsert reading its rows from one binary array per column (`arrays`), each cast to
+    its column's type (`types`; `text>numeric`: sent as text), then one item index per `picked` column (its
+    value, when the text is NULL, is that archived item's member). The text is the same for any number of
+    rows, so it is prepared once per connection."""
+    names = columns + META
+    cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types + ("integer",) * len(picked))
+    alias = ", ".join(names + tuple(f"{c}__item" for c in picked))
+    if not picked:
+        return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub) + RETURNING
+    select = ", ".join(f"COALESCE(s.{c}, archived.items -> s.{c}__item -> '{c}')" if c in picked else f"s.{c}"
+                       for c in names)
+    rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN archived ON true"
+    return ARCHIVED + _conflict(rows, table, columns, key, stub) + RETURNING
 
 
 def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
@@ -71,12 +96,28 @@ def _where_in(db: Database, table: str, columns: tuple[str, ...], match: tuple[s
     """`columns` of the rows whose `match` columns are one of `values`: one statement per 500 values."""
     found: set[tuple[Any, ...]] = set()
     cols, where = ", ".join(columns), ", ".join(match)
+    types = column_types(db, table, match) if len(match) > 1 else ()
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
-        params = [k[0] for k in chunk] if len(match) == 1 else [v for k in chunk for v in k]
-        sql = f"SELECT {cols} FROM {table} WHERE ({where}) IN ({marks(len(chunk), len(match))})"
-        found.update(tuple(r) for r in db.fetchall(sql, params))
+        test, params = among(db, [k[0] for k in chunk] if len(match) == 1 else chunk, types)
+        found.update(tuple(r) for r in db.fetchall(f"SELECT {cols} FROM {table} WHERE ({where}) {test}", params))
     return found
+
+
+TYPES = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+WHERE a.attrelid = CAST(%s AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"""
+_types: dict[tuple[str, str], dict[str, str]] = {}  # (database, table) → column → SQL type, read once
+
+
+def column_types(db: Database, table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The SQL types of `columns` of `table`, for arrays of their values (SQLite has none: blanks)."""
+    if db.backend != "postgres":
+        return ("",) * len(columns)
+    known = _types.get((db.url, table))
+    if known is None:
+        known = _types[(db.url, table)] = dict(db.fetchall(TYPES, (table,)))
+    return tuple(known[c] for c in columns)
 
 
 def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]]) -> int:
@@ -87,28 +128,60 @@ def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]
     return sum(db.execute(f"DELETE FROM {batch.table} WHERE {match}", key) for key in sorted(stale))
 
 
-def encoded(batch: TableRows) -> TableRows:
-    """The batch with its JSON columns as canonical text (what both backends store and compare)."""
+def encoded(batch: TableRows, picked: dict[str, list[int | None]] | None = None) -> TableRows:
+    """The batch with its JSON columns as canonical text (what both backends store and compare); a value
+    `picked` from the archive becomes None (the server reads it there)."""
     kinds = set(map(type, chain.from_iterable(map(dict.values, batch.rows))))  # one pass, in C
     if not any(issubclass(kind, Json) for kind in kinds):
         return batch
-    return replace(batch, rows=[_encoded_row(row) for row in batch.rows])
+    if not picked:
+        return replace(batch, rows=[_encoded_row(row) for row in batch.rows])
+    return replace(batch, rows=[_encoded_row(row, {c: at[n] for c, at in picked.items()})
+                                for n, row in enumerate(batch.rows)])
 
 
-def _encoded_row(row: Row) -> Row:
+def _encoded_row(row: Row, picked: dict[str, int | None] | None = None) -> Row:
+    if picked:
+        return {k: None if picked.get(k) is not None else dump_json(v.value) if isinstance(v, Json) else v
+                for k, v in row.items()}
     return {k: dump_json(v.value) if isinstance(v, Json) else v for k, v in row.items()}
 
 
-def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
-    """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id."""
+def picks(batch: TableRows, source: Source | None) -> dict[str, list[int | None]]:
+    """Per JSON column, the index of the archived item whose same-named member each row's value is (the very
+    object the transform was given, which transforms never change in place), or None; only columns where
+    some row's value is."""
+    if source is None or not batch.rows:
+        return {}
+    found: dict[str, list[int | None]] = {}
+    for column, value in batch.rows[0].items():
+        if not isinstance(value, Json):
+            continue
+        members = {id(item[column]): n for n, item in enumerate(source.items)
+                   if isinstance(item, dict) and isinstance(item.get(column), (list, dict))}
+        at = [_member(row.get(column), members) for row in batch.rows]
+        if any(n is not None for n in at):
+            found[column] = at
+    return found
+
+
+def _member(value: Any, members: dict[int, int]) -> int | None:
+    # The item is alive (the source holds it), so an equal id is the same object: no comparison of contents.
+    return members.get(id(value.value)) if isinstance(value, Json) else None
+
+
+def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None = None) -> Counts:
+    """Write `batch` (inside the caller's transaction); `meta` gives updated_at and raw_id; `source`, where
+    its items are archived (PostgreSQL reads JSON members from there)."""
     if batch.table in HISTORIES:  # append-only: a new version when it differs from the last kept
         kept, same = append_changed(db, batch, meta)
         return Counts(inserted=kept, unchanged=same)
-    batch = encoded(batch)
+    picked = picks(batch, source) if db.backend == "postgres" else {}
+    batch = encoded(batch, picked)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
     if db.backend == "postgres":
-        written = _pg_upsert(db, batch, meta)
+        written = _pg_upsert(db, batch, meta, picked, source)
         inserted = sum(1 for (fresh,) in written if fresh)
         updated = len(written) - inserted
     else:
@@ -120,6 +193,37 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any]) -> Counts:
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
 
 
+def apply_all(db: Database, batches: list[TableRows], meta: dict[str, Any], source: Source | None = None) -> Counts:
+    """`apply` each batch in order; on PostgreSQL the plain upserts (no scope to replace, no history) go to
+    the server together, in one round trip."""
+    counts = Counts()
+    if db.backend != "postgres":
+        for batch in batches:
+            counts += apply(db, batch, meta, source)
+        return counts
+    waiting: list[tuple[str, list[Any]]] = []
+    for batch in batches:
+        if batch.table in HISTORIES or batch.replace:  # these read before they write: send what waits first
+            counts += _flags(db, waiting)
+            counts += apply(db, batch, meta, source)
+        else:
+            waiting.append(_pg_statement(db, batch, meta, source))
+    counts += _flags(db, waiting)
+    return counts
+
+
+def _flags(db: Database, statements: list[tuple[str, list[Any]]]) -> Counts:
+    """Send the waiting upserts and count what their flags say (the list is emptied)."""
+    counts = Counts()
+    if statements:
+        sent = db.fetchall_pipelined(statements)  # type: ignore[attr-defined]
+        for (_, params), written in zip(statements, sent, strict=True):
+            inserted = sum(1 for (fresh,) in written if fresh)
+            counts += Counts(inserted, len(written) - inserted, _rows(params) - len(written))
+        statements.clear()
+    return counts
+
+
 def values(batch: TableRows, meta: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Each row's values in `batch.columns` order, then the META values: the upsert's parameters."""
     tail = tuple(meta[m] for m in META)
@@ -128,16 +232,49 @@ def values(batch: TableRows, meta: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 RETURNING = " RETURNING (xmax = 0)"  # PostgreSQL: true for an inserted row, false for an updated one
+_NONE = type(None)
 
 
-def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any]) -> list[tuple[bool]]:
-    """One flag per row written (unchanged rows return nothing), without a separate lookup."""
-    if len(batch.rows) < COPY_MIN:
-        sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub) + RETURNING
-        return db.executemany_returning(sql, values(batch, meta))  # type: ignore[attr-defined]
-    # Many rows: COPY them into a session scratch table, then one upsert from it.
-    stage = "afc_stage_" + batch.table.replace(".", "_")
-    db.copy_stage(stage, batch.table, batch.columns + META, values(batch, meta))  # type: ignore[attr-defined]
-    written = db.fetchall(upsert_from_sql(batch.table, stage, batch.columns, batch.key, batch.stub) + RETURNING)
-    db.execute(f"DELETE FROM {stage}")  # cheaper than TRUNCATE for a few hundred rows
-    return written
+def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
+               source: Source | None) -> list[tuple[bool]]:
+    """One statement whatever the number of rows: one flag per row written (unchanged rows return nothing)."""
+    return db.fetchall(*_pg_sql(db, batch, meta, picked, source))
+
+
+def _pg_statement(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None) -> tuple[str, list[Any]]:
+    """A batch's PostgreSQL upsert and its parameters (JSON members of archived items picked from the archive)."""
+    picked = picks(batch, source)
+    return _pg_sql(db, encoded(batch, picked), meta, picked, source)
+
+
+def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
+            source: Source | None) -> tuple[str, list[Any]]:
+    types = column_types(db, batch.table, batch.columns + META)
+    columns, sent = arrays(values(batch, meta), types)
+    sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
+    if not picked or source is None:
+        return sql, columns
+    return sql, [source.raw_id, source.fetched_at, *columns, *picked.values()]
+
+
+def _rows(params: list[Any]) -> int:
+    """How many rows an upsert's parameters carry (its last parameter is one of its arrays)."""
+    return len(params[-1])
+
+
+def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
+    """The rows as one list per column, and how each is sent (an array has one element type). A column of ints
+    and floats goes as floats (a float8 parameter cast to the column, as a single float parameter was); one of
+    other mixed types as text, cast by the server."""
+    found = [list(column) for column in zip(*rows, strict=True)]
+    sent = list(types)
+    for at, kind in enumerate(types):
+        kinds = set(map(type, found[at])) - {_NONE}
+        if len(kinds) < 2:
+            continue
+        if kinds <= {int, float}:
+            found[at] = [None if v is None else float(v) for v in found[at]]
+        else:
+            found[at] = [None if v is None else str(v) for v in found[at]]
+            sent[at] = f"text>{kind}"
+    return found, tuple(sent)

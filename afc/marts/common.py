@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from afc.db import Database, marks
+from afc.db import Database, among, marks
 
 CHUNK = 500  # keys per statement: well under both backends' parameter limits
 
@@ -46,5 +46,6 @@ def delete(db: Database, table: str, column: str, keys: Sequence[Any]) -> int:
     """Delete the rows of `table` whose `column` is one of `keys`."""
     deleted = 0
     for chunk in chunks(keys):
-        deleted += max(0, db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks(len(chunk))})", chunk))
+        test, params = among(db, chunk)
+        deleted += max(0, db.execute(f"DELETE FROM {table} WHERE {column} {test}", params))
     return deleted

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from afc.db import Database, marks
+from afc.db import Database, among
 from afc.marts.common import chunks
 
 COLUMNS = ("fixture_id", "match_date", "kickoff_at", "league_id", "league_name", "season", "round",
@@ -28,15 +28,15 @@ LEFT JOIN core.teams h ON h.id = f.home_team_id
 LEFT JOIN core.teams a ON a.id = f.away_team_id
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 LEFT JOIN core.predictions p ON p.fixture_id = f.id
-WHERE f.kickoff_at IS NOT NULL AND f.id IN ({keys})
+WHERE f.kickoff_at IS NOT NULL AND f.id {keys}
 ON CONFLICT (fixture_id) DO UPDATE SET {sets}, updated_at = excluded.updated_at
 WHERE ({old}) IS DISTINCT FROM ({new})"""
 
 
-def _sql(backend: str, count: int) -> str:
+def _sql(backend: str, keys: str) -> str:
     values = COLUMNS[1:]
     return REFRESH.format(
-        columns=", ".join(COLUMNS), day=DAY[backend], local_day=LOCAL_DAY[backend], keys=marks(count),
+        columns=", ".join(COLUMNS), day=DAY[backend], local_day=LOCAL_DAY[backend], keys=keys,
         sets=", ".join(f"{c} = excluded.{c}" for c in values),
         old=", ".join(f"t.{c}" for c in values), new=", ".join(f"excluded.{c}" for c in values))
 
@@ -45,5 +45,6 @@ def refresh_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
     """Re-derive the dashboard rows of the touched fixtures; unchanged rows are not written."""
     written = 0
     for chunk in chunks(keys):
-        written += max(0, db.execute(_sql(db.backend, len(chunk)), [db.display_tz, db.display_tz, now, *chunk]))
+        test, params = among(db, chunk)
+        written += max(0, db.execute(_sql(db.backend, test), [db.display_tz, db.display_tz, now, *params]))
     return written

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from afc.db import Database, as_datetime, load_json, marks
+from afc.db import Database, among, as_datetime, load_json
 from afc.marts.common import chunks, delete, upsert
 
 SELECT = """
@@ -24,7 +24,7 @@ LEFT JOIN core.teams a ON a.id = f.away_team_id
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 LEFT JOIN core.fixture_team_stats hs ON hs.fixture_id = f.id AND hs.team_id = f.home_team_id
 LEFT JOIN core.fixture_team_stats aw ON aw.fixture_id = f.id AND aw.team_id = f.away_team_id
-WHERE f.id IN ({keys})
+WHERE f.id {keys}
   AND (f.status_group = 'live' OR EXISTS (SELECT 1 FROM mart.live_scores m WHERE m.fixture_id = f.id))"""
 KEY = ("fixture_id",)
 # Extra time, penalties and a long stoppage end well within 4 hours of kick-off: a fixture still
@@ -74,7 +74,8 @@ def _rederive(db: Database, keys: set[Any], now: datetime) -> int:
     live: list[dict[str, Any]] = []
     gone: list[Any] = []
     for chunk in chunks(keys):
-        for row in db.fetch_dicts(SELECT.format(keys=marks(len(chunk))), chunk):
+        test, params = among(db, chunk)
+        for row in db.fetch_dicts(SELECT.format(keys=test), params):
             if row.pop("status_group") != "live" or _settled(row["kickoff_at"], now):
                 gone.append(row["fixture_id"])
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from afc.db import Database, marks
+from afc.db import Database, among
 from afc.marts.common import chunks, upsert
 
 FIXTURES = """
@@ -22,24 +22,24 @@ SELECT league_id, season, count(DISTINCT team_id) FROM (
 LEADERS = """
 SELECT s.league_id, s.season, s.team_id, t.name, s.points, s.group_name
 FROM core.standings s LEFT JOIN core.teams t ON t.id = s.team_id
-WHERE s.rank = 1 AND s.league_id IN ({leagues}) AND s.season IN ({seasons})
-  AND (s.league_id, s.season) IN ({keys})
+WHERE s.rank = 1 AND s.league_id {leagues} AND s.season {seasons} AND (s.league_id, s.season) {keys}
 ORDER BY s.league_id, s.season, COALESCE(s.points, -1), s.group_name DESC"""
-NAMES = "SELECT id, name FROM core.leagues WHERE id IN ({keys})"
+NAMES = "SELECT id, name FROM core.leagues WHERE id {keys}"
 KEY = ("league_id", "season")
 # SQLite scans a whole index for a row-value IN; the plain IN lists before it let it seek instead.
-WHERE = "league_id IN ({leagues}) AND season IN ({seasons}) AND (league_id, season) IN ({keys})"
+WHERE = "league_id {leagues} AND season {seasons} AND (league_id, season) {keys}"
 
 
 def _summaries(db: Database, chunk: list[tuple[int, int]]) -> list[dict[str, Any]]:
     leagues, seasons = sorted({k[0] for k in chunk}), sorted({k[1] for k in chunk})
-    flat = leagues + seasons + [v for key in chunk for v in key]
-    parts = {"leagues": marks(len(leagues)), "seasons": marks(len(seasons)), "keys": marks(len(chunk), 2)}
+    tests = [among(db, leagues), among(db, seasons), among(db, chunk, ("integer", "integer"))]
+    flat = [v for _, params in tests for v in params]
+    parts = dict(zip(("leagues", "seasons", "keys"), (test for test, _ in tests), strict=True))
     where = WHERE.format(**parts)
     counts = {(r[0], r[1]): r[2:] for r in db.fetchall(FIXTURES.format(where=where), flat)}
     teams = {(r[0], r[1]): r[2] for r in db.fetchall(TEAMS.format(where=where), flat + flat)}
     leaders = {(r[0], r[1]): r[2:5] for r in db.fetchall(LEADERS.format(**parts), flat)}  # last = best
-    names = dict(db.fetchall(NAMES.format(keys=marks(len(leagues))), leagues))
+    names = dict(db.fetchall(NAMES.format(keys=parts["leagues"]), tests[0][1]))
     rows = []
     for key in chunk:
         if key not in counts and key not in leaders:

@@ -17,7 +17,7 @@ from typing import Any
 
 from afc.config.coverage import DETAIL_PARTS, CoverageConfig, coverage_config
 from afc.config.jobs import JobConfig
-from afc.db import Database, dump_json, load_json, marks
+from afc.db import Database, among, dump_json, load_json
 from afc.marts.common import chunks, upsert
 from afc.marts.coverage.calculate import compute, select
 from afc.marts.coverage.model import Coverage, CoverageReport
@@ -27,11 +27,11 @@ SAVE_SETTINGS = """
 INSERT INTO mart.coverage_settings (id, settings, updated_at) VALUES (1, %(settings)s, %(now)s)
 ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at"""
 SETTINGS = "SELECT settings FROM mart.coverage_settings WHERE id = 1"
-MEASURED = "SELECT DISTINCT league_id, season FROM mart.coverage_status WHERE (league_id, season) IN ({keys})"
-FIXTURE_SEASONS = "SELECT id, league_id, season FROM core.fixtures WHERE id IN ({keys}) AND season IS NOT NULL"
+MEASURED = "SELECT DISTINCT league_id, season FROM mart.coverage_status WHERE (league_id, season) {keys}"
+FIXTURE_SEASONS = "SELECT id, league_id, season FROM core.fixtures WHERE id {keys} AND season IS NOT NULL"
 EXISTING = "SELECT league_id, season, endpoint FROM mart.coverage_status"
 DELETE = "DELETE FROM mart.coverage_status WHERE league_id = %s AND season = %s AND endpoint = %s"
-LEAGUE_NAMES = "SELECT id, name FROM core.leagues WHERE id IN ({keys})"
+LEAGUE_NAMES = "SELECT id, name FROM core.leagues WHERE id {keys}"
 # The endpoints whose figures a stored fixture row can change: its season's fixture count and list,
 # the finished fixtures whose details are due, the teams the fixtures name (and the players expected
 # of them), the upcoming fixtures odds are wanted for, and the freshness of standings and top scorers
@@ -82,7 +82,8 @@ def league_names(db: Database, leagues: Iterable[int]) -> dict[int, str]:
     ids = sorted(leagues)
     if not ids:
         return {}
-    return {int(k): v for k, v in db.fetchall(LEAGUE_NAMES.format(keys=marks(len(ids))), ids) if v}
+    test, params = among(db, ids)
+    return {int(k): v for k, v in db.fetchall(LEAGUE_NAMES.format(keys=test), params) if v}
 
 
 def saved_settings(db: Database) -> CoverageConfig:
@@ -104,8 +105,8 @@ def refresh_seasons(db: Database, keys: Iterable[tuple[int, int]], now: datetime
     returns mart rows written."""
     measured: set[tuple[int, int]] = set()
     for chunk in chunks({(int(k[0]), int(k[1])) for k in keys}):
-        sql = MEASURED.format(keys=marks(len(chunk), 2))
-        measured |= {(int(a), int(b)) for a, b in db.fetchall(sql, [v for key in chunk for v in key])}
+        test, params = among(db, chunk, ("integer", "integer"))
+        measured |= {(int(a), int(b)) for a, b in db.fetchall(MEASURED.format(keys=test), params)}
     if not measured:
         return 0
     return write(db, compute(db, saved_settings(db), sorted(measured), now, only), now)
@@ -127,7 +128,8 @@ def fixture_endpoints(db: Database, fixtures: Collection[Any],
     live_ids = {int(k) for k in live}
     reached: dict[tuple[int, int], set[str]] = {}
     for chunk in chunks(set(fixtures)):
-        for fixture_id, league, season in db.fetchall(FIXTURE_SEASONS.format(keys=marks(len(chunk))), chunk):
+        test, params = among(db, chunk)
+        for fixture_id, league, season in db.fetchall(FIXTURE_SEASONS.format(keys=test), params):
             endpoints = BY_LIVE_FIXTURE if int(fixture_id) in live_ids else BY_FIXTURE
             reached.setdefault((int(league), int(season)), set()).update(endpoints)
     return reached

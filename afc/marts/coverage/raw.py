@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import cast
 
 from afc.api.endpoints import ENDPOINTS
-from afc.db import Database, as_datetime, marks
+from afc.db import Database, among, as_datetime
 from afc.marts.coverage.model import RawRun
 
 # The coverage endpoint → the API endpoint whose `league`+`season` call returns the whole season.
@@ -42,7 +42,7 @@ WHERE endpoint = %(endpoint)s AND fetched_at > %(after)s AND status = 200 AND er
   AND params->>'date' IS NOT NULL AND (params->>'league' IS NULL OR params->>'league' = %(league)s)
 ORDER BY fetched_at DESC LIMIT 1"""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id IN ({marks})"
+QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id {ids}"
 
 
 @lru_cache(maxsize=16)
@@ -76,7 +76,8 @@ def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun 
         return None
     rows = db.fetchall(_sql(RUN, api), keys | {"since": first[0]})  # as stored: exact on both backends
     ids = [int(r[0]) for r in rows]
-    quarantined = db.fetchone(QUARANTINED.format(marks=marks(len(ids))), ids) if ids else None
+    test, params = among(db, ids)
+    quarantined = db.fetchone(QUARANTINED.format(ids=test), params) if ids else None
     return RawRun(
         fetched_at=cast(datetime, as_datetime(first[0])),  # fetched_at is NOT NULL
         items=sum(int(r[1] or 0) for r in rows),
