@@ -87,3 +87,24 @@ def test_a_live_day_keeps_the_mart_exactly_what_a_full_recompute_gives(collector
             assert [row[k] if row[k] is None else float(row[k]) for k in timeless] == [
                 getattr(full[key], k) if getattr(full[key], k) is None else float(getattr(full[key], k))
                 for k in timeless], key
+
+
+def test_a_match_in_play_re_measures_its_seasons_teams_only_when_a_side_is_new_to_it(db):
+    """A fixture in play whose sides play elsewhere in the season (stored before, by the daily calls) cannot
+    change the season's teams nor the players expected of them; one first seen in play with a new side can."""
+    from afc.marts.coverage import BY_FIXTURE, BY_KNOWN_LIVE_FIXTURE, BY_LIVE_FIXTURE, fixture_endpoints
+
+    rows = [(1, 39, 2026, 10, 11, "finished"), (2, 39, 2026, 11, 10, "live"),  # 10 and 11 met before
+            (3, 140, 2026, 20, 21, "scheduled"), (4, 140, 2026, 21, 22, "live"),  # 22 plays nowhere else
+            (5, 135, 2026, 30, None, "live")]  # an unknown side names no team
+    with db.transaction():
+        for row in rows:
+            db.execute("INSERT INTO core.fixtures (id, league_id, season, home_team_id, away_team_id, status_group, "
+                       "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)", (*row, AT))
+    reached = fixture_endpoints(db, {1, 2, 3, 4, 5}, {2, 4, 5})
+    assert {"teams", "players"} & BY_KNOWN_LIVE_FIXTURE == set()
+    assert reached[(39, 2026)] == BY_FIXTURE  # its finished fixture re-measures everything
+    assert reached[(140, 2026)] == BY_FIXTURE  # the scheduled one too; the live one adds teams and players
+    assert fixture_endpoints(db, {4}, {4}) == {(140, 2026): BY_LIVE_FIXTURE}
+    assert fixture_endpoints(db, {2}, {2}) == {(39, 2026): BY_KNOWN_LIVE_FIXTURE}
+    assert fixture_endpoints(db, {5}, {5}) == {(135, 2026): BY_LIVE_FIXTURE}  # team 30 plays nowhere else

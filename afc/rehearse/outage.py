@@ -63,6 +63,10 @@ class Relay:
                 client.close()
                 continue
             server.settimeout(None)
+            for sock in (client, server):
+                # Without it, Nagle's algorithm held each of a pipeline's small writes for the peer's delayed
+                # ACK: 83 ms per transaction through the relay against 1.2 ms direct (the harsh day took 12 min).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
             with self._lock:
                 self._open.update((client, server))
             for a, b in ((client, server), (server, client)):

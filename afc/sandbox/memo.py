@@ -23,8 +23,10 @@ SIZES = {  # kind -> entries kept (about the size of one entry)
     "contrib": 8192,  # one fixture's numbers for season statistics (~12 kB)
     "standings": 64,  # a league-season table after n results (~30 kB)
     "season-numbers": 16,  # a league-season's player totals after n results (~1 MB)
-    "players": 32,  # a /players answer before paging (~1 MB)
+    "players": 4,  # a /players answer before paging (~1 MB): kept while its pages are walked
 }
+# /players answers are keyed by the results so far, so each weekly refresh of a league season makes a new one,
+# and the pages of one are walked in a row. At 32 entries a 30-day rehearsal grew by about 15 MB a refresh.
 
 
 class Lru:
