@@ -50,7 +50,7 @@ _SIDE_KNOWN = "(f.{side} IS NULL OR " + " OR ".join(
     _SIDE_ELSEWHERE.format(column=column, side="{side}") for column in ("home_team_id", "away_team_id")) + ")"
 # The fixtures (of those asked) whose two sides each play in another fixture of their season, with the season.
 KNOWN_SIDES = ("SELECT f.id, f.league_id, f.season FROM core.fixtures f\n"
-               "WHERE f.id IN ({keys}) AND f.season IS NOT NULL"
+               "WHERE f.id {keys} AND f.season IS NOT NULL"
                + "".join(" AND " + _SIDE_KNOWN.format(side=side) for side in ("home_team_id", "away_team_id")))
 
 
@@ -154,7 +154,8 @@ def _in_play_with_known_sides(db: Database, live: set[int], reached: dict[tuple[
     noted in `reached` with BY_KNOWN_LIVE_FIXTURE. Returns their ids (the others are looked up as before)."""
     known = set()
     for chunk in chunks(live):
-        for fixture_id, league, season in db.fetchall(KNOWN_SIDES.format(keys=marks(len(chunk))), chunk):
+        test, params = among(db, chunk)
+        for fixture_id, league, season in db.fetchall(KNOWN_SIDES.format(keys=test), params):
             known.add(int(fixture_id))
             reached.setdefault((int(league), int(season)), set()).update(BY_KNOWN_LIVE_FIXTURE)
     return known
