@@ -220,7 +220,7 @@ def main() -> None:
         return
     print("rebuild of a full season with details (380 fixtures, 19 ids= calls, the table); medians of "
           f"{args.rounds} rounds; load average at the end {results['load_average']}")
-    print(f"{'backend':<9} {"afc":<14} {'run':<13} {'rows':>5} {'seconds':>8} {'rows/s':>7} {'cpu s':>6} "
+    print(f"{'backend':<9} {'afc':<14} {'run':<13} {'rows':>5} {'seconds':>8} {'rows/s':>7} {'cpu s':>6} "
           f"{'server s':>8} {'peak MB':>8}")
     for backend in ("sqlite", "postgres"):
         r = results[backend]
