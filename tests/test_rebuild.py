@@ -201,7 +201,7 @@ def test_a_rebuild_stopped_mid_way_keeps_whole_batches_and_a_rerun_completes_it(
     db = collected.db
     before = snapshot(db)
     wipe(db)
-    written = []
+    written: list[Any] = []
 
     def failing_third(*args: Any, **kwargs: Any) -> Any:
         if len(written) == 2:  # the first response of the second batch: the database goes away

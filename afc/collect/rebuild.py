@@ -231,7 +231,8 @@ def _names(params: dict[str, str], fixtures: set[int]) -> bool:
 
 
 def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
-    """The fixture ids that /fixtures answers in scope list."""
+    """The fixture ids that /fixtures answers in scope list (their bodies are parsed again when replayed: a
+    season's list is one response among its many detail answers, and memory then never holds a batch's)."""
     found: set[int] = set()
     for entry in responses:
         response = entry.response() if entry is not None and entry.request.endpoint == "fixtures" else None
