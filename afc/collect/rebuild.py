@@ -3,8 +3,9 @@
 Successful archived responses are replayed in id (fetch) order through the same transform and
 write path as collection, with `updated_at` and `raw_id` taken from the response, so a full rebuild
 gives the core and marts that collecting gave. Responses are read a page at a time (keyset on id),
-never all at once; each batch of responses is one transaction. Quarantined items that now pass
-land and their quarantine rows are marked resolved.
+never all at once, and each body is parsed only as its response is replayed; each batch of
+responses is one transaction. Quarantined items that now pass land and their quarantine rows are
+marked resolved.
 """
 
 from __future__ import annotations
