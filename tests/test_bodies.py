@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import logging
 import tempfile
 
 import httpx
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -52,6 +55,54 @@ def test_parse_keeps_what_is_fine_and_calls_garbage_not_json():
     with pytest.raises(NotJson, match=r"not JSON \(Expecting value at line 1 column 1\)"):
         parse("<html>oops</html>")
 
+
+
+def recorded_bodies() -> list[str]:
+    """Every recorded answer in shared/api-samples, as text (BOM and JS wrappers removed)."""
+    from tests.conftest import SAMPLES
+
+    texts = []
+    for path in sorted(SAMPLES.rglob("*.json")):
+        text = path.read_text(encoding="utf-8-sig")
+        texts.append(text[text.index("{"):].rstrip().rstrip(";"))
+    return texts
+
+
+def test_the_fast_reading_is_the_standard_one_for_every_recorded_answer():
+    texts = recorded_bodies()
+    assert len(texts) > 50
+    for text in texts:
+        value = parse(text)
+        assert value == json.loads(text) and orjson.dumps(value) == orjson.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 9223372036854775807, "b": -9223372036854775808, "c": 1234567890123456789}',  # the standard parser
+    '{"a": 0.12345678901234567891, "b": 1e-7, "c": -0.0, "d": 123456789012345678.5}',
+    '{"a": "\\ud83d\\ude00 \\u00e9 \\"", "b": [[[[]]]], "c": {}, "d": [true, false, null]}',
+])
+def test_the_fast_reading_agrees_on_numbers_and_escapes(text):
+    expected = json.loads(text)
+    assert parse(text) == expected
+    assert [type(v) for v in parse(text).values()] == [type(v) for v in expected.values()]
+
+
+def test_an_integer_orjson_would_read_past_64_bits_is_still_refused():
+    with pytest.raises(Unparsable, match="an integer of 20 digits, beyond 64 bits"):
+        parse('{"a": 18446744073709551615}')  # orjson reads it as an int (unsigned 64 bits)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_parsing_leaves_the_garbage_collector_as_it_was(enabled):
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        parse(ENVELOPE.format(item='{"name": "X"}'))
+        with pytest.raises(Unparsable):
+            parse(NESTED)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
 
 def run_cli(db_url: str, body: str, *extra_env: tuple[str, str]):
     api = FakeApi({"countries": Answer(200, body)})

@@ -17,9 +17,10 @@ from afc.clock import SimClock
 from afc.collect import rebuild
 from afc.collect import step as pipeline
 from afc.collect.collector import Collector
+from afc.collect.step import write_batch
 from afc.config.settings import load_settings
 from afc.db import Database, as_datetime
-from afc.errors import ConfigError, ItemInvalid
+from afc.errors import ConfigError, DatabaseUnavailable, ItemInvalid
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.transform import standings as standings_transform
 from tests.conftest import scalar
@@ -193,6 +194,35 @@ def test_rebuild_records_a_job_run(collected: Collected) -> None:
                                    "ORDER BY id DESC LIMIT 1")[0]
     assert run == {"job_id": "rebuild", "status": "ok", "calls": 0, "rows_unchanged": report.counts.unchanged}
 
+
+
+def test_a_rebuild_stopped_mid_way_keeps_whole_batches_and_a_rerun_completes_it(collected: Collected,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    db = collected.db
+    before = snapshot(db)
+    wipe(db)
+    written: list[Any] = []
+
+    def failing_third(*args: Any, **kwargs: Any) -> Any:
+        if len(written) == 2:  # the first response of the second batch: the database goes away
+            raise DatabaseUnavailable("postgresql: server closed the connection unexpectedly")
+        written.append(args[1])
+        return write_batch(*args, **kwargs)
+
+    monkeypatch.setattr(rebuild, "write_batch", failing_third)
+    with pytest.raises(DatabaseUnavailable):
+        rebuild.rebuild(db, collected.collector.clock, batch_size=2)
+
+    # The first batch (the season's fixtures, the first 20 with details) is in, whole; nothing of the second.
+    assert count(db, "core.fixtures") == 380 and count(db, "mart.daily_fixtures") == 380
+    assert count(db, "core.fixture_details") == 20 and count(db, "core.standings") == 0
+    run = db.fetch_dicts("SELECT status, error FROM ops.job_runs ORDER BY id DESC LIMIT 1")[0]
+    assert run["status"] == "failed" and "server closed the connection" in run["error"]
+
+    monkeypatch.setattr(rebuild, "write_batch", write_batch)
+    report = rebuild.rebuild(db, collected.collector.clock, batch_size=2)  # rerunning is resuming
+    assert snapshot(db) == before
+    assert report.counts.inserted > 0 and report.counts.updated == 0
 
 def test_batch_size_must_be_positive(db: Database, clock: SimClock) -> None:
     with pytest.raises(ConfigError, match="at least 1"):

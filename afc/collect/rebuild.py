@@ -3,8 +3,9 @@
 Successful archived responses are replayed in id (fetch) order through the same transform and
 write path as collection, with `updated_at` and `raw_id` taken from the response, so a full rebuild
 gives the core and marts that collecting gave. Responses are read a page at a time (keyset on id),
-never all at once; each batch of responses is one transaction. Quarantined items that now pass
-land and their quarantine rows are marked resolved.
+never all at once, and each body is parsed only as its response is replayed; each batch of
+responses is one transaction. Quarantined items that now pass land and their quarantine rows are
+marked resolved.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ SELECT id, endpoint, params FROM raw.responses
 WHERE id > %(after)s AND status = 200 AND errors IS NULL AND (body IS NOT NULL OR body_text IS NOT NULL)
   {filters}
 ORDER BY id LIMIT %(limit)s"""
-BODIES = "SELECT id, body, body_text, fetched_at FROM raw.responses WHERE id IN ({marks}) ORDER BY id"
+# The body as text on both backends (jsonb's text form on PostgreSQL): parsed by afc's one parser, one
+# response at a time as it is replayed, rather than by the driver for the whole batch at once.
+BODIES = """
+SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at FROM raw.responses WHERE id IN ({marks}) ORDER BY id"""
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
 OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id IN ({marks})"
 RESOLVE = """
@@ -103,10 +107,23 @@ class RebuildReport:
 
 @dataclass(frozen=True)
 class Archived:
-    """One successful archived response, ready to replay."""
+    """One successful archived response as stored; its body is parsed when it is replayed."""
 
     raw_id: int
-    response: Response
+    request: Request
+    text: str
+    fetched_at: datetime
+
+    def response(self) -> Response | None:
+        """The answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+        try:
+            parsed = parse(self.text)
+        except Unparsable:
+            return None  # a body the pipeline could not read: it did not transform it either
+        if not isinstance(parsed, dict):
+            return None
+        response = Response(self.request, 200, {}, parsed, None, self.fetched_at, 0)
+        return response if classify(response, self.fetched_at) is None else None
 
 
 class _DryRun(Exception):
@@ -215,11 +232,13 @@ def _names(params: dict[str, str], fixtures: set[int]) -> bool:
 
 
 def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
-    """The fixture ids that /fixtures answers in scope list."""
+    """The fixture ids that /fixtures answers in scope list (their bodies are parsed again when replayed: a
+    season's list is one response among its many detail answers, and memory then never holds a batch's)."""
     found: set[int] = set()
     for entry in responses:
-        if entry is not None and entry.response.request.endpoint == "fixtures":
-            ids = (opt_int(path(item, "fixture", "id")) for item in entry.response.items)
+        response = entry.response() if entry is not None and entry.request.endpoint == "fixtures" else None
+        if response is not None:
+            ids = (opt_int(path(item, "fixture", "id")) for item in response.items)
             found.update(i for i in ids if i is not None)
     return found
 
@@ -229,27 +248,20 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
         return {}
     sql = BODIES.format(marks=marks(len(heads)))
     loaded = {}
-    for raw_id, body, body_text, fetched_at in db.fetchall(sql, list(heads)):
+    for raw_id, text, fetched_at in db.fetchall(sql, list(heads)):
         _, endpoint, params = heads[raw_id]
-        loaded[raw_id] = _response(raw_id, endpoint, load_json(params), body, body_text, as_datetime(fetched_at))
+        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at))
     return loaded
 
 
-def _response(raw_id: int, endpoint: str, params: dict[str, str], body: Any, body_text: str | None,
+def _archived(raw_id: int, endpoint: str, params: dict[str, str], text: str | bytes | None,
               fetched_at: datetime | None) -> Archived | None:
-    """The archived answer as the pipeline saw it; None unless the pipeline would have transformed it."""
-    stored = body if body is not None else body_text
-    try:
-        if isinstance(stored, bytes):
-            stored = stored.decode("utf-8", errors="replace")
-        parsed = parse(stored) if isinstance(stored, str) else stored
-    except Unparsable:
-        return None  # a body the pipeline could not read: it did not transform it either
-    if not isinstance(parsed, dict) or fetched_at is None:
+    if text is None or fetched_at is None:
         return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))
-    response = Response(request, 200, {}, parsed, None, fetched_at, 0)
-    return Archived(raw_id, response) if classify(response, fetched_at) is None else None
+    return Archived(raw_id, request, text, fetched_at)
 
 
 def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildReport, run_id: int | None) -> None:
@@ -258,7 +270,11 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
             open_items = _open_quarantine(db, [a.raw_id for a in batch])
             counts, quarantined = Counts(), 0
             for entry in batch:
-                done, bad = _replay_one(db, clock, entry, open_items.get(entry.raw_id, set()), report)
+                response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
+                if response is None:
+                    continue
+                done, bad = _replay_one(db, clock, entry.raw_id, response, open_items.get(entry.raw_id, set()),
+                                        report)
                 counts += done
                 quarantined += bad
             if run_id is not None:
@@ -270,10 +286,9 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
     report.batches += 1
 
 
-def _replay_one(db: Database, clock: Clock, entry: Archived, open_items: set[int],
+def _replay_one(db: Database, clock: Clock, raw_id: int, response: Response, open_items: set[int],
                 report: RebuildReport) -> tuple[Counts, int]:
     """Transform and write one archived response; settle its quarantine rows. Returns counts, bad items."""
-    response, raw_id = entry.response, entry.raw_id
     endpoint, items = response.request.endpoint, response.items
     batch = transform.run(endpoint, response.request.query, items)
     if report.check_drift:
