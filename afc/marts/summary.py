@@ -3,7 +3,8 @@
 A live tick rewrites fixtures in play, which cannot change a season's fixture and team counts nor its goals
 (only finished matches count): those figures are recounted only for league seasons where a touched fixture
 changed what the summary reads of it. The previous state of a fixture is its mart.daily_fixtures row, which is
-why this refresher runs before that mart's (see afc.marts.refresh).
+why this refresher runs before that mart's (see afc.marts.refresh). Stored counts are trusted: every write
+of core.fixtures comes through the mart refresh in its own transaction.
 """
 
 from __future__ import annotations
