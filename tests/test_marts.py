@@ -9,6 +9,7 @@ import pytest
 
 from afc.db import as_date, as_datetime
 from afc.marts import refresh as mart
+from afc.marts import summary
 from afc.marts.live import describe, settle
 from tests.conftest import sample
 from tests.loading import AT, load, one
@@ -116,3 +117,55 @@ def test_events_read_as_panel_lines():
     subst = {"time": {"elapsed": 60, "extra": None}, "type": "subst", "detail": "Substitution 1",
              "player": {"name": "A"}, "team": {"name": "B"}}
     assert describe(subst) == "60' Substitution: A (B)" and describe(None) is None
+
+
+def _live(item: dict, goals: tuple[int | None, int | None], short: str = "2H") -> dict:
+    changed = copy.deepcopy(item)
+    changed["fixture"]["status"] = {"long": short, "short": short, "elapsed": 60}
+    changed["goals"] = {"home": goals[0], "away": goals[1]}
+    return changed
+
+
+def _full_recount_writes_nothing(db, at: datetime) -> None:
+    """The incremental summary equals a full recount: recounting every league season changes no row."""
+    keys = {tuple(r) for r in db.fetchall("SELECT DISTINCT league_id, season FROM core.fixtures")}
+    with db.transaction():
+        assert summary.refresh_league_summary(db, keys, at) == 0
+
+
+def test_league_summary_of_live_ticks_equals_a_full_recount(db):
+    """Live ticks skip the recount; whatever a touched fixture can change (finishing, new fixtures, other teams,
+    another season, a kickoff lost) still lands, and each step's summary equals a full recount."""
+    items = copy.deepcopy(sample(EPL)["response"][:12])
+    for item in items[4:]:
+        item["fixture"]["status"] = {"long": "Not Started", "short": "NS", "elapsed": None}
+        item["goals"] = {"home": None, "away": None}
+    load(db, "fixtures", {"league": "39", "season": "2023"}, items[:10])
+    at = AT
+    in_play = [_live(items[4], (1, 0)), _live(items[5], (0, 0))]
+
+    def tick(answer: list[dict]) -> None:
+        nonlocal at
+        at += timedelta(minutes=1)
+        load(db, "fixtures", {"live": "all"}, answer, at=at)
+        _full_recount_writes_nothing(db, at + timedelta(seconds=1))
+
+    tick(in_play)
+    with db.transaction():  # a pure live tick: its season is unchanged to the summary (no recount)
+        assert summary.compare(db, {items[4]["fixture"]["id"], items[5]["fixture"]["id"]}) == ({(39, 2023)}, set())
+    tick([_live(items[4], (2, 0)), _live(items[5], (0, 1))])
+    tick([_live(items[4], (3, 0), "FT"), _live(items[5], (0, 1))])  # finished: played and goals grow
+    assert one(db, "SELECT fixtures_played FROM mart.league_summary")["fixtures_played"] == 5
+    tick([_live(items[10], (0, 0)), _live(items[5], (0, 2))])  # a fixture first seen in play: total grows
+    assert one(db, "SELECT fixtures_total FROM mart.league_summary")["fixtures_total"] == 11
+    other = _live(items[5], (0, 2))
+    other["teams"]["away"] = copy.deepcopy(items[11]["teams"]["home"])  # a side corrected to another team
+    tick([other])
+    moved = _live(items[6], (1, 1))
+    moved["league"]["season"] = 2024  # a fixture moved to another season: the one it left is recounted too
+    tick([moved])
+    assert db.fetchone("SELECT count(*) FROM mart.league_summary")[0] == 2
+    undated = _live(items[7], (0, 0))
+    undated["fixture"]["timestamp"], undated["fixture"]["date"] = None, None
+    tick([undated])
+    tick([_live(items[7], (1, 0), "FT")])

@@ -309,3 +309,18 @@ def test_every_fixture_of_a_season_finishes_consistently(world):
             home, away = final["goals"]["home"], final["goals"]["away"]
             assert final["score"]["fulltime"] == {"home": home, "away": away}
             assert final["teams"]["home"]["winner"] is (None if home == away else home > away)
+
+
+def test_a_fixture_is_not_played_from_its_over_by_moment(world):
+    """The live answer skips fixtures past `over_by` without working out their phase: none of them may be in
+    play then or later (whatever its fate: abandoned, postponed, cancelled, extra time, no livescore), and a
+    fixture played to the end is in play until that moment."""
+    start = datetime(2026, 8, 15, tzinfo=UTC)
+    pool = world.fixtures_between(start, start + timedelta(days=120))
+    assert {f.fate for f in pool} >= {"", "PST", "CANC", "ABD"}
+    for fx in pool:
+        over = world.over_by(fx.id)
+        for after in (timedelta(0), timedelta(seconds=1), timedelta(minutes=30), timedelta(hours=3)):
+            assert world.phase(fx.id, over + after).short not in LIVE_STATUSES, (fx, after)
+        if fx.fate == "" and world.livescore(fx.id):
+            assert world.phase(fx.id, over - timedelta(seconds=1)).short in LIVE_STATUSES, fx

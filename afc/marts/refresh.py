@@ -22,10 +22,14 @@ REFRESHERS: dict[str, list[Refresher]] = {
     "detail_empty": [record_empty_details],
     "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel],
     "fixture_live": [live.refresh_live_scores],
-    "league_season": [summary.refresh_league_summary],
     "odds_history": [history.refresh_odds_movement],
     "standings_history": [history.refresh_table_by_round],
 }
+# Run first, while mart.daily_fixtures still holds the touched fixtures' previous state: the league summary
+# compares against it to recount only the seasons whose counts a touched fixture can have changed.
+FIRST: list[tuple[tuple[str, ...], JointRefresher]] = [
+    (("league_season", "fixture"), summary.refresh_touched),
+]
 # Refreshers of one mart fed by several kinds, run after those above: called once per response with every
 # kind's keys, so a row reached through two kinds (a fixture and its league season) is rebuilt once, not twice.
 JOINT: list[tuple[tuple[str, ...], JointRefresher]] = [
@@ -35,14 +39,20 @@ JOINT: list[tuple[tuple[str, ...], JointRefresher]] = [
 
 def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
     """Bring the marts up to date for everything touched; returns mart rows written."""
-    written = 0
+    written = _joint(db, FIRST, touched, now)
     for kind, refreshers in REFRESHERS.items():
         keys = touched.get(kind)
         if not keys:
             continue
         for fn in refreshers:
             written += fn(db, keys, now)
-    for kinds, joint in JOINT:
+    return written + _joint(db, JOINT, touched, now)
+
+
+def _joint(db: Database, joints: list[tuple[tuple[str, ...], JointRefresher]], touched: dict[str, set[Any]],
+           now: datetime) -> int:
+    written = 0
+    for kinds, joint in joints:
         found = {kind: touched[kind] for kind in kinds if touched.get(kind)}
         if found:
             written += joint(db, found, now)

@@ -1,7 +1,15 @@
-"""mart.league_summary: per league season, fixtures played vs scheduled, goals, the table leader."""
+"""mart.league_summary: per league season, fixtures played vs scheduled, goals, the table leader.
+
+A live tick rewrites fixtures in play, which cannot change a season's fixture and team counts nor its goals
+(only finished matches count): those figures are recounted only for league seasons where a touched fixture
+changed what the summary reads of it. The previous state of a fixture is its mart.daily_fixtures row, which is
+why this refresher runs before that mart's (see afc.marts.refresh). Stored counts are trusted: every write
+of core.fixtures comes through the mart refresh in its own transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,21 +33,45 @@ FROM core.standings s LEFT JOIN core.teams t ON t.id = s.team_id
 WHERE s.rank = 1 AND s.league_id {leagues} AND s.season {seasons} AND (s.league_id, s.season) {keys}
 ORDER BY s.league_id, s.season, COALESCE(s.points, -1), s.group_name DESC"""
 NAMES = "SELECT id, name FROM core.leagues WHERE id {keys}"
+STORED = """
+SELECT league_id, season, fixtures_total, fixtures_played, goals, teams FROM mart.league_summary WHERE {where}"""
+# A touched fixture now (core) and before this response (its dashboard row, written by the last refresh).
+# What the summary reads of a fixture: its league season, its two teams, finished or not, and its goals.
+PRIOR = """
+SELECT f.league_id, f.season, f.home_team_id, f.away_team_id, f.status_group, f.home_goals, f.away_goals,
+       f.kickoff_at IS NOT NULL, d.fixture_id IS NOT NULL,
+       d.league_id, d.season, d.home_team_id, d.away_team_id, d.status_group, d.home_goals, d.away_goals
+FROM core.fixtures f LEFT JOIN mart.daily_fixtures d ON d.fixture_id = f.id WHERE f.id {keys}"""
 KEY = ("league_id", "season")
 # SQLite scans a whole index for a row-value IN; the plain IN lists before it let it seek instead.
 WHERE = "league_id {leagues} AND season {seasons} AND (league_id, season) {keys}"
 
 
-def _summaries(db: Database, chunk: list[tuple[int, int]]) -> list[dict[str, Any]]:
-    leagues, seasons = sorted({k[0] for k in chunk}), sorted({k[1] for k in chunk})
-    tests = [among(db, leagues), among(db, seasons), among(db, chunk, ("integer", "integer"))]
+Key = tuple[int, int]
+
+
+def _tests(db: Database, keys: list[Key]) -> tuple[dict[str, str], list[Any], list[Any]]:
+    """The key tests of WHERE by name, their parameters, and the leagues' alone."""
+    leagues, seasons = sorted({k[0] for k in keys}), sorted({k[1] for k in keys})
+    tests = [among(db, leagues), among(db, seasons), among(db, keys, ("integer", "integer"))]
     flat = [v for _, params in tests for v in params]
-    parts = dict(zip(("leagues", "seasons", "keys"), (test for test, _ in tests), strict=True))
-    where = WHERE.format(**parts)
-    counts = {(r[0], r[1]): r[2:] for r in db.fetchall(FIXTURES.format(where=where), flat)}
-    teams = {(r[0], r[1]): r[2] for r in db.fetchall(TEAMS.format(where=where), flat + flat)}
+    return dict(zip(("leagues", "seasons", "keys"), (test for test, _ in tests), strict=True)), flat, tests[0][1]
+
+
+def _summaries(db: Database, chunk: list[Key], unchanged: set[Key] | frozenset[Key] = frozenset()
+               ) -> list[dict[str, Any]]:
+    """The summary rows of `chunk`; the counts of `unchanged` keys are read from their stored rows, the rest
+    recounted from core.fixtures (the names and the leader are always read again: a stub may fill them in)."""
+    parts, flat, league_ids = _tests(db, chunk)
+    counts, teams = _stored(db, sorted(unchanged & set(chunk)))
+    recount = [k for k in chunk if k not in counts]
+    if recount:
+        where_parts, where_flat, _ = _tests(db, recount)
+        where = WHERE.format(**where_parts)
+        counts.update({(r[0], r[1]): r[2:] for r in db.fetchall(FIXTURES.format(where=where), where_flat)})
+        teams.update({(r[0], r[1]): r[2] for r in db.fetchall(TEAMS.format(where=where), where_flat + where_flat)})
     leaders = {(r[0], r[1]): r[2:5] for r in db.fetchall(LEADERS.format(**parts), flat)}  # last = best
-    names = dict(db.fetchall(NAMES.format(keys=parts["leagues"]), tests[0][1]))
+    names = dict(db.fetchall(NAMES.format(keys=parts["leagues"]), league_ids))
     rows = []
     for key in chunk:
         if key not in counts and key not in leaders:
@@ -55,9 +87,58 @@ def _summaries(db: Database, chunk: list[tuple[int, int]]) -> list[dict[str, Any
     return rows
 
 
-def refresh_league_summary(db: Database, keys: set[Any], now: datetime) -> int:
-    """Recount the touched league seasons (each an indexed range of its own fixtures)."""
+def _stored(db: Database, keys: list[Key]) -> tuple[dict[Key, tuple[Any, ...]], dict[Key, Any]]:
+    """The stored counts of `keys` (those without a row are left out: they get recounted)."""
+    if not keys:
+        return {}, {}
+    parts, flat, _ = _tests(db, keys)
+    rows = db.fetchall(STORED.format(where=WHERE.format(**parts)), flat)
+    return {(r[0], r[1]): tuple(r[2:5]) for r in rows}, {(r[0], r[1]): r[5] for r in rows}
+
+
+def refresh_league_summary(db: Database, keys: set[Any], now: datetime, unchanged: set[Key] | None = None) -> int:
+    """Recount the touched league seasons (each an indexed range of its own fixtures), but for the `unchanged`
+    ones, whose fixture counts and goals the touched rows cannot have changed."""
     written = 0
     for chunk in chunks(keys):
-        written += upsert(db, "mart.league_summary", KEY, _summaries(db, chunk), now)
+        written += upsert(db, "mart.league_summary", KEY, _summaries(db, chunk, unchanged or set()), now)
     return written
+
+
+def refresh_touched(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
+    """The summaries of the touched league seasons, run before mart.daily_fixtures takes the new state; a
+    fixture moved to another league season is recounted in the one it left too."""
+    keys = {(int(k[0]), int(k[1])) for k in touched.get("league_season", ())}
+    if not keys:
+        return 0
+    unchanged, left = compare(db, touched.get("fixture", set()))
+    return refresh_league_summary(db, keys | left, now, unchanged & keys)
+
+
+def _signature(row: Sequence[Any]) -> tuple[Any, ...]:
+    """What the summary reads of a fixture: league season, teams, and (when finished) its goals."""
+    league_id, season, home, away, group, home_goals, away_goals = row
+    finished = group == "finished"
+    goals = (home_goals or 0) + (away_goals or 0) if finished else None
+    return league_id, season, home, away, finished, goals
+
+
+def compare(db: Database, fixture_ids: set[Any]) -> tuple[set[Key], set[Key]]:
+    """The league seasons of touched fixtures where every one reads the same to the summary as before, and the
+    league seasons changed fixtures were in before. A fixture without a previous dashboard row (new, or without a
+    kickoff time) or whose signature changed makes its league season changed."""
+    seen: set[Key] = set()
+    changed: set[Key] = set()
+    left: set[Key] = set()
+    for chunk in chunks(fixture_ids):
+        test, params = among(db, chunk)
+        for row in db.fetchall(PRIOR.format(keys=test), params):
+            now, dated, known, before = _signature(row[:7]), row[7], row[8], row[9:]
+            key = (now[0], now[1])
+            seen.add(key)
+            # mart.daily_fixtures holds only fixtures with a kickoff time: without one, its row may be stale
+            if not (dated and known) or _signature(before) != now:
+                changed.add(key)
+                if known and before[1] is not None and (before[0], before[1]) != key:
+                    left.add((before[0], before[1]))
+    return {k for k in seen - changed if k[1] is not None}, left

@@ -43,6 +43,7 @@ class Truth:
         self._by_id: dict[int, Fixture] = {}
         self._outcomes: dict[int, Outcome] = {}
         self._timelines: dict[int, Timeline] = {}
+        self._over_by: dict[int, datetime] = {}
         self._lock = threading.RLock()
         self.cache: dict = {}  # small, bounded by the world's size: loans, spells, current fixture items
         self.memo = Memo()  # large results, least recently used first out
@@ -273,6 +274,16 @@ class Truth:
     def phase(self, fixture_id: int, at: datetime) -> Phase:
         """The fixture's status line at `at`."""
         return phase(self.known_fixture(fixture_id), self.timeline(fixture_id), at, self.livescore(fixture_id))
+
+    def over_by(self, fixture_id: int) -> datetime:
+        """A moment from which the fixture is no longer played: its kickoff plus its match's full length (by then
+        its phase is final, abandoned, cancelled or postponed). A live answer skips these without working
+        out their phase: it is asked of every fixture of the last four hours on each poll."""
+        over = self._over_by.get(fixture_id)
+        if over is None:
+            over = self._over_by[fixture_id] = (
+                self.known_fixture(fixture_id).kickoff + timedelta(seconds=self.timeline(fixture_id).end))
+        return over
 
     def finished_at(self, fixture_id: int) -> datetime | None:
         """When the fixture reaches FT/AET/PEN (None if cancelled or abandoned)."""

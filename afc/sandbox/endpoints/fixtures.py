@@ -107,7 +107,7 @@ def _live(q: Query) -> Raw:
     if raw.lower() != "all" and not leagues:
         raise Invalid({"live": "The Live field must contain 'all' or league ids separated by a dash."})
     pool = q.world.fixtures_between(q.at - timedelta(hours=4), q.at + timedelta(minutes=1), leagues)
-    playing = [fx for fx in pool if q.world.phase(fx.id, q.at).short in LIVE_STATUSES]
+    playing = [fx for fx in pool if q.at < q.world.over_by(fx.id) and q.world.phase(fx.id, q.at).short in LIVE_STATUSES]
     return Raw(views.state_json(q.world, fx.id, q.at, _zone_name(q), ("events",)) for fx in playing)
 
 
