@@ -108,6 +108,7 @@ SLOW: frozenset[str] = frozenset({
     "test_markers.py::test_without_a_server_the_postgres_cases_skip_with_the_reason",
     "test_markers.py::test_ci_fails_the_session_when_the_server_is_missing",
     "test_markers.py::test_sqlite_only_deselects_the_postgres_cases",
+    "test_markers.py::test_the_first_tests_lead_the_run_order",
     # whole bootstraps and runs through the CLI
     "test_cli.py::test_bootstrap_one_target_runs_its_dependencies_first_once",
     "test_cli.py::test_bootstrap_all_then_again_writes_nothing_new",
@@ -117,6 +118,12 @@ SLOW: frozenset[str] = frozenset({
     "test_ingest_fast.py::test_the_fast_path_writes_what_the_reference_path_wrote",
     "test_ingest_fast.py::test_postgres_arrays_and_archived_parts_write_what_row_by_row_text_wrote",
 })
+
+# The longest test by far (--durations: 12 to 17 minutes of a 25 to 37-minute serial run; the rest of the suite
+# together takes about as long). It runs first, so that under `pytest -n` the other workers share everything
+# else while it runs, instead of it starting late and the run waiting on it alone. The rest keep their order
+# (a module's tests stay together, so its module fixtures are built once per worker).
+FIRST: tuple[str, ...] = ("test_rehearse.py::test_a_harsh_day_with_two_skewed_hosts",)
 
 
 def sample(relative: str) -> dict[str, Any]:
@@ -183,27 +190,52 @@ def is_slow(module: str, test: str) -> bool:
     return module in SLOW or f"{module}::{test}" in SLOW
 
 
+def _test_name(item: pytest.Item) -> str:
+    """The test function's name, without its class or parameters."""
+    return item.nodeid.split("::", 1)[-1].split("[", 1)[0]
+
+
+def run_rank(module: str, test: str) -> int:
+    """Where a test goes in the run order: FIRST's tests by their position there, every other test after them."""
+    name = f"{module}::{test}"
+    return FIRST.index(name) if name in FIRST else len(FIRST)
+
+
 def _classify(item: pytest.Item) -> None:
     """Add the `postgres` and `slow` marks a collected test earns."""
     callspec = getattr(item, "callspec", None)
     if needs_postgres(getattr(item, "fixturenames", ()), callspec.params if callspec else {}):
         item.add_marker(pytest.mark.postgres)
-    if is_slow(item.path.name, item.nodeid.split("::", 1)[-1].split("[", 1)[0]):
+    if is_slow(item.path.name, _test_name(item)):
         item.add_marker(pytest.mark.slow)
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With AFC_REQUIRE_POSTGRES=1 a missing server fails the run before any test (and before xdist starts its
+    workers: a worker that exits while collecting is a crash, not a verdict). Checked in the main process only."""
+    if not REQUIRE_POSTGRES or _is_xdist_worker(session.config):
+        return
+    if "postgres" not in BACKENDS:
+        raise pytest.UsageError("AFC_REQUIRE_POSTGRES=1 contradicts AFC_TEST_BACKENDS without postgres")
+    if not postgres_reachable():
+        pytest.exit(f"{_unreachable()} (AFC_REQUIRE_POSTGRES=1)", returncode=pytest.ExitCode.TESTS_FAILED)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark `postgres` and `slow` tests centrally; drop or guard the PostgreSQL cases as configured."""
+    """Mark `postgres` and `slow` tests centrally; drop the PostgreSQL cases when the backend is left out; run
+    FIRST's tests first (a stable sort: every xdist worker computes the same order, as it must)."""
     for item in items:
         _classify(item)
-    postgres = [item for item in items if item.get_closest_marker("postgres")]
+    items.sort(key=lambda item: run_rank(item.path.name, _test_name(item)))
     if "postgres" not in BACKENDS:
-        if REQUIRE_POSTGRES:
-            raise pytest.UsageError("AFC_REQUIRE_POSTGRES=1 contradicts AFC_TEST_BACKENDS without postgres")
+        postgres = [item for item in items if item.get_closest_marker("postgres")]
         config.hook.pytest_deselected(items=postgres)
         items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-    elif REQUIRE_POSTGRES and postgres and not postgres_reachable():
-        pytest.exit(f"{_unreachable()} (AFC_REQUIRE_POSTGRES=1)", returncode=pytest.ExitCode.TESTS_FAILED)
 
 
 @pytest.fixture(scope="session", autouse=True)

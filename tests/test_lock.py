@@ -12,6 +12,10 @@ import pytest
 
 from afc.errors import EXIT_NOTHING_DONE, ConfigError, LockHeld
 from afc.ops.lock import hold, hold_all, lock_path
+from tests.conftest import pg_scalar
+
+ADVISORY_LOCKS = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                  "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 
 HOLDER = """
 import sys
@@ -65,6 +69,18 @@ def test_postgres_advisory_lock_spans_hosts(tmp_path, pg_url):
             pass
     with hold(host_b, pg_url, "backfill"):
         pass
+
+
+def test_postgres_advisory_lock_is_free_as_soon_as_the_holder_leaves(tmp_path, pg_url):
+    """Unlocked before the connection closes: the server frees a closed session's locks only when its backend
+    has exited, after close() returns (left to that, the lock was still there about half of the time)."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as watch:
+        for _ in range(20):
+            with hold(tmp_path, pg_url, "daily"):
+                assert pg_scalar(watch, ADVISORY_LOCKS) == 1
+            assert pg_scalar(watch, ADVISORY_LOCKS) == 0
 
 
 def test_hold_all_fails_if_any_group_is_held(tmp_path, sqlite_url):

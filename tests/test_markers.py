@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from afc.config.settings import default_data_dir
-from tests.conftest import ROOT, SLOW, _without_password, is_slow, needs_postgres
+from tests.conftest import FIRST, ROOT, SLOW, _without_password, is_slow, needs_postgres, run_rank
 
 UNREACHABLE = "postgresql://postgres:hunter2@127.0.0.1:1/postgres"  # port 1: nothing listens
 
@@ -30,14 +30,23 @@ def test_slow_is_read_from_the_module_or_the_test() -> None:
     assert not is_slow("test_quota.py", "test_reserve_stops_exactly_at_the_limit")
 
 
-def test_every_slow_entry_names_a_test_that_exists() -> None:
+def test_every_slow_and_first_entry_names_a_test_that_exists() -> None:
     stale = []
-    for entry in sorted(SLOW):
+    for entry in sorted(SLOW | set(FIRST)):
         module, _, test = entry.partition("::")
         path = ROOT / "tests" / module
         if not path.is_file() or (test and not re.search(rf"^(async )?def {test}\(", path.read_text(), re.M)):
             stale.append(entry)
-    assert stale == [], "SLOW names tests that no longer exist"
+    assert stale == [], "SLOW or FIRST names tests that no longer exist"
+
+
+def test_the_first_tests_lead_the_run_order() -> None:
+    assert run_rank("test_rehearse.py", "test_a_harsh_day_with_two_skewed_hosts") == 0
+    assert run_rank("test_rehearse.py", "test_skew_reads_signed_durations") == len(FIRST)
+    run = _pytest("--collect-only", "tests/test_rehearse.py")  # collected after tests/test_db.py
+    collected = [line for line in run.stdout.splitlines() if "::" in line]
+    assert collected[0] == "tests/test_rehearse.py::test_a_harsh_day_with_two_skewed_hosts", run.stdout[-500:]
+    assert collected[1].startswith("tests/test_db.py::") and collected[-1].startswith("tests/test_rehearse.py::")
 
 
 def test_a_parametrised_case_is_marked_postgres_only_on_postgres(db_url: str, request: pytest.FixtureRequest) -> None:
@@ -76,8 +85,9 @@ def test_without_a_server_the_postgres_cases_skip_with_the_reason() -> None:
     assert reason in run.stdout and "hunter2" not in run.stdout
 
 
-def test_ci_fails_the_session_when_the_server_is_missing() -> None:
-    run = _pytest(AFC_TEST_PG=UNREACHABLE, AFC_REQUIRE_POSTGRES="1")
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_ci_fails_the_session_when_the_server_is_missing(workers: tuple[str, ...]) -> None:
+    run = _pytest(*workers, AFC_TEST_PG=UNREACHABLE, AFC_REQUIRE_POSTGRES="1")
     assert run.returncode == 1
     said = run.stdout + run.stderr
     assert "PostgreSQL not reachable at" in said and "(AFC_REQUIRE_POSTGRES=1)" in said

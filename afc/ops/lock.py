@@ -11,13 +11,18 @@ import fcntl
 import os
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from afc.errors import ConfigError, DatabaseUnavailable, LockHeld
 
+if TYPE_CHECKING:
+    import psycopg
+
 _GROUP = re.compile(r"^[a-z][a-z0-9_-]*$")
 PG_TRY = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
+PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 
 
 def lock_path(data_dir: Path, group: str) -> Path:
@@ -61,11 +66,25 @@ def advisory_lock(url: str, group: str) -> Iterator[None]:
     except psycopg.Error as exc:
         raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)} for the {group} lock: "
                                   f"{_last_line(exc)}") from None
+    key = f"afc:group:{group}"
     with conn:
-        row = conn.execute(PG_TRY, (f"afc:group:{group}",)).fetchone()
+        row = conn.execute(PG_TRY, (key,)).fetchone()
         if not row or not row[0]:
             raise LockHeld(f"{group}: another afc run holds this group's lock in {redact_url(url)}; nothing done")
-        yield  # closing the connection releases the session lock
+        try:
+            yield
+        finally:
+            _unlock(conn, key)
+
+
+def _unlock(conn: psycopg.Connection[Any], key: str) -> None:
+    """Release the advisory lock before the connection closes. Closing alone frees it only once the server's
+    backend process has exited, which happens after close() returns: the next run, even in this process, could
+    find the lock still held."""
+    import psycopg
+
+    with suppress(psycopg.Error):  # the connection is lost: the server frees the lock with the session
+        conn.execute(PG_UNLOCK, (key,))
 
 
 @contextmanager
