@@ -194,13 +194,21 @@ def seed(db: Database) -> None:
                        "VALUES (%s, %s, %s, %s, %s, %s)", (endpoint, state, failures, AT, AT, AT))
 
 
+_SEEDED: set[str] = set()
+
+
 def seeded(url: str) -> None:
-    """Seed the database at `url`."""
+    """Seed the database at `url`, once. A module's databases outlive the parametrised fixture that seeds them:
+    when a worker's tests switch backend and back (pytest-xdist hands them out in any order), pytest sets that
+    fixture up again over the same database, which must not be seeded twice."""
+    if url in _SEEDED:
+        return
     db = connect(url)
     try:
         seed(db)
     finally:
         db.close()
+    _SEEDED.add(url)
 
 
 # --- snapshots: the database before and after must be identical --------------------------------

@@ -127,9 +127,6 @@ CASES = [
 ]
 
 
-_SEEDED: set[str] = set()
-
-
 @dataclass
 class Env:
     """One backend variant: its server, names, and the state nothing may change."""
@@ -147,9 +144,7 @@ class Env:
 def env(request: pytest.FixtureRequest, ai_role: str, tmp_path_factory: pytest.TempPathFactory) -> Env:
     sqlite = request.param == "sqlite"
     url = request.getfixturevalue("module_sqlite_url" if sqlite else "module_pg_url")
-    if url not in _SEEDED:  # postgres and postgres_direct share the module's database
-        seeded(url)
-        _SEEDED.add(url)
+    seeded(url)  # once: postgres and postgres_direct share the module's database
     role = None if sqlite else ai_role
     if not sqlite:
         restricted_target(url, ai_role)
