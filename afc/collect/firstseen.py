@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from afc.db import Database, as_datetime, marks
+from afc.db import Database, among, as_datetime
 
 KICKOFFS = """
 SELECT d.fixture_id, f.kickoff_at FROM core.fixture_details d JOIN core.fixtures f ON f.id = d.fixture_id
-WHERE d.lineups_seen_at IS NULL AND d.fixture_id IN ({marks})"""
+WHERE d.lineups_seen_at IS NULL AND d.fixture_id {keys}"""
 MARK = """
 UPDATE core.fixture_details SET lineups_seen_at = %(at)s, lineups_before_kickoff_min = %(before)s
 WHERE fixture_id = %(id)s AND lineups_seen_at IS NULL"""
@@ -25,7 +25,8 @@ def mark_lineups(db: Database, fixture_ids: Iterable[int], at: datetime) -> int:
     ids = sorted(set(fixture_ids))
     if not ids:
         return 0
-    rows = db.fetchall(KICKOFFS.format(marks=marks(len(ids))), ids)
+    test, params = among(db, ids)
+    rows = db.fetchall(KICKOFFS.format(keys=test), params)
     seen = [{"id": fixture_id, "at": at, "before": _minutes_before(as_datetime(kickoff), at)}
             for fixture_id, kickoff in rows]
     return max(0, db.executemany(MARK, seen)) if seen else 0

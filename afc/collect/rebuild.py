@@ -25,7 +25,7 @@ from afc.api.client import Request, Response, classify
 from afc.clock import Clock
 from afc.collect import drift, runs
 from afc.collect.step import write_batch
-from afc.db import Database, as_datetime, dump_json, load_json, marks
+from afc.db import Database, among, as_datetime, dump_json, load_json
 from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
 from afc.redact import describe
@@ -40,9 +40,9 @@ ORDER BY id LIMIT %(limit)s"""
 # The body as text on both backends (jsonb's text form on PostgreSQL): parsed by afc's one parser, one
 # response at a time as it is replayed, rather than by the driver for the whole batch at once.
 BODIES = """
-SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at FROM raw.responses WHERE id IN ({marks}) ORDER BY id"""
+SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at FROM raw.responses WHERE id {keys} ORDER BY id"""
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
-OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id IN ({marks})"
+OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id {keys}"
 RESOLVE = """
 UPDATE ops.quarantine SET resolved_at = %(now)s
 WHERE raw_id = %(raw_id)s AND item_index = %(index)s AND resolved_at IS NULL"""
@@ -246,9 +246,9 @@ def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
 def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived | None]:
     if not heads:
         return {}
-    sql = BODIES.format(marks=marks(len(heads)))
+    test, params = among(db, list(heads))
     loaded = {}
-    for raw_id, text, fetched_at in db.fetchall(sql, list(heads)):
+    for raw_id, text, fetched_at in db.fetchall(BODIES.format(keys=test), params):
         _, endpoint, params = heads[raw_id]
         loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at))
     return loaded
@@ -303,7 +303,8 @@ def _replay_one(db: Database, clock: Clock, raw_id: int, response: Response, ope
 
 
 def _open_quarantine(db: Database, raw_ids: list[int]) -> dict[int, set[int]]:
-    rows = db.fetchall(OPEN_QUARANTINE.format(marks=marks(len(raw_ids))), raw_ids)
+    test, params = among(db, raw_ids)
+    rows = db.fetchall(OPEN_QUARANTINE.format(keys=test), params)
     found: dict[int, set[int]] = {}
     for raw_id, index in rows:
         found.setdefault(int(raw_id), set()).add(int(index))

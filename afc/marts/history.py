@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from afc.db import Database, as_datetime, marks
+from afc.db import Database, among, as_datetime, marks
 from afc.marts.common import chunks, upsert
 
 # The prices a response kept (an index seek per fixture) with their fixture's kick-off.
@@ -18,15 +18,15 @@ KEPT_NOW = """
 SELECT h.fixture_id, h.bookmaker_id, h.bet_id, h.value, h.odd, h.fetched_at, h.value_label, h.bookmaker_name,
        h.bet_name, f.kickoff_at
 FROM core.odds_history h LEFT JOIN core.fixtures f ON f.id = h.fixture_id
-WHERE h.fixture_id IN ({marks}) AND h.fetched_at = %s AND h.in_play = %s"""
-SUMMARISED = "SELECT DISTINCT fixture_id FROM mart.odds_movement WHERE fixture_id IN ({marks})"
+WHERE h.fixture_id {keys} AND h.fetched_at = %s AND h.in_play = %s"""
+SUMMARISED = "SELECT DISTINCT fixture_id FROM mart.odds_movement WHERE fixture_id {keys}"
 ALL_SERIES = """
 SELECT DISTINCT fixture_id, bookmaker_id, bet_id, value FROM core.odds_history
-WHERE fixture_id IN ({marks}) AND in_play = %s"""
+WHERE fixture_id {keys} AND in_play = %s"""
 HELD_FIELDS = ("opening_odd", "opening_at", "closing_at", "min_odd", "max_odd", "moves", "kickoff_at")
 # The movement rows of some fixtures (a range of the primary key each, never a scan of the mart).
 HELD = ("SELECT fixture_id, bookmaker_id, bet_id, value, " + ", ".join(HELD_FIELDS)
-        + " FROM mart.odds_movement WHERE fixture_id IN ({marks})")
+        + " FROM mart.odds_movement WHERE fixture_id {keys}")
 SERIES = "WITH w (fixture_id, bookmaker_id, bet_id, value) AS ({values}) "
 SAME_SERIES = ("h.fixture_id = w.fixture_id AND h.bookmaker_id = w.bookmaker_id AND h.bet_id = w.bet_id "
                "AND h.value = w.value")
@@ -122,14 +122,16 @@ def _before(at: Any, moment: Any) -> bool:
 
 
 def _held(db: Database, fixtures: list[int]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    rows = db.fetchall(HELD.format(marks=marks(len(fixtures))), fixtures)
+    test, params = among(db, fixtures)
+    rows = db.fetchall(HELD.format(keys=test), params)
     return {tuple(row[:4]): dict(zip(HELD_FIELDS, row[4:], strict=True)) for row in rows}
 
 
 def _incremental(db: Database, fixtures: list[int], now: datetime) -> tuple[list[dict[str, Any]], list[tuple]]:
     """Rows moved by the prices kept now, from the mart's own rows; and the selections whose kick-off changed
     since they were summarised (those are summarised again from all their prices)."""
-    prices = db.fetchall(KEPT_NOW.format(marks=marks(len(fixtures))), [*fixtures, now, False])
+    test, params = among(db, fixtures)
+    prices = db.fetchall(KEPT_NOW.format(keys=test), [*params, now, False])
     held = _held(db, sorted({p[0] for p in prices})) if prices else {}
     rows, again = [], []
     for price in prices:
@@ -146,11 +148,13 @@ def refresh_odds_movement(db: Database, keys: set[Any], now: datetime) -> int:
     rebuild after the mart was lost) and changed kick-offs are summarised from all their kept prices."""
     written = 0
     for chunk in chunks(keys):
-        summarised = {r[0] for r in db.fetchall(SUMMARISED.format(marks=marks(len(chunk))), chunk)}
+        test, params = among(db, chunk)
+        summarised = {r[0] for r in db.fetchall(SUMMARISED.format(keys=test), params)}
         fresh = [f for f in chunk if f not in summarised]
         rows, again = _incremental(db, sorted(summarised), now) if summarised else ([], [])
         if fresh:
-            again += [tuple(r) for r in db.fetchall(ALL_SERIES.format(marks=marks(len(fresh))), [*fresh, False])]
+            test, params = among(db, fresh)
+            again += [tuple(r) for r in db.fetchall(ALL_SERIES.format(keys=test), [*params, False])]
         for part in chunks(again, 200):
             full = _summaries(db, part)
             rows += full

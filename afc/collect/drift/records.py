@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from afc.collect.drift.observer import Difference
-from afc.db import Database, as_datetime, marks
+from afc.db import Database, among, as_datetime
 
 # The example is the latest response that showed the difference: it outlives raw retention longest.
 RECORD = """
@@ -29,7 +29,7 @@ SELECT id, endpoint, path, kind, expected_type, seen_type, first_seen_at, last_s
 FROM ops.drift {where} ORDER BY endpoint, path, kind, seen_type"""
 ACK_ALL = "UPDATE ops.drift SET acknowledged_at = %(now)s WHERE acknowledged_at IS NULL"
 ACK_ONE = "UPDATE ops.drift SET acknowledged_at = %(now)s WHERE acknowledged_at IS NULL AND id = %(id)s"
-KNOWN_IDS = "SELECT id FROM ops.drift WHERE id IN ({marks})"
+KNOWN_IDS = "SELECT id FROM ops.drift WHERE id {keys}"
 OPEN = "SELECT count(*) FROM ops.drift WHERE acknowledged_at IS NULL"
 
 
@@ -82,7 +82,8 @@ def unknown_ids(db: Database, ids: Sequence[int]) -> list[int]:
     """Those of `ids` that name no drift record."""
     if not ids:
         return []
-    found = {r[0] for r in db.fetchall(KNOWN_IDS.format(marks=marks(len(ids))), list(ids))}
+    test, params = among(db, list(ids))
+    found = {r[0] for r in db.fetchall(KNOWN_IDS.format(keys=test), params)}
     return [i for i in ids if i not in found]
 
 
