@@ -243,3 +243,25 @@ def test_a_body_kept_as_text_still_gets_its_detail_parts(db: Database) -> None:
     assert afc.db.load_json(row[0])[0]["detail"] == "NormalGoal"
     assert db.fetchone("SELECT count(*) FROM raw.responses WHERE body IS NULL AND body_text IS NOT NULL") == (
         (2,) if db.backend == "postgres" else (0,))  # replay stores each answer twice
+
+
+def test_a_part_equal_as_jsonb_but_not_in_bytes_is_unchanged_and_a_changed_part_is_updated(db: Database) -> None:
+    """PostgreSQL first recognises an unchanged detail row by its values' bytes (record_image_eq), then by jsonb
+    equality: a part whose archived text differs only as 1.00 and 1.0 is unchanged, a changed one is updated."""
+    from afc.db.upsert import upsert_arrays_sql
+
+    body = json.loads((SAMPLES / "fixtures_id/footballay__fixtureByFixtureid.json").read_text(encoding="utf-8-sig"))
+    body["response"][0]["events"][0]["comments"] = "NUMBER"
+    text = json.dumps(body)
+    answers = [(name, text.replace('"NUMBER"', number)) for name, number in (("a", "1.00"), ("b", "1.0"), ("c", "2"))]
+    done = replay(db, answers)
+    assert done[0][2].inserted > 0 and [r[2].written for r in done[1:4]] == [0, 0, 0]
+    assert (done[4][2].inserted, done[4][2].updated, done[5][2].written) == (0, 1, 0)
+    fixture_id = body["response"][0]["fixture"]["id"]
+    events = db.fetchone("SELECT events FROM core.fixture_details WHERE fixture_id = %s", (fixture_id,))
+    assert events is not None and afc.db.load_json(events[0])[0]["comments"] == 2
+    types = ("integer", "jsonb", "boolean", "timestamp with time zone", "bigint")
+    assert "record_image_eq" in upsert_arrays_sql("core.fixture_details", ("fixture_id", "events", "final"),
+                                                  types, ("fixture_id",), False)
+    assert "record_image_eq" not in upsert_arrays_sql("core.teams", ("id", "name"), ("integer", "text"), ("id",),
+                                                      False)

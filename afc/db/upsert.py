@@ -69,15 +69,19 @@ def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ..
     names = columns + META
     cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types + ("integer",) * len(picked))
     alias = ", ".join(names + tuple(f"{c}__item" for c in picked))
+    image = any(kind.endswith("jsonb") for kind, c in zip(types, columns, strict=False) if c not in key)
     if not picked:
-        return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub) + RETURNING
+        return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub, image) + RETURNING
     select = ", ".join(f"COALESCE(s.{c}, archived.items -> s.{c}__item -> '{c}')" if c in picked else f"s.{c}"
                        for c in names)
     rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN archived ON true"
-    return ARCHIVED + _conflict(rows, table, columns, key, stub) + RETURNING
+    return ARCHIVED + _conflict(rows, table, columns, key, stub, image) + RETURNING
 
 
-def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
+def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool,
+              image: bool = False) -> str:
+    """The upsert of `rows`; `image` (PostgreSQL, rows with jsonb values): an unchanged row is first recognised
+    by its values' bytes, which costs a memcmp where comparing large jsonb documents walks both of them."""
     values = [c for c in columns if c not in key]
     cols = ", ".join(columns + META)
     head = f"INSERT INTO {table} AS t ({cols}) {rows} ON CONFLICT ({', '.join(key)})"
@@ -88,7 +92,10 @@ def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, .
     sets = ", ".join(f"{c} = {n}" for c, n in zip(values, new, strict=True))
     sets += ", " + ", ".join(f"{m} = excluded.{m}" for m in META)
     old = ", ".join(f"t.{c}" for c in values)
-    return f"{head} DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({', '.join(new)})"
+    changed = f"({old}) IS DISTINCT FROM ({', '.join(new)})"
+    if image:  # equal bytes are equal values; unequal bytes may still be equal jsonb (1.0, 1.00): then compare
+        changed = f"NOT record_image_eq(ROW({old}), ROW({', '.join(new)})) AND {changed}"
+    return f"{head} DO UPDATE SET {sets} WHERE {changed}"
 
 
 def _where_in(db: Database, table: str, columns: tuple[str, ...], match: tuple[str, ...],

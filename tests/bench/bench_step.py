@@ -116,11 +116,14 @@ def afc_round(backend: str, batches: list[Load]) -> dict[str, float]:
         step.load("plain", replicate(sample(PLAIN)["response"], 380, 1), 380)  # warm-up: stubs, caches, partition
         out: dict[str, float] = {}
         for name, items, per in batches:
+            if not items:  # a load left out (`--plain 0`): no figures
+                out[name] = out[f"{name}_cpu_us"] = out[f"{name}_server_us"] = 0
+                continue
             wall, cpu, server = step.load(name, items, per)
             out[name], out[f"{name}_cpu_us"] = round(len(items) / wall), round(cpu / len(items) * 1e6)
             out[f"{name}_server_us"] = round(server / len(items) * 1e6)
-        columns, rows = fixture_rows(batches[0][1])
-        out["bare"] = round(len(rows) / bare(db, columns, rows))
+        columns, rows = fixture_rows(batches[0][1]) if batches[0][1] else ((), [])
+        out["bare"] = round(len(rows) / bare(db, columns, rows)) if rows else 0
         db.close()
         return out
     finally:
@@ -155,6 +158,9 @@ def dlt_round(batches: list[Load]) -> dict[str, float]:
             pipeline = dlt.pipeline(pipeline_name=f"bench_{name}", pipelines_dir=tmp, dataset_name=name,
                                     destination=dlt.destinations.postgres(credentials=url))
             resource = dlt.resource(items, name="fixtures", write_disposition="merge", primary_key="fixture__id")
+            if not items:
+                out[name] = 0
+                continue
             started = time.perf_counter()
             pipeline.run(resource)
             out[name] = round(len(items) / (time.perf_counter() - started))
@@ -178,10 +184,14 @@ def run(plain: int = 10_000, detailed: int = 2_000, rounds: int = 3, with_dlt: b
                                "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
                                "medians": medians, "runs": figures}
     if with_dlt:
-        results["ratios"] = {backend: {load: round(medians[backend][load] / medians["dlt"][load], 1)
+        results["ratios"] = {backend: {load: _ratio(medians[backend][load], medians["dlt"][load])
                                        for load in ("plain", "details")} for backend in ("sqlite", "postgres")}
-    results["bare_over_afc"] = {b: round(medians[b]["bare"] / medians[b]["plain"], 1) for b in ("sqlite", "postgres")}
+    results["bare_over_afc"] = {b: _ratio(medians[b]["bare"], medians[b]["plain"]) for b in ("sqlite", "postgres")}
     return results
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return round(numerator / denominator, 1) if denominator else 0.0
 
 
 def peak_rss(backend: str, items: int = 1_300) -> dict[str, Any]:
