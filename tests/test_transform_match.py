@@ -162,3 +162,20 @@ def test_every_recording_loads_without_quarantine_and_a_second_load_writes_nothi
     assert first.inserted > 0
     again = load(db, endpoint, params, items, raw_id=2)
     assert (again.written, again.unchanged) == (0, first.inserted + first.updated)
+
+
+def test_team_stats_replaced_per_fixture_in_one_response_leave_other_fixtures_alone(db):
+    """Each fixture's team statistics are a replaced scope: a team gone from one fixture's part is deleted (on
+    PostgreSQL by one DELETE sent with the upserts), the other fixtures' rows stay."""
+    item = sample("fixtures_id/footballay__fixtureByFixtureid.json")["response"][0]
+    first, second, third = (copy.deepcopy(item) for _ in range(3))
+    second["fixture"]["id"], third["fixture"]["id"] = 2, 3
+    assert load(db, "fixtures", {"ids": "x"}, [first, second, third]).inserted > 0
+    one_sided = [copy.deepcopy(first), copy.deepcopy(second)]
+    for entry in one_sided:
+        entry["statistics"] = entry["statistics"][1:]
+    counts = load(db, "fixtures", {"ids": "x"}, one_sided, raw_id=2)
+    assert counts.deleted == 2
+    kept = db.fetchall("SELECT fixture_id, count(*) FROM core.fixture_team_stats GROUP BY fixture_id ORDER BY 1")
+    assert [tuple(row) for row in kept] == [(2, 1), (3, 2), (item["fixture"]["id"], 1)]
+    assert load(db, "fixtures", {"ids": "x"}, one_sided, raw_id=3).written == 0

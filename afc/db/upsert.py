@@ -129,10 +129,35 @@ def column_types(db: Database, table: str, columns: tuple[str, ...]) -> tuple[st
 
 def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]]) -> int:
     """Delete rows in each replaced scope that the new set no longer has (one look-up for every scope)."""
+    if db.backend == "postgres":
+        return len(db.fetchall(*_stale_statement(db, batch)))
     scopes = list({tuple(row[c] for c in batch.replace) for row in batch.rows})
     stale = _where_in(db, batch.table, batch.key, batch.replace, scopes) - new_keys
     match = " AND ".join(f"{c} = %s" for c in batch.key)
     return sum(db.execute(f"DELETE FROM {batch.table} WHERE {match}", key) for key in sorted(stale))
+
+
+@lru_cache(maxsize=128)
+def stale_sql(table: str, replace: tuple[str, ...], scope_types: tuple[str, ...], key: tuple[str, ...],
+              key_types: tuple[str, ...]) -> str:
+    """PostgreSQL: one DELETE of the rows in the replaced scopes whose key the new rows do not have, one row
+    returned per row deleted; scopes and keys as one array per column (the same text for any number)."""
+    scopes = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in scope_types)
+    keys = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in key_types)
+    kept = " AND ".join(f"k.{c} = t.{c}" for c in key)
+    return (f"DELETE FROM {table} AS t WHERE ({', '.join(f't.{c}' for c in replace)}) IN "
+            f"(SELECT * FROM unnest({scopes})) AND NOT EXISTS (SELECT FROM unnest({keys}) AS k ({', '.join(key)}) "
+            f"WHERE {kept}) RETURNING true")
+
+
+def _stale_statement(db: Database, batch: TableRows) -> tuple[str, list[Any]]:
+    """The replaced scopes' DELETE (`stale_sql`) for `batch` and its parameters."""
+    scopes = sorted({tuple(row[c] for c in batch.replace) for row in batch.rows})
+    keys = [tuple(row[c] for c in batch.key) for row in batch.rows]
+    scope_columns, scope_types = arrays(scopes, column_types(db, batch.table, batch.replace))
+    key_columns, key_types = arrays(keys, column_types(db, batch.table, batch.key))
+    sql = stale_sql(batch.table, batch.replace, scope_types, batch.key, key_types)
+    return sql, [*scope_columns, *key_columns]
 
 
 def encoded(batch: TableRows, picked: dict[str, list[int | None]] | None = None) -> TableRows:
@@ -210,21 +235,27 @@ def apply_all(db: Database, batches: list[TableRows], meta: dict[str, Any], sour
         return counts
     waiting: list[tuple[str, list[Any]]] = []
     for batch in batches:
-        if batch.table in HISTORIES or batch.replace:  # these read before they write: send what waits first
+        if batch.table in HISTORIES:  # these read before they write: send what waits first
             counts += _flags(db, waiting)
             counts += apply(db, batch, meta, source)
-        else:
-            waiting.append(_pg_statement(db, batch, meta, source))
+            continue
+        if batch.replace:  # the scope's stale rows go first, in the same round trip
+            waiting.append(_stale_statement(db, batch))
+        waiting.append(_pg_statement(db, batch, meta, source))
     counts += _flags(db, waiting)
     return counts
 
 
 def _flags(db: Database, statements: list[tuple[str, list[Any]]]) -> Counts:
-    """Send the waiting upserts and count what their flags say (the list is emptied)."""
+    """Send the waiting statements and count what they say: an upsert, a flag per row written; a scope's
+    DELETE, a row per row deleted (the list is emptied)."""
     counts = Counts()
     if statements:
         sent = db.fetchall_pipelined(statements)  # type: ignore[attr-defined]
-        for (_, params), written in zip(statements, sent, strict=True):
+        for (sql, params), written in zip(statements, sent, strict=True):
+            if sql.startswith("DELETE"):
+                counts.deleted += len(written)
+                continue
             inserted = sum(1 for (fresh,) in written if fresh)
             counts += Counts(inserted, len(written) - inserted, _rows(params) - len(written))
         statements.clear()
