@@ -105,6 +105,29 @@ def test_lineups_first_seen_is_marked_once_and_rebuilt_from_raw(db_url: str, tmp
         collector.close()
 
 
+def test_first_sight_minutes_are_what_python_computes_on_both_backends(db: Database) -> None:
+    """PostgreSQL marks first sights in one statement: its minutes round as Python's do (half to even), NULL
+    without a kickoff, and a fixture already marked keeps its mark."""
+    from afc.collect.firstseen import _minutes_before, mark_lineups
+
+    at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    offsets = [30, 90, 150, -30, -90, -150, 29.999999, 3600 * 30 + 0.5, None]  # seconds from `at` to kickoff
+    kickoffs = {100 + n: None if s is None else at + timedelta(seconds=s) for n, s in enumerate(offsets)}
+    with db.transaction():
+        db.execute("INSERT INTO core.leagues (id, name, updated_at) VALUES (39, 'Premier League', %s)", (at,))
+        for fixture_id, kickoff in kickoffs.items():
+            db.execute("INSERT INTO core.fixtures (id, league_id, season, kickoff_at, updated_at) "
+                       "VALUES (%s, 39, 2024, %s, %s)", (fixture_id, kickoff, at))
+            db.execute("INSERT INTO core.fixture_details (fixture_id, updated_at) VALUES (%s, %s)", (fixture_id, at))
+        assert mark_lineups(db, [*kickoffs, 100], at) == len(kickoffs)
+        assert mark_lineups(db, kickoffs, at + timedelta(hours=1)) == 0
+    found = dict(db.fetchall("SELECT fixture_id, lineups_before_kickoff_min FROM core.fixture_details"))
+    assert found == {fixture_id: _minutes_before(kickoff, at) for fixture_id, kickoff in kickoffs.items()}
+    assert [found[100], found[101], found[102], found[103], found[104], found[108]] == [0, 2, 2, 0, -2, None]
+    seen = {timestamp(row[0]) for row in db.fetchall("SELECT lineups_seen_at FROM core.fixture_details")}
+    assert seen == {at}
+
+
 def mark(db: Database) -> tuple[datetime | None, int | None]:
     row = db.fetchall("SELECT lineups_seen_at, lineups_before_kickoff_min FROM core.fixture_details "
                       "WHERE fixture_id = %s", (FIXTURE,))[0]

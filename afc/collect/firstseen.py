@@ -15,6 +15,13 @@ from afc.db import Database, among, as_datetime
 KICKOFFS = """
 SELECT d.fixture_id, f.kickoff_at FROM core.fixture_details d JOIN core.fixtures f ON f.id = d.fixture_id
 WHERE d.lineups_seen_at IS NULL AND d.fixture_id {keys}"""
+# PostgreSQL: every first sight marked in one statement; the minutes as Python's `_minutes_before` computes
+# them (a double divided by 60, rounded half to even: rint, as Python's round).
+MARK_ALL = """
+UPDATE core.fixture_details d SET lineups_seen_at = %(at)s,
+    lineups_before_kickoff_min = round(CAST(extract(epoch FROM f.kickoff_at - %(at)s) AS double precision) / 60)
+FROM core.fixtures f
+WHERE f.id = d.fixture_id AND d.lineups_seen_at IS NULL AND d.fixture_id = ANY(%(ids)s)"""
 MARK = """
 UPDATE core.fixture_details SET lineups_seen_at = %(at)s, lineups_before_kickoff_min = %(before)s
 WHERE fixture_id = %(id)s AND lineups_seen_at IS NULL"""
@@ -25,6 +32,8 @@ def mark_lineups(db: Database, fixture_ids: Iterable[int], at: datetime) -> int:
     ids = sorted(set(fixture_ids))
     if not ids:
         return 0
+    if db.backend == "postgres":
+        return db.execute(MARK_ALL, {"at": at, "ids": ids})
     test, params = among(db, ids)
     rows = db.fetchall(KICKOFFS.format(keys=test), params)
     seen = [{"id": fixture_id, "at": at, "before": _minutes_before(as_datetime(kickoff), at)}
