@@ -39,6 +39,7 @@ class PostgresDatabase:
         self.url = redact_url(url)
         self.display_tz = display_tz
         self._raw_url = url
+        self._queued: list[tuple[str, Params]] = []  # writes `send` holds for the next statement that waits
 
     @classmethod
     def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> PostgresDatabase:
@@ -57,22 +58,60 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        self._flush()  # what was sent before the block is not the block's to roll back
         try:
             with self.conn.transaction():
                 yield
+                self._flush()
         except psycopg.Error as exc:
             raise _wrap(exc, "COMMIT") from None
+        finally:
+            self._queued.clear()  # the block failed (it was flushed otherwise): its writes went with it
+
+    def send(self, sql: str, params: Params = ()) -> None:
+        """Hold a write whose outcome nobody reads until the next statement that waits: both go to the server
+        in one round trip (pipeline mode). Outside a transaction it runs at once."""
+        if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self.execute(sql, params)
+        else:
+            self._queued.append((sql, params))
+
+    def _flush(self) -> None:
+        if self._queued:
+            with self._sending():
+                pass
+
+    @contextmanager
+    def _sending(self, then: str = "") -> Iterator[None]:
+        """A pipeline that first sends the held writes, then the block's statement (`then`); an error of any of
+        them is raised when it ends."""
+        queued, self._queued = self._queued, []
+        try:
+            with self.conn.pipeline():
+                for sql, params in queued:
+                    self.conn.execute(sql, params or None)
+                yield
+        except psycopg.Error as exc:
+            raise _wrap(exc, " / ".join([*(sql for sql, _ in queued), then][-4:])) from None
 
     def _cursor(self, sql: str, params: Any, many: bool = False) -> psycopg.Cursor:
         try:
             cur = self.conn.cursor()
-            if many:
-                cur.executemany(sql, params)
+            if self._queued:
+                with self._sending(sql):
+                    self._run(cur, sql, params, many)
             else:
-                cur.execute(sql, params or None)
+                self._run(cur, sql, params, many)
         except psycopg.Error as exc:
             raise _wrap(exc, sql) from None
         return cur
+
+    @staticmethod
+    def _run(cur: psycopg.Cursor, sql: str, params: Any, many: bool) -> None:
+        if many:
+            cur.executemany(sql, params)
+        else:
+            cur.execute(sql, params or None)
 
     def execute(self, sql: str, params: Params = ()) -> int:
         with self._cursor(sql, params) as cur:
@@ -89,6 +128,7 @@ class PostgresDatabase:
     def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
         """Each statement's rows, all sent at once (pipeline mode): one round trip, and the server runs each
         while the client still prepares the next."""
+        self._flush()
         try:
             with self.conn.pipeline():
                 cursors = [self.conn.cursor() for _ in statements]
@@ -105,6 +145,7 @@ class PostgresDatabase:
     @contextmanager
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
         found: list[tuple[Any, ...]] = []
+        self._flush()
         try:
             with self.conn.cursor() as cur:
                 with self.conn.pipeline():
@@ -123,6 +164,7 @@ class PostgresDatabase:
 
     def stream(self, sql: str, params: Params = (), size: int = 500) -> Iterator[tuple[Any, ...]]:
         # A server-side cursor needs a transaction; join the caller's or open a read-only one.
+        self._flush()
         with self.transaction(), self.conn.cursor(name="afc_stream") as cur:
             try:
                 cur.execute(sql, params or None)
@@ -132,10 +174,12 @@ class PostgresDatabase:
                 raise _wrap(exc, sql) from None
 
     def run_script(self, script: str) -> None:
+        self._flush()
         try:
             self.conn.execute(script.encode())  # bytes: no placeholder parsing, several statements
         except psycopg.Error as exc:
             raise _wrap(exc, script) from None
 
     def close(self) -> None:
+        self._queued.clear()
         self.conn.close()

@@ -230,7 +230,7 @@ def _flags(db: Database, statements: list[Statement]) -> Counts:
     """Send the waiting upserts and count what their flags say (the list is emptied)."""
     counts = Counts()
     if statements:
-        sent = db.fetchall_pipelined([(sql, params) for sql, params, _ in statements])  # type: ignore[attr-defined]
+        sent = db.fetchall_pipelined([(sql, params) for sql, params, _ in statements])
         for (_, _, rows), written in zip(statements, sent, strict=True):
             inserted = sum(1 for (fresh,) in written if fresh)
             counts += Counts(inserted, len(written) - inserted, rows - len(written))
