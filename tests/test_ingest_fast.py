@@ -227,7 +227,7 @@ def test_postgres_rows_as_one_json_document_write_what_binary_arrays_wrote(pg_ad
     sent: list[str] = []
     document = afc.db.upsert.document
 
-    def counted(batch: Any, types: tuple[str, ...]) -> str | None:
+    def counted(batch: Any, types: tuple[str, ...]) -> bytes | None:
         found = document(batch, types)
         sent.extend([batch.table] if found is not None else [])
         return found

@@ -271,7 +271,7 @@ def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[s
     count = len(batch.rows)
     if not picked and (rows := document(batch, types[: -len(META)])) is not None:
         sql = upsert_json_sql(batch.table, batch.columns, types[-len(META):], batch.key, batch.stub)
-        return sql, [*(meta[m] for m in META), rows], count
+        return sql, [*(meta[m] for m in META), _document(rows)], count
     columns, sent = arrays(values(batch, meta), types)
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
     if not picked or source is None:
@@ -288,7 +288,7 @@ _AS_JSON: dict[str, frozenset[type]] = {
     "timestamp with time zone": frozenset({datetime}), "date": frozenset({date})}
 
 
-def document(batch: TableRows, types: tuple[str, ...]) -> str | None:
+def document(batch: TableRows, types: tuple[str, ...]) -> bytes | None:
     """The rows as one JSON array of objects (orjson: the client's cost is a fraction of dumping arrays), when
     every column's values are of a kind `_AS_JSON` allows for its type; None otherwise."""
     if not batch.rows:
@@ -300,9 +300,16 @@ def document(batch: TableRows, types: tuple[str, ...]) -> str | None:
         if not set(map(type, column)) - {_NONE} <= _AS_JSON.get(kind, frozenset()):
             return None
     try:
-        return orjson.dumps(batch.rows).decode()
+        return orjson.dumps(batch.rows)
     except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a string with a lone surrogate, …
         return None
+
+
+def _document(text: bytes) -> Any:
+    """The document as a psycopg `json` parameter, sent as it is (no str copy of it)."""
+    from psycopg.types.json import Json
+
+    return Json(text, dumps=bytes)
 
 
 def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
