@@ -94,6 +94,42 @@ def test_a_transaction_rolls_back_on_error(db):
     assert db.fetchone("SELECT count(*) FROM core.timezones")[0] == 0
 
 
+TIMEZONE = "INSERT INTO core.timezones (name, updated_at) VALUES (%s, %s)"
+ZONES = "SELECT name FROM core.timezones ORDER BY name"
+
+
+def test_a_sent_write_lands_before_the_next_statement_and_with_the_commit(db):
+    with db.transaction():
+        db.send(TIMEZONE, ("Europe/London", NOW))
+        assert db.fetchall(ZONES) == [("Europe/London",)]  # the read waits for it
+        db.send(TIMEZONE, ("Europe/Paris", NOW))  # nothing reads it: the commit sends it
+    db.send(TIMEZONE, ("Europe/Rome", NOW))  # outside a transaction: at once
+    assert db.fetchall(ZONES) == [("Europe/London",), ("Europe/Paris",), ("Europe/Rome",)]
+
+
+def test_a_sent_write_that_fails_fails_its_transaction_and_rolls_back_with_it(db):
+    with pytest.raises(DatabaseError, match="core.timezones"), db.transaction():
+        db.execute(TIMEZONE, ("Europe/London", NOW))
+        db.send(TIMEZONE, ("Europe/London", NOW))  # a duplicate key, raised by the next statement
+        db.fetchall(ZONES)
+    assert db.fetchall(ZONES) == []
+    with pytest.raises(RuntimeError), db.transaction():
+        db.send(TIMEZONE, ("Europe/Paris", NOW))
+        raise RuntimeError("boom")
+    db.execute("SELECT 1")  # nothing left held from the failed block
+    assert db.fetchall(ZONES) == []
+
+
+def test_a_failed_inner_block_drops_only_its_own_sent_writes(db):
+    with db.transaction():
+        db.send(TIMEZONE, ("Europe/London", NOW))
+        with pytest.raises(RuntimeError), db.transaction():
+            db.send(TIMEZONE, ("Europe/Paris", NOW))
+            raise RuntimeError("boom")
+    kept = [("Europe/London",)] if db.backend == "postgres" else [("Europe/London",), ("Europe/Paris",)]
+    assert db.fetchall(ZONES) == kept  # SQLite's inner block joins the outer one (no savepoint)
+
+
 def test_timestamps_and_json_round_trip(db):
     with db.transaction():
         db.execute("INSERT INTO ops.quarantine (raw_id, endpoint, item_index, item, reason, created_at) "

@@ -216,6 +216,55 @@ def test_postgres_arrays_and_archived_parts_write_what_row_by_row_text_wrote(pg_
         fast_db.close()
 
 
+def test_postgres_rows_as_one_json_document_write_what_binary_arrays_wrote(pg_admin: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upserts whose rows travel as one JSON document (integers, text, booleans, timestamps, dates) against the
+    same upserts from binary arrays: same rows, counts, quarantine, marts and drift records, for every
+    recording, stored twice."""
+    import afc.db.upsert
+
+    answers = recordings()
+    sent: list[str] = []
+    document = afc.db.upsert.document
+
+    def counted(batch: Any, types: tuple[str, ...]) -> bytes | None:
+        found = document(batch, types)
+        sent.extend([batch.table] if found is not None else [])
+        return found
+
+    with fresh_pg(pg_admin) as reference_url, fresh_pg(pg_admin) as fast_url:
+        reference_db, fast_db = connect(reference_url), connect(fast_url)
+        with monkeypatch.context() as patch:
+            patch.setattr(afc.db.upsert, "document", lambda batch, types: None)
+            reference = replay(reference_db, answers)
+        with monkeypatch.context() as patch:
+            patch.setattr(afc.db.upsert, "document", counted)
+            fast = replay(fast_db, answers)
+        assert fast == reference
+        assert snapshot(fast_db) == snapshot(reference_db)
+        reference_db.close()
+        fast_db.close()
+    assert {"core.fixtures", "core.teams", "core.leagues", "core.venues"} <= set(sent)  # what went as documents
+
+
+def test_only_columns_json_carries_exactly_go_as_a_document() -> None:
+    from afc.db.upsert import document
+    from afc.transform.model import TableRows
+
+    at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    rows: list[dict[str, Any]] = [{"id": 1, "name": "Arsenal", "kickoff_at": at, "winner": True},
+                                  {"id": 2, "name": None, "kickoff_at": None, "winner": None}]
+    types = ("integer", "text", "timestamp with time zone", "boolean")
+    assert json.loads(document(TableRows("core.x", ("id",), rows), types) or "null") == [
+        {"id": 1, "name": "Arsenal", "kickoff_at": "2026-11-28T12:00:00+00:00", "winner": True},
+        {"id": 2, "name": None, "kickoff_at": None, "winner": None}]
+    assert document(TableRows("core.x", ("id",), [{"id": 1, "rating": 7.5}]), ("integer", "numeric")) is None
+    assert document(TableRows("core.x", ("id",), [{"id": 1}, {"id": "2"}]), ("integer",)) is None  # mixed kinds
+    assert document(TableRows("core.x", ("id",), [{"id": True}]), ("integer",)) is None  # a bool is no integer
+    assert document(TableRows("core.x", ("id",), [{"id": 2**64}]), ("bigint",)) is None  # past orjson's range
+    assert document(TableRows("core.x", ("id",), [{"id": 1, "name": "\ud800"}]), ("integer", "text")) is None
+
+
 def test_detail_parts_are_picked_from_the_archived_items() -> None:
     """Every part of a detailed item is found in the archive (by the very object), so none is sent as text."""
     from afc import transform

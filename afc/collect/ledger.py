@@ -185,7 +185,8 @@ class Ledger:
         return QuotaExhausted(f"quota: {why}; resumes at {resume:%Y-%m-%d %H:%M} UTC", resume_at=resume)
 
     def settle(self, reservation: Reservation, headers: dict[str, str]) -> None:
-        """Bring the ledger to the API's headers: its limit up or down, and its count where it is higher.
+        """Bring the ledger to the API's headers: its limit up or down, and its count where it is higher (on
+        PostgreSQL, held for the transaction's next statement or its commit: one round trip with it).
 
         The count is not taken from a call granted in the first minutes of a UTC day: the API may
         still have been answering for the old day, whose usage must not land in the new day's row.
@@ -195,14 +196,14 @@ class Ledger:
         remaining = _int(headers.get("x-ratelimit-requests-remaining"))
         if day_limit is not None and day_limit >= 0:
             capped = min(day_limit, self.daily_cap) if self.daily_cap is not None else day_limit
-            self.db.execute(SETTLE_LIMIT, keys | {"limit": capped})
+            self.db.send(SETTLE_LIMIT, keys | {"limit": capped})
         if remaining is not None and not self.near_midnight(reservation.granted_at):
-            self.db.execute(SETTLE_USED, keys | {"remaining": max(0, remaining)})
+            self.db.send(SETTLE_USED, keys | {"remaining": max(0, remaining)})
         minute_limit = _int(headers.get("x-ratelimit-limit"))
         minute_left = _int(headers.get("x-ratelimit-remaining"))
         if minute_left is not None:
             limit = min(x for x in (minute_limit, self.minute_limit) if x is not None)
-            self.db.execute(SETTLE_MINUTE, keys | {"floor_used": max(0, limit - minute_left)})
+            self.db.send(SETTLE_MINUTE, keys | {"floor_used": max(0, limit - minute_left)})
 
     def exhaust(self, reservation: Reservation | date, where: str = "quota", *,
                 status: int | None = None) -> QuotaExhausted:

@@ -110,7 +110,7 @@ def _alive(pid: int | None) -> bool:
 
 def add(db: Database, run_id: int, counts: Counts, *, calls: int = 1, quarantined: int = 0) -> None:
     """Add one response's effect to the run (called inside the response's transaction)."""
-    db.execute(ADD, {"id": run_id, "calls": calls, "inserted": counts.inserted,
+    db.send(ADD, {"id": run_id, "calls": calls, "inserted": counts.inserted,
                      "updated": counts.updated + counts.deleted, "unchanged": counts.unchanged,
                      "quarantined": quarantined})
 

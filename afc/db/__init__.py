@@ -42,6 +42,16 @@ class Database(Protocol):
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
+    def send(self, sql: str, params: Params = ()) -> None:
+        """A write whose outcome nobody reads, inside a transaction: PostgreSQL holds it until the next statement
+        that waits (a read, or the commit) and sends both in one round trip, raising its error then; SQLite, and
+        PostgreSQL outside a transaction, run it at once."""
+        ...
+
+    def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
+        """Each statement's rows; PostgreSQL sends them all at once (one round trip), SQLite runs each in turn."""
+        ...
+
     def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
 
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> AbstractContextManager[list[tuple[Any, ...]]]:

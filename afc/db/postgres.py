@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ class PostgresDatabase:
         self.url = redact_url(url)
         self.display_tz = display_tz
         self._raw_url = url
+        self._queued: list[tuple[str | bytes, Params]] = []  # held for the next statement that waits (`send`)
+        self._in_transaction = False
 
     @classmethod
     def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> PostgresDatabase:
@@ -57,22 +60,86 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """afc's transaction: BEGIN is held for the block's first statement and the COMMIT goes with the writes
+        the block still holds (`send`), so neither costs a round trip of its own; a nested block is a savepoint."""
+        self._flush()  # what was held before the block is not the block's to roll back
+        if self._in_transaction:
+            yield from self._savepoint()
+            return
+        self._in_transaction = True
+        self._queued.append((b"BEGIN READ ONLY" if self.conn.read_only else b"BEGIN", ()))
+        try:
+            yield
+            self._queued.append((b"COMMIT", ()))
+            self._flush()
+        except BaseException:
+            self._queued.clear()  # the block's held writes go with it
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._rollback()
+            raise
+        finally:
+            self._in_transaction = False
+
+    def _savepoint(self) -> Iterator[None]:
         try:
             with self.conn.transaction():
                 yield
+                self._flush()
         except psycopg.Error as exc:
-            raise _wrap(exc, "COMMIT") from None
+            raise _wrap(exc, "RELEASE SAVEPOINT") from None
+        finally:
+            self._queued.clear()  # the block failed (it was flushed otherwise): its held writes went with it
+
+    def _rollback(self) -> None:
+        # A connection that is gone was rolled back by the server; the block's own error is the one to raise.
+        with contextlib.suppress(psycopg.Error):
+            self.conn.execute(b"ROLLBACK")
+
+    def send(self, sql: str, params: Params = ()) -> None:
+        """Hold a write whose outcome nobody reads until the next statement that waits: both go to the server
+        in one round trip (pipeline mode). Outside a transaction it runs at once."""
+        if self._in_transaction:
+            self._queued.append((sql, params))
+        else:
+            self.execute(sql, params)
+
+    def _flush(self) -> None:
+        if self._queued:
+            with self._sending():
+                pass
+
+    @contextmanager
+    def _sending(self, then: str = "") -> Iterator[None]:
+        """A pipeline that first sends the held statements, then the block's (`then`, for messages); an error of
+        any of them is raised when it ends."""
+        queued, self._queued = self._queued, []
+        try:
+            with self.conn.pipeline():
+                for sql, params in queued:
+                    self.conn.execute(sql, params or None)
+                yield
+        except psycopg.Error as exc:
+            texts = [sql.decode() if isinstance(sql, bytes) else sql for sql, _ in queued]
+            raise _wrap(exc, " / ".join([*texts, then][-4:])) from None
 
     def _cursor(self, sql: str, params: Any, many: bool = False) -> psycopg.Cursor:
         try:
             cur = self.conn.cursor()
-            if many:
-                cur.executemany(sql, params)
+            if self._queued:
+                with self._sending(sql):
+                    self._run(cur, sql, params, many)
             else:
-                cur.execute(sql, params or None)
+                self._run(cur, sql, params, many)
         except psycopg.Error as exc:
             raise _wrap(exc, sql) from None
         return cur
+
+    @staticmethod
+    def _run(cur: psycopg.Cursor, sql: str, params: Any, many: bool) -> None:
+        if many:
+            cur.executemany(sql, params)
+        else:
+            cur.execute(sql, params or None)
 
     def execute(self, sql: str, params: Params = ()) -> int:
         with self._cursor(sql, params) as cur:
@@ -89,14 +156,11 @@ class PostgresDatabase:
     def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
         """Each statement's rows, all sent at once (pipeline mode): one round trip, and the server runs each
         while the client still prepares the next."""
-        try:
-            with self.conn.pipeline():
-                cursors = [self.conn.cursor() for _ in statements]
-                for cur, (sql, params) in zip(cursors, statements, strict=True):
-                    cur.execute(sql, params or None)
-            return [cur.fetchall() for cur in cursors]
-        except psycopg.Error as exc:
-            raise _wrap(exc, " / ".join(sql.split(" AS t ")[0] for sql, _ in statements)) from None
+        with self._sending(" / ".join(sql.split(" AS t ")[0] for sql, _ in statements)):
+            cursors = [self.conn.cursor() for _ in statements]
+            for cur, (sql, params) in zip(cursors, statements, strict=True):
+                cur.execute(sql, params or None)
+        return [cur.fetchall() for cur in cursors]
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self._cursor(sql, params) as cur:
@@ -107,7 +171,7 @@ class PostgresDatabase:
         found: list[tuple[Any, ...]] = []
         try:
             with self.conn.cursor() as cur:
-                with self.conn.pipeline():
+                with self._sending(sql):
                     cur.execute(sql, params or None)
                     yield found  # the server works on the statement while the caller's block runs
                 row = cur.fetchone()
@@ -124,6 +188,7 @@ class PostgresDatabase:
     def stream(self, sql: str, params: Params = (), size: int = 500) -> Iterator[tuple[Any, ...]]:
         # A server-side cursor needs a transaction; join the caller's or open a read-only one.
         with self.transaction(), self.conn.cursor(name="afc_stream") as cur:
+            self._flush()  # a BEGIN still held: DECLARE needs the transaction begun
             try:
                 cur.execute(sql, params or None)
                 while batch := cur.fetchmany(size):
@@ -132,10 +197,12 @@ class PostgresDatabase:
                 raise _wrap(exc, sql) from None
 
     def run_script(self, script: str) -> None:
+        self._flush()
         try:
             self.conn.execute(script.encode())  # bytes: no placeholder parsing, several statements
         except psycopg.Error as exc:
             raise _wrap(exc, script) from None
 
     def close(self) -> None:
+        self._queued.clear()
         self.conn.close()

@@ -140,6 +140,12 @@ class SqliteDatabase:
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         return self._run("execute", sql, params).fetchone()
 
+    def send(self, sql: str, params: Params = ()) -> None:
+        self.execute(sql, params)  # in-process: no round trip to save
+
+    def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
+        return [self.fetchall(sql, params) for sql, params in statements]
+
     @contextmanager
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
         row = self.fetchone(sql, params)  # in-process: nothing to overlap

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from afc.db import Database, among, dump_json, marks
 from afc.db.history import HISTORIES, append_changed
@@ -78,6 +81,17 @@ def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ..
     return ARCHIVED + _conflict(rows, table, columns, key, stub, image) + RETURNING
 
 
+@lru_cache(maxsize=512)
+def upsert_json_sql(table: str, columns: tuple[str, ...], meta_types: tuple[str, ...], key: tuple[str, ...],
+                    stub: bool) -> str:
+    """PostgreSQL: the same upsert reading its rows from one JSON document, an array of objects keyed by column
+    (`document`), typed by the table's own row type; the META values follow as two parameters of their own."""
+    meta = ", ".join(f"CAST(%s AS {kind})" for kind in meta_types)
+    select = ", ".join(f"r.{c}" for c in columns)
+    rows = f"SELECT {select}, {meta} FROM json_populate_recordset(NULL::{table}, CAST(%s AS json)) AS r"
+    return _conflict(rows, table, columns, key, stub) + RETURNING
+
+
 def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool,
               image: bool = False) -> str:
     """The upsert of `rows`; `image` (PostgreSQL, rows with jsonb values): an unchanged row is first recognised
@@ -130,7 +144,8 @@ def column_types(db: Database, table: str, columns: tuple[str, ...]) -> tuple[st
 def _replace_stale(db: Database, batch: TableRows, new_keys: set[tuple[Any, ...]]) -> int:
     """Delete rows in each replaced scope that the new set no longer has (one look-up for every scope)."""
     if db.backend == "postgres":
-        return len(db.fetchall(*_stale_statement(db, batch)))
+        sql, params, _ = _stale_statement(db, batch)
+        return len(db.fetchall(sql, params))
     scopes = list({tuple(row[c] for c in batch.replace) for row in batch.rows})
     stale = _where_in(db, batch.table, batch.key, batch.replace, scopes) - new_keys
     match = " AND ".join(f"{c} = %s" for c in batch.key)
@@ -152,14 +167,14 @@ def stale_sql(table: str, replace: tuple[str, ...], scope_types: tuple[str, ...]
             f"(SELECT * FROM unnest({keys})) RETURNING true")
 
 
-def _stale_statement(db: Database, batch: TableRows) -> tuple[str, list[Any]]:
+def _stale_statement(db: Database, batch: TableRows) -> Statement:
     """The replaced scopes' DELETE (`stale_sql`) for `batch` and its parameters."""
     scopes = sorted({tuple(row[c] for c in batch.replace) for row in batch.rows})
     keys = [tuple(row[c] for c in batch.key) for row in batch.rows]
     scope_columns, scope_types = arrays(scopes, column_types(db, batch.table, batch.replace))
     key_columns, key_types = arrays(keys, column_types(db, batch.table, batch.key))
     sql = stale_sql(batch.table, batch.replace, scope_types, batch.key, key_types)
-    return sql, [*scope_columns, *key_columns]
+    return sql, [*scope_columns, *key_columns], 0
 
 
 def encoded(batch: TableRows, picked: dict[str, list[int | None]] | None = None) -> TableRows:
@@ -235,7 +250,7 @@ def apply_all(db: Database, batches: list[TableRows], meta: dict[str, Any], sour
         for batch in batches:
             counts += apply(db, batch, meta, source)
         return counts
-    waiting: list[tuple[str, list[Any]]] = []
+    waiting: list[Statement] = []
     for batch in batches:
         if batch.table in HISTORIES:  # these read before they write: send what waits first
             counts += _flags(db, waiting)
@@ -248,18 +263,18 @@ def apply_all(db: Database, batches: list[TableRows], meta: dict[str, Any], sour
     return counts
 
 
-def _flags(db: Database, statements: list[tuple[str, list[Any]]]) -> Counts:
+def _flags(db: Database, statements: list[Statement]) -> Counts:
     """Send the waiting statements and count what they say: an upsert, a flag per row written; a scope's
     DELETE, a row per row deleted (the list is emptied)."""
     counts = Counts()
     if statements:
-        sent = db.fetchall_pipelined(statements)  # type: ignore[attr-defined]
-        for (sql, params), written in zip(statements, sent, strict=True):
+        sent = db.fetchall_pipelined([(sql, params) for sql, params, _ in statements])
+        for (sql, _, rows), written in zip(statements, sent, strict=True):
             if sql.startswith("DELETE"):
                 counts.deleted += len(written)
                 continue
             inserted = sum(1 for (fresh,) in written if fresh)
-            counts += Counts(inserted, len(written) - inserted, _rows(params) - len(written))
+            counts += Counts(inserted, len(written) - inserted, rows - len(written))
         statements.clear()
     return counts
 
@@ -278,28 +293,57 @@ _NONE = type(None)
 def _pg_upsert(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
                source: Source | None) -> list[tuple[bool]]:
     """One statement whatever the number of rows: one flag per row written (unchanged rows return nothing)."""
-    return db.fetchall(*_pg_sql(db, batch, meta, picked, source))
+    sql, params, _ = _pg_sql(db, batch, meta, picked, source)
+    return db.fetchall(sql, params)
 
 
-def _pg_statement(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None) -> tuple[str, list[Any]]:
+Statement = tuple[str, list[Any], int]  # an upsert's SQL, its parameters and how many rows it carries
+
+
+def _pg_statement(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None) -> Statement:
     """A batch's PostgreSQL upsert and its parameters (JSON members of archived items picked from the archive)."""
     picked = picks(batch, source)
     return _pg_sql(db, encoded(batch, picked), meta, picked, source)
 
 
 def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
-            source: Source | None) -> tuple[str, list[Any]]:
+            source: Source | None) -> Statement:
     types = column_types(db, batch.table, batch.columns + META)
+    count = len(batch.rows)
+    if not picked and (rows := document(batch, types[: -len(META)])) is not None:
+        sql = upsert_json_sql(batch.table, batch.columns, types[-len(META):], batch.key, batch.stub)
+        return sql, [*(meta[m] for m in META), _document(rows)], count
     columns, sent = arrays(values(batch, meta), types)
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
     if not picked or source is None:
-        return sql, columns
-    return sql, [source.raw_id, source.fetched_at, *columns, *picked.values()]
+        return sql, columns, count
+    return sql, [source.raw_id, source.fetched_at, *columns, *picked.values()], count
 
 
-def _rows(params: list[Any]) -> int:
-    """How many rows an upsert's parameters carry (its last parameter is one of its arrays)."""
-    return len(params[-1])
+# What a column of each SQL type may hold for its values to travel as one JSON document: kinds whose JSON text
+# the server reads back to the very value the binary arrays carry. Anything else (floats, numerics, JSON columns,
+# a column of mixed kinds) goes as arrays.
+_AS_JSON: dict[str, frozenset[type]] = {
+    "integer": frozenset({int}), "bigint": frozenset({int}), "smallint": frozenset({int}),
+    "text": frozenset({str}), "boolean": frozenset({bool}),
+    "timestamp with time zone": frozenset({datetime}), "date": frozenset({date})}
+
+
+def document(batch: TableRows, types: tuple[str, ...]) -> bytes | None:
+    """The rows as one JSON array of objects (orjson: the client's cost is a fraction of dumping arrays), when
+    every column's values are of a kind `_AS_JSON` allows for its type; None otherwise."""
+    if not batch.rows:
+        return None
+    columns = batch.columns
+    pick = itemgetter(*columns)
+    table = [pick(row) for row in batch.rows] if len(columns) > 1 else [(pick(row),) for row in batch.rows]
+    for kind, column in zip(types, zip(*table, strict=True), strict=True):
+        if not set(map(type, column)) - {_NONE} <= _AS_JSON.get(kind, frozenset()):
+            return None
+    try:
+        return orjson.dumps(batch.rows)
+    except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a string with a lone surrogate, …
+        return None
 
 
 def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
@@ -318,3 +362,10 @@ def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[li
             found[at] = [None if v is None else str(v) for v in found[at]]
             sent[at] = f"text>{kind}"
     return found, tuple(sent)
+
+
+def _document(text: bytes) -> Any:
+    """The document as a psycopg `json` parameter, sent as it is (no str copy of it)."""
+    from psycopg.types.json import Json
+
+    return Json(text, dumps=bytes)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from afc.db import Database, among
+from afc.db import Database, Params, among
 from afc.marts.common import chunks, upsert
 
 FIXTURES = """
@@ -65,13 +65,18 @@ def _summaries(db: Database, chunk: list[Key], unchanged: set[Key] | frozenset[K
     parts, flat, league_ids = _tests(db, chunk)
     counts, teams = _stored(db, sorted(unchanged & set(chunk)))
     recount = [k for k in chunk if k not in counts]
+    reads: list[tuple[str, Params]] = [(LEADERS.format(**parts), flat),
+                                       (NAMES.format(keys=parts["leagues"]), league_ids)]
     if recount:
         where_parts, where_flat, _ = _tests(db, recount)
         where = WHERE.format(**where_parts)
-        counts.update({(r[0], r[1]): r[2:] for r in db.fetchall(FIXTURES.format(where=where), where_flat)})
-        teams.update({(r[0], r[1]): r[2] for r in db.fetchall(TEAMS.format(where=where), where_flat + where_flat)})
-    leaders = {(r[0], r[1]): r[2:5] for r in db.fetchall(LEADERS.format(**parts), flat)}  # last = best
-    names = dict(db.fetchall(NAMES.format(keys=parts["leagues"]), league_ids))
+        reads += [(FIXTURES.format(where=where), where_flat), (TEAMS.format(where=where), where_flat + where_flat)]
+    found = db.fetchall_pipelined(reads)  # one round trip for the four reads on PostgreSQL
+    leaders = {(r[0], r[1]): r[2:5] for r in found[0]}  # last = best
+    names = dict(found[1])
+    if recount:
+        counts.update({(r[0], r[1]): r[2:] for r in found[2]})
+        teams.update({(r[0], r[1]): r[2] for r in found[3]})
     rows = []
     for key in chunk:
         if key not in counts and key not in leaders:

@@ -56,8 +56,9 @@ Load = tuple[str, list[dict[str, Any]], int]  # (name, items, items per response
 
 def loads(plain: int, detailed: int, offset: int) -> list[Load]:
     """The two loads, with fixture ids from `offset` (each round writes new fixtures)."""
-    return [("plain", replicate(sample(PLAIN)["response"], plain, offset), 380),
+    both = [("plain", replicate(sample(PLAIN)["response"], plain, offset), 380),
             ("details", replicate(sample(DETAILED)["response"], detailed, offset + 5_000_000), 20)]
+    return [load for load in both if load[1]]  # --details 0: the plain load alone
 
 
 def wire(name: str, items: list[dict[str, Any]], per: int) -> Iterator[tuple[Request, str]]:
@@ -116,14 +117,12 @@ def afc_round(backend: str, batches: list[Load]) -> dict[str, float]:
         step.load("plain", replicate(sample(PLAIN)["response"], 380, 1), 380)  # warm-up: stubs, caches, partition
         out: dict[str, float] = {}
         for name, items, per in batches:
-            if not items:  # a load left out (`--plain 0`): no figures
-                out[name] = out[f"{name}_cpu_us"] = out[f"{name}_server_us"] = 0
-                continue
             wall, cpu, server = step.load(name, items, per)
             out[name], out[f"{name}_cpu_us"] = round(len(items) / wall), round(cpu / len(items) * 1e6)
             out[f"{name}_server_us"] = round(server / len(items) * 1e6)
-        columns, rows = fixture_rows(batches[0][1]) if batches[0][1] else ((), [])
-        out["bare"] = round(len(rows) / bare(db, columns, rows)) if rows else 0
+        if batches[0][0] == "plain":  # the bare write is of the plain load's rows
+            columns, rows = fixture_rows(batches[0][1])
+            out["bare"] = round(len(rows) / bare(db, columns, rows))
         db.close()
         return out
     finally:
@@ -158,9 +157,6 @@ def dlt_round(batches: list[Load]) -> dict[str, float]:
             pipeline = dlt.pipeline(pipeline_name=f"bench_{name}", pipelines_dir=tmp, dataset_name=name,
                                     destination=dlt.destinations.postgres(credentials=url))
             resource = dlt.resource(items, name="fixtures", write_disposition="merge", primary_key="fixture__id")
-            if not items:
-                out[name] = 0
-                continue
             started = time.perf_counter()
             pipeline.run(resource)
             out[name] = round(len(items) / (time.perf_counter() - started))
@@ -184,14 +180,12 @@ def run(plain: int = 10_000, detailed: int = 2_000, rounds: int = 3, with_dlt: b
                                "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
                                "medians": medians, "runs": figures}
     if with_dlt:
-        results["ratios"] = {backend: {load: _ratio(medians[backend][load], medians["dlt"][load])
-                                       for load in ("plain", "details")} for backend in ("sqlite", "postgres")}
-    results["bare_over_afc"] = {b: _ratio(medians[b]["bare"], medians[b]["plain"]) for b in ("sqlite", "postgres")}
+        results["ratios"] = {backend: {load: round(medians[backend][load] / medians["dlt"][load], 1)
+                                       for load in ("plain", "details") if load in medians["dlt"]}
+                             for backend in ("sqlite", "postgres")}
+    results["bare_over_afc"] = {b: round(medians[b]["bare"] / medians[b]["plain"], 1) for b in ("sqlite", "postgres")
+                                if "plain" in medians[b]}  # --plain 0: no plain load, no bare write
     return results
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return round(numerator / denominator, 1) if denominator else 0.0
 
 
 def peak_rss(backend: str, items: int = 1_300) -> dict[str, Any]:
@@ -264,8 +258,10 @@ def table(results: dict[str, Any]) -> str:
              f"medians of {results['rounds']} alternating rounds",
              "| load | dlt (PostgreSQL) | afc full step, SQLite | afc full step, PostgreSQL | bare write (PG) |",
              "|---|---|---|---|---|"]
-    for load, label in (("plain", f"plain /fixtures, {results['plain_items']:,} items"),
-                        ("details", f"with details, {results['detail_items']:,} items")):
+    measured = [(load, label) for load, label in (("plain", f"plain /fixtures, {results['plain_items']:,} items"),
+                                                  ("details", f"with details, {results['detail_items']:,} items"))
+                if load in m["postgres"]]
+    for load, label in measured:
         dlt = f"{m['dlt'][load]:,.0f}/s" if "dlt" in m else "—"
         cells = [f"{m[b][load]:,.0f}/s" + (f" ({ratios[b][load]}× dlt)" if ratios else "")
                  for b in ("sqlite", "postgres")]
@@ -274,7 +270,7 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | {dlt} | {cells[0]} | {cells[1]} | {barecell} |")
     lines += [f"afc's own CPU per item, {load}: SQLite {m['sqlite'][load + '_cpu_us']:,.0f} µs, "
               f"PostgreSQL {m['postgres'][load + '_cpu_us']:,.0f} µs + the server's "
-              f"{m['postgres'][load + '_server_us']:,.0f} µs" for load in ("plain", "details")]
+              f"{m['postgres'][load + '_server_us']:,.0f} µs" for load, _ in measured]
     return "\n".join(lines)
 
 
