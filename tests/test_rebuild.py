@@ -24,7 +24,7 @@ from afc.errors import ConfigError, DatabaseUnavailable, ItemInvalid
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.transform import standings as standings_transform
 from tests.conftest import scalar
-from tests.fakeapi import KEY, Answer, FakeApi, envelope
+from tests.fakeapi import KEY, Answer, FakeApi, envelope, recorded
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # the sandbox's 2025 season is over
 LEAGUE = 39
@@ -326,6 +326,31 @@ def test_a_body_kept_as_text_is_replayed(db_url: str, clock: SimClock) -> None:
     finally:
         collector.close()
 
+
+
+def test_detail_parts_are_written_as_collection_wrote_them(db_url: str, clock: SimClock) -> None:
+    """PostgreSQL picks the parts from the archived jsonb, in collection and rebuild alike: a number the archive
+    keeps as written (20.50; Python reads 20.5) stays so, and the stored text is the same byte for byte."""
+    text = recorded("fixtures_id/footballay__fixtureByFixtureid.json")
+    events = text.index('"events"')
+    at = text.index('"elapsed": 20', events)
+    text = text[:at] + '"elapsed": 20.50' + text[at + len('"elapsed": 20'):]
+    api = FakeApi({"fixtures": [Answer(200, text)]})
+    collector = Collector.open(load_settings({}, api_key=KEY, database_url=db_url), clock=clock,
+                               client=ApiClient("http://api.test", KEY, clock, transport=api.transport()))
+    parts = ("SELECT CAST(events AS text), CAST(lineups AS text), CAST(statistics AS text), CAST(players AS text), "
+             "raw_id FROM core.fixture_details")
+    try:
+        pipeline.step(collector.context("test", "test", "LOW"), Request.of("fixtures", {"id": 1208397}))
+        collected = collector.db.fetchall(parts)
+        assert len(collected) == 1 and ('"elapsed": 20.50' if collector.db.backend == "postgres"
+                                        else '"elapsed":20.5') in collected[0][0]
+        wipe(collector.db)
+        report = rebuild.rebuild(collector.db, clock)
+        assert report.responses == 1 and report.counts.inserted > 0
+        assert collector.db.fetchall(parts) == collected
+    finally:
+        collector.close()
 
 # --- the command line ------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from afc.clock import Clock
 from afc.collect import drift, runs
 from afc.collect.step import write_batch
 from afc.db import Database, among, as_datetime, dump_json, load_json
-from afc.db.upsert import Counts
+from afc.db.upsert import Counts, Source
 from afc.errors import AfcError, ConfigError
 from afc.redact import describe
 from afc.transform.fields import opt_int, path
@@ -40,7 +40,8 @@ ORDER BY id LIMIT %(limit)s"""
 # The body as text on both backends (jsonb's text form on PostgreSQL): parsed by afc's one parser, one
 # response at a time as it is replayed, rather than by the driver for the whole batch at once.
 BODIES = """
-SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at FROM raw.responses WHERE id {keys} ORDER BY id"""
+SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at, body IS NOT NULL FROM raw.responses
+WHERE id {keys} ORDER BY id"""
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
 OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id {keys}"
 RESOLVE = """
@@ -113,6 +114,7 @@ class Archived:
     request: Request
     text: str
     fetched_at: datetime
+    as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
 
     def response(self) -> Response | None:
         """The answer as the pipeline saw it; None unless the pipeline would have transformed it."""
@@ -248,20 +250,20 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
         return {}
     test, params = among(db, list(heads))
     loaded = {}
-    for raw_id, text, fetched_at in db.fetchall(BODIES.format(keys=test), params):
+    for raw_id, text, fetched_at, as_json in db.fetchall(BODIES.format(keys=test), params):
         _, endpoint, params = heads[raw_id]
-        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at))
+        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json))
     return loaded
 
 
 def _archived(raw_id: int, endpoint: str, params: dict[str, str], text: str | bytes | None,
-              fetched_at: datetime | None) -> Archived | None:
+              fetched_at: datetime | None, as_json: bool) -> Archived | None:
     if text is None or fetched_at is None:
         return None
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))
-    return Archived(raw_id, request, text, fetched_at)
+    return Archived(raw_id, request, text, fetched_at, as_json)
 
 
 def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildReport, run_id: int | None) -> None:
@@ -273,8 +275,7 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
                 response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
                 if response is None:
                     continue
-                done, bad = _replay_one(db, clock, entry.raw_id, response, open_items.get(entry.raw_id, set()),
-                                        report)
+                done, bad = _replay_one(db, clock, entry, response, open_items.get(entry.raw_id, set()), report)
                 counts += done
                 quarantined += bad
             if run_id is not None:
@@ -286,20 +287,30 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
     report.batches += 1
 
 
-def _replay_one(db: Database, clock: Clock, raw_id: int, response: Response, open_items: set[int],
+def _replay_one(db: Database, clock: Clock, entry: Archived, response: Response, open_items: set[int],
                 report: RebuildReport) -> tuple[Counts, int]:
     """Transform and write one archived response; settle its quarantine rows. Returns counts, bad items."""
-    endpoint, items = response.request.endpoint, response.items
+    endpoint, items, raw_id = response.request.endpoint, response.items, entry.raw_id
     batch = transform.run(endpoint, response.request.query, items)
     if report.check_drift:
         report.drift += drift.observe(db, endpoint, items, raw_id, response.fetched_at)
-    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint)
+    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint,
+                         _source(db, entry, response))
     report.resolved += _settle_quarantine(db, raw_id, endpoint, batch.quarantined, open_items, clock.now())
     report.responses += 1
     report.items += batch.items + len(batch.quarantined)
     report.quarantined += len(batch.quarantined)
     report.counts += counts
     return counts, len(batch.quarantined)
+
+
+def _source(db: Database, entry: Archived, response: Response) -> Source | None:
+    """Where the items lie in the archive, as collection passes it: PostgreSQL then picks the items' JSON parts
+    (details) from the stored jsonb, rather than the client serialising them and the server parsing them."""
+    items = response.body.get("response") if response.body is not None else None
+    if db.backend != "postgres" or not entry.as_json or not isinstance(items, list):
+        return None
+    return Source(entry.raw_id, entry.fetched_at, items)
 
 
 def _open_quarantine(db: Database, raw_ids: list[int]) -> dict[int, set[int]]:
