@@ -37,11 +37,15 @@ SELECT id, endpoint, params FROM raw.responses
 WHERE id > %(after)s AND status = 200 AND errors IS NULL AND (body IS NOT NULL OR body_text IS NOT NULL)
   {filters}
 ORDER BY id LIMIT %(limit)s"""
-# The body as text on both backends (jsonb's text form on PostgreSQL): parsed by afc's one parser, one
-# response at a time as it is replayed, rather than by the driver for the whole batch at once.
-BODIES = """
-SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at, body IS NOT NULL FROM raw.responses
-WHERE id {keys} ORDER BY id"""
+# The body as text (jsonb's text form on PostgreSQL), on SQLite as its UTF-8 bytes (what it stores: no decoding
+# into a str only to encode it again for the parser): parsed by afc's one parser, one response at a time as it
+# is replayed, rather than by the driver for the whole batch at once.
+BODIES = {
+    "postgres": "SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at, body IS NOT NULL FROM raw.responses"
+                " WHERE id {keys} ORDER BY id",
+    "sqlite": "SELECT id, CAST(COALESCE(body, body_text) AS BLOB), fetched_at, body IS NOT NULL FROM raw.responses"
+              " WHERE id {keys} ORDER BY id",
+}
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
 OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id {keys}"
 RESOLVE = """
@@ -112,7 +116,7 @@ class Archived:
 
     raw_id: int
     request: Request
-    text: str
+    text: str | bytes  # as stored: UTF-8 bytes on SQLite
     fetched_at: datetime
     as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
 
@@ -250,7 +254,7 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
         return {}
     test, params = among(db, list(heads))
     loaded = {}
-    for raw_id, text, fetched_at, as_json in db.fetchall(BODIES.format(keys=test), params):
+    for raw_id, text, fetched_at, as_json in db.fetchall(BODIES[db.backend].format(keys=test), params):
         _, endpoint, params = heads[raw_id]
         loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json))
     return loaded
@@ -260,8 +264,6 @@ def _archived(raw_id: int, endpoint: str, params: dict[str, str], text: str | by
               fetched_at: datetime | None, as_json: bool) -> Archived | None:
     if text is None or fetched_at is None:
         return None
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))
     return Archived(raw_id, request, text, fetched_at, as_json)
 
