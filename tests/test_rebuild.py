@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from afc.api.body import parse
 from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.clock import SimClock
@@ -185,6 +186,23 @@ def test_a_league_season_rebuilds_from_scratch_with_its_details(collected: Colle
     wipe(db)  # core no longer knows the season's fixtures: the archived list names them
     report = rebuild.rebuild(db, collected.collector.clock, rebuild.Scope(league=LEAGUE, season=collected.season))
     assert report.responses == collected.responses
+    assert snapshot(db) == before
+
+
+def test_a_league_season_parses_each_body_once(collected: Collected, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = collected.db
+    before = snapshot(db)
+    wipe(db)
+    parsed: list[int] = []
+
+    def counted(text: str | bytes) -> Any:
+        parsed.append(len(text))
+        return parse(text)
+
+    monkeypatch.setattr(rebuild, "parse", counted)
+    report = rebuild.rebuild(db, collected.collector.clock, rebuild.Scope(league=LEAGUE, season=collected.season))
+    # the season's list is parsed to find the fixtures its ids= answers name, and that parse is the one replayed
+    assert report.responses == collected.responses and len(parsed) == collected.responses
     assert snapshot(db) == before
 
 

@@ -110,18 +110,23 @@ class RebuildReport:
                 "rows_per_second": round(self.rows_per_second, 1)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Archived:
-    """One successful archived response as stored; its body is parsed when it is replayed."""
+    """One successful archived response as stored; its body is parsed when it is replayed (or when its fixtures
+    are listed for a league season's scope: then that parse is kept for the replay, not done twice)."""
 
     raw_id: int
     request: Request
     text: str | bytes  # as stored: UTF-8 bytes on SQLite
     fetched_at: datetime
     as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
+    parsed: Response | None = field(default=None, repr=False)  # parsed ahead of its replay, held until then
 
     def response(self) -> Response | None:
         """The answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+        if self.parsed is not None:
+            response, self.parsed = self.parsed, None  # the replay takes it: not held past its turn
+            return response
         try:
             parsed = parse(self.text)
         except Unparsable:
@@ -238,12 +243,14 @@ def _names(params: dict[str, str], fixtures: set[int]) -> bool:
 
 
 def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
-    """The fixture ids that /fixtures answers in scope list (their bodies are parsed again when replayed: a
-    season's list is one response among its many detail answers, and memory then never holds a batch's)."""
+    """The fixture ids that /fixtures answers in scope list. Each parsed answer is kept for its replay in this
+    batch rather than parsed twice: memory holds a batch's /fixtures answers in scope (usually one season list)
+    until each is replayed."""
     found: set[int] = set()
     for entry in responses:
         response = entry.response() if entry is not None and entry.request.endpoint == "fixtures" else None
-        if response is not None:
+        if entry is not None and response is not None:
+            entry.parsed = response
             ids = (opt_int(path(item, "fixture", "id")) for item in response.items)
             found.update(i for i in ids if i is not None)
     return found
