@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -204,6 +205,37 @@ def test_a_league_season_parses_each_body_once(collected: Collected, monkeypatch
     # the season's list is parsed to find the fixtures its ids= answers name, and that parse is the one replayed
     assert report.responses == collected.responses and len(parsed) == collected.responses
     assert snapshot(db) == before
+
+
+def test_no_garbage_collection_runs_while_a_response_is_written(collected: Collected,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    writing: list[bool] = []
+    during: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and writing:
+            during.append(info["generation"])
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        writing.append(True)
+        try:
+            return write_batch(*args, **kwargs)
+        finally:
+            writing.pop()
+
+    monkeypatch.setattr(rebuild, "write_batch", tracked)
+    wipe(collected.db)
+    gc.callbacks.append(seen)
+    try:
+        rebuild.rebuild(collected.db, collected.collector.clock)
+        assert gc.isenabled()
+        gc.disable()  # a caller that paused the collector finds it paused still
+        rebuild.rebuild(collected.db, collected.collector.clock)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(seen)
+    assert during == []
 
 
 def test_rebuild_records_a_job_run(collected: Collected) -> None:

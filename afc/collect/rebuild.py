@@ -10,10 +10,11 @@ marked resolved.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
@@ -281,10 +282,12 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
             open_items = _open_quarantine(db, [a.raw_id for a in batch])
             counts, quarantined = Counts(), 0
             for entry in batch:
-                response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
-                if response is None:
-                    continue
-                done, bad = _replay_one(db, clock, entry, response, open_items.get(entry.raw_id, set()), report)
+                with _collector_paused():
+                    response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
+                    if response is None:
+                        continue
+                    done, bad = _replay_one(db, clock, entry, response, open_items.get(entry.raw_id, set()), report)
+                    del response  # freed before the next is parsed
                 counts += done
                 quarantined += bad
             if run_id is not None:
@@ -294,6 +297,20 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
     except _DryRun:
         pass
     report.batches += 1
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic garbage collection while one response is parsed, transformed and written: that makes no
+    reference cycles, yet its containers set off collections that walk the parsed body and the rows again and
+    again (collections run as usual between responses)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _replay_one(db: Database, clock: Clock, entry: Archived, response: Response, open_items: set[int],
