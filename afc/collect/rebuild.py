@@ -38,12 +38,12 @@ SELECT id, endpoint, params FROM raw.responses
 WHERE id > %(after)s AND status = 200 AND errors IS NULL AND (body IS NOT NULL OR body_text IS NOT NULL)
   {filters}
 ORDER BY id LIMIT %(limit)s"""
-# The body as text (jsonb's text form on PostgreSQL), on SQLite as its UTF-8 bytes (what it stores: no decoding
-# into a str only to encode it again for the parser): parsed by afc's one parser, one response at a time as it
-# is replayed, rather than by the driver for the whole batch at once.
+# The body as its UTF-8 bytes (jsonb's text form on PostgreSQL, read in the binary format: no hex, and no
+# decoding into a str only to encode it again for the parser): parsed by afc's one parser, one response at a
+# time as it is replayed, rather than by the driver for the whole batch at once.
 BODIES = {
-    "postgres": "SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at, body IS NOT NULL FROM raw.responses"
-                " WHERE id {keys} ORDER BY id",
+    "postgres": "SELECT id, convert_to(COALESCE(CAST(body AS text), body_text), 'UTF8'), fetched_at, body IS NOT NULL"
+                " FROM raw.responses WHERE id {keys} ORDER BY id",
     "sqlite": "SELECT id, CAST(COALESCE(body, body_text) AS BLOB), fetched_at, body IS NOT NULL FROM raw.responses"
               " WHERE id {keys} ORDER BY id",
 }
@@ -118,7 +118,7 @@ class Archived:
 
     raw_id: int
     request: Request
-    text: str | bytes  # as stored: UTF-8 bytes on SQLite
+    text: str | bytes  # UTF-8 bytes as read
     fetched_at: datetime
     as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
     parsed: Response | None = field(default=None, repr=False)  # parsed ahead of its replay, held until then
@@ -262,7 +262,8 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
         return {}
     test, params = among(db, list(heads))
     loaded = {}
-    for raw_id, text, fetched_at, as_json in db.fetchall(BODIES[db.backend].format(keys=test), params):
+    read = db.fetchall_binary if db.backend == "postgres" else db.fetchall  # type: ignore[attr-defined]
+    for raw_id, text, fetched_at, as_json in read(BODIES[db.backend].format(keys=test), params):
         _, endpoint, params = heads[raw_id]
         loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json))
     return loaded
