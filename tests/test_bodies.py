@@ -43,9 +43,10 @@ UNREADABLE = {"deep": DEEP, "nested": NESTED, "bigint": BIGINT, "wideint": WIDEI
     (INFINITY, "a -Infinity literal, which JSON does not allow"),
     (OVERFLOW, "a number too large for a 64-bit float"),
 ])
-def test_parse_refuses_what_no_later_stage_can_hold(text, reason):
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_parse_refuses_what_no_later_stage_can_hold(text, reason, as_bytes):
     with pytest.raises(Unparsable) as caught:
-        parse(text)
+        parse(text.encode() if as_bytes else text)
     assert str(caught.value).startswith(reason) and not isinstance(caught.value, NotJson)
 
 
@@ -74,6 +75,16 @@ def test_the_fast_reading_is_the_standard_one_for_every_recorded_answer():
     for text in texts:
         value = parse(text)
         assert value == json.loads(text) and orjson.dumps(value) == orjson.dumps(json.loads(text))
+        assert orjson.dumps(parse(text.encode())) == orjson.dumps(value)  # UTF-8 bytes, as rebuild reads SQLite
+
+
+def test_bytes_read_as_their_text_would_be():
+    text = '{"a": "\u00e9t\u00e9 \\u0000!", "b": "caf\\u00e9"}'  # a NUL escape: dropped from the value
+    assert parse(text.encode()) == parse(text) == {"a": "\u00e9t\u00e9 !", "b": "caf\u00e9"}
+    garbled = b'{"a": "caf\xe9"}'  # Latin-1, not UTF-8: read as decoded with a replacement character
+    assert parse(garbled) == {"a": "caf\ufffd"}
+    with pytest.raises(NotJson):
+        parse(b"<html>oops</html>")
 
 
 @pytest.mark.parametrize("text", [

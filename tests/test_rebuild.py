@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from afc.api.body import parse
 from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.clock import SimClock
@@ -24,7 +26,7 @@ from afc.errors import ConfigError, DatabaseUnavailable, ItemInvalid
 from afc.sandbox import Sandbox, SandboxConfig, start_sandbox
 from afc.transform import standings as standings_transform
 from tests.conftest import scalar
-from tests.fakeapi import KEY, Answer, FakeApi, envelope
+from tests.fakeapi import KEY, Answer, FakeApi, envelope, recorded
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # the sandbox's 2025 season is over
 LEAGUE = 39
@@ -188,6 +190,54 @@ def test_a_league_season_rebuilds_from_scratch_with_its_details(collected: Colle
     assert snapshot(db) == before
 
 
+def test_a_league_season_parses_each_body_once(collected: Collected, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = collected.db
+    before = snapshot(db)
+    wipe(db)
+    parsed: list[int] = []
+
+    def counted(text: str | bytes) -> Any:
+        parsed.append(len(text))
+        return parse(text)
+
+    monkeypatch.setattr(rebuild, "parse", counted)
+    report = rebuild.rebuild(db, collected.collector.clock, rebuild.Scope(league=LEAGUE, season=collected.season))
+    # the season's list is parsed to find the fixtures its ids= answers name, and that parse is the one replayed
+    assert report.responses == collected.responses and len(parsed) == collected.responses
+    assert snapshot(db) == before
+
+
+def test_no_garbage_collection_runs_while_a_response_is_written(collected: Collected,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    writing: list[bool] = []
+    during: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and writing:
+            during.append(info["generation"])
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        writing.append(True)
+        try:
+            return write_batch(*args, **kwargs)
+        finally:
+            writing.pop()
+
+    monkeypatch.setattr(rebuild, "write_batch", tracked)
+    wipe(collected.db)
+    gc.callbacks.append(seen)
+    try:
+        rebuild.rebuild(collected.db, collected.collector.clock)
+        assert gc.isenabled()
+        gc.disable()  # a caller that paused the collector finds it paused still
+        rebuild.rebuild(collected.db, collected.collector.clock)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(seen)
+    assert during == []
+
+
 def test_rebuild_records_a_job_run(collected: Collected) -> None:
     report = rebuild.rebuild(collected.db, collected.collector.clock)
     run = collected.db.fetch_dicts("SELECT job_id, status, calls, rows_unchanged FROM ops.job_runs "
@@ -326,6 +376,31 @@ def test_a_body_kept_as_text_is_replayed(db_url: str, clock: SimClock) -> None:
     finally:
         collector.close()
 
+
+
+def test_detail_parts_are_written_as_collection_wrote_them(db_url: str, clock: SimClock) -> None:
+    """PostgreSQL picks the parts from the archived jsonb, in collection and rebuild alike: a number the archive
+    keeps as written (20.50; Python reads 20.5) stays so, and the stored text is the same byte for byte."""
+    text = recorded("fixtures_id/footballay__fixtureByFixtureid.json")
+    events = text.index('"events"')
+    at = text.index('"elapsed": 20', events)
+    text = text[:at] + '"elapsed": 20.50' + text[at + len('"elapsed": 20'):]
+    api = FakeApi({"fixtures": [Answer(200, text)]})
+    collector = Collector.open(load_settings({}, api_key=KEY, database_url=db_url), clock=clock,
+                               client=ApiClient("http://api.test", KEY, clock, transport=api.transport()))
+    parts = ("SELECT CAST(events AS text), CAST(lineups AS text), CAST(statistics AS text), CAST(players AS text), "
+             "raw_id FROM core.fixture_details")
+    try:
+        pipeline.step(collector.context("test", "test", "LOW"), Request.of("fixtures", {"id": 1208397}))
+        collected = collector.db.fetchall(parts)
+        assert len(collected) == 1 and ('"elapsed": 20.50' if collector.db.backend == "postgres"
+                                        else '"elapsed":20.5') in collected[0][0]
+        wipe(collector.db)
+        report = rebuild.rebuild(collector.db, clock)
+        assert report.responses == 1 and report.counts.inserted > 0
+        assert collector.db.fetchall(parts) == collected
+    finally:
+        collector.close()
 
 # --- the command line ------------------------------------------------------------------------
 

@@ -41,26 +41,29 @@ def _constant(name: str) -> Any:
     raise Unparsable(f"a {name} literal, which JSON does not allow")
 
 
-def parse(text: str) -> Any:
-    """The JSON value of `text`, or Unparsable naming why not (never RecursionError or ValueError)."""
+def parse(text: str | bytes) -> Any:
+    """The JSON value of `text` (or of UTF-8 bytes, as a database can return them without decoding: bytes that
+    are not UTF-8 are read as decoded with replacement characters), or Unparsable naming why not (never
+    RecursionError or ValueError)."""
     value = _fast(text)
     if value is _STANDARD:
-        value = _standard(text)
+        value = _standard(text if isinstance(text, str) else text.decode("utf-8", errors="replace"))
     # PostgreSQL text cannot hold NUL: drop it from the parsed strings on both backends alike (the
     # archive keeps the verbatim text), so the response's core rows do not roll back its raw row.
-    return without_nul(value) if "\\u0000" in text else value
+    nul = b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
+    return without_nul(value) if nul else value
 
 
 _STANDARD = object()  # `_fast` declined: the standard parser decides (and names what is wrong)
 
 
-def _fast(text: str) -> Any:
+def _fast(text: str | bytes) -> Any:
     """orjson's reading of `text` where it is the standard parser's (several times faster on large answers).
 
     orjson refuses NaN/Infinity, lone surrogates and numbers past a 64-bit float, so what it reads needs
     only the depth check; what it refuses, the standard parser reads again to say why."""
     try:
-        data = text.encode()
+        data = text if isinstance(text, bytes) else text.encode()
     except UnicodeEncodeError:  # a lone surrogate in the text itself
         return _STANDARD
     if _LONG_RUN in data.translate(_DIGITS):

@@ -10,10 +10,11 @@ marked resolved.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
@@ -26,7 +27,7 @@ from afc.clock import Clock
 from afc.collect import drift, runs
 from afc.collect.step import write_batch
 from afc.db import Database, among, as_datetime, dump_json, load_json
-from afc.db.upsert import Counts
+from afc.db.upsert import Counts, Source
 from afc.errors import AfcError, ConfigError
 from afc.redact import describe
 from afc.transform.fields import opt_int, path
@@ -37,10 +38,15 @@ SELECT id, endpoint, params FROM raw.responses
 WHERE id > %(after)s AND status = 200 AND errors IS NULL AND (body IS NOT NULL OR body_text IS NOT NULL)
   {filters}
 ORDER BY id LIMIT %(limit)s"""
-# The body as text on both backends (jsonb's text form on PostgreSQL): parsed by afc's one parser, one
-# response at a time as it is replayed, rather than by the driver for the whole batch at once.
-BODIES = """
-SELECT id, COALESCE(CAST(body AS text), body_text), fetched_at FROM raw.responses WHERE id {keys} ORDER BY id"""
+# The body as its UTF-8 bytes (jsonb's text form on PostgreSQL, read in the binary format: no hex, and no
+# decoding into a str only to encode it again for the parser): parsed by afc's one parser, one response at a
+# time as it is replayed, rather than by the driver for the whole batch at once.
+BODIES = {
+    "postgres": "SELECT id, convert_to(COALESCE(CAST(body AS text), body_text), 'UTF8'), fetched_at, body IS NOT NULL"
+                " FROM raw.responses WHERE id {keys} ORDER BY id",
+    "sqlite": "SELECT id, CAST(COALESCE(body, body_text) AS BLOB), fetched_at, body IS NOT NULL FROM raw.responses"
+              " WHERE id {keys} ORDER BY id",
+}
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
 OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id {keys}"
 RESOLVE = """
@@ -105,17 +111,23 @@ class RebuildReport:
                 "rows_per_second": round(self.rows_per_second, 1)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Archived:
-    """One successful archived response as stored; its body is parsed when it is replayed."""
+    """One successful archived response as stored; its body is parsed when it is replayed (or when its fixtures
+    are listed for a league season's scope: then that parse is kept for the replay, not done twice)."""
 
     raw_id: int
     request: Request
-    text: str
+    text: str | bytes  # UTF-8 bytes as read
     fetched_at: datetime
+    as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
+    parsed: Response | None = field(default=None, repr=False)  # parsed ahead of its replay, held until then
 
     def response(self) -> Response | None:
         """The answer as the pipeline saw it; None unless the pipeline would have transformed it."""
+        if self.parsed is not None:
+            response, self.parsed = self.parsed, None  # the replay takes it: not held past its turn
+            return response
         try:
             parsed = parse(self.text)
         except Unparsable:
@@ -232,12 +244,14 @@ def _names(params: dict[str, str], fixtures: set[int]) -> bool:
 
 
 def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
-    """The fixture ids that /fixtures answers in scope list (their bodies are parsed again when replayed: a
-    season's list is one response among its many detail answers, and memory then never holds a batch's)."""
+    """The fixture ids that /fixtures answers in scope list. Each parsed answer is kept for its replay in this
+    batch rather than parsed twice: memory holds a batch's /fixtures answers in scope (usually one season list)
+    until each is replayed."""
     found: set[int] = set()
     for entry in responses:
         response = entry.response() if entry is not None and entry.request.endpoint == "fixtures" else None
-        if response is not None:
+        if entry is not None and response is not None:
+            entry.parsed = response
             ids = (opt_int(path(item, "fixture", "id")) for item in response.items)
             found.update(i for i in ids if i is not None)
     return found
@@ -248,20 +262,19 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
         return {}
     test, params = among(db, list(heads))
     loaded = {}
-    for raw_id, text, fetched_at in db.fetchall(BODIES.format(keys=test), params):
+    read = db.fetchall_binary if db.backend == "postgres" else db.fetchall  # type: ignore[attr-defined]
+    for raw_id, text, fetched_at, as_json in read(BODIES[db.backend].format(keys=test), params):
         _, endpoint, params = heads[raw_id]
-        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at))
+        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json))
     return loaded
 
 
 def _archived(raw_id: int, endpoint: str, params: dict[str, str], text: str | bytes | None,
-              fetched_at: datetime | None) -> Archived | None:
+              fetched_at: datetime | None, as_json: bool) -> Archived | None:
     if text is None or fetched_at is None:
         return None
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))
-    return Archived(raw_id, request, text, fetched_at)
+    return Archived(raw_id, request, text, fetched_at, as_json)
 
 
 def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildReport, run_id: int | None) -> None:
@@ -270,11 +283,12 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
             open_items = _open_quarantine(db, [a.raw_id for a in batch])
             counts, quarantined = Counts(), 0
             for entry in batch:
-                response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
-                if response is None:
-                    continue
-                done, bad = _replay_one(db, clock, entry.raw_id, response, open_items.get(entry.raw_id, set()),
-                                        report)
+                with _collector_paused():
+                    response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
+                    if response is None:
+                        continue
+                    done, bad = _replay_one(db, clock, entry, response, open_items.get(entry.raw_id, set()), report)
+                    del response  # freed before the next is parsed
                 counts += done
                 quarantined += bad
             if run_id is not None:
@@ -286,20 +300,44 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
     report.batches += 1
 
 
-def _replay_one(db: Database, clock: Clock, raw_id: int, response: Response, open_items: set[int],
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic garbage collection while one response is parsed, transformed and written: that makes no
+    reference cycles, yet its containers set off collections that walk the parsed body and the rows again and
+    again (collections run as usual between responses)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _replay_one(db: Database, clock: Clock, entry: Archived, response: Response, open_items: set[int],
                 report: RebuildReport) -> tuple[Counts, int]:
     """Transform and write one archived response; settle its quarantine rows. Returns counts, bad items."""
-    endpoint, items = response.request.endpoint, response.items
+    endpoint, items, raw_id = response.request.endpoint, response.items, entry.raw_id
     batch = transform.run(endpoint, response.request.query, items)
     if report.check_drift:
         report.drift += drift.observe(db, endpoint, items, raw_id, response.fetched_at)
-    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint)
+    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint,
+                         _source(db, entry, response))
     report.resolved += _settle_quarantine(db, raw_id, endpoint, batch.quarantined, open_items, clock.now())
     report.responses += 1
     report.items += batch.items + len(batch.quarantined)
     report.quarantined += len(batch.quarantined)
     report.counts += counts
     return counts, len(batch.quarantined)
+
+
+def _source(db: Database, entry: Archived, response: Response) -> Source | None:
+    """Where the items lie in the archive, as collection passes it: PostgreSQL then picks the items' JSON parts
+    (details) from the stored jsonb, rather than the client serialising them and the server parsing them."""
+    items = response.body.get("response") if response.body is not None else None
+    if db.backend != "postgres" or not entry.as_json or not isinstance(items, list):
+        return None
+    return Source(entry.raw_id, entry.fetched_at, items)
 
 
 def _open_quarantine(db: Database, raw_ids: list[int]) -> dict[int, set[int]]:

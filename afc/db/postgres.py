@@ -162,6 +162,16 @@ class PostgresDatabase:
                 cur.execute(sql, params or None)
         return [cur.fetchall() for cur in cursors]
 
+    def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """Rows read in the binary format: a bytea column arrives as its bytes, without the text format's hex
+        (rebuild reads archived bodies so, as UTF-8 for its parser)."""
+        try:
+            with self.conn.cursor(binary=True) as cur:
+                cur.execute(sql, params or None)
+                return cur.fetchall()
+        except psycopg.Error as exc:
+            raise _wrap(exc, sql) from None
+
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self._cursor(sql, params) as cur:
             return cur.fetchone()
