@@ -122,9 +122,9 @@ class PostgresDatabase:
             texts = [sql.decode() if isinstance(sql, bytes) else sql for sql, _ in queued]
             raise _wrap(exc, " / ".join([*texts, then][-4:])) from None
 
-    def _cursor(self, sql: str, params: Any, many: bool = False) -> psycopg.Cursor:
+    def _cursor(self, sql: str, params: Any, many: bool = False, binary: bool = False) -> psycopg.Cursor:
         try:
-            cur = self.conn.cursor()
+            cur = self.conn.cursor(binary=binary)
             if self._queued:
                 with self._sending(sql):
                     self._run(cur, sql, params, many)
@@ -165,12 +165,8 @@ class PostgresDatabase:
     def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         """Rows read in the binary format: a bytea column arrives as its bytes, without the text format's hex
         (rebuild reads archived bodies so, as UTF-8 for its parser)."""
-        try:
-            with self.conn.cursor(binary=True) as cur:
-                cur.execute(sql, params or None)
-                return cur.fetchall()
-        except psycopg.Error as exc:
-            raise _wrap(exc, sql) from None
+        with self._cursor(sql, params, binary=True) as cur:
+            return cur.fetchall()
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self._cursor(sql, params) as cur:
