@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +20,52 @@ LAYERS = ("raw", "core", "mart", "ops")
 _QUALIFIED = re.compile(r"\b(raw|core|mart|ops)\.([a-z_][a-z0-9_]*)\b")
 _NAMED = re.compile(r"%\((\w+)\)s")
 
-sqlite3.register_adapter(datetime, lambda d: d.astimezone(UTC).isoformat())
+
+def utc_text(moment: datetime) -> str:
+    """How a datetime is stored: ISO 8601 text in UTC (text order is time order)."""
+    return moment.astimezone(UTC).isoformat()
+
+
+_last: tuple[datetime | None, str] = (None, "")
+
+
+def _adapt(moment: datetime) -> str:
+    # A statement's rows mostly repeat one datetime object (the response's time in every row it writes): the
+    # text of the last one adapted is kept. The very object, so the very value (a datetime never changes).
+    global _last
+    last = _last
+    if last[0] is moment:
+        return last[1]
+    text = utc_text(moment)
+    _last = (moment, text)
+    return text
+
+
+sqlite3.register_adapter(datetime, _adapt)
 sqlite3.register_adapter(date, lambda d: d.isoformat())
+
+
+def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """An executemany's parameters: each row's `columns`, then `tail`, with every datetime already the text
+    the adapter would make of it, each distinct one formatted once (the tail's once for all rows). The adapter
+    runs once per value, from C: four per fixture row made a third of the upsert's time."""
+    texts: dict[datetime, str] = {}
+    tail = tuple(_text(value, texts) if type(value) is datetime else value for value in tail)
+    found = [[row[c] for row in rows] for c in columns]
+    for at, column in enumerate(found):
+        if datetime in set(map(type, column)):
+            found[at] = [_text(value, texts) if type(value) is datetime else value for value in column]
+    count = len(rows)
+    return list(zip(*found, *(repeat(value, count) for value in tail), strict=True))
+
+
+def _text(moment: datetime, texts: dict[datetime, str]) -> str:
+    if moment.tzinfo is not UTC:  # equal is not always one instant (a naive time, a zone's repeated hour)
+        return utc_text(moment)
+    text = texts.get(moment)
+    if text is None:
+        text = texts[moment] = moment.isoformat()
+    return text
 
 
 @lru_cache(maxsize=2048)

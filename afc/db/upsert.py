@@ -10,6 +10,7 @@ from typing import Any
 
 from afc.db import Database, among, dump_json, marks
 from afc.db.history import HISTORIES, append_changed
+from afc.db.sqlite import parameters
 from afc.transform.model import Json, Row, TableRows
 
 META = ("updated_at", "raw_id")  # written when a row changes, never compared
@@ -187,7 +188,7 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
     else:
         before = _where_in(db, batch.table, batch.key, batch.key, keys)  # in-process: cheaper than anything else
         sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
-        changed = db.executemany(sql, values(batch, meta))
+        changed = db.executemany(sql, parameters(batch.rows, batch.columns, tuple(meta[m] for m in META)))
         inserted = len(set(keys) - before)
         updated = max(0, changed - inserted)
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
