@@ -111,3 +111,17 @@ def test_a_season_of_fixtures_makes_each_stub_row_once_per_change() -> None:
     assert staged == {"core.teams": 20, "core.leagues": 1, "core.countries": 1, "core.league_seasons": 1,
                       "core.venues": len({key for key, _ in venues}) + renamed}
     assert len(_stubs(batch, "core.teams")) == 20 and batch.items == 380
+
+
+# --- the outbox's signature ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("values", [("FT", 2, 1, '[{"a":1}]', None), (None, None, None, None, None),
+                                    ("1H", 0, 0, "[]", '[{"startXI":["é"]}]'), ("NS", True, 1.5, "", "\x1f")])
+def test_the_outbox_signature_is_the_digest_it_always_was(values: tuple[Any, ...]) -> None:
+    import hashlib
+
+    from afc.collect.outbox import signature
+
+    row = (0, 0, 0, "", None, values[0], *([None] * 5), values[1], values[2], values[3], values[4], None, None)
+    text = "\x1f".join(str(v) for v in values)  # as signatures kept in ops.notify_fixtures were made
+    assert signature(row) == hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

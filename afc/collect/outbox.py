@@ -9,8 +9,8 @@ replays notify nothing. This module owns every query of both tables; `afc notify
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
+from hashlib import blake2b
 from typing import Any
 
 from afc.collect.changes import Notice, Observation, diff
@@ -84,8 +84,8 @@ def _observe(row: tuple[Any, ...], at: datetime, raw_id: int | None,
 
 def signature(row: tuple[Any, ...]) -> str:
     """A digest of what the events derive from: status, score, the events' and lineups' JSON text."""
-    text = "\x1f".join(str(v) for v in (row[5], row[11], row[12], row[13], row[14]))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    text = f"{row[5]}\x1f{row[11]}\x1f{row[12]}\x1f{row[13]}\x1f{row[14]}"  # each as str() writes it
+    return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _append(db: Database, events: list[dict[str, Any]]) -> int:
@@ -107,7 +107,8 @@ def _append(db: Database, events: list[dict[str, Any]]) -> int:
 
 def observation(row: tuple[Any, ...]) -> Observation:
     """An OBSERVE row as an Observation."""
-    events, lineups = (load_json(v) if v is not None else None for v in row[13:15])
+    events = load_json(row[13]) if row[13] is not None else None
+    lineups = load_json(row[14]) if row[14] is not None else None
     return Observation(
         fixture_id=row[0], league={"id": row[1], "season": row[2], "name": row[3]},
         kickoff_at=as_datetime(row[4]), status=row[5], elapsed=row[6],
