@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,11 +48,13 @@ sqlite3.register_adapter(date, lambda d: d.isoformat())
 
 def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """An executemany's parameters: each row's `columns`, then `tail`, with every datetime already the text
-    the adapter would make of it, each distinct one formatted once (the tail's once for all rows). The adapter
-    runs once per value, from C: four per fixture row made a third of the upsert's time."""
-    texts: dict[datetime, str] = {}
-    tail = tuple(_text(value, texts) if type(value) is datetime else value for value in tail)
-    found = [[row[c] for row in rows] for c in columns]
+    the adapter would make of it, each datetime object formatted once (the tail's once for all rows; a
+    transform's rows share one object per instant, see Batch.moment). The adapter runs once per value, from C:
+    four per fixture row made a third of the upsert's time."""
+    texts: dict[int, str] = {}  # id → text: the objects stay alive in `rows` and `tail`, so ids are not reused
+    tail = tuple(utc_text(value) if type(value) is datetime else value for value in tail)
+    pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    found: list[Any] = list(zip(*map(pick, rows), strict=True))
     for at, column in enumerate(found):
         if datetime in set(map(type, column)):
             found[at] = [_text(value, texts) if type(value) is datetime else value for value in column]
@@ -59,12 +62,10 @@ def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple
     return list(zip(*found, *(repeat(value, count) for value in tail), strict=True))
 
 
-def _text(moment: datetime, texts: dict[datetime, str]) -> str:
-    if moment.tzinfo is not UTC:  # equal is not always one instant (a naive time, a zone's repeated hour)
-        return utc_text(moment)
-    text = texts.get(moment)
+def _text(moment: datetime, texts: dict[int, str]) -> str:
+    text = texts.get(id(moment))
     if text is None:
-        text = texts[moment] = moment.isoformat()
+        text = texts[id(moment)] = utc_text(moment)
     return text
 
 
