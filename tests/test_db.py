@@ -184,3 +184,20 @@ def test_an_upsert_of_rows_with_datetimes_sees_them_unchanged_the_second_time(db
     instants = [as_datetime(stored[r["id"]]).timestamp() for r in rows]  # type: ignore[union-attr]
     assert instants == [r["kickoff_at"].timestamp() for r in rows]
     assert instants[4] - instants[3] == 3600  # the repeated hour: two instants
+
+
+def test_sqlite_parameters_encode_json_columns_as_the_shared_encoder_does():
+    from afc.db.sqlite import parameters
+    from afc.db.upsert import encoded, values
+    from afc.transform.model import Json
+
+    rows: list[dict[str, Any]] = [
+        {"id": 1, "events": Json([{"b": 1, "a": "é\x00"}]), "at": NOW, "n": 1e-05},
+        {"id": 2, "events": None, "at": None, "n": 2},
+        {"id": 3, "events": Json({"z": [1.5, None]}), "at": NOW.replace(microsecond=7), "n": None}]
+    batch = TableRows("core.fixture_details", ("id",), rows)
+    tail = (NOW, 9)
+    reference = [tuple(v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in row)
+                 for row in values(encoded(batch), {"updated_at": NOW, "raw_id": 9})]
+    assert parameters(rows, batch.columns, tail) == reference
+    assert reference[0][1] == '[{"a":"é","b":1}]'

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from afc.db import Backend, Params
+from afc.db import Backend, Params, dump_json
 from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
+from afc.transform.model import Json
 
 LAYERS = ("raw", "core", "mart", "ops")
 _QUALIFIED = re.compile(r"\b(raw|core|mart|ops)\.([a-z_][a-z0-9_]*)\b")
@@ -47,16 +48,20 @@ sqlite3.register_adapter(date, lambda d: d.isoformat())
 
 
 def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """An executemany's parameters: each row's `columns`, then `tail`, with every datetime already the text
-    the adapter would make of it, each datetime object formatted once (the tail's once for all rows; a
-    transform's rows share one object per instant, see Batch.moment). The adapter runs once per value, from C:
-    four per fixture row made a third of the upsert's time."""
+    """An executemany's parameters: each row's `columns`, then `tail`; a JSON column's values as canonical text
+    (what `afc.db.upsert.encoded` makes of them) and every datetime as the text the adapter would make of it,
+    each datetime object formatted once (the tail's once for all rows; a transform's rows share one object per
+    instant, see Batch.moment). The adapter runs once per value, from C: four per fixture row made a third of
+    the upsert's time. One look at each column's types finds both."""
     texts: dict[int, str] = {}  # id → text: the objects stay alive in `rows` and `tail`, so ids are not reused
     tail = tuple(utc_text(value) if type(value) is datetime else value for value in tail)
     pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     found: list[Any] = list(zip(*map(pick, rows), strict=True))
     for at, column in enumerate(found):
-        if datetime in set(map(type, column)):
+        kinds = set(map(type, column))
+        if any(issubclass(kind, Json) for kind in kinds):
+            found[at] = column = [dump_json(value.value) if isinstance(value, Json) else value for value in column]
+        if datetime in kinds:
             found[at] = [_text(value, texts) if type(value) is datetime else value for value in column]
     count = len(rows)
     return list(zip(*found, *(repeat(value, count) for value in tail), strict=True))

@@ -178,7 +178,8 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
         kept, same = append_changed(db, batch, meta)
         return Counts(inserted=kept, unchanged=same)
     picked = picks(batch, source) if db.backend == "postgres" else {}
-    batch = encoded(batch, picked)
+    if db.backend == "postgres":  # SQLite's JSON columns are encoded with its parameters (sqlite.parameters)
+        batch = encoded(batch, picked)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
     if db.backend == "postgres":
