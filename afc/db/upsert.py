@@ -10,7 +10,6 @@ from typing import Any
 
 from afc.db import Database, among, dump_json, marks
 from afc.db.history import HISTORIES, append_changed
-from afc.db.sqlite import parameters
 from afc.transform.model import Json, Row, TableRows
 
 META = ("updated_at", "raw_id")  # written when a row changes, never compared
@@ -187,6 +186,8 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
         inserted = sum(1 for (fresh,) in written if fresh)
         updated = len(written) - inserted
     else:
+        from afc.db.sqlite import parameters  # here: a PostgreSQL process need not load sqlite3
+
         before = _where_in(db, batch.table, batch.key, batch.key, keys)  # in-process: cheaper than anything else
         sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
         changed = db.executemany(sql, parameters(batch.rows, batch.columns, tuple(meta[m] for m in META)))
