@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,81 @@ def test_unknown_urls_and_unreachable_servers_are_clear(tmp_path):
     with pytest.raises(DatabaseUnavailable, match="postgresql: cannot connect to postgresql://afc:\\*\\*\\*@127.0.0.1:1/x"):
         connect("postgresql://afc:hunter2@127.0.0.1:1/x")
     assert redact_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+
+
+# --- SQLite's datetimes: formatted once, as the adapter formats them -------------------------------
+
+def _moments() -> list[Any]:
+    from datetime import timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    # 01:30 on 2023-10-29 happens twice in London: equal as values of one zone, an hour apart as instants
+    early, late = datetime(2023, 10, 29, 1, 30, tzinfo=london), datetime(2023, 10, 29, 1, 30, fold=1, tzinfo=london)
+    return [NOW, datetime(2026, 11, 28, 12, tzinfo=UTC), NOW.replace(microsecond=5), early, late,
+            datetime(2026, 11, 28, 13, tzinfo=timezone(timedelta(hours=1))), datetime(2026, 11, 28, 12),
+            None, 7, "text", NOW.date()]
+
+
+def test_sqlite_parameters_are_the_adapters_text_for_every_kind_of_datetime():
+    import sqlite3
+
+    from afc.db.sqlite import parameters, utc_text
+
+    moments = _moments()
+    rows = [{"id": n, "at": value, "other": moments[-1 - n]} for n, value in enumerate(moments)]
+    sent = parameters(rows, ("id", "at", "other"), (NOW, 3))
+    adapt = sqlite3.adapters[(datetime, sqlite3.PrepareProtocol)]
+    expected = [tuple(utc_text(v) if type(v) is datetime else v for v in (r["id"], r["at"], r["other"], NOW, 3))
+                for r in rows]
+    assert sent == expected
+    assert [adapt(v) for v in moments if type(v) is datetime] == [utc_text(v) for v in moments if type(v) is datetime]
+    assert sent[3][1] != sent[4][1]  # the repeated hour's two instants, equal as values, stay two texts
+    assert sent[0][1] == sent[1][1] == "2026-11-28T12:00:00+00:00" and sent[5][1] == sent[0][1]
+
+
+def test_sqlite_stores_the_same_text_for_a_datetime_however_it_is_sent(tmp_path):
+    db = connect(f"sqlite:///{tmp_path}/a.db")
+    db.execute("CREATE TABLE t (n integer, at text)")
+    moments = [m for m in _moments() if type(m) is datetime]
+    db.executemany("INSERT INTO t VALUES (%s, %s)", [(n, m) for n, m in enumerate(moments)])  # the adapter
+    same = moments[0]
+    db.executemany("INSERT INTO t VALUES (%s, %s)", [(-1, same), (-2, same)])  # the last one kept
+    from afc.db.sqlite import utc_text
+
+    assert db.fetchall("SELECT n, at FROM t WHERE n >= 0 ORDER BY n") == [(n, utc_text(m)) for n, m in
+                                                                           enumerate(moments)]
+    assert {at for (at,) in db.fetchall("SELECT at FROM t WHERE n < 0")} == {utc_text(same)}
+    db.close()
+
+
+def test_an_upsert_of_rows_with_datetimes_sees_them_unchanged_the_second_time(db):
+    aware = [m for m in _moments() if type(m) is datetime and m.tzinfo is not None]
+    rows: list[dict[str, Any]] = [{"id": n, "league_id": 39, "season": 2023, "kickoff_at": m}
+                                  for n, m in enumerate(aware, start=1)]
+    with db.transaction():
+        apply(db, TableRows("core.leagues", ("id",), [{"id": 39}], stub=True), META)
+        first = apply(db, TableRows("core.fixtures", ("id",), rows), META)
+        again = apply(db, TableRows("core.fixtures", ("id",), [dict(r) for r in rows]), META)
+    assert (first.inserted, again.unchanged, again.written) == (len(rows), len(rows), 0)
+    stored = dict(db.fetchall("SELECT id, kickoff_at FROM core.fixtures"))
+    instants = [as_datetime(stored[r["id"]]).timestamp() for r in rows]  # type: ignore[union-attr]
+    assert instants == [r["kickoff_at"].timestamp() for r in rows]
+    assert instants[4] - instants[3] == 3600  # the repeated hour: two instants
+
+
+def test_sqlite_parameters_encode_json_columns_as_the_shared_encoder_does():
+    from afc.db.sqlite import parameters
+    from afc.db.upsert import encoded, values
+    from afc.transform.model import Json
+
+    rows: list[dict[str, Any]] = [
+        {"id": 1, "events": Json([{"b": 1, "a": "é\x00"}]), "at": NOW, "n": 1e-05},
+        {"id": 2, "events": None, "at": None, "n": 2},
+        {"id": 3, "events": Json({"z": [1.5, None]}), "at": NOW.replace(microsecond=7), "n": None}]
+    batch = TableRows("core.fixture_details", ("id",), rows)
+    tail = (NOW, 9)
+    reference = [tuple(v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in row)
+                 for row in values(encoded(batch), {"updated_at": NOW, "raw_id": 9})]
+    assert parameters(rows, batch.columns, tail) == reference
+    assert reference[0][1] == '[{"a":"é","b":1}]'

@@ -88,6 +88,10 @@ def test_a_match_seen_in_stages_notifies_each_change_once(collector: Collector) 
     payload = event(collector.db, first[1])
     assert payload["schema"] == 1 and payload["kind"] == "goal" and payload["player"]["name"] == "Álvaro Morata"
     assert payload["fixture"]["home"]["id"] == 9 and payload["minute"] == 29 and payload["team"]["id"] == 9
+    teams, league = RECORDED["teams"], RECORDED["league"]
+    assert payload["fixture"]["home"] == {"id": 9, "name": teams["home"]["name"]}
+    assert payload["fixture"]["away"] == {"id": teams["away"]["id"], "name": teams["away"]["name"]}
+    assert payload["fixture"]["league"] == {"id": league["id"], "season": league["season"], "name": league["name"]}
     corrected = copy.deepcopy(RECORDED)
     corrected["events"] = [e for e in RECORDED["events"] if e["time"]["elapsed"] != 29]
     corrected["goals"] = {"home": 2, "away": 0}
@@ -136,3 +140,22 @@ def test_an_empty_event_list_with_goals_on_the_board_cancels_nothing() -> None:
     hiccup = Observation(7, {"id": 39}, None, "1H", 31, {"id": 1}, {"id": 2}, (1, 0), [], None)
     notices, kept = diff(hiccup, state, KICKOFF)
     assert notices == [] and kept["incidents"] == state["incidents"]
+
+
+def test_each_event_shows_its_own_fixtures_names_among_fixtures_that_notify_nothing(collector: Collector) -> None:
+    def other(fixture_id: int, home: str, status: str) -> dict[str, Any]:
+        item = stage(status, (1, 0) if status == "1H" else (0, 0), scored(29) if status == "1H" else [], False)
+        item["fixture"]["id"], item["teams"]["home"] = fixture_id, {**item["teams"]["home"], "id": 1000 + fixture_id,
+                                                                    "name": home}
+        item["league"] = {**item["league"], "id": fixture_id, "name": f"League {fixture_id}"}
+        return item
+
+    answer = [other(n, f"Home {n}", "1H" if n % 3 == 0 else "NS") for n in range(1, 10)]
+    collector.api.routes["fixtures"] = Answer(200, envelope("fixtures", answer))  # type: ignore[attr-defined]
+    pipeline.step(collector.context("test", "test", "CRITICAL"), Request.of("fixtures", {"date": "2026-11-28"}))
+    rows = collector.db.fetchall("SELECT fixture_id, payload FROM ops.events_outbox ORDER BY id")
+    assert sorted({fixture for fixture, _ in rows}) == [3, 6, 9]  # joined in play: kickoff and the goal
+    for fixture, payload in rows:
+        shown = load_json(payload)["fixture"]
+        assert shown["home"] == {"id": 1000 + fixture, "name": f"Home {fixture}"}
+        assert shown["league"]["id"] == fixture and shown["league"]["name"] == f"League {fixture}"

@@ -39,6 +39,7 @@ from afc import transform  # noqa: E402
 from afc.transform.fixtures import fixture  # noqa: E402
 from afc.transform.model import Batch  # noqa: E402
 from tests.conftest import sample  # noqa: E402
+from tests.transform_reference import fixture as fixture_reference  # noqa: E402
 
 EPL = "fixtures/obissing__matches2023.json"
 
@@ -111,3 +112,90 @@ def test_a_season_of_fixtures_makes_each_stub_row_once_per_change() -> None:
     assert staged == {"core.teams": 20, "core.leagues": 1, "core.countries": 1, "core.league_seasons": 1,
                       "core.venues": len({key for key, _ in venues}) + renamed}
     assert len(_stubs(batch, "core.teams")) == 20 and batch.items == 380
+
+
+# --- the outbox's signature ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("values", [("FT", 2, 1, '[{"a":1}]', None), (None, None, None, None, None),
+                                    ("1H", 0, 0, "[]", '[{"startXI":["é"]}]'), ("NS", True, 1.5, "", "\x1f")])
+def test_the_outbox_signature_is_the_digest_it_always_was(values: tuple[Any, ...]) -> None:
+    import hashlib
+
+    from afc.collect.outbox import signature
+
+    row = (0, 0, 0, "", None, values[0], *([None] * 5), values[1], values[2], values[3], values[4], None, None)
+    text = "\x1f".join(str(v) for v in values)  # as signatures kept in ops.notify_fixtures were made
+    assert signature(row) == hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+# --- timestamps made once per batch -----------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [1700000000, "1700000000", 1700000000.0, 1.5, True, None, "x", 2**40, -5, [], {}])
+def test_a_batch_moment_is_from_timestamp_and_the_same_object_for_the_same_second(value: Any) -> None:
+    from afc.transform.fields import from_timestamp
+
+    batch = Batch()
+    first, again = batch.moment(value), batch.moment(value)
+    assert first == from_timestamp(value) and again == first
+    if first is not None:
+        assert again is first and batch.moment(1700000000 if value != -5 else -5) is first
+
+
+def test_fixtures_sharing_a_kickoff_share_its_datetime_and_their_rows_are_unchanged() -> None:
+    items = sample(EPL)["response"][:40]
+    rows = [r for t in transform.run("fixtures", {}, items).tables() if t.table == "core.fixtures" for r in t.rows]
+    by_second: dict[Any, Any] = {}
+    for row in rows:
+        for column in ("kickoff_at", "period_first", "period_second"):
+            if row[column] is not None:
+                assert by_second.setdefault(row[column].timestamp(), row[column]) is row[column]
+    reference = Batch()
+    for entry in items:
+        fixture_reference(entry, {}, reference)
+        reference.commit_item()
+    assert rows == [r for t in reference.tables() if t.table == "core.fixtures" for r in t.rows]
+
+
+# --- the live /fixtures transform against the frozen reference, on mutated real items -----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from afc.errors import ItemInvalid  # noqa: E402
+from tests.test_drills_input import mutate, paths, replacements  # noqa: E402
+
+DETAILED = "fixtures_id/footballay__fixtureByFixtureid.json"
+
+
+def _reference_run(items: list[Any]) -> Batch:
+    """transform.run for /fixtures, through the frozen reference transform."""
+    batch = Batch()
+    for index, entry in enumerate(items):
+        try:
+            fixture_reference(entry, {}, batch)
+        except transform.ITEM_ERRORS as exc:
+            reason = str(exc) if isinstance(exc, ItemInvalid) else f"{type(exc).__name__}: {exc}"
+            batch.quarantine(index, entry, reason[:500])
+        else:
+            batch.commit_item()
+    return batch
+
+
+def _outcome(batch: Batch) -> tuple[Any, ...]:
+    return ([(t.table, t.key, t.stub, t.replace, t.columns, t.rows) for t in batch.tables()],
+            [(q.index, q.reason) for q in batch.quarantined], batch.touched, batch.items)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.sampled_from([EPL, DETAILED]), pick=st.integers(min_value=0, max_value=5), data=st.data(),
+       replacement=replacements, delete=st.booleans(), twice=st.booleans())
+def test_mutated_items_give_what_the_reference_transform_gave(source: str, pick: int, data: st.DataObject,
+                                                               replacement: Any, delete: bool, twice: bool) -> None:
+    items = json.loads(json.dumps(sample(source)["response"][:6]))
+    index = pick % len(items)
+    items[index] = mutate(items[index], data.draw(st.sampled_from(paths(items[index]))), replacement, delete)
+    if twice:  # a second mutation, in another item: stubs made from one and checked against the other
+        other = (index + 1) % len(items)
+        items[other] = mutate(items[other], data.draw(st.sampled_from(paths(items[other]))), replacement, False)
+    assert _outcome(transform.run("fixtures", {}, json.loads(json.dumps(items)))) == \
+        _outcome(_reference_run(json.loads(json.dumps(items))))

@@ -226,7 +226,8 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
         kept, same = append_changed(db, batch, meta)
         return Counts(inserted=kept, unchanged=same)
     picked = picks(batch, source) if db.backend == "postgres" else {}
-    batch = encoded(batch, picked)
+    if db.backend == "postgres":  # SQLite's JSON columns are encoded with its parameters (sqlite.parameters)
+        batch = encoded(batch, picked)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
     if db.backend == "postgres":
@@ -234,9 +235,11 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
         inserted = sum(1 for (fresh,) in written if fresh)
         updated = len(written) - inserted
     else:
+        from afc.db.sqlite import parameters  # here: a PostgreSQL process need not load sqlite3
+
         before = _where_in(db, batch.table, batch.key, batch.key, keys)  # in-process: cheaper than anything else
         sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
-        changed = db.executemany(sql, values(batch, meta))
+        changed = db.executemany(sql, parameters(batch.rows, batch.columns, tuple(meta[m] for m in META)))
         inserted = len(set(keys) - before)
         updated = max(0, changed - inserted)
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)

@@ -13,7 +13,7 @@ from typing import Any
 
 from afc.transform import fixture_status as status
 from afc.transform import item, response
-from afc.transform.fields import from_iso, from_timestamp, opt_bool, opt_int, opt_num, opt_text, req_int
+from afc.transform.fields import from_iso, opt_bool, opt_int, opt_num, opt_text, req_int
 from afc.transform.model import Batch, Json
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
@@ -65,7 +65,7 @@ def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
     # did as helpers, so a malformed item fails on the same field with the same reason.
     row = {
         "id": fixture_id, "league_id": league_id, "season": season, "round": opt_text(league.get("round")),
-        "kickoff_at": from_timestamp(info.get("timestamp")) or from_iso(info.get("date")),
+        "kickoff_at": batch.moment(info.get("timestamp")) or from_iso(info.get("date")),
         "status_short": short, "status_long": opt_text(state.get("long")), "status_group": group,
         "elapsed": opt_int(state.get("elapsed")), "extra": opt_int(state.get("extra")),
         "referee": opt_text(info.get("referee")),
@@ -75,8 +75,8 @@ def fixture_row(entry: Any, batch: Batch) -> tuple[int, str | None]:
     _score(entry, row)
     row["home_winner"], row["away_winner"] = opt_bool(home.get("winner")), opt_bool(away.get("winner"))
     periods = info.get("periods") or {}
-    row["period_first"] = from_timestamp(periods.get("first"))
-    row["period_second"] = from_timestamp(periods.get("second"))
+    row["period_first"] = batch.moment(periods.get("first"))
+    row["period_second"] = batch.moment(periods.get("second"))
     batch.add("core.fixtures", ("id",), row)
     batch.touch("fixture", fixture_id)
     if group == "live":

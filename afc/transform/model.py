@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from afc.transform.fields import from_timestamp, opt_int
 
 # Parents before children, so a reference is always upserted (at least as a stub) before the row
 # that points to it. Tables not listed are written last, in the order they were first added.
@@ -76,6 +79,7 @@ class Batch:
     quarantined: list[Quarantined] = field(default_factory=list)
     touched: dict[str, set[Any]] = field(default_factory=dict)
     items: int = 0
+    _moments: dict[int, datetime | None] = field(default_factory=dict)
 
     def add(self, table: str, key: tuple[str, ...], row: Row, *, stub: bool = False) -> None:
         """Stage one row; a stub is dropped when a full row with the same key is in the batch."""
@@ -99,6 +103,18 @@ class Batch:
         if made is None:
             made = self._sources.get(slot)
         return made == source
+
+    def moment(self, value: Any) -> datetime | None:
+        """`from_timestamp(value)`, each distinct second made once per batch: a response's fixtures share
+        kickoffs (and a first half starts at its kickoff), and rows sharing the very object let the SQLite
+        write format it once (afc.db.sqlite.parameters)."""
+        seconds = opt_int(value)
+        if seconds is None:
+            return None
+        made = self._moments.get(seconds, _UNKNOWN)
+        if made is _UNKNOWN:
+            made = self._moments[seconds] = from_timestamp(seconds)
+        return made  # type: ignore[return-value]
 
     def replace_scope(self, table: str, scope: tuple[str, ...]) -> None:
         """Rows of `table` replace, as a whole, the existing rows sharing their `scope` columns."""
