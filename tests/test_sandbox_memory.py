@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from afc.sandbox.config import SandboxConfig
+from afc.sandbox.seasonstats import season_numbers
 from afc.sandbox.service import Api
 from afc.sandbox.testing import frozen_clock
 from afc.sandbox.world import World
@@ -71,3 +72,13 @@ def test_three_weeks_of_calls_leave_the_sandbox_flat() -> None:
         tracemalloc.stop()
     assert held[0] > 5  # the measure sees the sandbox's caches at all (a first week fills them)
     assert held[2] - held[1] < GROWTH_MB, f"MB held after weeks 1, 2, 3: {held}"
+
+
+def test_season_sums_added_result_by_result_equal_sums_from_scratch() -> None:
+    world = World(42, 2026)
+    for moment in (datetime(2026, 9, 21, tzinfo=UTC), datetime(2026, 10, 27, tzinfo=UTC),
+                   datetime(2026, 9, 1, tzinfo=UTC)):  # the last is earlier than the newest sums: from scratch
+        for league in (39, 2):
+            stepped = season_numbers(world, league, 2026, moment)
+            assert stepped == season_numbers(World(42, 2026), league, 2026, moment)
+    assert len(season_numbers(world, 2, 2026, datetime(2026, 10, 27, tzinfo=UTC))) > 600
