@@ -15,14 +15,19 @@ from typing import Any
 # again and again (each live poll, the details fetches after full time, the re-check of a correction);
 # older matches are asked once, by a backfill. Sized for the whole world (1,024 fixtures, some 300 MB)
 # they grew by every finished match of a long rehearsal, about 4 MB a match day, and never let go.
+# Kinds keyed by a fixture or by the results so far must stay bounded by a day's work, not by the world:
+# a rehearsal's RSS rose by each match weekend while the fixture items (a dict per fixture ever asked for),
+# the season sums and the standings after each result filled caches sized for a whole season.
 SIZES = {  # kind -> entries kept (about the size of one entry)
+    "items": 1024,  # a fixture's /fixtures item and its JSON, with when it changes (~4 kB; re-rendered in 30 us)
     "details": 64,  # match sheets of one fixture (~55 kB)
     "sections": 32,  # detail arrays of a finished fixture (~130 kB)
     "lines": 64,  # the players' numbers of a match in play at one minute (~20 kB)
     "state-json": 32,  # a finished fixture with details, as JSON text (~130 kB)
-    "contrib": 8192,  # one fixture's numbers for season statistics (~12 kB)
-    "standings": 64,  # a league-season table after n results (~30 kB)
-    "season-numbers": 16,  # a league-season's player totals after n results (~1 MB)
+    "contrib": 64,  # one finished fixture's numbers, added once to its season's sums (~12 kB)
+    "standings": 16,  # a league-season table after n results (~30 kB)
+    "season-numbers": 16,  # a league-season's player totals after n results (~0.3 MB)
+    "season-latest": 32,  # per league-season, the newest of those totals: the next is summed from it
     "players": 4,  # a /players answer before paging (~1 MB): kept while its pages are walked
 }
 # /players answers are keyed by the results so far, so each weekly refresh of a league season makes a new one,

@@ -6,6 +6,7 @@ played (as the real API does); a player loaned in January has one entry per club
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from datetime import datetime
 
@@ -62,23 +63,36 @@ def registered(world: Truth, league_id: int, season: int) -> dict[tuple[int, int
     return regs
 
 
-def season_numbers(world: Truth, league_id: int, season: int, at: datetime) -> dict[tuple[int, int], Counter]:
+Numbers = tuple[int, ...]  # one player's summed numbers, in FIELDS order
+
+
+def season_numbers(world: Truth, league_id: int, season: int, at: datetime) -> dict[tuple[int, int], Numbers]:
     """Summed numbers per (player id, team id) over the fixtures finished by `at` (cached)."""
     done = finished(world, league_id, season, at)
-    return world.memo.remember("season-numbers", (league_id, season, len(done)), lambda: _sum(world, done))
+    return world.memo.remember("season-numbers", (league_id, season, len(done)),
+                               lambda: _sum(world, league_id, season, done))
 
 
-def _sum(world: Truth, done: list) -> dict[tuple[int, int], Counter]:
-    sums: dict[tuple[int, int], list[int]] = {}
-    for fx in done:
+def named(numbers: Numbers | None) -> Counter:
+    """Summed numbers by field name (zero for a field never counted)."""
+    return Counter(dict(zip(FIELDS, numbers, strict=True))) if numbers else Counter()
+
+
+def _sum(world: Truth, league_id: int, season: int, done: list) -> dict[tuple[int, int], Numbers]:
+    """The sums over `done`, from the newest sums of the league-season over fewer results: fixtures are listed in
+    the order they finished, so those are a prefix of `done`, and each finished fixture is tallied once, not once
+    per later result (that kept a memo of every finished fixture, growing all season)."""
+    latest = world.memo["season-latest"]
+    start, base = latest.get((league_id, season)) or (0, {})
+    if start > len(done):  # an earlier moment than the newest sums (tests): from the first result
+        start, base = 0, {}
+    sums = dict(base)  # the newest sums stay as they are: they are another memo's value
+    for fx in done[start:]:
         for pid, team_id, numbers in _contributions(world, fx.id):
             row = sums.get((pid, team_id))
-            if row is None:
-                sums[(pid, team_id)] = list(numbers)
-            else:
-                for i, value in enumerate(numbers):
-                    row[i] += value
-    return {k: Counter(dict(zip(FIELDS, row, strict=True))) for k, row in sums.items()}
+            sums[(pid, team_id)] = numbers if row is None else tuple(map(operator.add, row, numbers))
+    latest.put((league_id, season), (len(done), sums))
+    return sums
 
 
 def _nz(value: int) -> int | None:
@@ -86,9 +100,9 @@ def _nz(value: int) -> int | None:
 
 
 def statistics_entry(world: Truth, league_id: int, season: int, team_id: int, player: Player,
-                     n: Counter | None) -> dict:
+                     numbers: Numbers | None) -> dict:
     """One `statistics[]` entry of a /players item."""
-    n = n or Counter()
+    n = named(numbers)
     played = n["apps"] > 0
     known = played or n["bench"] > 0
     count = (lambda k: n[k]) if known else (lambda k: None)  # noqa: E731

@@ -45,7 +45,7 @@ class Truth:
         self._timelines: dict[int, Timeline] = {}
         self._over_by: dict[int, datetime] = {}
         self._lock = threading.RLock()
-        self.cache: dict = {}  # small, bounded by the world's size: loans, spells, current fixture items
+        self.cache: dict = {}  # small, bounded by the world's clubs and seasons: loans, spells
         self.memo = Memo()  # large results, least recently used first out
 
     @classmethod

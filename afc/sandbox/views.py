@@ -1,8 +1,9 @@
 """Fixture items at a moment, cached for as long as they cannot change.
 
 A fixture's item is piecewise constant in time: it changes at kickoff, at each minute of play and
-at each goal, then never again. Each rendered item is kept with the interval it is valid for,
-so a full season list or an `ids=` batch of finished fixtures is served from memory.
+at each goal, then never again. Each rendered item is kept with the interval it is valid for (the
+most recently asked, see `memo.SIZES`), so a full season list or an `ids=` batch of finished fixtures
+asked again is served from memory.
 """
 
 from __future__ import annotations
@@ -46,17 +47,15 @@ def to_json(value: object) -> str:
 
 def _cached(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> list:
     """[valid from, valid until, item, its JSON or None] for the fixture's item at `at`."""
-    key = ("item", fixture_id, zone_name)
-    hit = world.cache.get(key)
+    items = world.memo["items"]
+    hit = items.get((fixture_id, zone_name))
     if hit and hit[0] <= at and (hit[1] is None or at < hit[1]):
         return hit
     fx = world.known_fixture(fixture_id)
     ph = world.phase(fixture_id, at)
     item = render.fixture_item(world, fx, world.outcome(fixture_id), world.timeline(fixture_id), ph,
                                zone(zone_name), zone_name)
-    entry = [at, _valid_until(world, fixture_id, ph), item, None]
-    world.cache[key] = entry
-    return entry
+    return items.put((fixture_id, zone_name), [at, _valid_until(world, fixture_id, ph), item, None])
 
 
 def base_item(world: Truth, fixture_id: int, at: datetime, zone_name: str) -> dict:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from afc.sandbox.catalog import LEAGUE_BY_ID
 from afc.sandbox.contract import Answer, Endpoint, Query, requires
 from afc.sandbox.people import Player
-from afc.sandbox.seasonstats import player_block, registered, season_numbers, statistics_entry
+from afc.sandbox.seasonstats import named, player_block, registered, season_numbers, statistics_entry
 from afc.sandbox.tables import finished
 
 
@@ -156,7 +156,7 @@ def _top(endpoint: str) -> Callable[[Query], Answer]:
         numbers = season_numbers(q.world, league, season, q.at)
         totals: dict[int, Counter] = {}
         for (pid, _), n in numbers.items():
-            totals.setdefault(pid, Counter()).update(n)
+            totals.setdefault(pid, Counter()).update(named(n))
         ranked = sorted((pid for pid, n in totals.items() if order(n)[0] < 0), key=lambda p: (order(totals[p]), p))
         items = []
         for pid in ranked[:20]:

@@ -1,0 +1,84 @@
+"""The sandbox's memory follows a day's work, not its world: weeks of a rehearsal's calls leave it flat.
+
+A rehearsal's RSS rose by each weekend of matches while the sandbox kept every fixture item it had rendered,
+every finished fixture's numbers and the season sums and tables after each result. This drives the calls a
+rehearsal's hosts make (the all-league date lists four times a day, live polls every 15 minutes of the afternoon,
+the finished fixtures' details, tables and top scorers of the tracked leagues) through three weeks of August
+and compares what the sandbox holds after the second week with what it holds after the third.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+
+from afc.sandbox.config import SandboxConfig
+from afc.sandbox.seasonstats import season_numbers
+from afc.sandbox.service import Api
+from afc.sandbox.testing import frozen_clock
+from afc.sandbox.world import World
+
+LEAGUES = (39, 140, 135, 78, 61, 2)
+START = datetime(2026, 8, 15, tzinfo=UTC)
+# The third week grew what the sandbox holds by 3.6 MB before (the second by 3.0: items, season sums and
+# tables after each result, every finished fixture's numbers); since, by 0.9 MB (the second by 1.4, while
+# the day-sized caches fill): the season sums of players who play for the first time, the world's result
+# and timeline of each fixture first asked for.
+GROWTH_MB = 2.0
+
+
+def _get(api: Api, endpoint: str, **params: object) -> bytes:
+    reply = api.handle("GET", f"/{endpoint}?{urlencode(params)}", {"x-apisports-key": api.cfg.key})
+    assert reply.status == 200, reply.body[:200]
+    return reply.body
+
+
+def _day(api: Api, world: World, day: date) -> None:
+    """What a rehearsal's hosts ask of the sandbox in one UTC day."""
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    for hour in range(0, 24, 6):
+        api.clock.set(midnight + timedelta(hours=hour))  # type: ignore[union-attr]
+        for offset in (-1, 0, 1):
+            _get(api, "fixtures", date=(day + timedelta(days=offset)).isoformat())
+    for minutes in range(11 * 60, 23 * 60, 15):
+        api.clock.set(midnight + timedelta(minutes=minutes))  # type: ignore[union-attr]
+        _get(api, "fixtures", live="all")
+    api.clock.set(midnight + timedelta(hours=23, minutes=59))  # type: ignore[union-attr]
+    played = [fx.id for fx in world.fixtures_between(midnight - timedelta(days=1), midnight, list(LEAGUES))]
+    for first in range(0, len(played), 20):
+        _get(api, "fixtures", ids="-".join(map(str, played[first:first + 20])))
+    for league in LEAGUES:
+        _get(api, "standings", league=league, season=2026)
+        _get(api, "players/topscorers", league=league, season=2026)
+
+
+@pytest.mark.slow
+def test_three_weeks_of_calls_leave_the_sandbox_flat() -> None:
+    world = World(42, 2026)  # its own world: the process's shared one may hold other tests' answers
+    api = Api(SandboxConfig(plan="mega", rate_limit=False), frozen_clock(START), world)
+    tracemalloc.start()
+    try:
+        held = []
+        for week in range(3):
+            for offset in range(7):
+                _day(api, world, (START + timedelta(days=7 * week + offset)).date())
+            gc.collect()
+            held.append(tracemalloc.get_traced_memory()[0] / 2**20)
+    finally:
+        tracemalloc.stop()
+    assert held[0] > 5  # the measure sees the sandbox's caches at all (a first week fills them)
+    assert held[2] - held[1] < GROWTH_MB, f"MB held after weeks 1, 2, 3: {held}"
+
+
+def test_season_sums_added_result_by_result_equal_sums_from_scratch() -> None:
+    world = World(42, 2026)
+    for moment in (datetime(2026, 9, 21, tzinfo=UTC), datetime(2026, 10, 27, tzinfo=UTC),
+                   datetime(2026, 9, 1, tzinfo=UTC)):  # the last is earlier than the newest sums: from scratch
+        for league in (39, 2):
+            stepped = season_numbers(world, league, 2026, moment)
+            assert stepped == season_numbers(World(42, 2026), league, 2026, moment)
+    assert len(season_numbers(world, 2, 2026, datetime(2026, 10, 27, tzinfo=UTC))) > 600
