@@ -69,7 +69,7 @@ def _fast(text: str | bytes) -> Any:
     if _LONG_RUN in data.translate(_DIGITS):
         return _STANDARD
     try:
-        with _collector_paused():
+        with collector_paused():
             value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return _STANDARD
@@ -79,10 +79,11 @@ def _fast(text: str | bytes) -> Any:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No automatic garbage collection while a body is parsed: parsing makes no reference cycles, yet the tens of
-    thousands of containers of a large answer would set off collections that walk every object in the process
-    (a quarter of a rebuild's CPU, measured)."""
+def collector_paused() -> Iterator[None]:
+    """No automatic garbage collection inside the block (a body parsed; rebuild: one response parsed, transformed
+    and written): that makes no reference cycles, yet the tens of thousands of containers of a large answer would
+    set off collections that walk every object in the process again and again (a quarter of a rebuild's CPU,
+    measured). A collector the caller paused stays paused."""
     paused = gc.isenabled()
     gc.disable()
     try:

@@ -10,18 +10,17 @@ marked resolved.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from typing import Any
 
 from afc import transform
-from afc.api.body import Unparsable, parse
+from afc.api.body import Unparsable, collector_paused, parse
 from afc.api.client import Request, Response, classify
 from afc.clock import Clock
 from afc.collect import drift, runs
@@ -283,7 +282,7 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
             open_items = _open_quarantine(db, [a.raw_id for a in batch])
             counts, quarantined = Counts(), 0
             for entry in batch:
-                with _collector_paused():
+                with collector_paused():
                     response = entry.response()  # parsed one at a time: a batch's bodies are never all in memory
                     if response is None:
                         continue
@@ -298,20 +297,6 @@ def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildRe
     except _DryRun:
         pass
     report.batches += 1
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No automatic garbage collection while one response is parsed, transformed and written: that makes no
-    reference cycles, yet its containers set off collections that walk the parsed body and the rows again and
-    again (collections run as usual between responses)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _replay_one(db: Database, clock: Clock, entry: Archived, response: Response, open_items: set[int],
