@@ -71,9 +71,9 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
         test, params = among(db, chunk)
         for row in db.fetchall(OBSERVE.format(ids=test), params):
             _observe(row, at, keeps, notifying)
-        if keeps:  # one multi-row statement for the chunk's new states
+        if keeps:  # one multi-row statement for the chunk's new states, sent with the next that waits
             source, params = rows_of(db, keeps, KEPT_TYPES)
-            db.execute(KEEP.format(rows=source), params)
+            db.send(KEEP.format(rows=source), params)
         for row, before in _named(db, notifying):  # the same events again, now with the names they show
             now = observation(row)
             events.extend(_values(now, n, at, raw_id) for n in diff(now, before, at)[0])
