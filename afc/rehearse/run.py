@@ -27,7 +27,7 @@ from afc.config.jobs import JobConfig, load
 from afc.config.settings import PLANS, Settings, load_settings
 from afc.db import as_date, as_datetime, connect, redact_url
 from afc.db.migrate import migrate
-from afc.rehearse.arenas import cap_arenas
+from afc.rehearse.arenas import cap_arenas, map_large_blocks
 from afc.rehearse.calendar import firings
 from afc.rehearse.commands import check as check_command
 from afc.rehearse.faults import Disruption, Profile, profile
@@ -81,6 +81,7 @@ def rehearse(options: Options, settings: Settings,
 
     check(options)
     cap_arenas()
+    map_large_blocks()
     began, cpu = time.perf_counter(), time.process_time()
     config = load(options.jobs_dir or settings.jobs_dir)
     work = workdir(Path(settings.data_dir), options)
