@@ -237,3 +237,17 @@ def test_sqlite_parameters_encode_json_columns_as_the_shared_encoder_does():
                  for row in values(encoded(batch), {"updated_at": NOW, "raw_id": 9})]
     assert parameters(rows, batch.columns, tail) == reference
     assert reference[0][1] == '[{"a":"é","b":1}]'
+
+
+def test_translate_remembers_short_texts_only() -> None:
+    """A text built by count (an IN list, a VALUES list) is translated each time, not kept: a long-running
+    process would otherwise hold one per count it ever used."""
+    from afc.db import sqlite as lite
+
+    short = "SELECT id FROM core.teams WHERE id = %s"
+    assert translate(short) == translate(short) == "SELECT id FROM core_teams WHERE id = ?"
+    before = lite._cached.cache_info().currsize
+    for count in range(600, 1000):  # 400 texts of 2.4 kB and more
+        listed = f"SELECT id FROM core.fixtures WHERE id IN ({', '.join(['%s'] * count)})"
+        assert translate(listed) == f"SELECT id FROM core_fixtures WHERE id IN ({', '.join(['?'] * count)})"
+    assert lite._cached.cache_info().currsize - before < 20  # (other threads of the process may translate too)
