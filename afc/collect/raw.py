@@ -55,9 +55,16 @@ class Archived:
     def source(self) -> Source | None:
         """Where the items lie in the archive, for upserts to read JSON members from there (PostgreSQL, a body
         archived as jsonb whose `response` is a list); None otherwise."""
-        body = self.response.body
-        items = body.get("response") if self.as_jsonb and isinstance(body, dict) else None
-        return Source(self.id, self.response.fetched_at, items) if isinstance(items, list) else None
+        return source_of(self.id, self.response, self.as_jsonb)
+
+
+def source_of(raw_id: int, response: Response, as_jsonb: bool) -> Source | None:
+    """Where the items of `response`, archived as `raw_id`, lie in the archive: for upserts to read JSON members
+    from there (PostgreSQL, a body kept as jsonb whose `response` is a list); None otherwise. Collection and
+    rebuild both pass it to `write_batch`."""
+    body = response.body
+    items = body.get("response") if as_jsonb and isinstance(body, dict) else None
+    return Source(raw_id, response.fetched_at, items) if isinstance(items, list) else None
 
 
 @contextmanager

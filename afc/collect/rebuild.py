@@ -24,9 +24,10 @@ from afc.api.body import Unparsable, collector_paused, parse
 from afc.api.client import Request, Response, classify
 from afc.clock import Clock
 from afc.collect import drift, runs
+from afc.collect.raw import source_of
 from afc.collect.step import write_batch
 from afc.db import Database, among, as_datetime, dump_json, load_json
-from afc.db.upsert import Counts, Source
+from afc.db.upsert import Counts
 from afc.errors import AfcError, ConfigError
 from afc.redact import describe
 from afc.transform.fields import opt_int, path
@@ -261,8 +262,7 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived
         return {}
     test, params = among(db, list(heads))
     loaded = {}
-    read = db.fetchall_binary if db.backend == "postgres" else db.fetchall  # type: ignore[attr-defined]
-    for raw_id, text, fetched_at, as_json in read(BODIES[db.backend].format(keys=test), params):
+    for raw_id, text, fetched_at, as_json in db.fetchall_binary(BODIES[db.backend].format(keys=test), params):
         _, endpoint, params = heads[raw_id]
         loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json))
     return loaded
@@ -306,23 +306,14 @@ def _replay_one(db: Database, clock: Clock, entry: Archived, response: Response,
     batch = transform.run(endpoint, response.request.query, items)
     if report.check_drift:
         report.drift += drift.observe(db, endpoint, items, raw_id, response.fetched_at)
-    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint,
-                         _source(db, entry, response))
+    source = source_of(raw_id, response, db.backend == "postgres" and entry.as_json)
+    counts = write_batch(db, replace(batch, quarantined=[]), raw_id, response.fetched_at, endpoint, source)
     report.resolved += _settle_quarantine(db, raw_id, endpoint, batch.quarantined, open_items, clock.now())
     report.responses += 1
     report.items += batch.items + len(batch.quarantined)
     report.quarantined += len(batch.quarantined)
     report.counts += counts
     return counts, len(batch.quarantined)
-
-
-def _source(db: Database, entry: Archived, response: Response) -> Source | None:
-    """Where the items lie in the archive, as collection passes it: PostgreSQL then picks the items' JSON parts
-    (details) from the stored jsonb, rather than the client serialising them and the server parsing them."""
-    items = response.body.get("response") if response.body is not None else None
-    if db.backend != "postgres" or not entry.as_json or not isinstance(items, list):
-        return None
-    return Source(entry.raw_id, entry.fetched_at, items)
 
 
 def _open_quarantine(db: Database, raw_ids: list[int]) -> dict[int, set[int]]:

@@ -48,6 +48,11 @@ class Database(Protocol):
         PostgreSQL outside a transaction, run it at once."""
         ...
 
+    def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """`fetchall` with bytea columns as their bytes: PostgreSQL reads in the binary format (no hex text to
+        decode); SQLite's blobs are bytes already."""
+        ...
+
     def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
         """Each statement's rows; PostgreSQL sends them all at once (one round trip), SQLite runs each in turn."""
         ...

@@ -207,6 +207,9 @@ class SqliteDatabase:
     def send(self, sql: str, params: Params = ()) -> None:
         self.execute(sql, params)  # in-process: no round trip to save
 
+    def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return self.fetchall(sql, params)  # blobs arrive as bytes
+
     def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
         return [self.fetchall(sql, params) for sql, params in statements]
 
