@@ -402,6 +402,57 @@ def test_detail_parts_are_written_as_collection_wrote_them(db_url: str, clock: S
     finally:
         collector.close()
 
+def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clock: SimClock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL reads an ids= answer's players and events as markers ([] or [0]); the rebuild still equals
+    collection for parts that are full, empty or not lists, and a quarantined item is kept whole (its answer is
+    read again in full)."""
+    base = json.loads(recorded("fixtures_id/footballay__fixtureByFixtureid.json"))["response"][0]
+    player = base["players"][0]["players"][0]["player"]["name"] = "Marker Player"  # ASCII: escaped alike anywhere
+
+    def item(fixture_id: int | None, **parts: Any) -> dict[str, Any]:
+        entry = json.loads(json.dumps(base)) | parts
+        entry["fixture"]["id"] = fixture_id
+        return entry
+
+    slim = [item(1, events=base["events"]), item(2, players=[], events=[], lineups=[]),
+            item(3, players=None, events={"not": "a list"}), item(4, players="text")]
+    bad = [item(None)]  # no fixture id: quarantined, and kept whole
+    api = FakeApi({"fixtures": [Answer(200, envelope("fixtures", slim)), Answer(200, envelope("fixtures", bad))]})
+    collector = Collector.open(load_settings({}, api_key=KEY, database_url=db_url), clock=clock,
+                               client=ApiClient("http://api.test", KEY, clock, transport=api.transport()))
+    quarantine = "SELECT raw_id, item_index, CAST(item AS text), reason FROM ops.quarantine"
+    try:
+        ctx = collector.context("test", "test", "LOW")
+        pipeline.step(ctx, Request.of("fixtures", {"ids": "1-2-3-4"}))
+        clock.advance(60)
+        pipeline.step(ctx, Request.of("fixtures", {"id": 5}))
+        db = collector.db
+        before, kept = snapshot(db), db.fetchall(quarantine)
+        assert len(before["core.fixture_details"]) == 4 and len(before["mart.coverage_empty_details"]) == 1
+        assert len(kept) == 1 and player in kept[0][2]
+        wipe(db)
+        with db.transaction():
+            db.execute("DELETE FROM ops.quarantine")  # rebuilt from the replayed item, not kept from collection
+        parsed: list[bytes | str] = []
+
+        def spy(text: bytes | str) -> Any:
+            parsed.append(text)
+            return parse(text)
+
+        monkeypatch.setattr(rebuild, "parse", spy)
+
+        report = rebuild.rebuild(db, clock)
+
+        assert snapshot(db) == before and db.fetchall(quarantine) == kept
+        assert report.responses == 2 and report.quarantined == 1
+        texts = [t.decode() if isinstance(t, bytes) else t for t in parsed]
+        read_slim = db.backend == "postgres"
+        assert [player in t for t in texts] == ([False, False, True] if read_slim else [True, True])
+    finally:
+        collector.close()
+
+
 # --- the command line ------------------------------------------------------------------------
 
 

@@ -40,13 +40,36 @@ WHERE id > %(after)s AND status = 200 AND errors IS NULL AND (body IS NOT NULL O
 ORDER BY id LIMIT %(limit)s"""
 # The body as its UTF-8 bytes (jsonb's text form on PostgreSQL, read in the binary format: no hex, and no
 # decoding into a str only to encode it again for the parser): parsed by afc's one parser, one response at a
-# time as it is replayed, rather than by the driver for the whole batch at once.
+# time as it is replayed, rather than by the driver for the whole batch at once. The last column says whether
+# the body was read slim (`SLIM`).
 BODIES = {
-    "postgres": "SELECT id, convert_to(COALESCE(CAST(body AS text), body_text), 'UTF8'), fetched_at, body IS NOT NULL"
+    "postgres": "SELECT id, convert_to(CASE WHEN {slim} THEN {slim_text} ELSE COALESCE(CAST(body AS text), body_text)"
+                " END, 'UTF8'), fetched_at, body IS NOT NULL, COALESCE({slim}, false)"
                 " FROM raw.responses WHERE id {keys} ORDER BY id",
-    "sqlite": "SELECT id, CAST(COALESCE(body, body_text) AS BLOB), fetched_at, body IS NOT NULL FROM raw.responses"
+    "sqlite": "SELECT id, CAST(COALESCE(body, body_text) AS BLOB), fetched_at, body IS NOT NULL, 0 FROM raw.responses"
               " WHERE id {keys} ORDER BY id",
 }
+# PostgreSQL: the detail parts the client never reads. For a /fixtures item the transform only asks whether each
+# is a list and whether it is empty, and the upsert takes it from the archive (`source_of`: collection does the
+# same), so a detailed answer's bulk (players and events: 13 of a season's 16 MB) need not be turned into text by
+# the server and parsed by the client. A transform that reads their content must drop them from here.
+SLIM_PARTS = ("players", "events")
+# Which archived bodies are read slim: /fixtures answers by fixture id (the ones with details), kept as jsonb
+# whose `response` is a list; not with --check-drift (the observer walks every member).
+SLIM_WHEN = ("(endpoint = 'fixtures' AND (params ? 'ids' OR params ? 'id')"
+             " AND jsonb_typeof(body -> 'response') = 'array')")
+# A slim body as text, built by the server from jsonb's own text of every member except the SLIM_PARTS, which
+# become markers of the same kind: `[]` for an empty list, `[0]` for another (values that are not lists stay).
+# String concatenation: a jsonb operator building a new jsonb would unpack every nested value of the parts.
+_MARKER = ("CASE WHEN k IN ({parts}) AND jsonb_typeof(v) = 'array' THEN CASE WHEN v = '[]' THEN '[]' ELSE '[0]'"
+           " END ELSE CAST(v AS text) END")
+_ITEM = ("CASE WHEN jsonb_typeof(i) = 'object' THEN COALESCE((SELECT '{{' || string_agg(CAST(to_jsonb(k) AS text)"
+         " || ':' || " + _MARKER + ", ',') || '}}' FROM jsonb_each(i) AS m (k, v)), '{{}}') ELSE CAST(i AS text) END")
+SLIM_TEXT = ("""('{{"response":' || COALESCE((SELECT '[' || string_agg(""" + _ITEM + """, ',' ORDER BY n) || ']'"""
+             " FROM jsonb_array_elements(body -> 'response') WITH ORDINALITY AS e (i, n)), '[]')"
+             " || CASE WHEN body - 'response' = '{{}}' THEN '}}'"
+             " ELSE ',' || substr(CAST(body - 'response' AS text), 2) END)").format(
+    parts=", ".join(f"'{part}'" for part in SLIM_PARTS))
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
 OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id {keys}"
 RESOLVE = """
@@ -121,6 +144,7 @@ class Archived:
     text: str | bytes  # UTF-8 bytes as read
     fetched_at: datetime
     as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
+    slim: bool = False  # read without the content of its items' SLIM_PARTS (markers in their place)
     parsed: Response | None = field(default=None, repr=False)  # parsed ahead of its replay, held until then
 
     def response(self) -> Response | None:
@@ -168,7 +192,7 @@ def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: i
 def _replay_all(db: Database, clock: Clock, scope: Scope, batch_size: int, report: RebuildReport,
                 run_id: int | None) -> None:
     started, logged = time.perf_counter(), 0.0
-    for batch in archived(db, scope, batch_size):
+    for batch in archived(db, scope, batch_size, slim=not report.check_drift):
         _replay(db, clock, batch, report, run_id)
         report.seconds = time.perf_counter() - started
         if report.seconds - logged >= PROGRESS_EVERY:
@@ -178,8 +202,9 @@ def _replay_all(db: Database, clock: Clock, scope: Scope, batch_size: int, repor
     report.seconds = time.perf_counter() - started
 
 
-def archived(db: Database, scope: Scope, batch_size: int) -> Iterator[list[Archived]]:
-    """Successful responses in scope, in id order, `batch_size` at a time (bodies read per batch)."""
+def archived(db: Database, scope: Scope, batch_size: int, *, slim: bool = False) -> Iterator[list[Archived]]:
+    """Successful responses in scope, in id order, `batch_size` at a time (bodies read per batch; with `slim`,
+    detailed /fixtures answers without their SLIM_PARTS on PostgreSQL)."""
     after = 0
     filters, params = _filters(scope)
     fixtures = _season_fixtures(db, scope) if scope.by_league else set()
@@ -188,24 +213,24 @@ def archived(db: Database, scope: Scope, batch_size: int) -> Iterator[list[Archi
         if not heads:
             return
         after = heads[-1][0]
-        loaded = _select(db, scope, {row[0]: row for row in heads}, fixtures)
+        loaded = _select(db, scope, {row[0]: row for row in heads}, fixtures, slim)
         batch = [entry for _, entry in sorted(loaded.items()) if entry is not None]
         if batch:
             yield batch
 
 
-def _select(db: Database, scope: Scope, heads: dict[int, tuple[Any, ...]],
-            fixtures: set[int]) -> dict[int, Archived | None]:
+def _select(db: Database, scope: Scope, heads: dict[int, tuple[Any, ...]], fixtures: set[int],
+            slim: bool) -> dict[int, Archived | None]:
     """Load the responses in scope: by their league/season parameters first, then by the fixtures
     they name (which the first may have just listed, so `fixtures` grows as the archive is read)."""
     if not scope.by_league:
-        return _load(db, heads)
+        return _load(db, heads, slim)
     decided = {raw_id: _by_params(load_json(row[2]), scope) for raw_id, row in heads.items()}
-    loaded = _load(db, {raw_id: heads[raw_id] for raw_id, match in decided.items() if match})
+    loaded = _load(db, {raw_id: heads[raw_id] for raw_id, match in decided.items() if match}, slim)
     fixtures.update(_listed_fixtures(loaded.values()))
     named = {raw_id: heads[raw_id] for raw_id, match in decided.items()
              if match is None and _names(load_json(heads[raw_id][2]), fixtures)}
-    return loaded | _load(db, named)
+    return loaded | _load(db, named, slim)
 
 
 def _filters(scope: Scope) -> tuple[str, dict[str, Any]]:
@@ -257,23 +282,38 @@ def _listed_fixtures(responses: Iterable[Archived | None]) -> set[int]:
     return found
 
 
-def _load(db: Database, heads: dict[int, tuple[Any, ...]]) -> dict[int, Archived | None]:
+def _load(db: Database, heads: dict[int, tuple[Any, ...]], slim: bool = False) -> dict[int, Archived | None]:
     if not heads:
         return {}
     test, params = among(db, list(heads))
     loaded = {}
-    for raw_id, text, fetched_at, as_json in db.fetchall_binary(BODIES[db.backend].format(keys=test), params):
+    for raw_id, text, fetched_at, as_json, slimmed in db.fetchall_binary(bodies_sql(db, test, slim), params):
         _, endpoint, params = heads[raw_id]
-        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json))
+        loaded[raw_id] = _archived(raw_id, endpoint, load_json(params), text, as_datetime(fetched_at), bool(as_json),
+                                   bool(slimmed))
     return loaded
 
 
+def bodies_sql(db: Database, keys: str, slim: bool) -> str:
+    """The statement reading the bodies of the raw ids `keys` tests, slim where `slim` allows (PostgreSQL)."""
+    return BODIES[db.backend].format(keys=keys, slim=SLIM_WHEN if slim else "false", slim_text=SLIM_TEXT)
+
+
 def _archived(raw_id: int, endpoint: str, params: dict[str, str], text: str | bytes | None,
-              fetched_at: datetime | None, as_json: bool) -> Archived | None:
+              fetched_at: datetime | None, as_json: bool, slim: bool) -> Archived | None:
     if text is None or fetched_at is None:
         return None
     request = Request(endpoint, tuple(sorted((str(k), str(v)) for k, v in params.items())))
-    return Archived(raw_id, request, text, fetched_at, as_json)
+    return Archived(raw_id, request, text, fetched_at, as_json, slim)
+
+
+def _whole(db: Database, entry: Archived) -> Archived:
+    """`entry` read again with its whole body (a slim one cannot be quarantined: the item kept must be whole)."""
+    heads = {entry.raw_id: (entry.raw_id, entry.request.endpoint, dict(entry.request.query))}
+    whole = _load(db, heads).get(entry.raw_id)
+    if whole is None:  # gone since (pruned mid-rebuild): nothing of it can be written
+        raise AfcError(f"rebuild: raw response {entry.raw_id} is no longer in the archive")
+    return whole
 
 
 def _replay(db: Database, clock: Clock, batch: list[Archived], report: RebuildReport, run_id: int | None) -> None:
@@ -304,6 +344,12 @@ def _replay_one(db: Database, clock: Clock, entry: Archived, response: Response,
     """Transform and write one archived response; settle its quarantine rows. Returns counts, bad items."""
     endpoint, items, raw_id = response.request.endpoint, response.items, entry.raw_id
     batch = transform.run(endpoint, response.request.query, items)
+    if batch.quarantined and entry.slim:  # the quarantine keeps whole items: replay it from its whole body
+        whole = _whole(db, entry)
+        again = whole.response()
+        if again is None:  # the whole body does not read: as if read whole from the start, it is not replayed
+            return Counts(), 0
+        return _replay_one(db, clock, whole, again, open_items, report)
     if report.check_drift:
         report.drift += drift.observe(db, endpoint, items, raw_id, response.fetched_at)
     source = source_of(raw_id, response, db.backend == "postgres" and entry.as_json)
