@@ -43,9 +43,10 @@ ORDER BY id LIMIT %(limit)s"""
 # time as it is replayed, rather than by the driver for the whole batch at once. The last column says whether
 # the body was read slim (`SLIM`).
 BODIES = {
-    "postgres": "SELECT id, convert_to(CASE WHEN {slim} THEN {slim_text} ELSE COALESCE(CAST(body AS text), body_text)"
-                " END, 'UTF8'), fetched_at, body IS NOT NULL, COALESCE({slim}, false)"
-                " FROM raw.responses WHERE id {keys} ORDER BY id",
+    "postgres": "SELECT r.id, convert_to(CASE WHEN x.envelope IS NOT NULL THEN {slim_text} ELSE COALESCE("
+                "CAST(r.body AS text), r.body_text) END, 'UTF8'), r.fetched_at, r.body IS NOT NULL,"
+                " x.envelope IS NOT NULL FROM raw.responses AS r LEFT JOIN LATERAL ({slim_parts}) AS x ON true"
+                " WHERE r.id {keys} ORDER BY r.id",
     "sqlite": "SELECT id, CAST(COALESCE(body, body_text) AS BLOB), fetched_at, body IS NOT NULL, 0 FROM raw.responses"
               " WHERE id {keys} ORDER BY id",
 }
@@ -54,10 +55,12 @@ BODIES = {
 # same), so a detailed answer's bulk (players and events: 13 of a season's 16 MB) need not be turned into text by
 # the server and parsed by the client. A transform that reads their content must drop them from here.
 SLIM_PARTS = ("players", "events")
-# Which archived bodies are read slim: /fixtures answers by fixture id (the ones with details), kept as jsonb
-# whose `response` is a list; not with --check-drift (the observer walks every member).
-SLIM_WHEN = ("(endpoint = 'fixtures' AND (params ? 'ids' OR params ? 'id')"
-             " AND jsonb_typeof(body -> 'response') = 'array')")
+# Which archived bodies are read slim: /fixtures answers by fixture id (the ones with details), kept as jsonb whose
+# `response` is a list; not with --check-drift (the observer walks every member). The body's items and the rest of
+# it (`envelope`) are taken once (OFFSET 0: not inlined), as each use of `body` would read and decompress it again.
+SLIM_WHEN = "r.endpoint = 'fixtures' AND (r.params ? 'ids' OR r.params ? 'id')"
+SLIM_ROWS = ("SELECT y.items, CASE WHEN jsonb_typeof(y.items) = 'array' THEN r.body - 'response' END AS envelope"
+             " FROM (SELECT r.body -> 'response' AS items WHERE {when} OFFSET 0) AS y OFFSET 0")
 # A slim body as text, built by the server from jsonb's own text of every member except the SLIM_PARTS, which
 # become markers of the same kind: `[]` for an empty list, `[0]` for another (values that are not lists stay).
 # String concatenation: a jsonb operator building a new jsonb would unpack every nested value of the parts.
@@ -65,10 +68,9 @@ _MARKER = ("CASE WHEN k IN ({parts}) AND jsonb_typeof(v) = 'array' THEN CASE WHE
            " END ELSE CAST(v AS text) END")
 _ITEM = ("CASE WHEN jsonb_typeof(i) = 'object' THEN COALESCE((SELECT '{{' || string_agg(CAST(to_jsonb(k) AS text)"
          " || ':' || " + _MARKER + ", ',') || '}}' FROM jsonb_each(i) AS m (k, v)), '{{}}') ELSE CAST(i AS text) END")
-SLIM_TEXT = ("""('{{"response":' || COALESCE((SELECT '[' || string_agg(""" + _ITEM + """, ',' ORDER BY n) || ']'"""
-             " FROM jsonb_array_elements(body -> 'response') WITH ORDINALITY AS e (i, n)), '[]')"
-             " || CASE WHEN body - 'response' = '{{}}' THEN '}}'"
-             " ELSE ',' || substr(CAST(body - 'response' AS text), 2) END)").format(
+SLIM_TEXT = ("""'{{"response":' || COALESCE((SELECT '[' || string_agg(""" + _ITEM + """, ',' ORDER BY n) || ']'"""
+             " FROM jsonb_array_elements(x.items) WITH ORDINALITY AS e (i, n)), '[]')"
+             " || CASE WHEN x.envelope = '{{}}' THEN '}}' ELSE ',' || substr(CAST(x.envelope AS text), 2) END").format(
     parts=", ".join(f"'{part}'" for part in SLIM_PARTS))
 SEASON_FIXTURES = "SELECT id FROM core.fixtures WHERE {where}"
 OPEN_QUARANTINE = "SELECT raw_id, item_index FROM ops.quarantine WHERE resolved_at IS NULL AND raw_id {keys}"
@@ -296,7 +298,8 @@ def _load(db: Database, heads: dict[int, tuple[Any, ...]], slim: bool = False) -
 
 def bodies_sql(db: Database, keys: str, slim: bool) -> str:
     """The statement reading the bodies of the raw ids `keys` tests, slim where `slim` allows (PostgreSQL)."""
-    return BODIES[db.backend].format(keys=keys, slim=SLIM_WHEN if slim else "false", slim_text=SLIM_TEXT)
+    rows = SLIM_ROWS.format(when=SLIM_WHEN if slim else "false")
+    return BODIES[db.backend].format(keys=keys, slim_parts=rows, slim_text=SLIM_TEXT)
 
 
 def _archived(raw_id: int, endpoint: str, params: dict[str, str], text: str | bytes | None,
