@@ -405,8 +405,8 @@ def test_detail_parts_are_written_as_collection_wrote_them(db_url: str, clock: S
 def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clock: SimClock,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL reads an ids= answer's players and events as markers ([] or [0]); the rebuild still equals
-    collection for parts that are full, empty or not lists, and a quarantined item is kept whole (its answer is
-    read again in full)."""
+    collection for parts that are full, empty or not lists (lineups of every shape among them), and a quarantined
+    item is kept whole (its answer is read again in full)."""
     base = json.loads(recorded("fixtures_id/footballay__fixtureByFixtureid.json"))["response"][0]
     player = base["players"][0]["players"][0]["player"]["name"] = "Marker Player"  # ASCII: escaped alike anywhere
 
@@ -415,8 +415,13 @@ def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clo
         entry["fixture"]["id"] = fixture_id
         return entry
 
+    home, away = base["lineups"]
     slim = [item(1, events=base["events"]), item(2, players=[], events=[], lineups=[]),
-            item(3, players=None, events={"not": "a list"}), item(4, players="text")]
+            item(3, players=None, events={"not": "a list"}, lineups=[home, away | {"startXI": []}]),
+            item(4, players="text", lineups=[home, "not a side"]),
+            item(5, lineups=[{"coach": None}, away | {"startXI": {}}]), item(6, lineups=[home]),
+            item(7, lineups=[home | {"startXI": "yes"}, away | {"startXI": 1}]),
+            item(8, lineups=[home | {"startXI": 0}, away | {"startXI": {"a": 1}}]), item(9, lineups={"not": "a list"})]
     bad = [item(None)]  # no fixture id: quarantined, and kept whole
     api = FakeApi({"fixtures": [Answer(200, envelope("fixtures", slim)), Answer(200, envelope("fixtures", bad))]})
     collector = Collector.open(load_settings({}, api_key=KEY, database_url=db_url), clock=clock,
@@ -424,12 +429,14 @@ def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clo
     quarantine = "SELECT raw_id, item_index, CAST(item AS text), reason FROM ops.quarantine"
     try:
         ctx = collector.context("test", "test", "LOW")
-        pipeline.step(ctx, Request.of("fixtures", {"ids": "1-2-3-4"}))
+        pipeline.step(ctx, Request.of("fixtures", {"ids": "1-2-3-4-5-6-7-8-9"}))
         clock.advance(60)
         pipeline.step(ctx, Request.of("fixtures", {"id": 5}))
         db = collector.db
         before, kept = snapshot(db), db.fetchall(quarantine)
-        assert len(before["core.fixture_details"]) == 4 and len(before["mart.coverage_empty_details"]) == 1
+        assert len(before["core.fixture_details"]) == 9 and len(before["mart.coverage_empty_details"]) == 1
+        seen = db.fetchall("SELECT fixture_id FROM core.fixture_details WHERE lineups_seen_at IS NOT NULL")
+        assert sorted(seen) == [(1,), (7,)]  # both sides with a true startXI
         assert len(kept) == 1 and player in kept[0][2]
         wipe(db)
         with db.transaction():
