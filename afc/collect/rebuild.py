@@ -41,7 +41,7 @@ ORDER BY id LIMIT %(limit)s"""
 # The body as its UTF-8 bytes (jsonb's text form on PostgreSQL, read in the binary format: no hex, and no
 # decoding into a str only to encode it again for the parser): parsed by afc's one parser, one response at a
 # time as it is replayed, rather than by the driver for the whole batch at once. The last column says whether
-# the body was read slim (`SLIM`).
+# the body was read slim (`SLIM_TEXT`).
 BODIES = {
     "postgres": "SELECT r.id, convert_to(CASE WHEN x.envelope IS NOT NULL THEN {slim_text} ELSE COALESCE("
                 "CAST(r.body AS text), r.body_text) END, 'UTF8'), r.fetched_at, r.body IS NOT NULL,"
