@@ -185,7 +185,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
             counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
             if ctx.notify:
-                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id)
+                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id, outbox.written_parts(batch))
         quarantined = len(batch.quarantined) if batch else 0
         runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
         ctx.ledger.settle(reservation, response.headers)
