@@ -57,9 +57,11 @@ class Source:
     items: list[Any]
 
 
-# The archived items, read once per statement (MATERIALIZED: not once per row) and picked from by index.
-ARCHIVED = ("WITH archived AS MATERIALIZED (SELECT body -> 'response' AS items FROM raw.responses "
-            "WHERE id = %s AND fetched_at = %s) ")
+# The archived items, read once per statement (an InitPlan: not once per row) and picked from by index. A row of
+# its own (OFFSET 0: not pulled up) that every row joins: each sees the InitPlan's value, where a CTE scanned once
+# per row copied the whole `response` array every time.
+ARCHIVED = ("(SELECT (SELECT body -> 'response' FROM raw.responses WHERE id = %s AND fetched_at = %s) AS items "
+            "OFFSET 0) AS archived")
 
 
 @lru_cache(maxsize=512)
@@ -75,10 +77,11 @@ def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ..
     image = any(kind.endswith("jsonb") for kind, c in zip(types, columns, strict=False) if c not in key)
     if not picked:
         return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub, image) + RETURNING
-    select = ", ".join(f"COALESCE(s.{c}, archived.items -> s.{c}__item -> '{c}')" if c in picked else f"s.{c}"
-                       for c in names)
-    rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN archived ON true"
-    return ARCHIVED + _conflict(rows, table, columns, key, stub, image) + RETURNING
+    # `#>` walks to the member and copies it alone, where `-> n -> 'c'` copied the whole item first
+    select = ", ".join(f"COALESCE(s.{c}, archived.items #> ARRAY[CAST(s.{c}__item AS text), '{c}'])"
+                       if c in picked else f"s.{c}" for c in names)
+    rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN {ARCHIVED} ON true"
+    return _conflict(rows, table, columns, key, stub, image) + RETURNING
 
 
 @lru_cache(maxsize=512)
@@ -320,7 +323,7 @@ def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[s
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
     if not picked or source is None:
         return sql, columns, count
-    return sql, [source.raw_id, source.fetched_at, *columns, *picked.values()], count
+    return sql, [*columns, *picked.values(), source.raw_id, source.fetched_at], count
 
 
 # What a column of each SQL type may hold for its values to travel as one JSON document: kinds whose JSON text
