@@ -203,7 +203,7 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
     counts += apply_all(db, list(batch.tables()), meta, source)
-    firstseen.mark_lineups(db, batch.touched.get("lineups", ()), at)
+    firstseen.send_lineup_marks(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.send(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,
                                 "item": dump_json(bad.item), "reason": bad.reason, "now": at})
