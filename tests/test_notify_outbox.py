@@ -163,12 +163,16 @@ def test_each_event_shows_its_own_fixtures_names_among_fixtures_that_notify_noth
 
 
 def _staged_match() -> list[dict[str, Any]]:
-    """A match in stages, one of them with a goal whose minute is a float (1e16: jsonb gives it back as an integer)."""
+    """A match in stages, with a goal's minute that is a float (1e16: jsonb gives it back as an integer, and the
+    minute is in the event's key) and a shirt number in the lineups shown before kickoff too."""
     odd = copy.deepcopy(scored(29))
     odd[0]["time"]["elapsed"] = 1e16
+    shown = stage("NS", (0, 0), [], lineups=True)
+    shown["lineups"] = copy.deepcopy(shown["lineups"])
+    shown["lineups"][0]["startXI"][0]["player"]["number"] = 1e16
     corrected = copy.deepcopy(RECORDED)
     corrected["events"] = [e for e in RECORDED["events"] if e["time"]["elapsed"] != 29]
-    return [stage("NS", (0, 0), [], lineups=False), stage("NS", (0, 0), [], lineups=True),
+    return [stage("NS", (0, 0), [], lineups=False), shown,
             stage("1H", (1, 0), scored(29), lineups=True), stage("1H", (2, 0), scored(29) + odd, lineups=True),
             RECORDED, corrected]
 
@@ -209,19 +213,23 @@ def test_parts_the_response_wrote_are_not_read_back(collector: Collector, monkey
         fetch(collector, live)
 
 
-@pytest.mark.parametrize(("change", "alike"), [
-    (lambda e, sides: None, True),
-    (lambda e, sides: e[0]["time"].update(elapsed=29.0), False),
-    (lambda e, sides: e[0]["player"].update(name="Mo\x00rata"), False),
-    (lambda e, sides: e[0].update(type=1.5), False),
-    (lambda e, sides: e.append({"type": "subst", "time": {"elapsed": 61.5}}), True),  # not notified: never read
-    (lambda e, sides: sides[1]["startXI"][3]["player"].update(number=7.0), False),
-    (lambda e, sides: sides[0].update(coach={"id": 1.5}), True),
-    (lambda e, sides: sides[0].update(team=[1]), False),
+@pytest.mark.parametrize(("change", "scheduled", "alike"), [
+    (lambda e, sides: None, True, True),
+    (lambda e, sides: e[0]["time"].update(elapsed=29.0), False, False),
+    (lambda e, sides: e[0]["player"].update(name="Mo\x00rata"), False, False),
+    (lambda e, sides: e[0].update(detail="Normal\x00Goal"), False, False),
+    (lambda e, sides: e[0].update(type=1.5), False, True),  # not a kind whatever its text
+    (lambda e, sides: e.append({"type": "subst", "time": {"elapsed": 61.5}}), False, True),  # not notified: not read
+    (lambda e, sides: sides[1]["startXI"][3]["player"].update(number=7.0), True, False),
+    (lambda e, sides: sides[1]["startXI"][3]["player"].update(number=7.0), False, True),  # shown only before kickoff
+    (lambda e, sides: sides[0].update(coach={"id": 1.5}), True, True),
+    (lambda e, sides: sides[0].update(team=[1]), True, False),
+    (lambda e, sides: sides[0].update(startXI="\x00"), False, False),
 ])
-def test_parts_read_alike_when_what_the_events_read_holds_no_float_and_no_nul(change: Any, alike: bool) -> None:
+def test_parts_read_alike_when_what_the_events_read_holds_no_float_and_no_nul(change: Any, scheduled: bool,
+                                                                                alike: bool) -> None:
     from afc.collect.changes import reads_alike
 
     events, lineups = copy.deepcopy(RECORDED["events"]), copy.deepcopy(RECORDED["lineups"])
     change(events, lineups)
-    assert reads_alike(events, lineups) is alike
+    assert reads_alike(events, lineups, scheduled) is alike

@@ -15,6 +15,7 @@ from typing import Any
 
 from afc.collect.changes import Notice, Observation, diff, reads_alike
 from afc.db import Database, among, as_datetime, dump_json, load_json, rows_of
+from afc.transform import fixture_status as status
 from afc.transform.model import Batch
 
 FIXTURE_KINDS = ("fixture", "fixture_details")  # what a transform touches when a fixture or its details change
@@ -113,7 +114,7 @@ def _with_parts(db: Database, changed: list[tuple[tuple[Any, ...], str]], writte
         found = written.get(row[0])
         if row[14] is None:  # no details row
             parts[row[0]] = (None, None)
-        elif found is not None and reads_alike(*found):
+        elif found is not None and reads_alike(*found, status.group(row[5]) == "scheduled"):
             parts[row[0]] = found
         else:
             missing.append(row[0])
