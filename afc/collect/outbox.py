@@ -122,7 +122,7 @@ def _with_parts(db: Database, changed: list[tuple[tuple[Any, ...], str]], writte
         test, params = among(db, missing)
         parts.update((fixture, (_parsed_part(events), _parsed_part(lineups)))
                      for fixture, events, lineups in db.fetchall(PARTS.format(ids=test), params))
-    return [((*row[:13], *parts[row[0]], row[15]), sig) for row, sig in changed]
+    return [((*row[:13], *parts.get(row[0], (None, None)), row[15]), sig) for row, sig in changed]
 
 
 def _parsed_part(text: Any) -> Any:
@@ -155,7 +155,8 @@ def _named(db: Database, rows: list[tuple[tuple[Any, ...], Any]]) -> list[tuple[
 
 def signature(row: tuple[Any, ...]) -> str:
     """A digest of what the events derive from, of an OBSERVE row: status, score, and the details row's raw id and
-    time, which every write of a part changes (a signature kept in another form only costs one comparison)."""
+    time, which every write of a part changes (a signature kept in the earlier form, of the parts' text, differs
+    once: the fixture is compared with its kept state, which finds nothing new)."""
     updated = as_datetime(row[14])
     text = f"{row[5]}\x1f{row[11]}\x1f{row[12]}\x1f{row[13]}\x1f{updated.isoformat() if updated else None}"
     return blake2b(text.encode(), digest_size=16).hexdigest()
