@@ -255,3 +255,32 @@ def test_a_nul_escape_lands_without_the_nul_and_the_archive_keeps_the_text(db_ur
         assert "Eng\\u0000land" in (kept[1] if db.backend == "postgres" else kept[0])
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(("item", "nul"), [('{"name": "Eng\\u0000land"}', True), ('{"name": "England"}', False)])
+def test_the_client_says_whether_the_text_holds_a_nul_escape(clock, item, nul):
+    client = ApiClient("http://api.test", KEY, clock,
+                       transport=FakeApi({"countries": Answer(200, ENVELOPE.format(item=item))}).transport())
+    response = client.get(Request.of("countries"))
+    assert response.nul is nul and response.body is not None
+    assert response.body["response"][0]["name"] == "England"  # the NUL dropped from the value either way
+
+
+def test_the_archive_takes_the_clients_finding_instead_of_searching_again(db, clock):
+    from afc.api.client import Response
+    from afc.collect import raw
+
+    text = ENVELOPE.format(item='{"name": "England"}')
+
+    def archived_as_text(nul: bool | None) -> bool:
+        response = Response(Request.of("countries"), 200, {}, json.loads(text), None, clock.now(), 1, raw_text=text,
+                            nul=nul)
+        raw.prepare(db, clock.now())
+        with db.transaction():
+            raw_id = raw.insert(db, response, None)
+        row = db.fetchone("SELECT body IS NULL FROM raw.responses WHERE id = %s", (raw_id,))
+        return bool(row and row[0])
+
+    # PostgreSQL keeps a body with a NUL escape as text: the client's finding decides, the text is not searched again
+    assert (archived_as_text(None), archived_as_text(False)) == (False, False)
+    assert archived_as_text(True) is (db.backend == "postgres")

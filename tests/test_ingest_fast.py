@@ -281,20 +281,6 @@ def test_detail_parts_are_picked_from_the_archived_items() -> None:
     assert picks(details, None) == {}
 
 
-def test_a_row_picks_from_one_archived_item_only() -> None:
-    """The upsert joins each row to one archived item: a value that is another item's member is sent as text."""
-    from afc.db.upsert import Source, items, picks
-    from afc.transform.model import Json, TableRows
-
-    archived = [{"events": [1], "lineups": [2]}, {"events": [3], "lineups": [4]}]
-    rows = [{"id": 1, "events": Json(archived[0]["events"]), "lineups": Json(archived[1]["lineups"])},
-            {"id": 2, "events": Json([5]), "lineups": Json(archived[1]["lineups"])},
-            {"id": 3, "events": Json(None), "lineups": Json([6])}]
-    picked = picks(TableRows("core.x", ("id",), rows), Source(1, datetime(2026, 11, 28, tzinfo=UTC), archived))
-    assert picked == {"events": [0, None, None], "lineups": [None, 1, None]}
-    assert items(picked) == [0, 1, None]
-
-
 def test_a_body_kept_as_text_still_gets_its_detail_parts(db: Database) -> None:
     """A body with \\u0000 is archived as text (jsonb cannot hold it): its parts are then sent, not picked."""
     body = json.loads((SAMPLES / "fixtures_id/footballay__fixtureByFixtureid.json").read_text(encoding="utf-8-sig"))

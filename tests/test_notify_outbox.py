@@ -7,6 +7,7 @@ through the real collection step, on both backends.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -159,3 +160,76 @@ def test_each_event_shows_its_own_fixtures_names_among_fixtures_that_notify_noth
         shown = load_json(payload)["fixture"]
         assert shown["home"] == {"id": 1000 + fixture, "name": f"Home {fixture}"}
         assert shown["league"]["id"] == fixture and shown["league"]["name"] == f"League {fixture}"
+
+
+def _staged_match() -> list[dict[str, Any]]:
+    """A match in stages, with a goal's minute that is a float (1e16: jsonb gives it back as an integer, and the
+    minute is in the event's key) and a shirt number in the lineups shown before kickoff too."""
+    odd = copy.deepcopy(scored(29))
+    odd[0]["time"]["elapsed"] = 1e16
+    shown = stage("NS", (0, 0), [], lineups=True)
+    shown["lineups"] = copy.deepcopy(shown["lineups"])
+    shown["lineups"][0]["startXI"][0]["player"]["number"] = 1e16
+    corrected = copy.deepcopy(RECORDED)
+    corrected["events"] = [e for e in RECORDED["events"] if e["time"]["elapsed"] != 29]
+    return [stage("NS", (0, 0), [], lineups=False), shown,
+            stage("1H", (1, 0), scored(29), lineups=True), stage("1H", (2, 0), scored(29) + odd, lineups=True),
+            RECORDED, corrected]
+
+
+def _replay(collector: Collector, fixture_id: int) -> tuple[list[list[str]], str]:
+    """The staged match stored as fixture `fixture_id`: each stage's events (payloads as text, the fixture's id as X,
+    without the time they were seen) and the state kept at the end."""
+    appended = []
+    for item in _staged_match():
+        item = copy.deepcopy(item)
+        item["fixture"]["id"] = fixture_id
+        payloads = [{k: v for k, v in event(collector.db, key).items() if k != "occurred_at"}
+                    for key in fetch(collector, item)]
+        appended.append([json.dumps(p, sort_keys=True).replace(str(fixture_id), "X") for p in payloads])
+    state = scalar(collector.db, "SELECT state FROM ops.notify_fixtures WHERE fixture_id = %s", (fixture_id,))
+    return appended, json.dumps(load_json(state), sort_keys=True).replace(str(fixture_id), "X")
+
+
+def test_parts_read_from_the_batch_notify_what_the_database_would(collector: Collector, monkeypatch) -> None:
+    from afc.collect import outbox
+
+    from_batch = _replay(collector, FIXTURE)
+    monkeypatch.setattr(outbox, "written_parts", lambda batch: {})  # every part read back from the database
+    from_database = _replay(collector, FIXTURE + 1)
+    assert from_batch == from_database
+    assert [len(stage) for stage in from_batch[0]] == [0, 1, 2, 1, 5, 1]
+
+
+def test_parts_the_response_wrote_are_not_read_back(collector: Collector, monkeypatch) -> None:
+    from afc.collect import outbox
+
+    fetch(collector, stage("NS", (0, 0), [], lineups=False))
+    monkeypatch.setattr(outbox, "PARTS", "SELECT no_such_column {ids}")  # reading the parts would fail
+    assert kinds(fetch(collector, stage("1H", (1, 0), scored(29), lineups=True))) == ["kickoff", "goal"]
+    live = stage("1H", (2, 0), scored(29, 32), lineups=True)
+    del live["lineups"], live["players"], live["statistics"]  # a live item: events only, lineups read back
+    with pytest.raises(Exception, match="no_such_column"):
+        fetch(collector, live)
+
+
+@pytest.mark.parametrize(("change", "scheduled", "alike"), [
+    (lambda e, sides: None, True, True),
+    (lambda e, sides: e[0]["time"].update(elapsed=29.0), False, False),
+    (lambda e, sides: e[0]["player"].update(name="Mo\x00rata"), False, False),
+    (lambda e, sides: e[0].update(detail="Normal\x00Goal"), False, False),
+    (lambda e, sides: e[0].update(type=1.5), False, True),  # not a kind whatever its text
+    (lambda e, sides: e.append({"type": "subst", "time": {"elapsed": 61.5}}), False, True),  # not notified: not read
+    (lambda e, sides: sides[1]["startXI"][3]["player"].update(number=7.0), True, False),
+    (lambda e, sides: sides[1]["startXI"][3]["player"].update(number=7.0), False, True),  # shown only before kickoff
+    (lambda e, sides: sides[0].update(coach={"id": 1.5}), True, True),
+    (lambda e, sides: sides[0].update(team=[1]), True, False),
+    (lambda e, sides: sides[0].update(startXI="\x00"), False, False),
+])
+def test_parts_read_alike_when_what_the_events_read_holds_no_float_and_no_nul(change: Any, scheduled: bool,
+                                                                                alike: bool) -> None:
+    from afc.collect.changes import reads_alike
+
+    events, lineups = copy.deepcopy(RECORDED["events"]), copy.deepcopy(RECORDED["lineups"])
+    change(events, lineups)
+    assert reads_alike(events, lineups, scheduled) is alike

@@ -116,16 +116,25 @@ def test_a_season_of_fixtures_makes_each_stub_row_once_per_change() -> None:
 
 # --- the outbox's signature ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("values", [("FT", 2, 1, '[{"a":1}]', None), (None, None, None, None, None),
-                                    ("1H", 0, 0, "[]", '[{"startXI":["é"]}]'), ("NS", True, 1.5, "", "\x1f")])
-def test_the_outbox_signature_is_the_digest_it_always_was(values: tuple[Any, ...]) -> None:
-    import hashlib
+def _observed(status: Any, home: Any, away: Any, raw_id: Any, updated: Any) -> tuple[Any, ...]:
+    """An OBSERVE row with these places filled in (the others cannot move the signature)."""
+    return (0, 0, 0, None, None, status, 30, 1, None, 2, None, home, away, raw_id, updated, '{"a":1}', "sig")
+
+
+def test_the_outbox_signature_is_status_score_and_the_write_of_the_details() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
 
     from afc.collect.outbox import signature
 
-    row = (0, 0, 0, "", None, values[0], *([None] * 5), values[1], values[2], values[3], values[4], None, None)
-    text = "\x1f".join(str(v) for v in values)  # as signatures kept in ops.notify_fixtures were made
-    assert signature(row) == hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    base = signature(_observed("1H", 1, 0, 7, at))
+    # the same moment as PostgreSQL gives it in another session zone, and as SQLite keeps it (text)
+    assert signature(_observed("1H", 1, 0, 7, at.astimezone(timezone(timedelta(hours=2))))) == base
+    assert signature(_observed("1H", 1, 0, 7, "2026-11-28T12:00:00+00:00")) == base
+    others = [_observed("2H", 1, 0, 7, at), _observed("1H", 1, 1, 7, at), _observed("1H", 2, 0, 7, at),
+              _observed("1H", 1, 0, 8, at), _observed("1H", 1, 0, 7, at + timedelta(seconds=1)),
+              _observed("1H", 1, 0, None, None)]
+    assert len({base, *map(signature, others)}) == 1 + len(others)
 
 
 # --- timestamps made once per batch -----------------------------------------------------------------

@@ -41,17 +41,21 @@ def _constant(name: str) -> Any:
     raise Unparsable(f"a {name} literal, which JSON does not allow")
 
 
-def parse(text: str | bytes) -> Any:
+def has_nul(text: str | bytes) -> bool:
+    """Whether `text` holds a \\u0000 escape (a search of the whole text: a millisecond for a large answer)."""
+    return b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
+
+
+def parse(text: str | bytes, nul: bool | None = None) -> Any:
     """The JSON value of `text` (or of UTF-8 bytes, as a database can return them without decoding: bytes that
     are not UTF-8 are read as decoded with replacement characters), or Unparsable naming why not (never
-    RecursionError or ValueError)."""
+    RecursionError or ValueError); `nul`: `has_nul(text)`, when the caller knows it."""
     value = _fast(text)
     if value is _STANDARD:
         value = _standard(text if isinstance(text, str) else text.decode("utf-8", errors="replace"))
     # PostgreSQL text cannot hold NUL: drop it from the parsed strings on both backends alike (the
     # archive keeps the verbatim text), so the response's core rows do not roll back its raw row.
-    nul = b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
-    return without_nul(value) if nul else value
+    return without_nul(value) if (has_nul(text) if nul is None else nul) else value
 
 
 _STANDARD = object()  # `_fast` declined: the standard parser decides (and names what is wrong)

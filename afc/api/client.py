@@ -15,7 +15,7 @@ from typing import Any, overload
 import httpx
 
 from afc import __version__
-from afc.api.body import NotJson, TooLarge, Unparsable, parse
+from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, parse
 from afc.api.endpoints import ENDPOINTS
 from afc.clock import Clock, resume_after_midnight
 from afc.errors import (
@@ -104,6 +104,7 @@ class Response:
     error: ApiError | None = field(default=None)
     raw_text: str | None = field(default=None, repr=False)  # the body exactly as received
     unreadable: Unparsable | None = None  # why the body could not be read (kept as text, or not at all)
+    nul: bool | None = None  # whether raw_text holds a \\u0000 escape (None: not looked at), found while parsing
 
     @property
     def errors(self) -> dict[str, str]:
@@ -213,16 +214,16 @@ def _read(request: Request, http: httpx.Response, content: bytes | None, fetched
     raw_text = (content or b"").decode("utf-8", errors="replace").lstrip("\ufeff")
     if key and key in raw_text:  # a server that echoes the key must not get it into the archive
         raw_text = raw_text.replace(key, REDACTED)
-    body, unreadable = None, None
+    body, unreadable, nul = None, None, has_nul(raw_text)
     if raw_text.strip():
         try:
-            body = parse(raw_text)
+            body = parse(raw_text, nul)
         except Unparsable as exc:
             unreadable = exc
     if not isinstance(body, dict):
         return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms,
                         unreadable=unreadable)
-    return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text)
+    return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text, nul=nul)
 
 
 def classify(response: Response, now: datetime) -> ApiError | None:

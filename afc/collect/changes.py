@@ -130,6 +130,9 @@ def _lineup(side: dict[str, Any]) -> dict[str, Any]:
                          for p in players]}
 
 
+NOTIFIED_TYPES = frozenset({"goal", "card", "var"})  # the API's event types `kind_of` can notify
+
+
 def kind_of(event: Any) -> str | None:
     """The notification kind of one API event, or None for what is not notified (subs, yellow cards)."""
     if not isinstance(event, dict):
@@ -173,6 +176,59 @@ def incidents(now: Observation) -> dict[str, tuple[dict[str, Any], dict[str, Any
             detail["assist"] = {"id": assist.get("id"), "name": assist.get("name")} if assist.get("id") else None
         found[key] = ({"kind": kind, **detail}, detail)
     return found
+
+
+def reads_alike(events: Any, lineups: Any, scheduled: bool) -> bool:
+    """Whether every value the events read of these parts (`kind_of`, `incidents`, `lineups_confirmed`, and when the
+    match is `scheduled`, `_lineup`) is text without NUL, an integer, a boolean or null: then the parts as parsed
+    from the API's answer read exactly as the database gives them back. A float may not (jsonb gives 4.5e1 back as
+    45), nor a NUL (dropped). Most values are never read: a finished match's lineups are only counted."""
+    for event in events if isinstance(events, list) else ():
+        if isinstance(event, dict) and not _event_alike(event):
+            return False
+    if not isinstance(lineups, list) or len(lineups) != 2:  # only two sides can be confirmed
+        return True
+    sides = [side for side in lineups if isinstance(side, dict)]
+    if not all(side.get("startXI") is None or type(side.get("startXI")) is list for side in sides):
+        return False
+    return not scheduled or all(_side_alike(side) for side in sides)
+
+
+def _event_alike(event: dict[str, Any]) -> bool:
+    kind, detail = event.get("type"), event.get("detail")
+    if (type(kind) is str and "\x00" in kind) or (type(detail) is str and "\x00" in detail):
+        return False  # a float's text cannot name a kind (`kind_of`); a NUL's absence may
+    if type(kind) is not str or kind.lower() not in NOTIFIED_TYPES or kind_of(event) is None:
+        return True
+    sides = [event.get(name) or {} for name in ("team", "player", "assist", "time")]
+    if not all(isinstance(side, dict) for side in sides):
+        return False
+    team, player, assist, when = sides
+    return _plain((detail, team.get("id"), team.get("name"), player.get("id"), player.get("name"), assist.get("id"),
+                   assist.get("name"), when.get("elapsed"), when.get("extra")))
+
+
+def _side_alike(side: dict[str, Any]) -> bool:
+    team = side.get("team") or {}
+    if not isinstance(team, dict) or not _plain((team.get("id"), team.get("name"), side.get("formation"))):
+        return False
+    for entry in side.get("startXI") or ():
+        player = (entry.get("player") or {}) if isinstance(entry, dict) else {}
+        if not isinstance(player, dict) or not _plain((player.get("id"), player.get("name"), player.get("number"),
+                                                       player.get("pos"))):
+            return False
+    return True
+
+
+def _plain(values: tuple[Any, ...]) -> bool:
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:
+                return False
+        elif kind is not int and kind is not bool and value is not None:
+            return False
+    return True
 
 
 def _notice(now: Observation, kind: str, key: str, detail: dict[str, Any] | None = None) -> Notice:

@@ -41,6 +41,16 @@ def mark_lineups(db: Database, fixture_ids: Iterable[int], at: datetime) -> int:
     return max(0, db.executemany(MARK, seen)) if seen else 0
 
 
+def send_lineup_marks(db: Database, fixture_ids: Iterable[int], at: datetime) -> None:
+    """`mark_lineups` without waiting for its count: PostgreSQL sends the UPDATE with the response's next statement
+    that waits (no round trip of its own)."""
+    ids = sorted(set(fixture_ids))
+    if ids and db.backend == "postgres":
+        db.send(MARK_ALL, {"at": at, "ids": ids})
+    elif ids:
+        mark_lineups(db, ids, at)
+
+
 def _minutes_before(kickoff: datetime | None, at: datetime) -> int | None:
     """Whole minutes from `at` to kickoff (negative once the match has started)."""
     return None if kickoff is None else round((kickoff - at).total_seconds() / 60)

@@ -13,22 +13,30 @@ from datetime import datetime
 from hashlib import blake2b
 from typing import Any
 
-from afc.collect.changes import Notice, Observation, diff
+from afc.collect.changes import Notice, Observation, diff, reads_alike
 from afc.db import Database, among, as_datetime, dump_json, load_json, rows_of
+from afc.transform import fixture_status as status
+from afc.transform.model import Batch
 
 FIXTURE_KINDS = ("fixture", "fixture_details")  # what a transform touches when a fixture or its details change
 CHUNK = 500
+DETAILS = "core.fixture_details"
+Parts = dict[int, tuple[Any, Any]]  # fixture → its events and lineups, as a batch wrote them
 # The names a notification shows are read only for the fixtures that have one (NAMES): most observations
 # notify nothing, and three joins per fixture were a third of the look-up. A row has the same places either
-# way: the names are NULL until `_named` fills them.
+# way: the names are NULL until `_named` fills them. The detail parts are not read here: the signature is made
+# of the details row's raw id and time (a part that changes writes both), and the parts of a fixture whose
+# signature changed come from the response's own batch, else from PARTS.
 OBSERVE = """
 SELECT f.id, f.league_id, f.season, NULL, f.kickoff_at, f.status_short, f.elapsed,
        f.home_team_id, NULL, f.away_team_id, NULL, f.home_goals, f.away_goals,
-       CAST(d.events AS text), CAST(d.lineups AS text), CAST(s.state AS text), s.sig
+       d.raw_id, d.updated_at, CAST(s.state AS text), s.sig
 FROM core.fixtures f
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 LEFT JOIN ops.notify_fixtures s ON s.fixture_id = f.id
 WHERE f.id {ids}"""
+PARTS = """
+SELECT fixture_id, CAST(events AS text), CAST(lineups AS text) FROM core.fixture_details WHERE fixture_id {ids}"""
 NAMES = """
 SELECT f.id, l.name, th.name, ta.name
 FROM core.fixtures f
@@ -58,19 +66,22 @@ DELETE FROM ops.notify_fixtures WHERE fixture_id IN (SELECT id FROM core.fixture
 LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)s"
 
 
-def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int | None) -> int:
+def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int | None,
+           written: Parts | None = None) -> int:
     """Append the events of every touched fixture; returns how many were new (call inside the transaction).
+    `written`: the detail parts the response's batch wrote (`written_parts`), read from there, not the database.
     Set-based: one look-up per CHUNK fixtures, one multi-row statement per CHUNK states, one pipelined
     executemany for the events (a statement per fixture took a third of a plain response's step on PostgreSQL)."""
     ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
     events: list[dict[str, Any]] = []
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+        test, params = among(db, ids[start:start + CHUNK])
+        changed = [(row, sig) for row in db.fetchall(OBSERVE.format(ids=test), params)
+                   if (sig := signature(row)) != row[16]]  # most ticks: nothing a notification looks at moved
         keeps: list[tuple[Any, ...]] = []
         notifying: list[tuple[tuple[Any, ...], Any]] = []
-        test, params = among(db, chunk)
-        for row in db.fetchall(OBSERVE.format(ids=test), params):
-            _observe(row, at, keeps, notifying)
+        for row, sig in _with_parts(db, changed, written or {}):
+            _observe(row, sig, at, keeps, notifying)
         if keeps:  # one multi-row statement for the chunk's new states, sent with the next that waits
             source, params = rows_of(db, keeps, KEPT_TYPES)
             db.send(KEEP.format(rows=source), params)
@@ -80,13 +91,47 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
     return _append(db, events)
 
 
-def _observe(row: tuple[Any, ...], at: datetime, keeps: list[tuple[Any, ...]],
+def written_parts(batch: Batch) -> Parts:
+    """Each fixture's events and lineups as `batch` writes them (its rows in write order: the last written part
+    wins), for the fixtures whose rows carry both."""
+    found: dict[int, dict[str, Any]] = {}
+    for rows in batch.tables():
+        if rows.table == DETAILS:
+            for row in rows.rows:
+                kept = found.setdefault(row["fixture_id"], {})
+                kept.update((part, row[part].value) for part in ("events", "lineups") if part in row)
+    return {fixture: (kept["events"], kept["lineups"]) for fixture, kept in found.items() if len(kept) == 2}
+
+
+def _with_parts(db: Database, changed: list[tuple[tuple[Any, ...], str]], written: Parts
+                ) -> list[tuple[tuple[Any, ...], str]]:
+    """The changed OBSERVE rows as observation rows (events and lineups parsed, then the kept state), with their
+    signatures. Parts the batch wrote are taken from it when they read as the database gives them back
+    (`reads_alike`); the others are read in one look-up."""
+    parts: dict[int, tuple[Any, Any]] = {}
+    missing = []
+    for row, _ in changed:
+        found = written.get(row[0])
+        if row[14] is None:  # no details row
+            parts[row[0]] = (None, None)
+        elif found is not None and reads_alike(*found, status.group(row[5]) == "scheduled"):
+            parts[row[0]] = found
+        else:
+            missing.append(row[0])
+    if missing:
+        test, params = among(db, missing)
+        parts.update((fixture, (_parsed_part(events), _parsed_part(lineups)))
+                     for fixture, events, lineups in db.fetchall(PARTS.format(ids=test), params))
+    return [((*row[:13], *parts.get(row[0], (None, None)), row[15]), sig) for row, sig in changed]
+
+
+def _parsed_part(text: Any) -> Any:
+    return load_json(text) if text is not None else None
+
+
+def _observe(row: tuple[Any, ...], sig: str, at: datetime, keeps: list[tuple[Any, ...]],
              notifying: list[tuple[tuple[Any, ...], Any]]) -> None:
-    """Add the fixture's new state to `keeps`, and the row to `notifying` when it has events, when what they
-    derive from changed."""
-    sig = signature(row)
-    if sig == row[16]:  # nothing a notification looks at has changed (most ticks: only the minute moved)
-        return
+    """Add the fixture's new state to `keeps`, and the row to `notifying` when it has events."""
     now = observation(row)
     before = load_json(row[15]) if row[15] is not None else None
     notices, after = diff(now, before, at)  # what it keeps and whether it notifies depend on no name
@@ -109,8 +154,11 @@ def _named(db: Database, rows: list[tuple[tuple[Any, ...], Any]]) -> list[tuple[
 
 
 def signature(row: tuple[Any, ...]) -> str:
-    """A digest of what the events derive from: status, score, the events' and lineups' JSON text."""
-    text = f"{row[5]}\x1f{row[11]}\x1f{row[12]}\x1f{row[13]}\x1f{row[14]}"  # each as str() writes it
+    """A digest of what the events derive from, of an OBSERVE row: status, score, and the details row's raw id and
+    time, which every write of a part changes (a signature kept in the earlier form, of the parts' text, differs
+    once: the fixture is compared with its kept state, which finds nothing new)."""
+    updated = as_datetime(row[14])
+    text = f"{row[5]}\x1f{row[11]}\x1f{row[12]}\x1f{row[13]}\x1f{updated.isoformat() if updated else None}"
     return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -132,9 +180,8 @@ def _append(db: Database, events: list[dict[str, Any]]) -> int:
 
 
 def observation(row: tuple[Any, ...]) -> Observation:
-    """An OBSERVE row as an Observation."""
-    events = load_json(row[13]) if row[13] is not None else None
-    lineups = load_json(row[14]) if row[14] is not None else None
+    """An observation row (an OBSERVE row with its events and lineups parsed in places 13 and 14) as an Observation."""
+    events, lineups = row[13], row[14]
     return Observation(
         fixture_id=row[0], league={"id": row[1], "season": row[2], "name": row[3]},
         kickoff_at=as_datetime(row[4]), status=row[5], elapsed=row[6],

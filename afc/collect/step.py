@@ -185,7 +185,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
             counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
             if ctx.notify:
-                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id)
+                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id, outbox.written_parts(batch))
         quarantined = len(batch.quarantined) if batch else 0
         runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
         ctx.ledger.settle(reservation, response.headers)
@@ -203,7 +203,7 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
     counts += apply_all(db, list(batch.tables()), meta, source)
-    firstseen.mark_lineups(db, batch.touched.get("lineups", ()), at)
+    firstseen.send_lineup_marks(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.send(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,
                                 "item": dump_json(bad.item), "reason": bad.reason, "now": at})

@@ -57,32 +57,31 @@ class Source:
     items: list[Any]
 
 
-# The archived items, read once per statement (MATERIALIZED: not once per row), one row per item with its index,
-# joined to the rows by index. jsonb_path_query hands out the items of the body as read; taking `body -> 'response'`
-# instead copied the whole list into the CTE and cost the server five times as much (bench archive: 55 -> 11 ms).
-ARCHIVED = ("WITH archived AS MATERIALIZED (SELECT e.n - 1 AS n, e.item FROM raw.responses AS r, "
-            "jsonb_path_query(r.body, '$.response[*]') WITH ORDINALITY AS e (item, n) "
-            "WHERE r.id = %s AND r.fetched_at = %s) ")
+# The archived items, read once per statement (an InitPlan: not once per row) and picked from by index. A row of
+# its own (OFFSET 0: not pulled up) that every row joins: each sees the InitPlan's value, where a CTE scanned once
+# per row copied the whole `response` array every time.
+ARCHIVED = ("(SELECT (SELECT body -> 'response' FROM raw.responses WHERE id = %s AND fetched_at = %s) AS items "
+            "OFFSET 0) AS archived")
 
 
 @lru_cache(maxsize=512)
 def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...], key: tuple[str, ...],
                       stub: bool, picked: tuple[str, ...] = ()) -> str:
     """PostgreSQL: the same upsert reading its rows from one binary array per column (`arrays`), each cast to
-    its column's type (`types`; `text>numeric`: sent as text), then one item index per `picked` column (where it
-    is not NULL, the value is that archived item's member) and the row's item index (`picks`: a row picks from one
-    item only). The text is the same for any number of rows, so it is prepared once per connection."""
+    its column's type (`types`; `text>numeric`: sent as text), then one item index per `picked` column (its
+    value, when the text is NULL, is that archived item's member). The text is the same for any number of
+    rows, so it is prepared once per connection."""
     names = columns + META
-    indexes = ("integer",) * (len(picked) + 1) if picked else ()
-    cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types + indexes)
-    alias = ", ".join(names + tuple(f"{c}__item" for c in picked) + ("item__",))
+    cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types + ("integer",) * len(picked))
+    alias = ", ".join(names + tuple(f"{c}__item" for c in picked))
     image = any(kind.endswith("jsonb") for kind, c in zip(types, columns, strict=False) if c not in key)
     if not picked:
         return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub, image) + RETURNING
-    select = ", ".join(f"CASE WHEN s.{c}__item IS NULL THEN s.{c} ELSE a.item -> '{c}' END" if c in picked
-                       else f"s.{c}" for c in names)
-    rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN archived AS a ON a.n = s.item__"
-    return ARCHIVED + _conflict(rows, table, columns, key, stub, image) + RETURNING
+    # `#>` walks to the member and copies it alone, where `-> n -> 'c'` copied the whole item first
+    select = ", ".join(f"COALESCE(s.{c}, archived.items #> ARRAY[CAST(s.{c}__item AS text), '{c}'])"
+                       if c in picked else f"s.{c}" for c in names)
+    rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN {ARCHIVED} ON true"
+    return _conflict(rows, table, columns, key, stub, image) + RETURNING
 
 
 @lru_cache(maxsize=512)
@@ -203,8 +202,7 @@ def _encoded_row(row: Row, picked: dict[str, int | None] | None = None) -> Row:
 def picks(batch: TableRows, source: Source | None) -> dict[str, list[int | None]]:
     """Per JSON column, the index of the archived item whose same-named member each row's value is (the very
     object the transform was given, which transforms never change in place), or None; only columns where
-    some row's value is. A row picks from one item (`items`: the first its columns name); a value that is a member
-    of another item is sent as text (no transform makes such a row)."""
+    some row's value is."""
     if source is None or not batch.rows:
         return {}
     found: dict[str, list[int | None]] = {}
@@ -216,15 +214,7 @@ def picks(batch: TableRows, source: Source | None) -> dict[str, list[int | None]
         at = [_member(row.get(column), members) for row in batch.rows]
         if any(n is not None for n in at):
             found[column] = at
-    row_items = items(found)
-    agreed = {column: [n if n == i else None for n, i in zip(at, row_items, strict=True)]
-              for column, at in found.items()}
-    return {column: at for column, at in agreed.items() if any(n is not None for n in at)}
-
-
-def items(picked: dict[str, list[int | None]]) -> list[int | None]:
-    """Per row, the archived item it picks from: the first index its picked columns give, or None."""
-    return [next((n for n in row if n is not None), None) for row in zip(*picked.values(), strict=True)]
+    return found
 
 
 def _member(value: Any, members: dict[int, int]) -> int | None:
@@ -333,7 +323,7 @@ def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[s
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
     if not picked or source is None:
         return sql, columns, count
-    return sql, [source.raw_id, source.fetched_at, *columns, *picked.values(), items(picked)], count
+    return sql, [*columns, *picked.values(), source.raw_id, source.fetched_at], count
 
 
 # What a column of each SQL type may hold for its values to travel as one JSON document: kinds whose JSON text

@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from afc.api.body import has_nul  # noqa: E402
 from afc.api.client import Request, Response  # noqa: E402
 from afc.clock import SimClock  # noqa: E402
 from afc.collect import runs  # noqa: E402
@@ -83,17 +84,19 @@ class Step:
 
     def load(self, name: str, items: list[dict[str, Any]], per: int) -> tuple[float, float, float]:
         """Seconds, wall, this process's CPU and the PostgreSQL server's (its backend's, when it runs on this
-        host; 0 for SQLite), to store every response of `items` (parsed beforehand: the client parses, not the
-        step). CPU time is the steadier figure on a busy machine."""
-        answers = [(request, text, json.loads(text)) for request, text in wire(name, items, per)]
+        host; 0 for SQLite), to store every response of `items` (parsed beforehand, a \\u0000 looked for too: the client
+        parses, not the step). CPU time is the steadier figure on a busy machine."""
+        answers = [(request, text, json.loads(text), has_nul(text)) for request, text in wire(name, items, per)]
         started, cpu, server = time.perf_counter(), time.process_time(), server_cpu(self.db)
-        for request, text, body in answers:
-            self.store(request, text, body)
+        for request, text, body, nul in answers:
+            self.store(request, text, body, nul)
         return time.perf_counter() - started, time.process_time() - cpu, server_cpu(self.db) - server
 
-    def store(self, request: Request, text: str, body: dict[str, Any]) -> None:
+    def store(self, request: Request, text: str, body: dict[str, Any], nul: bool | None = None) -> None:
+        """Store one answer as the collector does; `nul`: whether its text holds a \\u0000 escape, as the client's
+        parse finds (None: the step looks)."""
         now = self.clock.now()
-        response = Response(request, 200, HEADERS, body, None, now, 40, raw_text=text)
+        response = Response(request, 200, HEADERS, body, None, now, 40, raw_text=text, nul=nul)
         store(self.ctx, response, Reservation(now.date(), now.replace(second=0, microsecond=0), "MEDIUM", now))
         self.clock.advance(1)
 
@@ -215,11 +218,11 @@ def profile(backend: str, plain: int, detailed: int, top: int = 25) -> None:
         step = Step(db)
         step.load("plain", replicate(sample(PLAIN)["response"], 380, 1), 380)
         for name, items, per in loads(plain, detailed, 10_000_000):
-            answers = [(request, text, json.loads(text)) for request, text in wire(name, items, per)]
+            answers = [(request, text, json.loads(text), has_nul(text)) for request, text in wire(name, items, per)]
             profiler = cProfile.Profile()
             profiler.enable()
-            for request, text, body in answers:
-                step.store(request, text, body)
+            for request, text, body, nul in answers:
+                step.store(request, text, body, nul)
             profiler.disable()
             print(f"== {backend} {name}: {len(items)} items")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
