@@ -37,6 +37,10 @@ class Finishes:
         """How many had finished by `at`."""
         return bisect_right(self.ends, _micros(at))
 
+    def end(self, index: int) -> datetime:
+        """When the `index`th to finish did."""
+        return EPOCH + self.ends[index] * MICROSECOND
+
     def results(self, count: int) -> list[Result]:
         """The first `count` to finish, with their final score."""
         return [(fx, (self.goals[2 * i], self.goals[2 * i + 1])) for i, fx in enumerate(self.fixtures[:count])]
@@ -152,14 +156,15 @@ def standings(world: Truth, league_id: int, season: int, at: datetime) -> list[l
     done = finishes(world, league_id, season)
     count = done.count(at)
     return world.memo.remember("standings", (league_id, season, count),
-                               lambda: _standings(world, league_id, season, done.results(count)))
+                               lambda: _standings(world, league_id, season, done, count))
 
 
-def _standings(world: Truth, league_id: int, season: int, done: list[Result]) -> list[list[dict]]:
+def _standings(world: Truth, league_id: int, season: int, finishes: Finishes, count: int) -> list[list[dict]]:
+    done = finishes.results(count)
     last_round = done[-1][0].round if done else None
     earlier = [result for result in done if result[0].round != last_round]
     before = {r.team_id: rank for rows in _table(world, league_id, season, earlier).values()
               for rank, r in enumerate(rows, start=1)}
-    moment = (world.finished_at(done[-1][0].id) if done else None) or datetime(season, 7, 1, tzinfo=UTC)
+    moment = finishes.end(count - 1) if done else datetime(season, 7, 1, tzinfo=UTC)
     update = iso(moment.replace(hour=0, minute=0, second=0, microsecond=0), UTC)
     return [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]
