@@ -26,7 +26,9 @@ SIZES = {  # kind -> entries kept (about the size of one entry)
     "sections": 32,  # detail arrays of a finished fixture (~130 kB)
     "lines": 64,  # the players' numbers of a match in play at one minute (~20 kB)
     "state-json": 32,  # a finished fixture with details, as JSON text (~130 kB)
-    "contrib": 64,  # one finished fixture's numbers, added once to its season's sums (~12 kB)
+    "contrib": 16,  # one finished fixture's numbers, added once to its season's sums (~12 kB); asked again only
+    # when sums are redone from the first result (an earlier moment): no hit in 30 rehearsed days at 64, which
+    # filled over the first week (0.8 MB)
     "standings": 16,  # a league-season table after n results (~30 kB)
     "season-numbers": 16,  # a league-season's player totals after n results (~0.3 MB)
     "season-latest": 32,  # per league-season, the newest of those totals: the next is summed from it
