@@ -20,11 +20,15 @@ from typing import Any
 # the season sums and the standings after each result filled caches sized for a whole season.
 SIZES = {  # kind -> entries kept (about the size of one entry)
     "items": 1024,  # a fixture's /fixtures item and its JSON, with when it changes (~4 kB; re-rendered in 30 us)
+    "timelines": 1024,  # a fixture's outcome and period boundaries (~1.2 kB; simulated again in 0.2 ms)
+    "finishes": 64,  # per league-season, when each fixture finishes and its score (~7 kB; ~70 ms for 380 fixtures)
     "details": 64,  # match sheets of one fixture (~55 kB)
     "sections": 32,  # detail arrays of a finished fixture (~130 kB)
     "lines": 64,  # the players' numbers of a match in play at one minute (~20 kB)
     "state-json": 32,  # a finished fixture with details, as JSON text (~130 kB)
-    "contrib": 64,  # one finished fixture's numbers, added once to its season's sums (~12 kB)
+    "contrib": 16,  # one finished fixture's numbers, added once to its season's sums (~12 kB); asked again only
+    # when sums are redone from the first result (an earlier moment): no hit in 30 rehearsed days at 64, which
+    # filled over the first week (0.8 MB)
     "standings": 16,  # a league-season table after n results (~30 kB)
     "season-numbers": 16,  # a league-season's player totals after n results (~0.3 MB)
     "season-latest": 32,  # per league-season, the newest of those totals: the next is summed from it

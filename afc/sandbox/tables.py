@@ -2,23 +2,70 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from afc.sandbox.catalog import LEAGUE_BY_ID, UCL
 from afc.sandbox.render import iso
 from afc.sandbox.schedule import Fixture
 from afc.sandbox.truth import Truth
 
+EPOCH, MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+Result = tuple[Fixture, tuple[int, int]]  # a finished fixture and its final score (home, away)
 
-def finished(world: Truth, league_id: int, season: int, at: datetime) -> list[Fixture]:
-    """Fixtures of a league-season that reached FT/AET/PEN by `at`, in the order they finished."""
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+@dataclass(frozen=True)
+class Finishes:
+    """A league-season's fixtures that reach FT/AET/PEN, in the order they do, with when and their final score.
+
+    Standings, season sums and /players ask which fixtures had finished by now on each call: worked out from
+    each fixture's outcome, that needed every outcome of the season at hand (and kept them all, 1.2 kB a
+    fixture). This is the whole answer for any moment in a few kB per league-season.
+    """
+
+    ends: array  # microseconds since the epoch, ascending
+    fixtures: tuple[Fixture, ...]
+    goals: bytes  # the home and the away side's final goals of each fixture in turn
+
+    def count(self, at: datetime) -> int:
+        """How many had finished by `at`."""
+        return bisect_right(self.ends, _micros(at))
+
+    def end(self, index: int) -> datetime:
+        """When the `index`th to finish did."""
+        return EPOCH + self.ends[index] * MICROSECOND
+
+    def results(self, count: int) -> list[Result]:
+        """The first `count` to finish, with their final score."""
+        return [(fx, (self.goals[2 * i], self.goals[2 * i + 1])) for i, fx in enumerate(self.fixtures[:count])]
+
+
+def finishes(world: Truth, league_id: int, season: int) -> Finishes:
+    """The league-season's `Finishes` (cached per league-season)."""
+    return world.memo.remember("finishes", (league_id, season), lambda: _finishes(world, league_id, season))
+
+
+def _finishes(world: Truth, league_id: int, season: int) -> Finishes:
     done = []
     for fx in world.fixtures(league_id, season):
         end = world.finished_at(fx.id)
-        if end is not None and end <= at:
-            done.append((end, fx))
-    return [fx for _, fx in sorted(done, key=lambda pair: (pair[0], pair[1].id))]
+        if end is not None:
+            done.append((_micros(end), fx.id, fx))
+    done.sort(key=lambda row: row[:2])
+    return Finishes(array("q", (end for end, _, _ in done)), tuple(fx for _, _, fx in done),
+                    bytes(goals for _, _, fx in done for goals in world.outcome(fx.id).final))
+
+
+def finished(world: Truth, league_id: int, season: int, at: datetime) -> list[Fixture]:
+    """Fixtures of a league-season that reached FT/AET/PEN by `at`, in the order they finished."""
+    done = finishes(world, league_id, season)
+    return list(done.fixtures[:done.count(at)])
 
 
 @dataclass
@@ -62,13 +109,12 @@ def _groups(world: Truth, league_id: int, season: int) -> dict[str, list[int]]:
     return dict(sorted(groups.items()))
 
 
-def _table(world: Truth, league_id: int, season: int, fixtures: list[Fixture]) -> dict[str, list[Record]]:
+def _table(world: Truth, league_id: int, season: int, results: list[Result]) -> dict[str, list[Record]]:
     groups = _groups(world, league_id, season)
     records = {team: Record(team, group) for group, teams in groups.items() for team in teams}
-    for fx in fixtures:
+    for fx, (home, away) in results:
         if league_id == UCL and not fx.group:
             continue
-        home, away = world.outcome(fx.id).final
         records[fx.home_id].add(records[fx.home_id].home, home, away)
         records[fx.away_id].add(records[fx.away_id].away, away, home)
     tables: dict[str, list[Record]] = {}
@@ -107,16 +153,18 @@ def _rows(world: Truth, league_id: int, rows: list[Record], before: dict[int, in
 
 def standings(world: Truth, league_id: int, season: int, at: datetime) -> list[list[dict]]:
     """The `league.standings` lists of a league-season as of `at` (cached per number of results)."""
-    done = finished(world, league_id, season, at)
-    return world.memo.remember("standings", (league_id, season, len(done)),
-                               lambda: _standings(world, league_id, season, done))
+    done = finishes(world, league_id, season)
+    count = done.count(at)
+    return world.memo.remember("standings", (league_id, season, count),
+                               lambda: _standings(world, league_id, season, done, count))
 
 
-def _standings(world: Truth, league_id: int, season: int, done: list[Fixture]) -> list[list[dict]]:
-    last_round = done[-1].round if done else None
-    earlier = [fx for fx in done if fx.round != last_round]
+def _standings(world: Truth, league_id: int, season: int, finishes: Finishes, count: int) -> list[list[dict]]:
+    done = finishes.results(count)
+    last_round = done[-1][0].round if done else None
+    earlier = [result for result in done if result[0].round != last_round]
     before = {r.team_id: rank for rows in _table(world, league_id, season, earlier).values()
               for rank, r in enumerate(rows, start=1)}
-    moment = (world.finished_at(done[-1].id) if done else None) or datetime(season, 7, 1, tzinfo=UTC)
+    moment = finishes.end(count - 1) if done else datetime(season, 7, 1, tzinfo=UTC)
     update = iso(moment.replace(hour=0, minute=0, second=0, microsecond=0), UTC)
     return [_rows(world, league_id, rows, before, update) for rows in _table(world, league_id, season, done).values()]

@@ -41,9 +41,6 @@ class Truth:
         self._coaches: dict[int, Coach] = {}
         self._fixtures: dict[tuple[int, int], list[Fixture]] = {}
         self._by_id: dict[int, Fixture] = {}
-        self._outcomes: dict[int, Outcome] = {}
-        self._timelines: dict[int, Timeline] = {}
-        self._over_by: dict[int, datetime] = {}
         self._lock = threading.RLock()
         self.cache: dict = {}  # small, bounded by the world's clubs and seasons: loans, spells
         self.memo = Memo()  # large results, least recently used first out
@@ -243,29 +240,29 @@ class Truth:
         return home.attack + fh, home.defence + fh, away.attack + fa, away.defence + fa
 
     def _score(self, fx: Fixture, first_leg: Fixture | None) -> Score:
-        oc = self._outcome(fx, first_leg)
+        oc = self._timeline(fx, first_leg).outcome
         return oc.final[0], oc.final[1], oc.shootout
 
-    def _outcome(self, fx: Fixture, first_leg: Fixture | None) -> Outcome:
-        if fx.id not in self._outcomes:
-            leg = None
-            if first_leg is not None:
-                home, away = self._outcome(first_leg, None).final
-                leg = (away, home)  # the first leg seen from this fixture's home and away team
-            self._outcomes[fx.id] = simulate(self.seed, fx, self.ratings(fx), leg)
-        return self._outcomes[fx.id]
+    def _timeline(self, fx: Fixture, first_leg: Fixture | None) -> Timeline:
+        # Kept for about a match day's fixtures (memo.SIZES): kept for every fixture ever asked, a long-running
+        # sandbox ended up holding the season of every league it was asked about (1.2 kB a fixture).
+        return self.memo.remember("timelines", fx.id, lambda: Timeline(self._simulate(fx, first_leg)))
+
+    def _simulate(self, fx: Fixture, first_leg: Fixture | None) -> Outcome:
+        leg = None
+        if first_leg is not None:
+            home, away = self._timeline(first_leg, None).outcome.final
+            leg = (away, home)  # the first leg seen from this fixture's home and away team
+        return simulate(self.seed, fx, self.ratings(fx), leg)
 
     def outcome(self, fixture_id: int) -> Outcome:
         """The fixture's result model (goals with minutes, extra time, shootout)."""
-        fx = self.known_fixture(fixture_id)
-        first = self.known_fixture(fx.first_leg) if fx.first_leg else None
-        return self._outcome(fx, first)
+        return self.timeline(fixture_id).outcome
 
     def timeline(self, fixture_id: int) -> Timeline:
-        """The fixture's period boundaries."""
-        if fixture_id not in self._timelines:
-            self._timelines[fixture_id] = Timeline(self.outcome(fixture_id))
-        return self._timelines[fixture_id]
+        """The fixture's period boundaries (and its `outcome`)."""
+        fx = self.known_fixture(fixture_id)
+        return self._timeline(fx, self.known_fixture(fx.first_leg) if fx.first_leg else None)
 
     def livescore(self, fixture_id: int) -> bool:
         """False for leagues whose fixtures stay NS until the result is entered."""
@@ -279,11 +276,7 @@ class Truth:
         """A moment from which the fixture is no longer played: its kickoff plus its match's full length (by then
         its phase is final, abandoned, cancelled or postponed). A live answer skips these without working
         out their phase: it is asked of every fixture of the last four hours on each poll."""
-        over = self._over_by.get(fixture_id)
-        if over is None:
-            over = self._over_by[fixture_id] = (
-                self.known_fixture(fixture_id).kickoff + timedelta(seconds=self.timeline(fixture_id).end))
-        return over
+        return self.known_fixture(fixture_id).kickoff + timedelta(seconds=self.timeline(fixture_id).end)
 
     def finished_at(self, fixture_id: int) -> datetime | None:
         """When the fixture reaches FT/AET/PEN (None if cancelled or abandoned)."""
