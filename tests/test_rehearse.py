@@ -204,6 +204,7 @@ def test_the_default_database_is_a_throwaway_file_in_the_data_directory(tmp_path
     assert report.database == f"sqlite:///{expected}" and expected.is_file()
     assert (expected.parent / "rehearse.log").is_file()
     assert report.ok, report.reasons
+    assert 0 < report.days[0].cpu_seconds <= report.cpu_seconds + 0.1
 
 
 def test_three_days_with_typical_faults(db_url, tmp_path):
@@ -214,6 +215,8 @@ def test_three_days_with_typical_faults(db_url, tmp_path):
     # Every call afc's ledger counted reached the sandbox, which counts its faulted answers too (issue #16: they
     # differed by the 5xx, 429s, timeouts and dropped connections it answered without counting them).
     assert all(d.sandbox_calls == d.calls <= d.limit for d in report.days)
+    assert all(d.cpu_seconds > 0 for d in report.days)
+    assert sum(d.cpu_seconds for d in report.days) <= report.cpu_seconds + 0.3  # each day's share, rounded
     assert sum(d.failures.get(kind, 0) for d in report.days for kind in ("500", "502", "503", "429")) > 0
     assert not any(d.failures.get("traceback") for d in report.days)
     # Coverage no longer decays on days without matches (docs/rehearse.md): every rule holds.

@@ -27,6 +27,7 @@ class DayReport:
     lost: bool
     spent_at: datetime | None = None  # when the day's last call of the limit was answered
     rss_mb: float = 0.0
+    cpu_seconds: float = 0.0  # the run's user + system CPU during this day (every job, the sandbox, the measuring)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""

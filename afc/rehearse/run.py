@@ -161,11 +161,14 @@ def _cut(relay: Relay, disruption: Disruption, sim: Simulation, record: Callable
 def _days(options: Options, sim: Simulation, hosts: list[Host], meter: Meter, events: list[Event], db_url: str,
           config: JobConfig, progress: Callable[[int, int, DayReport], None] | None) -> list[DayReport]:
     reports: list[DayReport] = []
+    cpu = [time.process_time()]
 
     def measure() -> None:
         meter.sandbox.api.requests.clear()  # the sandbox's request log (for tests) would grow to 100,000 entries
         day = utc_day(sim.clock.now() - EPSILON)
         reports.append(_measure(day, options, meter, events, db_url, config, sim.clock.now()))
+        reports[-1].cpu_seconds = round(time.process_time() - cpu[0], 1)
+        cpu[0] = time.process_time()
         if progress is not None:
             progress(len(reports), options.days, reports[-1])
 

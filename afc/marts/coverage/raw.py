@@ -1,7 +1,11 @@
 """The raw archive as coverage reads it: the latest whole-season fetch of an endpoint for a league season.
 
-Lookups go through the `responses_league_season_idx` index (migration 0003), so their cost follows
-the responses of that one league season, not the archive's size.
+A whole-season call names only the league and season (and the time zone, or a page of the answer): any other
+parameter narrows it. Lookups go through a partial index of exactly those calls that succeeded
+(`responses_season_call_idx`, migration 0016), so their cost follows the whole-season calls of that one
+league season. The index of every call by league and season (0003) let them walk each daily `date=` call
+of the season, newest first, reading its row — on SQLite past the stored body — to find a season's odds
+list fetched weeks before: a lookup grew by the day (155 µs after 30 days, 7 µs now).
 """
 
 from __future__ import annotations
@@ -10,29 +14,26 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import cast
 
-from afc.api.endpoints import ENDPOINTS
 from afc.db import Database, among, as_datetime
 from afc.marts.coverage.model import RawRun
 
 # The coverage endpoint → the API endpoint whose `league`+`season` call returns the whole season.
 SEASON_CALLS = {"fixtures": "fixtures", "standings": "standings", "teams": "teams", "players": "players",
                 "injuries": "injuries", "odds": "odds", "top_scorers": "players/topscorers"}
-# Parameters that do not narrow the answer: the call still returns the whole season.
-NOT_FILTERS = {"league", "season", "timezone", "page"}
-
-LATEST = """
-SELECT fetched_at FROM raw.responses
-WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
-  AND status = 200 AND errors IS NULL AND params->>'page' IS NULL{filters}
-ORDER BY fetched_at DESC LIMIT 1"""
-RUN = """
-SELECT id, results, paging_current, paging_total FROM raw.responses
-WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
-  AND status = 200 AND errors IS NULL AND fetched_at >= %(since)s{filters}"""
-EMPTY = """
-SELECT count(*), max(fetched_at) FROM raw.responses
-WHERE endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s
-  AND status = 200 AND errors IS NULL AND results = 0 AND params->>'page' IS NULL{filters}"""
+# A successful call naming nothing but these: it returns the whole season. The text of each predicate is the
+# partial index's own (migration 0016): the planners use the index only for a query that repeats it.
+WHOLE_SEASON = {
+    "sqlite": "status = 200 AND errors IS NULL "
+              "AND json_remove(params, '$.league', '$.season', '$.timezone', '$.page') = '{}'",
+    "postgres": "status = 200 AND errors IS NULL AND (params - '{league,season,timezone,page}'::text[]) = '{}'::jsonb",
+}
+SEASON = "endpoint = %(endpoint)s AND params->>'league' = %(league)s AND params->>'season' = %(season)s AND "
+LATEST = "SELECT fetched_at FROM raw.responses WHERE " + SEASON + """{whole}
+  AND params->>'page' IS NULL ORDER BY fetched_at DESC LIMIT 1"""
+RUN = "SELECT id, results, paging_current, paging_total FROM raw.responses WHERE " + SEASON + """{whole}
+  AND fetched_at >= %(since)s"""
+EMPTY = "SELECT count(*), max(fetched_at) FROM raw.responses WHERE " + SEASON + """{whole}
+  AND results = 0 AND params->>'page' IS NULL"""
 # The newest all-league (or this league's) `date=` call: it answers every fixture or injury of that day.
 # Walked newest first on the (endpoint, fetched_at) index, stopping at the first match or at `after`
 # (live ticks share the endpoint; a max() would read all of them).
@@ -46,16 +47,14 @@ QUARANTINED = "SELECT count(*) FROM ops.quarantine WHERE raw_id {ids}"
 
 
 @lru_cache(maxsize=16)
-def _sql(template: str, endpoint: str) -> str:
-    # The parameter names come from afc.api.endpoints (code, not input): each must be absent from the call.
-    filters = sorted(ENDPOINTS[endpoint].params - NOT_FILTERS)
-    return template.format(filters="".join(f" AND params->>'{name}' IS NULL" for name in filters))
+def _sql(template: str, backend: str) -> str:
+    return template.replace("{whole}", WHOLE_SEASON[backend])
 
 
 def empty_answers(db: Database, endpoint: str, league: int, season: int) -> tuple[int, datetime | None]:
     """How many successful whole-season calls of `endpoint` answered an empty list, and the newest one."""
     api = SEASON_CALLS[endpoint]
-    row = db.fetchone(_sql(EMPTY, api), {"endpoint": api, "league": str(league), "season": str(season)})
+    row = db.fetchone(_sql(EMPTY, db.backend), {"endpoint": api, "league": str(league), "season": str(season)})
     return (int(row[0]), as_datetime(row[1])) if row else (0, None)
 
 
@@ -71,10 +70,10 @@ def latest_run(db: Database, endpoint: str, league: int, season: int) -> RawRun 
     """The newest successful `league`+`season` call of `endpoint` with every page fetched after it."""
     api = SEASON_CALLS[endpoint]
     keys = {"endpoint": api, "league": str(league), "season": str(season)}
-    first = db.fetchone(_sql(LATEST, api), keys)
+    first = db.fetchone(_sql(LATEST, db.backend), keys)
     if first is None:
         return None
-    rows = db.fetchall(_sql(RUN, api), keys | {"since": first[0]})  # as stored: exact on both backends
+    rows = db.fetchall(_sql(RUN, db.backend), keys | {"since": first[0]})  # as stored: exact on both backends
     ids = [int(r[0]) for r in rows]
     test, params = among(db, ids)
     quarantined = db.fetchone(QUARANTINED.format(ids=test), params) if ids else None
