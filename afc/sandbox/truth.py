@@ -8,8 +8,10 @@ of this; `world.World` joins the two.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Self
+from typing import Any, Self, cast
 
 from afc.sandbox.catalog import DOMESTIC, EXTRA_LEAGUES, LEAGUE_BY_ID, LEAGUES, UCL, UCL_QUOTA, LeagueDef
 from afc.sandbox.clubs import Team, Venue, build_clubs
@@ -25,6 +27,24 @@ from afc.sandbox.timeline import Phase, Timeline, finished_at, phase
 def season_year(at: datetime) -> int:
     """The European season running at `at`: season Y runs from July Y to June Y+1."""
     return at.year if at.month >= 7 else at.year - 1
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """Positions of a league-season's fixtures ordered by one key (a kickoff, a date), to find a range by bisecting."""
+
+    keys: list[Any]
+    positions: list[int]
+
+    @classmethod
+    def of(cls, values: list[Any]) -> Sorted:
+        order = sorted(range(len(values)), key=values.__getitem__)
+        return cls([values[i] for i in order], order)
+
+    def within(self, low: Any, high: Any, *, closed: bool = True) -> list[int]:
+        """Positions whose key is in [low, high] ([low, high) unless `closed`)."""
+        end = bisect_right(self.keys, high) if closed else bisect_left(self.keys, high)
+        return self.positions[bisect_left(self.keys, low):end]
 
 
 class Truth:
@@ -224,14 +244,36 @@ class Truth:
             raise KeyError(fixture_id)
         return fx
 
+    def _sorted(self, league_id: int, season: int, by: str) -> Sorted:
+        """The league-season's fixtures ordered by kickoff, or by the dates they show (`by`: kickoff, kickoff_day,
+        shown_day); kept for the world's league-seasons (a few kB each), as their fixtures are."""
+        key = ("sorted", league_id, season, by)
+        if key not in self.cache:
+            fixtures = self.fixtures(league_id, season)
+            values: list[Any] = [fx.kickoff for fx in fixtures] if by == "kickoff" else \
+                [fx.kickoff.date() for fx in fixtures] if by == "kickoff_day" else \
+                [(fx.planned or fx.kickoff).date() for fx in fixtures]
+            self.cache[key] = Sorted.of(values)
+        return cast(Sorted, self.cache[key])
+
     def fixtures_between(self, start: datetime, end: datetime, leagues: list[int] | None = None) -> list[Fixture]:
         """Fixtures (of any league, or of `leagues`) with kickoff in [start, end), by kickoff."""
         found = []
         for league_id in leagues or self.leagues:
             for season in self.seasons(league_id):
                 if date(season, 7, 1) <= end.date() and start.date() <= date(season + 1, 7, 31):
-                    found += [fx for fx in self.fixtures(league_id, season) if start <= fx.kickoff < end]
+                    fixtures = self.fixtures(league_id, season)
+                    found += [fixtures[i] for i in self._sorted(league_id, season, "kickoff").within(
+                        start, end, closed=False)]
         return sorted(found, key=lambda f: (f.kickoff, f.id))
+
+    def fixtures_dated(self, league_id: int, season: int, first: date, last: date) -> list[Fixture]:
+        """The league-season's fixtures played or shown (a postponed one shows its old date) on a day in
+        [first, last], in their order by kickoff."""
+        positions = set(self._sorted(league_id, season, "kickoff_day").within(first, last))
+        positions.update(self._sorted(league_id, season, "shown_day").within(first, last))
+        fixtures = self.fixtures(league_id, season)
+        return [fixtures[i] for i in sorted(positions)]
 
     def ratings(self, fx: Fixture) -> tuple[float, float, float, float]:
         """(home attack, home defence, away attack, away defence) for this fixture's season."""

@@ -37,15 +37,11 @@ def _season_fixtures(q: Query, leagues: Iterable[int], season: int | None) -> li
 def _near(q: Query, first: date, last: date) -> list[Fixture]:
     """Fixtures whose shown date can fall in [first, last] (postponed ones show their old date)."""
     pool = []
+    margin, day = timedelta(days=40), timedelta(days=1)  # postponed fixtures show a date weeks from their kickoff
     for league in q.world.league_defs:
         for season in q.world.seasons(league.id):
-            margin = timedelta(days=40)  # postponed fixtures show a date weeks from their kickoff
             if date(season, 7, 1) <= last + margin and first - margin <= date(season + 1, 7, 31):
-                for fx in q.world.fixtures(league.id, season):
-                    shown = (fx.planned or fx.kickoff).date()
-                    if first - timedelta(days=1) <= shown <= last + timedelta(days=1) or \
-                            first - timedelta(days=1) <= fx.kickoff.date() <= last + timedelta(days=1):
-                        pool.append(fx)
+                pool += q.world.fixtures_dated(league.id, season, first - day, last + day)
     return pool
 
 
