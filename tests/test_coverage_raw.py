@@ -79,3 +79,22 @@ def test_each_look_up_goes_through_the_season_call_index(db):
     for query in (LATEST, RUN, EMPTY):
         plan = " ".join(str(row[-1]) for row in db.fetchall(explain + _sql(query, db.backend), keys))
         assert any(name in plan for name in indexes), plan
+
+
+def test_season_counts_over_fixtures_read_only_the_index_on_sqlite(sqlite_url):
+    """FIXTURES, PLAYED_SINCE, SEASON_TEAMS and DETAILS read a season's fixtures from the index (their status,
+    updated_at and sides follow its key), not from each fixture's row."""
+    from afc.db import connect
+    from afc.db.sqlite import translate
+    from afc.marts.coverage.measure import DETAILS, FIXTURES, PLAYED_SINCE, SEASON_TEAMS
+
+    db = connect(sqlite_url)
+    try:
+        keys = SEASON_KEYS | {"since": NOW, "rechecks": 3} | {f"promised_{p}": True
+                                                            for p in ("events", "lineups", "statistics", "players")}
+        for query in (FIXTURES, PLAYED_SINCE, SEASON_TEAMS, DETAILS):
+            plan = [str(row[-1]) for row in db.fetchall("EXPLAIN QUERY PLAN " + translate(query), keys)]
+            scans = [step for step in plan if "core_fixtures" in step or step.startswith(("SEARCH f", "SCAN f"))]
+            assert scans and all("COVERING INDEX core_fixtures_league_season_idx" in s for s in scans), plan
+    finally:
+        db.close()

@@ -11,3 +11,12 @@ CREATE INDEX raw_responses_season_call_idx
       AND json_remove(params, '$.league', '$.season', '$.timezone', '$.page') = '{}';
 -- Nothing else read the index of every call by league and season: one index fewer to write per response.
 DROP INDEX raw_responses_league_season_idx;
+
+-- Coverage's counts over a league season's fixtures (held, the newest change, the first change to a played one,
+-- the finished ones joined to their details, the teams) read each fixture's row for its status, updated_at and
+-- sides: they now come from this index (the same key, and those columns after it). A 30-day rehearsal's
+-- season of 380 fixtures: 93 -> 38 us, 134 -> 45, 968 -> 418 and 336 -> 146 us per query. PostgreSQL keeps
+-- its index: its fixture rows are small heap tuples, and an index on updated_at would end its HOT updates.
+DROP INDEX core_fixtures_league_season_idx;
+CREATE INDEX core_fixtures_league_season_idx
+    ON core_fixtures (league_id, season, kickoff_at, status_group, updated_at, home_team_id, away_team_id);
