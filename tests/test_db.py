@@ -63,6 +63,20 @@ def test_null_changes_are_detected(db):
     assert changed.updated == 1 and back.updated == 1
 
 
+def test_first_columns_are_written_by_the_insert_only(db):
+    """A `first` column takes its value when the row is inserted; an existing row keeps its own, and a value
+    that differs only there neither counts as a change nor is written."""
+    code = lambda name, value: TableRows("core.teams", ("id",), [{"id": 1, "name": name, "code": value}],  # noqa: E731
+                                         first=("code",))
+    with db.transaction():
+        inserted = apply(db, code("A", "AAA"), META)
+        same = apply(db, code("A", "BBB"), META | {"raw_id": 2})
+        renamed = apply(db, code("A2", None), META | {"raw_id": 3})
+    assert [(c.inserted, c.updated, c.unchanged) for c in (inserted, same, renamed)] == [(1, 0, 0), (0, 0, 1),
+                                                                                          (0, 1, 0)]
+    assert db.fetchone("SELECT name, code, raw_id FROM core.teams") == ("A2", "AAA", 3)
+
+
 def test_replace_scope_deletes_rows_that_left_the_set(db):
     with db.transaction():
         apply(db, TableRows("core.leagues", ("id",), [{"id": 39}]), META)
