@@ -134,6 +134,12 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Any]:
 
 def dump_json(value: Any) -> str | None:
     """Canonical JSON text: the same value always gives the same string (delta detection)."""
+    data = json_bytes(value)
+    return None if data is None else data.decode()
+
+
+def json_bytes(value: Any) -> bytes | None:
+    """`dump_json`'s text as UTF-8 bytes (SQLite reads them as that text without a str made and encoded again)."""
     if value is None:
         return None
     data = _canonical(value)
@@ -141,7 +147,7 @@ def dump_json(value: Any) -> str | None:
     # text and a one-byte search runs at memory speed: the six-byte one only runs when there is one.
     if b"\\" in data and b"\\u0000" in data:
         data = _canonical(without_nul(value))
-    return data.decode()
+    return data
 
 
 # orjson writes what `_reference` writes (sorted keys, no spaces, UTF-8 kept), several times faster, except

@@ -41,11 +41,12 @@ class Counts:
 
 @lru_cache(maxsize=512)
 def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool,
-               first: tuple[str, ...] = ()) -> str:
+               first: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> str:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe); positional parameters
     (`values`): both drivers bind a tuple several times faster than a dict of names. `first`: columns only an
-    inserted row takes (see TableRows.first)."""
-    return _conflict(f"VALUES ({marks(len(columns + META))})", table, columns, key, stub, first=first)
+    inserted row takes (see TableRows.first); `texts`: columns sent as UTF-8 bytes, cast to text (SQLite)."""
+    cells = ", ".join("CAST(%s AS TEXT)" if c in texts else "%s" for c in columns)
+    return _conflict(f"VALUES ({cells}, {marks(len(META))})", table, columns, key, stub, first=first)
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,9 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
         from afc.db.sqlite import parameters  # here: a PostgreSQL process need not load sqlite3
 
         before = _where_in(db, batch.table, batch.key, batch.key, keys)  # in-process: cheaper than anything else
-        sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub, batch.first)
-        changed = db.executemany(sql, parameters(batch.rows, batch.columns, tuple(meta[m] for m in META)))
+        rows, texts = parameters(batch.rows, batch.columns, tuple(meta[m] for m in META))
+        changed = db.executemany(upsert_sql(batch.table, batch.columns, batch.key, batch.stub, batch.first, texts),
+                                 rows)
         inserted = len(set(keys) - before)
         updated = max(0, changed - inserted)
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
