@@ -290,3 +290,21 @@ def test_translate_remembers_short_texts_only() -> None:
         listed = f"SELECT id FROM core.fixtures WHERE id IN ({', '.join(['%s'] * count)})"
         assert translate(listed) == f"SELECT id FROM core_fixtures WHERE id IN ({', '.join(['?'] * count)})"
     assert lite._cached.cache_info().currsize - before < 20  # (other threads of the process may translate too)
+
+
+def test_postgres_prepares_a_statement_at_its_first_run_and_still_runs_scripts(pg_url):
+    """afc's statements are prepared the first time they run (the server parses each once, not five times
+    first); a script of several statements (a migration) still runs, unprepared; a read-only connection (MCP's
+    queries, each of its own) prepares as psycopg does by default."""
+    db = connect(pg_url)
+    read_only = connect(pg_url, read_only=True)
+    try:
+        db.run_script("CREATE TABLE t (n integer); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+        assert db.fetchall("SELECT n FROM t WHERE n > %s ORDER BY n", (0,)) == [(1,), (2,)]
+        statements = db.fetchall("SELECT statement FROM pg_prepared_statements")
+        assert [s for (s,) in statements if "FROM t WHERE n >" in s]
+        assert read_only.fetchall("SELECT n FROM t WHERE n > %s ORDER BY n", (1,)) == [(2,)]
+        assert read_only.fetchall("SELECT count(*) FROM pg_prepared_statements") == [(0,)]
+    finally:
+        read_only.close()
+        db.close()

@@ -56,6 +56,10 @@ class PostgresDatabase:
         if read_only:
             conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
             conn.execute("SET default_transaction_read_only = on")  # and statements in autocommit
+        else:
+            # afc's statements are constants run again and again (a step, a tick, a replayed response): prepared at
+            # their first run, not their sixth, so the server does not parse each of them five times first.
+            conn.prepare_threshold = 0
         return cls(conn, url, display_tz)
 
     @contextmanager
@@ -205,7 +209,7 @@ class PostgresDatabase:
     def run_script(self, script: str) -> None:
         self._flush()
         try:
-            self.conn.execute(script.encode())  # bytes: no placeholder parsing, several statements
+            self.conn.execute(script.encode(), prepare=False)  # bytes: no placeholder parsing, several statements
         except psycopg.Error as exc:
             raise _wrap(exc, script) from None
 
