@@ -59,6 +59,11 @@ class Database(Protocol):
 
     def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
 
+    def prepared_early(self) -> AbstractContextManager[None]:
+        """Inside the block, PostgreSQL prepares a statement at its first run, not its sixth (for a long run of the
+        same statements: a rebuild); SQLite keeps its statement cache as it is."""
+        ...
+
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> AbstractContextManager[list[tuple[Any, ...]]]:
         """Send `sql`, let the block do Python work (no statements) while the server runs it, then put its
         first row into the yielded list. PostgreSQL overlaps the two (pipeline mode); SQLite just runs it."""

@@ -56,10 +56,6 @@ class PostgresDatabase:
         if read_only:
             conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
             conn.execute("SET default_transaction_read_only = on")  # and statements in autocommit
-        else:
-            # afc's statements are constants run again and again (a step, a tick, a replayed response): prepared at
-            # their first run, not their sixth, so the server does not parse each of them five times first.
-            conn.prepare_threshold = 0
         return cls(conn, url, display_tz)
 
     @contextmanager
@@ -177,6 +173,16 @@ class PostgresDatabase:
             return cur.fetchone()
 
     @contextmanager
+    def prepared_early(self) -> Iterator[None]:
+        # Not for every connection: psycopg forgets what it prepared after a DROP or a ROLLBACK, which afc's held
+        # statements (`send`) can meet in one pipeline with a statement prepared before.
+        threshold, self.conn.prepare_threshold = self.conn.prepare_threshold, 0
+        try:
+            yield
+        finally:
+            self.conn.prepare_threshold = threshold
+
+    @contextmanager
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
         found: list[tuple[Any, ...]] = []
         try:
@@ -209,7 +215,7 @@ class PostgresDatabase:
     def run_script(self, script: str) -> None:
         self._flush()
         try:
-            self.conn.execute(script.encode(), prepare=False)  # bytes: no placeholder parsing, several statements
+            self.conn.execute(script.encode())  # bytes: no placeholder parsing, several statements
         except psycopg.Error as exc:
             raise _wrap(exc, script) from None
 

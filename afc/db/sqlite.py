@@ -219,6 +219,10 @@ class SqliteDatabase:
         return [self.fetchall(sql, params) for sql, params in statements]
 
     @contextmanager
+    def prepared_early(self) -> Iterator[None]:
+        yield  # sqlite3 keeps the statements it compiled (its cache of 128): nothing to change
+
+    @contextmanager
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
         row = self.fetchone(sql, params)  # in-process: nothing to overlap
         yield [row] if row is not None else []
