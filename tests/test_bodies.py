@@ -12,7 +12,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from afc.api.body import NotJson, Unparsable, parse
+from afc.api.body import NotJson, Unparsable, has_nul, parse
 from afc.api.client import ApiClient, Request
 from afc.cli import app
 from afc.db import connect
@@ -255,6 +255,14 @@ def test_a_nul_escape_lands_without_the_nul_and_the_archive_keeps_the_text(db_ur
         assert "Eng\\u0000land" in (kept[1] if db.backend == "postgres" else kept[0])
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(("text", "nul"), [
+    ('{"a": "x\\u0000"}', True), ('{"a": "\\u0000"}', True), ('{"a": "\\n\\u00e9"}', False),
+    ('{"a": "u0000"}', False), ('{"a": "\\\\u0000"}', True), ("", False)])
+def test_a_nul_escape_is_found_in_text_and_bytes_alike(text: str, nul: bool) -> None:
+    """The one-byte search for a backslash first changes nothing of what is found."""
+    assert has_nul(text) is nul and has_nul(text.encode()) is nul
 
 
 @pytest.mark.parametrize(("item", "nul"), [('{"name": "Eng\\u0000land"}', True), ('{"name": "England"}', False)])

@@ -128,6 +128,25 @@ def test_first_sight_minutes_are_what_python_computes_on_both_backends(db: Datab
     assert seen == {at}
 
 
+def test_first_sight_travels_with_the_details_insert_where_the_batch_holds_the_fixture() -> None:
+    """The mark rides on the details rows as columns only an INSERT writes, for the fixtures whose full row (and
+    so the kickoff core will hold) the batch carries; a fixture known only as a stub is left to the UPDATE."""
+    from afc.collect.firstseen import MARKS, marked
+    from afc.transform.model import TableRows
+
+    at = KICKOFF - timedelta(minutes=25)
+    fixtures = TableRows("core.fixtures", ("id",), [{"id": 1, "kickoff_at": KICKOFF}, {"id": 3, "kickoff_at": None}])
+    stubs = TableRows("core.fixtures", ("id",), [{"id": 2}], stub=True)
+    details = TableRows("core.fixture_details", ("fixture_id",), [{"fixture_id": n, "final": True} for n in (1, 2, 3)])
+    tables = [stubs, fixtures, details]
+    assert marked(tables, [], at) == tables
+    assert marked(tables, [2], at) == tables  # a stub's kickoff is core's business
+    written = marked(tables, [1, 2, 3], at)[2]
+    assert written.first == MARKS
+    assert [(row["lineups_seen_at"], row["lineups_before_kickoff_min"]) for row in written.rows] == [
+        (at, 25), (None, None), (at, None)]
+
+
 def mark(db: Database) -> tuple[datetime | None, int | None]:
     row = db.fetchall("SELECT lineups_seen_at, lineups_before_kickoff_min FROM core.fixture_details "
                       "WHERE fixture_id = %s", (FIXTURE,))[0]

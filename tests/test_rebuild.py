@@ -165,6 +165,19 @@ def test_dry_run_counts_and_writes_nothing(collected: Collected) -> None:
     assert count(db, "ops.job_runs") == runs_before
 
 
+def test_dry_runs_in_many_batches_then_a_rebuild_on_the_same_connection(collected: Collected) -> None:
+    """Each dry batch rolls back, after which PostgreSQL's driver forgets the statements it prepared (a rebuild
+    prepares them at their first run): the next batches, and a rebuild after, prepare them again and count alike."""
+    db, clock = collected.db, collected.collector.clock
+    wipe(db)
+    dry = [rebuild.rebuild(db, clock, batch_size=2, dry_run=True) for _ in range(2)]
+    done = rebuild.rebuild(db, clock, batch_size=2)
+    wipe(db)
+    again = rebuild.rebuild(db, clock, batch_size=2)
+    assert dry[0].counts == dry[1].counts and dry[0].counts.inserted > 380
+    assert done.counts == again.counts and done.counts.inserted > 380
+
+
 def test_scope_filters(collected: Collected) -> None:
     db, clock, season = collected.db, collected.collector.clock, collected.season
 

@@ -42,8 +42,11 @@ def _constant(name: str) -> Any:
 
 
 def has_nul(text: str | bytes) -> bool:
-    """Whether `text` holds a \\u0000 escape (a search of the whole text: a millisecond for a large answer)."""
-    return b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
+    """Whether `text` holds a \\u0000 escape. API answers rarely hold a backslash at all, and a one-byte search
+    (memchr) runs several times faster than the six-byte one, which runs only when there is one."""
+    if isinstance(text, bytes):
+        return b"\\" in text and b"\\u0000" in text
+    return "\\" in text and "\\u0000" in text
 
 
 def parse(text: str | bytes, nul: bool | None = None) -> Any:

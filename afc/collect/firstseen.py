@@ -2,15 +2,19 @@
 
 A transform cannot know when its response was fetched, so the mark is set here, in the response's
 transaction, from the response's fetch time: the first answer with both starting elevens sets it and
-later ones leave it as it is. A rebuild replays raw in fetch order and so sets the same marks.
+later ones leave it as it is. A rebuild replays raw in fetch order and so sets the same marks. A details
+row the response inserts takes its mark with the INSERT (`marked`); one that existed already gets it by UPDATE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from afc.db import Database, among, as_datetime
+from afc.transform.model import TableRows
 
 KICKOFFS = """
 SELECT d.fixture_id, f.kickoff_at FROM core.fixture_details d JOIN core.fixtures f ON f.id = d.fixture_id
@@ -25,6 +29,7 @@ WHERE f.id = d.fixture_id AND d.lineups_seen_at IS NULL AND d.fixture_id = ANY(%
 MARK = """
 UPDATE core.fixture_details SET lineups_seen_at = %(at)s, lineups_before_kickoff_min = %(before)s
 WHERE fixture_id = %(id)s AND lineups_seen_at IS NULL"""
+MARKS = ("lineups_seen_at", "lineups_before_kickoff_min")
 
 
 def mark_lineups(db: Database, fixture_ids: Iterable[int], at: datetime) -> int:
@@ -49,6 +54,28 @@ def send_lineup_marks(db: Database, fixture_ids: Iterable[int], at: datetime) ->
         db.send(MARK_ALL, {"at": at, "ids": ids})
     elif ids:
         mark_lineups(db, ids, at)
+
+
+def marked(tables: list[TableRows], fixture_ids: Iterable[int], at: datetime) -> list[TableRows]:
+    """`tables` with the details rows of `fixture_ids` (confirmed lineups) carrying their mark as columns only an
+    INSERT writes: a row inserted and then marked is written twice (SQLite rewrites the whole row, parts and all).
+    Only where the batch holds the fixture's full row, whose kickoff core holds once it is written; an existing
+    row keeps its mark, or gets one from `mark_lineups` after the upsert, as before."""
+    ids = set(fixture_ids)
+    if not ids:
+        return tables
+    kickoffs = {row["id"]: row["kickoff_at"] for t in tables if t.table == "core.fixtures" and not t.stub
+                for row in t.rows if row["id"] in ids and "kickoff_at" in row}
+    return [_with_marks(t, kickoffs, at) if t.table == "core.fixture_details" and kickoffs else t for t in tables]
+
+
+def _with_marks(rows: TableRows, kickoffs: dict[int, Any], at: datetime) -> TableRows:
+    if not any(row["fixture_id"] in kickoffs for row in rows.rows):
+        return rows
+    blank = dict.fromkeys(MARKS)
+    return replace(rows, first=rows.first + MARKS, rows=[
+        row | ({MARKS[0]: at, MARKS[1]: _minutes_before(as_datetime(kickoffs[row["fixture_id"]]), at)}
+               if row["fixture_id"] in kickoffs else blank) for row in rows.rows])
 
 
 def _minutes_before(kickoff: datetime | None, at: datetime) -> int | None:

@@ -56,11 +56,13 @@ BODIES = {
 # the server and parsed by the client. A transform that reads their content must drop them from here.
 SLIM_PARTS = ("players", "events")
 # Which archived bodies are read slim: /fixtures answers by fixture id (the ones with details), kept as jsonb whose
-# `response` is a list; not with --check-drift (the observer walks every member). The body's items and the rest of
-# it (`envelope`) are taken once (OFFSET 0: not inlined), as each use of `body` would read and decompress it again.
+# `response` is a list; not with --check-drift (the observer walks every member). The body is read and decompressed
+# once (`#> '{}'` hands back the value itself, decompressed; OFFSET 0: not inlined), as each use of `r.body` would
+# read it again; its items and the rest of it (`envelope`) are taken from that.
 SLIM_WHEN = "r.endpoint = 'fixtures' AND (r.params ? 'ids' OR r.params ? 'id')"
-SLIM_ROWS = ("SELECT y.items, CASE WHEN jsonb_typeof(y.items) = 'array' THEN r.body - 'response' END AS envelope"
-             " FROM (SELECT r.body -> 'response' AS items WHERE {when} OFFSET 0) AS y OFFSET 0")
+SLIM_ROWS = ("SELECT y.items, CASE WHEN jsonb_typeof(y.items) = 'array' THEN y.body - 'response' END AS envelope"
+             " FROM (SELECT b.body -> 'response' AS items, b.body FROM (SELECT r.body #> '{{}}' AS body WHERE {when}"
+             " OFFSET 0) AS b OFFSET 0) AS y OFFSET 0")
 # A slim body as text, built by the server from jsonb's own text of every member except the SLIM_PARTS, which
 # become markers of the same kind: `[]` for an empty list, `[0]` for another (values that are not lists stay).
 # String concatenation: a jsonb operator building a new jsonb would unpack every nested value of the parts.
@@ -194,13 +196,14 @@ def rebuild(db: Database, clock: Clock, scope: Scope = Scope(), *, batch_size: i
 def _replay_all(db: Database, clock: Clock, scope: Scope, batch_size: int, report: RebuildReport,
                 run_id: int | None) -> None:
     started, logged = time.perf_counter(), 0.0
-    for batch in archived(db, scope, batch_size, slim=not report.check_drift):
-        _replay(db, clock, batch, report, run_id)
-        report.seconds = time.perf_counter() - started
-        if report.seconds - logged >= PROGRESS_EVERY:
-            logged = report.seconds
-            log.info("rebuild: %d responses, %d rows so far (%.0f rows/s)", report.responses, report.rows,
-                     report.rows_per_second)
+    with db.prepared_early():  # the same statements, response after response
+        for batch in archived(db, scope, batch_size, slim=not report.check_drift):
+            _replay(db, clock, batch, report, run_id)
+            report.seconds = time.perf_counter() - started
+            if report.seconds - logged >= PROGRESS_EVERY:
+                logged = report.seconds
+                log.info("rebuild: %d responses, %d rows so far (%.0f rows/s)", report.responses, report.rows,
+                         report.rows_per_second)
     report.seconds = time.perf_counter() - started
 
 

@@ -202,7 +202,7 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
     its items are archived (PostgreSQL then reads JSON parts from there rather than parse them again)."""
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
-    counts += apply_all(db, list(batch.tables()), meta, source)
+    counts += apply_all(db, firstseen.marked(list(batch.tables()), batch.touched.get("lineups", ()), at), meta, source)
     firstseen.send_lineup_marks(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.send(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,

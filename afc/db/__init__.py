@@ -59,6 +59,11 @@ class Database(Protocol):
 
     def fetch_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
 
+    def prepared_early(self) -> AbstractContextManager[None]:
+        """Inside the block, PostgreSQL prepares a statement at its first run, not its sixth (for a long run of the
+        same statements: a rebuild); SQLite keeps its statement cache as it is."""
+        ...
+
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> AbstractContextManager[list[tuple[Any, ...]]]:
         """Send `sql`, let the block do Python work (no statements) while the server runs it, then put its
         first row into the yielded list. PostgreSQL overlaps the two (pipeline mode); SQLite just runs it."""
@@ -134,6 +139,12 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Any]:
 
 def dump_json(value: Any) -> str | None:
     """Canonical JSON text: the same value always gives the same string (delta detection)."""
+    data = json_bytes(value)
+    return None if data is None else data.decode()
+
+
+def json_bytes(value: Any) -> bytes | None:
+    """`dump_json`'s text as UTF-8 bytes (SQLite reads them as that text without a str made and encoded again)."""
     if value is None:
         return None
     data = _canonical(value)
@@ -141,7 +152,7 @@ def dump_json(value: Any) -> str | None:
     # text and a one-byte search runs at memory speed: the six-byte one only runs when there is one.
     if b"\\" in data and b"\\u0000" in data:
         data = _canonical(without_nul(value))
-    return data.decode()
+    return data
 
 
 # orjson writes what `_reference` writes (sorted keys, no spaces, UTF-8 kept), several times faster, except

@@ -173,6 +173,16 @@ class PostgresDatabase:
             return cur.fetchone()
 
     @contextmanager
+    def prepared_early(self) -> Iterator[None]:
+        # Not for every connection: psycopg forgets what it prepared after a DROP or a ROLLBACK, which afc's held
+        # statements (`send`) can meet in one pipeline with a statement prepared before.
+        threshold, self.conn.prepare_threshold = self.conn.prepare_threshold, 0
+        try:
+            yield
+        finally:
+            self.conn.prepare_threshold = threshold
+
+    @contextmanager
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:
         found: list[tuple[Any, ...]] = []
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from afc.db import Backend, Params, dump_json
+from afc.db import Backend, Params, json_bytes
 from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
 from afc.transform.model import Json
 
@@ -47,9 +47,12 @@ sqlite3.register_adapter(datetime, _adapt)
 sqlite3.register_adapter(date, lambda d: d.isoformat())
 
 
-def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """An executemany's parameters: each row's `columns`, then `tail`; a JSON column's values as canonical text
-    (what `afc.db.upsert.encoded` makes of them) and every datetime as the text the adapter would make of it,
+def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple[Any, ...]
+               ) -> tuple[list[tuple[Any, ...]], tuple[str, ...]]:
+    """An executemany's parameters, and the columns sent as UTF-8 bytes of text (the statement casts them to text:
+    `afc.db.upsert.upsert_sql`): each row's `columns`, then `tail`; a JSON column's values as the bytes of canonical
+    text (what `afc.db.upsert.encoded` makes of them: a str would only be encoded again by the driver, a tenth of
+    writing a detailed answer's parts) and every datetime as the text the adapter would make of it,
     each datetime object formatted once (the tail's once for all rows; a transform's rows share one object per
     instant, see Batch.moment). The adapter runs once per value, from C: four per fixture row made a third of
     the upsert's time. One look at each column's types finds both."""
@@ -57,14 +60,16 @@ def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple
     tail = tuple(utc_text(value) if type(value) is datetime else value for value in tail)
     pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     found: list[Any] = list(zip(*map(pick, rows), strict=True))
+    as_bytes = []
     for at, column in enumerate(found):
         kinds = set(map(type, column))
         if any(issubclass(kind, Json) for kind in kinds):
-            found[at] = column = [dump_json(value.value) if isinstance(value, Json) else value for value in column]
+            found[at] = column = [json_bytes(value.value) if isinstance(value, Json) else value for value in column]
+            as_bytes.append(columns[at])
         if datetime in kinds:
             found[at] = [_text(value, texts) if type(value) is datetime else value for value in column]
     count = len(rows)
-    return list(zip(*found, *(repeat(value, count) for value in tail), strict=True))
+    return list(zip(*found, *(repeat(value, count) for value in tail), strict=True)), tuple(as_bytes)
 
 
 def _text(moment: datetime, texts: dict[int, str]) -> str:
@@ -212,6 +217,10 @@ class SqliteDatabase:
 
     def fetchall_pipelined(self, statements: list[tuple[str, Params]]) -> list[list[tuple[Any, ...]]]:
         return [self.fetchall(sql, params) for sql, params in statements]
+
+    @contextmanager
+    def prepared_early(self) -> Iterator[None]:
+        yield  # sqlite3 keeps the statements it compiled (its cache of 128): nothing to change
 
     @contextmanager
     def fetchone_meanwhile(self, sql: str, params: Params = ()) -> Iterator[list[tuple[Any, ...]]]:

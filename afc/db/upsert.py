@@ -40,10 +40,13 @@ class Counts:
 
 
 @lru_cache(maxsize=512)
-def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool) -> str:
+def upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool,
+               first: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> str:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the row really changed (NULL-safe); positional parameters
-    (`values`): both drivers bind a tuple several times faster than a dict of names."""
-    return _conflict(f"VALUES ({marks(len(columns + META))})", table, columns, key, stub)
+    (`values`): both drivers bind a tuple several times faster than a dict of names. `first`: columns only an
+    inserted row takes (see TableRows.first); `texts`: columns sent as UTF-8 bytes, cast to text (SQLite)."""
+    cells = ", ".join("CAST(%s AS TEXT)" if c in texts else "%s" for c in columns)
+    return _conflict(f"VALUES ({cells}, {marks(len(META))})", table, columns, key, stub, first=first)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ ARCHIVED = ("(SELECT (SELECT body -> 'response' FROM raw.responses WHERE id = %s
 
 @lru_cache(maxsize=512)
 def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...], key: tuple[str, ...],
-                      stub: bool, picked: tuple[str, ...] = ()) -> str:
+                      stub: bool, picked: tuple[str, ...] = (), first: tuple[str, ...] = ()) -> str:
     """PostgreSQL: the same upsert reading its rows from one binary array per column (`arrays`), each cast to
     its column's type (`types`; `text>numeric`: sent as text), then one item index per `picked` column (its
     value, when the text is NULL, is that archived item's member). The text is the same for any number of
@@ -74,32 +77,33 @@ def upsert_arrays_sql(table: str, columns: tuple[str, ...], types: tuple[str, ..
     names = columns + META
     cast = ", ".join(f"%b::{kind.replace('>', '[]::')}[]" for kind in types + ("integer",) * len(picked))
     alias = ", ".join(names + tuple(f"{c}__item" for c in picked))
-    image = any(kind.endswith("jsonb") for kind, c in zip(types, columns, strict=False) if c not in key)
+    image = any(kind.endswith("jsonb") for kind, c in zip(types, columns, strict=False) if c not in key + first)
     if not picked:
-        return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub, image) + RETURNING
+        return _conflict(f"SELECT * FROM unnest({cast})", table, columns, key, stub, image, first) + RETURNING
     # `#>` walks to the member and copies it alone, where `-> n -> 'c'` copied the whole item first
     select = ", ".join(f"COALESCE(s.{c}, archived.items #> ARRAY[CAST(s.{c}__item AS text), '{c}'])"
                        if c in picked else f"s.{c}" for c in names)
     rows = f"SELECT {select} FROM unnest({cast}) AS s ({alias}) LEFT JOIN {ARCHIVED} ON true"
-    return _conflict(rows, table, columns, key, stub, image) + RETURNING
+    return _conflict(rows, table, columns, key, stub, image, first) + RETURNING
 
 
 @lru_cache(maxsize=512)
 def upsert_json_sql(table: str, columns: tuple[str, ...], meta_types: tuple[str, ...], key: tuple[str, ...],
-                    stub: bool) -> str:
+                    stub: bool, first: tuple[str, ...] = ()) -> str:
     """PostgreSQL: the same upsert reading its rows from one JSON document, an array of objects keyed by column
     (`document`), typed by the table's own row type; the META values follow as two parameters of their own."""
     meta = ", ".join(f"CAST(%s AS {kind})" for kind in meta_types)
     select = ", ".join(f"r.{c}" for c in columns)
     rows = f"SELECT {select}, {meta} FROM json_populate_recordset(NULL::{table}, CAST(%s AS json)) AS r"
-    return _conflict(rows, table, columns, key, stub) + RETURNING
+    return _conflict(rows, table, columns, key, stub, first=first) + RETURNING
 
 
 def _conflict(rows: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], stub: bool,
-              image: bool = False) -> str:
+              image: bool = False, first: tuple[str, ...] = ()) -> str:
     """The upsert of `rows`; `image` (PostgreSQL, rows with jsonb values): an unchanged row is first recognised
-    by its values' bytes, which costs a memcmp where comparing large jsonb documents walks both of them."""
-    values = [c for c in columns if c not in key]
+    by its values' bytes, which costs a memcmp where comparing large jsonb documents walks both of them. The
+    `first` columns are written by the INSERT only: an existing row keeps its own."""
+    values = [c for c in columns if c not in key and c not in first]
     cols = ", ".join(columns + META)
     head = f"INSERT INTO {table} AS t ({cols}) {rows} ON CONFLICT ({', '.join(key)})"
     if not values:
@@ -241,8 +245,9 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
         from afc.db.sqlite import parameters  # here: a PostgreSQL process need not load sqlite3
 
         before = _where_in(db, batch.table, batch.key, batch.key, keys)  # in-process: cheaper than anything else
-        sql = upsert_sql(batch.table, batch.columns, batch.key, batch.stub)
-        changed = db.executemany(sql, parameters(batch.rows, batch.columns, tuple(meta[m] for m in META)))
+        rows, texts = parameters(batch.rows, batch.columns, tuple(meta[m] for m in META))
+        changed = db.executemany(upsert_sql(batch.table, batch.columns, batch.key, batch.stub, batch.first, texts),
+                                 rows)
         inserted = len(set(keys) - before)
         updated = max(0, changed - inserted)
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
@@ -317,10 +322,10 @@ def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[s
     types = column_types(db, batch.table, batch.columns + META)
     count = len(batch.rows)
     if not picked and (rows := document(batch, types[: -len(META)])) is not None:
-        sql = upsert_json_sql(batch.table, batch.columns, types[-len(META):], batch.key, batch.stub)
+        sql = upsert_json_sql(batch.table, batch.columns, types[-len(META):], batch.key, batch.stub, batch.first)
         return sql, [*(meta[m] for m in META), _document(rows)], count
     columns, sent = arrays(values(batch, meta), types)
-    sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked))
+    sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked), batch.first)
     if not picked or source is None:
         return sql, columns, count
     return sql, [*columns, *picked.values(), source.raw_id, source.fetched_at], count

@@ -44,6 +44,7 @@ class TableRows:
     rows: list[Row]
     stub: bool = False
     replace: tuple[str, ...] = ()  # delete existing rows matching these key columns first
+    first: tuple[str, ...] = ()  # columns written when a row is inserted, never updated nor compared
 
     @property
     def columns(self) -> tuple[str, ...]:
