@@ -137,7 +137,7 @@ def _observe(row: tuple[Any, ...], sig: str, at: datetime, keeps: list[tuple[Any
     notices, after = diff(now, before, at)  # what it keeps and whether it notifies depend on no name
     if notices:
         notifying.append((row, before))
-    keeps.append((now.fixture_id, dump_json(after), sig, at))
+    keeps.append((now.fixture_id, after, sig, at))
 
 
 def _named(db: Database, rows: list[tuple[tuple[Any, ...], Any]]) -> list[tuple[tuple[Any, ...], Any]]:
