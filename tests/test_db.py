@@ -151,7 +151,9 @@ def test_rows_as_a_statements_source_land_as_given(db, odd):
         db.execute(KEEP.format(rows=source), params)
     found = [(f, load_json(s), sig, as_datetime(at)) for f, s, sig, at in db.fetchall(STATES)]
     expected = [(1, state, "é\\\t", NOW), (2, {"lineups": True}, "b", NOW)]
-    expected += {"nul": [(3, {"who": "ab"}, "c", NOW)], "big": [(3, {"id": 2**70}, "c", NOW)]}.get(odd or "", [])
+    third: dict[str, list[tuple[int, dict[str, Any], str, datetime]]] = {
+        "nul": [(3, {"who": "ab"}, "c", NOW)], "big": [(3, {"id": 2**70}, "c", NOW)]}
+    expected += third.get(odd or "", [])
     assert found == expected
 
 
