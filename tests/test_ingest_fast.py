@@ -313,3 +313,40 @@ def test_a_part_equal_as_jsonb_but_not_in_bytes_is_unchanged_and_a_changed_part_
                                                   types, ("fixture_id",), False)
     assert "record_image_eq" not in upsert_arrays_sql("core.teams", ("id", "name"), ("integer", "text"), ("id",),
                                                       False)
+
+
+def test_upserts_encoded_while_the_server_archives_write_what_the_plain_path_wrote(pg_admin: str) -> None:
+    """`encode_ahead` (the step's upserts encoded inside the archive's block, before the raw id): once a table's
+    column types are known, every batch but the histories goes encoded, with the archive's place for its detail
+    parts; the same recordings written through it and through plain batches give the same counts and rows."""
+    from afc import transform
+    from afc.collect import raw
+    from afc.db.migrate import migrate
+    from afc.db.upsert import Encoded, Source, apply_all, encode_ahead
+
+    at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    bodies = [json.loads((SAMPLES / name).read_text(encoding="utf-8-sig")) for name in
+              (SEASON, "fixtures_id/footballay__fixtureByFixtureid.json")]
+    with fresh_pg(pg_admin) as plain_url, fresh_pg(pg_admin) as ahead_url:
+        written: dict[str, list[Any]] = {}
+        for name, url in (("plain", plain_url), ("ahead", ahead_url)):
+            db = connect(url)
+            migrate(db)
+            found = []
+            for body in bodies * 2:
+                items = body["response"]
+                tables = list(transform.run("fixtures", {}, items).tables())
+                sent = encode_ahead(db, tables, items) if name == "ahead" else tables
+                found.append(sum(isinstance(t, Encoded) for t in sent))
+                response = Response(Request.of("fixtures", {}), 200, HEADERS, body, None, at, 40,
+                                    raw_text=json.dumps(body))
+                raw.prepare(db, at)
+                with db.transaction():
+                    raw_id = raw.insert(db, response, None)
+                    found.append(apply_all(db, sent, {"updated_at": at, "raw_id": raw_id}, Source(raw_id, at, items)))
+            written[name] = [found, snapshot(db)]
+            db.close()
+    assert written["ahead"][0][1::2] == written["plain"][0][1::2]  # the counts
+    assert written["ahead"][1] == written["plain"][1]
+    assert written["plain"][0][0::2] == [0, 0, 0, 0]
+    assert written["ahead"][0][0] == 0 < written["ahead"][0][4]  # encoded once their tables' types were read
