@@ -66,7 +66,7 @@ DELETE FROM ops.notify_fixtures WHERE fixture_id IN (SELECT id FROM core.fixture
 LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)s"
 
 
-Observed = list[list[tuple[tuple[Any, ...], str]]]  # per CHUNK fixtures, the OBSERVE rows whose signature moved
+Observed = list[list[tuple[Any, ...]]]  # per CHUNK fixtures, their OBSERVE rows
 
 
 def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int | None,
@@ -77,7 +77,9 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
     Set-based: one look-up per CHUNK fixtures, one multi-row statement per CHUNK states, one pipelined
     executemany for the events (a statement per fixture took a third of a plain response's step on PostgreSQL)."""
     events: list[dict[str, Any]] = []
-    for changed in observe(db, touched) if observed is None else observed:
+    for rows in observe(db, touched) if observed is None else observed:
+        # most ticks: nothing a notification looks at moved
+        changed = [(row, sig) for row in rows if (sig := signature(row)) != row[16]]
         keeps: list[tuple[Any, ...]] = []
         notifying: list[tuple[tuple[Any, ...], Any]] = []
         for row, sig in _with_parts(db, changed, written or {}):
@@ -92,15 +94,14 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
 
 
 def observe(db: Database, touched: dict[str, set[Any]]) -> Observed:
-    """The touched fixtures whose signature moved since their kept state, with it: one look-up per CHUNK. It reads
-    core and ops alone, which no mart refresh writes, so a caller may refresh the marts between this and `record`
-    (the step does: the server writes the daily mart while `record` works in Python)."""
+    """What `record` compares of the touched fixtures (their OBSERVE rows): one look-up per CHUNK. It reads core and
+    ops alone, which no mart refresh writes, so a caller may refresh the marts between this and `record` (the step
+    does: the server writes the daily mart while `record` works in Python, signatures first)."""
     ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
     found: Observed = []
     for start in range(0, len(ids), CHUNK):
         test, params = among(db, ids[start:start + CHUNK])
-        found.append([(row, sig) for row in db.fetchall(OBSERVE.format(ids=test), params)
-                      if (sig := signature(row)) != row[16]])  # most ticks: nothing a notification looks at moved
+        found.append(db.fetchall(OBSERVE.format(ids=test), params))
     return found
 
 
