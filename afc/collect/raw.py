@@ -53,12 +53,6 @@ class Archived:
         return int(self.rows[0][0])  # INSERT … RETURNING always returns the row
 
     @property
-    def items(self) -> list[Any] | None:
-        """The response's items as the archive will hold them (`source`'s), known before the raw id; None when
-        `source` is."""
-        return _items(self.response, self.as_jsonb)
-
-    @property
     def source(self) -> Source | None:
         """Where the items lie in the archive, for upserts to read JSON members from there (PostgreSQL, a body
         archived as jsonb whose `response` is a list); None otherwise."""
@@ -69,14 +63,9 @@ def source_of(raw_id: int, response: Response, as_jsonb: bool) -> Source | None:
     """Where the items of `response`, archived as `raw_id`, lie in the archive: for upserts to read JSON members
     from there (PostgreSQL, a body kept as jsonb whose `response` is a list); None otherwise. Collection and
     rebuild both pass it to `write_batch`."""
-    items = _items(response, as_jsonb)
-    return Source(raw_id, response.fetched_at, items) if items is not None else None
-
-
-def _items(response: Response, as_jsonb: bool) -> list[Any] | None:
     body = response.body
     items = body.get("response") if as_jsonb and isinstance(body, dict) else None
-    return items if isinstance(items, list) else None
+    return Source(raw_id, response.fetched_at, items) if isinstance(items, list) else None
 
 
 @contextmanager

@@ -21,10 +21,9 @@ from afc.collect import drift, firstseen, outbox, raw, runs
 from afc.collect.ledger import Ledger, MinuteFull, Reservation
 from afc.config.settings import Priority
 from afc.db import Database, dump_json
-from afc.db.upsert import Counts, Encoded, Source, apply_all, encode_ahead
+from afc.db.upsert import Counts, Source, apply_all
 from afc.errors import NetworkError, QuotaExhausted, RateLimited, RetryableApiError
 from afc.marts import refresh as mart
-from afc.transform.model import TableRows
 
 log = logging.getLogger("afc.pipeline")
 
@@ -180,12 +179,11 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
         with raw.archiving(ctx.db, response, ctx.run_id) as archived:  # PostgreSQL archives while Python works
             batch = transform.run(request.endpoint, request.query, response.items) if ok else None
             drifted = drift.found_in(request.endpoint, response.items) if ok else set()
-            tables = encode_ahead(ctx.db, list(batch.tables()), archived.items) if batch is not None else []
         raw_id = archived.id
         if batch is not None:
             if drifted:
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
-            counts = write_core(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source, tables)
+            counts = write_core(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
             observed = outbox.observe(ctx.db, batch.touched) if ctx.notify else None
             mart.refresh(ctx.db, batch.touched, response.fetched_at, counted=False)  # its last write not waited for
             if observed is not None:  # Python work, while PostgreSQL writes the daily mart
@@ -211,12 +209,11 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
 
 
 def write_core(db: Database, batch: transform.Batch, raw_id: int, at: datetime, endpoint: str,
-               source: Source | None = None, tables: list[TableRows | Encoded] | None = None) -> Counts:
-    """`write_batch` but for the marts: the upserts and the quarantine; `tables`: the batch's tables, encoded
-    ahead (`encode_ahead`)."""
+               source: Source | None = None) -> Counts:
+    """`write_batch` but for the marts: the upserts and the quarantine."""
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
-    counts += apply_all(db, list(batch.tables()) if tables is None else tables, meta, source)
+    counts += apply_all(db, list(batch.tables()), meta, source)
     firstseen.send_lineup_marks(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.send(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -207,17 +206,13 @@ def picks(batch: TableRows, source: Source | None) -> dict[str, list[int | None]
     """Per JSON column, the index of the archived item whose same-named member each row's value is (the very
     object the transform was given, which transforms never change in place), or None; only columns where
     some row's value is."""
-    return _picks(batch, source.items if source is not None else None)
-
-
-def _picks(batch: TableRows, items: list[Any] | None) -> dict[str, list[int | None]]:
-    if items is None or not batch.rows:
+    if source is None or not batch.rows:
         return {}
     found: dict[str, list[int | None]] = {}
     for column, value in batch.rows[0].items():
         if not isinstance(value, Json):
             continue
-        members = {id(item[column]): n for n, item in enumerate(items)
+        members = {id(item[column]): n for n, item in enumerate(source.items)
                    if isinstance(item, dict) and isinstance(item.get(column), (list, dict))}
         at = [_member(row.get(column), members) for row in batch.rows]
         if any(n is not None for n in at):
@@ -256,76 +251,25 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
     return Counts(inserted, updated, len(keys) - inserted - updated, deleted)
 
 
-def apply_all(db: Database, batches: list[TableRows | Encoded], meta: dict[str, Any],
-              source: Source | None = None) -> Counts:
-    """`apply` each batch in order (some perhaps encoded already: `encode_ahead`); on PostgreSQL the plain upserts
-    (no scope to replace, no history) go to the server together, in one round trip."""
+def apply_all(db: Database, batches: list[TableRows], meta: dict[str, Any], source: Source | None = None) -> Counts:
+    """`apply` each batch in order; on PostgreSQL the plain upserts (no scope to replace, no history) go to
+    the server together, in one round trip."""
     counts = Counts()
     if db.backend != "postgres":
         for batch in batches:
-            counts += apply(db, _rows(batch), meta, source)
+            counts += apply(db, batch, meta, source)
         return counts
     waiting: list[Statement] = []
     for batch in batches:
-        rows = _rows(batch)
-        if rows.table in HISTORIES:  # these read before they write: send what waits first
+        if batch.table in HISTORIES:  # these read before they write: send what waits first
             counts += _flags(db, waiting)
-            counts += apply(db, rows, meta, source)
+            counts += apply(db, batch, meta, source)
             continue
-        if rows.replace:  # the scope's stale rows go first, in the same round trip
-            waiting.append(_stale_statement(db, rows))
-        waiting.append(batch.finish(meta, source) if isinstance(batch, Encoded) else
-                       _pg_statement(db, batch, meta, source))
+        if batch.replace:  # the scope's stale rows go first, in the same round trip
+            waiting.append(_stale_statement(db, batch))
+        waiting.append(_pg_statement(db, batch, meta, source))
     counts += _flags(db, waiting)
     return counts
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """A batch's PostgreSQL upsert encoded before its raw id is known (`encode_ahead`): `finish` makes the statement
-    of META's values and the archive's place."""
-
-    rows: TableRows
-    finish: Callable[[dict[str, Any], Source | None], Statement]
-
-
-def _rows(batch: TableRows | Encoded) -> TableRows:
-    return batch.rows if isinstance(batch, Encoded) else batch
-
-
-def encode_ahead(db: Database, batches: list[TableRows], items: list[Any] | None) -> list[TableRows | Encoded]:
-    """The batches, their PostgreSQL upserts encoded (JSON text, documents, arrays): the client's share of
-    `apply_all`, done while the server still archives the response whose `items` (as archived; None: not read
-    from the archive) they come from. Histories, tables whose column types are not known yet (reading them is a
-    statement) and SQLite's batches stay as they are."""
-    if db.backend != "postgres":
-        return list(batches)
-    return [_ahead(db, batch, items) if batch.table not in HISTORIES and (db.url, batch.table) in _types else batch
-            for batch in batches]
-
-
-def _ahead(db: Database, batch: TableRows, items: list[Any] | None) -> Encoded:
-    picked = _picks(batch, items)
-    rows = encoded(batch, picked)
-    types = column_types(db, batch.table, batch.columns + META)
-    count = len(rows.rows)
-    if not picked and (text := document(rows, types[: -len(META)])) is not None:
-        sql = upsert_json_sql(batch.table, batch.columns, types, batch.key, batch.stub)
-        sent = _document(text)
-        return Encoded(batch, lambda meta, _: (sql, [*(meta[m] for m in META), sent], count))
-    columns, kinds = arrays(values(rows, {}, ()), types[: -len(META)])
-    sql = upsert_arrays_sql(batch.table, batch.columns, kinds + types[-len(META):], batch.key, batch.stub,
-                            tuple(picked))
-
-    def finish(meta: dict[str, Any], source: Source | None) -> Statement:
-        if picked and source is None:  # the archive's place not given after all: every value goes as text
-            return _pg_statement(db, batch, meta, None)
-        params = [*columns, *([meta[m]] * count for m in META)]
-        if not picked or source is None:
-            return sql, params, count
-        return sql, [*params, *picked.values(), source.raw_id, source.fetched_at], count
-
-    return Encoded(batch, finish)
 
 
 def _flags(db: Database, statements: list[Statement]) -> Counts:
@@ -344,9 +288,9 @@ def _flags(db: Database, statements: list[Statement]) -> Counts:
     return counts
 
 
-def values(batch: TableRows, meta: dict[str, Any], names: tuple[str, ...] = META) -> list[tuple[Any, ...]]:
-    """Each row's values in `batch.columns` order, then the META values (of `names`): the upsert's parameters."""
-    tail = tuple(meta[m] for m in names)
+def values(batch: TableRows, meta: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Each row's values in `batch.columns` order, then the META values: the upsert's parameters."""
+    tail = tuple(meta[m] for m in META)
     columns = batch.columns
     return [tuple([row[c] for c in columns]) + tail for row in batch.rows]
 
