@@ -118,9 +118,9 @@ class PostgresDatabase:
 
     def _push(self) -> None:
         queued, self._queued = self._queued, []
-        if self._open is None:
-            self._open = self._pipeline()
         try:
+            if self._open is None:
+                self._open = self._pipeline()
             for sql, params in queued:
                 self._sent.append(_text(sql))
                 self.conn.execute(sql, params or None)
