@@ -121,6 +121,32 @@ def test_a_sent_write_that_fails_fails_its_transaction_and_rolls_back_with_it(db
     assert db.fetchall(ZONES) == []
 
 
+def test_a_write_sent_at_once_lands_and_fails_as_a_held_one(db):
+    """`send(at_once=True)`: PostgreSQL sends it before the block goes on; the next statement that waits, or the
+    commit, collects it and raises its error; a block that fails rolls it back; in a savepoint it is held."""
+    london, paris, rome = ("Europe/London",), ("Europe/Paris",), ("Europe/Rome",)
+    with db.transaction():
+        db.send(TIMEZONE, ("Europe/London", NOW), at_once=True)
+        db.send(TIMEZONE, ("Europe/Paris", NOW))  # held behind it
+        assert db.fetchall(ZONES) == [london, paris]
+        db.send(TIMEZONE, ("Europe/Rome", NOW), at_once=True)  # nothing reads it: the commit collects it
+    assert db.fetchall(ZONES) == [london, paris, rome]
+    with pytest.raises(DatabaseError, match="core.timezones"), db.transaction():
+        db.send(TIMEZONE, ("Europe/Madrid", NOW), at_once=True)
+        db.send(TIMEZONE, ("Europe/London", NOW), at_once=True)  # a duplicate key
+        db.fetchall(ZONES)
+    with pytest.raises(RuntimeError), db.transaction():
+        db.send(TIMEZONE, ("Europe/Madrid", NOW), at_once=True)
+        raise RuntimeError("boom")
+    with db.transaction():
+        db.send(TIMEZONE, ("Europe/Lisbon", NOW), at_once=True)
+        with pytest.raises(RuntimeError), db.transaction():
+            db.send(TIMEZONE, ("Europe/Oslo", NOW), at_once=True)
+            raise RuntimeError("boom")
+    oslo = [] if db.backend == "postgres" else [("Europe/Oslo",)]  # SQLite's inner block joins the outer one
+    assert db.fetchall(ZONES) == [("Europe/Lisbon",), london, *oslo, paris, rome]
+
+
 def test_a_failed_inner_block_drops_only_its_own_sent_writes(db):
     with db.transaction():
         db.send(TIMEZONE, ("Europe/London", NOW))

@@ -42,10 +42,11 @@ class Database(Protocol):
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
-    def send(self, sql: str, params: Params = ()) -> None:
+    def send(self, sql: str, params: Params = (), *, at_once: bool = False) -> None:
         """A write whose outcome nobody reads, inside a transaction: PostgreSQL holds it until the next statement
-        that waits (a read, or the commit) and sends both in one round trip, raising its error then; SQLite, and
-        PostgreSQL outside a transaction, run it at once."""
+        that waits (a read, or the commit) and sends both in one round trip, raising its error then; `at_once`, it
+        goes now, in a pipeline left open, and the server runs it while the caller does Python work (that next
+        statement still collects it). SQLite, and PostgreSQL outside a transaction, run it at once."""
         ...
 
     def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:

@@ -45,7 +45,7 @@ class PostgresDatabase:
         self.display_tz = display_tz
         self._raw_url = url
         self._queued: list[tuple[str | bytes, Params]] = []  # held for the next statement that waits (`send`)
-        self._open: ExitStack | None = None  # a pipeline whose writes went out unanswered (`send`, outermost block)
+        self._open: ExitStack | None = None  # a pipeline whose writes went out unanswered (`send(at_once=True)`)
         self._sent: list[str] = []  # their texts, for messages
         self._in_transaction = False
         self._savepoints = 0
@@ -88,7 +88,7 @@ class PostgresDatabase:
             self._in_transaction = False
 
     def _savepoint(self) -> Iterator[None]:
-        self._savepoints += 1  # its writes are held, not sent: a failed block rolls back what it holds
+        self._savepoints += 1
         try:
             with self.conn.transaction():
                 yield
@@ -104,16 +104,16 @@ class PostgresDatabase:
         with contextlib.suppress(psycopg.Error):
             self.conn.execute(b"ROLLBACK")
 
-    def send(self, sql: str, params: Params = ()) -> None:
-        """A write whose outcome nobody reads: in the outermost transaction block it goes to the server at once, in a
-        pipeline left open, and the caller goes on while the server runs it; the next statement that waits (a read,
-        or the commit) collects it and raises its error. In a savepoint it is held for that statement (one round
-        trip); outside a transaction it runs at once."""
+    def send(self, sql: str, params: Params = (), *, at_once: bool = False) -> None:
+        """Hold a write whose outcome nobody reads until the next statement that waits: both go to the server in one
+        round trip (pipeline mode). `at_once` (in the outermost block), it goes now with what is held, in a pipeline
+        left open, and the caller goes on while the server runs it; the next statement that waits collects it and
+        raises its error. Outside a transaction it runs at once."""
         if not self._in_transaction:
             self.execute(sql, params)
             return
         self._queued.append((sql, params))
-        if not self._savepoints:
+        if at_once and not self._savepoints:  # a savepoint's writes are held: a failed block drops them
             self._push()
 
     def _push(self) -> None:

@@ -48,10 +48,10 @@ def refresh_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
 
 
 def send_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> None:
-    """`refresh_daily_fixtures` without waiting for its count (`Database.send`): PostgreSQL writes the rows while
-    the caller goes on."""
+    """`refresh_daily_fixtures` without waiting for its count (`Database.send`, at once): PostgreSQL writes the rows
+    while the caller goes on."""
     for sql, params in _statements(db, keys, now):
-        db.send(sql, params)
+        db.send(sql, params, at_once=True)
 
 
 def _statements(db: Database, keys: set[Any], now: datetime) -> Iterator[tuple[str, list[Any]]]:
