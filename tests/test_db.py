@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from afc.db import as_datetime, connect, load_json, redact_url
+from afc.db import as_datetime, connect, load_json, redact_url, rows_of
 from afc.db.migrate import applied, available, migrate, pending
 from afc.db.sqlite import split_statements, translate
 from afc.db.upsert import apply
@@ -135,6 +135,32 @@ def test_a_sent_write_that_fails_fails_its_transaction_and_rolls_back_with_it(db
     assert db.fetchall(ZONES) == []
 
 
+def test_a_write_sent_at_once_lands_and_fails_as_a_held_one(db):
+    """`send(at_once=True)`: PostgreSQL sends it before the block goes on; the next statement that waits, or the
+    commit, collects it and raises its error; a block that fails rolls it back; in a savepoint it is held."""
+    london, paris, rome = ("Europe/London",), ("Europe/Paris",), ("Europe/Rome",)
+    with db.transaction():
+        db.send(TIMEZONE, ("Europe/London", NOW), at_once=True)
+        db.send(TIMEZONE, ("Europe/Paris", NOW))  # held behind it
+        assert db.fetchall(ZONES) == [london, paris]
+        db.send(TIMEZONE, ("Europe/Rome", NOW), at_once=True)  # nothing reads it: the commit collects it
+    assert db.fetchall(ZONES) == [london, paris, rome]
+    with pytest.raises(DatabaseError, match="core.timezones"), db.transaction():
+        db.send(TIMEZONE, ("Europe/Madrid", NOW), at_once=True)
+        db.send(TIMEZONE, ("Europe/London", NOW), at_once=True)  # a duplicate key
+        db.fetchall(ZONES)
+    with pytest.raises(RuntimeError), db.transaction():
+        db.send(TIMEZONE, ("Europe/Madrid", NOW), at_once=True)
+        raise RuntimeError("boom")
+    with db.transaction():
+        db.send(TIMEZONE, ("Europe/Lisbon", NOW), at_once=True)
+        with pytest.raises(RuntimeError), db.transaction():
+            db.send(TIMEZONE, ("Europe/Oslo", NOW), at_once=True)
+            raise RuntimeError("boom")
+    oslo = [] if db.backend == "postgres" else [("Europe/Oslo",)]  # SQLite's inner block joins the outer one
+    assert db.fetchall(ZONES) == [("Europe/Lisbon",), london, *oslo, paris, rome]
+
+
 def test_a_failed_inner_block_drops_only_its_own_sent_writes(db):
     with db.transaction():
         db.send(TIMEZONE, ("Europe/London", NOW))
@@ -143,6 +169,32 @@ def test_a_failed_inner_block_drops_only_its_own_sent_writes(db):
             raise RuntimeError("boom")
     kept = [("Europe/London",)] if db.backend == "postgres" else [("Europe/London",), ("Europe/Paris",)]
     assert db.fetchall(ZONES) == kept  # SQLite's inner block joins the outer one (no savepoint)
+
+
+KEPT = ("integer", "jsonb", "text", "timestamptz")
+KEEP = "INSERT INTO ops.notify_fixtures (fixture_id, state, sig, updated_at) {rows}"
+STATES = "SELECT fixture_id, state, sig, updated_at FROM ops.notify_fixtures ORDER BY fixture_id"
+
+
+@pytest.mark.parametrize("odd", [None, "nul", "big"])
+def test_rows_as_a_statements_source_land_as_given(db, odd):
+    """`rows_of`: JSON values into jsonb columns (NULL for None), text and timestamps as they are, whether the rows
+    travel as one JSON document (PostgreSQL) or, for a value JSON cannot carry as it is, column arrays."""
+    state: dict[str, Any] = {"status": "1H", "score": [1, None], "incidents": {"g": "K. Mbappé \"Kylian\"\n"}}
+    rows = [(1, state, "é\\\t", NOW), (2, {"lineups": True}, "b", NOW)]
+    if odd == "nul":
+        rows.append((3, {"who": "a\x00b"}, "c", NOW))  # jsonb holds no NUL: dump_json drops it
+    if odd == "big":
+        rows.append((3, {"id": 2**70}, "c", NOW))  # past orjson's range
+    with db.transaction():
+        source, params = rows_of(db, rows, KEPT)
+        db.execute(KEEP.format(rows=source), params)
+    found = [(f, load_json(s), sig, as_datetime(at)) for f, s, sig, at in db.fetchall(STATES)]
+    expected = [(1, state, "é\\\t", NOW), (2, {"lineups": True}, "b", NOW)]
+    third: dict[str, list[tuple[int, dict[str, Any], str, datetime]]] = {
+        "nul": [(3, {"who": "ab"}, "c", NOW)], "big": [(3, {"id": 2**70}, "c", NOW)]}
+    expected += third.get(odd or "", [])
+    assert found == expected
 
 
 def test_timestamps_and_json_round_trip(db):

@@ -114,7 +114,7 @@ def test_a_failure_after_the_raw_insert_leaves_nothing_of_that_response(make, mo
     def explode(*args, **kwargs):
         raise DatabaseError("injected failure after the raw insert")
 
-    monkeypatch.setattr(pipeline, "write_batch", explode)
+    monkeypatch.setattr(pipeline, "write_core", explode)
     with pytest.raises(DatabaseError, match="injected"):
         pipeline.step(ctx, Request.of("countries"))
     db = collector.db

@@ -66,18 +66,20 @@ DELETE FROM ops.notify_fixtures WHERE fixture_id IN (SELECT id FROM core.fixture
 LAST_BEFORE = "SELECT MAX(id) FROM ops.events_outbox WHERE created_at < %(since)s"
 
 
+Observed = list[list[tuple[Any, ...]]]  # per CHUNK fixtures, their OBSERVE rows
+
+
 def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int | None,
-           written: Parts | None = None) -> int:
+           written: Parts | None = None, observed: Observed | None = None) -> int:
     """Append the events of every touched fixture; returns how many were new (call inside the transaction).
-    `written`: the detail parts the response's batch wrote (`written_parts`), read from there, not the database.
+    `written`: the detail parts the response's batch wrote (`written_parts`), read from there, not the database;
+    `observed`: what `observe` read of the touched fixtures, when the caller read it already.
     Set-based: one look-up per CHUNK fixtures, one multi-row statement per CHUNK states, one pipelined
     executemany for the events (a statement per fixture took a third of a plain response's step on PostgreSQL)."""
-    ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
     events: list[dict[str, Any]] = []
-    for start in range(0, len(ids), CHUNK):
-        test, params = among(db, ids[start:start + CHUNK])
-        changed = [(row, sig) for row in db.fetchall(OBSERVE.format(ids=test), params)
-                   if (sig := signature(row)) != row[16]]  # most ticks: nothing a notification looks at moved
+    for rows in observe(db, touched) if observed is None else observed:
+        # most ticks: nothing a notification looks at moved
+        changed = [(row, sig) for row in rows if (sig := signature(row)) != row[16]]
         keeps: list[tuple[Any, ...]] = []
         notifying: list[tuple[tuple[Any, ...], Any]] = []
         for row, sig in _with_parts(db, changed, written or {}):
@@ -89,6 +91,18 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
             now = observation(row)
             events.extend(_values(now, n, at, raw_id) for n in diff(now, before, at)[0])
     return _append(db, events)
+
+
+def observe(db: Database, touched: dict[str, set[Any]]) -> Observed:
+    """What `record` compares of the touched fixtures (their OBSERVE rows): one look-up per CHUNK. It reads core and
+    ops alone, which no mart refresh writes, so a caller may refresh the marts between this and `record` (the step
+    does: the server writes the daily mart while `record` works in Python, signatures first)."""
+    ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
+    found: Observed = []
+    for start in range(0, len(ids), CHUNK):
+        test, params = among(db, ids[start:start + CHUNK])
+        found.append(db.fetchall(OBSERVE.format(ids=test), params))
+    return found
 
 
 def written_parts(batch: Batch) -> Parts:
@@ -137,7 +151,7 @@ def _observe(row: tuple[Any, ...], sig: str, at: datetime, keeps: list[tuple[Any
     notices, after = diff(now, before, at)  # what it keeps and whether it notifies depend on no name
     if notices:
         notifying.append((row, before))
-    keeps.append((now.fixture_id, dump_json(after), sig, at))
+    keeps.append((now.fixture_id, after, sig, at))
 
 
 def _named(db: Database, rows: list[tuple[tuple[Any, ...], Any]]) -> list[tuple[tuple[Any, ...], Any]]:

@@ -183,9 +183,12 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
         if batch is not None:
             if drifted:
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
-            counts = write_batch(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
-            if ctx.notify:
-                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id, outbox.written_parts(batch))
+            counts = write_core(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
+            observed = outbox.observe(ctx.db, batch.touched) if ctx.notify else None
+            mart.refresh(ctx.db, batch.touched, response.fetched_at, counted=False)  # its last write not waited for
+            if observed is not None:  # Python work, while PostgreSQL writes the daily mart
+                outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id, outbox.written_parts(batch),
+                              observed)
         quarantined = len(batch.quarantined) if batch else 0
         runs.add(ctx.db, ctx.run_id, counts, quarantined=quarantined)
         ctx.ledger.settle(reservation, response.headers)
@@ -200,6 +203,14 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
                 source: Source | None = None) -> Counts:
     """Upsert a transformed batch, quarantine its bad items and refresh the marts it touched; `source`: where
     its items are archived (PostgreSQL then reads JSON parts from there rather than parse them again)."""
+    counts = write_core(db, batch, raw_id, at, endpoint, source)
+    mart.refresh(db, batch.touched, at, counted=False)
+    return counts
+
+
+def write_core(db: Database, batch: transform.Batch, raw_id: int, at: datetime, endpoint: str,
+               source: Source | None = None) -> Counts:
+    """`write_batch` but for the marts: the upserts and the quarantine."""
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
     counts += apply_all(db, firstseen.marked(list(batch.tables()), batch.touched.get("lineups", ()), at), meta, source)
@@ -207,5 +218,4 @@ def write_batch(db: Database, batch: transform.Batch, raw_id: int, at: datetime,
     for bad in batch.quarantined:
         db.send(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,
                                 "item": dump_json(bad.item), "reason": bad.reason, "now": at})
-    mart.refresh(db, batch.touched, at)
     return counts

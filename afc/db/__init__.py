@@ -42,10 +42,11 @@ class Database(Protocol):
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
-    def send(self, sql: str, params: Params = ()) -> None:
+    def send(self, sql: str, params: Params = (), *, at_once: bool = False) -> None:
         """A write whose outcome nobody reads, inside a transaction: PostgreSQL holds it until the next statement
-        that waits (a read, or the commit) and sends both in one round trip, raising its error then; SQLite, and
-        PostgreSQL outside a transaction, run it at once."""
+        that waits (a read, or the commit) and sends both in one round trip, raising its error then; `at_once`, it
+        goes now, in a pipeline left open, and the server runs it while the caller does Python work (that next
+        statement still collects it). SQLite, and PostgreSQL outside a transaction, run it at once."""
         ...
 
     def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
@@ -124,13 +125,51 @@ def among(db: Database, keys: Sequence[Any], types: tuple[str, ...] = ()) -> tup
 
 
 def rows_of(db: Database, rows: Sequence[Sequence[Any]], types: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """Rows as a statement's source (`INSERT … {source}`, `… FROM ({source}) AS s`) and its parameters: one
-    array per column on PostgreSQL (the same text for any number of rows), `VALUES (…), (…)` on SQLite."""
+    """Rows as a statement's source (`INSERT … {source}`, `… FROM ({source}) AS s`) and its parameters; a `jsonb`
+    column's values are JSON values (dicts, lists, …), not text. PostgreSQL gets one JSON document of the rows (the
+    same text for any number of rows; the client's cost is one orjson call, the server parses it once); SQLite gets
+    `VALUES (…), (…)`."""
+    jsonb = [n for n, kind in enumerate(types) if kind == "jsonb"]
     if db.backend == "postgres":
+        document = _document_of(rows)
+        if document is not None:
+            return _rows_in_document(types), [_jsonb(document)]
+        rows = [_dumped(row, jsonb) for row in rows]  # a value JSON cannot carry as it is: one array per column
         arrays = ", ".join(f"%b::{kind}[]" for kind in types)
         return f"SELECT * FROM unnest({arrays})", _columns(rows, len(types))
     values = marks(len(rows), len(types)) if len(types) > 1 else "VALUES " + ", ".join(["(%s)"] * len(rows))
-    return values, [v for row in rows for v in row]
+    return values, [v for row in rows for v in _dumped(row, jsonb)]
+
+
+def _rows_in_document(types: tuple[str, ...]) -> str:
+    # a JSON null in a jsonb column is SQL NULL, as dump_json(None) gives
+    select = ", ".join(f"NULLIF(r -> {n}, 'null')" if kind == "jsonb" else f"CAST(r ->> {n} AS {kind})"
+                       for n, kind in enumerate(types))
+    return f"SELECT {select} FROM jsonb_array_elements(%s) AS r"
+
+
+def _document_of(rows: Sequence[Sequence[Any]]) -> bytes | None:
+    """The rows as one JSON array of arrays, or None when JSON cannot carry a value as it is: an integer past 64
+    bits, a lone surrogate, a NUL (which jsonb refuses and dump_json drops)."""
+    try:
+        document = orjson.dumps(rows, option=orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+    return None if b"\\u0000" in document else document
+
+
+def _dumped(row: Sequence[Any], jsonb: list[int]) -> Sequence[Any]:
+    """The row with its jsonb columns' values as canonical JSON text."""
+    if not jsonb:
+        return row
+    return [dump_json(v) if n in jsonb else v for n, v in enumerate(row)]
+
+
+def _jsonb(document: bytes) -> Any:
+    """A JSON document as a psycopg `jsonb` parameter, sent as it is (no str copy of it)."""
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(document, dumps=bytes)
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
@@ -30,6 +30,10 @@ def _last_line(exc: psycopg.Error) -> str:
     return sanitize(lines[-1]) if lines else type(exc).__name__
 
 
+def _text(sql: str | bytes) -> str:
+    return sql.decode() if isinstance(sql, bytes) else sql
+
+
 class PostgresDatabase:
     """A PostgreSQL connection speaking afc's SQL."""
 
@@ -41,7 +45,10 @@ class PostgresDatabase:
         self.display_tz = display_tz
         self._raw_url = url
         self._queued: list[tuple[str | bytes, Params]] = []  # held for the next statement that waits (`send`)
+        self._open: ExitStack | None = None  # a pipeline whose writes went out unanswered (`send(at_once=True)`)
+        self._sent: list[str] = []  # their texts, for messages
         self._in_transaction = False
+        self._savepoints = 0
 
     @classmethod
     def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> PostgresDatabase:
@@ -73,7 +80,7 @@ class PostgresDatabase:
             self._queued.append((b"COMMIT", ()))
             self._flush()
         except BaseException:
-            self._queued.clear()  # the block's held writes go with it
+            self._discard()  # the block's held and sent writes go with it
             if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self._rollback()
             raise
@@ -81,6 +88,7 @@ class PostgresDatabase:
             self._in_transaction = False
 
     def _savepoint(self) -> Iterator[None]:
+        self._savepoints += 1
         try:
             with self.conn.transaction():
                 yield
@@ -88,6 +96,7 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise _wrap(exc, "RELEASE SAVEPOINT") from None
         finally:
+            self._savepoints -= 1
             self._queued.clear()  # the block failed (it was flushed otherwise): its held writes went with it
 
     def _rollback(self) -> None:
@@ -95,37 +104,69 @@ class PostgresDatabase:
         with contextlib.suppress(psycopg.Error):
             self.conn.execute(b"ROLLBACK")
 
-    def send(self, sql: str, params: Params = ()) -> None:
-        """Hold a write whose outcome nobody reads until the next statement that waits: both go to the server
-        in one round trip (pipeline mode). Outside a transaction it runs at once."""
-        if self._in_transaction:
-            self._queued.append((sql, params))
-        else:
+    def send(self, sql: str, params: Params = (), *, at_once: bool = False) -> None:
+        """Hold a write whose outcome nobody reads until the next statement that waits: both go to the server in one
+        round trip (pipeline mode). `at_once` (in the outermost block), it goes now with what is held, in a pipeline
+        left open, and the caller goes on while the server runs it; the next statement that waits collects it and
+        raises its error. Outside a transaction it runs at once."""
+        if not self._in_transaction:
             self.execute(sql, params)
+            return
+        self._queued.append((sql, params))
+        if at_once and not self._savepoints:  # a savepoint's writes are held: a failed block drops them
+            self._push()
+
+    def _push(self) -> None:
+        queued, self._queued = self._queued, []
+        try:
+            if self._open is None:
+                self._open = self._pipeline()
+            for sql, params in queued:
+                self._sent.append(_text(sql))
+                self.conn.execute(sql, params or None)
+        except psycopg.Error as exc:
+            texts = self._sent[-4:]
+            self._discard()
+            raise _wrap(exc, " / ".join(texts)) from None
+
+    def _pipeline(self) -> ExitStack:
+        stack = ExitStack()
+        stack.enter_context(self.conn.pipeline())
+        return stack
+
+    def _discard(self) -> None:
+        """Drop the held writes and close the open pipeline (its errors are the failed block's own)."""
+        self._queued.clear()
+        self._sent.clear()
+        stack, self._open = self._open, None
+        if stack is not None:
+            with contextlib.suppress(psycopg.Error):
+                stack.close()
 
     def _flush(self) -> None:
-        if self._queued:
+        if self._queued or self._open is not None:
             with self._sending():
                 pass
 
     @contextmanager
     def _sending(self, then: str = "") -> Iterator[None]:
-        """A pipeline that first sends the held statements, then the block's (`then`, for messages); an error of
-        any of them is raised when it ends."""
+        """A pipeline (the open one, if writes went out unanswered) that sends the held statements, then the block's
+        (`then`, for messages); an error of any of them is raised when it ends."""
         queued, self._queued = self._queued, []
+        texts, self._sent = [*self._sent, *(_text(sql) for sql, _ in queued)], []
+        stack, self._open = self._open or self._pipeline(), None
         try:
-            with self.conn.pipeline():
+            with stack:
                 for sql, params in queued:
                     self.conn.execute(sql, params or None)
                 yield
         except psycopg.Error as exc:
-            texts = [sql.decode() if isinstance(sql, bytes) else sql for sql, _ in queued]
             raise _wrap(exc, " / ".join([*texts, then][-4:])) from None
 
     def _cursor(self, sql: str, params: Any, many: bool = False, binary: bool = False) -> psycopg.Cursor:
         try:
             cur = self.conn.cursor(binary=binary)
-            if self._queued:
+            if self._queued or self._open is not None:
                 with self._sending(sql):
                     self._run(cur, sql, params, many)
             else:
@@ -220,5 +261,5 @@ class PostgresDatabase:
             raise _wrap(exc, script) from None
 
     def close(self) -> None:
-        self._queued.clear()
+        self._discard()
         self.conn.close()

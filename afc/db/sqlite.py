@@ -209,7 +209,7 @@ class SqliteDatabase:
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         return self._run("execute", sql, params).fetchone()
 
-    def send(self, sql: str, params: Params = ()) -> None:
+    def send(self, sql: str, params: Params = (), *, at_once: bool = False) -> None:
         self.execute(sql, params)  # in-process: no round trip to save
 
     def fetchall_binary(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:

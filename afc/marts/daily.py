@@ -4,6 +4,7 @@ are confirmed and the prediction's advice."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -43,8 +44,17 @@ def _sql(backend: str, keys: str) -> str:
 
 def refresh_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> int:
     """Re-derive the dashboard rows of the touched fixtures; unchanged rows are not written."""
-    written = 0
+    return sum(max(0, db.execute(sql, params)) for sql, params in _statements(db, keys, now))
+
+
+def send_daily_fixtures(db: Database, keys: set[Any], now: datetime) -> None:
+    """`refresh_daily_fixtures` without waiting for its count (`Database.send`, at once): PostgreSQL writes the rows
+    while the caller goes on."""
+    for sql, params in _statements(db, keys, now):
+        db.send(sql, params, at_once=True)
+
+
+def _statements(db: Database, keys: set[Any], now: datetime) -> Iterator[tuple[str, list[Any]]]:
     for chunk in chunks(keys):
         test, params = among(db, chunk)
-        written += max(0, db.execute(_sql(db.backend, test), [db.display_tz, db.display_tz, now, *params]))
-    return written
+        yield _sql(db.backend, test), [db.display_tz, db.display_tz, now, *params]

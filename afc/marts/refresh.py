@@ -20,7 +20,7 @@ JointRefresher = Callable[[Database, dict[str, set[Any]], datetime], int]
 # (empty detail parts are counted before coverage measures the fixtures they belong to).
 REFRESHERS: dict[str, list[Refresher]] = {
     "detail_empty": [record_empty_details],
-    "fixture": [daily.refresh_daily_fixtures, live.refresh_live_panel],
+    "fixture": [live.refresh_live_panel],
     "fixture_live": [live.refresh_live_scores],
     "odds_history": [history.refresh_odds_movement],
     "standings_history": [history.refresh_table_by_round],
@@ -37,8 +37,11 @@ JOINT: list[tuple[tuple[str, ...], JointRefresher]] = [
 ]
 
 
-def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
-    """Bring the marts up to date for everything touched; returns mart rows written."""
+def refresh(db: Database, touched: dict[str, set[Any]], now: datetime, *, counted: bool = True) -> int:
+    """Bring the marts up to date for everything touched; returns mart rows written. The touched fixtures'
+    dashboard rows come last (no refresher after the league summary reads them): with `counted` False they are
+    sent without waiting (`Database.send`) and left out of the count, and PostgreSQL writes them while the caller
+    goes on (the step's outbox works in Python meanwhile)."""
     written = _joint(db, FIRST, touched, now)
     for kind, refreshers in REFRESHERS.items():
         keys = touched.get(kind)
@@ -46,7 +49,13 @@ def refresh(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
             continue
         for fn in refreshers:
             written += fn(db, keys, now)
-    return written + _joint(db, JOINT, touched, now)
+    written += _joint(db, JOINT, touched, now)
+    fixtures = touched.get("fixture")
+    if fixtures and counted:
+        written += daily.refresh_daily_fixtures(db, fixtures, now)
+    elif fixtures:
+        daily.send_daily_fixtures(db, fixtures, now)
+    return written
 
 
 def _joint(db: Database, joints: list[tuple[tuple[str, ...], JointRefresher]], touched: dict[str, set[Any]],
