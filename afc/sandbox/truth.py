@@ -246,7 +246,7 @@ class Truth:
 
     def _sorted(self, league_id: int, season: int, by: str) -> Sorted:
         """The league-season's fixtures ordered by kickoff, or by the dates they show (`by`: kickoff, kickoff_day,
-        shown_day); kept for the world's league-seasons (a few kB each), as their fixtures are."""
+        shown_day); kept for the world's league-seasons (about 20 kB each), as their fixtures are."""
         key = ("sorted", league_id, season, by)
         if key not in self.cache:
             fixtures = self.fixtures(league_id, season)
