@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from afc.api.body import without_nul
+from afc.api.body import has_nul, without_nul
 from afc.errors import ConfigError
 
 Params = Mapping[str, Any] | Sequence[Any]
@@ -133,7 +133,7 @@ def rows_of(db: Database, rows: Sequence[Sequence[Any]], types: tuple[str, ...])
     if db.backend == "postgres":
         document = _document_of(rows)
         if document is not None:
-            return _rows_in_document(types), [_jsonb(document)]
+            return rows_in_document(types), [jsonb_param(document)]
         rows = [_dumped(row, jsonb) for row in rows]  # a value JSON cannot carry as it is: one array per column
         arrays = ", ".join(f"%b::{kind}[]" for kind in types)
         return f"SELECT * FROM unnest({arrays})", _columns(rows, len(types))
@@ -141,11 +141,14 @@ def rows_of(db: Database, rows: Sequence[Sequence[Any]], types: tuple[str, ...])
     return values, [v for row in rows for v in _dumped(row, jsonb)]
 
 
-def _rows_in_document(types: tuple[str, ...]) -> str:
+def rows_in_document(types: tuple[str, ...], more: str = "") -> str:
+    """PostgreSQL: a source of rows read from one jsonb parameter, an array of one array per row, each value cast to
+    its column's type (`types`); `more`: further columns of the SELECT, before that parameter. `->> n` is a look-up
+    on jsonb (on json text it lexes the row again for every column)."""
     # a JSON null in a jsonb column is SQL NULL, as dump_json(None) gives
     select = ", ".join(f"NULLIF(r -> {n}, 'null')" if kind == "jsonb" else f"CAST(r ->> {n} AS {kind})"
                        for n, kind in enumerate(types))
-    return f"SELECT {select} FROM jsonb_array_elements(%s) AS r"
+    return f"SELECT {select}{more} FROM jsonb_array_elements(%s) AS r"
 
 
 def _document_of(rows: Sequence[Sequence[Any]]) -> bytes | None:
@@ -155,7 +158,7 @@ def _document_of(rows: Sequence[Sequence[Any]]) -> bytes | None:
         document = orjson.dumps(rows, option=orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
     except TypeError:  # orjson.JSONEncodeError
         return None
-    return None if b"\\u0000" in document else document
+    return None if has_nul(document) else document
 
 
 def _dumped(row: Sequence[Any], jsonb: list[int]) -> Sequence[Any]:
@@ -165,7 +168,7 @@ def _dumped(row: Sequence[Any], jsonb: list[int]) -> Sequence[Any]:
     return [dump_json(v) if n in jsonb else v for n, v in enumerate(row)]
 
 
-def _jsonb(document: bytes) -> Any:
+def jsonb_param(document: bytes) -> Any:
     """A JSON document as a psycopg `jsonb` parameter, sent as it is (no str copy of it)."""
     from psycopg.types.json import Jsonb
 
@@ -189,7 +192,7 @@ def json_bytes(value: Any) -> bytes | None:
     data = _canonical(value)
     # PostgreSQL's jsonb cannot hold NUL: drop it from strings and keys. Backslashes are rare in orjson's
     # text and a one-byte search runs at memory speed: the six-byte one only runs when there is one.
-    if b"\\" in data and b"\\u0000" in data:
+    if has_nul(data):
         data = _canonical(without_nul(value))
     return data
 

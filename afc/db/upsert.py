@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from afc.db import Database, among, dump_json, marks
+from afc.db import Database, among, dump_json, jsonb_param, marks, rows_in_document
 from afc.db.history import HISTORIES, append_changed
 from afc.transform.model import Json, Row, TableRows
 
@@ -93,11 +93,10 @@ def upsert_json_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...]
     """PostgreSQL: the same upsert reading its rows from one JSON document, an array of one array per row with
     the values in `columns` order (`document`), each cast to its column's SQL type (`types`, META's last); the
     META values follow as two parameters of their own."""
-    meta = ", ".join(f"CAST(%s AS {kind})" for kind in types[len(columns):])
-    # jsonb: `->> n` is a look-up (on json text it lexes the row again for every column). A row's values by
-    # place cost the server a quarter less than json_populate_recordset of objects, which hashed every row's keys.
-    select = ", ".join(f"CAST(r ->> {n} AS {kind})" for n, kind in enumerate(types[: len(columns)]))
-    rows = f"SELECT {select}, {meta} FROM jsonb_array_elements(%s) AS r"
+    meta = "".join(f", CAST(%s AS {kind})" for kind in types[len(columns):])
+    # A row's values by place cost the server a quarter less than json_populate_recordset of objects, which
+    # hashed every row's keys.
+    rows = rows_in_document(types[: len(columns)], meta)
     return _conflict(rows, table, columns, key, stub, first=first) + RETURNING
 
 
@@ -326,7 +325,7 @@ def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[s
     count = len(batch.rows)
     if not picked and (rows := document(batch, types[: -len(META)])) is not None:
         sql = upsert_json_sql(batch.table, batch.columns, types, batch.key, batch.stub, batch.first)
-        return sql, [*(meta[m] for m in META), _document(rows)], count
+        return sql, [*(meta[m] for m in META), jsonb_param(rows)], count
     columns, sent = arrays(values(batch, meta), types)
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked), batch.first)
     if not picked or source is None:
@@ -378,9 +377,3 @@ def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[li
             sent[at] = f"text>{kind}"
     return found, tuple(sent)
 
-
-def _document(text: bytes) -> Any:
-    """The document as a psycopg `jsonb` parameter, sent as it is (no str copy of it)."""
-    from psycopg.types.json import Jsonb
-
-    return Jsonb(text, dumps=bytes)

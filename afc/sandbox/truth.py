@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Self, cast
 
 from afc.sandbox.catalog import DOMESTIC, EXTRA_LEAGUES, LEAGUE_BY_ID, LEAGUES, UCL, UCL_QUOTA, LeagueDef
@@ -245,13 +245,13 @@ class Truth:
         return fx
 
     def _sorted(self, league_id: int, season: int, by: str) -> Sorted:
-        """The league-season's fixtures ordered by kickoff, or by the dates they show (`by`: kickoff, kickoff_day,
-        shown_day); kept for the world's league-seasons (about 20 kB each), as their fixtures are."""
+        """The league-season's fixtures ordered by kickoff, or by the day they show (`by`: kickoff, shown_day; a
+        postponed one shows its old date); kept for the world's league-seasons (about 20 kB each), as their
+        fixtures are."""
         key = ("sorted", league_id, season, by)
         if key not in self.cache:
             fixtures = self.fixtures(league_id, season)
             values: list[Any] = [fx.kickoff for fx in fixtures] if by == "kickoff" else \
-                [fx.kickoff.date() for fx in fixtures] if by == "kickoff_day" else \
                 [(fx.planned or fx.kickoff).date() for fx in fixtures]
             self.cache[key] = Sorted.of(values)
         return cast(Sorted, self.cache[key])
@@ -269,8 +269,10 @@ class Truth:
 
     def fixtures_dated(self, league_id: int, season: int, first: date, last: date) -> list[Fixture]:
         """The league-season's fixtures played or shown (a postponed one shows its old date) on a day in
-        [first, last], in their order by kickoff."""
-        positions = set(self._sorted(league_id, season, "kickoff_day").within(first, last))
+        [first, last] (UTC days, as kickoffs are), in their order by kickoff."""
+        start = datetime.combine(first, time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        positions = set(self._sorted(league_id, season, "kickoff").within(start, end, closed=False))
         positions.update(self._sorted(league_id, season, "shown_day").within(first, last))
         fixtures = self.fixtures(league_id, season)
         return [fixtures[i] for i in sorted(positions)]
