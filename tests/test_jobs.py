@@ -51,6 +51,11 @@ def job(params: str, extra: str = "") -> str:
     (job("{league: 39}", "    priority: URGENT\n"),
      "job daily_fixtures_pl: priority: Input should be 'CRITICAL', 'HIGH', 'MEDIUM' or 'LOW', got 'URGENT'"),
     (job("{league: 39}", "    schedule: every tuesday\n"), "job daily_fixtures_pl: schedule: must be one of"),
+    # shaped like cron, but the units and the crontab could not be rendered from it
+    (job("{league: 39}", "    schedule: '61 * * * *'\n"),
+     "job daily_fixtures_pl: schedule: schedule '61 * * * *': field 1 ('61') is outside 0-59"),
+    (job("{league: 39}", "    schedule: '0 6 1 * 1'\n"),
+     "job daily_fixtures_pl: schedule: schedule '0 6 1 * 1': cron runs when day of month OR day of week match"),
     (job("{league: 39}", "    dependencies: [nope]\n"), "job daily_fixtures_pl: dependencies: unknown job 'nope'"),
     (job("{season: '{{ season }}'}"),
      "job daily_fixtures_pl: params.season: template {{ season }} needs for_each league_season"),

@@ -40,14 +40,12 @@ def check_schedule(value: str) -> str:
         raise ValueError(f"must be printable ASCII on one line, got {value!r}")
     if text in KEYWORD_SCHEDULES:
         return text
-    if text.startswith("calendar:"):
-        try:
+    fields = text.split()
+    if text.startswith("calendar:") or (len(fields) == 5 and all(_CRON_FIELD.fullmatch(f) for f in fields)):
+        try:  # what the units and the crontab are rendered from must accept it too (bounds, day rules)
             parse(text)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
-        return text
-    fields = text.split()
-    if len(fields) == 5 and all(_CRON_FIELD.fullmatch(f) for f in fields):
         return text
     raise ValueError(f"must be one of {', '.join(sorted(KEYWORD_SCHEDULES))}, a 5-field cron "
                      f"expression such as '15 * * * *', or 'calendar:<OnCalendar spec>', got {value!r}")
