@@ -233,3 +233,17 @@ def test_parts_read_alike_when_what_the_events_read_holds_no_float_and_no_nul(ch
     events, lineups = copy.deepcopy(RECORDED["events"]), copy.deepcopy(RECORDED["lineups"])
     change(events, lineups)
     assert reads_alike(events, lineups, scheduled) is alike
+
+
+def test_a_fixture_long_past_kickoff_is_not_compared_or_kept(collector: Collector) -> None:
+    """History (kicked off more than HISTORY_AFTER before the answer) costs the outbox one look-up: no state is kept
+    and nothing is compared; the same fixture moved to a later kickoff is news again and notifies as before."""
+    long_ago = copy.deepcopy(RECORDED)
+    past = KICKOFF - timedelta(hours=6, minutes=1)
+    long_ago["fixture"]["timestamp"], long_ago["fixture"]["date"] = int(past.timestamp()), past.isoformat()
+    assert fetch(collector, long_ago) == []
+    kept = "SELECT count(*) FROM ops.notify_fixtures WHERE fixture_id = %s"
+    assert scalar(collector.db, kept, (FIXTURE,)) == 0
+    rescheduled = stage("NS", (None, None), [], lineups=False)  # type: ignore[arg-type]
+    assert fetch(collector, rescheduled) == [] and scalar(collector.db, kept, (FIXTURE,)) == 1  # a baseline again
+    assert kinds(fetch(collector, stage("1H", (1, 0), scored(29), lineups=False))) == ["kickoff", "goal"]

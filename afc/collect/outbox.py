@@ -13,7 +13,7 @@ from datetime import datetime
 from hashlib import blake2b
 from typing import Any
 
-from afc.collect.changes import Notice, Observation, diff, reads_alike
+from afc.collect.changes import HISTORY_AFTER, Notice, Observation, diff, reads_alike
 from afc.db import Database, among, as_datetime, dump_json, load_json, rows_of
 from afc.transform import fixture_status as status
 from afc.transform.model import Batch
@@ -34,7 +34,7 @@ SELECT f.id, f.league_id, f.season, NULL, f.kickoff_at, f.status_short, f.elapse
 FROM core.fixtures f
 LEFT JOIN core.fixture_details d ON d.fixture_id = f.id
 LEFT JOIN ops.notify_fixtures s ON s.fixture_id = f.id
-WHERE f.id {ids}"""
+WHERE f.id {ids} AND (f.kickoff_at IS NULL OR f.kickoff_at >= %s)"""
 PARTS = """
 SELECT fixture_id, CAST(events AS text), CAST(lineups AS text) FROM core.fixture_details WHERE fixture_id {ids}"""
 NAMES = """
@@ -77,7 +77,7 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
     Set-based: one look-up per CHUNK fixtures, one multi-row statement per CHUNK states, one pipelined
     executemany for the events (a statement per fixture took a third of a plain response's step on PostgreSQL)."""
     events: list[dict[str, Any]] = []
-    for rows in observe(db, touched) if observed is None else observed:
+    for rows in observe(db, touched, at) if observed is None else observed:
         # most ticks: nothing a notification looks at moved
         changed = [(row, sig) for row in rows if (sig := signature(row)) != row[16]]
         keeps: list[tuple[Any, ...]] = []
@@ -93,15 +93,18 @@ def record(db: Database, touched: dict[str, set[Any]], at: datetime, raw_id: int
     return _append(db, events)
 
 
-def observe(db: Database, touched: dict[str, set[Any]]) -> Observed:
-    """What `record` compares of the touched fixtures (their OBSERVE rows): one look-up per CHUNK. It reads core and
-    ops alone, which no mart refresh writes, so a caller may refresh the marts between this and `record` (the step
-    does: the server writes the daily mart while `record` works in Python, signatures first)."""
+def observe(db: Database, touched: dict[str, set[Any]], at: datetime) -> Observed:
+    """What `record` compares of the touched fixtures seen at `at` (their OBSERVE rows): one look-up per CHUNK. A
+    fixture that kicked off more than HISTORY_AFTER before `at` is history: nothing it shows is news, so it is not
+    read, compared or kept (its kept state, if any, stays as the last news left it until `prune`) — a season's
+    results fetched by `afc daily` cost the outbox one look-up. It reads core and ops alone, which no mart refresh
+    writes, so a caller may refresh the marts between this and `record` (the step does: the server writes the
+    daily mart while `record` works in Python, signatures first)."""
     ids = sorted({i for kind in FIXTURE_KINDS for i in touched.get(kind, ()) if isinstance(i, int)})
     found: Observed = []
     for start in range(0, len(ids), CHUNK):
         test, params = among(db, ids[start:start + CHUNK])
-        found.append(db.fetchall(OBSERVE.format(ids=test), params))
+        found.append(db.fetchall(OBSERVE.format(ids=test), [*params, at - HISTORY_AFTER]))
     return found
 
 

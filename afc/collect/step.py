@@ -184,7 +184,7 @@ def store(ctx: Context, response: Response, reservation: Reservation) -> StepRes
             if drifted:
                 drift.record(ctx.db, request.endpoint, drifted, raw_id, response.fetched_at)
             counts = write_core(ctx.db, batch, raw_id, response.fetched_at, request.endpoint, archived.source)
-            observed = outbox.observe(ctx.db, batch.touched) if ctx.notify else None
+            observed = outbox.observe(ctx.db, batch.touched, response.fetched_at) if ctx.notify else None
             mart.refresh(ctx.db, batch.touched, response.fetched_at, counted=False)  # its last write not waited for
             if observed is not None:  # Python work, while PostgreSQL writes the daily mart
                 outbox.record(ctx.db, batch.touched, response.fetched_at, raw_id, outbox.written_parts(batch),
