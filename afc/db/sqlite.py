@@ -105,6 +105,9 @@ def table_name(qualified: str) -> str:
     return qualified.replace(".", "_", 1)
 
 
+# A response's fixtures share kickoffs (the 380 of an EPL season have 235): the daily mart asks for each row's local
+# date, and parsing and converting the text cost it half its time. A season's worth of kickoffs, remembered.
+@lru_cache(maxsize=1024)
 def local_date(timestamp: str | None, zone: str) -> str | None:
     """SQL function `afc_local_date(ts, zone)`: the calendar date of a stored UTC timestamp in an IANA
     zone (SQLite has no time zones; PostgreSQL says `CAST(ts AT TIME ZONE zone AS date)`)."""
