@@ -76,13 +76,14 @@ def _statements(db: Database, keys: set[Any], now: datetime) -> Iterator[tuple[s
 # NULL column, and may have to undo them), hundreds of them (the rows' index leaves are scattered over the two date
 # indexes), and past 64 kB SQLite writes that journal to a temporary file: a third of the mart's time. A statement
 # writing one row of VALUES needs none.
+ROWS_HELD = 100  # read and written at a time: a 1,300-fixture answer's rows are not all held at once
 ONE_ROW = _sql(f"VALUES ({marks(len(COLUMNS) + 1)})")
 
 
 def _sqlite_refresh(db: Database, keys: set[Any], now: datetime) -> int:
     """`refresh_daily_fixtures` on SQLite: each chunk's rows read, then written by `ONE_ROW`."""
     written = 0
-    for chunk in chunks(keys):
+    for chunk in chunks(keys, ROWS_HELD):
         test, params = among(db, chunk)
         rows = db.fetchall(_source("sqlite", test), [db.display_tz, db.display_tz, now, *params])
         written += max(0, db.executemany(ONE_ROW, rows))
