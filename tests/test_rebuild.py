@@ -417,11 +417,12 @@ def test_detail_parts_are_written_as_collection_wrote_them(db_url: str, clock: S
 
 def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clock: SimClock,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL reads an ids= answer's players and events as markers ([] or [0]); the rebuild still equals
-    collection for parts that are full, empty or not lists (lineups of every shape among them), and a quarantined
-    item is kept whole (its answer is read again in full)."""
+    """PostgreSQL reads an ids= answer's players and events as markers ([] or [0]) and two-sided lineups as whether
+    each side has a starting eleven; the rebuild still equals collection for parts that are full, empty or not lists
+    (lineups of every shape among them), and a quarantined item is kept whole (its answer is read again in full)."""
     base = json.loads(recorded("fixtures_id/footballay__fixtureByFixtureid.json"))["response"][0]
     player = base["players"][0]["players"][0]["player"]["name"] = "Marker Player"  # ASCII: escaped alike anywhere
+    starter = base["lineups"][0]["startXI"][0]["player"]["name"] = "Marker Starter"
 
     def item(fixture_id: int | None, **parts: Any) -> dict[str, Any]:
         entry = json.loads(json.dumps(base)) | parts
@@ -434,7 +435,9 @@ def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clo
             item(4, players="text", lineups=[home, "not a side"]),
             item(5, lineups=[{"coach": None}, away | {"startXI": {}}]), item(6, lineups=[home]),
             item(7, lineups=[home | {"startXI": "yes"}, away | {"startXI": 1}]),
-            item(8, lineups=[home | {"startXI": 0}, away | {"startXI": {"a": 1}}]), item(9, lineups={"not": "a list"})]
+            item(8, lineups=[home | {"startXI": 0}, away | {"startXI": {"a": 1}}]), item(9, lineups={"not": "a list"}),
+            *(item(10 + n, lineups=[home | {"startXI": no}, away]) for n, no in enumerate((None, False, "", 0.0))),
+            item(14, lineups=[home | {"startXI": True}, away | {"startXI": [0]}])]
     bad = [item(None)]  # no fixture id: quarantined, and kept whole
     api = FakeApi({"fixtures": [Answer(200, envelope("fixtures", slim)), Answer(200, envelope("fixtures", bad))]})
     collector = Collector.open(load_settings({}, api_key=KEY, database_url=db_url), clock=clock,
@@ -442,14 +445,14 @@ def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clo
     quarantine = "SELECT raw_id, item_index, CAST(item AS text), reason FROM ops.quarantine"
     try:
         ctx = collector.context("test", "test", "LOW")
-        pipeline.step(ctx, Request.of("fixtures", {"ids": "1-2-3-4-5-6-7-8-9"}))
+        pipeline.step(ctx, Request.of("fixtures", {"ids": "-".join(map(str, range(1, 15)))}))
         clock.advance(60)
         pipeline.step(ctx, Request.of("fixtures", {"id": 5}))
         db = collector.db
         before, kept = snapshot(db), db.fetchall(quarantine)
-        assert len(before["core.fixture_details"]) == 9 and len(before["mart.coverage_empty_details"]) == 1
+        assert len(before["core.fixture_details"]) == 14 and len(before["mart.coverage_empty_details"]) == 1
         seen = db.fetchall("SELECT fixture_id FROM core.fixture_details WHERE lineups_seen_at IS NOT NULL")
-        assert sorted(seen) == [(1,), (7,)]  # both sides with a true startXI
+        assert sorted(seen) == [(1,), (7,), (14,)]  # both sides with a true startXI
         assert len(kept) == 1 and player in kept[0][2]
         wipe(db)
         with db.transaction():
@@ -469,6 +472,8 @@ def test_detailed_answers_are_read_slim_and_replay_as_collected(db_url: str, clo
         texts = [t.decode() if isinstance(t, bytes) else t for t in parsed]
         read_slim = db.backend == "postgres"
         assert [player in t for t in texts] == ([False, False, True] if read_slim else [True, True])
+        # home's lineup is in items 1, 3, 4 and 6; read slim, only item 6's (one side: not two) is read whole
+        assert texts[0].count(starter) == (1 if read_slim else 4)
     finally:
         collector.close()
 

@@ -53,7 +53,8 @@ BODIES = {
 # PostgreSQL: the detail parts the client never reads. For a /fixtures item the transform only asks whether each
 # is a list and whether it is empty, and the upsert takes it from the archive (`source_of`: collection does the
 # same), so a detailed answer's bulk (players and events: 13 of a season's 16 MB) need not be turned into text by
-# the server and parsed by the client. A transform that reads their content must drop them from here.
+# the server and parsed by the client (lineups are read as a skeleton: `_LINEUPS`). A transform that reads their
+# content must drop them from here.
 SLIM_PARTS = ("players", "events")
 # Which archived bodies are read slim: /fixtures answers by fixture id (the ones with details), kept as jsonb whose
 # `response` is a list; not with --check-drift (the observer walks every member). The body is read and decompressed
@@ -63,11 +64,20 @@ SLIM_WHEN = "r.endpoint = 'fixtures' AND (r.params ? 'ids' OR r.params ? 'id')"
 SLIM_ROWS = ("SELECT y.items, CASE WHEN jsonb_typeof(y.items) = 'array' THEN y.body - 'response' END AS envelope"
              " FROM (SELECT b.body -> 'response' AS items, b.body FROM (SELECT r.body #> '{{}}' AS body WHERE {when}"
              " OFFSET 0) AS b OFFSET 0) AS y OFFSET 0")
+# Lineups, when a list of two sides (as the API answers them), are read as the one thing the transform asks of each
+# side (`afc.transform.fixtures.confirmed`): whether it is an object whose `startXI` is true — `{"startXI":1}`, `{}`,
+# or `0` for a side that is not an object; the upsert takes them from the archive too. Lineups of any other shape are
+# read whole. Each side is reached with `->` (a copy of its bytes, never unpacked): a subquery over the sides cost
+# more than writing their text. Values Python reads as false: null, false, 0, "", [] and {}.
+_SIDE = ("CASE WHEN jsonb_typeof(v -> {n}) <> 'object' THEN '0' WHEN COALESCE(v -> {n} -> 'startXI' NOT IN"
+         " ('null', 'false', '0', '\"\"', '[]', '{{{{}}}}'), false) THEN '{{{{\"startXI\":1}}}}' ELSE '{{{{}}}}' END")
+_LINEUPS = ("CASE WHEN jsonb_array_length(v) = 2 THEN '[' || " + _SIDE.format(n=0) + " || ',' || "
+            + _SIDE.format(n=1) + " || ']' ELSE CAST(v AS text) END")
 # A slim body as text, built by the server from jsonb's own text of every member except the SLIM_PARTS, which
-# become markers of the same kind: `[]` for an empty list, `[0]` for another (values that are not lists stay).
-# String concatenation: a jsonb operator building a new jsonb would unpack every nested value of the parts.
+# become markers of the same kind: `[]` for an empty list, `[0]` for another (values that are not lists stay), and
+# the lineups (above). String concatenation: a jsonb operator building a new jsonb would unpack every nested value.
 _MARKER = ("CASE WHEN k IN ({parts}) AND jsonb_typeof(v) = 'array' THEN CASE WHEN v = '[]' THEN '[]' ELSE '[0]'"
-           " END ELSE CAST(v AS text) END")
+           " END WHEN k = 'lineups' AND jsonb_typeof(v) = 'array' THEN " + _LINEUPS + " ELSE CAST(v AS text) END")
 _ITEM = ("CASE WHEN jsonb_typeof(i) = 'object' THEN COALESCE((SELECT '{{' || string_agg(CAST(to_jsonb(k) AS text)"
          " || ':' || " + _MARKER + ", ',') || '}}' FROM jsonb_each(i) AS m (k, v)), '{{}}') ELSE CAST(i AS text) END")
 SLIM_TEXT = ("""'{{"response":' || COALESCE((SELECT '[' || string_agg(""" + _ITEM + """, ',' ORDER BY n) || ']'"""
@@ -148,7 +158,7 @@ class Archived:
     text: str | bytes  # UTF-8 bytes as read
     fetched_at: datetime
     as_json: bool = False  # kept in the JSON column (PostgreSQL: jsonb, whose members upserts can pick)
-    slim: bool = False  # read without the content of its items' SLIM_PARTS (markers in their place)
+    slim: bool = False  # read without the content of its items' SLIM_PARTS and lineups (markers in their place)
     parsed: Response | None = field(default=None, repr=False)  # parsed ahead of its replay, held until then
 
     def response(self) -> Response | None:
