@@ -18,9 +18,10 @@ from afc.transform.model import Batch, Json
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
 PARTS = ("events", "lineups", "statistics", "players")
-# Of players and events, the transform reads only whether each is a list and whether it is empty: `afc rebuild` on
-# PostgreSQL reads them as markers of that much (afc.collect.rebuild.SLIM_PARTS). Reading more of them here means
-# taking them out of SLIM_PARTS (tests/test_rebuild.py compares a rebuild with collection).
+# Of players and events, the transform reads only whether each is a list and whether it is empty, and of lineups only
+# what `confirmed` asks: `afc rebuild` on PostgreSQL reads them as markers of that much (afc.collect.rebuild.SLIM_PARTS
+# and _LINEUPS). Reading more of them here means reading them whole there (tests/test_rebuild.py compares a rebuild
+# with collection).
 # Standalone detail endpoints answer a subset when filtered; only an unfiltered answer replaces a part.
 FILTERS = ("team", "player", "type", "half")
 STAT_COLUMNS = {
