@@ -131,7 +131,7 @@ def rows_of(db: Database, rows: Sequence[Sequence[Any]], types: tuple[str, ...])
     `VALUES (…), (…)`."""
     jsonb = [n for n, kind in enumerate(types) if kind == "jsonb"]
     if db.backend == "postgres":
-        document = _document_of(rows)
+        document = rows_document(rows)
         if document is not None:
             return rows_in_document(types), [jsonb_param(document)]
         rows = [_dumped(row, jsonb) for row in rows]  # a value JSON cannot carry as it is: one array per column
@@ -151,9 +151,9 @@ def rows_in_document(types: tuple[str, ...], more: str = "") -> str:
     return f"SELECT {select}{more} FROM jsonb_array_elements(%s) AS r"
 
 
-def _document_of(rows: Sequence[Sequence[Any]]) -> bytes | None:
-    """The rows as one JSON array of arrays, or None when JSON cannot carry a value as it is: an integer past 64
-    bits, a lone surrogate, a NUL (which jsonb refuses and dump_json drops)."""
+def rows_document(rows: Sequence[Sequence[Any]]) -> bytes | None:
+    """The rows as one JSON array of arrays (for `rows_in_document`), or None when JSON cannot carry a value as it
+    is: an integer past 64 bits, a lone surrogate, a NUL (which jsonb refuses and dump_json drops)."""
     try:
         document = orjson.dumps(rows, option=orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
     except TypeError:  # orjson.JSONEncodeError

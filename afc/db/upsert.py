@@ -9,9 +9,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-import orjson
-
-from afc.db import Database, among, dump_json, jsonb_param, marks, rows_in_document
+from afc.db import Database, among, dump_json, jsonb_param, marks, rows_document, rows_in_document
 from afc.db.history import HISTORIES, append_changed
 from afc.transform.model import Json, Row, TableRows
 
@@ -344,8 +342,8 @@ _AS_JSON: dict[str, frozenset[type]] = {
 
 def document(batch: TableRows, types: tuple[str, ...]) -> bytes | None:
     """The rows as one JSON array of arrays, each row's values in `batch.columns` order (orjson: the client's cost is
-    a fraction of dumping binary arrays), when every column's values are of a kind `_AS_JSON` allows for its type;
-    None otherwise."""
+    a fraction of dumping binary arrays: `afc.db.rows_document`), when every column's values are of a kind `_AS_JSON`
+    allows for its type; None otherwise."""
     if not batch.rows:
         return None
     columns = batch.columns
@@ -354,10 +352,7 @@ def document(batch: TableRows, types: tuple[str, ...]) -> bytes | None:
     for kind, column in zip(types, zip(*table, strict=True), strict=True):
         if not set(map(type, column)) - {_NONE} <= _AS_JSON.get(kind, frozenset()):
             return None
-    try:
-        return orjson.dumps(table)
-    except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a string with a lone surrogate, …
-        return None
+    return rows_document(table)
 
 
 def arrays(rows: list[tuple[Any, ...]], types: tuple[str, ...]) -> tuple[list[list[Any]], tuple[str, ...]]:
