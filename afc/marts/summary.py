@@ -27,6 +27,14 @@ SELECT league_id, season, count(DISTINCT team_id) FROM (
     UNION ALL
     SELECT league_id, season, away_team_id FROM core.fixtures WHERE {where}
 ) sides GROUP BY league_id, season"""
+# PostgreSQL: both in one scan of the league seasons' fixtures, the teams counted from the arrays of both sides
+# (UNION ALL read the range twice, and the two statements were planned anew at every call).
+COUNTS = """
+SELECT league_id, season, count(*),
+       sum(CASE WHEN status_group = 'finished' THEN 1 ELSE 0 END),
+       sum(CASE WHEN status_group = 'finished' THEN COALESCE(home_goals, 0) + COALESCE(away_goals, 0) ELSE 0 END),
+       (SELECT count(DISTINCT team_id) FROM unnest(array_agg(home_team_id) || array_agg(away_team_id)) AS team_id)
+FROM core.fixtures WHERE {where} GROUP BY league_id, season"""
 LEADERS = """
 SELECT s.league_id, s.season, s.team_id, t.name, s.points, s.group_name
 FROM core.standings s LEFT JOIN core.teams t ON t.id = s.team_id
@@ -68,15 +76,12 @@ def _summaries(db: Database, chunk: list[Key], unchanged: set[Key] | frozenset[K
     reads: list[tuple[str, Params]] = [(LEADERS.format(**parts), flat),
                                        (NAMES.format(keys=parts["leagues"]), league_ids)]
     if recount:
-        where_parts, where_flat, _ = _tests(db, recount)
-        where = WHERE.format(**where_parts)
-        reads += [(FIXTURES.format(where=where), where_flat), (TEAMS.format(where=where), where_flat + where_flat)]
-    found = db.fetchall_pipelined(reads)  # one round trip for the four reads on PostgreSQL
+        reads += _recounts(db, recount)
+    found = db.fetchall_pipelined(reads)  # one round trip for the reads on PostgreSQL
     leaders = {(r[0], r[1]): r[2:5] for r in found[0]}  # last = best
     names = dict(found[1])
     if recount:
-        counts.update({(r[0], r[1]): r[2:] for r in found[2]})
-        teams.update({(r[0], r[1]): r[2] for r in found[3]})
+        _counted(found[2:], counts, teams)
     rows = []
     for key in chunk:
         if key not in counts and key not in leaders:
@@ -90,6 +95,25 @@ def _summaries(db: Database, chunk: list[Key], unchanged: set[Key] | frozenset[K
             "leader_team_id": leader[0], "leader_name": leader[1], "leader_points": leader[2],
         })
     return rows
+
+
+def _recounts(db: Database, keys: list[Key]) -> list[tuple[str, Params]]:
+    """The reads of the fixture counts, goals and teams of `keys`: PostgreSQL's one (COUNTS), SQLite's two."""
+    parts, flat, _ = _tests(db, keys)
+    where = WHERE.format(**parts)
+    if db.backend == "postgres":
+        return [(COUNTS.format(where=where), flat)]
+    return [(FIXTURES.format(where=where), flat), (TEAMS.format(where=where), flat + flat)]
+
+
+def _counted(found: list[list[tuple[Any, ...]]], counts: dict[Key, tuple[Any, ...]], teams: dict[Key, Any]) -> None:
+    """`_recounts`' rows into `counts` (fixtures, played, goals) and `teams`."""
+    for row in found[0]:
+        counts[(row[0], row[1])] = tuple(row[2:5])
+        if len(found) == 1:  # COUNTS: the teams are its last column
+            teams[(row[0], row[1])] = row[5]
+    for row in found[1] if len(found) > 1 else ():  # TEAMS
+        teams[(row[0], row[1])] = row[2]
 
 
 def _stored(db: Database, keys: list[Key]) -> tuple[dict[Key, tuple[Any, ...]], dict[Key, Any]]:
