@@ -232,9 +232,8 @@ def apply(db: Database, batch: TableRows, meta: dict[str, Any], source: Source |
     if batch.table in HISTORIES:  # append-only: a new version when it differs from the last kept
         kept, same = append_changed(db, batch, meta)
         return Counts(inserted=kept, unchanged=same)
+    # SQLite's JSON columns are encoded with its parameters (sqlite.parameters), PostgreSQL's by `_pg_sql`
     picked = picks(batch, source) if db.backend == "postgres" else {}
-    if db.backend == "postgres":  # SQLite's JSON columns are encoded with its parameters (sqlite.parameters)
-        batch = encoded(batch, picked)
     keys = [tuple(row[k] for k in batch.key) for row in batch.rows]
     deleted = _replace_stale(db, batch, set(keys)) if batch.replace else 0
     if db.backend == "postgres":
@@ -313,17 +312,18 @@ Statement = tuple[str, list[Any], int]  # an upsert's SQL, its parameters and ho
 
 def _pg_statement(db: Database, batch: TableRows, meta: dict[str, Any], source: Source | None) -> Statement:
     """A batch's PostgreSQL upsert and its parameters (JSON members of archived items picked from the archive)."""
-    picked = picks(batch, source)
-    return _pg_sql(db, encoded(batch, picked), meta, picked, source)
+    return _pg_sql(db, batch, meta, picks(batch, source), source)
 
 
 def _pg_sql(db: Database, batch: TableRows, meta: dict[str, Any], picked: dict[str, list[int | None]],
             source: Source | None) -> Statement:
     types = column_types(db, batch.table, batch.columns + META)
     count = len(batch.rows)
+    # A JSON value is not a kind `document` takes: rows it takes have none to encode (nor a look at every value for one)
     if not picked and (rows := document(batch, types[: -len(META)])) is not None:
         sql = upsert_json_sql(batch.table, batch.columns, types, batch.key, batch.stub, batch.first)
         return sql, [*(meta[m] for m in META), jsonb_param(rows)], count
+    batch = encoded(batch, picked)
     columns, sent = arrays(values(batch, meta), types)
     sql = upsert_arrays_sql(batch.table, batch.columns, sent, batch.key, batch.stub, tuple(picked), batch.first)
     if not picked or source is None:
