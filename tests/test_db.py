@@ -215,31 +215,6 @@ def test_migrations_are_recorded_and_idempotent(db):
     assert migrate(db) == []
 
 
-def test_sqlite_0017_keeps_the_daily_rows_and_indexes_and_lets_updated_at_be_null(tmp_path):
-    """The dashboard table rebuilt without NOT NULL on updated_at (its refresh then keeps no statement journal)."""
-    from afc.db.migrate import RECORD
-
-    db = connect(f"sqlite:///{tmp_path}/a.db")
-    applied(db)  # the ledger
-    for migration in [m for m in available("sqlite") if m.version < 17]:
-        with db.transaction():
-            db.run_script(migration.path.read_text())
-            db.execute(RECORD, (migration.version, migration.name, NOW))
-    columns = "fixture_id, match_date, kickoff_at, home_team, updated_at, local_date, local_tz, prediction_advice"
-    row = (7, "2023-08-11", "2023-08-11T19:00:00+00:00", "Burnley", "2026-11-28T12:00:00+00:00", "2023-08-12",
-           "Asia/Tokyo", "Double chance")
-    db.execute(f"INSERT INTO mart.daily_fixtures ({columns}) VALUES ({', '.join(['%s'] * len(row))})", row)
-    assert [m.version for m in migrate(db)] == [17]
-    assert db.fetchall(f"SELECT {columns} FROM mart.daily_fixtures") == [row]
-    nullable = {name: not notnull for _, name, _, notnull, *_ in db.fetchall("PRAGMA table_info(mart_daily_fixtures)")}
-    assert nullable["updated_at"] and list(nullable)[15:] == ["updated_at", "lineups_confirmed", "prediction_advice",
-                                                             "local_date", "local_tz"]
-    indexes = {name for (name,) in db.fetchall("SELECT name FROM sqlite_master WHERE tbl_name = 'mart_daily_fixtures' "
-                                               "AND type = 'index'")}
-    assert indexes == {"mart_daily_fixtures_date_idx", "mart_daily_fixtures_local_date_idx"}
-    db.close()
-
-
 def test_both_backends_ship_the_same_migration_numbers():
     assert [m.version for m in available("sqlite")] == [m.version for m in available("postgres")]
 
