@@ -82,13 +82,15 @@ def parameters(rows: list[dict[str, Any]], columns: tuple[str, ...], tail: tuple
 NULL = float("nan")
 _NONE = type(None)
 _CELLS: dict[Any, Any] = {None: NULL, False: 0, True: 1}
-_HASHABLE = frozenset({_NONE, bool, int, str, bytes})
+# Kinds a dict look-up takes at no more than the value's own binding costs: not a float (1.0 == True), not bytes (a
+# detail part's JSON, tens of kB hashed byte by byte; a str keeps its hash once made).
+_LOOKED_UP = frozenset({_NONE, bool, int, str})
 
 
 def _cells(column: Any) -> list[Any]:
     """A column's values as the driver binds them fastest: None as NULL (NaN), a bool as its int."""
     kinds = set(map(type, column))
-    if kinds <= _HASHABLE:  # no float: 1.0 == True, so only then may the look-up turn bools into ints
+    if kinds <= _LOOKED_UP:
         return list(map(_CELLS.get, column, column))
     return [NULL if value is None else value for value in column]
 
