@@ -12,7 +12,7 @@ from afc.db.migrate import applied, available, migrate, pending
 from afc.db.sqlite import split_statements, translate
 from afc.db.upsert import apply
 from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
-from afc.transform.model import Batch, TableRows
+from afc.transform.model import Batch, Json, TableRows
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 META = {"updated_at": NOW, "raw_id": 1}
@@ -244,19 +244,44 @@ def _moments() -> list[Any]:
 def test_sqlite_parameters_are_the_adapters_text_for_every_kind_of_datetime():
     import sqlite3
 
-    from afc.db.sqlite import parameters, utc_text
+    from afc.db.sqlite import NULL, parameters, utc_text
 
     moments = _moments()
     rows = [{"id": n, "at": value, "other": moments[-1 - n]} for n, value in enumerate(moments)]
     sent, as_bytes = parameters(rows, ("id", "at", "other"), (NOW, 3))
     assert as_bytes == ()
     adapt = sqlite3.adapters[(datetime, sqlite3.PrepareProtocol)]
-    expected = [tuple(utc_text(v) if type(v) is datetime else v for v in (r["id"], r["at"], r["other"], NOW, 3))
-                for r in rows]
+    expected = [tuple(utc_text(v) if type(v) is datetime else NULL if v is None else v
+                      for v in (r["id"], r["at"], r["other"], NOW, 3)) for r in rows]
     assert sent == expected
     assert [adapt(v) for v in moments if type(v) is datetime] == [utc_text(v) for v in moments if type(v) is datetime]
     assert sent[3][1] != sent[4][1]  # the repeated hour's two instants, equal as values, stay two texts
     assert sent[0][1] == sent[1][1] == "2026-11-28T12:00:00+00:00" and sent[5][1] == sent[0][1]
+
+
+def test_sqlite_parameters_store_what_the_values_would_themselves(tmp_path):
+    """None goes as NaN and a bool as its int (both bind faster): what is stored is the same NULL and integer, and a
+    float column's 1.0 and 0.0 stay floats beside its bools."""
+    from afc.db.sqlite import parameters
+
+    db = connect(f"sqlite:///{tmp_path}/a.db")
+    db.execute("CREATE TABLE t (n integer, flag, mixed, word, part, real_one, seen)")
+    rows: list[dict[str, Any]] = [
+        {"n": 1, "flag": True, "mixed": 1.0, "word": None, "part": Json({"a": [1]}), "real_one": 2.5,
+         "seen": NOW.date()},
+        {"n": 2, "flag": False, "mixed": True, "word": "x", "part": Json(None), "real_one": None, "seen": None},
+        {"n": 3, "flag": None, "mixed": None, "word": "", "part": None, "real_one": 0.0, "seen": NOW.date()}]
+    columns = ("n", "flag", "mixed", "word", "part", "real_one", "seen")
+    sent, as_bytes = parameters(rows, columns, ())
+    assert as_bytes == ("part",)
+    db.executemany(f"INSERT INTO t VALUES ({', '.join(['%s'] * len(columns))})", sent)
+    typed = "typeof(flag), flag, typeof(mixed), mixed, typeof(word), word, typeof(part), CAST(part AS TEXT), " \
+            "typeof(real_one), real_one, seen"
+    assert db.fetchall(f"SELECT n, {typed} FROM t ORDER BY n") == [
+        (1, "integer", 1, "real", 1.0, "null", None, "blob", '{"a":[1]}', "real", 2.5, NOW.date().isoformat()),
+        (2, "integer", 0, "integer", 1, "text", "x", "null", None, "null", None, None),
+        (3, "null", None, "null", None, "text", "", "null", None, "real", 0.0, NOW.date().isoformat())]
+    db.close()
 
 
 def test_sqlite_stores_the_same_text_for_a_datetime_however_it_is_sent(tmp_path):
@@ -290,9 +315,8 @@ def test_an_upsert_of_rows_with_datetimes_sees_them_unchanged_the_second_time(db
 
 
 def test_sqlite_parameters_encode_json_columns_as_the_shared_encoder_does():
-    from afc.db.sqlite import parameters
+    from afc.db.sqlite import NULL, parameters
     from afc.db.upsert import encoded, values
-    from afc.transform.model import Json
 
     rows: list[dict[str, Any]] = [
         {"id": 1, "events": Json([{"b": 1, "a": "é\x00"}]), "at": NOW, "n": 1e-05},
@@ -300,7 +324,8 @@ def test_sqlite_parameters_encode_json_columns_as_the_shared_encoder_does():
         {"id": 3, "events": Json({"z": [1.5, None]}), "at": NOW.replace(microsecond=7), "n": None}]
     batch = TableRows("core.fixture_details", ("id",), rows)
     tail = (NOW, 9)
-    reference = [tuple(v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in row)
+    reference = [tuple(v.astimezone(UTC).isoformat() if isinstance(v, datetime) else NULL if v is None else v
+                       for v in row)
                  for row in values(encoded(batch), {"updated_at": NOW, "raw_id": 9})]
     sent, as_bytes = parameters(rows, batch.columns, tail)
     assert as_bytes == ("events",)  # sent as the bytes of the text, which the upsert casts to text

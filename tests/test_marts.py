@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from afc.db import as_date, as_datetime
+from afc.db import as_date, as_datetime, connect
 from afc.marts import refresh as mart
 from afc.marts import summary
+from afc.marts.daily import refresh_daily_fixtures
 from afc.marts.live import describe, settle
 from tests.conftest import sample
 from tests.loading import AT, load, one
@@ -96,6 +98,45 @@ def test_settle_takes_fixtures_past_the_bound_off_the_panel_at_any_age(db, hours
     with db.transaction():
         gone = settle(db, datetime(2024, 2, 28, tzinfo=UTC) + timedelta(hours=hours))
     assert (gone, db.fetchone("SELECT count(*) FROM mart.live_scores")[0]) == (14 - left, left)
+
+
+def _statement_journals() -> list[str]:
+    """The temporary files SQLite holds open in this process (a statement journal past 64 kB is one)."""
+    import os
+
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue
+    return [name for name in found if "etilqs_" in name]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+def test_sqlite_writes_the_dashboard_rows_without_a_statement_journal(sqlite_url):
+    """The rows of hundreds of fixtures in one statement each (new ones, then changed ones), and none of them keeps
+    a journal of the pages it changes: nothing in them may fail half-way (see afc.marts.daily)."""
+    db = connect(sqlite_url)
+    items = sample(EPL)["response"]
+    load(db, "fixtures", {"league": "39", "season": "2023"}, items)
+    again = copy.deepcopy(items)  # the same kickoffs: their rows go between the first ones in the date indexes
+    for item in again:
+        item["fixture"]["id"] += 10_000_000
+    load(db, "fixtures", {"league": "39", "season": "2023"}, again, raw_id=2)
+    ids = {item["fixture"]["id"] for item in again}
+    expected = db.fetchall("SELECT * FROM mart.daily_fixtures WHERE fixture_id > 10000000 ORDER BY fixture_id")
+    db.execute("DELETE FROM mart.daily_fixtures WHERE fixture_id > 10000000")
+    with db.transaction():
+        assert refresh_daily_fixtures(db, ids, AT) == 380
+        assert _statement_journals() == []
+    assert db.fetchall("SELECT * FROM mart.daily_fixtures WHERE fixture_id > 10000000 ORDER BY fixture_id") == expected
+    db.execute("UPDATE core.fixtures SET home_goals = COALESCE(home_goals, 0) + 1 WHERE id > 10000000")
+    with db.transaction():
+        assert refresh_daily_fixtures(db, ids, AT + timedelta(hours=1)) == 380
+        assert _statement_journals() == []
+    assert refresh_daily_fixtures(db, ids, AT + timedelta(hours=2)) == 0  # unchanged: not written
+    db.close()
 
 
 def test_a_refresher_touches_only_the_keys_it_is_given(db):
