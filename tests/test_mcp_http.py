@@ -153,6 +153,23 @@ async def test_no_auth_serves_loopback_without_a_token(module_sqlite_url: str, t
     assert answer.structured_content["rows"] == [[42]]
 
 
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "0:0:0:0:0:0:0:1"])
+def test_every_loopback_bind_refuses_a_rebound_host_or_origin(module_sqlite_url: str, tmp_path: Path,
+                                                               host: str) -> None:
+    """A web page whose name was rebound to the loopback address must not reach a --no-auth server."""
+    with http_server(module_sqlite_url, tmp_path, "--no-auth", "--host", host, env={"AFC_MCP_TOKEN": ""}) as endpoint:
+        base = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        own_host = httpx.URL(endpoint).netloc.decode()
+        answers = [httpx.post(endpoint, json=INITIALIZE, headers={**base, **extra}).status_code for extra in (
+            {}, {"Host": "evil.example"}, {"Host": "evil.example:80", "Origin": "http://evil.example"},
+            {"Host": own_host, "Origin": "http://evil.example"})]
+    assert answers == [200, 421, 421, 403]
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
     base = {"AFC_MCP_TOKEN": "", "CREDENTIALS_DIRECTORY": ""}
     return CliRunner().invoke(app, ["mcp", "http", *args], env={**base, **(env or {})})

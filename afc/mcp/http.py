@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcp.server import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from afc.errors import AfcError, ConfigError
@@ -138,8 +139,26 @@ def bind(host: str, port: int) -> socket.socket:
 
 def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
     """The SDK's streamable HTTP app at /mcp, behind the bearer guard when a token is set."""
-    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"))
+    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"),
+                                     transport_security=rebinding_guard(listen.host))
     return app if listen.token is None else BearerGuard(app, listen.token)
+
+
+def rebinding_guard(host: str) -> TransportSecuritySettings | None:
+    """Host and Origin checks against DNS rebinding for every loopback bind (None: not loopback).
+
+    The SDK turns them on only for the literal 127.0.0.1, localhost and ::1; any other loopback
+    address (127.0.0.2, a spelled-out ::1) that `--no-auth` accepts would otherwise answer a web page
+    whose name was rebound to it.
+    """
+    if not is_loopback(host):
+        return None
+    address = host.strip("[]")
+    spelled = [address, ipaddress.ip_address(address).compressed] if ":" in address else [address]
+    names = list(dict.fromkeys(["127.0.0.1", "localhost", "[::1]", *(f"[{a}]" if ":" in a else a for a in spelled)]))
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
+                                     allowed_hosts=[f"{name}:*" for name in names],
+                                     allowed_origins=[f"http://{name}:*" for name in names])
 
 
 def serve_http(server: MCPServer, listen: Listen) -> None:
