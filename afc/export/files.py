@@ -53,7 +53,7 @@ def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark:
         for batch in _batches(rows):
             values = [[f(v) for f, v in zip(normalise, row, strict=True)] for row in batch]
             if sink is None:
-                folder.mkdir(exist_ok=True)
+                _make_folder(folder)
                 sink = formats.open_sink(fmt, temporary, columns)
             sink.write(values)
             count += len(values)
@@ -89,7 +89,16 @@ def _discard(sink: formats.Sink | None, temporary: Path) -> None:
     if sink is not None:
         with contextlib.suppress(Exception):  # the file goes anyway; the first error is the one to report
             sink.close()
-    temporary.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # never there when its folder could not be made
+        temporary.unlink(missing_ok=True)
+
+
+def _make_folder(folder: Path) -> None:
+    """The table's folder, or one line naming it (a file of that name, no permission)."""
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise AfcError(f"export: cannot make the folder {folder}: {exc.strerror or exc}") from None
 
 
 def _free_name(folder: Path, stamp: str, extension: str) -> Path:
