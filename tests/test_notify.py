@@ -3,6 +3,7 @@ processes, bad receivers and bad config — on both backends."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from afc.api import outbound
 from afc.cli import app
 from afc.clock import SimClock
 from afc.config.notify import NotifyConfig, Target
@@ -121,12 +123,21 @@ def test_two_couriers_at_once_send_each_event_once(db_url: str, clock: SimClock,
 
 
 class Misbehaving(BaseHTTPRequestHandler):
-    """/hang never answers in time, /redirect points elsewhere, /huge answers 200 with 50 MB."""
+    """/hang never answers in time, /redirect points elsewhere, /huge answers 200 with 50 MB, /trickle sends
+    its status line and headers a byte every 0.1 s (each read well within the timeout)."""
 
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.endswith("hang"):
             time.sleep(3)
+        if self.path.endswith("trickle"):
+            with contextlib.suppress(OSError):
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100 + b"\r\nContent-Length: 0\r\n\r\n":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            self.close_connection = True
+            return
         if self.path.endswith("redirect"):
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:9/elsewhere")
@@ -161,11 +172,12 @@ def misbehaving() -> Iterator[str]:
     ("hang", "target hook: no answer within 0.5s"),
     ("redirect", "target hook: HTTP 302 redirect not followed; point the target at the final URL"),
     ("huge", None),
+    ("trickle", "target hook: no answer within 0.5s"),
 ])
 def test_bad_receivers_cost_one_line(misbehaving: str, path: str, expected: str | None) -> None:
     target = Target(name="hook", type="webhook", url=f"{misbehaving}/{path}", secret="hook_secret")
     started = time.monotonic()
-    with httpx.Client() as client:
+    with outbound.client() as client:
         outcome = send.attempt(client, target, "k", {"kind": "goal"}, {"hook_secret": SECRET}, 0.5)
     assert outcome == expected and time.monotonic() - started < 2.5
 

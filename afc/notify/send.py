@@ -2,8 +2,9 @@
 
 A webhook gets the event's JSON as the body, `X-Afc-Signature: sha256=<hex HMAC-SHA256 of the body>`
 with the target's secret, and the idempotency key in `X-Afc-Idempotency-Key` (receivers deduplicate
-on it: delivery is at least once). Any 2xx is success; a redirect is not followed; the answer is read
-to at most MAX_ANSWER bytes and within the timeout, so a huge or endless answer costs nothing. A
+on it: delivery is at least once). Any 2xx is success; a redirect is not followed; the whole attempt, connect to
+last byte, ends within the timeout and reads at most 64 KiB of the answer (`afc.api.outbound`), so a
+huge, endless or trickling answer costs nothing. A
 failure is one line naming the target, never its URL (it may hold a token) nor a secret.
 """
 
@@ -13,17 +14,16 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from afc.api import outbound
 from afc.config.notify import Target
 from afc.errors import ConfigError
 from afc.redact import describe
 
-MAX_ANSWER = 64 * 1024
 SIGNATURE = "X-Afc-Signature"
 KEY_HEADER = "X-Afc-Idempotency-Key"
 HEADLINES = {
@@ -100,18 +100,13 @@ def _header_text(text: str) -> str:
 
 def attempt(client: httpx.Client, target: Target, key: str, payload: dict[str, Any], secrets: dict[str, bytes],
             timeout: float) -> str | None:
-    """Send once; None on success, else why it failed (one line, no URL, no secret)."""
+    """Send once within `timeout` in all (with a client from `afc.api.outbound.client`); None on success, else
+    why it failed (one line, no URL, no secret)."""
     url, body, headers = request_of(target, key, payload, secrets)
-    deadline = time.monotonic() + timeout
     try:
-        with client.stream("POST", url, content=body, headers=headers, timeout=timeout,
-                           follow_redirects=False) as answer:
-            _drain(answer, deadline)
-            code = answer.status_code
+        code = outbound.post(client, url, body, headers, timeout)
     except httpx.TimeoutException:
         return f"target {target.name}: no answer within {timeout:g}s"
-    except TimeoutError:
-        return f"target {target.name}: answer not read within {timeout:g}s"
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return f"target {target.name}: {describe(exc, [s.decode(errors='replace') for s in secrets.values()])}"
     if 200 <= code < 300:
@@ -119,14 +114,3 @@ def attempt(client: httpx.Client, target: Target, key: str, payload: dict[str, A
     if 300 <= code < 400:
         return f"target {target.name}: HTTP {code} redirect not followed; point the target at the final URL"
     return f"target {target.name}: HTTP {code}"
-
-
-def _drain(answer: httpx.Response, deadline: float) -> None:
-    """Read at most MAX_ANSWER bytes of the answer, giving up at the deadline (a trickling receiver)."""
-    read = 0
-    for chunk in answer.iter_bytes():
-        read += len(chunk)
-        if read >= MAX_ANSWER:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError
