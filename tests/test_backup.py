@@ -62,6 +62,38 @@ def test_restore_rejects_a_file_that_is_not_a_backup(sqlite_url, tmp_path: Path)
     db.close()
 
 
+def test_a_backup_whose_name_holds_uri_characters_is_the_one_restored(sqlite_url, tmp_path: Path):
+    """`#`, `?` and `%` in a file name are part of it, not a URI's fragment, query or escape."""
+    db = connect(sqlite_url)
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+    decoy = backup(db, tmp_path / "b", NOW, keep=5).path  # a valid afc backup at the name's prefix
+    for name, misread in (("one#2.db", "one"), ("two?mode=rw.db", "two"), ("three%41.db", "threeA.db")):
+        with db.transaction():
+            db.execute("DELETE FROM core.countries")
+            db.execute(COUNTRY, (name, "XX", NOW))
+        made = backup(db, tmp_path / "b", NOW + timedelta(minutes=1), keep=5).path
+        wanted = tmp_path / name
+        made.rename(wanted)
+        os.link(decoy, tmp_path / misread)
+        with db.transaction():
+            db.execute("DELETE FROM core.countries")
+        restore(db, wanted)
+        assert countries(db) == [(name, "XX")], name
+    db.close()
+
+
+def test_a_backup_directory_that_cannot_be_made_is_one_line(sqlite_url, tmp_path: Path):
+    db = connect(sqlite_url)
+    (tmp_path / "taken").write_text("a file, not a directory")
+    for directory, reason in ((tmp_path / "taken", "File exists"), (tmp_path / "taken" / "sub", "Not a directory")):
+        with pytest.raises(BackupError) as raised:
+            backup(db, directory, NOW, keep=1)
+        assert str(raised.value) == f"backup into {directory}: {reason} ({directory})"
+    assert (tmp_path / "taken").read_text() == "a file, not a directory"
+    db.close()
+
+
 def test_a_broken_backup_leaves_the_database_as_it_was(db, tmp_path: Path):
     with db.transaction():
         db.execute(COUNTRY, ("England", "GB", NOW))

@@ -7,6 +7,7 @@ password never reaches a command line: it goes to pg_dump through PGPASSWORD.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -16,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from afc.db import Database, redact_url
+from afc.db.sqlite import read_only_uri
 from afc.errors import AfcError, ConfigError
 from afc.redact import sanitize
 
@@ -41,23 +43,32 @@ class BackupResult:
 
 def backup(db: Database, directory: Path, now: datetime, keep: int) -> BackupResult:
     """Write a backup of `db` into `directory` and prune older ones beyond `keep`."""
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"afc-{now:%Y%m%dT%H%M%SZ}{SUFFIX[db.backend]}"
     partial = target.with_name(f".{target.name}.partial")
     try:
-        if db.backend == "sqlite":
-            _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
-        else:
-            _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            if db.backend == "sqlite":
+                _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
+            else:
+                _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
+            os.replace(partial, target)
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+        return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
+    except OSError as exc:  # a file where the directory belongs, no permission, a full disk
+        raise BackupError(f"backup into {directory}: {exc.strerror or exc}"
+                          + (f" ({exc.filename})" if exc.filename else "")) from None
 
 
 def _sqlite_backup(source: str, target: Path) -> None:
     src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(target)
+    try:
+        dst = sqlite3.connect(target)
+    except sqlite3.Error as exc:
+        src.close()
+        raise BackupError(f"sqlite backup of {source} failed: cannot create {target}: {exc}") from None
     try:
         src.backup(dst, pages=1024)  # in steps, so writers are not held off for the whole copy
         if dst.execute("PRAGMA quick_check").fetchone() != ("ok",):
@@ -148,7 +159,7 @@ def _pg_restore(url: str, source: Path, shown: str) -> None:
 
 def _sqlite_restore(source: Path, db: Database) -> None:
     try:
-        src = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True)
+        src = sqlite3.connect(read_only_uri(source), uri=True)
         try:
             src.execute("SELECT version FROM ops_schema_migrations LIMIT 1")
             if src.execute("PRAGMA quick_check").fetchone() != ("ok",):
