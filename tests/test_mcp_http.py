@@ -25,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
 from afc.cli import app
-from afc.mcp.http import is_loopback
+from afc.mcp.http import BearerGuard, is_loopback
 from tests.mcp_support import restricted_target, seeded, snapshot
 from tests.test_mcp_hostile import CASES, TIMEOUT, Case, Env, assert_nothing_changed, assert_refused_or_harmless
 
@@ -213,3 +213,28 @@ def test_a_port_in_use_is_one_line(module_sqlite_url: str) -> None:
 def test_loopback_addresses() -> None:
     assert [is_loopback(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost")] == [True] * 5
     assert [is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com")] == [False] * 4
+
+
+@pytest.mark.parametrize(("scope_type", "header", "reaches_app", "sent"), [
+    ("http", b"Bearer " + TOKEN.encode(), True, None),
+    ("http", b"bearer " + TOKEN.encode(), True, None),  # the scheme is case-insensitive
+    ("http", b"Bearer " + TOKEN.upper().encode(), False, "http.response.start"),
+    ("http", TOKEN.encode(), False, "http.response.start"),
+    ("websocket", b"", False, "websocket.close"),  # only lifespan passes without the token
+    ("websocket", b"Bearer " + TOKEN.encode(), True, None),
+    ("lifespan", b"", True, None),
+])
+async def test_the_guard_lets_nothing_but_lifespan_through_without_the_token(
+        scope_type: str, header: bytes, reaches_app: bool, sent: str | None) -> None:
+    reached: list[str] = []
+    answers: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    async def send(message: dict[str, Any]) -> None:
+        answers.append(message)
+
+    scope = {"type": scope_type, "headers": [(b"authorization", header)] if header else []}
+    await BearerGuard(app, TOKEN)(scope, None, send)  # type: ignore[arg-type]
+    assert (bool(reached), answers[0]["type"] if answers else None) == (reaches_app, sent)

@@ -99,11 +99,14 @@ class BearerGuard:
     """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401."""
 
     def __init__(self, app: ASGIApp, token: str):
-        self.app, self.expected = app, f"Bearer {token}".encode()
+        self.app, self.expected = app, f"bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._authorized(scope):
+        if scope["type"] == "lifespan" or self._authorized(scope):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # a WebSocket (when uvicorn has a WebSocket library): refused unopened
+            await send({"type": "websocket.close", "code": 1008})
             return
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"),
@@ -113,7 +116,8 @@ class BearerGuard:
 
     def _authorized(self, scope: Scope) -> bool:
         given = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
-        return hmac.compare_digest(given, self.expected)
+        scheme, _, credentials = given.partition(b" ")  # the scheme is case-insensitive (RFC 9110 11.1)
+        return hmac.compare_digest(scheme.lower() + b" " + credentials, self.expected)
 
 
 def bind(host: str, port: int) -> socket.socket:
