@@ -25,7 +25,9 @@ from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
 from afc.cli import app
-from afc.mcp.http import BearerGuard, is_loopback
+from afc.config.settings import load_settings
+from afc.mcp.http import MAX_SESSIONS, BearerGuard, Listen, app_for, is_loopback
+from afc.mcp.server import build_server
 from tests.mcp_support import restricted_target, seeded, snapshot
 from tests.test_mcp_hostile import CASES, TIMEOUT, Case, Env, assert_nothing_changed, assert_refused_or_harmless
 
@@ -238,3 +240,10 @@ async def test_the_guard_lets_nothing_but_lifespan_through_without_the_token(
     scope = {"type": scope_type, "headers": [(b"authorization", header)] if header else []}
     await BearerGuard(app, TOKEN)(scope, None, send)  # type: ignore[arg-type]
     assert (bool(reached), answers[0]["type"] if answers else None) == (reaches_app, sent)
+
+
+def test_open_sessions_are_capped_per_process(module_sqlite_url: str) -> None:
+    """Each session holds memory until it is closed or idles out; the SDK alone would keep 10,000."""
+    server = build_server(load_settings({}, database_url=module_sqlite_url))
+    app_for(server, Listen("127.0.0.1", 0, TOKEN))
+    assert server.session_manager.max_sessions == MAX_SESSIONS == 256
