@@ -23,11 +23,15 @@ _attempt = threading.local()  # .deadline: time.monotonic() by which this thread
 
 
 def client(**options: Any) -> httpx.Client:
-    """An httpx client whose socket operations end by the deadline of the `post` running them."""
-    transport = httpx.HTTPTransport()
-    pool = transport._pool  # httpx builds its httpcore pool without a way to pass a network backend
-    pool._network_backend = _DeadlineBackend(pool._network_backend)
-    return httpx.Client(transport=transport, **options)
+    """An httpx client whose socket operations end by the deadline of the `post` running them, direct or
+    through a proxy from the environment (HTTPS_PROXY, ...)."""
+    http = httpx.Client(**options)
+    # httpx builds its httpcore pools without a way to pass a network backend: wrap each pool's own
+    for transport in [http._transport, *http._mounts.values()]:
+        pool = getattr(transport, "_pool", None)
+        if pool is not None:
+            pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return http
 
 
 def post(http: httpx.Client, url: str, content: bytes, headers: Mapping[str, str], timeout: float) -> int:
