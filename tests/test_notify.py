@@ -24,6 +24,7 @@ from afc.cli import app
 from afc.clock import SimClock
 from afc.config.notify import NotifyConfig, Target
 from afc.db import Database, connect
+from afc.errors import ConfigError
 from afc.notify import queue, send
 from afc.notify.service import Courier, drain
 from afc.ops.health import check
@@ -361,3 +362,18 @@ def test_settled_events_are_deleted_after_keep_and_pending_ones_stay(db: Databas
     assert outbox.prune(db, clock.now() - timedelta(days=30), upto) == 3
     assert [r[0] for r in db.fetchall("SELECT event_key FROM ops.events_outbox")] == [keys[0]]
     assert [c.pending for c in queue.counts(db)] == [1]
+
+
+@pytest.mark.parametrize("token", [b"tk_one\nInjected: header", "tk_caf\u00e9".encode(), b"tk_\xff\xfe", b"tk two"])
+def test_an_ntfy_token_that_no_header_can_carry_is_refused_at_start(tmp_path: Path, token: bytes) -> None:
+    target = Target(name="phone", type="ntfy", url="https://ntfy.example", topic="goals", token="ntfy_token")
+    (tmp_path / "ntfy_token").write_bytes(token + b"\n")
+    with pytest.raises(ConfigError) as raised:
+        send.read_secrets([target], tmp_path)
+    assert str(raised.value) == ("notify target phone: credential 'ntfy_token' must be one line of printable ASCII "
+                                 f"without spaces, as an HTTP header carries it ({len(token)} bytes, not shown)")
+    (tmp_path / "ntfy_token").write_bytes(b"tk_AbC-123.xyz\n")
+    assert send.read_secrets([target], tmp_path) == {"ntfy_token": b"tk_AbC-123.xyz"}
+    hook = Target(name="hook", type="webhook", url="https://example.org/hook", secret="ntfy_token")
+    (tmp_path / "ntfy_token").write_bytes(token)  # an HMAC key may be any bytes
+    assert send.read_secrets([hook], tmp_path) == {"ntfy_token": token.strip()}

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from afc.redact import describe
 
 SIGNATURE = "X-Afc-Signature"
 KEY_HEADER = "X-Afc-Idempotency-Key"
+_HEADER_TOKEN = re.compile(rb"[\x21-\x7e]+")  # an ntfy token goes in `Authorization: Bearer <token>`
 HEADLINES = {
     "kickoff": "Kick-off", "goal": "Goal", "goal_disallowed": "Goal disallowed (VAR)",
     "goal_cancelled": "Goal cancelled", "red_card": "Red card", "penalty_missed": "Penalty missed",
@@ -47,6 +49,9 @@ def read_secrets(targets: list[Target], credentials_dir: Path | None) -> dict[st
             value = path.read_bytes().strip()
             if not value:
                 raise ConfigError(f"notify target {target.name}: credential {name!r} is empty")
+            if name == target.token and not _HEADER_TOKEN.fullmatch(value):
+                raise ConfigError(f"notify target {target.name}: credential {name!r} must be one line of printable "
+                                  f"ASCII without spaces, as an HTTP header carries it ({len(value)} bytes, not shown)")
             found[name] = value
     return found
 
