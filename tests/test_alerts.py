@@ -14,7 +14,7 @@ import pytest
 from afc.config.jobs import load
 from afc.config.ops import AlertsConfig, SmtpConfig, alerts_config
 from afc.errors import ConfigError
-from afc.ops.alerts import Alert, from_problems, job_failed, notify, password, scrub, send_webhook
+from afc.ops.alerts import Alert, from_problems, job_failed, notify, password, scrub, send_email, send_webhook
 from afc.ops.health import Problem
 from tests.fakeapi import KEY
 from tests.opsfakes import smtp_server, webhook_receiver
@@ -193,3 +193,25 @@ def test_an_alert_webhook_attempt_ends_within_its_timeout(path: str) -> None:
         assert not sender.is_alive() and time.monotonic() - started < 2
     expected = "ReadTimeout" if path == "trickle" else None  # 64 KiB of the endless answer is enough
     assert [type(e).__name__ if e else None for e in outcome] == [expected]
+
+
+def test_starttls_verifies_the_servers_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SMTP password goes only to the server the certificate names, never to whoever answers in between."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=afc-test",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with smtp_server(tls_context=context) as box:
+        conf = SmtpConfig.model_validate({"host": "127.0.0.1", "port": box.port, "from": "afc@example.org",
+                                          "to": ["ops@example.org"], "timeout": 5})
+        with pytest.raises(ssl.SSLCertVerificationError):  # a certificate no one vouches for
+            send_email(conf, "[afc] test", "body", None)
+        assert box.messages == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the system trusts it: the same send goes through
+        send_email(conf, "[afc] test", "body", None)
+        assert [m["to"] for m in box.messages] == [["ops@example.org"]]

@@ -13,6 +13,7 @@ import json
 import logging
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -149,8 +150,8 @@ def send_email(smtp: SmtpConfig, subject: str, text: str, credentials_dir: Path 
     message["From"], message["To"], message["Subject"] = smtp.sender, ", ".join(smtp.to), subject
     message.set_content(text + "\n")
     with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as server:
-        if smtp.starttls:
-            server.starttls()
+        if smtp.starttls:  # smtplib's default context verifies nothing: the password would go to anyone in between
+            server.starttls(context=ssl.create_default_context())
         if smtp.username:
             server.login(smtp.username, password(smtp, credentials_dir))
         server.send_message(message)
