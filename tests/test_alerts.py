@@ -141,6 +141,8 @@ def test_alerts_section_from_yaml(tmp_path: Path):
     ("repeat_after: soon", r"alerts\.repeat_after: must be a duration such as 90s, 15m, 6h or 90d, got 'soon'"),
     ("kinds: [stale]", r"alerts\.kinds: unknown alert 'stale'"),
     ("smtp: {host: mail, to: x@y.z}", r"alerts\.smtp\.from: Field required"),
+    ("smtp: {host: mail.example, from: a@x.org, to: x@y.z, username: afc, starttls: false}",
+     r"alerts\.smtp: .*username without starttls would send the password in clear to mail\.example; set starttls"),
     ("slack: x", r"alerts\.slack: Extra inputs are not permitted"),
 ])
 def test_bad_alerts_section_names_file_and_field(tmp_path: Path, body: str, message: str):
