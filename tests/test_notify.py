@@ -377,3 +377,15 @@ def test_an_ntfy_token_that_no_header_can_carry_is_refused_at_start(tmp_path: Pa
     hook = Target(name="hook", type="webhook", url="https://example.org/hook", secret="ntfy_token")
     (tmp_path / "ntfy_token").write_bytes(token)  # an HMAC key may be any bytes
     assert send.read_secrets([hook], tmp_path) == {"ntfy_token": token.strip()}
+
+
+@pytest.mark.parametrize(("url", "refused"), [("http://ntfy.example.org", True), ("https://ntfy.example.org", False),
+                                              ("http://127.0.0.1:8080", False)])
+def test_an_ntfy_token_is_never_sent_in_clear_over_the_network(tmp_path: Path, url: str, refused: bool) -> None:
+    (tmp_path / "notify.yaml").write_text(
+        f"notify:\n  targets:\n    - {{name: phone, type: ntfy, url: '{url}', topic: goals, token: ntfy_token}}\n")
+    result = CliRunner().invoke(app, ["jobs", "validate", "--jobs-dir", str(tmp_path)])
+    assert result.exit_code == (2 if refused else 0), result.output
+    if refused:
+        assert result.stderr == (f"afc: {tmp_path / 'notify.yaml'}: notify.targets.0: token: an http:// URL would send "
+                                 "the token in clear; use https:// (or a server on localhost)\n")
