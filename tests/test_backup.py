@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from afc.db import connect
+from afc.db.migrate import migrate
 from afc.errors import ConfigError
 from afc.ops import backup as backups
 from afc.ops.backup import BackupError, backup, pg_command, restore
@@ -185,4 +186,19 @@ def test_the_cli_restore_of_a_foreign_dump_is_one_line_and_exit_1(pg_url, tmp_pa
     assert result.output.count("\n") == 1 and "not a dump of an afc database" in result.output
     db = connect(pg_url)
     assert scalar(db, "SELECT COUNT(*) FROM ops.schema_migrations") >= 2
+    db.close()
+
+
+def test_rotation_deletes_only_backups_even_beside_the_database(tmp_path: Path):
+    """Backing up into the directory that holds the database must never rotate the database away."""
+    live = tmp_path / "afc-2024.db"
+    db = connect(f"sqlite:///{live}")
+    migrate(db)
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+    (tmp_path / "afc-notes.db").write_text("someone else's file")
+    made = [backup(db, tmp_path, NOW + timedelta(days=i), keep=1) for i in range(3)]
+    assert [p.name for p in made[-1].removed] == ["afc-20261129T024000Z.db"]
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["afc-2024.db", "afc-20261130T024000Z.db", "afc-notes.db"]
+    assert countries(db) == [("England", "GB")]
     db.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -81,7 +82,10 @@ def _sqlite_backup(source: str, target: Path) -> None:
 
 
 def _rotate(directory: Path, suffix: str, keep: int) -> list[Path]:
-    found = sorted(directory.glob(f"afc-*{suffix}"))
+    """Delete all but the newest `keep` backups: only files named as `backup` names them (`afc-*.db` alone would
+    take a database called afc-2024.db kept in the same directory)."""
+    named = re.compile(r"afc-\d{8}T\d{6}Z" + re.escape(suffix))
+    found = sorted(p for p in directory.glob(f"afc-*{suffix}") if named.fullmatch(p.name) and p.is_file())
     old = found[:-keep] if keep > 0 else []
     for path in old:
         path.unlink()
