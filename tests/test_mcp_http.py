@@ -192,6 +192,8 @@ def test_bad_tokens_and_binds_are_one_line(module_sqlite_url: str, tmp_path: Pat
         (["--token-file", str(short)], {}, f"afc: {short}: the token is too short (3 characters); use at least 16\n"),
         ([], {"CREDENTIALS_DIRECTORY": str(tmp_path)}, f"afc: {tmp_path}/mcp_token: token file not found; create "
          f"it with `openssl rand -hex 32 > {tmp_path}/mcp_token`\n"),
+        (["--token-file", "/dev/zero"], {}, "afc: /dev/zero: the token file is larger than 4096 bytes; put only the "
+         "token there\n"),
         ([], {"AFC_MCP_TOKEN": "two words here, long enough"}, "afc: AFC_MCP_TOKEN: the token must be one line of "
          "printable ASCII without spaces (27 characters, not shown)\n"),
         ([], {}, "afc: mcp http: no token: set AFC_MCP_TOKEN, pass --token-file, or put it in "

@@ -26,6 +26,7 @@ from afc.errors import AfcError, ConfigError
 log = logging.getLogger("afc.mcp")
 TOKEN_FILE = "mcp_token"  # in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)
 MIN_TOKEN = 16
+MAX_TOKEN_FILE = 4096
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # what an Authorization header can carry
 ENDPOINT = "/mcp"
 # Open sessions per process (the SDK allows 10,000; each holds ~37 KB, measured: 3,000 sessions took the
@@ -67,7 +68,11 @@ def resolve_token(*, env_token: str | None, token_file: Path | None, credentials
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TOKEN_FILE + 1)  # not the whole of /dev/zero or a misplaced dump
+        if len(data) > MAX_TOKEN_FILE:
+            raise ConfigError(f"{path}: the token file is larger than {MAX_TOKEN_FILE} bytes; put only the token there")
+        return data.decode()
     except FileNotFoundError:
         raise ConfigError(f"{path}: token file not found; create it with `openssl rand -hex 32 > {path}`") from None
     except (OSError, UnicodeDecodeError) as exc:
