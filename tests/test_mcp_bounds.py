@@ -138,6 +138,15 @@ def test_postgres_clips_inside_the_server_as_afc_rows_would(module_pg_url: str) 
     assert result.truncated is True and result.note == "4 values clipped to 100 characters"
 
 
+def test_numbers_past_a_floats_range_are_strict_json(module_pg_url: str) -> None:  # noqa: F811
+    """numeric reaches 1e131071: past a float's range a value comes as its text, not JSON's invalid Infinity."""
+    target = ReadOnlyDb("postgres", module_pg_url, None, "test")
+    result = run_query(target, "SELECT 1e400::numeric AS big, -1e400::numeric AS small, 'NaN'::numeric AS nan, "
+                               "'Infinity'::float8 AS inf, 1.5::numeric AS fine, 10::numeric AS whole")
+    assert result.rows == [["1" + "0" * 400, "-1" + "0" * 400, "NaN", "inf", 1.5, 10]]  # exact, as text
+    json.dumps(result.rows, allow_nan=False)  # raises on Infinity/NaN
+
+
 def test_too_many_columns_is_one_line(url: str) -> None:
     target = _target(url)
     with pytest.raises(QueryError, match="at most 500") as caught:
