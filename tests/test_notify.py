@@ -389,3 +389,35 @@ def test_an_ntfy_token_is_never_sent_in_clear_over_the_network(tmp_path: Path, u
     if refused:
         assert result.stderr == (f"afc: {tmp_path / 'notify.yaml'}: notify.targets.0: token: an http:// URL would send "
                                  "the token in clear; use https:// (or a server on localhost)\n")
+
+
+def test_an_ntfy_title_from_hostile_names_is_one_clean_header() -> None:
+    """Team names are API data: a line break or control character in one must not fail every delivery."""
+    seen: list[str] = []
+
+    class Ntfy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            seen.append(self.headers["Title"])
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ntfy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = Target(name="phone", type="ntfy", url=f"http://127.0.0.1:{server.server_address[1]}", topic="goals")
+    fixture: dict[str, Any] = {"home": {"name": "Arsenal\r\nX-Evil: 1"}, "away": {"name": "Chel\x00sea\t"},
+                               "score": {"home": 1, "away": 0}}
+    payload = {"kind": "goal", "fixture": fixture}
+    try:
+        with outbound.client() as client:
+            assert send.attempt(client, target, "k", payload, {}, 2) is None
+            fixture["away"] = {"name": "Atl\u00e9tico\n"}
+            assert send.attempt(client, target, "k2", payload, {}, 2) is None
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["Arsenal X-Evil: 1 - Chel sea", "=?UTF-8?B?QXJzZW5hbCBYLUV2aWw6IDEgLSBBdGzDqXRpY28=?="]

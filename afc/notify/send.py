@@ -97,7 +97,12 @@ def request_of(target: Target, key: str, payload: dict[str, Any],
 
 
 def _header_text(text: str) -> str:
-    """A header value: as is in ASCII, else an RFC 2047 encoded word (ntfy decodes it: "Atlético")."""
+    """A header value: as is in ASCII, else an RFC 2047 encoded word (ntfy decodes it: "Atlético").
+
+    Control characters and line breaks (a team name from the API is data, not a header) become single spaces:
+    h11 refuses a value with CR or LF, which failed every attempt of the fixture's events until dead-lettered.
+    """
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     if text.isascii():
         return text
     return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
