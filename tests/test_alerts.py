@@ -217,3 +217,13 @@ def test_starttls_verifies_the_servers_certificate(tmp_path: Path, monkeypatch: 
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the system trusts it: the same send goes through
         send_email(conf, "[afc] test", "body", None)
         assert [m["to"] for m in box.messages] == [["ops@example.org"]]
+
+
+def test_an_alert_text_with_line_breaks_still_goes_by_email():
+    with smtp_server() as box:
+        conf = SmtpConfig.model_validate({"host": "127.0.0.1", "port": box.port, "from": "afc@example.org",
+                                          "to": ["ops@example.org"], "starttls": False, "timeout": 5})
+        send_email(conf, "[afc] job_failed: job daily failed: ERROR: x\nDETAIL: y", "ERROR: x\nDETAIL: y", None)
+    assert len(box.messages) == 1
+    assert "Subject: [afc] job_failed: job daily failed: ERROR: x DETAIL: y\r\n" in box.messages[0]["data"]
+    assert "\r\n\r\nERROR: x\r\nDETAIL: y\r\n" in box.messages[0]["data"]  # the body keeps its lines

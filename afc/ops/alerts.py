@@ -147,7 +147,8 @@ def send_webhook(url: str, text: str, timeout: float) -> None:
 def send_email(smtp: SmtpConfig, subject: str, text: str, credentials_dir: Path | None) -> None:
     """Send one plain-text e-mail; raises on any SMTP or network failure."""
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = smtp.sender, ", ".join(smtp.to), subject
+    # a header holds one line: an error text with a line break made every send of the alert fail
+    message["From"], message["To"], message["Subject"] = smtp.sender, ", ".join(smtp.to), " ".join(subject.split())
     message.set_content(text + "\n")
     with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as server:
         if smtp.starttls:  # smtplib's default context verifies nothing: the password would go to anyone in between
