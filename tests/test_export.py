@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,18 @@ def test_a_file_where_a_table_folder_belongs_is_one_line(db, tmp_path):
     assert str(raised.value) == f"export: cannot make the folder {tmp_path / 'core_teams'}: File exists"
     assert (tmp_path / "core_teams").read_text() == "not a folder"
     assert db.fetchone("SELECT count(*) FROM ops.export_watermarks")[0] == 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_a_symlink_planted_at_a_temporary_name_is_never_written_through(db, tmp_path, fmt):
+    """Whoever can write to the export folder cannot make an export overwrite another file."""
+    season(db)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    folder = tmp_path / "out" / "core_teams"
+    folder.mkdir(parents=True)
+    (folder / f".{LATER:%Y%m%dT%H%M%SZ}.{os.getpid()}.{fmt}.tmp").symlink_to(victim)  # the name it used to take
+    run(db, tmp_path / "out", "core.teams", fmt=fmt)
+    assert victim.read_text() == "precious"
+    [written] = [p for p in files(tmp_path / "out", "core_teams") if not p.name.startswith(".")]
+    assert not written.is_symlink() and written.stat().st_size > 0
