@@ -202,3 +202,13 @@ def test_rotation_deletes_only_backups_even_beside_the_database(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.glob("*.db")) == ["afc-2024.db", "afc-20261130T024000Z.db", "afc-notes.db"]
     assert countries(db) == [("England", "GB")]
     db.close()
+
+
+def test_a_symlink_planted_at_the_partial_name_is_never_written_through(db, tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")  # empty: SQLite would have written a whole database into it
+    (tmp_path / "b").mkdir()
+    suffix = ".db" if db.backend == "sqlite" else ".dump"
+    (tmp_path / "b" / f".afc-20261128T024000Z{suffix}.partial").symlink_to(victim)  # the name it used to take
+    result = backup(db, tmp_path / "b", NOW, keep=3)
+    assert victim.read_bytes() == b"" and result.size > 0 and not result.path.is_symlink()

@@ -13,6 +13,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,9 +46,12 @@ class BackupResult:
 def backup(db: Database, directory: Path, now: datetime, keep: int) -> BackupResult:
     """Write a backup of `db` into `directory` and prune older ones beyond `keep`."""
     target = directory / f"afc-{now:%Y%m%dT%H%M%SZ}{SUFFIX[db.backend]}"
-    partial = target.with_name(f".{target.name}.partial")
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        # made exclusively under a random name: a symlink planted at a name known in advance was written through
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=directory)
+        os.close(handle)
+        partial = Path(name)
         try:
             if db.backend == "sqlite":
                 _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
@@ -148,8 +152,6 @@ def _pg_restore(url: str, source: Path, shown: str) -> None:
     # afc database and turned into an SQL script first (a broken or foreign archive fails here,
     # before anything is touched), then one transaction drops afc's schemas and replays it, so a
     # failed restore leaves the database as it was.
-    import tempfile
-
     check_pg_dump(source)
     with tempfile.TemporaryDirectory(prefix="afc-restore-") as tmp:
         script = Path(tmp) / "restore.sql"
