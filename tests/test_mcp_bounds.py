@@ -317,3 +317,13 @@ def test_a_relative_sqlite_path_reaches_the_worker(module_sqlite_url: str,  # no
     monkeypatch.chdir(path.parent)
     result = run_query(ReadOnlyDb("sqlite", path.name, None, path.name), "SELECT count(*) FROM ops_schema_migrations")
     assert result.rows[0][0] > 0
+
+
+def test_dates_python_cannot_hold_come_as_postgresqls_text(module_pg_url: str) -> None:  # noqa: F811
+    """`infinity` and years past 9999 are valid PostgreSQL values; one of them failed the whole answer."""
+    target = ReadOnlyDb("postgres", module_pg_url, None, "test")
+    result = run_query(target, "SELECT 'infinity'::timestamptz AS a, '-infinity'::date AS b, '10000-01-01'::date AS c, "
+                               "'infinity'::timestamp AS d, '2026-11-28 12:00+00'::timestamptz AS e, "
+                               "'2026-11-28'::date AS f")
+    assert result.rows == [["infinity", "-infinity", "10000-01-01", "infinity", "2026-11-28T12:00:00+00:00",
+                            "2026-11-28"]]
