@@ -191,8 +191,8 @@ def test_an_alert_webhook_attempt_ends_within_its_timeout(path: str) -> None:
         started = time.monotonic()
         sender = threading.Thread(target=send, daemon=True)
         sender.start()
-        sender.join(5)
-        assert not sender.is_alive() and time.monotonic() - started < 2
+        sender.join(10)
+        assert not sender.is_alive() and time.monotonic() - started < 5  # the trickle alone takes 20 s
     expected = "ReadTimeout" if path == "trickle" else None  # 64 KiB of the endless answer is enough
     assert [type(e).__name__ if e else None for e in outcome] == [expected]
 

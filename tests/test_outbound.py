@@ -61,7 +61,7 @@ def timed_post(url: str, timeout: float) -> tuple[BaseException | int | None, fl
 
 def test_a_trickling_receiver_costs_one_timeout(trickler: tuple[str, list[bytes]]) -> None:
     outcome, seconds = timed_post(trickler[0] + "/hook", 0.5)
-    assert isinstance(outcome, httpx.ReadTimeout) and seconds < 1.5
+    assert isinstance(outcome, httpx.ReadTimeout) and seconds < 5  # unbounded, the trickle alone takes 22 s
 
 
 def test_an_environment_proxy_is_used_and_bounded_too(trickler: tuple[str, list[bytes]],
@@ -71,5 +71,5 @@ def test_an_environment_proxy_is_used_and_bounded_too(trickler: tuple[str, list[
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     outcome, seconds = timed_post("http://hooks.example/afc", 0.5)
-    assert isinstance(outcome, httpx.ReadTimeout) and seconds < 1.5
+    assert isinstance(outcome, httpx.ReadTimeout) and seconds < 5  # unbounded, the trickle alone takes 22 s
     assert requests and requests[0].startswith(b"POST http://hooks.example/afc HTTP/1.1")
