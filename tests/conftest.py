@@ -99,6 +99,7 @@ SLOW: frozenset[str] = frozenset({
     "test_quota.py::test_many_processes_never_get_more_than_the_limit",
     "test_mcp.py::test_stdio_subprocess",
     "test_mcp_http.py::test_no_auth_serves_loopback_without_a_token",
+    "test_mcp_http.py::test_every_loopback_bind_refuses_a_rebound_host_or_origin",
     "test_mcp.py::test_cli_import_stays_light",
     "test_cli_admin.py::test_a_second_bootstrap_process_exits_75",
     "test_live_service.py::test_service_notifies_and_stops_on_sigterm",

@@ -58,8 +58,8 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """An aiosmtpd server on 127.0.0.1 that keeps every message."""
+def smtp_server(tls_context: Any = None) -> Iterator[Mailbox]:
+    """An aiosmtpd server on 127.0.0.1 that keeps every message (offering STARTTLS with `tls_context`)."""
     from aiosmtpd.controller import Controller
 
     box = Mailbox()
@@ -73,7 +73,8 @@ def smtp_server() -> Iterator[Mailbox]:
     with socket.socket() as probe:  # aiosmtpd cannot start on port 0: pick a free port first
         probe.bind(("127.0.0.1", 0))
         box.port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port, tls_context=tls_context,
+                            require_starttls=tls_context is not None)
     controller.start()
     try:
         yield box

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ import pytest
 from afc.config.jobs import load
 from afc.config.ops import AlertsConfig, SmtpConfig, alerts_config
 from afc.errors import ConfigError
-from afc.ops.alerts import Alert, from_problems, job_failed, notify, password, scrub
+from afc.ops.alerts import Alert, from_problems, job_failed, notify, password, scrub, send_email, send_webhook
 from afc.ops.health import Problem
 from tests.fakeapi import KEY
 from tests.opsfakes import smtp_server, webhook_receiver
@@ -83,8 +86,7 @@ def test_a_failing_channel_is_logged_and_the_alert_retried_next_time(db, clock, 
     assert len(hook.posts) == 2
     failure = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     origin = "/".join(hook.url.split("/")[:3])  # scheme://host:port: the path is the secret
-    assert failure == [f"alert webhook to {origin} failed: HTTPStatusError: Server error "
-                       f"'500 Internal Server Error' for url '{origin}'"]
+    assert failure == [f"alert webhook to {origin} failed: WebhookRefused: HTTP 500"]
 
 
 def test_a_webhook_failure_log_never_shows_the_url_secret(db, clock, caplog):
@@ -96,7 +98,7 @@ def test_a_webhook_failure_log_never_shows_the_url_secret(db, clock, caplog):
         assert notify(db, [BREAKER], conf, clock.now()) == []
     logged = caplog.text
     assert "s3cr3tT0ken" not in logged and "abc123secret" not in logged and "services/" not in logged
-    assert "alert webhook to http://127.0.0.1:" in logged and "HTTPStatusError" in logged
+    assert "alert webhook to http://127.0.0.1:" in logged and "WebhookRefused: HTTP 404" in logged
 
 
 def test_an_unreachable_smtp_server_never_raises(db, clock):
@@ -139,6 +141,8 @@ def test_alerts_section_from_yaml(tmp_path: Path):
     ("repeat_after: soon", r"alerts\.repeat_after: must be a duration such as 90s, 15m, 6h or 90d, got 'soon'"),
     ("kinds: [stale]", r"alerts\.kinds: unknown alert 'stale'"),
     ("smtp: {host: mail, to: x@y.z}", r"alerts\.smtp\.from: Field required"),
+    ("smtp: {host: mail.example, from: a@x.org, to: x@y.z, username: afc, starttls: false}",
+     r"alerts\.smtp: .*username without starttls would send the password in clear to mail\.example; set starttls"),
     ("slack: x", r"alerts\.slack: Extra inputs are not permitted"),
 ])
 def test_bad_alerts_section_names_file_and_field(tmp_path: Path, body: str, message: str):
@@ -152,3 +156,74 @@ def test_smtp_password_is_read_from_the_credentials_directory(tmp_path: Path):
     smtp = SmtpConfig(host="m", sender="a@b.c", to="d@e.f", password_file=Path("smtp_password"))
     assert password(smtp, tmp_path) == "pa55word"
     assert scrub(f"x {KEY} y", [KEY, ""]) == "x *** y"
+
+
+def _misbehave(conn: socket.socket) -> None:
+    """/trickle: the status line and headers a byte every 0.1 s; /endless: 200 and a body that never ends."""
+    with conn, contextlib.suppress(OSError):
+        request = conn.recv(65536)
+        if b" /trickle " in request:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n":
+                conn.sendall(bytes([byte]))
+                time.sleep(0.1)
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while True:
+                conn.sendall(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")
+
+
+@pytest.mark.parametrize("path", ["trickle", "endless"])
+def test_an_alert_webhook_attempt_ends_within_its_timeout(path: str) -> None:
+    """A receiver that trickles its headers or never ends its answer costs the job one timeout, not hours or RAM."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        threading.Thread(target=lambda: _misbehave(listener.accept()[0]), daemon=True).start()
+        outcome: list[BaseException | None] = []
+
+        def send() -> None:
+            try:
+                send_webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/{path}", "quota low", 0.5)
+                outcome.append(None)
+            except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+                outcome.append(exc)
+
+        started = time.monotonic()
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        sender.join(10)
+        assert not sender.is_alive() and time.monotonic() - started < 5  # the trickle alone takes 20 s
+    expected = "ReadTimeout" if path == "trickle" else None  # 64 KiB of the endless answer is enough
+    assert [type(e).__name__ if e else None for e in outcome] == [expected]
+
+
+def test_starttls_verifies_the_servers_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SMTP password goes only to the server the certificate names, never to whoever answers in between."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=afc-test",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with smtp_server(tls_context=context) as box:
+        conf = SmtpConfig.model_validate({"host": "127.0.0.1", "port": box.port, "from": "afc@example.org",
+                                          "to": ["ops@example.org"], "timeout": 5})
+        with pytest.raises(ssl.SSLCertVerificationError):  # a certificate no one vouches for
+            send_email(conf, "[afc] test", "body", None)
+        assert box.messages == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the system trusts it: the same send goes through
+        send_email(conf, "[afc] test", "body", None)
+        assert [m["to"] for m in box.messages] == [["ops@example.org"]]
+
+
+def test_an_alert_text_with_line_breaks_still_goes_by_email():
+    with smtp_server() as box:
+        conf = SmtpConfig.model_validate({"host": "127.0.0.1", "port": box.port, "from": "afc@example.org",
+                                          "to": ["ops@example.org"], "starttls": False, "timeout": 5})
+        send_email(conf, "[afc] job_failed: job daily failed: ERROR: x\nDETAIL: y", "ERROR: x\nDETAIL: y", None)
+    assert len(box.messages) == 1
+    assert "Subject: [afc] job_failed: job daily failed: ERROR: x DETAIL: y\r\n" in box.messages[0]["data"]
+    assert "\r\n\r\nERROR: x\r\nDETAIL: y\r\n" in box.messages[0]["data"]  # the body keeps its lines

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from afc.db import connect
+from afc.db.migrate import migrate
 from afc.errors import ConfigError
 from afc.ops import backup as backups
 from afc.ops.backup import BackupError, backup, pg_command, restore
@@ -59,6 +60,38 @@ def test_restore_rejects_a_file_that_is_not_a_backup(sqlite_url, tmp_path: Path)
         restore(db, bogus)
     with pytest.raises(ConfigError, match=r"missing\.db: no such backup file"):
         restore(db, tmp_path / "missing.db")
+    db.close()
+
+
+def test_a_backup_whose_name_holds_uri_characters_is_the_one_restored(sqlite_url, tmp_path: Path):
+    """`#`, `?` and `%` in a file name are part of it, not a URI's fragment, query or escape."""
+    db = connect(sqlite_url)
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+    decoy = backup(db, tmp_path / "b", NOW, keep=5).path  # a valid afc backup at the name's prefix
+    for name, misread in (("one#2.db", "one"), ("two?mode=rw.db", "two"), ("three%41.db", "threeA.db")):
+        with db.transaction():
+            db.execute("DELETE FROM core.countries")
+            db.execute(COUNTRY, (name, "XX", NOW))
+        made = backup(db, tmp_path / "b", NOW + timedelta(minutes=1), keep=5).path
+        wanted = tmp_path / name
+        made.rename(wanted)
+        os.link(decoy, tmp_path / misread)
+        with db.transaction():
+            db.execute("DELETE FROM core.countries")
+        restore(db, wanted)
+        assert countries(db) == [(name, "XX")], name
+    db.close()
+
+
+def test_a_backup_directory_that_cannot_be_made_is_one_line(sqlite_url, tmp_path: Path):
+    db = connect(sqlite_url)
+    (tmp_path / "taken").write_text("a file, not a directory")
+    for directory, reason in ((tmp_path / "taken", "File exists"), (tmp_path / "taken" / "sub", "Not a directory")):
+        with pytest.raises(BackupError) as raised:
+            backup(db, directory, NOW, keep=1)
+        assert str(raised.value) == f"backup into {directory}: {reason} ({directory})"
+    assert (tmp_path / "taken").read_text() == "a file, not a directory"
     db.close()
 
 
@@ -154,3 +187,28 @@ def test_the_cli_restore_of_a_foreign_dump_is_one_line_and_exit_1(pg_url, tmp_pa
     db = connect(pg_url)
     assert scalar(db, "SELECT COUNT(*) FROM ops.schema_migrations") >= 2
     db.close()
+
+
+def test_rotation_deletes_only_backups_even_beside_the_database(tmp_path: Path):
+    """Backing up into the directory that holds the database must never rotate the database away."""
+    live = tmp_path / "afc-2024.db"
+    db = connect(f"sqlite:///{live}")
+    migrate(db)
+    with db.transaction():
+        db.execute(COUNTRY, ("England", "GB", NOW))
+    (tmp_path / "afc-notes.db").write_text("someone else's file")
+    made = [backup(db, tmp_path, NOW + timedelta(days=i), keep=1) for i in range(3)]
+    assert [p.name for p in made[-1].removed] == ["afc-20261129T024000Z.db"]
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["afc-2024.db", "afc-20261130T024000Z.db", "afc-notes.db"]
+    assert countries(db) == [("England", "GB")]
+    db.close()
+
+
+def test_a_symlink_planted_at_the_partial_name_is_never_written_through(db, tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")  # empty: SQLite would have written a whole database into it
+    (tmp_path / "b").mkdir()
+    suffix = ".db" if db.backend == "sqlite" else ".dump"
+    (tmp_path / "b" / f".afc-20261128T024000Z{suffix}.partial").symlink_to(victim)  # the name it used to take
+    result = backup(db, tmp_path / "b", NOW, keep=3)
+    assert victim.read_bytes() == b"" and result.size > 0 and not result.path.is_symlink()

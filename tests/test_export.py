@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from afc.api.client import Request, Response
 from afc.clock import SimClock
 from afc.collect import raw
 from afc.db import Database, as_datetime, connect
-from afc.errors import LockHeld
+from afc.errors import AfcError, LockHeld
 from afc.export import formats
 from afc.export.files import LOCK_NAME
 from afc.export.run import SETTLE, ExportRequest, export
@@ -232,3 +233,53 @@ def test_a_postgresql_array_column_is_exported_as_json(pg_url, tmp_path):
     assert table.column("tags").to_pylist() == ['["a","b"]', None]
     lines = files(tmp_path / "lines", "mart_tagged")[0].read_text().splitlines()
     assert [json.loads(line)["tags"] for line in lines] == [["a", "b"], None]
+
+
+HOSTILE = ["two\nlines\r\nand a CR\r", 'quote " comma , semicolon ;', "☃ é 𝔘 \u2028 \u2029 \ufeff", "tab\there",
+           "=HYPERLINK(\"x\")", "nul\x00byte"]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_hostile_text_reads_back_exactly(db, tmp_path, fmt):
+    season(db)
+    names = HOSTILE if db.backend == "sqlite" else HOSTILE[:-1]  # PostgreSQL text holds no NUL
+    ids = [row[0] for row in db.fetchall("SELECT id FROM core.teams ORDER BY id LIMIT %s", (len(names),))]
+    with db.transaction():
+        for team, name in zip(ids, names, strict=True):
+            db.execute("UPDATE core.teams SET name = %s WHERE id = %s", (name, team))
+    run(db, tmp_path, "core.teams", fmt=fmt)
+    [path] = files(tmp_path, "core_teams")
+    if fmt == "parquet":
+        got = dict(zip(*read(path).select(["id", "name"]).to_pydict().values(), strict=True))
+    elif fmt == "csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            got = {int(row["id"]): row["name"] for row in csv.DictReader(handle)}
+    else:
+        got = {row["id"]: row["name"] for row in map(json.loads, path.read_text(encoding="utf-8").split("\n")[:-1])}
+    assert {team: got[team] for team in ids} == dict(zip(ids, names, strict=True))
+    assert len(got) == db.fetchone("SELECT count(*) FROM core.teams")[0]
+
+
+def test_a_file_where_a_table_folder_belongs_is_one_line(db, tmp_path):
+    season(db)
+    (tmp_path / "core_teams").write_text("not a folder")
+    with pytest.raises(AfcError) as raised:
+        run(db, tmp_path, "core.teams", since="last")
+    assert str(raised.value) == f"export: cannot make the folder {tmp_path / 'core_teams'}: File exists"
+    assert (tmp_path / "core_teams").read_text() == "not a folder"
+    assert db.fetchone("SELECT count(*) FROM ops.export_watermarks")[0] == 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_a_symlink_planted_at_a_temporary_name_is_never_written_through(db, tmp_path, fmt):
+    """Whoever can write to the export folder cannot make an export overwrite another file."""
+    season(db)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    folder = tmp_path / "out" / "core_teams"
+    folder.mkdir(parents=True)
+    (folder / f".{LATER:%Y%m%dT%H%M%SZ}.{os.getpid()}.{fmt}.tmp").symlink_to(victim)  # the name it used to take
+    run(db, tmp_path / "out", "core.teams", fmt=fmt)
+    assert victim.read_text() == "precious"
+    [written] = [p for p in files(tmp_path / "out", "core_teams") if not p.name.startswith(".")]
+    assert not written.is_symlink() and written.stat().st_size > 0

@@ -96,3 +96,18 @@ def test_hold_all_fails_if_any_group_is_held(tmp_path, sqlite_url):
 def test_group_names_are_checked():
     with pytest.raises(ConfigError, match=r"lock: group names are lowercase words, got '\.\./x'"):
         lock_path(Path("/tmp"), "../x")
+
+
+def test_a_symlink_at_the_lock_path_is_refused_not_truncated_through(tmp_path):
+    """An export directory may be shared: its lock file must not be a way to truncate another file."""
+    from afc.ops.lock import file_lock
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / ".afc-export.lock"
+    link.symlink_to(victim)
+    with pytest.raises(ConfigError) as raised, file_lock(link, "export"):
+        pass
+    assert str(raised.value) == (f"{link}: cannot create the lock file (Too many levels of symbolic links); "
+                                 "check AFC_DATA_DIR")
+    assert victim.read_text() == "precious"

@@ -138,6 +138,15 @@ def test_postgres_clips_inside_the_server_as_afc_rows_would(module_pg_url: str) 
     assert result.truncated is True and result.note == "4 values clipped to 100 characters"
 
 
+def test_numbers_past_a_floats_range_are_strict_json(module_pg_url: str) -> None:  # noqa: F811
+    """numeric reaches 1e131071: past a float's range a value comes as its text, not JSON's invalid Infinity."""
+    target = ReadOnlyDb("postgres", module_pg_url, None, "test")
+    result = run_query(target, "SELECT 1e400::numeric AS big, -1e400::numeric AS small, 'NaN'::numeric AS nan, "
+                               "'Infinity'::float8 AS inf, 1.5::numeric AS fine, 10::numeric AS whole")
+    assert result.rows == [["1" + "0" * 400, "-1" + "0" * 400, "NaN", "inf", 1.5, 10]]  # exact, as text
+    json.dumps(result.rows, allow_nan=False)  # raises on Infinity/NaN
+
+
 def test_too_many_columns_is_one_line(url: str) -> None:
     target = _target(url)
     with pytest.raises(QueryError, match="at most 500") as caught:
@@ -308,3 +317,13 @@ def test_a_relative_sqlite_path_reaches_the_worker(module_sqlite_url: str,  # no
     monkeypatch.chdir(path.parent)
     result = run_query(ReadOnlyDb("sqlite", path.name, None, path.name), "SELECT count(*) FROM ops_schema_migrations")
     assert result.rows[0][0] > 0
+
+
+def test_dates_python_cannot_hold_come_as_postgresqls_text(module_pg_url: str) -> None:  # noqa: F811
+    """`infinity` and years past 9999 are valid PostgreSQL values; one of them failed the whole answer."""
+    target = ReadOnlyDb("postgres", module_pg_url, None, "test")
+    result = run_query(target, "SELECT 'infinity'::timestamptz AS a, '-infinity'::date AS b, '10000-01-01'::date AS c, "
+                               "'infinity'::timestamp AS d, '2026-11-28 12:00+00'::timestamptz AS e, "
+                               "'2026-11-28'::date AS f")
+    assert result.rows == [["infinity", "-infinity", "10000-01-01", "infinity", "2026-11-28T12:00:00+00:00",
+                            "2026-11-28"]]

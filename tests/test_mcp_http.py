@@ -25,7 +25,9 @@ from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
 from afc.cli import app
-from afc.mcp.http import is_loopback
+from afc.config.settings import load_settings
+from afc.mcp.http import MAX_SESSIONS, BearerGuard, Listen, app_for, is_loopback
+from afc.mcp.server import build_server
 from tests.mcp_support import restricted_target, seeded, snapshot
 from tests.test_mcp_hostile import CASES, TIMEOUT, Case, Env, assert_nothing_changed, assert_refused_or_harmless
 
@@ -153,6 +155,23 @@ async def test_no_auth_serves_loopback_without_a_token(module_sqlite_url: str, t
     assert answer.structured_content["rows"] == [[42]]
 
 
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "0:0:0:0:0:0:0:1"])
+def test_every_loopback_bind_refuses_a_rebound_host_or_origin(module_sqlite_url: str, tmp_path: Path,
+                                                               host: str) -> None:
+    """A web page whose name was rebound to the loopback address must not reach a --no-auth server."""
+    with http_server(module_sqlite_url, tmp_path, "--no-auth", "--host", host, env={"AFC_MCP_TOKEN": ""}) as endpoint:
+        base = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        own_host = httpx.URL(endpoint).netloc.decode()
+        answers = [httpx.post(endpoint, json=INITIALIZE, headers={**base, **extra}).status_code for extra in (
+            {}, {"Host": "evil.example"}, {"Host": "evil.example:80", "Origin": "http://evil.example"},
+            {"Host": own_host, "Origin": "http://evil.example"})]
+    assert answers == [200, 421, 421, 403]
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
     base = {"AFC_MCP_TOKEN": "", "CREDENTIALS_DIRECTORY": ""}
     return CliRunner().invoke(app, ["mcp", "http", *args], env={**base, **(env or {})})
@@ -173,6 +192,8 @@ def test_bad_tokens_and_binds_are_one_line(module_sqlite_url: str, tmp_path: Pat
         (["--token-file", str(short)], {}, f"afc: {short}: the token is too short (3 characters); use at least 16\n"),
         ([], {"CREDENTIALS_DIRECTORY": str(tmp_path)}, f"afc: {tmp_path}/mcp_token: token file not found; create "
          f"it with `openssl rand -hex 32 > {tmp_path}/mcp_token`\n"),
+        (["--token-file", "/dev/zero"], {}, "afc: /dev/zero: the token file is larger than 4096 bytes; put only the "
+         "token there\n"),
         ([], {"AFC_MCP_TOKEN": "two words here, long enough"}, "afc: AFC_MCP_TOKEN: the token must be one line of "
          "printable ASCII without spaces (27 characters, not shown)\n"),
         ([], {}, "afc: mcp http: no token: set AFC_MCP_TOKEN, pass --token-file, or put it in "
@@ -196,3 +217,35 @@ def test_a_port_in_use_is_one_line(module_sqlite_url: str) -> None:
 def test_loopback_addresses() -> None:
     assert [is_loopback(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost")] == [True] * 5
     assert [is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com")] == [False] * 4
+
+
+@pytest.mark.parametrize(("scope_type", "header", "reaches_app", "sent"), [
+    ("http", b"Bearer " + TOKEN.encode(), True, None),
+    ("http", b"bearer " + TOKEN.encode(), True, None),  # the scheme is case-insensitive
+    ("http", b"Bearer " + TOKEN.upper().encode(), False, "http.response.start"),
+    ("http", TOKEN.encode(), False, "http.response.start"),
+    ("websocket", b"", False, "websocket.close"),  # only lifespan passes without the token
+    ("websocket", b"Bearer " + TOKEN.encode(), True, None),
+    ("lifespan", b"", True, None),
+])
+async def test_the_guard_lets_nothing_but_lifespan_through_without_the_token(
+        scope_type: str, header: bytes, reaches_app: bool, sent: str | None) -> None:
+    reached: list[str] = []
+    answers: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    async def send(message: dict[str, Any]) -> None:
+        answers.append(message)
+
+    scope = {"type": scope_type, "headers": [(b"authorization", header)] if header else []}
+    await BearerGuard(app, TOKEN)(scope, None, send)  # type: ignore[arg-type]
+    assert (bool(reached), answers[0]["type"] if answers else None) == (reaches_app, sent)
+
+
+def test_open_sessions_are_capped_per_process(module_sqlite_url: str) -> None:
+    """Each session holds memory until it is closed or idles out; the SDK alone would keep 10,000."""
+    server = build_server(load_settings({}, database_url=module_sqlite_url))
+    app_for(server, Listen("127.0.0.1", 0, TOKEN))
+    assert server.session_manager.max_sessions == MAX_SESSIONS == 256

@@ -3,6 +3,7 @@ processes, bad receivers and bad config — on both backends."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -18,10 +19,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from afc.api import outbound
 from afc.cli import app
 from afc.clock import SimClock
 from afc.config.notify import NotifyConfig, Target
 from afc.db import Database, connect
+from afc.errors import ConfigError
 from afc.notify import queue, send
 from afc.notify.service import Courier, drain
 from afc.ops.health import check
@@ -121,12 +124,21 @@ def test_two_couriers_at_once_send_each_event_once(db_url: str, clock: SimClock,
 
 
 class Misbehaving(BaseHTTPRequestHandler):
-    """/hang never answers in time, /redirect points elsewhere, /huge answers 200 with 50 MB."""
+    """/hang never answers in time, /redirect points elsewhere, /huge answers 200 with 50 MB, /trickle sends
+    its status line and headers a byte every 0.1 s (each read well within the timeout)."""
 
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.endswith("hang"):
             time.sleep(3)
+        if self.path.endswith("trickle"):
+            with contextlib.suppress(OSError):
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100 + b"\r\nContent-Length: 0\r\n\r\n":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            self.close_connection = True
+            return
         if self.path.endswith("redirect"):
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:9/elsewhere")
@@ -161,11 +173,12 @@ def misbehaving() -> Iterator[str]:
     ("hang", "target hook: no answer within 0.5s"),
     ("redirect", "target hook: HTTP 302 redirect not followed; point the target at the final URL"),
     ("huge", None),
+    ("trickle", "target hook: no answer within 0.5s"),
 ])
 def test_bad_receivers_cost_one_line(misbehaving: str, path: str, expected: str | None) -> None:
     target = Target(name="hook", type="webhook", url=f"{misbehaving}/{path}", secret="hook_secret")
     started = time.monotonic()
-    with httpx.Client() as client:
+    with outbound.client() as client:
         outcome = send.attempt(client, target, "k", {"kind": "goal"}, {"hook_secret": SECRET}, 0.5)
     assert outcome == expected and time.monotonic() - started < 2.5
 
@@ -349,3 +362,62 @@ def test_settled_events_are_deleted_after_keep_and_pending_ones_stay(db: Databas
     assert outbox.prune(db, clock.now() - timedelta(days=30), upto) == 3
     assert [r[0] for r in db.fetchall("SELECT event_key FROM ops.events_outbox")] == [keys[0]]
     assert [c.pending for c in queue.counts(db)] == [1]
+
+
+@pytest.mark.parametrize("token", [b"tk_one\nInjected: header", "tk_caf\u00e9".encode(), b"tk_\xff\xfe", b"tk two"])
+def test_an_ntfy_token_that_no_header_can_carry_is_refused_at_start(tmp_path: Path, token: bytes) -> None:
+    target = Target(name="phone", type="ntfy", url="https://ntfy.example", topic="goals", token="ntfy_token")
+    (tmp_path / "ntfy_token").write_bytes(token + b"\n")
+    with pytest.raises(ConfigError) as raised:
+        send.read_secrets([target], tmp_path)
+    assert str(raised.value) == ("notify target phone: credential 'ntfy_token' must be one line of printable ASCII "
+                                 f"without spaces, as an HTTP header carries it ({len(token)} bytes, not shown)")
+    (tmp_path / "ntfy_token").write_bytes(b"tk_AbC-123.xyz\n")
+    assert send.read_secrets([target], tmp_path) == {"ntfy_token": b"tk_AbC-123.xyz"}
+    hook = Target(name="hook", type="webhook", url="https://example.org/hook", secret="ntfy_token")
+    (tmp_path / "ntfy_token").write_bytes(token)  # an HMAC key may be any bytes
+    assert send.read_secrets([hook], tmp_path) == {"ntfy_token": token.strip()}
+
+
+@pytest.mark.parametrize(("url", "refused"), [("http://ntfy.example.org", True), ("https://ntfy.example.org", False),
+                                              ("http://127.0.0.1:8080", False)])
+def test_an_ntfy_token_is_never_sent_in_clear_over_the_network(tmp_path: Path, url: str, refused: bool) -> None:
+    (tmp_path / "notify.yaml").write_text(
+        f"notify:\n  targets:\n    - {{name: phone, type: ntfy, url: '{url}', topic: goals, token: ntfy_token}}\n")
+    result = CliRunner().invoke(app, ["jobs", "validate", "--jobs-dir", str(tmp_path)])
+    assert result.exit_code == (2 if refused else 0), result.output
+    if refused:
+        assert result.stderr == (f"afc: {tmp_path / 'notify.yaml'}: notify.targets.0: token: an http:// URL would send "
+                                 "the token in clear; use https:// (or a server on localhost)\n")
+
+
+def test_an_ntfy_title_from_hostile_names_is_one_clean_header() -> None:
+    """Team names are API data: a line break or control character in one must not fail every delivery."""
+    seen: list[str] = []
+
+    class Ntfy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            seen.append(self.headers["Title"])
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ntfy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = Target(name="phone", type="ntfy", url=f"http://127.0.0.1:{server.server_address[1]}", topic="goals")
+    fixture: dict[str, Any] = {"home": {"name": "Arsenal\r\nX-Evil: 1"}, "away": {"name": "Chel\x00sea\t"},
+                               "score": {"home": 1, "away": 0}}
+    payload = {"kind": "goal", "fixture": fixture}
+    try:
+        with outbound.client() as client:
+            assert send.attempt(client, target, "k", payload, {}, 2) is None
+            fixture["away"] = {"name": "Atl\u00e9tico\n"}
+            assert send.attempt(client, target, "k2", payload, {}, 2) is None
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["Arsenal X-Evil: 1 - Chel sea", "=?UTF-8?B?QXJzZW5hbCBYLUV2aWw6IDEgLSBBdGzDqXRpY28=?="]

@@ -98,6 +98,10 @@ class Target(BaseModel):
             raise ValueError("topic and token are for ntfy targets; a webhook signs with its secret")
         if self.type == "ntfy" and self.secret:
             raise ValueError("secret is for webhooks; an ntfy target authenticates with a token")
+        parts = urlsplit(self.url)
+        if self.token and parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("token: an http:// URL would send the token in clear; use https:// (or a server on "
+                             "localhost)")
         return self
 
     def credentials(self) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from afc.config.bounds import MAX_DAYS, duration_seconds, known_names
 from afc.config.jobs import JobConfig, check_schedule, section
@@ -97,6 +97,13 @@ class SmtpConfig(_Strict):
     @classmethod
     def _to(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _password_in_clear(self) -> SmtpConfig:
+        if self.username and not self.starttls and self.host not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("username without starttls would send the password in clear to "
+                             f"{self.host}; set starttls: true (or relay through localhost)")
+        return self
 
 
 ALERT_KINDS = ("job_failed", "breaker_open", "quota_low", "coverage_critical", "live_stalled")

@@ -156,6 +156,12 @@ def _wrap(exc: sqlite3.Error, sql: str) -> DatabaseError:
     return DatabaseError(f"sqlite: {text} (in: {' '.join(sql.split())[:120]})")
 
 
+def read_only_uri(path: str | Path) -> str:
+    """The `file:` URI opening `path` read-only; percent-encoded, since a `#`, `?` or `%` in a file name would
+    otherwise end the path (`afc#2.db` opened `afc`)."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 class SqliteDatabase:
     """An SQLite connection speaking afc's SQL."""
 
@@ -174,7 +180,7 @@ class SqliteDatabase:
         path = _path_from_url(url)
         try:
             if read_only:
-                target = f"file:{Path(path).resolve()}?mode=ro" if path != ":memory:" else ":memory:"
+                target = read_only_uri(path) if path != ":memory:" else ":memory:"
                 conn = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30,
                                        check_same_thread=False)
             else:

@@ -1,7 +1,8 @@
 """Export files: a directory proven writable, and each file written under a temporary name, then renamed.
 
-A reader globbing `*.parquet` never sees half a file: the rows go to `.<stamp>.<pid>.<format>.tmp` in
-the table's folder, which is renamed to `<stamp>.<format>` only once it is whole; a failure removes it.
+A reader globbing `*.parquet` never sees half a file: the rows go to `.<stamp>.<pid>.<random>.<format>.tmp`
+(made exclusively) in the table's folder, which is renamed to `<stamp>.<format>` only once it is whole; a
+failure removes it.
 """
 
 from __future__ import annotations
@@ -46,14 +47,15 @@ def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark:
     normalise = formats.normalisers(columns)
     at = next((i for i, c in enumerate(columns) if c.name == mark), None)
     stamp = f"{started:%Y%m%dT%H%M%SZ}"
-    temporary = folder / f".{stamp}.{os.getpid()}.{fmt}.tmp"
+    temporary: Path | None = None
     sink: formats.Sink | None = None
     count, newest = 0, None
     try:
         for batch in _batches(rows):
             values = [[f(v) for f, v in zip(normalise, row, strict=True)] for row in batch]
             if sink is None:
-                folder.mkdir(exist_ok=True)
+                _make_folder(folder)
+                temporary = _new_temporary(folder, stamp, fmt)
                 sink = formats.open_sink(fmt, temporary, columns)
             sink.write(values)
             count += len(values)
@@ -64,9 +66,9 @@ def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark:
     except BaseException as exc:
         _discard(sink, temporary)
         if isinstance(exc, OSError):
-            raise AfcError(f"export: cannot write {temporary}: {exc.strerror or exc}") from None
+            raise AfcError(f"export: cannot write {temporary or folder}: {exc.strerror or exc}") from None
         raise
-    if sink is None:
+    if sink is None or temporary is None:
         return 0, None, None
     final = _free_name(folder, stamp, fmt)  # the format is the extension
     os.replace(temporary, final)
@@ -84,12 +86,30 @@ def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]
         yield batch
 
 
-def _discard(sink: formats.Sink | None, temporary: Path) -> None:
+def _new_temporary(folder: Path, stamp: str, fmt: str) -> Path:
+    """A new empty file `.<stamp>.<pid>.<random>.<format>.tmp`, made exclusively: a name known in advance
+    let whoever can write to the folder plant a symlink there, and the export wrote through it."""
+    handle, name = tempfile.mkstemp(prefix=f".{stamp}.{os.getpid()}.", suffix=f".{fmt}.tmp", dir=folder)
+    os.close(handle)
+    return Path(name)
+
+
+def _discard(sink: formats.Sink | None, temporary: Path | None) -> None:
     """Remove a half-written file: nothing half-written stays behind."""
     if sink is not None:
         with contextlib.suppress(Exception):  # the file goes anyway; the first error is the one to report
             sink.close()
-    temporary.unlink(missing_ok=True)
+    if temporary is not None:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def _make_folder(folder: Path) -> None:
+    """The table's folder, or one line naming it (a file of that name, no permission)."""
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise AfcError(f"export: cannot make the folder {folder}: {exc.strerror or exc}") from None
 
 
 def _free_name(folder: Path, stamp: str, extension: str) -> Path:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcp.server import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from afc.errors import AfcError, ConfigError
@@ -25,8 +26,13 @@ from afc.errors import AfcError, ConfigError
 log = logging.getLogger("afc.mcp")
 TOKEN_FILE = "mcp_token"  # in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)
 MIN_TOKEN = 16
+MAX_TOKEN_FILE = 4096
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # what an Authorization header can carry
 ENDPOINT = "/mcp"
+# Open sessions per process (the SDK allows 10,000; each holds ~37 KB, measured: 3,000 sessions took the
+# server from 74 to 186 MB). A client that closes its session frees its slot; one that vanishes frees it
+# after the SDK's 30 min idle timeout; past the cap a new session is answered 503.
+MAX_SESSIONS = 256
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,11 @@ def resolve_token(*, env_token: str | None, token_file: Path | None, credentials
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TOKEN_FILE + 1)  # not the whole of /dev/zero or a misplaced dump
+        if len(data) > MAX_TOKEN_FILE:
+            raise ConfigError(f"{path}: the token file is larger than {MAX_TOKEN_FILE} bytes; put only the token there")
+        return data.decode()
     except FileNotFoundError:
         raise ConfigError(f"{path}: token file not found; create it with `openssl rand -hex 32 > {path}`") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -98,11 +108,14 @@ class BearerGuard:
     """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401."""
 
     def __init__(self, app: ASGIApp, token: str):
-        self.app, self.expected = app, f"Bearer {token}".encode()
+        self.app, self.expected = app, f"bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._authorized(scope):
+        if scope["type"] == "lifespan" or self._authorized(scope):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # a WebSocket (when uvicorn has a WebSocket library): refused unopened
+            await send({"type": "websocket.close", "code": 1008})
             return
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"),
@@ -112,7 +125,8 @@ class BearerGuard:
 
     def _authorized(self, scope: Scope) -> bool:
         given = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
-        return hmac.compare_digest(given, self.expected)
+        scheme, _, credentials = given.partition(b" ")  # the scheme is case-insensitive (RFC 9110 11.1)
+        return hmac.compare_digest(scheme.lower() + b" " + credentials, self.expected)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -138,8 +152,26 @@ def bind(host: str, port: int) -> socket.socket:
 
 def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
     """The SDK's streamable HTTP app at /mcp, behind the bearer guard when a token is set."""
-    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"))
+    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"),
+                                     transport_security=rebinding_guard(listen.host), max_sessions=MAX_SESSIONS)
     return app if listen.token is None else BearerGuard(app, listen.token)
+
+
+def rebinding_guard(host: str) -> TransportSecuritySettings | None:
+    """Host and Origin checks against DNS rebinding for every loopback bind (None: not loopback).
+
+    The SDK turns them on only for the literal 127.0.0.1, localhost and ::1; any other loopback
+    address (127.0.0.2, a spelled-out ::1) that `--no-auth` accepts would otherwise answer a web page
+    whose name was rebound to it.
+    """
+    if not is_loopback(host):
+        return None
+    address = host.strip("[]")
+    spelled = [address, ipaddress.ip_address(address).compressed] if ":" in address else [address]
+    names = list(dict.fromkeys(["127.0.0.1", "localhost", "[::1]", *(f"[{a}]" if ":" in a else a for a in spelled)]))
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
+                                     allowed_hosts=[f"{name}:*" for name in names],
+                                     allowed_origins=[f"http://{name}:*" for name in names])
 
 
 def serve_http(server: MCPServer, listen: Listen) -> None:

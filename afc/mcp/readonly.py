@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from afc.errors import AfcError
-from afc.mcp.readonly_pg import Watchdog, clipping, describe
+from afc.mcp.readonly_pg import Watchdog, clipping, describe, lenient_dates
 from afc.mcp.rows import FETCH_BATCH, Collected, Limits, collect  # Limits is part of this module's interface
 
 MAX_SQL_CHARS = 100_000
@@ -155,6 +155,7 @@ def _run_postgres(target: ReadOnlyDb, sql: str, params: Params, limits: Limits) 
     except psycopg.Error as exc:
         raise QueryError(f"postgresql: cannot connect to {target.label}: {_first_line(exc)}") from None
     conn.read_only = True  # every transaction starts BEGIN READ ONLY
+    lenient_dates(conn)
     watchdog = Watchdog(conn, limits.seconds + PG_GRACE_SECONDS)
     try:
         with conn.transaction(force_rollback=True):

@@ -45,6 +45,28 @@ class Watchdog:
             self._done = True
 
 
+def lenient_dates(conn: Any) -> None:
+    """Dates and timestamps Python cannot hold (`infinity`, years past 9999) load as PostgreSQL's text for them
+    instead of failing the whole answer."""
+    from psycopg.types import datetime as pg_datetime
+
+    for name, base in (("date", pg_datetime.DateLoader), ("timestamp", pg_datetime.TimestampLoader),
+                       ("timestamptz", pg_datetime.TimestamptzLoader)):
+        conn.adapters.register_loader(name, _lenient(base))
+
+
+def _lenient(base: Any) -> type:
+    from psycopg import DataError
+
+    def load(self: Any, data: Any) -> Any:
+        try:
+            return base.load(self, data)
+        except DataError:
+            return bytes(data).decode()
+
+    return type(f"Lenient{base.__name__}", (base,), {"load": load})
+
+
 # Types whose values are small whatever the query does; every other column is clipped server-side.
 _PG_SMALL = {16, 20, 21, 23, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950}
 _PG_TEXT = {19, 25, 1042, 1043}  # name, text, bpchar, varchar

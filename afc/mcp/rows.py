@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,9 +86,11 @@ def json_value(value: Any, max_chars: int, out: Collected) -> Any:
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else str(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            return str(value)
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+        if value.is_finite() and value == value.to_integral_value() and abs(value) < 2**53:
+            return int(value)
+        number = float(value) if value.is_finite() else None
+        # past a float's range (numeric goes to 1e131071) a number would be JSON's invalid `Infinity`
+        return number if number is not None and math.isfinite(number) else str(value)
     if isinstance(value, (datetime, date, dtime)):
         return value.isoformat()
     if isinstance(value, timedelta):

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from afc import __version__
@@ -64,6 +65,28 @@ class _Server(MCPServer):
             if not isinstance(exc.__cause__, ValidationError):
                 raise
             raise ToolError(f"{name}: {argument_errors(exc.__cause__)}") from exc.__cause__
+
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        """Render a prompt; an unknown prompt or a missing argument is one line (invalid params), not an internal
+        error with a traceback in the log."""
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:  # how the SDK reports both, and a render that failed (an unknown argument)
+            root: BaseException = exc
+            while root.__cause__ is not None:
+                root = root.__cause__
+            why = str(exc) if str(root) == str(exc) else f"{exc}: {root}"
+            raise MCPError(INVALID_PARAMS, f"{name}: {' '.join(why.split())[:300]}") from None
+
+
+def prompt_number(argument: str, value: str, low: int, high: int) -> int:
+    """A prompt's numeric argument (prompt arguments are strings), or one line naming it and its bounds."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        raise MCPError(INVALID_PARAMS, f"argument {argument}: must be a whole number from {low} to {high}, "
+                                       f"got {value[:40]!r}")
+    return int(text)
 
 
 def argument_errors(error: ValidationError) -> str:
@@ -218,7 +241,8 @@ def _resources_and_prompts(server: MCPServer, target: ReadOnlyDb) -> None:
 
     @server.prompt(description="Investigate a league season: table, coverage, fixtures, gaps.")
     def explore_league(league_id: str, season: str) -> str:
-        return (f"Investigate league {league_id}, season {season} in the afc database. Use run_template "
+        league, year = prompt_number("league_id", league_id, 1, ID_MAX), prompt_number("season", season, 1900, 2199)
+        return (f"Investigate league {league}, season {year} in the afc database. Use run_template "
                 f"league_table and coverage_by_league, coverage_status, and raw_vs_core_fixtures to say "
                 "what is held, what is missing, and how fresh it is. Use db_query only for follow-ups.")
 

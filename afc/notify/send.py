@@ -2,8 +2,9 @@
 
 A webhook gets the event's JSON as the body, `X-Afc-Signature: sha256=<hex HMAC-SHA256 of the body>`
 with the target's secret, and the idempotency key in `X-Afc-Idempotency-Key` (receivers deduplicate
-on it: delivery is at least once). Any 2xx is success; a redirect is not followed; the answer is read
-to at most MAX_ANSWER bytes and within the timeout, so a huge or endless answer costs nothing. A
+on it: delivery is at least once). Any 2xx is success; a redirect is not followed; the whole attempt, connect to
+last byte, ends within the timeout and reads at most 64 KiB of the answer (`afc.api.outbound`), so a
+huge, endless or trickling answer costs nothing. A
 failure is one line naming the target, never its URL (it may hold a token) nor a secret.
 """
 
@@ -13,19 +14,20 @@ import base64
 import hashlib
 import hmac
 import json
-import time
+import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from afc.api import outbound
 from afc.config.notify import Target
 from afc.errors import ConfigError
 from afc.redact import describe
 
-MAX_ANSWER = 64 * 1024
 SIGNATURE = "X-Afc-Signature"
 KEY_HEADER = "X-Afc-Idempotency-Key"
+_HEADER_TOKEN = re.compile(rb"[\x21-\x7e]+")  # an ntfy token goes in `Authorization: Bearer <token>`
 HEADLINES = {
     "kickoff": "Kick-off", "goal": "Goal", "goal_disallowed": "Goal disallowed (VAR)",
     "goal_cancelled": "Goal cancelled", "red_card": "Red card", "penalty_missed": "Penalty missed",
@@ -47,6 +49,9 @@ def read_secrets(targets: list[Target], credentials_dir: Path | None) -> dict[st
             value = path.read_bytes().strip()
             if not value:
                 raise ConfigError(f"notify target {target.name}: credential {name!r} is empty")
+            if name == target.token and not _HEADER_TOKEN.fullmatch(value):
+                raise ConfigError(f"notify target {target.name}: credential {name!r} must be one line of printable "
+                                  f"ASCII without spaces, as an HTTP header carries it ({len(value)} bytes, not shown)")
             found[name] = value
     return found
 
@@ -92,7 +97,12 @@ def request_of(target: Target, key: str, payload: dict[str, Any],
 
 
 def _header_text(text: str) -> str:
-    """A header value: as is in ASCII, else an RFC 2047 encoded word (ntfy decodes it: "Atlético")."""
+    """A header value: as is in ASCII, else an RFC 2047 encoded word (ntfy decodes it: "Atlético").
+
+    Control characters and line breaks (a team name from the API is data, not a header) become single spaces:
+    h11 refuses a value with CR or LF, which failed every attempt of the fixture's events until dead-lettered.
+    """
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     if text.isascii():
         return text
     return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
@@ -100,18 +110,13 @@ def _header_text(text: str) -> str:
 
 def attempt(client: httpx.Client, target: Target, key: str, payload: dict[str, Any], secrets: dict[str, bytes],
             timeout: float) -> str | None:
-    """Send once; None on success, else why it failed (one line, no URL, no secret)."""
+    """Send once within `timeout` in all (with a client from `afc.api.outbound.client`); None on success, else
+    why it failed (one line, no URL, no secret)."""
     url, body, headers = request_of(target, key, payload, secrets)
-    deadline = time.monotonic() + timeout
     try:
-        with client.stream("POST", url, content=body, headers=headers, timeout=timeout,
-                           follow_redirects=False) as answer:
-            _drain(answer, deadline)
-            code = answer.status_code
+        code = outbound.post(client, url, body, headers, timeout)
     except httpx.TimeoutException:
         return f"target {target.name}: no answer within {timeout:g}s"
-    except TimeoutError:
-        return f"target {target.name}: answer not read within {timeout:g}s"
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return f"target {target.name}: {describe(exc, [s.decode(errors='replace') for s in secrets.values()])}"
     if 200 <= code < 300:
@@ -119,14 +124,3 @@ def attempt(client: httpx.Client, target: Target, key: str, payload: dict[str, A
     if 300 <= code < 400:
         return f"target {target.name}: HTTP {code} redirect not followed; point the target at the final URL"
     return f"target {target.name}: HTTP {code}"
-
-
-def _drain(answer: httpx.Response, deadline: float) -> None:
-    """Read at most MAX_ANSWER bytes of the answer, giving up at the deadline (a trickling receiver)."""
-    read = 0
-    for chunk in answer.iter_bytes():
-        read += len(chunk)
-        if read >= MAX_ANSWER:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError

@@ -16,8 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
-
+from afc.api import outbound
 from afc.clock import Clock
 from afc.collect import outbox
 from afc.config.notify import NotifyConfig
@@ -55,7 +54,7 @@ class Courier:
     def __post_init__(self) -> None:
         self.targets = {t.name: t for t in self.conf.targets}
         self.gaps = queue.Gaps()
-        self.client = httpx.Client(headers={"Accept": "*/*"})
+        self.client = outbound.client(headers={"Accept": "*/*"})
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="afc-notify")
         self.pruned_at = float("-inf")
 

@@ -9,9 +9,11 @@ logged at debug level (`afc health` still shows the problems). No message carrie
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from afc.config.ops import AlertsConfig, SmtpConfig
 from afc.db import Database
+from afc.errors import AfcError
 from afc.ops.health import Problem
 from afc.redact import describe, origin
 
@@ -125,22 +128,31 @@ def _attempt(channel: str, where: str, secrets: list[str], send: object) -> bool
         return False
 
 
-def send_webhook(url: str, text: str, timeout: float) -> None:
-    """POST Slack-compatible JSON (`{"text": ...}`); raises on a non-2xx answer."""
-    import httpx
+class WebhookRefused(AfcError):
+    """The alert webhook answered, but not with a 2xx."""
 
-    response = httpx.post(url, json={"text": text}, timeout=timeout)
-    response.raise_for_status()
+
+def send_webhook(url: str, text: str, timeout: float) -> None:
+    """POST Slack-compatible JSON (`{"text": ...}`) within `timeout` in all; raises on a non-2xx answer."""
+    from afc.api import outbound
+
+    body = json.dumps({"text": text}).encode()
+    with outbound.client() as http:
+        code = outbound.post(http, url, body, {"Content-Type": "application/json"}, timeout)
+    if not 200 <= code < 300:
+        raise WebhookRefused(f"HTTP {code}" + (" redirect not followed; point webhook_url at the final URL"
+                                         if 300 <= code < 400 else ""))
 
 
 def send_email(smtp: SmtpConfig, subject: str, text: str, credentials_dir: Path | None) -> None:
     """Send one plain-text e-mail; raises on any SMTP or network failure."""
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = smtp.sender, ", ".join(smtp.to), subject
+    # a header holds one line: an error text with a line break made every send of the alert fail
+    message["From"], message["To"], message["Subject"] = smtp.sender, ", ".join(smtp.to), " ".join(subject.split())
     message.set_content(text + "\n")
     with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as server:
-        if smtp.starttls:
-            server.starttls()
+        if smtp.starttls:  # smtplib's default context verifies nothing: the password would go to anyone in between
+            server.starttls(context=ssl.create_default_context())
         if smtp.username:
             server.login(smtp.username, password(smtp, credentials_dir))
         server.send_message(message)

@@ -7,15 +7,19 @@ password never reaches a command line: it goes to pg_dump through PGPASSWORD.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from afc.db import Database, redact_url
+from afc.db.sqlite import read_only_uri
 from afc.errors import AfcError, ConfigError
 from afc.redact import sanitize
 
@@ -41,23 +45,35 @@ class BackupResult:
 
 def backup(db: Database, directory: Path, now: datetime, keep: int) -> BackupResult:
     """Write a backup of `db` into `directory` and prune older ones beyond `keep`."""
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"afc-{now:%Y%m%dT%H%M%SZ}{SUFFIX[db.backend]}"
-    partial = target.with_name(f".{target.name}.partial")
     try:
-        if db.backend == "sqlite":
-            _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
-        else:
-            _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
+        directory.mkdir(parents=True, exist_ok=True)
+        # made exclusively under a random name: a symlink planted at a name known in advance was written through
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=directory)
+        os.close(handle)
+        partial = Path(name)
+        try:
+            if db.backend == "sqlite":
+                _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
+            else:
+                _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
+            os.replace(partial, target)
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+        return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
+    except OSError as exc:  # a file where the directory belongs, no permission, a full disk
+        raise BackupError(f"backup into {directory}: {exc.strerror or exc}"
+                          + (f" ({exc.filename})" if exc.filename else "")) from None
 
 
 def _sqlite_backup(source: str, target: Path) -> None:
     src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(target)
+    try:
+        dst = sqlite3.connect(target)
+    except sqlite3.Error as exc:
+        src.close()
+        raise BackupError(f"sqlite backup of {source} failed: cannot create {target}: {exc}") from None
     try:
         src.backup(dst, pages=1024)  # in steps, so writers are not held off for the whole copy
         if dst.execute("PRAGMA quick_check").fetchone() != ("ok",):
@@ -70,7 +86,10 @@ def _sqlite_backup(source: str, target: Path) -> None:
 
 
 def _rotate(directory: Path, suffix: str, keep: int) -> list[Path]:
-    found = sorted(directory.glob(f"afc-*{suffix}"))
+    """Delete all but the newest `keep` backups: only files named as `backup` names them (`afc-*.db` alone would
+    take a database called afc-2024.db kept in the same directory)."""
+    named = re.compile(r"afc-\d{8}T\d{6}Z" + re.escape(suffix))
+    found = sorted(p for p in directory.glob(f"afc-*{suffix}") if named.fullmatch(p.name) and p.is_file())
     old = found[:-keep] if keep > 0 else []
     for path in old:
         path.unlink()
@@ -133,8 +152,6 @@ def _pg_restore(url: str, source: Path, shown: str) -> None:
     # afc database and turned into an SQL script first (a broken or foreign archive fails here,
     # before anything is touched), then one transaction drops afc's schemas and replays it, so a
     # failed restore leaves the database as it was.
-    import tempfile
-
     check_pg_dump(source)
     with tempfile.TemporaryDirectory(prefix="afc-restore-") as tmp:
         script = Path(tmp) / "restore.sql"
@@ -148,7 +165,7 @@ def _pg_restore(url: str, source: Path, shown: str) -> None:
 
 def _sqlite_restore(source: Path, db: Database) -> None:
     try:
-        src = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True)
+        src = sqlite3.connect(read_only_uri(source), uri=True)
         try:
             src.execute("SELECT version FROM ops_schema_migrations LIMIT 1")
             if src.execute("PRAGMA quick_check").fetchone() != ("ok",):

@@ -37,7 +37,7 @@ def file_lock(path: Path, group: str) -> Iterator[None]:
     """Hold an exclusive flock on `path`; LockHeld at once if another process has it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)  # never through a symlink
     except OSError as exc:
         raise ConfigError(f"{path}: cannot create the lock file ({exc.strerror}); check AFC_DATA_DIR") from None
     try:

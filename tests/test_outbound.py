@@ -1,0 +1,75 @@
+"""afc.api.outbound: each attempt to a user's receiver ends by its deadline, direct or through an environment proxy."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from afc.api import outbound
+
+
+@pytest.fixture
+def trickler() -> Iterator[tuple[str, list[bytes]]]:
+    """A server (or proxy) that sends its status line and headers a byte every 0.1 s; yields its URL and the
+    requests it got."""
+    requests: list[bytes] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    def answer(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            requests.append(conn.recv(65536))
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n":
+                conn.sendall(bytes([byte]))
+                time.sleep(0.1)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", requests
+    listener.close()
+
+
+def timed_post(url: str, timeout: float) -> tuple[BaseException | int | None, float]:
+    """`outbound.post` in a thread (so a hang fails the test instead of stalling it): outcome and seconds."""
+    outcome: list[BaseException | int] = []
+
+    def run() -> None:
+        try:
+            with outbound.client() as http:
+                outcome.append(outbound.post(http, url, b"{}", {"Content-Type": "application/json"}, timeout))
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcome.append(exc)
+
+    started = time.monotonic()
+    sender = threading.Thread(target=run, daemon=True)
+    sender.start()
+    sender.join(10)
+    return (outcome[0] if outcome else None), time.monotonic() - started
+
+
+def test_a_trickling_receiver_costs_one_timeout(trickler: tuple[str, list[bytes]]) -> None:
+    outcome, seconds = timed_post(trickler[0] + "/hook", 0.5)
+    assert isinstance(outcome, httpx.ReadTimeout) and seconds < 5  # unbounded, the trickle alone takes 22 s
+
+
+def test_an_environment_proxy_is_used_and_bounded_too(trickler: tuple[str, list[bytes]],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    url, requests = trickler
+    monkeypatch.setenv("HTTP_PROXY", url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    outcome, seconds = timed_post("http://hooks.example/afc", 0.5)
+    assert isinstance(outcome, httpx.ReadTimeout) and seconds < 5  # unbounded, the trickle alone takes 22 s
+    assert requests and requests[0].startswith(b"POST http://hooks.example/afc HTTP/1.1")
