@@ -174,6 +174,68 @@ def _full_recount_writes_nothing(db, at: datetime) -> None:
         assert summary.refresh_league_summary(db, keys, at) == 0
 
 
+# What can change in a touched fixture since its dashboard row, one change per fixture (the first ten of twelve)
+CHANGES = [
+    "UPDATE core.fixtures SET home_goals = home_goals + 1 WHERE id = %s",  # finished: its goals count
+    "UPDATE core.fixtures SET status_group = NULL WHERE id = %s",  # no longer finished (NULL is not)
+    "UPDATE core.fixtures SET away_team_id = 99999 WHERE id = %s",
+    "UPDATE core.fixtures SET season = 2024 WHERE id = %s",  # moved: the season it left is recounted
+    "UPDATE core.fixtures SET league_id = NULL WHERE id = %s",
+    "UPDATE core.fixtures SET kickoff_at = NULL WHERE id = %s",  # undated: its dashboard row may be stale
+    "DELETE FROM mart.daily_fixtures WHERE fixture_id = %s",  # never on the dashboard
+    "UPDATE mart.daily_fixtures SET season = NULL WHERE fixture_id = %s",
+    "UPDATE core.fixtures SET home_goals = 7 WHERE id = %s",  # not started: goals do not count, it reads the same
+    "UPDATE core.fixtures SET home_team_id = 99998 WHERE id = %s",
+]
+NOW_AND_BEFORE = """
+SELECT f.league_id, f.season, f.home_team_id, f.away_team_id, f.status_group, f.home_goals, f.away_goals,
+       f.kickoff_at IS NOT NULL, d.fixture_id IS NOT NULL,
+       d.league_id, d.season, d.home_team_id, d.away_team_id, d.status_group, d.home_goals, d.away_goals
+FROM core.fixtures f LEFT JOIN mart.daily_fixtures d ON d.fixture_id = f.id WHERE f.id = %s"""
+
+
+def _reads(row) -> tuple:
+    """What the summary reads of a fixture: league season, teams, finished or not, and its goals when finished."""
+    league_id, season, home, away, group, home_goals, away_goals = row
+    finished = group == "finished"
+    return league_id, season, home, away, finished, (home_goals or 0) + (away_goals or 0) if finished else None
+
+
+def _compared_by_hand(db, fixture_ids: set) -> tuple[set, set]:
+    """summary.compare's answer, made row by row in Python from each fixture now and its dashboard row."""
+    seen, changed, left = set(), set(), set()
+    for fixture in fixture_ids:
+        row = db.fetchone(NOW_AND_BEFORE, (fixture,))
+        now, dated, known, before = _reads(row[:7]), row[7], row[8], row[9:]
+        seen.add(now[:2])
+        if not (dated and known) or _reads(before) != now:
+            changed.add(now[:2])
+            if known and before[1] is not None and tuple(before[:2]) != now[:2]:
+                left.add(tuple(before[:2]))
+    return {k for k in seen - changed if k[1] is not None}, left
+
+
+def test_the_summary_compares_touched_fixtures_with_their_dashboard_rows_in_sql(db):
+    """The database compares each touched fixture with its dashboard row (summary.PRIOR): the league seasons where all
+    read the same, and those changed fixtures left, are what a row-by-row comparison gives, whatever changed."""
+    items = copy.deepcopy(sample(EPL)["response"][:12])
+    for item in items[8:]:
+        item["fixture"]["status"] = {"long": "Not Started", "short": "NS", "elapsed": None}
+        item["goals"] = {"home": None, "away": None}
+    load(db, "fixtures", {"league": "39", "season": "2023"}, items)
+    ids = [item["fixture"]["id"] for item in items]
+    with db.transaction():
+        assert summary.compare(db, set(ids)) == ({(39, 2023)}, set())  # nothing changed yet
+        for sql, fixture in zip(CHANGES, ids, strict=False):
+            db.execute(sql, (fixture,))
+        for subset in [{i} for i in ids] + [set(ids), set(ids[8:]), {ids[8], *ids[10:]}]:
+            assert summary.compare(db, subset) == _compared_by_hand(db, subset), subset
+        assert summary.compare(db, {ids[8], *ids[10:]}) == ({(39, 2023)}, set())  # all read the same
+        assert summary.compare(db, {ids[0]}) == (set(), set())  # goals of a finished match: changed
+        assert summary.compare(db, {ids[3]}) == (set(), {(39, 2023)})  # moved to 2024: left 2023
+        assert summary.compare(db, {ids[4]}) == (set(), {(39, 2023)})  # its league lost: left 2023
+
+
 def test_league_summary_of_live_ticks_equals_a_full_recount(db):
     """Live ticks skip the recount; whatever a touched fixture can change (finishing, new fixtures, other teams,
     another season, a kickoff lost) still lands, and each step's summary equals a full recount."""

@@ -9,7 +9,6 @@ of core.fixtures comes through the mart refresh in its own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,13 +42,30 @@ ORDER BY s.league_id, s.season, COALESCE(s.points, -1), s.group_name DESC"""
 NAMES = "SELECT id, name FROM core.leagues WHERE id {keys}"
 STORED = """
 SELECT league_id, season, fixtures_total, fixtures_played, goals, teams FROM mart.league_summary WHERE {where}"""
-# A touched fixture now (core) and before this response (its dashboard row, written by the last refresh).
-# What the summary reads of a fixture: its league season, its two teams, finished or not, and its goals.
+# A touched fixture now (core) and before this response (its dashboard row, written by the last refresh), compared
+# in the database: one row per league season of the touched fixtures (`same`: 1 when every one of its fixtures reads
+# the same to the summary as before) and one per league season a changed fixture was in before (`same` NULL). What
+# the summary reads of a fixture: its league season, its two teams, and its goals when finished (NULL when not, so
+# they tell finished from not too). A fixture without a dashboard row (new) or without a kickoff (the mart holds
+# only dated fixtures: its row may be stale) is changed.
 PRIOR = """
-SELECT f.league_id, f.season, f.home_team_id, f.away_team_id, f.status_group, f.home_goals, f.away_goals,
-       f.kickoff_at IS NOT NULL, d.fixture_id IS NOT NULL,
-       d.league_id, d.season, d.home_team_id, d.away_team_id, d.status_group, d.home_goals, d.away_goals
-FROM core.fixtures f LEFT JOIN mart.daily_fixtures d ON d.fixture_id = f.id WHERE f.id {keys}"""
+WITH p AS MATERIALIZED (
+    SELECT f.league_id, f.season, d.fixture_id IS NOT NULL AS known, d.league_id AS was_league, d.season AS was_season,
+           CASE WHEN f.kickoff_at IS NOT NULL AND d.fixture_id IS NOT NULL
+                 AND f.league_id IS NOT DISTINCT FROM d.league_id AND f.season IS NOT DISTINCT FROM d.season
+                 AND f.home_team_id IS NOT DISTINCT FROM d.home_team_id
+                 AND f.away_team_id IS NOT DISTINCT FROM d.away_team_id
+                 AND CASE WHEN f.status_group = 'finished' THEN COALESCE(f.home_goals, 0) + COALESCE(f.away_goals, 0)
+                     END IS NOT DISTINCT FROM
+                     CASE WHEN d.status_group = 'finished' THEN COALESCE(d.home_goals, 0) + COALESCE(d.away_goals, 0)
+                     END
+                THEN 1 ELSE 0 END AS same
+    FROM core.fixtures f LEFT JOIN mart.daily_fixtures d ON d.fixture_id = f.id WHERE f.id {keys})
+SELECT league_id, season, min(same) FROM p GROUP BY league_id, season
+UNION ALL
+SELECT DISTINCT was_league, was_season, CAST(NULL AS integer) FROM p
+WHERE same = 0 AND known AND was_season IS NOT NULL
+  AND (was_league IS DISTINCT FROM league_id OR was_season IS DISTINCT FROM season)"""
 KEY = ("league_id", "season")
 # SQLite scans a whole index for a row-value IN; the plain IN lists before it let it seek instead.
 WHERE = "league_id {leagues} AND season {seasons} AND (league_id, season) {keys}"
@@ -144,30 +160,19 @@ def refresh_touched(db: Database, touched: dict[str, set[Any]], now: datetime) -
     return refresh_league_summary(db, keys | left, now, unchanged & keys)
 
 
-def _signature(row: Sequence[Any]) -> tuple[Any, ...]:
-    """What the summary reads of a fixture: league season, teams, and (when finished) its goals."""
-    league_id, season, home, away, group, home_goals, away_goals = row
-    finished = group == "finished"
-    goals = (home_goals or 0) + (away_goals or 0) if finished else None
-    return league_id, season, home, away, finished, goals
-
-
 def compare(db: Database, fixture_ids: set[Any]) -> tuple[set[Key], set[Key]]:
     """The league seasons of touched fixtures where every one reads the same to the summary as before, and the
-    league seasons changed fixtures were in before. A fixture without a previous dashboard row (new, or without a
-    kickoff time) or whose signature changed makes its league season changed."""
+    league seasons changed fixtures were in before (see PRIOR)."""
     seen: set[Key] = set()
     changed: set[Key] = set()
     left: set[Key] = set()
     for chunk in chunks(fixture_ids):
         test, params = among(db, chunk)
-        for row in db.fetchall(PRIOR.format(keys=test), params):
-            now, dated, known, before = _signature(row[:7]), row[7], row[8], row[9:]
-            key = (now[0], now[1])
-            seen.add(key)
-            # mart.daily_fixtures holds only fixtures with a kickoff time: without one, its row may be stale
-            if not (dated and known) or _signature(before) != now:
-                changed.add(key)
-                if known and before[1] is not None and (before[0], before[1]) != key:
-                    left.add((before[0], before[1]))
+        for league_id, season, same in db.fetchall(PRIOR.format(keys=test), params):
+            if same is None:
+                left.add((league_id, season))
+                continue
+            seen.add((league_id, season))
+            if not same:
+                changed.add((league_id, season))
     return {k for k in seen - changed if k[1] is not None}, left
