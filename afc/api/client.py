@@ -6,11 +6,12 @@ Retrying and quota accounting live in `afc.collect.step`, because each retry mus
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, overload
+from typing import Any
 
 import httpx
 
@@ -48,6 +49,8 @@ _AUTH_KEYS = {"token", "access", "subscription"}
 REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
 DEFAULT_MAX_BODY = 64 * 2**20  # bytes; AFC_MAX_BODY_MB
+COUNT_MAX = 2**31 - 1  # the database's integer columns (results, paging, the ledger's counts)
+_COUNT = re.compile(r"\s*[-+]?[0-9]{1,10}\s*")  # ASCII digits only: int() also reads "1_0" and other scripts' digits
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -123,21 +126,24 @@ class Response:
         paging = self.body.get("paging") if isinstance(self.body, dict) else None
         if not isinstance(paging, dict):
             return 1, 1
-        return _int(paging.get("current"), 1), _int(paging.get("total"), 1)
+        current, total = count(paging.get("current")), count(paging.get("total"))
+        return 1 if current is None else current, 1 if total is None else total
 
     def header_int(self, name: str) -> int | None:
-        return _int(self.headers.get(name), None)
+        return count(self.headers.get(name))
 
 
-@overload
-def _int(value: Any, default: int) -> int: ...
-@overload
-def _int(value: Any, default: None) -> int | None: ...
-def _int(value: Any, default: int | None) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+def count(value: Any) -> int | None:
+    """A number the API sent as a count (an envelope field, a quota header): an integer, a whole float or a string
+    of digits the database's integer columns hold; None for anything else (20 digits, 1e300, "12.5", "lots"),
+    which no stage may then store or trust."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and _COUNT.fullmatch(value):
+        value = int(value)
+    if type(value) is not int or not -COUNT_MAX <= value <= COUNT_MAX:
+        return None
+    return value
 
 
 def errors_of(value: Any) -> dict[str, str]:
@@ -196,8 +202,8 @@ class ApiClient:
 
 def read_capped(http: httpx.Response, cap: int) -> bytes | None:
     """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read)."""
-    declared = _int(http.headers.get("content-length"), None)
-    if declared is not None and declared > cap:
+    declared = http.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > cap:
         return None
     chunks, size = [], 0
     for chunk in http.iter_bytes():
