@@ -182,7 +182,12 @@ class ApiClient:
         fetched_at = self.clock.now()
         try:
             with self._http.stream("GET", "/" + request.endpoint, params=request.query) as http:
-                content = read_capped(http, self.max_body)
+                garbled = None
+                try:
+                    content = read_capped(http, self.max_body)
+                except httpx.DecodingError:  # the answer came (and counted), not in the encoding it names
+                    encoding = http.headers.get("content-encoding", "")[:40]
+                    content, garbled = b"", NotJson(f"not decodable as its Content-Encoding ({encoding}) says")
         except NOT_SENT as exc:  # no connection was made: the API never saw (nor counted) the call
             raise NetworkError(f"{request}: {describe(exc, [self._key])}", sent=False) from None
         except httpx.TimeoutException:
@@ -191,6 +196,8 @@ class ApiClient:
             raise NetworkError(f"{request}: {describe(exc, [self._key])}") from None
         ms = int((time.perf_counter() - started) * 1000)
         response = _read(request, http, content, fetched_at, ms, self._key)
+        if garbled is not None:
+            response.unreadable = garbled
         if content is None:
             response.unreadable = TooLarge(f"the body is over the {self.max_body / 2**20:g} MB cap (AFC_MAX_BODY_MB)")
         response.error = classify(response, self.clock.now())
