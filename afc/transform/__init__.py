@@ -84,9 +84,8 @@ def run(endpoint: str, params: Mapping[str, str], items: list[Any]) -> Batch:
     for index, unit in enumerate(units):
         try:
             transform.fn(unit, params, batch)
+            batch.commit_item()
         except ITEM_ERRORS as exc:
             reason = str(exc) if isinstance(exc, ItemInvalid) else f"{type(exc).__name__}: {exc}"
             batch.quarantine(index, unit, reason[:500])
-        else:
-            batch.commit_item()
     return batch
