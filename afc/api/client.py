@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from afc import __version__
 from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, parse
@@ -50,6 +51,7 @@ REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
 DEFAULT_MAX_BODY = 64 * 2**20  # bytes; AFC_MAX_BODY_MB
 COUNT_MAX = 2**31 - 1  # the database's integer columns (results, paging, the ledger's counts)
+_ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9a-fA-F]")
 _COUNT = re.compile(r"\s*[-+]?[0-9]{1,10}\s*")  # ASCII digits only: int() also reads "1_0" and other scripts' digits
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -233,10 +235,33 @@ def _read(request: Request, http: httpx.Response, content: bytes | None, fetched
             body = parse(raw_text, nul)
         except Unparsable as exc:
             unreadable = exc
+    if key and isinstance(body, dict) and _may_spell(raw_text, key):
+        masked = _masked(body, key)
+        if masked != body:  # the key spelt with JSON escapes: the archive keeps the masked body instead of the text
+            body, raw_text = masked, orjson.dumps(masked).decode()
     if not isinstance(body, dict):
         return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms,
                         unreadable=unreadable)
     return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text, nul=nul)
+
+
+def _may_spell(text: str, key: str) -> bool:
+    """Whether `text` holds JSON escapes that can spell `key` (printable ASCII): \\u0021 to \\u007e, or \\/ \\" \\\\ for
+    those characters of the key. Real answers escape only non-ASCII letters and slashes, so this is rarely true."""
+    if "\\" not in text:  # one memchr: most answers have no escape at all
+        return False
+    return _ASCII_ESCAPE.search(text) is not None or any(c in key and "\\" + c in text for c in '/"\\')
+
+
+def _masked(value: Any, key: str) -> Any:
+    """`value` with `key` masked in every string and member name (parsed JSON nests at most 64 levels)."""
+    if isinstance(value, str):
+        return value.replace(key, REDACTED) if key in value else value
+    if isinstance(value, dict):
+        return {_masked(k, key): _masked(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, key) for v in value]
+    return value
 
 
 def classify(response: Response, now: datetime) -> ApiError | None:
