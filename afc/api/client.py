@@ -37,6 +37,8 @@ from afc.redact import describe
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
+# No real answer has this many pages (a big league's /players has 50-odd): what a planner believes of a total.
+MAX_PAGES = 1000
 KEY_HEADERS = ("x-apisports-key", "x-rapidapi-key")
 RATE_HEADERS = (
     "x-ratelimit-requests-limit",
