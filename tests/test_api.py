@@ -203,3 +203,23 @@ def test_counts_no_column_holds_are_dropped_and_the_answer_lands(db_url, tmp_pat
     assert raw[2:] == (1, 1)  # paging past any column reads as one page
     daily = "x-ratelimit-requests-limit" in headers
     assert ledger == ((1, 7500) if daily else (500, 7500))  # a header no column holds is not believed
+
+
+def test_a_server_trickling_its_body_times_out_within_the_timeout(clock):
+    """httpx's timeout bounds each read: a byte every 0.1 s kept a call (and the live loop's tick) going forever."""
+    import time
+
+    class Trickle(httpx.SyncByteStream):
+        def __iter__(self):
+            for _ in range(1000):
+                time.sleep(0.1)
+                yield b" "
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Trickle())
+
+    client = ApiClient("http://api.test", KEY, clock, timeout=0.5, transport=httpx.MockTransport(handle))
+    started = time.perf_counter()
+    with pytest.raises(NetworkError, match=r"^/countries: timed out after [0-9]+s$") as caught:
+        client.get(Request.of("countries"))
+    assert caught.value.sent and time.perf_counter() - started < 2

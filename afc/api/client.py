@@ -6,6 +6,7 @@ Retrying and quota accounting live in `afc.collect.step`, because each retry mus
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -170,6 +171,7 @@ class ApiClient:
         self.clock = clock
         self._key = key
         self.max_body = max_body
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"x-apisports-key": key, "user-agent": f"afc/{__version__}"},
@@ -188,7 +190,7 @@ class ApiClient:
             with self._http.stream("GET", "/" + request.endpoint, params=request.query) as http:
                 garbled = None
                 try:
-                    content = read_capped(http, self.max_body)
+                    content = read_capped(http, self.max_body, started + self.timeout)
                 except httpx.DecodingError:  # the answer came (and counted), not in the encoding it names
                     encoding = http.headers.get("content-encoding", "")[:40]
                     content, garbled = b"", NotJson(f"not decodable as its Content-Encoding ({encoding}) says")
@@ -211,13 +213,16 @@ class ApiClient:
         self._http.close()
 
 
-def read_capped(http: httpx.Response, cap: int) -> bytes | None:
-    """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read)."""
+def read_capped(http: httpx.Response, cap: int, deadline: float = math.inf) -> bytes | None:
+    """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read); ReadTimeout past
+    `deadline` (perf_counter): httpx's timeout bounds each read, and a server trickling bytes never trips it."""
     declared = http.headers.get("content-length", "")
     if declared.strip().isdigit() and int(declared) > cap:
         return None
     chunks, size = [], 0
     for chunk in http.iter_bytes():
+        if time.perf_counter() > deadline:
+            raise httpx.ReadTimeout("the body took longer than the timeout")
         size += len(chunk)
         if size > cap:
             return None
