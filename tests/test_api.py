@@ -158,6 +158,9 @@ def test_errors_of_accepts_every_shape():
     assert errors_of({"season": "bad"}) == {"season": "bad"}
     assert errors_of(["a", "b"]) == {"0": "a", "1": "b"}
     assert errors_of("oops") == {"error": "oops"}
+    # nested values read as JSON, where they were Python's repr ("{'b': [1, None]}") in messages and the archive
+    assert errors_of({"a": {"b": [1, None]}, "c": 5}) == {"a": '{"b":[1,null]}', "c": "5"}
+    assert errors_of([True, None]) == {"0": "true", "1": "null"} and errors_of(5) == {"error": "5"}
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -156,10 +156,15 @@ def errors_of(value: Any) -> dict[str, str]:
     if not value:
         return {}
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k): _text(v) for k, v in value.items()}
     if isinstance(value, list):
-        return {str(i): str(v) for i, v in enumerate(value)}
-    return {"error": str(value)}
+        return {str(i): _text(v) for i, v in enumerate(value)}
+    return {"error": _text(value)}
+
+
+def _text(value: Any) -> str:
+    """An error's value as text: a string as it is, anything else as its JSON (not Python's repr)."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 class ApiClient:
