@@ -162,3 +162,24 @@ def test_jobs_validate_checks_every_section(db_url, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"afc: {live}: live.interval: must be a duration such as 90s, 15m, 6h or 90d, "
                                      "got 'fast'")
+
+
+def test_one_refused_request_does_not_keep_the_jobs_others_from_landing(db_url):
+    """The first refused request (a season outside the plan, an unreadable body) ended the job: the other tracked
+    league seasons' teams were never asked for until the next run."""
+    from tests.fakeapi import Answer, envelope
+
+    def teams(query: dict[str, str]) -> Answer | str:
+        if query.get("league") == "39":
+            return Answer(200, envelope("teams", [], errors={"plan": "Free plans do not have access to this season"}))
+        return REFERENCE_ROUTES["teams"]
+
+    fake = FakeApi(dict(REFERENCE_ROUTES) | {"teams": teams})
+    with fake.serve():
+        result = invoke(["bootstrap", "teams", "--json"], db_url, fake)
+    assert result.exit_code == 1
+    asked = [q for e, q, _ in fake.requests if e == "teams"]
+    assert len(asked) == 6 and asked[0]["league"] == "39"  # the refused one first, then every other league season
+    job = {j["job"]: j for j in json.loads(result.stdout)["jobs"]}["bootstrap_teams"]
+    assert job["status"] == "failed" and job["requests"] == 6 and job["inserted"] > 0
+    assert job["error"].startswith("/teams?league=39&season=2023: not in your plan")
