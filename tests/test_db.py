@@ -354,3 +354,18 @@ def test_postgres_prepares_statements_at_their_first_run_inside_prepared_early_o
     if db.backend == "postgres":
         prepared = " ".join(s for (s,) in db.fetchall("SELECT statement FROM pg_prepared_statements"))
         assert "n > $1" in prepared and "n < $1" not in prepared
+
+
+def test_a_statement_past_postgresqls_limits_is_its_error_not_an_outage(pg_url):
+    """'index row requires … bytes' (class 54, an OperationalError in psycopg) read as 'the database cannot be reached
+    right now; waiting may help', without the statement."""
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(5000))  # 15 kB that do not compress
+    db = connect(pg_url)
+    try:
+        with pytest.raises(DatabaseError) as caught, db.transaction():
+            db.execute("CREATE TEMP TABLE wide (t text PRIMARY KEY)")
+            db.execute("INSERT INTO wide VALUES (%s)", (text,))
+    finally:
+        db.close()
+    assert not isinstance(caught.value, DatabaseUnavailable)
+    assert "index row" in str(caught.value) and "(in: INSERT INTO wide" in str(caught.value)
