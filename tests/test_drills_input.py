@@ -227,3 +227,14 @@ def test_a_measure_past_an_integer_column_is_unknown_not_a_failed_answer(height)
 
     row = player_row({"id": 7, "name": "X", "height": height, "weight": "83 kg"})
     assert (row["height_cm"], row["weight_kg"]) == (None, 83)
+
+
+def test_an_item_that_is_not_an_object_is_quarantined_saying_so():
+    """The reasons were Python's ("AttributeError: 'str' object has no attribute 'get'") or wrong ("id: required
+    integer, got None" for a string)."""
+    items = ["abc", 5, None, [1], True]
+    for endpoint in ("fixtures", "standings", "players", "odds", "countries"):
+        batch = transform.run(endpoint, {"league": "39", "season": "2023", "fixture": "1"}, items)
+        assert [q.reason for q in batch.quarantined] == [f"an item must be a JSON object, got {kind}" for kind in (
+            "a string", "a number", "null", "an array", "true")], endpoint
+    assert transform.run("timezone", {}, ["Europe/London"]).items == 1  # its items are names
