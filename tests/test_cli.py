@@ -183,3 +183,23 @@ def test_one_refused_request_does_not_keep_the_jobs_others_from_landing(db_url):
     job = {j["job"]: j for j in json.loads(result.stdout)["jobs"]}["bootstrap_teams"]
     assert job["status"] == "failed" and job["requests"] == 6 and job["inserted"] > 0
     assert job["error"].startswith("/teams?league=39&season=2023: not in your plan")
+
+
+def test_the_apis_text_reaches_the_terminal_as_one_line_without_control_characters(db_url, caplog):
+    """An errors value with a newline, ANSI escapes and BEL was printed as is: two lines, and a red terminal."""
+    import logging
+
+    from afc.words import one_line
+    from tests.fakeapi import Answer, envelope
+
+    caplog.set_level(logging.WARNING)
+    hostile = "bad\nsecond \x1b[31mRED\x1b[0m \x07 \u202eend"
+    fake = FakeApi({"countries": Answer(200, envelope("countries", [], errors={"search": hostile}))})
+    with fake.serve():
+        result = invoke(["bootstrap", "countries"], db_url, fake)
+    assert result.exit_code == 1
+    line = r"afc: bootstrap_countries: /countries: the API rejected the request (search: bad\nsecond \x1b[31mRED\x1b[0m"
+    assert [row for row in result.stderr.splitlines() if row.startswith("afc: ")] == [
+        line + r" \x07 \u202eend)"]
+    assert not any(c in result.stderr for c in "\x1b\x07\u202e")
+    assert one_line("Zürich, 中 — fine") == "Zürich, 中 — fine"

@@ -35,6 +35,7 @@ from afc.errors import (
     UnreadableBody,
 )
 from afc.redact import describe
+from afc.words import one_line
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
@@ -163,8 +164,9 @@ def errors_of(value: Any) -> dict[str, str]:
 
 
 def _text(value: Any) -> str:
-    """An error's value as text: a string as it is, anything else as its JSON (not Python's repr)."""
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
+    """An error's value as one line of text: a string with its control characters escaped (it reaches terminals and
+    logs), anything else as its JSON (not Python's repr)."""
+    return one_line(value) if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 class ApiClient:

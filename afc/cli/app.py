@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from afc.errors import EXIT_FAILURE, AfcError
+from afc.words import one_line
 
 
 class AfcGroup(TyperGroup):
@@ -27,7 +28,7 @@ class AfcGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AfcError as exc:
-            sys.stderr.write(f"afc: {exc}\n")
+            sys.stderr.write(f"afc: {one_line(str(exc))}\n")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("afc: interrupted\n")
