@@ -189,7 +189,7 @@ def test_the_apis_text_reaches_the_terminal_as_one_line_without_control_characte
     """An errors value with a newline, ANSI escapes and BEL was printed as is: two lines, and a red terminal."""
     import logging
 
-    from afc.words import one_line
+    from afc.redact import one_line
     from tests.fakeapi import Answer, envelope
 
     caplog.set_level(logging.WARNING)
@@ -203,3 +203,16 @@ def test_the_apis_text_reaches_the_terminal_as_one_line_without_control_characte
         line + r" \x07 \u202eend)"]
     assert not any(c in result.stderr for c in "\x1b\x07\u202e")
     assert one_line("Zürich, 中 — fine") == "Zürich, 中 — fine"
+
+
+def test_a_table_shows_the_apis_text_as_written_never_as_markup_or_terminal_codes(db_url):
+    """A key (or a name) such as '[/x]' crashed `afc drift` (Rich's MarkupError: a traceback); ANSI codes printed."""
+    from tests.fakeapi import Answer, envelope
+
+    item = {"name": "England", "code": "GB", "flag": None, "[/x] \x1b[31mred": 1}
+    fake = FakeApi({"countries": Answer(200, envelope("countries", [item]))})
+    with fake.serve():
+        assert invoke(["bootstrap", "countries"], db_url, fake).exit_code == 0
+    result = invoke(["drift"], db_url)
+    assert result.exit_code == 0, result.output
+    assert r"/countries [/x] \x1b[31mred" in result.stdout and "\x1b" not in result.stdout

@@ -34,8 +34,7 @@ from afc.errors import (
     ServerError,
     UnreadableBody,
 )
-from afc.redact import describe
-from afc.words import one_line
+from afc.redact import describe, one_line
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}

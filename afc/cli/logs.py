@@ -9,8 +9,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from afc.redact import describe
-from afc.words import one_line
+from afc.redact import describe, one_line
 
 REDACTED = "***"
 
