@@ -216,3 +216,16 @@ def test_a_table_shows_the_apis_text_as_written_never_as_markup_or_terminal_code
     result = invoke(["drift"], db_url)
     assert result.exit_code == 0, result.output
     assert r"/countries [/x] \x1b[31mred" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_a_message_quoting_the_api_is_never_read_as_markup():
+    """'[/x]' in an API error reached console.print with markup on: MarkupError, a traceback (e.g. `afc backfill`'s
+    'backfill stopped: …' line)."""
+    from afc.cli.app import console
+
+    out = console()
+    with out.capture() as captured:
+        out.print("afc: backfill stopped: /countries: the API rejected the request (search: [/x] [bold]no)")
+        out.print("[green]asked for", markup=True)
+    assert captured.get() == ("afc: backfill stopped: /countries: the API rejected the request (search: [/x] [bold]no)"
+                              "\nasked for\n")

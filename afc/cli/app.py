@@ -108,6 +108,7 @@ def console(stderr: bool = False) -> Any:
 
     class ShownConsole(Console):
         def print(self, *objects: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("markup", False)  # messages quote the API's text: markup only where asked for
             super().print(*(shown(o) for o in objects), **kwargs)
 
     if (sys.stderr if stderr else sys.stdout).isatty():
