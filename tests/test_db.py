@@ -369,3 +369,24 @@ def test_a_statement_past_postgresqls_limits_is_its_error_not_an_outage(pg_url):
         db.close()
     assert not isinstance(caught.value, DatabaseUnavailable)
     assert "index row" in str(caught.value) and "(in: INSERT INTO wide" in str(caught.value)
+
+
+def test_a_write_locked_out_by_another_writer_says_which_file_and_what_to_do(sqlite_url, monkeypatch):
+    """It said only 'sqlite: database is locked' (no file, no next step)."""
+    import sqlite3
+
+    import afc.db.sqlite as backend
+
+    monkeypatch.setattr(backend, "BUSY_TIMEOUT", 0.2)
+    db = backend.SqliteDatabase.open(sqlite_url)
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught, db.transaction():
+            db.execute("SELECT 1")
+    finally:
+        other.rollback()
+        other.close()
+        db.close()
+    assert str(caught.value) == (f"sqlite: {db.path} is locked: another process held its write lock for 0.2 s; "
+                                 "try again when it is done")
