@@ -100,6 +100,15 @@ def test_settings_reject_a_key_that_is_not_one_printable_token(tmp_path, bad):
         assert KEY not in message and "0123456789abcdef" not in message
 
 
+def test_settings_reject_a_key_longer_than_any_key(tmp_path):
+    """A 10 MB file read as the key was sent as a header: a spent call and 'unexpected HTTP 431'."""
+    long_key = "a" * 10_000
+    (tmp_path / "api_key").write_text(long_key + "\n")
+    for env in ({"CREDENTIALS_DIRECTORY": str(tmp_path)}, {"API_FOOTBALL_KEY": long_key}):
+        with pytest.raises(ConfigError, match=r"the API key must be at most 256 characters, got 10000 \(not shown\)$"):
+            load_settings(env)
+
+
 def test_a_key_with_only_a_trailing_newline_is_fine(tmp_path):
     (tmp_path / "api_key").write_text(KEY + "\n")
     assert load_settings({"CREDENTIALS_DIRECTORY": str(tmp_path)}).require_key() == KEY

@@ -18,6 +18,7 @@ from afc.errors import ConfigError
 
 _KEY_TOKEN = re.compile(r"[\x21-\x7e]+")  # one printable ASCII token: what an HTTP header can carry
 
+MAX_KEY = 256
 DEFAULT_BASE_URL = "https://v3.football.api-sports.io"
 
 # requests per day, requests per minute (reference §3)
@@ -168,6 +169,8 @@ def check_key(value: str, source: str) -> str:
         what = f"{lines} lines" if lines > 1 else "a space, a control or a non-ASCII character"
         raise ConfigError(f"{source}: the API key must be one token of printable ASCII characters, "
                           f"got {what} ({len(key)} characters, not shown)")
+    if len(key) > MAX_KEY:  # a key is 32 characters: this is a file read by mistake, and the API would answer 431
+        raise ConfigError(f"{source}: the API key must be at most {MAX_KEY} characters, got {len(key)} (not shown)")
     return key
 
 
