@@ -6,6 +6,7 @@ minutes and both sides agree on what time it is.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -14,6 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from afc.errors import ConfigError
+
+MAX_SPEED = 1_000_000  # what `afc sandbox --clock-speed` allows
+# A simulated start afc can run from: later, a day's arithmetic (tomorrow, a season's end) leaves datetime's range.
+FIRST_YEAR, LAST_YEAR = 1970, 9000
 
 
 class Clock(Protocol):
@@ -55,8 +60,10 @@ class SimClock:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
             raise ConfigError(f"clock start must be timezone-aware, got {self.start.isoformat()}")
-        if self.speed < 0:
-            raise ConfigError(f"clock speed must be >= 0, got {self.speed}")
+        _check_speed(self.speed)
+        if not FIRST_YEAR <= self.start.year <= LAST_YEAR:
+            raise ConfigError(f"clock start must lie in the years {FIRST_YEAR} to {LAST_YEAR}, got "
+                              f"{self.start.isoformat()}")
         self._anchor_sim = self.start.timestamp()
 
     def timestamp(self) -> float:
@@ -74,8 +81,7 @@ class SimClock:
 
     def set_speed(self, speed: float) -> None:
         """Run `speed` times faster than real time from now on (0 stands still)."""
-        if speed < 0:
-            raise ConfigError(f"clock speed must be >= 0, got {speed}")
+        _check_speed(speed)
         with self._lock:
             now = self._anchor_sim + (time.time() - self._anchor_real) * self.speed
             self._anchor_real, self._anchor_sim, self.speed = time.time(), now, speed
@@ -98,6 +104,11 @@ class SimClock:
             return f"sim:{self._anchor_real:.6f}:{self._anchor_sim:.6f}:{self.speed:g}"
 
 
+def _check_speed(speed: float) -> None:
+    if not 0 <= speed <= MAX_SPEED:  # NaN too
+        raise ConfigError(f"clock speed must be between 0 and {MAX_SPEED}, got {speed:g}")
+
+
 def parse_clock(spec: str | None) -> SystemClock | SimClock:
     """Build a clock from `AFC_CLOCK`: empty/`system`, an ISO time, `ISO@speed`, or a `sim:` spec."""
     if not spec or spec == "system":
@@ -107,12 +118,16 @@ def parse_clock(spec: str | None) -> SystemClock | SimClock:
             _, real, sim, speed = spec.split(":")
             clock = SimClock(datetime.fromtimestamp(float(sim), UTC), float(speed))
             clock._anchor_real = float(real)
+            if not math.isfinite(clock._anchor_real):
+                raise ValueError(f"not a time: {real!r}")
             return clock
         when, _, speed = spec.partition("@")
         start = datetime.fromisoformat(when.replace("Z", "+00:00"))
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
         return SimClock(start, float(speed) if speed else 1.0)
+    except ConfigError as exc:
+        raise ConfigError(f"AFC_CLOCK: {exc}") from None
     except ValueError as exc:
         raise ConfigError(
             f"AFC_CLOCK: cannot read {spec!r} ({exc}); use 'system', an ISO time such as "

@@ -22,6 +22,8 @@ _ASSIGNED = re.compile(r"\b(\w*(?:password|passwd|secret|token|apikey|api_key)\w
                        re.IGNORECASE)
 _HEADERISH = re.compile(r"header", re.IGNORECASE)
 # libpq's parse errors quote a fragment of the connection string, which may be part of the password.
+# Control and layout characters: newlines, ANSI escapes (ESC), BEL, bidi overrides, zero-width marks.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _CONNINFO_ERROR = re.compile(r"connection (info|string)|conninfo|invalid (URI|URL)|percent-encoded", re.IGNORECASE)
 
 
@@ -101,3 +103,14 @@ def sanitize(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, MASK)
     text = _ASSIGNED.sub(lambda m: f"{m.group(1)}={MASK}", text)
     return text[:MAX_REASON]
+
+
+def one_line(text: str) -> str:
+    """`text` with control and layout characters written as escapes (`\\n`, `\\x1b`, `\\u202e`): text from the API
+    or a file reaches a terminal as one readable line, never as a terminal command."""
+    return _UNSHOWN.sub(_escape, text) if _UNSHOWN.search(text) else text
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return {10: "\\n", 13: "\\r", 9: "\\t"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
-from afc.api.client import ApiClient, Request, errors_of
+from afc.api.client import ApiClient, Request, count, errors_of
+from afc.cli import app
+from afc.db import connect
 from afc.errors import (
     AuthError,
     FatalApiError,
@@ -154,3 +158,71 @@ def test_errors_of_accepts_every_shape():
     assert errors_of({"season": "bad"}) == {"season": "bad"}
     assert errors_of(["a", "b"]) == {"0": "a", "1": "b"}
     assert errors_of("oops") == {"error": "oops"}
+    # nested values read as JSON, where they were Python's repr ("{'b': [1, None]}") in messages and the archive
+    assert errors_of({"a": {"b": [1, None]}, "c": 5}) == {"a": '{"b":[1,null]}', "c": "5"}
+    assert errors_of([True, None]) == {"0": "true", "1": "null"} and errors_of(5) == {"error": "5"}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (7, 7), ("12", 12), (" 3 ", 3), ("-5", -5), (3.0, 3), (2**31 - 1, 2**31 - 1),
+    (2**31, None), ("99999999999999999999", None), (1e300, None), (2.5, None), ("12.5", None), ("lots", None),
+    ("1_0", None), ("١٢", None), (True, None), (None, None), ([1], None),
+])
+def test_a_count_is_an_integer_the_database_holds_or_none(value, expected):
+    assert count(value) == expected
+
+
+COUNTRY = {"name": "England", "code": "GB", "flag": "x"}
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(("body", "headers"), [
+    ({"results": 1e300}, {}),
+    ({"results": 2**40}, {}),
+    ({"paging": {"current": HUGE, "total": HUGE}}, {}),
+    ({}, {"x-ratelimit-requests-remaining": HUGE, "x-ratelimit-requests-limit": HUGE}),
+    ({}, {"x-ratelimit-remaining": HUGE, "x-ratelimit-limit": HUGE}),
+], ids=["results-float", "results-64bit", "paging", "daily-headers", "minute-headers"])
+def test_counts_no_column_holds_are_dropped_and_the_answer_lands(db_url, tmp_path, body, headers):
+    """A count past the database's integer columns (envelope or quota headers) crashed the step with a traceback
+    and lost the answer; now it is read as absent: the body archived, the item stored, the ledger counting the call."""
+    sent = {**envelope("countries", [COUNTRY]), **body}
+    api = FakeApi({"countries": Answer(200, json.dumps(sent), {**quota_headers(7000), **headers})})
+    with api.serve() as url:
+        env = {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": str(tmp_path), "API_FOOTBALL_KEY": KEY,
+               "AFC_API_BASE_URL": url, "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+        result = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    db = connect(db_url)
+    try:
+        assert db.fetchall("SELECT name FROM core.countries") == [("England",)]
+        raw = db.fetchone("SELECT status, results, paging_current, paging_total FROM raw.responses")
+        ledger = db.fetchone("SELECT used, daily_limit FROM ops.quota_days")
+    finally:
+        db.close()
+    assert raw is not None and raw[0] == 200
+    assert raw[1] == (None if "results" in body else 1)
+    assert raw[2:] == (1, 1)  # paging past any column reads as one page
+    daily = "x-ratelimit-requests-limit" in headers
+    assert ledger == ((1, 7500) if daily else (500, 7500))  # a header no column holds is not believed
+
+
+def test_a_server_trickling_its_body_times_out_within_the_timeout(clock):
+    """httpx's timeout bounds each read: a byte every 0.1 s kept a call (and the live loop's tick) going forever."""
+    import time
+
+    class Trickle(httpx.SyncByteStream):
+        def __iter__(self):
+            for _ in range(1000):
+                time.sleep(0.1)
+                yield b" "
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Trickle())
+
+    client = ApiClient("http://api.test", KEY, clock, timeout=0.5, transport=httpx.MockTransport(handle))
+    started = time.perf_counter()
+    with pytest.raises(NetworkError, match=r"^/countries: timed out after [0-9]+s$") as caught:
+        client.get(Request.of("countries"))
+    assert caught.value.sent and time.perf_counter() - started < 2

@@ -53,6 +53,9 @@ def test_parse_options() -> None:
         parse_what("fixtures,lineups")
     with pytest.raises(ConfigError, match="--season: must be a 4-digit start year or a range"):
         parse_seasons(["2022-23"])
+    for word in ("1000-9999", "1800", "9999", "2190-2200"):  # a typo once planned 9,000 seasons
+        with pytest.raises(ConfigError, match=f"--season: must lie between 1900 and 2199, got '{word}'"):
+            parse_seasons([word])
     with pytest.raises(ConfigError, match="--league: must be a league id"):
         parse_leagues(["premier"])
 

@@ -209,6 +209,32 @@ def test_garbage_stays_a_retryable_malformed_answer(clock):
     assert isinstance(error, MalformedResponse) and "the body is not JSON (Expecting value" in str(error)
 
 
+def test_a_body_not_in_its_content_encoding_is_a_retryable_malformed_answer(clock):
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(b'{"response": []}'), headers={"content-encoding": "gzip"})
+
+    client = ApiClient("http://api.test", KEY, clock, transport=httpx.MockTransport(handle))
+    response = client.get(Request.of("countries"))
+    assert isinstance(response.error, MalformedResponse)
+    assert str(response.error) == "/countries: the body is not decodable as its Content-Encoding (gzip) says"
+
+
+def test_a_lying_gzip_answer_is_archived_and_named_not_blamed_on_a_header(db_url):
+    """zlib's "incorrect header check" read as a refused HTTP header, and the answer was never archived."""
+    api = FakeApi({"countries": Answer(200, ENVELOPE.format(item='{"name": "X"}'), {"Content-Encoding": "gzip"})})
+    with api.serve() as url, tempfile.TemporaryDirectory() as data_dir:
+        env = {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": data_dir, "API_FOOTBALL_KEY": KEY, "AFC_API_BASE_URL": url,
+               "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+        result = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
+    assert result.exit_code == 1
+    assert error_line(result) == ("afc: bootstrap_countries: /countries: the body is not decodable as its "
+                                  "Content-Encoding (gzip) says")
+    raws, jobs = archived(db_url)
+    assert len(raws) == len(api.requests) == 5  # retried (a proxy may garble once), every answer archived
+    assert all(r[:3] == (200, True, None) and "Content-Encoding" in str(r[3]) for r in raws)
+    assert jobs[0][0] == "failed"
+
+
 @pytest.fixture
 def sandboxed(db_url):
     from datetime import UTC, datetime

@@ -162,3 +162,70 @@ def test_jobs_validate_checks_every_section(db_url, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"afc: {live}: live.interval: must be a duration such as 90s, 15m, 6h or 90d, "
                                      "got 'fast'")
+
+
+def test_one_refused_request_does_not_keep_the_jobs_others_from_landing(db_url):
+    """The first refused request (a season outside the plan, an unreadable body) ended the job: the other tracked
+    league seasons' teams were never asked for until the next run."""
+    from tests.fakeapi import Answer, envelope
+
+    def teams(query: dict[str, str]) -> Answer | str:
+        if query.get("league") == "39":
+            return Answer(200, envelope("teams", [], errors={"plan": "Free plans do not have access to this season"}))
+        return REFERENCE_ROUTES["teams"]
+
+    fake = FakeApi(dict(REFERENCE_ROUTES) | {"teams": teams})
+    with fake.serve():
+        result = invoke(["bootstrap", "teams", "--json"], db_url, fake)
+    assert result.exit_code == 1
+    asked = [q for e, q, _ in fake.requests if e == "teams"]
+    assert len(asked) == 6 and asked[0]["league"] == "39"  # the refused one first, then every other league season
+    job = {j["job"]: j for j in json.loads(result.stdout)["jobs"]}["bootstrap_teams"]
+    assert job["status"] == "failed" and job["requests"] == 6 and job["inserted"] > 0
+    assert job["error"].startswith("/teams?league=39&season=2023: not in your plan")
+
+
+def test_the_apis_text_reaches_the_terminal_as_one_line_without_control_characters(db_url, caplog):
+    """An errors value with a newline, ANSI escapes and BEL was printed as is: two lines, and a red terminal."""
+    import logging
+
+    from afc.redact import one_line
+    from tests.fakeapi import Answer, envelope
+
+    caplog.set_level(logging.WARNING)
+    hostile = "bad\nsecond \x1b[31mRED\x1b[0m \x07 \u202eend"
+    fake = FakeApi({"countries": Answer(200, envelope("countries", [], errors={"search": hostile}))})
+    with fake.serve():
+        result = invoke(["bootstrap", "countries"], db_url, fake)
+    assert result.exit_code == 1
+    line = r"afc: bootstrap_countries: /countries: the API rejected the request (search: bad\nsecond \x1b[31mRED\x1b[0m"
+    assert [row for row in result.stderr.splitlines() if row.startswith("afc: ")] == [
+        line + r" \x07 \u202eend)"]
+    assert not any(c in result.stderr for c in "\x1b\x07\u202e")
+    assert one_line("Zürich, 中 — fine") == "Zürich, 中 — fine"
+
+
+def test_a_table_shows_the_apis_text_as_written_never_as_markup_or_terminal_codes(db_url):
+    """A key (or a name) such as '[/x]' crashed `afc drift` (Rich's MarkupError: a traceback); ANSI codes printed."""
+    from tests.fakeapi import Answer, envelope
+
+    item = {"name": "England", "code": "GB", "flag": None, "[/x] \x1b[31mred": 1}
+    fake = FakeApi({"countries": Answer(200, envelope("countries", [item]))})
+    with fake.serve():
+        assert invoke(["bootstrap", "countries"], db_url, fake).exit_code == 0
+    result = invoke(["drift"], db_url)
+    assert result.exit_code == 0, result.output
+    assert r"/countries [/x] \x1b[31mred" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_a_message_quoting_the_api_is_never_read_as_markup():
+    """'[/x]' in an API error reached console.print with markup on: MarkupError, a traceback (e.g. `afc backfill`'s
+    'backfill stopped: …' line)."""
+    from afc.cli.app import console
+
+    out = console()
+    with out.capture() as captured:
+        out.print("afc: backfill stopped: /countries: the API rejected the request (search: [/x] [bold]no)")
+        out.print("[green]asked for", markup=True)
+    assert captured.get() == ("afc: backfill stopped: /countries: the API rejected the request (search: [/x] [bold]no)"
+                              "\nasked for\n")

@@ -75,7 +75,7 @@ def test_prune_dry_run_and_bad_age(env):
     (["mcp", "stdio", "--timeout", "nan"], "--timeout: must be between 0.1 and 300.0, got nan"),
     (["mcp", "stdio", "--timeout", "inf"], "--timeout: must be between 0.1 and 300.0, got inf"),
     (["coverage", "report", "--league", "99999999999"], "--league: must be between 1 and 2147483647, got 99999999999"),
-    (["coverage", "gaps", "--season", "20245"], "--season: must be between 1000 and 9999, got 20245"),
+    (["coverage", "gaps", "--season", "20245"], "--season: must be between 1900 and 2199, got 20245"),
     (["rebuild", "--batch-size", "0"], "--batch-size: must be between 1 and 10000, got 0"),
     (["backfill", "--league", "99999999999", "--season", "2024", "--plan"],
      "--league: must be a league id such as 39 (1 to 2147483647), got '99999999999'"),

@@ -379,3 +379,39 @@ def test_postgres_prepares_statements_at_their_first_run_inside_prepared_early_o
     if db.backend == "postgres":
         prepared = " ".join(s for (s,) in db.fetchall("SELECT statement FROM pg_prepared_statements"))
         assert "n > $1" in prepared and "n < $1" not in prepared
+
+
+def test_a_statement_past_postgresqls_limits_is_its_error_not_an_outage(pg_url):
+    """'index row requires … bytes' (class 54, an OperationalError in psycopg) read as 'the database cannot be reached
+    right now; waiting may help', without the statement."""
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(5000))  # 15 kB that do not compress
+    db = connect(pg_url)
+    try:
+        with pytest.raises(DatabaseError) as caught, db.transaction():
+            db.execute("CREATE TEMP TABLE wide (t text PRIMARY KEY)")
+            db.execute("INSERT INTO wide VALUES (%s)", (text,))
+    finally:
+        db.close()
+    assert not isinstance(caught.value, DatabaseUnavailable)
+    assert "index row" in str(caught.value) and "(in: INSERT INTO wide" in str(caught.value)
+
+
+def test_a_write_locked_out_by_another_writer_says_which_file_and_what_to_do(sqlite_url, monkeypatch):
+    """It said only 'sqlite: database is locked' (no file, no next step)."""
+    import sqlite3
+
+    import afc.db.sqlite as backend
+
+    monkeypatch.setattr(backend, "BUSY_TIMEOUT", 0.2)
+    db = backend.SqliteDatabase.open(sqlite_url)
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught, db.transaction():
+            db.execute("SELECT 1")
+    finally:
+        other.rollback()
+        other.close()
+        db.close()
+    assert str(caught.value) == (f"sqlite: {db.path} is locked: another process held its write lock for 0.2 s; "
+                                 "try again when it is done")

@@ -7,6 +7,7 @@ A job file either loads or fails with one line naming the file; a CLI invocation
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,57 @@ def test_the_drill_covers_every_recording_it_names():
     for _, _, relative in RECORDINGS:
         assert items_of(relative), relative
     assert Path(__file__).exists()
+
+
+def random_text(size: int) -> str:
+    """Text that does not compress: PostgreSQL's index entries are compressed before the size check."""
+    import random
+    import string
+
+    chooser = random.Random(size)
+    return "".join(chooser.choice(string.ascii_letters + string.digits) for _ in range(size))
+
+
+def test_a_long_key_text_or_unknown_key_quarantines_one_item_not_the_answer(db_url, tmp_path):
+    """On PostgreSQL one item's 10,000-character country name (a key) or unknown key (a drift path) failed the whole
+    response with 'index row requires 10016 bytes': no raw row, no good items. Now the item is quarantined."""
+    from tests.fakeapi import KEY, Answer, FakeApi, envelope
+
+    items = [{"name": "England", "code": "GB"}, {"name": random_text(10_000), "code": "XX"},
+             {"name": "Wales", "code": "GB", random_text(10_000): 1}]
+    api = FakeApi({"countries": Answer(200, json.dumps(envelope("countries", items)))})
+    with api.serve() as url:
+        env = {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": str(tmp_path), "API_FOOTBALL_KEY": KEY,
+               "AFC_API_BASE_URL": url, "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+        result = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
+    assert result.exit_code == 0, result.output
+    db = connect(db_url)
+    try:
+        names = db.fetchall("SELECT name FROM core.countries ORDER BY name")
+        bad = db.fetchall("SELECT item_index, reason FROM ops.quarantine")
+        paths = db.fetchall("SELECT length(path) FROM ops.drift WHERE kind = 'added'")
+        raws = db.fetchall("SELECT status FROM raw.responses")
+    finally:
+        db.close()
+    assert names == [("England",), ("Wales",)] and raws == [(200,)]
+    assert bad == [(1, "core.countries.name: 10000 characters, over the 500 a key holds")]
+    assert paths == [(301,)]  # the unknown key, cut to 300 characters and an ellipsis
+
+
+@pytest.mark.parametrize("height", [2**31, 2**62, 1e300, "99999999999999999999 cm"])
+def test_a_measure_past_an_integer_column_is_unknown_not_a_failed_answer(height):
+    from afc.transform.players import player_row
+
+    row = player_row({"id": 7, "name": "X", "height": height, "weight": "83 kg"})
+    assert (row["height_cm"], row["weight_kg"]) == (None, 83)
+
+
+def test_an_item_that_is_not_an_object_is_quarantined_saying_so():
+    """The reasons were Python's ("AttributeError: 'str' object has no attribute 'get'") or wrong ("id: required
+    integer, got None" for a string)."""
+    items = ["abc", 5, None, [1], True]
+    for endpoint in ("fixtures", "standings", "players", "odds", "countries"):
+        batch = transform.run(endpoint, {"league": "39", "season": "2023", "fixture": "1"}, items)
+        assert [q.reason for q in batch.quarantined] == [f"an item must be a JSON object, got {kind}" for kind in (
+            "a string", "a number", "null", "an array", "true")], endpoint
+    assert transform.run("timezone", {}, ["Europe/London"]).items == 1  # its items are names

@@ -234,9 +234,16 @@ BAD_CONFIGS = [
     ("kinds: [goal, own_goal]", "notify.targets.0.kinds: unknown event kind 'own_goal'"),
     ("secret: ../etc/passwd", "notify.targets.0.secret: must name a file in the credentials directory"),
 ]
+# A secret pasted where its file's name goes, or a URL or topic of the wrong type, was echoed in the error line.
+LEAKING_CONFIGS = [
+    ("secret: 'pw+SeCrEt/base64=='", "notify.targets.0.secret: must name a file in the credentials directory (letters, "
+                                     "digits, _.-); the value is not shown: it may be the secret itself"),
+    ("url: ['https://example.org/pw-in-path']", "notify.targets.0.url: Input should be a valid string"),
+    ("url: {path: pw}", "notify.targets.0.url: Input should be a valid string"),
+]
 
 
-@pytest.mark.parametrize(("line", "message"), BAD_CONFIGS)
+@pytest.mark.parametrize(("line", "message"), BAD_CONFIGS + LEAKING_CONFIGS)
 def test_a_bad_target_is_refused_naming_file_and_field(tmp_path: Path, line: str, message: str) -> None:
     directory = jobs_dir(tmp_path, "https://example.org/hook")
     path = directory / "notify.yaml"

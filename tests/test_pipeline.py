@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from afc.api.client import ApiClient, Request
+from afc.api.client import ApiClient, Request, Response
 from afc.collect import step as pipeline
 from afc.collect.collector import Collector
 from afc.config.settings import load_settings
@@ -130,3 +132,38 @@ def test_store_is_one_transaction_on_a_second_connection_view(make, db_url):
     assert scalar(other, "SELECT count(*) FROM core.countries") == 1
     assert scalar(other, "SELECT raw_id FROM core.countries") == scalar(other, "SELECT max(id) FROM raw.responses")
     other.close()
+
+
+def test_a_bogus_page_total_stops_at_the_first_empty_page(make):
+    """A total of 2^31 - 1 pages walked every page until the priority's floor: the day's quota for one request."""
+    def bogus(query: dict) -> Answer:
+        page = int(query.get("page", "1"))
+        items = [{"player": {"id": 1, "name": "P"}, "statistics": []}] if page == 1 else []
+        return Answer(200, envelope("players", items, paging=(page, 2**31 - 1)))
+
+    collector, api = make({"players": bogus})
+    players = Request.of("players", {"league": 39, "season": 2023})
+    results = list(pipeline.collect(collector.context("t", "t", "LOW"), players))
+    assert [r.paging for r in results] == [(1, 2**31 - 1), (2, 2**31 - 1)] and len(api.requests) == 2
+
+
+def test_a_backfill_plans_no_more_pages_than_any_real_answer_has(db, clock):
+    from afc.api.client import MAX_PAGES
+    from afc.backfill import planner, tasks
+    from afc.collect import raw
+
+    plan = tasks.open_plan(db, 39, 2023, ("players",), False, clock.now())
+    with db.transaction():
+        tasks.add_tasks(db, plan, [planner.Spec("players", "players", {"league": "39", "season": "2023"})], clock.now())
+    task = tasks.next_task(db)
+    assert task is not None
+    body = envelope("players", [{"player": {"id": 1}, "statistics": []}], paging=(1, 2**31 - 1))
+    response = Response(Request.of("players", task.params), 200, {}, body, None, clock.now(), 1,
+                        raw_text=json.dumps(body))
+    with db.transaction():
+        with raw.archiving(db, response, None) as archived:
+            pass
+        tasks.mark_done(db, task, archived.id, 1, clock.now())
+        planner._expand_pages(db, plan, clock.now())
+    pages = [t.page for t in tasks.tasks(db, plan.id)]
+    assert pages == list(range(1, MAX_PAGES + 1))  # a total of 2^31 - 1 pages planned that many tasks

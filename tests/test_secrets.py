@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 
@@ -50,6 +51,34 @@ def test_the_key_is_in_no_table_log_or_message(db_url, caplog):
     assert KEY not in caplog.text and KEY not in result.output
 
 
+@pytest.mark.parametrize("spelt", ["unicode", "slash"])
+def test_a_server_echoing_the_key_in_json_escapes_gets_it_nowhere(db_url, tmp_path, caplog, spelt):
+    """The mask matched the key's literal text only: "\\u0053..." decoded to the key in the error line, job_runs,
+    the raw errors column and a core row."""
+    caplog.set_level(logging.DEBUG)
+    key = KEY if spelt == "unicode" else "abc/" + KEY
+    escaped = ("".join(f"\\u{ord(c):04x}" for c in key) if spelt == "unicode" else key.replace("/", "\\/"))
+    body = json.dumps(envelope("countries", [{"name": "@", "code": "GB", "flag": None}], params={"echo": "@"}))
+    refused = json.dumps(envelope("timezone", [], errors={"token": "wrong key @"}))
+    body, refused = body.replace("@", escaped), refused.replace("@", escaped)  # json.dumps would escape the escapes
+    api = FakeApi({"countries": Answer(200, body), "timezone": Answer(200, refused)})
+    with api.serve() as url:
+        env = {"AFC_DATABASE_URL": db_url, "AFC_DATA_DIR": str(tmp_path), "API_FOOTBALL_KEY": key,
+               "AFC_API_BASE_URL": url, "AFC_CLOCK": "2026-11-28T12:00:00Z@0"}
+        countries = CliRunner().invoke(app, ["bootstrap", "countries"], env=env)
+        timezone = CliRunner().invoke(app, ["bootstrap", "timezone"], env=env)
+    assert countries.exit_code == 0 and timezone.exit_code == 1
+    assert "the API rejected the key (token: wrong key ***)" in timezone.stderr
+    db = connect(db_url)
+    try:
+        blob = every_value(db)
+        assert db.fetchall("SELECT name FROM core.countries") == [("***",)]
+    finally:
+        db.close()
+    assert key not in blob and escaped not in blob
+    assert key not in caplog.text + countries.output + timezone.output
+
+
 def test_no_key_shaped_secret_is_committed():
     key_shaped = r"(x-apisports-key|API_FOOTBALL_KEY|x-rapidapi-key)[\"' :=]+[0-9a-f]{32}"
     tracked = subprocess.run(["git", "grep", "-nIE", key_shaped, "--", ".", ":!tests/fakeapi.py"],
@@ -69,6 +98,15 @@ def test_settings_reject_a_key_that_is_not_one_printable_token(tmp_path, bad):
         message = str(caught.value)
         assert "must be one token of printable ASCII" in message and "\n" not in message
         assert KEY not in message and "0123456789abcdef" not in message
+
+
+def test_settings_reject_a_key_longer_than_any_key(tmp_path):
+    """A 10 MB file read as the key was sent as a header: a spent call and 'unexpected HTTP 431'."""
+    long_key = "a" * 10_000
+    (tmp_path / "api_key").write_text(long_key + "\n")
+    for env in ({"CREDENTIALS_DIRECTORY": str(tmp_path)}, {"API_FOOTBALL_KEY": long_key}):
+        with pytest.raises(ConfigError, match=r"the API key must be at most 256 characters, got 10000 \(not shown\)$"):
+            load_settings(env)
 
 
 def test_a_key_with_only_a_trailing_newline_is_fine(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from afc.clock import parse_clock
 from afc.config.settings import load_settings
 from afc.errors import ConfigError
 
@@ -40,6 +41,12 @@ def test_a_missing_key_says_how_to_set_it():
     ({"AFC_PLAN": "gold"}, "AFC_PLAN: input should be 'free', 'pro', 'ultra' or 'mega', got 'gold'"),
     ({"AFC_DAILY_LIMIT": "lots"}, "AFC_DAILY_LIMIT: input should be a valid integer"),
     ({"AFC_HTTP_TIMEOUT": "-1"}, "AFC_HTTP_TIMEOUT: input should be greater than 0"),
+    # values that loaded and crashed later: an integer no ledger column holds, a key too long for an index
+    ({"AFC_DAILY_LIMIT": "99999999999999999999"}, "AFC_DAILY_LIMIT: input should be less than or equal to 2147483647"),
+    ({"AFC_MINUTE_LIMIT": str(2**31)}, "AFC_MINUTE_LIMIT: input should be less than or equal to 2147483647"),
+    ({"AFC_HTTP_TIMEOUT": "inf"}, "AFC_HTTP_TIMEOUT: input should be less than or equal to 3600"),
+    ({"AFC_ACCOUNT": "x" * 101}, "AFC_ACCOUNT: must be one token of printable ASCII, at most 100 characters"),
+    ({"AFC_ACCOUNT": "two words"}, "AFC_ACCOUNT: must be one token of printable ASCII"),
 ])
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(ConfigError) as caught:
@@ -50,3 +57,17 @@ def test_bad_values_name_the_variable(env, message):
 def test_flags_win_over_the_environment():
     settings = load_settings({"AFC_DATABASE_URL": "sqlite:///a.db"}, database_url="sqlite:///b.db")
     assert settings.db_url == "sqlite:///b.db"
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("2026-11-28T12:00:00Z@nan", "AFC_CLOCK: clock speed must be between 0 and 1000000, got nan"),
+    ("2026-11-28T12:00:00Z@inf", "AFC_CLOCK: clock speed must be between 0 and 1000000, got inf"),
+    ("2026-11-28T12:00:00Z@-5", "AFC_CLOCK: clock speed must be between 0 and 1000000, got -5"),
+    ("9999-12-31T23:59:59Z@1000000", "AFC_CLOCK: clock start must lie in the years 1970 to 9000"),
+    ("sim:nan:1:1", "AFC_CLOCK: cannot read 'sim:nan:1:1' (not a time: 'nan')"),
+])
+def test_a_clock_afc_cannot_run_is_refused_at_start(spec, message):
+    """NaN speeds and starts near year 9999 loaded, then failed with a traceback (ValueError) on first use."""
+    with pytest.raises(ConfigError) as caught:
+        parse_clock(spec)
+    assert str(caught.value).startswith(message)

@@ -180,13 +180,15 @@ def _reference_run(items: list[Any]) -> Batch:
     """transform.run for /fixtures, through the frozen reference transform."""
     batch = Batch()
     for index, entry in enumerate(items):
+        if type(entry) is not dict:  # as transform.run: an item that is not an object never reaches the transform
+            batch.quarantine(index, entry, f"an item must be a JSON object, got {transform._kind(entry)}")
+            continue
         try:
             fixture_reference(entry, {}, batch)
+            batch.commit_item()
         except transform.ITEM_ERRORS as exc:
             reason = str(exc) if isinstance(exc, ItemInvalid) else f"{type(exc).__name__}: {exc}"
             batch.quarantine(index, entry, reason[:500])
-        else:
-            batch.commit_item()
     return batch
 
 

@@ -88,7 +88,7 @@ def test_a_bad_item_is_quarantined_and_the_rest_lands():
     batch = transform.run("countries", {}, items)
     assert len(rows(batch, "core.countries")) == 5
     assert [(q.index, q.reason) for q in batch.quarantined] == [
-        (3, "name: required text, got None"), (4, "name: required text, got None")]
+        (3, "name: required text, got None"), (4, "an item must be a JSON object, got a string")]
 
 
 def test_endpoints_without_transform_produce_nothing():

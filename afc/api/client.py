@@ -6,13 +6,16 @@ Retrying and quota accounting live in `afc.collect.step`, because each retry mus
 from __future__ import annotations
 
 import logging
+import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, overload
+from typing import Any
 
 import httpx
+import orjson
 
 from afc import __version__
 from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, parse
@@ -31,10 +34,12 @@ from afc.errors import (
     ServerError,
     UnreadableBody,
 )
-from afc.redact import describe
+from afc.redact import describe, one_line
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
+# No real answer has this many pages (a big league's /players has 50-odd): what a planner believes of a total.
+MAX_PAGES = 1000
 KEY_HEADERS = ("x-apisports-key", "x-rapidapi-key")
 RATE_HEADERS = (
     "x-ratelimit-requests-limit",
@@ -48,6 +53,9 @@ _AUTH_KEYS = {"token", "access", "subscription"}
 REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
 DEFAULT_MAX_BODY = 64 * 2**20  # bytes; AFC_MAX_BODY_MB
+COUNT_MAX = 2**31 - 1  # the database's integer columns (results, paging, the ledger's counts)
+_ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9a-fA-F]")
+_COUNT = re.compile(r"\s*[-+]?[0-9]{1,10}\s*")  # ASCII digits only: int() also reads "1_0" and other scripts' digits
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -123,21 +131,24 @@ class Response:
         paging = self.body.get("paging") if isinstance(self.body, dict) else None
         if not isinstance(paging, dict):
             return 1, 1
-        return _int(paging.get("current"), 1), _int(paging.get("total"), 1)
+        current, total = count(paging.get("current")), count(paging.get("total"))
+        return 1 if current is None else current, 1 if total is None else total
 
     def header_int(self, name: str) -> int | None:
-        return _int(self.headers.get(name), None)
+        return count(self.headers.get(name))
 
 
-@overload
-def _int(value: Any, default: int) -> int: ...
-@overload
-def _int(value: Any, default: None) -> int | None: ...
-def _int(value: Any, default: int | None) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+def count(value: Any) -> int | None:
+    """A number the API sent as a count (an envelope field, a quota header): an integer, a whole float or a string
+    of digits the database's integer columns hold; None for anything else (20 digits, 1e300, "12.5", "lots"),
+    which no stage may then store or trust."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and _COUNT.fullmatch(value):
+        value = int(value)
+    if type(value) is not int or not -COUNT_MAX <= value <= COUNT_MAX:
+        return None
+    return value
 
 
 def errors_of(value: Any) -> dict[str, str]:
@@ -145,10 +156,16 @@ def errors_of(value: Any) -> dict[str, str]:
     if not value:
         return {}
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k): _text(v) for k, v in value.items()}
     if isinstance(value, list):
-        return {str(i): str(v) for i, v in enumerate(value)}
-    return {"error": str(value)}
+        return {str(i): _text(v) for i, v in enumerate(value)}
+    return {"error": _text(value)}
+
+
+def _text(value: Any) -> str:
+    """An error's value as one line of text: a string with its control characters escaped (it reaches terminals and
+    logs), anything else as its JSON (not Python's repr)."""
+    return one_line(value) if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 class ApiClient:
@@ -160,6 +177,7 @@ class ApiClient:
         self.clock = clock
         self._key = key
         self.max_body = max_body
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"x-apisports-key": key, "user-agent": f"afc/{__version__}"},
@@ -176,7 +194,12 @@ class ApiClient:
         fetched_at = self.clock.now()
         try:
             with self._http.stream("GET", "/" + request.endpoint, params=request.query) as http:
-                content = read_capped(http, self.max_body)
+                garbled = None
+                try:
+                    content = read_capped(http, self.max_body, started + self.timeout)
+                except httpx.DecodingError:  # the answer came (and counted), not in the encoding it names
+                    encoding = http.headers.get("content-encoding", "")[:40]
+                    content, garbled = b"", NotJson(f"not decodable as its Content-Encoding ({encoding}) says")
         except NOT_SENT as exc:  # no connection was made: the API never saw (nor counted) the call
             raise NetworkError(f"{request}: {describe(exc, [self._key])}", sent=False) from None
         except httpx.TimeoutException:
@@ -185,6 +208,8 @@ class ApiClient:
             raise NetworkError(f"{request}: {describe(exc, [self._key])}") from None
         ms = int((time.perf_counter() - started) * 1000)
         response = _read(request, http, content, fetched_at, ms, self._key)
+        if garbled is not None:
+            response.unreadable = garbled
         if content is None:
             response.unreadable = TooLarge(f"the body is over the {self.max_body / 2**20:g} MB cap (AFC_MAX_BODY_MB)")
         response.error = classify(response, self.clock.now())
@@ -194,13 +219,16 @@ class ApiClient:
         self._http.close()
 
 
-def read_capped(http: httpx.Response, cap: int) -> bytes | None:
-    """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read)."""
-    declared = _int(http.headers.get("content-length"), None)
-    if declared is not None and declared > cap:
+def read_capped(http: httpx.Response, cap: int, deadline: float = math.inf) -> bytes | None:
+    """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read); ReadTimeout past
+    `deadline` (perf_counter): httpx's timeout bounds each read, and a server trickling bytes never trips it."""
+    declared = http.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > cap:
         return None
     chunks, size = [], 0
     for chunk in http.iter_bytes():
+        if time.perf_counter() > deadline:
+            raise httpx.ReadTimeout("the body took longer than the timeout")
         size += len(chunk)
         if size > cap:
             return None
@@ -220,10 +248,33 @@ def _read(request: Request, http: httpx.Response, content: bytes | None, fetched
             body = parse(raw_text, nul)
         except Unparsable as exc:
             unreadable = exc
+    if key and isinstance(body, dict) and _may_spell(raw_text, key):
+        masked = _masked(body, key)
+        if masked != body:  # the key spelt with JSON escapes: the archive keeps the masked body instead of the text
+            body, raw_text = masked, orjson.dumps(masked).decode()
     if not isinstance(body, dict):
         return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms,
                         unreadable=unreadable)
     return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text, nul=nul)
+
+
+def _may_spell(text: str, key: str) -> bool:
+    """Whether `text` holds JSON escapes that can spell `key` (printable ASCII): \\u0021 to \\u007e, or \\/ \\" \\\\ for
+    those characters of the key. Real answers escape only non-ASCII letters and slashes, so this is rarely true."""
+    if "\\" not in text:  # one memchr: most answers have no escape at all
+        return False
+    return _ASCII_ESCAPE.search(text) is not None or any(c in key and "\\" + c in text for c in '/"\\')
+
+
+def _masked(value: Any, key: str) -> Any:
+    """`value` with `key` masked in every string and member name (parsed JSON nests at most 64 levels)."""
+    if isinstance(value, str):
+        return value.replace(key, REDACTED) if key in value else value
+    if isinstance(value, dict):
+        return {_masked(k, key): _masked(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, key) for v in value]
+    return value
 
 
 def classify(response: Response, now: datetime) -> ApiError | None:

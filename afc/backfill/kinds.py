@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from afc.config.bounds import league_id
+from afc.config.bounds import FIRST_SEASON, LAST_SEASON, league_id
 from afc.errors import ConfigError
 
 DETAIL_PARTS = {"cov_events": "events", "cov_lineups": "lineups",
@@ -90,6 +90,8 @@ def parse_seasons(values: Iterable[str]) -> list[int]:
             years = [int(word)]
         else:
             raise ConfigError(f"--season: must be a 4-digit start year or a range such as 2020-2022, got {word!r}")
+        if not FIRST_SEASON <= years[0] <= years[-1] <= LAST_SEASON:
+            raise ConfigError(f"--season: must lie between {FIRST_SEASON} and {LAST_SEASON}, got {word!r}")
         seasons.extend(y for y in years if y not in seasons)
     return seasons
 

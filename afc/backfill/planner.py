@@ -8,14 +8,17 @@ say does not exist is skipped, and so is what the database already holds (unless
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from afc.api.client import PAGED, Request
+from afc.api.client import MAX_PAGES, PAGED, Request
 from afc.backfill import tasks
 from afc.backfill.kinds import DETAIL_PARTS, IDS_PER_CALL, KINDS, LEAGUES
 from afc.db import Database, as_date, dump_json, load_json
+
+log = logging.getLogger("afc.backfill")
 
 COVERAGE = """
 SELECT s.end_date, s.current, l.type, {flags} FROM core.league_seasons s
@@ -224,10 +227,15 @@ def _list_ready(current: dict[tuple[str, int], Any], plan: tasks.BackfillPlan) -
 
 
 def _expand_pages(db: Database, plan: tasks.BackfillPlan, now: datetime) -> None:
-    """Further pages of /players (or /odds) once a page has told the total (never capped)."""
+    """Further pages of /players (or /odds) once a page has told the total (capped only past any real answer: a
+    bogus total of 2^31 pages would plan that many tasks)."""
     specs = []
     for kind, endpoint, params, planned, total in db.fetchall(PAGED_TASKS, {"plan": plan.id}):
         if endpoint in PAGED and total and int(total) > int(planned):
             query = dict(load_json(params))
-            specs += [Spec(kind, endpoint, query, page) for page in range(int(planned) + 1, int(total) + 1)]
+            last = min(int(total), MAX_PAGES)
+            if last < int(total):
+                log.warning("%s %s: a paging total of %s is past any real answer; planning %d pages",
+                            endpoint, params, total, MAX_PAGES)
+            specs += [Spec(kind, endpoint, query, page) for page in range(int(planned) + 1, last + 1)]
     tasks.add_tasks(db, plan, specs, now)

@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from afc.errors import EXIT_FAILURE, AfcError
+from afc.redact import one_line
 
 
 class AfcGroup(TyperGroup):
@@ -27,7 +28,7 @@ class AfcGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AfcError as exc:
-            sys.stderr.write(f"afc: {exc}\n")
+            sys.stderr.write(f"afc: {one_line(str(exc))}\n")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("afc: interrupted\n")
@@ -105,14 +106,33 @@ def console(stderr: bool = False) -> Any:
     """The one Rich console every command prints through: terminal-sized on a terminal, never cutting elsewhere."""
     from rich.console import Console
 
-    if (sys.stderr if stderr else sys.stdout).isatty():
-        return Console(stderr=stderr)
+    class ShownConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("markup", False)  # messages quote the API's text: markup only where asked for
+            super().print(*(shown(o) for o in objects), **kwargs)
 
-    class UncutConsole(Console):
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return ShownConsole(stderr=stderr)
+
+    class UncutConsole(ShownConsole):
         def print(self, *objects: Any, **kwargs: Any) -> None:
             super().print(*(uncut(o) for o in objects), **kwargs)
 
     return UncutConsole(stderr=stderr, width=UNBOUNDED_WIDTH, soft_wrap=True)
+
+
+def shown(renderable: Any) -> Any:
+    """A table whose text (cells, title) is shown as written: never read as Rich markup — a name from the API such
+    as '[/x]' raised MarkupError — and with control characters escaped; anything else unchanged."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if isinstance(renderable, Table):
+        if isinstance(renderable.title, str):
+            renderable.title = Text(one_line(renderable.title))
+        for column in renderable.columns:
+            column._cells = [Text(one_line(c)) if isinstance(c, str) else c for c in column._cells]
+    return renderable
 
 
 def uncut(renderable: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, open_collector, within, write_json
+from afc.config.bounds import FIRST_SEASON, LAST_SEASON
 
 history_app = typer.Typer(no_args_is_help=True,
                           help="Odds movement and the table after each round (the API keeps neither).")
@@ -70,7 +71,8 @@ def history_odds(
 @history_app.command("standings")
 def history_standings(
     league: Annotated[int, typer.Option("--league", help="API league id.", callback=within(1, ID_MAX))],
-    season: Annotated[int, typer.Option("--season", help="Season year, e.g. 2024.", callback=within(1900, 2199))],
+    season: Annotated[int, typer.Option("--season", help="Season year, e.g. 2024.",
+                                        callback=within(FIRST_SEASON, LAST_SEASON))],
     round_: Annotated[int | None, typer.Option("--round", help="The matchday (default: the newest kept).",
                                                callback=within(0, 999))] = None,
     db: DbOption = None,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from afc.redact import describe
+from afc.redact import describe, one_line
 
 REDACTED = "***"
 
@@ -42,6 +42,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """`LEVEL logger: message`, one line: a message quoting the API's text shows its control characters escaped."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's naming)
+        return one_line(super().formatMessage(record))
+
+
 def under_journald() -> bool:
     """True when stderr is connected to the journal ($JOURNAL_STREAM names stderr's device:inode)."""
     stream = os.environ.get("JOURNAL_STREAM", "")
@@ -56,7 +66,7 @@ def setup(level: int, fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     """Configure the root logger on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     use_json = fmt == "json" or (fmt == "auto" and under_journald())
-    handler.setFormatter(JsonFormatter() if use_json else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     handler.addFilter(Redact(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore"):  # their request lines carry full URLs (a webhook's is its secret)

@@ -69,6 +69,7 @@ def _progress(days: int) -> Any:
 
 
 def _render(report: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     count = len(report.days)
@@ -88,7 +89,7 @@ def _render(report: Any) -> None:
               markup=False)
     for reason in report.reasons:
         out.print(f"  - {reason}", markup=False)
-    out.print(("[green]" if report.ok else "[bold red]") + report.verdict)
+    out.print(("[green]" if report.ok else "[bold red]") + escape(report.verdict), markup=True)
     out.print(f"database: {report.database}  (afc quota / afc coverage report / afc mcp stdio --db …)", markup=False)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
 
+from afc.api.client import count
 from afc.clock import Clock, day_start, next_utc_midnight, resume_after_midnight, utc_day
 from afc.config.settings import PRIORITIES, Floors, Priority
 from afc.db import Database, as_datetime
@@ -192,15 +193,15 @@ class Ledger:
         still have been answering for the old day, whose usage must not land in the new day's row.
         """
         keys = self._keys(self.clock.now()) | {"day": reservation.day, "minute": reservation.minute}
-        day_limit = _int(headers.get("x-ratelimit-requests-limit"))
-        remaining = _int(headers.get("x-ratelimit-requests-remaining"))
+        day_limit = count(headers.get("x-ratelimit-requests-limit"))
+        remaining = count(headers.get("x-ratelimit-requests-remaining"))
         if day_limit is not None and day_limit >= 0:
             capped = min(day_limit, self.daily_cap) if self.daily_cap is not None else day_limit
             self.db.send(SETTLE_LIMIT, keys | {"limit": capped})
         if remaining is not None and not self.near_midnight(reservation.granted_at):
             self.db.send(SETTLE_USED, keys | {"remaining": max(0, remaining)})
-        minute_limit = _int(headers.get("x-ratelimit-limit"))
-        minute_left = _int(headers.get("x-ratelimit-remaining"))
+        minute_limit = count(headers.get("x-ratelimit-limit"))
+        minute_left = count(headers.get("x-ratelimit-remaining"))
         if minute_left is not None:
             limit = min(x for x in (minute_limit, self.minute_limit) if x is not None)
             self.db.send(SETTLE_MINUTE, keys | {"floor_used": max(0, limit - minute_left)})
@@ -248,9 +249,3 @@ class Ledger:
         status = self.status()
         return max(0, status.daily_limit - status.used_today - status.floors[priority])
 
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None

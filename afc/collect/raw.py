@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from afc.api.body import has_nul
-from afc.api.client import Response
+from afc.api.client import Response, count
 from afc.db import Database, dump_json
 from afc.db.upsert import Source
 
@@ -113,9 +113,4 @@ def _errors(response: Response) -> str | None:
 
 
 def _results(body: dict[str, Any] | None) -> int | None:
-    if body is None:
-        return None
-    try:
-        return int(body.get("results"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+    return count(body.get("results")) if body is not None else None

@@ -80,7 +80,8 @@ def step(ctx: Context, request: Request) -> StepResult:
 
 
 def collect(ctx: Context, request: Request) -> Iterator[StepResult]:
-    """Every page of `request`: one step per page, to the last page (never capped)."""
+    """Every page of `request`: one step per page, to the last page the answers name (never capped), or to the
+    first empty one (the API answers a page past the end with none: a bogus total must not spend the day's quota)."""
     first = step(ctx, request.page(1))
     yield first
     if request.endpoint not in PAGED:
@@ -90,6 +91,10 @@ def collect(ctx: Context, request: Request) -> Iterator[StepResult]:
         result = step(ctx, request.page(page))
         total = max(total, result.paging[1])
         yield result
+        if result.response is not None and not result.response.items:
+            if page < total:
+                log.warning("%s: page %d of %d is empty; not asking for the rest", request, page, total)
+            return
         page += 1
 
 

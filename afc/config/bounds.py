@@ -12,7 +12,7 @@ import re
 from afc.errors import ConfigError
 
 MAX_ID = 2**31 - 1  # ids live in PostgreSQL integer columns
-FIRST_SEASON, LAST_SEASON = 1000, 9999  # a 4-digit start year
+FIRST_SEASON, LAST_SEASON = 1900, 2199  # a season's start year (the MCP tools' and `afc history`'s range too)
 MAX_DAYS = 36500  # a century: more is a typo, and datetime arithmetic overflows not far beyond
 MAX_SECONDS = MAX_DAYS * 86400
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

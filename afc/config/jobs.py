@@ -217,8 +217,22 @@ def _describe(error: ErrorDetails, data: Any) -> str:
     field = ".".join(str(p) for p in loc if not str(p).startswith("function-after"))
     message = str(error["msg"]).removeprefix("Value error, ")
     got = error.get("input")
-    shown = "" if error["type"] in ("value_error", "missing") or isinstance(got, dict) else f", got {got!r}"
+    hidden = error["type"] in ("value_error", "missing") or isinstance(got, dict) or _secret_field(loc)
+    shown = "" if hidden else f", got {_short(repr(got))}"
     return f"{where}{field + ': ' if field else ''}{message}{shown}"
+
+
+# Fields whose value may be a secret (a webhook URL's path, an ntfy topic, a secret pasted where its file's name goes).
+SECRET_FIELDS = frozenset({"url", "webhook_url", "secret", "token", "topic", "password"})
+
+
+def _secret_field(loc: list[Any]) -> bool:
+    return any(isinstance(part, str) and part in SECRET_FIELDS for part in loc)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters: a value pasted by mistake can be a whole document."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 Section = TypeVar("Section", bound=BaseModel)

@@ -65,15 +65,16 @@ class Target(BaseModel):
     @classmethod
     def _credential(cls, value: str | None) -> str | None:
         if value is not None and not _CREDENTIAL.fullmatch(value):
-            raise ValueError(f"must name a file in the credentials directory (letters, digits, _.-), "
-                             f"got {value!r}")
+            raise ValueError("must name a file in the credentials directory (letters, digits, _.-); the value is "
+                             "not shown: it may be the secret itself")
         return value
 
     @field_validator("topic")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
         if value is not None and not _TOPIC.fullmatch(value):
-            raise ValueError(f"must be letters, digits, _ and - (at most 64), got {value!r}")
+            raise ValueError("must be letters, digits, _ and - (at most 64; the value is not shown: a topic is a "
+                             "password on a public ntfy server)")
         return value
 
     @field_validator("leagues", "teams")

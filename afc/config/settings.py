@@ -18,6 +18,7 @@ from afc.errors import ConfigError
 
 _KEY_TOKEN = re.compile(r"[\x21-\x7e]+")  # one printable ASCII token: what an HTTP header can carry
 
+MAX_KEY = 256
 DEFAULT_BASE_URL = "https://v3.football.api-sports.io"
 
 # requests per day, requests per minute (reference §3)
@@ -76,14 +77,14 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=lambda: default_data_dir(os.environ))
     jobs_dir: Path | None = None
     plan: Literal["free", "pro", "ultra", "mega"] = "pro"
-    daily_limit: int | None = Field(None, ge=1)
-    minute_limit: int | None = Field(None, ge=1)
+    daily_limit: int | None = Field(None, ge=1, le=2**31 - 1)  # the ledger's integer columns
+    minute_limit: int | None = Field(None, ge=1, le=2**31 - 1)
     # Seconds after 00:00 UTC in which a "daily quota spent" answer is taken for the API's old day.
     midnight_grace: int = Field(900, ge=0, le=3600)
     account: str = "default"
     floors: Floors | None = None
     clock: str | None = None
-    http_timeout: float = Field(20.0, gt=0)
+    http_timeout: float = Field(20.0, gt=0, le=3600)
     max_body_mb: float = Field(64, gt=0, le=4096)  # an answer's body is not read past this
     log_format: Literal["auto", "json", "text"] = "auto"
     metrics_dir: Path | None = None
@@ -91,6 +92,13 @@ class Settings(BaseModel):
     mcp_token: SecretStr | None = None  # the bearer token `afc mcp http` requires (else a credentials file)
     # Where a person reads a day: local match dates in mart.daily_fixtures, CLI tables. Storage stays UTC.
     display_tz: str = "UTC"
+
+    @field_validator("account")
+    @classmethod
+    def _account_token(cls, value: str) -> str:
+        if not _KEY_TOKEN.fullmatch(value) or len(value) > 100:  # a key column of the ledger
+            raise ValueError("must be one token of printable ASCII, at most 100 characters (no spaces)")
+        return value
 
     @field_validator("display_tz")
     @classmethod
@@ -161,6 +169,8 @@ def check_key(value: str, source: str) -> str:
         what = f"{lines} lines" if lines > 1 else "a space, a control or a non-ASCII character"
         raise ConfigError(f"{source}: the API key must be one token of printable ASCII characters, "
                           f"got {what} ({len(key)} characters, not shown)")
+    if len(key) > MAX_KEY:  # a key is 32 characters: this is a file read by mistake, and the API would answer 431
+        raise ConfigError(f"{source}: the API key must be at most {MAX_KEY} characters, got {len(key)} (not shown)")
     return key
 
 

@@ -19,7 +19,7 @@ _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.
 
 def _wrap(exc: psycopg.Error, sql: str) -> DatabaseError:
     text = sanitize(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, _UNAVAILABLE):
+    if isinstance(exc, _UNAVAILABLE) and not isinstance(exc, psycopg.errors.ProgramLimitExceeded):  # the statement's
         return DatabaseUnavailable(f"postgresql: {text}")
     return DatabaseError(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
 

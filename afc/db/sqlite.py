@@ -140,6 +140,8 @@ def local_date(timestamp: str | None, zone: str) -> str | None:
     return datetime.fromisoformat(timestamp).astimezone(ZoneInfo(zone)).date().isoformat()
 
 
+BUSY_TIMEOUT = 30  # seconds a writer waits for another's write lock
+
 def _path_from_url(url: str) -> str:
     """The file path of an sqlite URL, as SQLAlchemy reads it: three slashes relative, four absolute."""
     rest = url.removeprefix("sqlite:").removeprefix("//")
@@ -149,9 +151,12 @@ def _path_from_url(url: str) -> str:
     return path
 
 
-def _wrap(exc: sqlite3.Error, sql: str) -> DatabaseError:
+def _wrap(exc: sqlite3.Error, sql: str, path: str = "") -> DatabaseError:
     text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "unable to open" in text):
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return DatabaseUnavailable(f"sqlite: {path or 'the database'} is locked: another process held its write lock "
+                                   f"for {BUSY_TIMEOUT} s; try again when it is done")
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in text:
         return DatabaseUnavailable(f"sqlite: {text}")
     return DatabaseError(f"sqlite: {text} (in: {' '.join(sql.split())[:120]})")
 
@@ -181,12 +186,12 @@ class SqliteDatabase:
         try:
             if read_only:
                 target = read_only_uri(path) if path != ":memory:" else ":memory:"
-                conn = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30,
+                conn = sqlite3.connect(target, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT,
                                        check_same_thread=False)
             else:
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+                conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 # A checkpoint copies each page the WAL holds back into the file, once however often it was
@@ -215,7 +220,7 @@ class SqliteDatabase:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _wrap(exc, "BEGIN IMMEDIATE") from None
+            raise _wrap(exc, "BEGIN IMMEDIATE", self.path) from None
         self._depth = 1
         try:
             yield
@@ -228,13 +233,13 @@ class SqliteDatabase:
             self.conn.commit()
         except sqlite3.Error as exc:
             self.conn.rollback()
-            raise _wrap(exc, "COMMIT") from None
+            raise _wrap(exc, "COMMIT", self.path) from None
 
     def _run(self, method: str, sql: str, params: Any) -> sqlite3.Cursor:
         try:
             return getattr(self.conn, method)(translate(sql), params)
         except sqlite3.Error as exc:
-            raise _wrap(exc, sql) from None
+            raise _wrap(exc, sql, self.path) from None
 
     def execute(self, sql: str, params: Params = ()) -> int:
         return self._run("execute", sql, params).rowcount

@@ -11,7 +11,7 @@ from afc.collect.collector import Collector
 from afc.collect.step import Context, StepResult, collect
 from afc.config.jobs import Job
 from afc.db.upsert import Counts
-from afc.errors import AfcError, AuthError, QuotaExhausted
+from afc.errors import AfcError, AuthError, FatalApiError, ParameterError, PlanError, QuotaExhausted, UnreadableBody
 from afc.jobs.expand import expand
 
 log = logging.getLogger("afc.runner")
@@ -41,11 +41,20 @@ def absorb(report: JobReport, result: StepResult) -> None:
 
 
 def run_steps(ctx: Context, requests: list, report: JobReport) -> None:
-    """Collect every request (all pages), adding each response to `report`."""
+    """Collect every request (all pages), adding each response to `report`. An answer refusing one request (its
+    parameters, the plan's seasons, a body afc cannot hold) does not keep the job's other requests from landing:
+    the first such error is raised once they are done."""
+    refused: FatalApiError | None = None
     for request in requests:
         report.requests += 1
-        for result in collect(ctx, request):
-            absorb(report, result)
+        try:
+            for result in collect(ctx, request):
+                absorb(report, result)
+        except (ParameterError, PlanError, UnreadableBody) as exc:
+            log.warning("%s: %s", report.job_id, exc)
+            refused = refused or exc
+    if refused is not None:
+        raise refused
 
 
 def run_job(collector: Collector, job: Job, command: str) -> JobReport:

@@ -24,6 +24,7 @@ class Transform:
 
     fn: ItemFn
     whole: bool  # True: fn gets the whole `response` list as one item
+    objects: bool = True  # each item is a JSON object (all but /timezone's names)
 
 
 REGISTRY: dict[str, Transform] = {}
@@ -31,12 +32,12 @@ REGISTRY: dict[str, Transform] = {}
 ITEM_ERRORS = (ItemInvalid, KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
 
 
-def item(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
-    """Register `fn(item, params, batch)` for each item of these endpoints."""
+def item(*endpoints: str, objects: bool = True) -> Callable[[ItemFn], ItemFn]:
+    """Register `fn(item, params, batch)` for each item of these endpoints (JSON objects, unless `objects` is False)."""
 
     def register(fn: ItemFn) -> ItemFn:
         for endpoint in endpoints:
-            REGISTRY[endpoint] = Transform(fn, whole=False)
+            REGISTRY[endpoint] = Transform(fn, whole=False, objects=objects)
         return fn
 
     return register
@@ -81,12 +82,26 @@ def run(endpoint: str, params: Mapping[str, str], items: list[Any]) -> Batch:
     if transform is None:
         return batch
     units = [items] if transform.whole else items
+    objects = transform.objects and not transform.whole
     for index, unit in enumerate(units):
+        if objects and type(unit) is not dict:  # else its reason would be Python's ("'str' object has no attribute")
+            batch.quarantine(index, unit, f"an item must be a JSON object, got {_kind(unit)}")
+            continue
         try:
             transform.fn(unit, params, batch)
+            batch.commit_item()
         except ITEM_ERRORS as exc:
             reason = str(exc) if isinstance(exc, ItemInvalid) else f"{type(exc).__name__}: {exc}"
             batch.quarantine(index, unit, reason[:500])
-        else:
-            batch.commit_item()
     return batch
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's kind, as a person reading the API would name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array" if isinstance(value, list) else type(value).__name__

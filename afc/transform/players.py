@@ -37,11 +37,12 @@ TOP_KINDS = {"players/topscorers": ("scorers", ("goals", "total")),
 
 
 def _measure(value: Any) -> int | None:
-    """"188 cm" / "83 kg" / 188 as an integer."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    match = _CM_KG.match(value) if isinstance(value, str) else None
-    return int(float(match[1])) if match else None
+    """"188 cm" / "83 kg" / 188 as an integer (None past what an integer column holds)."""
+    if isinstance(value, str):
+        match = _CM_KG.match(value)
+        value = float(match[1]) if match else None
+    number = opt_num(value)
+    return opt_int(int(number)) if number is not None else None
 
 
 def player_row(player: dict[str, Any]) -> dict[str, Any]:

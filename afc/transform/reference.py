@@ -41,7 +41,7 @@ def country(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     batch.add("core.countries", ("name",), row)
 
 
-@item("timezone")
+@item("timezone", objects=False)
 def timezone(name: Any, params: Mapping[str, str], batch: Batch) -> None:
     """One IANA timezone name."""
     if not isinstance(name, str) or not name.strip():

@@ -50,9 +50,16 @@ class Drift:
     acknowledged_at: datetime | None
 
 
+PATH_MAX = 300  # an answer's key is the API's text: PostgreSQL's unique index refuses one of a few kB
+
+
+def _shown(path: str) -> str:
+    return "(item)" if not path else path if len(path) <= PATH_MAX else path[:PATH_MAX] + "…"
+
+
 def record(db: Database, endpoint: str, found: Iterable[Difference], raw_id: int | None, now: datetime) -> int:
     """Add one response's differences (inside the caller's transaction); returns how many there were."""
-    rows = [{"endpoint": endpoint, "path": path or "(item)", "kind": kind, "expected": expected,
+    rows = [{"endpoint": endpoint, "path": _shown(path), "kind": kind, "expected": expected,
              "seen": seen, "now": now, "raw_id": raw_id}
             for path, kind, expected, seen in sorted(found, key=lambda d: (d[0], d[1], d[3]))]
     if rows:
