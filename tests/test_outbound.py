@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -73,3 +74,18 @@ def test_an_environment_proxy_is_used_and_bounded_too(trickler: tuple[str, list[
     outcome, seconds = timed_post("http://hooks.example/afc", 0.5)
     assert isinstance(outcome, httpx.ReadTimeout) and seconds < 5  # unbounded, the trickle alone takes 22 s
     assert requests and requests[0].startswith(b"POST http://hooks.example/afc HTTP/1.1")
+
+
+def test_an_api_call_to_a_server_trickling_its_headers_ends_by_its_timeout(trickler: tuple[str, list[bytes]]) -> None:
+    """The API client's timeout bounds a call in all (AFC_HTTP_TIMEOUT, 'seconds per HTTP call'), its status line and
+    headers too: a byte every 0.1 s, each within httpx's per-read timeout, held a call (and a live tick) for 22 s."""
+    from afc.api.client import ApiClient, Request
+    from afc.clock import SimClock
+    from afc.errors import NetworkError
+
+    client = ApiClient(trickler[0], "k" * 32, SimClock(datetime(2026, 1, 1, tzinfo=UTC)), timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match=r"^/countries: timed out after [0-9]+s$") as caught:
+        client.get(Request.of("countries"))
+    assert caught.value.sent and time.monotonic() - started < 3
+    client.close()

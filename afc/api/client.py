@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from afc import __version__
+from afc.api import outbound
 from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, parse
 from afc.api.endpoints import ENDPOINTS
 from afc.clock import Clock, resume_after_midnight
@@ -178,7 +179,7 @@ class ApiClient:
         self._key = key
         self.max_body = max_body
         self.timeout = timeout
-        self._http = httpx.Client(
+        self._http = outbound.client(  # the timeout bounds a call in all, not each read (see afc.api.outbound)
             base_url=self.base_url,
             headers={"x-apisports-key": key, "user-agent": f"afc/{__version__}"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -193,7 +194,8 @@ class ApiClient:
         started = time.perf_counter()
         fetched_at = self.clock.now()
         try:
-            with self._http.stream("GET", "/" + request.endpoint, params=request.query) as http:
+            with outbound.deadline(self.timeout), \
+                    self._http.stream("GET", "/" + request.endpoint, params=request.query) as http:
                 garbled = None
                 try:
                     content = read_capped(http, self.max_body, started + self.timeout)
@@ -221,7 +223,8 @@ class ApiClient:
 
 def read_capped(http: httpx.Response, cap: int, deadline: float = math.inf) -> bytes | None:
     """The body's bytes, or None once it is known to exceed `cap` (never more than `cap` read); ReadTimeout past
-    `deadline` (perf_counter): httpx's timeout bounds each read, and a server trickling bytes never trips it."""
+    `deadline` (perf_counter): httpx's timeout bounds each read, and a server trickling bytes never trips it (on a
+    socket `outbound.deadline` ends the read itself; a transport of a test's own is bounded here)."""
     declared = http.headers.get("content-length", "")
     if declared.strip().isdigit() and int(declared) > cap:
         return None

@@ -1,10 +1,10 @@
-"""HTTP to receivers the user configures (notify targets, alert webhooks): one deadline per attempt.
+"""afc's outgoing HTTP (API calls, notify targets, alert webhooks): one deadline per attempt.
 
 httpx's timeout bounds each socket operation, not a request: a receiver that trickles its status line
 and headers one byte at a time, each byte within the timeout, held a caller for hours, and an answer
-of any size was read whole into memory. Here every connect, read and write of an attempt gets only
-the time left before the attempt's deadline (a `Client` made by `client()`), and the answer is read to
-at most MAX_ANSWER bytes. Redirects are never followed.
+of any size was read whole into memory. Here every connect, read and write of an attempt (a block in
+`deadline`, on a `Client` made by `client()`) gets only the time left before the attempt's deadline, and a
+receiver's answer (`post`) is read to at most MAX_ANSWER bytes. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def post(http: httpx.Client, url: str, content: bytes, headers: Mapping[str, str
 
     Raises httpx.TimeoutException when the time is up, other httpx errors as httpx raises them.
     """
-    with _deadline(timeout), http.stream("POST", url, content=content, headers=dict(headers), timeout=timeout,
+    with deadline(timeout), http.stream("POST", url, content=content, headers=dict(headers), timeout=timeout,
                                          follow_redirects=False) as answer:
         read = 0
         for chunk in answer.iter_bytes():
@@ -50,7 +50,8 @@ def post(http: httpx.Client, url: str, content: bytes, headers: Mapping[str, str
 
 
 @contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
+def deadline(seconds: float) -> Iterator[None]:
+    """Every socket operation of this thread's requests in the block ends within `seconds` of its start, in all."""
     _attempt.deadline = time.monotonic() + seconds
     try:
         yield
