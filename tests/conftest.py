@@ -10,8 +10,10 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +136,24 @@ def sample(relative: str) -> dict[str, Any]:
         pytest.skip(f"sample {relative} not available")
     text = path.read_text(encoding="utf-8-sig")
     return json.loads(text[text.index("{"):].rstrip().rstrip(";"))
+
+
+def bounded(call: Callable[[], Any], limit: float = 10) -> tuple[list[Any], float]:
+    """`call` in a thread, waited for at most `limit` seconds (a hang fails the test instead of stalling it): what it
+    returned or raised (nothing if it is still running) and the seconds waited."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(limit)
+    return outcome, time.monotonic() - started
 
 
 def scalar(db: Database, sql: str, params: Params = ()) -> Any:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from afc.api import outbound
+from tests.conftest import bounded
 
 
 @pytest.fixture
@@ -44,20 +45,13 @@ def trickler() -> Iterator[tuple[str, list[bytes]]]:
 
 def timed_post(url: str, timeout: float) -> tuple[BaseException | int | None, float]:
     """`outbound.post` in a thread (so a hang fails the test instead of stalling it): outcome and seconds."""
-    outcome: list[BaseException | int] = []
 
-    def run() -> None:
-        try:
-            with outbound.client() as http:
-                outcome.append(outbound.post(http, url, b"{}", {"Content-Type": "application/json"}, timeout))
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
-            outcome.append(exc)
+    def post() -> int:
+        with outbound.client() as http:
+            return outbound.post(http, url, b"{}", {"Content-Type": "application/json"}, timeout)
 
-    started = time.monotonic()
-    sender = threading.Thread(target=run, daemon=True)
-    sender.start()
-    sender.join(10)
-    return (outcome[0] if outcome else None), time.monotonic() - started
+    outcome, seconds = bounded(post)
+    return (outcome[0] if outcome else None), seconds
 
 
 def test_a_trickling_receiver_costs_one_timeout(trickler: tuple[str, list[bytes]]) -> None:
