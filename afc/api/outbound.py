@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import httpcore
 import httpx
 
 MAX_ANSWER = 64 * 1024
@@ -59,51 +58,59 @@ def deadline(seconds: float) -> Iterator[None]:
         _attempt.deadline = None
 
 
-def _left(timeout: float | None, late: type[Exception]) -> float | None:
-    """The time an operation may take: its own timeout, cut to what is left of the attempt."""
+def _left(timeout: float | None, late: str) -> float | None:
+    """The time an operation may take: its own timeout, cut to what is left of the attempt (past it, httpcore's
+    exception named `late`, which httpx maps to its own)."""
     deadline = getattr(_attempt, "deadline", None)
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()
     if left <= 0:
-        raise late("the attempt's time is up")
+        import httpcore  # loaded by then: the stream came from one of its pools
+
+        raise getattr(httpcore, late)("the attempt's time is up")
     return left if timeout is None else min(timeout, left)
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream):
+# The wrappers speak httpcore's network interfaces (NetworkBackend, NetworkStream) without subclassing them, so
+# importing this module does not load httpcore: httpx loads it with a client's first pool, and a process that
+# makes no HTTP call (a step given its answers, `afc rebuild`) never does.
+
+
+class _DeadlineStream:
+    def __init__(self, stream: Any):
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+        return self._stream.read(max_bytes, _left(timeout, "ReadTimeout"))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+        self._stream.write(buffer, _left(timeout, "WriteTimeout"))
 
     def close(self) -> None:
         self._stream.close()
 
     def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+                  timeout: float | None = None) -> _DeadlineStream:
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
-                                                      _left(timeout, httpcore.ConnectTimeout)))
+                                                      _left(timeout, "ConnectTimeout")))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, backend: httpcore.NetworkBackend):
+class _DeadlineBackend:
+    def __init__(self, backend: Any):
         self._backend = backend
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._backend.connect_tcp(host, port, _left(timeout, httpcore.ConnectTimeout),
+                    socket_options: Iterable[Any] | None = None) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_tcp(host, port, _left(timeout, "ConnectTimeout"),
                                                          local_address, socket_options))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._backend.connect_unix_socket(path, _left(timeout, httpcore.ConnectTimeout),
+                            socket_options: Iterable[Any] | None = None) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(path, _left(timeout, "ConnectTimeout"),
                                                                  socket_options))
 
     def sleep(self, seconds: float) -> None:
