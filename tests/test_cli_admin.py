@@ -167,3 +167,12 @@ def test_usage_errors_outside_a_terminal_are_whole_lines(env):
     assert ("Error: Invalid value for '--keep': Input should be a valid integer, unable to parse string as an "
             "integer") in result.stderr.splitlines()
     assert "╭" not in result.stderr and "│" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["db", "status", "--help"], ["db", "--help"], ["coverage", "report", "--help"]])
+def test_help_outside_a_terminal_is_whole(args):
+    """`afc db status --help | cat` at any width: plain text, no box cutting option names to '-…'."""
+    result = runner.invoke(app, args, env={"COLUMNS": "20"}, prog_name="afc")
+    assert result.exit_code == 0
+    assert "╭" not in result.stdout and "…" not in result.stdout
+    assert "Usage: afc " + " ".join(args[:-1]) in result.stdout

@@ -19,9 +19,9 @@ class AfcGroup(TyperGroup):
     """Turns afc's own errors into one line on stderr and their exit code; no traceback."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Outside a terminal, usage errors are plain whole lines, not a box cut at 80 columns."""
-        if not sys.stderr.isatty():
-            self.rich_markup_mode = None
+        """Outside a terminal, help and usage errors are plain whole lines, not a box cut at 80 columns."""
+        if not (sys.stdout.isatty() and sys.stderr.isatty()):
+            _plain(self)
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
@@ -33,6 +33,13 @@ class AfcGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("afc: interrupted\n")
             raise typer.Exit(130) from None
+
+
+def _plain(command: Any) -> None:
+    """Every command's help plain: each sub-command renders its own `--help` (`afc db status --help`)."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain(sub)
 
 
 app = typer.Typer(
