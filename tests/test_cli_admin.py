@@ -176,3 +176,15 @@ def test_help_outside_a_terminal_is_whole(args):
     assert result.exit_code == 0
     assert "╭" not in result.stdout and "…" not in result.stdout
     assert "Usage: afc " + " ".join(args[:-1]) in result.stdout
+
+
+def test_a_non_utf8_terminal_gets_escapes_not_a_traceback(tmp_path):
+    """LANG=en_US.ISO-8859-1 or PYTHONIOENCODING=ascii: a path with 'é' is shown escaped, exit 0."""
+    data = tmp_path / "données"
+    data.mkdir()
+    env = os.environ | {"PYTHONIOENCODING": "ascii", "AFC_DATA_DIR": str(data)}
+    result = subprocess.run([sys.executable, "-m", "afc", "db", "status", "--db", f"sqlite:///{data}/afc.db"],
+                            env=env, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert b"donn\\xe9es" in result.stdout
