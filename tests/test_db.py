@@ -466,3 +466,23 @@ def test_a_write_to_a_read_only_database_says_which_file(sqlite_url):
     finally:
         db.close()
     assert str(caught.value).startswith(f"sqlite: {db.path} is read-only (attempt to write a readonly database)")
+
+
+def test_a_file_size_limit_says_which_file_and_where_to_look(sqlite_url):
+    """`ulimit -f` or systemd's LimitFSIZE=: writes fail with EFBIG, which SQLite reports as a disk I/O error."""
+    import resource
+
+    import afc.db.sqlite as backend
+
+    db = backend.SqliteDatabase.open(sqlite_url)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        db.execute("CREATE TABLE filler (body BLOB)")
+        resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(db.path + "-wal") + 4096, hard))
+        with pytest.raises(DatabaseError) as caught, db.transaction():
+            db.execute("INSERT INTO filler VALUES (zeroblob(1000000))")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        db.close()
+    assert str(caught.value).startswith(f"sqlite: {db.path}: disk I/O error (SQLITE_IOERR")
+    assert "nothing of this transaction was written" in str(caught.value) and "ulimit -f" in str(caught.value)

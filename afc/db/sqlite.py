@@ -163,6 +163,10 @@ def _wrap(exc: sqlite3.Error, sql: str, path: str = "") -> DatabaseError:
     if name == "SQLITE_FULL":
         return DatabaseError(f"sqlite: {path or 'the database'}: the disk is full or a file-size limit was reached; "
                              f"nothing of this transaction was written; free space and run again")
+    if name.startswith("SQLITE_IOERR"):
+        return DatabaseError(f"sqlite: {path or 'the database'}: disk I/O error ({name}); nothing of this transaction "
+                             f"was written; check the disk, its free space and any file-size limit (ulimit -f, "
+                             f"LimitFSIZE=)")
     if name.startswith("SQLITE_READONLY"):
         return DatabaseError(f"sqlite: {path or 'the database'} is read-only ({text}); afc needs to write the file "
                              f"and its -wal and -shm beside it")
