@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,14 +27,44 @@ class AfcGroup(TyperGroup):
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
+        _stop_on_sigterm()
         try:
             return super().invoke(ctx)
         except AfcError as exc:
             sys.stderr.write(f"afc: {one_line(str(exc))}\n")
             raise typer.Exit(exc.exit_code) from None
+        except Terminated:
+            sys.stderr.write("afc: terminated (SIGTERM)\n")
+            _die_of(signal.SIGTERM)
+            raise
         except KeyboardInterrupt:
             sys.stderr.write("afc: interrupted\n")
             raise typer.Exit(130) from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemctl stop, a timeout): raised where the process is, like Ctrl-C, so that the transaction in
+    flight rolls back and the run is closed as interrupted; the default action left it 'running' until the next
+    run found its pid gone, and skipped the group's metrics and alerts."""
+
+
+def _stop_on_sigterm() -> None:
+    """Raise Terminated on SIGTERM, unless a command set its own handler (live-loop and notify stop at a sleep)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated
+
+
+def _die_of(signum: int) -> None:
+    """End by the signal itself, as its default action would (status 143 in a shell; a clean stop for systemd)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _plain(command: Any) -> None:
