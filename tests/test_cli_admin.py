@@ -188,3 +188,43 @@ def test_a_non_utf8_terminal_gets_escapes_not_a_traceback(tmp_path):
     assert result.returncode == 0, result.stderr
     assert b"Traceback" not in result.stderr
     assert b"donn\\xe9es" in result.stdout
+
+
+def test_under_journald_each_line_carries_its_priority(tmp_path, monkeypatch):
+    """journald stored every line at priority 6: `journalctl -p warning` showed none of afc's errors."""
+    import io
+    import logging
+
+    from afc.cli import logs
+
+    monkeypatch.setattr(logs, "under_journald", lambda: True)
+    stream = io.StringIO()
+    monkeypatch.setattr(logs.sys, "stderr", stream)
+    logs.setup(logging.DEBUG)
+    try:
+        log = logging.getLogger("afc.test")
+        log.warning("quota low")
+        log.info("daily_odds: ok")
+        log.error("broken")
+    finally:
+        logging.basicConfig(handlers=[logging.StreamHandler()], force=True)
+    lines = stream.getvalue().splitlines()
+    assert [line[:3] for line in lines] == ["<4>", "<6>", "<3>"]
+    assert [json.loads(line[3:])["msg"] for line in lines] == ["quota low", "daily_odds: ok", "broken"]
+
+
+def test_the_error_line_under_journald_is_an_error(tmp_path):
+    """The one line afc writes for a failed command: a JSON record at priority 3 in the journal ('afc: …' was the one
+    line there that was not JSON, at priority 6), plain elsewhere."""
+    err = tmp_path / "stderr"
+    with err.open("wb") as out:
+        st = os.fstat(out.fileno())
+        env = os.environ | {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}", "AFC_PLAN": "platinum",
+                            "AFC_DATA_DIR": str(tmp_path)}
+        code = subprocess.run([sys.executable, "-m", "afc", "quota"], env=env, stderr=out, stdout=subprocess.DEVNULL,
+                              timeout=60).returncode
+    assert code == 2
+    text = err.read_text()
+    assert text.startswith("<3>{") and len(text.splitlines()) == 1
+    record = json.loads(text[3:])
+    assert (record["level"], record["logger"]) == ("error", "afc") and "platinum" in record["msg"]

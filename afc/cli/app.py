@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from afc.errors import EXIT_FAILURE, AfcError
+from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, AfcError
 from afc.redact import one_line
 
 
@@ -31,15 +31,26 @@ class AfcGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AfcError as exc:
-            sys.stderr.write(f"afc: {one_line(str(exc))}\n")
+            _report(logging.WARNING if exc.exit_code == EXIT_NOTHING_DONE else logging.ERROR, one_line(str(exc)))
             raise typer.Exit(exc.exit_code) from None
         except Terminated:
-            sys.stderr.write("afc: terminated (SIGTERM)\n")
+            _report(logging.WARNING, "terminated (SIGTERM)")
             _die_of(signal.SIGTERM)
             raise
         except KeyboardInterrupt:
-            sys.stderr.write("afc: interrupted\n")
+            _report(logging.WARNING, "interrupted")
             raise typer.Exit(130) from None
+
+
+def _report(level: int, message: str) -> None:
+    """The command's last word: `afc: message` on stderr; in the journal, a log record like every other line (one
+    JSON object, its priority set), so `journalctl -p err` finds it and `jq` does not stop at it."""
+    from afc.cli.logs import under_journald
+
+    if under_journald():
+        logging.getLogger("afc").log(level, "%s", message)
+    else:
+        sys.stderr.write(f"afc: {message}\n")
 
 
 class Terminated(KeyboardInterrupt):
