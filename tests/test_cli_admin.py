@@ -228,3 +228,16 @@ def test_the_error_line_under_journald_is_an_error(tmp_path):
     assert text.startswith("<3>{") and len(text.splitlines()) == 1
     record = json.loads(text[3:])
     assert (record["level"], record["logger"]) == ("error", "afc") and "platinum" in record["msg"]
+
+
+def test_health_json_when_the_database_is_down_is_still_json(tmp_path: Path):
+    """A monitor parsing `afc health --json` got an empty stdout (and a JSON parse error) when it mattered most."""
+    url = "postgresql://afc:hunter2pw@127.0.0.1:1/afc"  # nothing listens on port 1
+    result = runner.invoke(app, ["health", "--json", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["checks"] == []
+    assert [p["check"] for p in data["problems"]] == ["database"]
+    assert "cannot connect" in data["problems"][0]["reason"] and "hunter2pw" not in result.stdout
+    plain = runner.invoke(app, ["health", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
+    assert plain.exit_code == 1 and plain.stderr.startswith("afc: postgresql: cannot connect")

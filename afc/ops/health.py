@@ -229,6 +229,13 @@ CHECKS: dict[str, Callable[[Probe], list[Problem]]] = {
 }
 
 
+def unreachable(exc: AfcError) -> HealthReport:
+    """The report when the database cannot be opened or read: one problem, no check ran."""
+    report = HealthReport()
+    report.problems.append(Problem("database", "database", str(exc)))
+    return report
+
+
 def check(db: Database, now: datetime, config: JobConfig, quota: Callable[[], QuotaStatus],
           only: tuple[str, ...] | None = None) -> HealthReport:
     """Run every check (or `only` those) and collect the problems."""
