@@ -241,3 +241,13 @@ def test_health_json_when_the_database_is_down_is_still_json(tmp_path: Path):
     assert "cannot connect" in data["problems"][0]["reason"] and "hunter2pw" not in result.stdout
     plain = runner.invoke(app, ["health", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
     assert plain.exit_code == 1 and plain.stderr.startswith("afc: postgresql: cannot connect")
+
+
+@pytest.mark.parametrize("args", [["jobs", "list"], ["jobs", "list", "--json"], ["db", "--help"]])
+def test_output_to_a_full_disk_is_one_line_and_exit_1(args, tmp_path):
+    """`afc jobs list > file` on a full disk (here /dev/full) ended in an OSError traceback from Rich or at exit."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "afc", *args], stdout=full, capture_output=False,
+                                stderr=subprocess.PIPE, env=os.environ | {"AFC_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "afc: cannot write the output: No space left on device\n"

@@ -31,18 +31,18 @@ class AfcGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AfcError as exc:
-            _report(logging.WARNING if exc.exit_code == EXIT_NOTHING_DONE else logging.ERROR, one_line(str(exc)))
+            report_line(logging.WARNING if exc.exit_code == EXIT_NOTHING_DONE else logging.ERROR, one_line(str(exc)))
             raise typer.Exit(exc.exit_code) from None
         except Terminated:
-            _report(logging.WARNING, "terminated (SIGTERM)")
+            report_line(logging.WARNING, "terminated (SIGTERM)")
             _die_of(signal.SIGTERM)
             raise
         except KeyboardInterrupt:
-            _report(logging.WARNING, "interrupted")
+            report_line(logging.WARNING, "interrupted")
             raise typer.Exit(130) from None
 
 
-def _report(level: int, message: str) -> None:
+def report_line(level: int, message: str) -> None:
     """The command's last word: `afc: message` on stderr; in the journal, a log record like every other line (one
     JSON object, its priority set), so `journalctl -p err` finds it and `jq` does not stop at it."""
     from afc.cli.logs import under_journald
