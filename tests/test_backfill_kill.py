@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from afc.clock import SimClock
 from afc.db import connect
 from tests.test_backfill import (  # noqa: F401  (fixtures are used by name)
@@ -108,3 +110,47 @@ def test_kill_9_during_a_full_season_then_resume(db_url: str, fresh_url: Callabl
     assert core_state(db_url) == _FULL[backend]
     assert repeated_calls(db_url) == []
     assert 55 <= sandbox.total_calls <= 56
+
+
+def signal_after(url: str, proc: subprocess.Popen, responses: int, signum: int) -> None:
+    """Send `signum` to the child once raw holds `responses` rows; wait for it to end."""
+    db = connect(url)
+    try:
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            row = db.fetchone("SELECT count(*) FROM raw.responses")
+            if row and int(row[0]) >= responses:
+                os.kill(proc.pid, signum)
+                break
+            time.sleep(0.005)
+    finally:
+        db.close()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_closes_the_run_as_interrupted(db_url: str, fresh_url: Callable[[], str],  # noqa: F811
+                                                     sandbox: Any, tmp_path: Path, signum: int) -> None:  # noqa: F811
+    """`systemctl stop` (SIGTERM) or Ctrl-C mid-backfill: one line, the run closed 'interrupted' (SIGINT closed it
+    'ok', so metrics and health called it a success; SIGTERM left it 'running' until a later run found the pid
+    gone), the process ends by the signal (143 in a shell, a clean stop for systemd), and --resume finishes."""
+    from afc.collect.runs import INTERRUPTED
+
+    reference = small_reference(sandbox, fresh_url, tmp_path)
+    sandbox.reset_counters()
+    env, log = child_env(sandbox, db_url, tmp_path), tmp_path / "afc.log"
+    proc = spawn(["-l", SMALL[0], "-s", SMALL[1], "--what", SMALL[2], "--yes"], env, log)
+    signal_after(db_url, proc, 4, signum)
+    text = log.read_text()
+    assert proc.returncode == (-signal.SIGTERM if signum == signal.SIGTERM else 130), text[-2000:]
+    assert "Traceback" not in text
+    assert text.splitlines()[-1] == ("afc: terminated (SIGTERM)" if signum == signal.SIGTERM else "afc: interrupted")
+    db = connect(db_url)
+    try:
+        assert db.fetchall("SELECT status, error FROM ops.job_runs WHERE job_id = 'backfill'") == [
+            ("interrupted", INTERRUPTED)]
+    finally:
+        db.close()
+    assert resume(env, log).returncode == 0, log.read_text()[-2000:]
+    assert core_state(db_url) == reference
+    assert repeated_calls(db_url) == []

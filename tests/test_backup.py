@@ -212,3 +212,23 @@ def test_a_symlink_planted_at_the_partial_name_is_never_written_through(db, tmp_
     (tmp_path / "b" / f".afc-20261128T024000Z{suffix}.partial").symlink_to(victim)  # the name it used to take
     result = backup(db, tmp_path / "b", NOW, keep=3)
     assert victim.read_bytes() == b"" and result.size > 0 and not result.path.is_symlink()
+
+
+def test_a_backup_cut_short_by_a_file_size_limit_leaves_nothing_behind(sqlite_url, tmp_path: Path):
+    """`ulimit -f` or LimitFSIZE= (or a full disk) mid-copy: SQLite's journal of the copy was left in the backup
+    directory, and the message did not say where afc was writing."""
+    import resource
+
+    db = connect(sqlite_url)
+    migrate(db)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))
+        with pytest.raises(BackupError) as caught:
+            backup(db, tmp_path / "backups", NOW, keep=3)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        db.close()
+    source = db.path  # type: ignore[attr-defined]
+    assert str(caught.value).startswith(f"sqlite backup of {source} into {tmp_path / 'backups'} failed: ")
+    assert list((tmp_path / "backups").iterdir()) == []

@@ -167,3 +167,87 @@ def test_usage_errors_outside_a_terminal_are_whole_lines(env):
     assert ("Error: Invalid value for '--keep': Input should be a valid integer, unable to parse string as an "
             "integer") in result.stderr.splitlines()
     assert "╭" not in result.stderr and "│" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["db", "status", "--help"], ["db", "--help"], ["coverage", "report", "--help"]])
+def test_help_outside_a_terminal_is_whole(args):
+    """`afc db status --help | cat` at any width: plain text, no box cutting option names to '-…'."""
+    result = runner.invoke(app, args, env={"COLUMNS": "20"}, prog_name="afc")
+    assert result.exit_code == 0
+    assert "╭" not in result.stdout and "…" not in result.stdout
+    assert "Usage: afc " + " ".join(args[:-1]) in result.stdout
+
+
+def test_a_non_utf8_terminal_gets_escapes_not_a_traceback(tmp_path):
+    """LANG=en_US.ISO-8859-1 or PYTHONIOENCODING=ascii: a path with 'é' is shown escaped, exit 0."""
+    data = tmp_path / "données"
+    data.mkdir()
+    env = os.environ | {"PYTHONIOENCODING": "ascii", "AFC_DATA_DIR": str(data)}
+    result = subprocess.run([sys.executable, "-m", "afc", "db", "status", "--db", f"sqlite:///{data}/afc.db"],
+                            env=env, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert b"donn\\xe9es" in result.stdout
+
+
+def test_under_journald_each_line_carries_its_priority(tmp_path, monkeypatch):
+    """journald stored every line at priority 6: `journalctl -p warning` showed none of afc's errors."""
+    import io
+    import logging
+
+    from afc.cli import logs
+
+    monkeypatch.setattr(logs, "under_journald", lambda: True)
+    stream = io.StringIO()
+    monkeypatch.setattr(logs.sys, "stderr", stream)
+    logs.setup(logging.DEBUG)
+    try:
+        log = logging.getLogger("afc.test")
+        log.warning("quota low")
+        log.info("daily_odds: ok")
+        log.error("broken")
+    finally:
+        logging.basicConfig(handlers=[logging.StreamHandler()], force=True)
+    lines = stream.getvalue().splitlines()
+    assert [line[:3] for line in lines] == ["<4>", "<6>", "<3>"]
+    assert [json.loads(line[3:])["msg"] for line in lines] == ["quota low", "daily_odds: ok", "broken"]
+
+
+def test_the_error_line_under_journald_is_an_error(tmp_path):
+    """The one line afc writes for a failed command: a JSON record at priority 3 in the journal ('afc: …' was the one
+    line there that was not JSON, at priority 6), plain elsewhere."""
+    err = tmp_path / "stderr"
+    with err.open("wb") as out:
+        st = os.fstat(out.fileno())
+        env = os.environ | {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}", "AFC_PLAN": "platinum",
+                            "AFC_DATA_DIR": str(tmp_path)}
+        code = subprocess.run([sys.executable, "-m", "afc", "quota"], env=env, stderr=out, stdout=subprocess.DEVNULL,
+                              timeout=60).returncode
+    assert code == 2
+    text = err.read_text()
+    assert text.startswith("<3>{") and len(text.splitlines()) == 1
+    record = json.loads(text[3:])
+    assert (record["level"], record["logger"]) == ("error", "afc") and "platinum" in record["msg"]
+
+
+def test_health_json_when_the_database_is_down_is_still_json(tmp_path: Path):
+    """A monitor parsing `afc health --json` got an empty stdout (and a JSON parse error) when it mattered most."""
+    url = "postgresql://afc:hunter2pw@127.0.0.1:1/afc"  # nothing listens on port 1
+    result = runner.invoke(app, ["health", "--json", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["checks"] == []
+    assert [p["check"] for p in data["problems"]] == ["database"]
+    assert "cannot connect" in data["problems"][0]["reason"] and "hunter2pw" not in result.stdout
+    plain = runner.invoke(app, ["health", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
+    assert plain.exit_code == 1 and plain.stderr.startswith("afc: postgresql: cannot connect")
+
+
+@pytest.mark.parametrize("args", [["jobs", "list"], ["jobs", "list", "--json"], ["db", "--help"]])
+def test_output_to_a_full_disk_is_one_line_and_exit_1(args, tmp_path):
+    """`afc jobs list > file` on a full disk (here /dev/full) ended in an OSError traceback from Rich or at exit."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "afc", *args], stdout=full, capture_output=False,
+                                stderr=subprocess.PIPE, env=os.environ | {"AFC_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "afc: cannot write the output: No space left on device\n"

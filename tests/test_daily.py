@@ -247,3 +247,18 @@ def test_cli_dry_run_json_lists_every_daily_job(sandbox, sqlite_url, monkeypatch
     assert [j["job_id"] for j in body["jobs"]][:3] == [
         "daily_fixtures_yesterday", "daily_fixtures_today", "daily_fixtures_tomorrow"]
     assert body["calls"] == 5 and sandbox.total_calls == 0
+
+
+def test_a_daily_run_stopped_by_a_signal_is_closed_interrupted_not_ok(collector, monkeypatch):
+    """Ctrl-C (and SIGTERM, which the CLI raises the same way) in a job's steps: the run said 'ok'."""
+    import afc.jobs.run as job_run
+    from afc.collect.runs import INTERRUPTED
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job_run, "run_steps", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        daily(collector)
+    runs = collector.db.fetchall("SELECT job_id, status, error FROM ops.job_runs WHERE job_id LIKE 'daily%'")
+    assert runs == [("daily_fixtures_yesterday", "interrupted", INTERRUPTED)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -415,3 +417,72 @@ def test_a_write_locked_out_by_another_writer_says_which_file_and_what_to_do(sql
         db.close()
     assert str(caught.value) == (f"sqlite: {db.path} is locked: another process held its write lock for 0.2 s; "
                                  "try again when it is done")
+
+
+def test_a_full_disk_says_which_file_and_that_nothing_was_written(sqlite_url):
+    """It said 'sqlite: database or disk is full (in: COMMIT)': no file, no next step."""
+    import afc.db.sqlite as backend
+
+    db = backend.SqliteDatabase.open(sqlite_url)
+    try:
+        db.execute("CREATE TABLE filler (body BLOB)")
+        pages = db.fetchone("PRAGMA page_count")[0]  # type: ignore[index]
+        db.execute(f"PRAGMA max_page_count = {pages + 2}")  # what a full disk does, at a size of our choosing
+        with pytest.raises(DatabaseError) as caught, db.transaction():
+            db.execute("INSERT INTO filler VALUES (zeroblob(100000))")
+        assert db.fetchone("SELECT count(*) FROM filler") == (0,)
+    finally:
+        db.close()
+    assert str(caught.value) == (f"sqlite: {db.path}: the disk is full or a file-size limit was reached; "
+                                 "nothing of this transaction was written; free space and run again")
+
+
+def test_a_read_only_directory_is_named_when_the_database_cannot_open(sqlite_url, tmp_path, monkeypatch):
+    """A WAL database in a read-only directory (a filesystem remounted read-only after errors) cannot be opened
+    even to read; the message said only 'unable to open database file'."""
+    import afc.db.sqlite as backend
+
+    backend.SqliteDatabase.open(sqlite_url).close()
+    path = backend._path_from_url(sqlite_url)
+    monkeypatch.setattr(backend.os, "access", lambda folder, mode: mode != backend.os.W_OK)
+    monkeypatch.setattr(backend.sqlite3, "connect", lambda *a, **k: (_ for _ in ()).throw(
+        sqlite3.OperationalError("unable to open database file")))
+    with pytest.raises(DatabaseUnavailable) as caught:
+        backend.SqliteDatabase.open(sqlite_url)
+    folder = os.path.dirname(path)
+    name = os.path.basename(path)
+    assert str(caught.value) == (f"sqlite: cannot open {path}: unable to open database file (its directory {folder} "
+                                 f"is read-only: SQLite writes {name}-wal and -shm there even to read)")
+
+
+def test_a_write_to_a_read_only_database_says_which_file(sqlite_url):
+    import afc.db.sqlite as backend
+
+    backend.SqliteDatabase.open(sqlite_url).close()
+    db = backend.SqliteDatabase.open(sqlite_url, read_only=True)
+    try:
+        with pytest.raises(DatabaseError) as caught:
+            db.execute("CREATE TABLE t (x INTEGER)")
+    finally:
+        db.close()
+    assert str(caught.value).startswith(f"sqlite: {db.path} is read-only (attempt to write a readonly database)")
+
+
+def test_a_file_size_limit_says_which_file_and_where_to_look(sqlite_url):
+    """`ulimit -f` or systemd's LimitFSIZE=: writes fail with EFBIG, which SQLite reports as a disk I/O error."""
+    import resource
+
+    import afc.db.sqlite as backend
+
+    db = backend.SqliteDatabase.open(sqlite_url)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        db.execute("CREATE TABLE filler (body BLOB)")
+        resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(db.path + "-wal") + 4096, hard))
+        with pytest.raises(DatabaseError) as caught, db.transaction():
+            db.execute("INSERT INTO filler VALUES (zeroblob(1000000))")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        db.close()
+    assert str(caught.value).startswith(f"sqlite: {db.path}: disk I/O error (SQLITE_IOERR")
+    assert "nothing of this transaction was written" in str(caught.value) and "ulimit -f" in str(caught.value)

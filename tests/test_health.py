@@ -12,6 +12,7 @@ from afc.collect.breaker import DbBreaker
 from afc.collect.ledger import Ledger
 from afc.config.jobs import JobConfig, load
 from afc.config.settings import Floors
+from afc.errors import ConfigError
 from afc.ops import heartbeat
 from afc.ops.health import check, columns
 from tests.conftest import ROOT
@@ -184,3 +185,21 @@ def test_a_broken_alerts_section_is_a_problem(db, ledger, config):
     assert problems(db, ledger, load(config.directory), only=("config",)) == [
         ("config", "config:alerts", f"{config.directory}/alerts.yaml: alerts.webhook_url: must be an http:// or "
                                     "https:// URL (the value is not shown: it is a secret)")]
+
+
+def test_a_database_migrated_by_a_newer_afc_is_reported_and_refused(db, ledger, config):
+    """Older code wrote to a database a newer afc had migrated (rows without what 0014 or 0016 expect), silently."""
+    from afc.db.migrate import available, migrate
+
+    latest = available(db.backend)[-1]
+    with db.transaction():
+        db.execute("INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (9999, 'from_the_future', %s)",
+                   (NOW,))
+    found = problems(db, ledger, config, only=("migrations",))
+    why = (f"{db.url}: the schema is newer than this afc (applied: 9999_from_the_future; this afc knows up to "
+           f"{latest.version:04d}_{latest.name}); upgrade afc on this host, or restore a backup from before "
+           "the upgrade")
+    assert found == [("schema_newer", "migrations", why)]
+    with pytest.raises(ConfigError) as caught:
+        migrate(db)
+    assert str(caught.value) == why

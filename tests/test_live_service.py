@@ -177,3 +177,21 @@ def test_rejected_key_exits_2(frozen: None, handlers: None, monkeypatch: pytest.
     result = CliRunner().invoke(app, ["live-loop", "--once", "--leagues", "135"])
     assert result.exit_code == 2
     assert "the API rejected the key" in result.stderr and "wrong-key-0000" not in result.stderr
+
+
+def test_a_database_migrated_by_a_newer_afc_exits_2(frozen: None, handlers: None) -> None:
+    """Not a tick failure retried every 15 s for ever: a person must upgrade afc (exit 2, not restarted)."""
+    from afc.db.migrate import migrate
+
+    db = connect(os.environ["AFC_DATABASE_URL"])
+    try:
+        migrate(db)
+        with db.transaction():
+            db.execute("INSERT INTO ops.schema_migrations (version, name, applied_at) "
+                       "VALUES (9999, 'from_the_future', '2026-11-28T12:00:00+00:00')")
+    finally:
+        db.close()
+    result = CliRunner().invoke(app, ["live-loop", "--once", "--leagues", "135"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("afc: ") and "the schema is newer than this afc" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

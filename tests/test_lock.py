@@ -111,3 +111,34 @@ def test_a_symlink_at_the_lock_path_is_refused_not_truncated_through(tmp_path):
     assert str(raised.value) == (f"{link}: cannot create the lock file (Too many levels of symbolic links); "
                                  "check AFC_DATA_DIR")
     assert victim.read_text() == "precious"
+
+
+def test_the_live_service_waits_for_a_database_that_is_not_up_yet(tmp_path, monkeypatch):
+    """afc-live started before PostgreSQL (a reboot, a database on another host) exited 1 at once; systemd's start
+    limit (5 in 10 min, 10 s apart) then gave up on it for good. Now it waits, 1, 2, 4 … 30 s."""
+    import threading
+    from contextlib import contextmanager
+
+    from afc.errors import DatabaseUnavailable
+    from afc.ops import lock
+
+    tries: list[str] = []
+
+    @contextmanager
+    def not_up_yet(url, group):
+        tries.append(group)
+        if len(tries) < 4:
+            raise DatabaseUnavailable("postgresql: cannot connect to postgresql://afc@db/afc for the live lock")
+        yield
+
+    monkeypatch.setattr(lock, "advisory_lock", not_up_yet)
+    stop, waits, told = threading.Event(), list[float](), list[float]()
+    monkeypatch.setattr(stop, "wait", waits.append)
+    with lock.hold_waiting(tmp_path, "postgresql://afc@db/afc", "live", stop, lambda d, why: told.append(d)) as held:
+        assert held
+        with pytest.raises(LockHeld), lock.file_lock(lock.lock_path(tmp_path, "live"), "live"):
+            pass  # the file lock is held for the loop's lifetime
+    assert waits == told == [1.0, 2.0, 4.0]
+    stop.set()
+    with lock.hold_waiting(tmp_path, "postgresql://afc@db/afc", "live", stop, lambda d, why: None) as held:
+        assert held is False  # SIGTERM while waiting: the loop never starts, exit 0

@@ -249,3 +249,21 @@ def test_open_sessions_are_capped_per_process(module_sqlite_url: str) -> None:
     server = build_server(load_settings({}, database_url=module_sqlite_url))
     app_for(server, Listen("127.0.0.1", 0, TOKEN))
     assert server.session_manager.max_sessions == MAX_SESSIONS == 256
+
+
+def test_the_http_service_waits_for_a_database_that_is_not_up_yet(monkeypatch):
+    """afc-mcp-http started before its PostgreSQL exited 1 at once; systemd's start limit then gave up on it."""
+    import afc.cli.mcp as cli
+    from afc.errors import DatabaseUnavailable
+
+    tries, sleeps = list[int](), list[float]()
+
+    def not_up_yet() -> str:
+        tries.append(1)
+        if len(tries) < 4:
+            raise DatabaseUnavailable("postgresql: cannot connect to postgresql://afc@db/afc")
+        return "server"
+
+    monkeypatch.setattr(cli.time, "sleep", sleeps.append)
+    assert cli.built_when_reachable(not_up_yet) == "server"
+    assert sleeps == [1.0, 2.0, 4.0]

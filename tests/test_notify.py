@@ -428,3 +428,28 @@ def test_an_ntfy_title_from_hostile_names_is_one_clean_header() -> None:
         server.shutdown()
         server.server_close()
     assert seen == ["Arsenal X-Evil: 1 - Chel sea", "=?UTF-8?B?QXJzZW5hbCBYLUV2aWw6IDEgLSBBdGzDqXRpY28=?="]
+
+
+def test_the_service_waits_for_a_database_that_is_not_up_yet(monkeypatch):
+    """afc-notify started before its PostgreSQL exited 1 at once; systemd's start limit then gave up on it."""
+    import threading
+
+    import afc.cli.notify as cli
+    from afc.errors import DatabaseUnavailable
+
+    opened = object()
+    tries: list[str | None] = []
+
+    def not_up_yet(db):
+        tries.append(db)
+        if len(tries) < 3:
+            raise DatabaseUnavailable("postgresql: cannot connect to postgresql://afc@db/afc")
+        return opened
+
+    monkeypatch.setattr(cli, "open_collector", not_up_yet)
+    stop, waits = threading.Event(), list[float]()
+    monkeypatch.setattr(stop, "wait", waits.append)
+    assert cli.open_when_reachable("postgresql://afc@db/afc", stop) is opened
+    assert waits == [1.0, 2.0]
+    stop.set()
+    assert cli.open_when_reachable("postgresql://afc@db/afc", stop) is None  # SIGTERM while waiting: exit 0

@@ -91,6 +91,9 @@ def run(collector: Collector, *, priority: Priority = "LOW", job_id: str = "back
     except AfcError as exc:
         report.status, report.error = "failed", str(exc)
         raise
+    except BaseException:
+        report.status, report.error = "interrupted", runs.INTERRUPTED
+        raise
     finally:
         _close(collector, ctx, report)
     return report

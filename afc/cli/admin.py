@@ -18,10 +18,17 @@ app.add_typer(systemd_app, name="systemd")
 def health(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Check what needs a person; exit 1 with the reasons when something does."""
     from afc.collect.collector import Collector
-    from afc.ops.health import check
+    from afc.errors import DatabaseError
+    from afc.ops.health import check, unreachable
 
-    collector = Collector.open(settings(db), auto_migrate=False)  # pending migrations are a finding
-    report = check(collector.db, collector.now(), collector.config, collector.ledger.status)
+    conf = settings(db)
+    try:
+        collector = Collector.open(conf, auto_migrate=False)  # pending migrations are a finding
+        report = check(collector.db, collector.now(), collector.config, collector.ledger.status)
+    except DatabaseError as exc:
+        if not as_json:
+            raise
+        report = unreachable(exc)  # a monitor parsing --json gets a finding, not an empty stdout
     if as_json:
         write_json(report.as_dict())
     else:

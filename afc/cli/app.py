@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from afc.errors import EXIT_FAILURE, AfcError
+from afc.errors import EXIT_FAILURE, EXIT_NOTHING_DONE, AfcError
 from afc.redact import one_line
 
 
@@ -19,20 +21,68 @@ class AfcGroup(TyperGroup):
     """Turns afc's own errors into one line on stderr and their exit code; no traceback."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Outside a terminal, usage errors are plain whole lines, not a box cut at 80 columns."""
-        if not sys.stderr.isatty():
-            self.rich_markup_mode = None
+        """Outside a terminal, help and usage errors are plain whole lines, not a box cut at 80 columns."""
+        if not (sys.stdout.isatty() and sys.stderr.isatty()):
+            _plain(self)
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
+        _stop_on_sigterm()
         try:
             return super().invoke(ctx)
         except AfcError as exc:
-            sys.stderr.write(f"afc: {one_line(str(exc))}\n")
+            report_line(logging.WARNING if exc.exit_code == EXIT_NOTHING_DONE else logging.ERROR, one_line(str(exc)))
             raise typer.Exit(exc.exit_code) from None
+        except Terminated:
+            report_line(logging.WARNING, "terminated (SIGTERM)")
+            _die_of(signal.SIGTERM)
+            raise
         except KeyboardInterrupt:
-            sys.stderr.write("afc: interrupted\n")
+            report_line(logging.WARNING, "interrupted")
             raise typer.Exit(130) from None
+
+
+def report_line(level: int, message: str) -> None:
+    """The command's last word: `afc: message` on stderr; in the journal, a log record like every other line (one
+    JSON object, its priority set), so `journalctl -p err` finds it and `jq` does not stop at it."""
+    from afc.cli.logs import under_journald
+
+    if under_journald():
+        logging.getLogger("afc").log(level, "%s", message)
+    else:
+        sys.stderr.write(f"afc: {message}\n")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemctl stop, a timeout): raised where the process is, like Ctrl-C, so that the transaction in
+    flight rolls back and the run is closed as interrupted; the default action left it 'running' until the next
+    run found its pid gone, and skipped the group's metrics and alerts."""
+
+
+def _stop_on_sigterm() -> None:
+    """Raise Terminated on SIGTERM, unless a command set its own handler (live-loop and notify stop at a sleep)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated
+
+
+def _die_of(signum: int) -> None:
+    """End by the signal itself, as its default action would (status 143 in a shell; a clean stop for systemd)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _plain(command: Any) -> None:
+    """Every command's help plain: each sub-command renders its own `--help` (`afc db status --help`)."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain(sub)
 
 
 app = typer.Typer(

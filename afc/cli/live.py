@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Annotated
 
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, settings, shown_at, within, write_json
-from afc.errors import ConfigError
+from afc.errors import ConfigError, DatabaseUnavailable
 from afc.words import count_calls
+
+log = logging.getLogger("afc.live")
 
 
 @app.command("live-loop")
@@ -36,13 +39,23 @@ def live_loop(
 
     from afc.live import build
     from afc.live.stop import on_signals
-    from afc.ops.lock import hold
+    from afc.ops.lock import hold_waiting
     from afc.ops.sdnotify import Notifier
 
-    conf, stop = settings(db), threading.Event()
+    conf, stop, notifier = settings(db), threading.Event(), Notifier()
     on_signals(stop)
-    with hold(conf.data_dir, conf.db_url, "live"):  # this host, and with PostgreSQL every host: one loop
-        report = build(conf, interval=interval, leagues=leagues, stop=stop, notifier=Notifier()).run(once=once)
+
+    def waiting(delay: float, why: str) -> None:
+        if once:  # from a shell: a database that cannot be reached is one line and exit 1, not a wait
+            raise DatabaseUnavailable(why)
+        log.warning("live: %s; retrying in %.0f s", why, delay)
+        notifier.extend_timeout(delay + 30, f"waiting for the database; retrying in {delay:.0f} s")
+
+    # this host, and with PostgreSQL every host: one loop
+    with hold_waiting(conf.data_dir, conf.db_url, "live", stop, waiting) as held:
+        if not held:
+            return
+        report = build(conf, interval=interval, leagues=leagues, stop=stop, notifier=notifier).run(once=once)
     if as_json:
         write_json(asdict(report))
     elif once:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from afc.cli.app import DbOption, app, settings, within
+
+T = TypeVar("T")
+log = logging.getLogger("afc.mcp")
 
 mcp_app = typer.Typer(no_args_is_help=True, help="The read-only MCP server for AI assistants.")
 app.add_typer(mcp_app, name="mcp")
@@ -57,7 +63,23 @@ def http(
         env_token=conf.mcp_token.get_secret_value() if conf.mcp_token else None,
         token_file=token_file, credentials_dir=conf.credentials_dir)
     listen = listen_on(host, port, no_auth=no_auth, token=token)
-    serve_http(build_server(conf, query_url=query_db, role=role, timeout=timeout), listen)
+    serve_http(built_when_reachable(lambda: build_server(conf, query_url=query_db, role=role, timeout=timeout)),
+               listen)
+
+
+def built_when_reachable(build: Callable[[], T]) -> T:
+    """`build()`, waiting out a database that cannot be reached yet (1, 2, 4 … 30 s; SIGTERM ends the wait): the
+    service started before its PostgreSQL exited 1 at once, and systemd's start limit gave up on it."""
+    from afc.errors import DatabaseUnavailable
+
+    delay = 1.0
+    while True:
+        try:
+            return build()
+        except DatabaseUnavailable as exc:
+            log.warning("mcp: %s; retrying in %.0f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 @mcp_app.command("setup-role")

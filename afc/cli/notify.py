@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -9,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
-from afc.errors import ConfigError
+from afc.errors import ConfigError, DatabaseUnavailable
+
+log = logging.getLogger("afc.notify")
 
 if TYPE_CHECKING:
     from afc.collect.collector import Collector
@@ -35,6 +39,20 @@ def courier(collector: Collector) -> Courier:
     return Courier(collector.db, conf, secrets, collector.clock, reopen=lambda: connect(collector.settings.db_url))
 
 
+def open_when_reachable(db: str | None, stop: threading.Event) -> Collector | None:
+    """The service's collector, waiting out a database that cannot be reached yet (1, 2, 4 … 30 s); None if
+    stopped first. afc-notify started before its PostgreSQL exited 1, and systemd's start limit gave up on it."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return open_collector(db)
+        except DatabaseUnavailable as exc:
+            log.warning("notify: %s; retrying in %.0f s", exc, delay)
+            stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+    return None
+
+
 @notify_app.callback(invoke_without_command=True)
 def notify(ctx: typer.Context,
            once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit (for cron).")] = False,
@@ -42,14 +60,18 @@ def notify(ctx: typer.Context,
     """Deliver the outbox to the targets in jobs/notify.yaml, as a service (or `--once`)."""
     if ctx.invoked_subcommand is not None:
         return
-    import threading
     import time
 
     from afc.live.stop import on_signals
     from afc.notify.service import CycleReport, drain
     from afc.ops.metrics import write_notify
 
-    collector = open_collector(db)
+    stop = threading.Event()
+    if not once:
+        on_signals(stop)
+    collector = open_collector(db) if once else open_when_reachable(db, stop)
+    if collector is None:
+        return  # stopped while waiting for the database
     sender = courier(collector)
     try:
         if once:
@@ -60,8 +82,7 @@ def notify(ctx: typer.Context,
                 typer.echo(f"notify: {report.delivered} delivered, {report.failed} failed attempts "
                            f"({report.dead} dead-lettered), {report.queued} queued")
             return
-        stop, metrics_dir, written = threading.Event(), collector.settings.metrics_dir, [0.0]
-        on_signals(stop)
+        metrics_dir, written = collector.settings.metrics_dir, [0.0]
 
         def on_cycle(report: CycleReport) -> None:
             if metrics_dir is not None and time.monotonic() - written[0] >= METRICS_EVERY:

@@ -115,6 +115,10 @@ def add(db: Database, run_id: int, counts: Counts, *, calls: int = 1, quarantine
                      "quarantined": quarantined})
 
 
+# A run stopped by SIGINT or SIGTERM: closed as such, not 'ok' (its finally clauses used to record a success).
+INTERRUPTED = "interrupted by a signal (SIGINT or SIGTERM) before its work was done"
+
+
 def finish(db: Database, run_id: int, status: str, now: datetime, error: str | None = None) -> None:
     """Close the run: ok, failed, quota (stopped at the floor) or interrupted."""
     with db.transaction():

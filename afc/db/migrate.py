@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS ops.schema_migrations (
     applied_at timestamp with time zone NOT NULL
 )"""
 APPLIED = "SELECT version FROM ops.schema_migrations ORDER BY version"
+APPLIED_NAMES = "SELECT version, name FROM ops.schema_migrations ORDER BY version"
 RECORD = "INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)"
 PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('afc:migrate', 0))"
 
@@ -62,8 +63,29 @@ def pending(db: Database) -> list[Migration]:
     return [m for m in available(db.backend) if m.version not in done]
 
 
+def unknown(db: Database) -> list[str]:
+    """Migrations the database has that this afc does not ship (a newer afc migrated it), as NNNN_name."""
+    _prepare(db)
+    known = {m.version for m in available(db.backend)}
+    return [f"{version:04d}_{name}" for version, name in db.fetchall(APPLIED_NAMES) if version not in known]
+
+
+def newer_schema(db: Database) -> str | None:
+    """Why this afc must not write to the database, when a newer afc has migrated it."""
+    extra = unknown(db)
+    if not extra:
+        return None
+    latest = available(db.backend)[-1]
+    return (f"{db.url}: the schema is newer than this afc (applied: {', '.join(extra)}; this afc knows up to "
+            f"{latest.version:04d}_{latest.name}); upgrade afc on this host, or restore a backup from before the "
+            f"upgrade")
+
+
 def migrate(db: Database) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction; return those applied."""
+    """Apply every pending migration, each in its own transaction; return those applied. Refuses a database a
+    newer afc has migrated: older code would write rows without what the newer schema expects of them."""
+    if (why := newer_schema(db)) is not None:
+        raise ConfigError(why)
     done: list[Migration] = []
     for migration in pending(db):
         with db.transaction():

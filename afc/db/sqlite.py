@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -158,7 +159,27 @@ def _wrap(exc: sqlite3.Error, sql: str, path: str = "") -> DatabaseError:
                                    f"for {BUSY_TIMEOUT} s; try again when it is done")
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in text:
         return DatabaseUnavailable(f"sqlite: {text}")
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL":
+        return DatabaseError(f"sqlite: {path or 'the database'}: the disk is full or a file-size limit was reached; "
+                             f"nothing of this transaction was written; free space and run again")
+    if name.startswith("SQLITE_IOERR"):
+        return DatabaseError(f"sqlite: {path or 'the database'}: disk I/O error ({name}); nothing of this transaction "
+                             f"was written; check the disk, its free space and any file-size limit (ulimit -f, "
+                             f"LimitFSIZE=)")
+    if name.startswith("SQLITE_READONLY"):
+        return DatabaseError(f"sqlite: {path or 'the database'} is read-only ({text}); afc needs to write the file "
+                             f"and its -wal and -shm beside it")
     return DatabaseError(f"sqlite: {text} (in: {' '.join(sql.split())[:120]})")
+
+
+def _read_only_dir(path: str) -> str:
+    """Why a WAL database could not be opened, when its directory is read-only: SQLite must create the -shm and -wal
+    files beside it even to read ("unable to open database file" said nothing of that)."""
+    folder = Path(path).parent
+    if path == ":memory:" or not folder.is_dir() or os.access(folder, os.W_OK):
+        return ""
+    return f" (its directory {folder} is read-only: SQLite writes {Path(path).name}-wal and -shm there even to read)"
 
 
 def read_only_uri(path: str | Path) -> str:
@@ -203,7 +224,7 @@ class SqliteDatabase:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.create_function("afc_local_date", 2, local_date, deterministic=True)
         except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}") from None
+            raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}{_read_only_dir(path)}") from None
         except OSError as exc:
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc.strerror}") from None
         return cls(conn, url, path, display_tz)

@@ -69,6 +69,9 @@ def run_job(collector: Collector, job: Job, command: str) -> JobReport:
         report.status, report.error, report.resume_at = "quota", str(exc), exc.resume_at
     except AfcError as exc:
         report.status, report.error, report.fatal = "failed", str(exc), isinstance(exc, AuthError)
+    except BaseException:
+        report.status, report.error = "interrupted", runs.INTERRUPTED
+        raise
     finally:
         report.calls = runs.totals(collector.db, ctx.run_id).calls
         runs.finish(collector.db, ctx.run_id, report.status, collector.now(), report.error)

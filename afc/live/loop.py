@@ -108,6 +108,8 @@ class LiveLoop:
             raise
         except AuthError as exc:  # a person must fix the key: exit 2, which systemd does not restart
             raise ConfigError(str(exc)) from None
+        except ConfigError:  # a person must fix it (a schema newer than this afc): exit 2, not a retry every 15 s
+            raise
         except QuotaExhausted as exc:
             return self._park(exc)
         except DatabaseError as exc:

@@ -61,6 +61,8 @@ def backup(db: Database, directory: Path, now: datetime, keep: int) -> BackupRes
         finally:
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
+                # SQLite's rollback journal of a copy that failed mid-way (a full disk, a file-size limit)
+                Path(f"{partial}-journal").unlink(missing_ok=True)
         return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
     except OSError as exc:  # a file where the directory belongs, no permission, a full disk
         raise BackupError(f"backup into {directory}: {exc.strerror or exc}"
@@ -79,7 +81,7 @@ def _sqlite_backup(source: str, target: Path) -> None:
         if dst.execute("PRAGMA quick_check").fetchone() != ("ok",):
             raise BackupError(f"{target}: the backup failed its integrity check; nothing kept")
     except sqlite3.Error as exc:
-        raise BackupError(f"sqlite backup of {source} failed: {exc}") from None
+        raise BackupError(f"sqlite backup of {source} into {target.parent} failed: {exc}") from None
     finally:
         dst.close()
         src.close()

@@ -72,6 +72,9 @@ def job_group(collector: Collector, group: str) -> Iterator[GroupRun]:
         except AfcError as exc:
             run.error = str(exc)
             raise
+        except BaseException:
+            run.error = runs.INTERRUPTED
+            raise
         finally:
             after(collector, run)
 
@@ -85,6 +88,9 @@ def tracked(collector: Collector, run: GroupRun, job_id: str, command: str) -> I
         yield outcome
     except AfcError as exc:
         outcome.status, outcome.error = "failed", str(exc)
+        raise
+    except BaseException:
+        outcome.status, outcome.error = "interrupted", runs.INTERRUPTED
         raise
     finally:
         runs.finish(collector.db, run_id, outcome.status, collector.now(), outcome.error)

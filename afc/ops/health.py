@@ -86,8 +86,10 @@ def columns(db: Database, qualified: str) -> list[str]:
 
 
 def check_migrations(probe: Probe) -> list[Problem]:
-    from afc.db.migrate import pending
+    from afc.db.migrate import newer_schema, pending
 
+    if (why := newer_schema(probe.db)) is not None:
+        return [Problem("schema_newer", "migrations", why)]
     waiting = pending(probe.db)
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in waiting)
     return [Problem("migrations_pending", "migrations", f"migrations pending: {names}; run `afc db migrate`")] \
@@ -225,6 +227,13 @@ CHECKS: dict[str, Callable[[Probe], list[Problem]]] = {
     "drift": check_drift,
     "notify": check_notify,
 }
+
+
+def unreachable(exc: AfcError) -> HealthReport:
+    """The report when the database cannot be opened or read: one problem, no check ran."""
+    report = HealthReport()
+    report.problems.append(Problem("database", "database", str(exc)))
+    return report
 
 
 def check(db: Database, now: datetime, config: JobConfig, quota: Callable[[], QuotaStatus],

@@ -10,7 +10,8 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,27 @@ def hold(data_dir: Path, db_url: str, group: str) -> Iterator[None]:
         if db_url.startswith(("postgresql:", "postgres:")):
             stack.enter_context(advisory_lock(db_url, group))
         yield
+
+
+@contextmanager
+def hold_waiting(data_dir: Path, db_url: str, group: str, stop: threading.Event,
+                 waiting: Callable[[float, str], object]) -> Iterator[bool]:
+    """`hold`, waiting out a database that cannot be reached yet (1, 2, 4 … 30 s; `waiting(delay, why)` before
+    each wait); yields False if `stop` was set first. A service started before its PostgreSQL (a reboot, another
+    host) exited 1 at once, and systemd's start limit gave up on it after five tries in a minute."""
+    delay = 1.0
+    with ExitStack() as stack:
+        while not stop.is_set():
+            try:
+                stack.enter_context(hold(data_dir, db_url, group))
+            except DatabaseUnavailable as exc:
+                waiting(delay, str(exc))
+                stop.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            yield True
+            return
+        yield False
 
 
 @contextmanager
