@@ -84,6 +84,9 @@ class Batch:
     quarantined: list[Quarantined] = field(default_factory=list)
     touched: dict[str, set[Any]] = field(default_factory=dict)
     items: int = 0
+    # (table, scope columns) -> scope values the answer showed empty: their rows are deleted (`empty_scope`)
+    emptied: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = field(default_factory=dict)
+    _staged_empty: list[tuple[str, tuple[str, ...], tuple[Any, ...]]] = field(default_factory=list)
     _moments: dict[int, datetime | None] = field(default_factory=dict)
 
     def add(self, table: str, key: tuple[str, ...], row: Row, *, stub: bool = False) -> None:
@@ -125,6 +128,11 @@ class Batch:
         """Rows of `table` replace, as a whole, the existing rows sharing their `scope` columns."""
         self._replace[table] = scope
 
+    def empty_scope(self, table: str, scope: tuple[str, ...], value: tuple[Any, ...]) -> None:
+        """The answer gives `table` no rows for this scope (e.g. a fixture's statistics now `[]`): the rows kept
+        for it are deleted, as `replace_scope` deletes those a non-empty answer no longer has."""
+        self._staged_empty.append((table, scope, value))
+
     def touch(self, kind: str, value: Any) -> None:
         """Note that an entity changed, for the marts (e.g. `touch("fixture", 123)`)."""
         self._staged_touch.append((kind, value))
@@ -151,6 +159,8 @@ class Batch:
             kept.add(value)
         if self._staged_sources:
             self._sources.update(self._staged_sources)
+        for table, scope, value in self._staged_empty:
+            self.emptied.setdefault((table, scope), set()).add(value)
         self.items += 1
         self.rollback_item()
 
@@ -159,6 +169,15 @@ class Batch:
         self._staged.clear()
         self._staged_touch.clear()
         self._staged_sources.clear()
+        self._staged_empty.clear()
+
+    def empty_scopes(self) -> Iterator[tuple[str, tuple[str, ...], tuple[Any, ...]]]:
+        """Each emptied scope that no row of the batch fills (a later item may have given it rows)."""
+        for (table, scope), values in self.emptied.items():
+            filled = {tuple(row[c] for c in scope) for (name, _, stub, _), rows in self._groups.items()
+                      if name == table and not stub for row in rows.values()}
+            for value in sorted(values - filled):
+                yield table, scope, value
 
     def quarantine(self, index: int, item: Any, reason: str) -> None:
         """Record an item that failed, dropping anything it staged."""

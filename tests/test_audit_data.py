@@ -1,0 +1,63 @@
+"""Core and marts against what the API said, for answers that change between calls (the data audit)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from afc.db import Database, load_json
+from tests.conftest import sample
+from tests.loading import load
+
+
+def _stats(team_id: int, shots: int) -> dict[str, Any]:
+    return {"team": {"id": team_id, "name": f"Team {team_id}", "logo": None},
+            "statistics": [{"type": "Total Shots", "value": shots}, {"type": "Ball Possession", "value": "55%"}]}
+
+
+def test_an_emptied_statistics_answer_takes_the_team_rows_with_it(db: Database) -> None:
+    answer = sample("fixtures_statistics/tkilper__fixture_stats_2023_09_06_17_59_17.json")
+    params = {k: str(v) for k, v in answer["parameters"].items()}
+    fixture_id = int(params["fixture"])
+    load(db, "fixtures/statistics", params, answer["response"], raw_id=1)
+    assert db.fetchone("SELECT count(*) FROM core.fixture_team_stats WHERE fixture_id = %s", (fixture_id,)) == (2,)
+    counts = load(db, "fixtures/statistics", params, [], raw_id=2)  # the API now has none for it
+    details = db.fetchone("SELECT statistics FROM core.fixture_details WHERE fixture_id = %s", (fixture_id,))
+    assert details is not None and load_json(details[0]) == []
+    assert db.fetchone("SELECT count(*) FROM core.fixture_team_stats WHERE fixture_id = %s", (fixture_id,)) == (0,)
+    assert counts.deleted == 2
+    load(db, "fixtures/statistics", params, answer["response"][:1], raw_id=3)  # back, one team only
+    assert db.fetchone("SELECT count(*) FROM core.fixture_team_stats WHERE fixture_id = %s", (fixture_id,)) == (1,)
+    assert load(db, "fixtures/statistics", params, answer["response"][:1], raw_id=4).written == 0
+
+
+def test_an_ids_item_with_empty_statistics_clears_only_its_own_fixture(db: Database) -> None:
+    one = sample("fixtures_id/footballay__fixtureByFixtureid.json")["response"][0]
+    other = copy.deepcopy(one)
+    other["fixture"]["id"] = one["fixture"]["id"] + 1
+    load(db, "fixtures", {"ids": "1-2"}, [one, other], raw_id=1)
+    ids = (one["fixture"]["id"], other["fixture"]["id"])
+    before = db.fetchall("SELECT fixture_id, count(*) FROM core.fixture_team_stats GROUP BY fixture_id "
+                         "ORDER BY fixture_id")
+    assert before == [(ids[0], 2), (ids[1], 2)]
+    emptied = copy.deepcopy(one)
+    emptied["statistics"] = []
+    load(db, "fixtures", {"ids": "1-2"}, [emptied, other], raw_id=2)
+    after = db.fetchall("SELECT fixture_id, count(*) FROM core.fixture_team_stats GROUP BY fixture_id")
+    assert after == [(ids[1], 2)]
+
+
+def test_the_live_panel_follows_a_standalone_statistics_answer(db: Database) -> None:
+    item = sample("fixtures_live/livefut__dataTest.js")["response"][0]
+    fixture_id = item["fixture"]["id"]
+    home, away = item["teams"]["home"]["id"], item["teams"]["away"]["id"]
+    at = datetime.fromtimestamp(item["fixture"]["timestamp"], UTC)
+    load(db, "fixtures", {"live": "all"}, [item], at=at, raw_id=1)
+    panel = "SELECT home_shots, away_shots FROM mart.live_scores WHERE fixture_id = %s"
+    assert db.fetchone(panel, (fixture_id,)) == (None, None)
+    load(db, "fixtures/statistics", {"fixture": str(fixture_id)}, [_stats(home, 7), _stats(away, 3)], at=at,
+         raw_id=2)
+    assert db.fetchone(panel, (fixture_id,)) == (7, 3)
+    load(db, "fixtures/statistics", {"fixture": str(fixture_id)}, [], at=at, raw_id=3)
+    assert db.fetchone(panel, (fixture_id,)) == (None, None)
