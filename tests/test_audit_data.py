@@ -61,3 +61,18 @@ def test_the_live_panel_follows_a_standalone_statistics_answer(db: Database) -> 
     assert db.fetchone(panel, (fixture_id,)) == (7, 3)
     load(db, "fixtures/statistics", {"fixture": str(fixture_id)}, [], at=at, raw_id=3)
     assert db.fetchone(panel, (fixture_id,)) == (None, None)
+
+
+def test_a_top_list_keeps_each_team_of_a_player_who_moved_within_the_league(db: Database) -> None:
+    answer = sample("players_topassists/syurchen93__player-top-assists-bundes-2023.json")
+    params = {k: str(v) for k, v in answer["parameters"].items()}
+    load(db, "players/topassists", params, answer["response"])
+    moved = next(item for item in answer["response"] if len(item["statistics"]) > 1)
+    said = sorted((s["team"]["id"], s["league"]["id"], s["league"]["season"], s["goals"]["assists"],
+                   s["games"]["appearences"]) for s in moved["statistics"])
+    held = db.fetchall("SELECT team_id, league_id, season, assists, appearances FROM core.player_season_stats "
+                       "WHERE player_id = %s ORDER BY team_id", (moved["player"]["id"],))
+    assert [tuple(row) for row in held] == said
+    first = moved["statistics"][0]
+    assert db.fetchone("SELECT team_id, value FROM core.top_players WHERE player_id = %s AND kind = 'assists'",
+                       (moved["player"]["id"],)) == (first["team"]["id"], first["goals"]["assists"])

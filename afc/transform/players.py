@@ -104,9 +104,13 @@ def _top_list(endpoint: str) -> Any:
         for rank, entry in enumerate(items, start=1):
             row = player_row(entry.get("player") or {})
             batch.add("core.players", ("id",), row)
-            stats = next((s for s in entry.get("statistics") or []
-                          if opt_int(path(s, "league", "id")) == league_id), None) or {}
+            # A player who moved within the league has one entry per team: each is a season row (the first, as
+            # the list gives it, names the team ranked)
+            entries = [s for s in entry.get("statistics") or [] if opt_int(path(s, "league", "id")) == league_id]
+            stats = entries[0] if entries else {}
             team_id = season_stats(row["id"], stats, batch)[0] if stats else None
+            for other in entries[1:]:
+                season_stats(row["id"], other, batch)
             batch.add("core.top_players", ("league_id", "season", "kind", "player_id"), {
                 "league_id": league_id, "season": season, "kind": kind, "player_id": row["id"], "rank": rank,
                 "team_id": team_id, "value": opt_int(path(stats, *value_at))})
