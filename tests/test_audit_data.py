@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from afc.db import Database, load_json
+from afc.marts.coverage import compute, saved_settings, write
 from tests.conftest import sample
-from tests.loading import load
+from tests.loading import AT, load
 
 
 def _stats(team_id: int, shots: int) -> dict[str, Any]:
@@ -76,3 +77,41 @@ def test_a_top_list_keeps_each_team_of_a_player_who_moved_within_the_league(db: 
     first = moved["statistics"][0]
     assert db.fetchone("SELECT team_id, value FROM core.top_players WHERE player_id = %s AND kind = 'assists'",
                        (moved["player"]["id"],)) == (first["team"]["id"], first["goals"]["assists"])
+
+
+def _injuries_held(db: Database, league: int, season: int) -> tuple[Any, Any]:
+    """The coverage mart's injuries count for a season, and what a recompute from core gives."""
+    stored = db.fetchone("SELECT held FROM mart.coverage_status WHERE league_id = %s AND season = %s "
+                         "AND endpoint = 'injuries'", (league, season))
+    fresh = [row.held for row in compute(db, saved_settings(db), [(league, season)], AT)
+             if row.endpoint == "injuries"]
+    return (int(stored[0]) if stored else None), (fresh[0] if fresh else None)
+
+
+def test_an_injuries_answer_for_named_fixtures_is_each_ones_whole_list(db: Database) -> None:
+    answer = sample("injuries/syurchen93__injuries-date-bundes.json")["response"]
+    by_fixture: dict[int, list[Any]] = {}
+    for entry in answer:
+        by_fixture.setdefault(entry["fixture"]["id"], []).append(entry)
+    (first, first_items), (second, second_items) = list(by_fixture.items())[:2]
+    league, season = answer[0]["league"]["id"], answer[0]["league"]["season"]
+    load(db, "injuries", {"ids": f"{first}-{second}"}, first_items + second_items, raw_id=1)
+    write(db, compute(db, saved_settings(db), [(league, season)], AT), AT)  # the season is measured
+    held = "SELECT fixture_id, count(*) FROM core.injuries GROUP BY fixture_id ORDER BY fixture_id"
+    assert db.fetchall(held) == sorted([(first, len(first_items)), (second, len(second_items))])
+    load(db, "injuries", {"fixture": str(first)}, [], raw_id=2)  # none left for the first
+    assert db.fetchall(held) == [(second, len(second_items))]
+    stored, fresh = _injuries_held(db, league, season)
+    assert stored == fresh == 1
+    load(db, "injuries", {"ids": f"{first}-{second}"}, first_items, raw_id=3)  # the second's list now empty
+    assert db.fetchall(held) == [(first, len(first_items))]
+    stored, fresh = _injuries_held(db, league, season)
+    assert stored == fresh == 1
+    # a filtered answer (one team's, one player's) or a date's says nothing of the fixtures it leaves out
+    load(db, "injuries", {"fixture": str(first), "team": "1"}, [], raw_id=4)
+    load(db, "injuries", {"date": "2023-10-01"}, [], raw_id=5)
+    assert db.fetchall(held) == [(first, len(first_items))]
+    load(db, "injuries", {"ids": f"{first}-{second}"}, [], raw_id=6)  # none for either: the season holds none
+    assert db.fetchall(held) == []
+    stored, fresh = _injuries_held(db, league, season)
+    assert stored == fresh == 0
