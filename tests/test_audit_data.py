@@ -6,10 +6,18 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from afc.api.client import ApiClient, Request
+from afc.clock import SimClock
+from afc.collect import rebuild
+from afc.collect import step as pipeline
+from afc.collect.collector import Collector
+from afc.config.settings import load_settings
 from afc.db import Database, load_json
 from afc.marts.coverage import compute, saved_settings, write
 from tests.conftest import sample
+from tests.fakeapi import KEY, Answer, FakeApi, envelope
 from tests.loading import AT, load
+from tests.test_rebuild import snapshot, wipe
 
 
 def _stats(team_id: int, shots: int) -> dict[str, Any]:
@@ -115,3 +123,41 @@ def test_an_injuries_answer_for_named_fixtures_is_each_ones_whole_list(db: Datab
     assert db.fetchall(held) == []
     stored, fresh = _injuries_held(db, league, season)
     assert stored == fresh == 0
+
+
+def test_rebuild_and_collection_agree_on_answers_that_empty_a_scope(db_url: str, clock: SimClock) -> None:
+    stats = sample("fixtures_statistics/tkilper__fixture_stats_2023_09_06_17_59_17.json")
+    fixture = str(stats["parameters"]["fixture"])
+    injuries = sample("injuries/syurchen93__injuries-date-bundes.json")["response"]
+    named = injuries[0]["fixture"]["id"]
+    mine = [entry for entry in injuries if entry["fixture"]["id"] == named]
+    top = sample("players_topassists/syurchen93__player-top-assists-bundes-2023.json")
+    api = FakeApi({
+        "fixtures/statistics": [Answer(200, envelope("fixtures/statistics", stats["response"],
+                                                     params={"fixture": fixture})),
+                                Answer(200, envelope("fixtures/statistics", [], params={"fixture": fixture}))],
+        "injuries": [Answer(200, envelope("injuries", mine, params={"fixture": str(named)})),
+                     Answer(200, envelope("injuries", [], params={"fixture": str(named)}))],
+        "players/topassists": [Answer(200, top)],
+    })
+    conf = load_settings({}, api_key=KEY, database_url=db_url)
+    collector = Collector.open(conf, clock=clock, client=ApiClient("http://api.test", KEY, clock,
+                                                                 transport=api.transport()))
+    try:
+        ctx = collector.context("test", "test", "LOW")
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("fixtures/statistics", {"fixture": fixture}), ("injuries", {"fixture": named}),
+            ("players/topassists", top["parameters"]), ("fixtures/statistics", {"fixture": fixture}),
+            ("injuries", {"fixture": named})]
+        for endpoint, params in calls:
+            pipeline.step(ctx, Request.of(endpoint, params))
+            clock.advance(60)
+        db = collector.db
+        assert db.fetchone("SELECT count(*) FROM core.fixture_team_stats") == (0,)
+        assert db.fetchone("SELECT count(*) FROM core.injuries") == (0,)
+        collected = snapshot(db)
+        wipe(db)
+        rebuild.rebuild(db, clock)
+        assert snapshot(db) == collected
+    finally:
+        collector.close()
