@@ -14,6 +14,8 @@ from afc.collect.collector import Collector
 from afc.config.settings import load_settings
 from afc.db import Database, load_json
 from afc.marts.coverage import compute, saved_settings, write
+from afc.marts.daily import refresh_daily_fixtures
+from afc.marts.summary import refresh_league_summary
 from tests.conftest import sample
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 from tests.loading import AT, load
@@ -161,3 +163,37 @@ def test_rebuild_and_collection_agree_on_answers_that_empty_a_scope(db_url: str,
         assert snapshot(db) == collected
     finally:
         collector.close()
+
+
+def _recomputed_writes(db: Database) -> int:
+    """Rows a full recompute of the dashboard and the league summary would change (0: the marts are exact)."""
+    fixtures = {row[0] for row in db.fetchall("SELECT id FROM core.fixtures")}
+    seasons = {(row[0], row[1]) for row in db.fetchall("SELECT league_id, season FROM mart.league_summary")}
+    with db.transaction():
+        return refresh_daily_fixtures(db, fixtures, AT) + refresh_league_summary(db, seasons, AT)
+
+
+def test_a_team_or_league_renamed_by_its_own_endpoint_is_renamed_in_the_marts(db: Database) -> None:
+    season = sample("fixtures/obissing__matches2023.json")
+    load(db, "fixtures", {"league": "39", "season": "2023"}, season["response"], raw_id=1)
+    table = sample("standings/obissing__standings2023.json")
+    load(db, "standings", {"league": "39", "season": "2023"}, table["response"], raw_id=2)
+    leader = table["response"][0]["league"]["standings"][0][0]["team"]["id"]
+    assert _recomputed_writes(db) == 0
+    team = {"team": {"id": leader, "name": "Renamed FC", "code": "REN", "country": "England", "founded": 1880,
+                     "national": False, "logo": None}, "venue": {"id": None}}
+    load(db, "teams", {"id": str(leader)}, [team], raw_id=3)
+    assert db.fetchone("SELECT leader_name FROM mart.league_summary") == ("Renamed FC",)
+    assert db.fetchone("SELECT count(*) FROM mart.daily_fixtures WHERE home_team = 'Renamed FC' "
+                       "OR away_team = 'Renamed FC'") == (38,)
+    assert _recomputed_writes(db) == 0
+    league = {"league": {"id": 39, "name": "Premier League (renamed)", "type": "League", "logo": None},
+              "country": {"name": "England", "code": "GB", "flag": None},
+              "seasons": [{"year": 2024, "start": "2024-08-16", "end": "2025-05-25", "current": True}]}
+    load(db, "leagues", {"id": "39", "season": "2024"}, [league], raw_id=4)  # names another season
+    assert db.fetchone("SELECT league_name FROM mart.league_summary WHERE season = 2023") == (
+        "Premier League (renamed)",)
+    assert db.fetchone("SELECT count(*) FROM mart.daily_fixtures WHERE league_name = 'Premier League (renamed)'"
+                       ) == (380,)
+    assert _recomputed_writes(db) == 0
+    assert load(db, "teams", {"id": str(leader)}, [team], raw_id=5).written == 0  # again: nothing to write

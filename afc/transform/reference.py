@@ -93,6 +93,7 @@ def league(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "type": opt_text(path(entry, "league", "type")), "logo": opt_text(path(entry, "league", "logo")),
         "country_name": country_name,
     })
+    batch.touch("league", league_id)  # marts showing its name follow a rename (afc.marts.names)
     for season in entry.get("seasons") or []:
         batch.add("core.league_seasons", ("league_id", "season"), league_season_row(league_id, season))
         batch.touch("league_season", (league_id, req_int(season, "year")))
@@ -151,6 +152,7 @@ def team(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "country": opt_text(info.get("country")), "founded": opt_int(info.get("founded")),
         "national": opt_bool(info.get("national")), "logo": opt_text(info.get("logo")), "venue_id": venue_id,
     })
+    batch.touch("team", team_id)  # marts showing its name follow a rename (afc.marts.names)
     league_id, season = opt_int(params.get("league")), season_of(dict(params))
     if league_id is not None and season is not None:
         batch.add("core.leagues", ("id",), {"id": league_id}, stub=True)
