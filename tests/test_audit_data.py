@@ -197,3 +197,19 @@ def test_a_team_or_league_renamed_by_its_own_endpoint_is_renamed_in_the_marts(db
                        ) == (380,)
     assert _recomputed_writes(db) == 0
     assert load(db, "teams", {"id": str(leader)}, [team], raw_id=5).written == 0  # again: nothing to write
+
+
+def test_a_league_seasons_team_list_is_replaced_by_a_later_answer(db: Database) -> None:
+    def team(team_id: int) -> dict[str, Any]:
+        return {"team": {"id": team_id, "name": f"Team {team_id}", "code": None, "country": "England",
+                         "founded": None, "national": False, "logo": None}, "venue": {"id": None}}
+
+    season = {"league": "39", "season": "2024"}
+    load(db, "teams", season, [team(1), team(2), team(3)], raw_id=1)
+    members = "SELECT team_id FROM core.team_seasons WHERE league_id = 39 AND season = 2024 ORDER BY team_id"
+    assert db.fetchall(members) == [(1,), (2,), (3,)]
+    load(db, "teams", season, [team(1), team(3), team(4)], raw_id=2)  # 2 listed by mistake, 4 added
+    assert db.fetchall(members) == [(1,), (3,), (4,)]
+    load(db, "teams", season | {"search": "Team"}, [team(1)], raw_id=3)  # a subset says nothing of the others
+    load(db, "teams", season | {"id": "3"}, [team(3)], raw_id=4)
+    assert db.fetchall(members) == [(1,), (3,), (4,)]

@@ -138,6 +138,10 @@ def team_stub(team: Any, batch: Batch) -> int:
     return team_id
 
 
+# /teams parameters that narrow a league season's answer to some of its teams
+TEAM_FILTERS = ("id", "name", "country", "code", "venue", "search")
+
+
 @item("teams")
 def team(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     """A team with its venue; with league+season in the request, its membership of that season."""
@@ -157,5 +161,7 @@ def team(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     if league_id is not None and season is not None:
         batch.add("core.leagues", ("id",), {"id": league_id}, stub=True)
         league_season_stub(league_id, season, batch)
+        if not any(params.get(name) for name in TEAM_FILTERS):  # the season's whole list: a team gone from it goes
+            batch.replace_scope("core.team_seasons", ("league_id", "season"))
         batch.add("core.team_seasons", ("league_id", "season", "team_id"),
                   {"league_id": league_id, "season": season, "team_id": team_id})
