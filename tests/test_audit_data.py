@@ -16,7 +16,7 @@ from afc.db import Database, load_json
 from afc.marts.coverage import compute, saved_settings, write
 from afc.marts.daily import refresh_daily_fixtures
 from afc.marts.summary import refresh_league_summary
-from tests.conftest import sample
+from tests.conftest import SAMPLES, sample
 from tests.fakeapi import KEY, Answer, FakeApi, envelope
 from tests.loading import AT, load
 from tests.test_rebuild import snapshot, wipe
@@ -213,3 +213,24 @@ def test_a_league_seasons_team_list_is_replaced_by_a_later_answer(db: Database) 
     load(db, "teams", season | {"search": "Team"}, [team(1)], raw_id=3)  # a subset says nothing of the others
     load(db, "teams", season | {"id": "3"}, [team(3)], raw_id=4)
     assert db.fetchall(members) == [(1,), (3,), (4,)]
+
+
+def test_an_emptied_squad_or_live_odds_feed_takes_the_kept_rows_with_it(db: Database) -> None:
+    squad = sample("players_squads/" + sorted(p.name for p in (SAMPLES / "players_squads").iterdir())[0])
+    entry = squad["response"][0]
+    team = {"team": str(entry["team"]["id"])}
+    load(db, "players/squads", team, [entry], raw_id=1)
+    members = "SELECT count(*) FROM core.squads WHERE team_id = %s"
+    assert db.fetchone(members, (entry["team"]["id"],)) == (len(entry["players"]),)
+    load(db, "players/squads", team, [entry | {"players": []}], raw_id=2)
+    assert db.fetchone(members, (entry["team"]["id"],)) == (0,)
+
+    feed = sample("docs_examples/Pedrigl__LiveOdds.json")["response"][0]
+    fixture = {"fixture": str(feed["fixture"]["id"])}
+    load(db, "odds/live", fixture, [feed], raw_id=3)
+    lines = "SELECT count(*) FROM core.odds_live WHERE fixture_id = %s"
+    assert db.fetchall(lines, (feed["fixture"]["id"],))[0][0] > 0
+    load(db, "odds/live", fixture | {"bet": "36"}, [feed | {"odds": []}], raw_id=4)  # one bet's: a subset
+    assert db.fetchall(lines, (feed["fixture"]["id"],))[0][0] > 0
+    load(db, "odds/live", fixture, [feed | {"odds": []}], raw_id=5)
+    assert db.fetchone(lines, (feed["fixture"]["id"],)) == (0,)

@@ -127,9 +127,12 @@ for _endpoint in TOP_KINDS:
 def squad(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     """A team's current squad (replaced per team); with `player=` only that player's memberships."""
     team_id = team_stub(entry.get("team"), batch)
+    members = entry.get("players") or []
     if params.get("team") and not params.get("player"):
         batch.replace_scope("core.squads", ("team_id",))
-    for member in entry.get("players") or []:
+        if not members:  # an empty squad: the members kept go
+            batch.empty_scope("core.squads", ("team_id",), (team_id,))
+    for member in members:
         player_id = player_stub(member, batch)
         batch.add("core.squads", ("team_id", "player_id"), {
             "team_id": team_id, "player_id": player_id, "number": opt_int(member.get("number")),
