@@ -186,6 +186,8 @@ def test_a_team_or_league_renamed_by_its_own_endpoint_is_renamed_in_the_marts(db
     assert db.fetchone("SELECT leader_name FROM mart.league_summary") == ("Renamed FC",)
     assert db.fetchone("SELECT count(*) FROM mart.daily_fixtures WHERE home_team = 'Renamed FC' "
                        "OR away_team = 'Renamed FC'") == (38,)
+    assert db.fetchall("SELECT DISTINCT team_name FROM mart.table_by_round WHERE team_id = %s", (leader,)) == [
+        ("Renamed FC",)]
     assert _recomputed_writes(db) == 0
     league = {"league": {"id": 39, "name": "Premier League (renamed)", "type": "League", "logo": None},
               "country": {"name": "England", "code": "GB", "flag": None},

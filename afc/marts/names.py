@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from afc.db import Database, among
-from afc.marts import daily, live, summary
+from afc.marts import daily, history, live, summary
 from afc.marts.common import chunks
 
 TEAM_FIXTURES = """
@@ -20,6 +20,9 @@ JOIN core.teams t ON t.id = f.away_team_id WHERE f.away_team_id {keys} AND m.awa
 TEAM_LEADS = """
 SELECT m.league_id, m.season FROM mart.league_summary m JOIN core.teams t ON t.id = m.leader_team_id
 WHERE m.leader_team_id {keys} AND m.leader_name IS DISTINCT FROM t.name"""
+TEAM_ROUNDS = """
+SELECT DISTINCT m.league_id, m.season, m.group_name, m.round FROM mart.table_by_round m
+JOIN core.teams t ON t.id = m.team_id WHERE m.team_id {keys} AND m.team_name IS DISTINCT FROM t.name"""
 LEAGUE_FIXTURES = """
 SELECT m.fixture_id FROM core.fixtures f JOIN mart.daily_fixtures m ON m.fixture_id = f.id
 JOIN core.leagues l ON l.id = f.league_id WHERE f.league_id {keys} AND m.league_name IS DISTINCT FROM l.name"""
@@ -47,10 +50,13 @@ def _rederive(db: Database, fixtures: set[Any], seasons: set[Any], now: datetime
 
 
 def refresh_team_names(db: Database, keys: set[Any], now: datetime) -> int:
-    """The dashboard, live panel and league summary rows still showing a touched team's former name."""
+    """The dashboard, live panel, league summary and table-by-round rows still showing a touched team's former
+    name (the table by round has no index by team: a scan of it, for /teams answers only)."""
     fixtures = {row[0] for row in _found(db, TEAM_FIXTURES, keys)}
     seasons = {(row[0], row[1]) for row in _found(db, TEAM_LEADS, keys)}
-    return _rederive(db, fixtures, seasons, now)
+    rounds = {tuple(row) for row in _found(db, TEAM_ROUNDS, keys)}
+    written = history.refresh_table_by_round(db, rounds, now) if rounds else 0
+    return written + _rederive(db, fixtures, seasons, now)
 
 
 def refresh_league_names(db: Database, keys: set[Any], now: datetime) -> int:
