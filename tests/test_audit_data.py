@@ -236,3 +236,34 @@ def test_an_emptied_squad_or_live_odds_feed_takes_the_kept_rows_with_it(db: Data
     assert db.fetchall(lines, (feed["fixture"]["id"],))[0][0] > 0
     load(db, "odds/live", fixture, [feed | {"odds": []}], raw_id=5)
     assert db.fetchone(lines, (feed["fixture"]["id"],)) == (0,)
+
+
+def _coverage_stale(db: Database, seasons: list[tuple[int, int]]) -> dict[Any, Any]:
+    """Coverage rows whose held/expected differ from a full recompute."""
+    def figures(held: Any, expected: Any) -> tuple[Any, ...]:
+        return tuple(None if v is None else float(v) for v in (held, expected))
+
+    fresh = {(r.league_id, r.season, r.endpoint): figures(r.held, r.expected)
+             for r in compute(db, saved_settings(db), seasons, AT)}
+    stored = {(r["league_id"], r["season"], r["endpoint"]): figures(r["held"], r["expected"])
+              for r in db.fetch_dicts("SELECT * FROM mart.coverage_status")}
+    return {key: (stored.get(key), value) for key, value in fresh.items() if stored.get(key) != value}
+
+
+def test_coverage_of_the_season_a_fixture_left_is_measured_again(db: Database) -> None:
+    season = sample("fixtures/obissing__matches2023.json")["response"]
+    load(db, "fixtures", {"league": "39", "season": "2023"}, season, raw_id=1)
+    moved = copy.deepcopy(season[0])
+    moved["league"].update(id=40, name="Championship")
+    load(db, "fixtures", {"id": str(moved["fixture"]["id"])}, [moved], raw_id=2)
+    seasons = [(39, 2023), (40, 2023)]
+    write(db, compute(db, saved_settings(db), seasons, AT), AT)  # both measured
+    assert _coverage_stale(db, seasons) == {}
+    load(db, "fixtures", {"id": str(moved["fixture"]["id"])}, [season[0]], raw_id=3)  # back to 39
+    assert _coverage_stale(db, seasons) == {}
+    other = copy.deepcopy(season[1])
+    other["league"]["season"] = 2024  # another leaves 2023 for 2024
+    load(db, "fixtures", {"id": str(other["fixture"]["id"])}, [other], raw_id=4)
+    assert _coverage_stale(db, seasons) == {}
+    assert db.fetchone("SELECT held FROM mart.coverage_status WHERE league_id = 39 AND season = 2023 "
+                       "AND endpoint = 'fixtures'") == (379,)
