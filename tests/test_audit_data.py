@@ -127,13 +127,18 @@ def test_an_injuries_answer_for_named_fixtures_is_each_ones_whole_list(db: Datab
     assert stored == fresh == 0
 
 
-def test_rebuild_and_collection_agree_on_answers_that_empty_a_scope(db_url: str, clock: SimClock) -> None:
+def test_rebuild_and_collection_agree_on_emptied_scopes_moves_and_renames(db_url: str, clock: SimClock) -> None:
     stats = sample("fixtures_statistics/tkilper__fixture_stats_2023_09_06_17_59_17.json")
     fixture = str(stats["parameters"]["fixture"])
     injuries = sample("injuries/syurchen93__injuries-date-bundes.json")["response"]
     named = injuries[0]["fixture"]["id"]
     mine = [entry for entry in injuries if entry["fixture"]["id"] == named]
     top = sample("players_topassists/syurchen93__player-top-assists-bundes-2023.json")
+    season, league = sample("fixtures/obissing__matches2023.json")["response"], {"league": "39", "season": "2023"}
+    moved = copy.deepcopy(season[0])
+    moved["league"].update(id=40, name="Championship")
+    renamed = {"team": {"id": moved["teams"]["home"]["id"], "name": "Renamed FC", "code": None, "country": "England",
+                        "founded": None, "national": False, "logo": None}, "venue": {"id": None}}
     api = FakeApi({
         "fixtures/statistics": [Answer(200, envelope("fixtures/statistics", stats["response"],
                                                      params={"fixture": fixture})),
@@ -141,6 +146,9 @@ def test_rebuild_and_collection_agree_on_answers_that_empty_a_scope(db_url: str,
         "injuries": [Answer(200, envelope("injuries", mine, params={"fixture": str(named)})),
                      Answer(200, envelope("injuries", [], params={"fixture": str(named)}))],
         "players/topassists": [Answer(200, top)],
+        "fixtures": [Answer(200, envelope("fixtures", season, params=league)),
+                     Answer(200, envelope("fixtures", [moved], params={"id": str(moved["fixture"]["id"])}))],
+        "teams": [Answer(200, envelope("teams", [renamed], params={"id": str(renamed["team"]["id"])}))],
     })
     conf = load_settings({}, api_key=KEY, database_url=db_url)
     collector = Collector.open(conf, clock=clock, client=ApiClient("http://api.test", KEY, clock,
@@ -150,11 +158,14 @@ def test_rebuild_and_collection_agree_on_answers_that_empty_a_scope(db_url: str,
         calls: list[tuple[str, dict[str, Any]]] = [
             ("fixtures/statistics", {"fixture": fixture}), ("injuries", {"fixture": named}),
             ("players/topassists", top["parameters"]), ("fixtures/statistics", {"fixture": fixture}),
-            ("injuries", {"fixture": named})]
+            ("injuries", {"fixture": named}), ("fixtures", league), ("fixtures", {"id": moved["fixture"]["id"]}),
+            ("teams", {"id": renamed["team"]["id"]})]
         for endpoint, params in calls:
             pipeline.step(ctx, Request.of(endpoint, params))
             clock.advance(60)
         db = collector.db
+        assert db.fetchone("SELECT count(*) FROM mart.daily_fixtures WHERE league_id = 40") == (1,)
+        assert db.fetchone("SELECT count(*) FROM mart.daily_fixtures WHERE home_team = 'Renamed FC'") == (19,)
         assert db.fetchone("SELECT count(*) FROM core.fixture_team_stats") == (0,)
         assert db.fetchone("SELECT count(*) FROM core.injuries") == (0,)
         collected = snapshot(db)
