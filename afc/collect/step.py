@@ -219,6 +219,15 @@ def write_core(db: Database, batch: transform.Batch, raw_id: int, at: datetime, 
     counts = Counts()
     meta = {"updated_at": at, "raw_id": raw_id}
     counts += apply_all(db, firstseen.marked(list(batch.tables()), batch.touched.get("lineups", ()), at), meta, source)
+    for table, scope, touch, value in batch.empty_scopes():  # scopes the answer showed empty: their rows go
+        returned = ", ".join(touch[1]) if touch else "true"
+        gone = db.fetchall(f"DELETE FROM {table} WHERE {' AND '.join(f'{c} = %s' for c in scope)} "
+                           f"RETURNING {returned}", value)
+        counts.deleted += len(gone)
+        if touch:
+            kind, columns = touch
+            batch.touched.setdefault(kind, set()).update(
+                row[0] if len(columns) == 1 else tuple(row) for row in gone if None not in row)
     firstseen.send_lineup_marks(db, batch.touched.get("lineups", ()), at)
     for bad in batch.quarantined:
         db.send(QUARANTINE, {"raw_id": raw_id, "endpoint": endpoint, "index": bad.index,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from afc.db import Database
-from afc.marts import coverage, daily, history, live, summary
+from afc.marts import coverage, daily, history, live, names, summary
 from afc.marts.coverage.empty import record_empty_details
 
 Refresher = Callable[[Database, set[Any], datetime], int]
@@ -24,6 +24,8 @@ REFRESHERS: dict[str, list[Refresher]] = {
     "fixture_live": [live.refresh_live_scores],
     "odds_history": [history.refresh_odds_movement],
     "standings_history": [history.refresh_table_by_round],
+    "team": [names.refresh_team_names],
+    "league": [names.refresh_league_names],
 }
 # Run first, while mart.daily_fixtures still holds the touched fixtures' previous state: the league summary
 # compares against it to recount only the seasons whose counts a touched fixture can have changed.

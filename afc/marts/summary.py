@@ -152,11 +152,14 @@ def refresh_league_summary(db: Database, keys: set[Any], now: datetime, unchange
 
 def refresh_touched(db: Database, touched: dict[str, set[Any]], now: datetime) -> int:
     """The summaries of the touched league seasons, run before mart.daily_fixtures takes the new state; a
-    fixture moved to another league season is recounted in the one it left too."""
+    fixture moved to another league season is recounted in the one it left too, and that season is touched for
+    the refreshers after this one (coverage re-measures it)."""
     keys = {(int(k[0]), int(k[1])) for k in touched.get("league_season", ())}
     if not keys:
         return 0
     unchanged, left = compare(db, touched.get("fixture", set()))
+    if left - keys:  # in place: the caller's set, which the refreshers after this one read
+        touched["league_season"].update(left)
     return refresh_league_summary(db, keys | left, now, unchanged & keys)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from afc.errors import ItemInvalid
@@ -25,6 +25,8 @@ class Transform:
     fn: ItemFn
     whole: bool  # True: fn gets the whole `response` list as one item
     objects: bool = True  # each item is a JSON object (all but /timezone's names)
+    # run once after the items, when none was quarantined: what the request names but the answer left out
+    after: Callable[[Mapping[str, str], Batch], None] | None = None
 
 
 REGISTRY: dict[str, Transform] = {}
@@ -49,6 +51,17 @@ def response(*endpoints: str) -> Callable[[ItemFn], ItemFn]:
     def register(fn: ItemFn) -> ItemFn:
         for endpoint in endpoints:
             REGISTRY[endpoint] = Transform(fn, whole=True)
+        return fn
+
+    return register
+
+
+def after(endpoint: str) -> Callable[[Callable[[Mapping[str, str], Batch], None]],
+                                      Callable[[Mapping[str, str], Batch], None]]:
+    """Register `fn(params, batch)` to run after `endpoint`'s items (registered before it) were transformed."""
+
+    def register(fn: Callable[[Mapping[str, str], Batch], None]) -> Callable[[Mapping[str, str], Batch], None]:
+        REGISTRY[endpoint] = replace(REGISTRY[endpoint], after=fn)
         return fn
 
     return register
@@ -93,6 +106,9 @@ def run(endpoint: str, params: Mapping[str, str], items: list[Any]) -> Batch:
         except ITEM_ERRORS as exc:
             reason = str(exc) if isinstance(exc, ItemInvalid) else f"{type(exc).__name__}: {exc}"
             batch.quarantine(index, unit, reason[:500])
+    if transform.after is not None and not batch.quarantined:  # a bad item may be what it would call missing
+        transform.after(params, batch)
+        batch.commit_item(counted=False)
     return batch
 
 

@@ -128,7 +128,7 @@ def details(fixture_id: int, parts: dict[str, list[Any]], batch: Batch, *, final
         batch.touch("lineups", fixture_id)  # the first time is marked in core (afc.collect.firstseen)
     if "statistics" in parts:
         team_stats(fixture_id, parts["statistics"], batch)
-    if "events" in parts:
+    if "events" in parts or "statistics" in parts:  # the live panel shows the latest event and statistics
         batch.touch("fixture", fixture_id)
 
 
@@ -142,6 +142,8 @@ def confirmed(lineups: list[Any] | None) -> bool:
 def team_stats(fixture_id: int, statistics: list[Any], batch: Batch) -> None:
     """One row per team with the statistics' string numbers parsed ("57%" → 57, "1.87" → 1.87)."""
     batch.replace_scope("core.fixture_team_stats", ("fixture_id",))
+    if not statistics:  # an empty part: the rows of an earlier answer go with it
+        batch.empty_scope("core.fixture_team_stats", ("fixture_id",), (fixture_id,))
     for side in statistics:
         team_id = team_stub(side.get("team"), batch)
         row: dict[str, Any] = {"fixture_id": fixture_id, "team_id": team_id} | NO_STATS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from afc.transform import item
+from afc.transform import after, item
 from afc.transform.fields import from_iso, from_timestamp, opt_int, opt_num, opt_text, path, req_int
 from afc.transform.fixtures import fixture_row
 from afc.transform.history import odds_price
@@ -48,6 +48,20 @@ def injury(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "type": opt_text(path(entry, "player", "type")), "reason": opt_text(path(entry, "player", "reason")),
         "fixture_at": from_timestamp(fixture.get("timestamp")) or from_iso(fixture.get("date")),
     })
+
+
+@after("injuries")
+def injuries_named(params: Mapping[str, str], batch: Batch) -> None:
+    """An unfiltered answer for named fixtures (`fixture=`, `ids=`) is each one's whole list: a fixture it leaves
+    out has no injuries now, and those kept for it go (with its league season touched, for coverage)."""
+    if params.get("player") or params.get("team"):
+        return
+    named = [params["fixture"]] if params.get("fixture") else (params.get("ids") or "").split("-")
+    for text in named:
+        fixture_id = opt_int(text.strip()) if text.strip() else None
+        if fixture_id is not None:
+            batch.empty_scope("core.injuries", ("fixture_id",), (fixture_id,),
+                              touch=("league_season", ("league_id", "season")))
 
 
 @item("odds")

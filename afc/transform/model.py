@@ -26,6 +26,7 @@ TABLE_ORDER = (
 )
 
 Row = dict[str, Any]
+Touch = tuple[str, tuple[str, ...]]  # a touch kind and the columns of a row that make its key
 # The longest text a key column takes: PostgreSQL's btree refuses an index entry over ~2,700 bytes, which failed the
 # whole response (its good items and raw row with it). Real keys (a country, a group, an odds label) are under 100.
 KEY_TEXT_MAX = 500
@@ -84,6 +85,9 @@ class Batch:
     quarantined: list[Quarantined] = field(default_factory=list)
     touched: dict[str, set[Any]] = field(default_factory=dict)
     items: int = 0
+    # (table, scope columns, touch) -> scope values the answer showed empty: their rows are deleted (`empty_scope`)
+    emptied: dict[tuple[str, tuple[str, ...], Touch | None], set[tuple[Any, ...]]] = field(default_factory=dict)
+    _staged_empty: list[tuple[str, tuple[str, ...], Touch | None, tuple[Any, ...]]] = field(default_factory=list)
     _moments: dict[int, datetime | None] = field(default_factory=dict)
 
     def add(self, table: str, key: tuple[str, ...], row: Row, *, stub: bool = False) -> None:
@@ -125,12 +129,20 @@ class Batch:
         """Rows of `table` replace, as a whole, the existing rows sharing their `scope` columns."""
         self._replace[table] = scope
 
+    def empty_scope(self, table: str, scope: tuple[str, ...], value: tuple[Any, ...], touch: Touch | None = None
+                    ) -> None:
+        """The answer gives `table` no rows for this scope (e.g. a fixture's statistics now `[]`): the rows kept
+        for it are deleted, as `replace_scope` deletes those a non-empty answer no longer has. `touch`: the kind
+        each deleted row touches and its columns that make the key (e.g. its league season, for coverage)."""
+        self._staged_empty.append((table, scope, touch, value))
+
     def touch(self, kind: str, value: Any) -> None:
         """Note that an entity changed, for the marts (e.g. `touch("fixture", 123)`)."""
         self._staged_touch.append((kind, value))
 
-    def commit_item(self) -> None:
-        """Keep what the current item staged; ItemInvalid (nothing kept) if a key column's text is too long."""
+    def commit_item(self, *, counted: bool = True) -> None:
+        """Keep what the current item staged; ItemInvalid (nothing kept) if a key column's text is too long.
+        `counted` False: what was staged is the response's, not an item's."""
         for table, key, row, _ in self._staged:
             for column in key:
                 value = row[column]
@@ -151,7 +163,9 @@ class Batch:
             kept.add(value)
         if self._staged_sources:
             self._sources.update(self._staged_sources)
-        self.items += 1
+        for table, scope, touch, value in self._staged_empty:
+            self.emptied.setdefault((table, scope, touch), set()).add(value)
+        self.items += counted
         self.rollback_item()
 
     def rollback_item(self) -> None:
@@ -159,6 +173,15 @@ class Batch:
         self._staged.clear()
         self._staged_touch.clear()
         self._staged_sources.clear()
+        self._staged_empty.clear()
+
+    def empty_scopes(self) -> Iterator[tuple[str, tuple[str, ...], Touch | None, tuple[Any, ...]]]:
+        """Each emptied scope that no row of the batch fills (a later item may have given it rows)."""
+        for (table, scope, touch), values in self.emptied.items():
+            filled = {tuple(row[c] for c in scope) for (name, _, stub, _), rows in self._groups.items()
+                      if name == table and not stub for row in rows.values()}
+            for value in sorted(values - filled):
+                yield table, scope, touch, value
 
     def quarantine(self, index: int, item: Any, reason: str) -> None:
         """Record an item that failed, dropping anything it staged."""

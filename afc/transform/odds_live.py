@@ -45,6 +45,8 @@ def live_odds(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     fixture_id = fixture_stub(entry.get("fixture") or {}, league_id, season, batch)
     batch.replace_scope("core.odds_live", ("fixture_id", "bet_id") if params.get("bet") else ("fixture_id",))
     updated, elapsed = from_iso(entry.get("update")), opt_int(path(entry, "fixture", "status", "elapsed"))
+    if not entry.get("odds") and not params.get("bet"):  # the feed offers no line now: the kept ones go
+        batch.empty_scope("core.odds_live", ("fixture_id",), (fixture_id,))
     for bet in entry.get("odds") or []:
         bet_id, bet_name = req_int(bet, "id"), opt_text(bet.get("name"))
         values = bet.get("values") or []

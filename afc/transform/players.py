@@ -104,9 +104,13 @@ def _top_list(endpoint: str) -> Any:
         for rank, entry in enumerate(items, start=1):
             row = player_row(entry.get("player") or {})
             batch.add("core.players", ("id",), row)
-            stats = next((s for s in entry.get("statistics") or []
-                          if opt_int(path(s, "league", "id")) == league_id), None) or {}
+            # A player who moved within the league has one entry per team: each is a season row (the first, as
+            # the list gives it, names the team ranked)
+            entries = [s for s in entry.get("statistics") or [] if opt_int(path(s, "league", "id")) == league_id]
+            stats = entries[0] if entries else {}
             team_id = season_stats(row["id"], stats, batch)[0] if stats else None
+            for other in entries[1:]:
+                season_stats(row["id"], other, batch)
             batch.add("core.top_players", ("league_id", "season", "kind", "player_id"), {
                 "league_id": league_id, "season": season, "kind": kind, "player_id": row["id"], "rank": rank,
                 "team_id": team_id, "value": opt_int(path(stats, *value_at))})
@@ -123,9 +127,12 @@ for _endpoint in TOP_KINDS:
 def squad(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     """A team's current squad (replaced per team); with `player=` only that player's memberships."""
     team_id = team_stub(entry.get("team"), batch)
+    members = entry.get("players") or []
     if params.get("team") and not params.get("player"):
         batch.replace_scope("core.squads", ("team_id",))
-    for member in entry.get("players") or []:
+        if not members:  # an empty squad: the members kept go
+            batch.empty_scope("core.squads", ("team_id",), (team_id,))
+    for member in members:
         player_id = player_stub(member, batch)
         batch.add("core.squads", ("team_id", "player_id"), {
             "team_id": team_id, "player_id": player_id, "number": opt_int(member.get("number")),

@@ -93,6 +93,7 @@ def league(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "type": opt_text(path(entry, "league", "type")), "logo": opt_text(path(entry, "league", "logo")),
         "country_name": country_name,
     })
+    batch.touch("league", league_id)  # marts showing its name follow a rename (afc.marts.names)
     for season in entry.get("seasons") or []:
         batch.add("core.league_seasons", ("league_id", "season"), league_season_row(league_id, season))
         batch.touch("league_season", (league_id, req_int(season, "year")))
@@ -137,6 +138,10 @@ def team_stub(team: Any, batch: Batch) -> int:
     return team_id
 
 
+# /teams parameters that narrow a league season's answer to some of its teams
+TEAM_FILTERS = ("id", "name", "country", "code", "venue", "search")
+
+
 @item("teams")
 def team(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     """A team with its venue; with league+season in the request, its membership of that season."""
@@ -151,9 +156,12 @@ def team(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
         "country": opt_text(info.get("country")), "founded": opt_int(info.get("founded")),
         "national": opt_bool(info.get("national")), "logo": opt_text(info.get("logo")), "venue_id": venue_id,
     })
+    batch.touch("team", team_id)  # marts showing its name follow a rename (afc.marts.names)
     league_id, season = opt_int(params.get("league")), season_of(dict(params))
     if league_id is not None and season is not None:
         batch.add("core.leagues", ("id",), {"id": league_id}, stub=True)
         league_season_stub(league_id, season, batch)
+        if not any(params.get(name) for name in TEAM_FILTERS):  # the season's whole list: a team gone from it goes
+            batch.replace_scope("core.team_seasons", ("league_id", "season"))
         batch.add("core.team_seasons", ("league_id", "season", "team_id"),
                   {"league_id": league_id, "season": season, "team_id": team_id})
