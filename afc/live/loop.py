@@ -77,6 +77,7 @@ class LiveLoop:
         self.report = LoopReport(interval=live.interval)
         self.interval, self.next_tick = live.interval, NEVER
         self.parked_until: datetime | None = None
+        self.last_now = NEVER  # the clock at the last iteration: a step back re-anchors what was due
         self.ready, self.api_failures, self.db_failures = False, 0, 0
         self.matchday = MatchDay(live, leagues)
 
@@ -136,6 +137,9 @@ class LiveLoop:
     def _work(self) -> float:
         collector = self._connect()
         now = self.clock.now()
+        if now < self.last_now:
+            self._clock_went_back(now)
+        self.last_now = now
         if self.parked_until is not None and now < self.parked_until:
             self._alive(collector, "quota", f"daily quota spent; resumes at {self.parked_until:%H:%M} UTC")
             return (self.parked_until - now).total_seconds()
@@ -150,6 +154,15 @@ class LiveLoop:
             self.report.detail_calls += follow_up(self._context(collector), self.live)
         self._matchday(collector, schedule)
         return self._next(collector, schedule)
+
+    def _clock_went_back(self, now: datetime) -> None:
+        """The host's clock stepped back (NTP, a VM restored): the next tick, the match-day fetches and a
+        failure's back-off were set by the later time and would wait the step out (an hour back: an hour of a
+        match unfollowed). What was due by then is due now; a quota park keeps its time (the ledger decides)."""
+        log.warning("live: the clock went back %.0f s (%s UTC); what was due is due now",
+                    (self.last_now - now).total_seconds(), f"{now:%H:%M:%S}")
+        self.next_tick = min(self.next_tick, now)
+        self.matchday.due = {kind: min(at, now) for kind, at in self.matchday.due.items()}
 
     def _matchday(self, collector: Collector, schedule: Schedule) -> None:
         """Lineups before kickoff, statistics and live odds in play, as far as the quota allows."""
