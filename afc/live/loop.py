@@ -39,6 +39,7 @@ HEARTBEAT = "live"
 DB_BACKOFF_CAP = 30.0
 API_BACKOFF_CAP = 300.0
 NEVER = datetime.min.replace(tzinfo=UTC)
+STEP_BACK = timedelta(seconds=1)  # a smaller step back of the clock only delays what is due by as much
 
 
 @dataclass
@@ -137,7 +138,7 @@ class LiveLoop:
     def _work(self) -> float:
         collector = self._connect()
         now = self.clock.now()
-        if now < self.last_now:
+        if now + STEP_BACK < self.last_now:
             self._clock_went_back(now)
         self.last_now = now
         if self.parked_until is not None and now < self.parked_until:
