@@ -120,6 +120,8 @@ def parse_clock(spec: str | None) -> SystemClock | SimClock:
             clock._anchor_real = float(real)
             if not math.isfinite(clock._anchor_real):
                 raise ValueError(f"not a time: {real!r}")
+            if not FIRST_YEAR <= clock.now().year <= LAST_YEAR:  # the anchors put now out of range
+                raise ValueError(f"now would be {clock.now():%Y-%m-%d}")
             return clock
         when, _, speed = spec.partition("@")
         start = datetime.fromisoformat(when.replace("Z", "+00:00"))
@@ -128,7 +130,7 @@ def parse_clock(spec: str | None) -> SystemClock | SimClock:
         return SimClock(start, float(speed) if speed else 1.0)
     except ConfigError as exc:
         raise ConfigError(f"AFC_CLOCK: {exc}") from None
-    except ValueError as exc:
+    except (ValueError, OverflowError, OSError) as exc:  # a timestamp past the platform's time_t: OverflowError
         raise ConfigError(
             f"AFC_CLOCK: cannot read {spec!r} ({exc}); use 'system', an ISO time such as "
             "'2026-11-28T12:00:00Z', or '2026-11-28T12:00:00Z@60' for 60x speed"

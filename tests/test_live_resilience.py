@@ -19,7 +19,7 @@ from afc.live.schedule import Schedule
 from afc.live.tick import TickResult
 from afc.ops.sdnotify import Notifier
 from tests.conftest import PG_ADMIN, timestamp
-from tests.live_support import DAY, Day, live_calls, run_loop
+from tests.live_support import DAY, INTERVAL, Day, live_calls, run_loop
 
 
 class Recording(Notifier):
@@ -190,3 +190,21 @@ def test_a_bug_in_a_tick_is_logged_and_not_pinged(day: Day, monkeypatch: pytest.
         assert beat is not None and beat[1] == "stopped" and timestamp(beat[0]) >= OUTAGE
     finally:
         db.close()
+
+
+def test_a_clock_stepping_back_does_not_stop_the_polling(day: Day, caplog: pytest.LogCaptureFixture) -> None:
+    # In play (Serie A from 11:30), the host's clock steps back 45 minutes (NTP, a restored VM): the next tick
+    # had been set by the later time, and the loop made no call for the 45 minutes it waited that out.
+    caplog.set_level(logging.INFO, logger="afc.live")
+    step_at, back_to = DAY + timedelta(hours=12, minutes=30), DAY + timedelta(hours=11, minutes=45)
+    report = run_loop(day, DAY + timedelta(hours=12, minutes=35), hooks=[(step_at, lambda: day.clock.set(back_to))])
+    assert report.state == "stopped"
+    db = connect(day.settings.db_url)
+    try:
+        calls = live_calls(db)
+    finally:
+        db.close()
+    after = [t for before, t in zip(calls, calls[1:], strict=False) if t < before]
+    assert len(after) == 1, calls  # the one step back
+    assert after[0] - back_to <= timedelta(seconds=2 * INTERVAL), calls
+    assert any("the clock went back" in r.getMessage() for r in caplog.records)

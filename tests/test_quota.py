@@ -113,6 +113,25 @@ def test_a_full_minute_says_when_to_retry_and_keeps_the_daily_call(db, clock):
     assert isinstance(book.reserve("LOW"), Reservation)
 
 
+def test_a_lower_minute_limit_in_the_headers_bounds_the_rest_of_the_minute(db, clock):
+    # Configured for pro (300 a minute) on a key whose plan allows 10: the ledger went on granting the 300
+    # and every call past the tenth was a refused request (a 429 or errors.rateLimit) and a retry.
+    book = ledger(db, clock, daily=7500, minute=300)
+    first = reserved(book)
+    with db.transaction():
+        book.settle(first, {"x-ratelimit-limit": "10", "x-ratelimit-remaining": "9"})
+    granted = 1
+    while isinstance(book.reserve("LOW"), Reservation):
+        granted += 1
+    assert granted == 10
+    assert book.status().used_today == 10  # the refused attempt gave its day's call back
+    with db.transaction():  # an answer without the limit header does not raise it again
+        book.settle(first, {"x-ratelimit-remaining": "0"})
+    assert isinstance(book.reserve("LOW"), MinuteFull)
+    clock.advance(60)
+    assert isinstance(book.reserve("LOW"), Reservation)  # a new minute starts from the configured limit
+
+
 def _worker(url: str, start: float, queue) -> None:
     clock = SimClock(datetime.fromtimestamp(start, UTC), speed=0)
     db = connect(url)

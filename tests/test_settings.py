@@ -65,6 +65,10 @@ def test_flags_win_over_the_environment():
     ("2026-11-28T12:00:00Z@-5", "AFC_CLOCK: clock speed must be between 0 and 1000000, got -5"),
     ("9999-12-31T23:59:59Z@1000000", "AFC_CLOCK: clock start must lie in the years 1970 to 9000"),
     ("sim:nan:1:1", "AFC_CLOCK: cannot read 'sim:nan:1:1' (not a time: 'nan')"),
+    # a sim: spec past the platform's time_t, or whose anchors put now out of range: OverflowError's traceback
+    ("sim:0:1e20:1", "AFC_CLOCK: cannot read 'sim:0:1e20:1' (timestamp out of range"),
+    ("sim:1e300:0:1", "AFC_CLOCK: cannot read 'sim:1e300:0:1' (timestamp out of range"),
+    ("sim:0:1795867200:1000000", "AFC_CLOCK: cannot read 'sim:0:1795867200:1000000' (year "),
 ])
 def test_a_clock_afc_cannot_run_is_refused_at_start(spec, message):
     """NaN speeds and starts near year 9999 loaded, then failed with a traceback (ValueError) on first use."""

@@ -48,8 +48,10 @@ SET api_remaining = %(remaining)s,
     used = CASE WHEN used < daily_limit - %(remaining)s THEN daily_limit - %(remaining)s ELSE used END,
     updated_at = %(now)s
 WHERE account = %(account)s AND day = %(day)s"""
+# The API's per-minute limit bounds the rest of the minute, as its count does (it only lowers a minute's limit).
 SETTLE_MINUTE = """
-UPDATE ops.quota_minutes SET used = CASE WHEN used < %(floor_used)s THEN %(floor_used)s ELSE used END
+UPDATE ops.quota_minutes SET used = CASE WHEN used < %(floor_used)s THEN %(floor_used)s ELSE used END,
+    minute_limit = CASE WHEN minute_limit > %(limit)s THEN %(limit)s ELSE minute_limit END
 WHERE account = %(account)s AND minute = %(minute)s"""
 EXHAUST = """
 UPDATE ops.quota_days SET used = daily_limit, api_remaining = 0, exhausted_at = %(now)s, updated_at = %(now)s
@@ -204,7 +206,7 @@ class Ledger:
         minute_left = count(headers.get("x-ratelimit-remaining"))
         if minute_left is not None:
             limit = min(x for x in (minute_limit, self.minute_limit) if x is not None)
-            self.db.send(SETTLE_MINUTE, keys | {"floor_used": max(0, limit - minute_left)})
+            self.db.send(SETTLE_MINUTE, keys | {"floor_used": max(0, limit - minute_left), "limit": max(0, limit)})
 
     def exhaust(self, reservation: Reservation | date, where: str = "quota", *,
                 status: int | None = None) -> QuotaExhausted:

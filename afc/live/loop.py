@@ -39,6 +39,7 @@ HEARTBEAT = "live"
 DB_BACKOFF_CAP = 30.0
 API_BACKOFF_CAP = 300.0
 NEVER = datetime.min.replace(tzinfo=UTC)
+STEP_BACK = timedelta(seconds=1)  # a smaller step back of the clock only delays what is due by as much
 
 
 @dataclass
@@ -77,6 +78,7 @@ class LiveLoop:
         self.report = LoopReport(interval=live.interval)
         self.interval, self.next_tick = live.interval, NEVER
         self.parked_until: datetime | None = None
+        self.last_now = NEVER  # the clock at the last iteration: a step back re-anchors what was due
         self.ready, self.api_failures, self.db_failures = False, 0, 0
         self.matchday = MatchDay(live, leagues)
 
@@ -138,6 +140,9 @@ class LiveLoop:
     def _work(self) -> float:
         collector = self._connect()
         now = self.clock.now()
+        if now + STEP_BACK < self.last_now:
+            self._clock_went_back(now)
+        self.last_now = now
         if self.parked_until is not None and now < self.parked_until:
             self._alive(collector, "quota", f"daily quota spent; resumes at {self.parked_until:%H:%M} UTC")
             return (self.parked_until - now).total_seconds()
@@ -152,6 +157,15 @@ class LiveLoop:
             self.report.detail_calls += follow_up(self._context(collector), self.live)
         self._matchday(collector, schedule)
         return self._next(collector, schedule)
+
+    def _clock_went_back(self, now: datetime) -> None:
+        """The host's clock stepped back (NTP, a VM restored): the next tick, the match-day fetches and a
+        failure's back-off were set by the later time and would wait the step out (an hour back: an hour of a
+        match unfollowed). What was due by then is due now; a quota park keeps its time (the ledger decides)."""
+        log.warning("live: the clock went back %.0f s (%s UTC); what was due is due now",
+                    (self.last_now - now).total_seconds(), f"{now:%H:%M:%S}")
+        self.next_tick = min(self.next_tick, now)
+        self.matchday.due = {kind: min(at, now) for kind, at in self.matchday.due.items()}
 
     def _matchday(self, collector: Collector, schedule: Schedule) -> None:
         """Lineups before kickoff, statistics and live odds in play, as far as the quota allows."""
