@@ -28,7 +28,7 @@ UPDATE ops.job_runs SET status = %(status)s, finished_at = %(now)s, error = %(er
 TOTALS = """
 SELECT calls, rows_inserted, rows_updated, rows_unchanged, quarantined FROM ops.job_runs WHERE id = %(id)s"""
 RUNNING_HERE = "SELECT id, pid FROM ops.job_runs WHERE status = 'running' AND host = %s"
-INTERRUPTED = """
+ORPHANED = """
 UPDATE ops.job_runs SET status = 'interrupted', finished_at = %(now)s,
     error = 'the process ended without closing its run (killed, or the database went away)'
 WHERE id = %(id)s AND status = 'running'"""
@@ -92,7 +92,7 @@ def close_orphans(db: Database, now: datetime) -> int:
     if orphans:
         with db.transaction():
             for run_id in orphans:
-                db.execute(INTERRUPTED, {"id": run_id, "now": now})
+                db.execute(ORPHANED, {"id": run_id, "now": now})
     return len(orphans)
 
 
