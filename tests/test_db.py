@@ -398,6 +398,24 @@ def test_a_statement_past_postgresqls_limits_is_its_error_not_an_outage(pg_url):
     assert "index row" in str(caught.value) and "(in: INSERT INTO wide" in str(caught.value)
 
 
+def test_a_transaction_cut_off_mid_statement_leaves_the_database_usable(pg_url):
+    """Ctrl-C or SIGTERM raised inside libpq's exchange left the connection busy: the ROLLBACK failed ('another command
+    is already in progress', silenced) and so did every later statement — the interrupted run could not be closed."""
+    db = connect(pg_url)
+    try:
+        db.execute("CREATE TABLE cut (n integer)")
+        with pytest.raises(KeyboardInterrupt), db.transaction():
+            db.execute("INSERT INTO cut VALUES (1)")
+            db.conn.pgconn.send_query(b"SELECT pg_sleep(0.2)")  # sent, its answer never read: the signal came first
+            raise KeyboardInterrupt
+        assert db.fetchall("SELECT n FROM cut") == []  # the transaction went with the old session
+        with db.transaction():
+            db.execute("INSERT INTO cut VALUES (2)")
+        assert db.fetchall("SELECT n FROM cut") == [(2,)]
+    finally:
+        db.close()
+
+
 def test_a_write_locked_out_by_another_writer_says_which_file_and_what_to_do(sqlite_url, monkeypatch):
     """It said only 'sqlite: database is locked' (no file, no next step)."""
     import sqlite3

@@ -34,6 +34,18 @@ def _text(sql: str | bytes) -> str:
     return sql.decode() if isinstance(sql, bytes) else sql
 
 
+def _connect(url: str, read_only: bool) -> psycopg.Connection:
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
+                               application_name=f"afc[{os.getpid()}]")  # which process, for operators
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)}: {_last_line(exc)}") from None
+    if read_only:
+        conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
+        conn.execute("SET default_transaction_read_only = on")  # and statements in autocommit
+    return conn
+
+
 class PostgresDatabase:
     """A PostgreSQL connection speaking afc's SQL."""
 
@@ -53,17 +65,7 @@ class PostgresDatabase:
     @classmethod
     def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> PostgresDatabase:
         """Connect; read-only connections open every transaction READ ONLY."""
-        try:
-            conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
-                                   application_name=f"afc[{os.getpid()}]")  # which process, for operators
-        except psycopg.Error as exc:
-            raise DatabaseUnavailable(
-                f"postgresql: cannot connect to {redact_url(url)}: {_last_line(exc)}"
-            ) from None
-        if read_only:
-            conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
-            conn.execute("SET default_transaction_read_only = on")  # and statements in autocommit
-        return cls(conn, url, display_tz)
+        return cls(_connect(url, read_only), url, display_tz)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -101,8 +103,21 @@ class PostgresDatabase:
 
     def _rollback(self) -> None:
         # A connection that is gone was rolled back by the server; the block's own error is the one to raise.
-        with contextlib.suppress(psycopg.Error):
+        try:
             self.conn.execute(b"ROLLBACK")
+        except psycopg.Error:
+            if not self.conn.closed:
+                self._reconnect()
+
+    def _reconnect(self) -> None:
+        """A connection left mid-statement (Ctrl-C or SIGTERM raised inside a pipeline: 'another command is already in
+        progress') is of no more use: a new one, and the server rolls back what the old session held as it closes.
+        If none can be made, the old one stays, and the next statement says why."""
+        with contextlib.suppress(psycopg.Error, DatabaseUnavailable):
+            conn = _connect(self._raw_url, bool(self.conn.read_only))
+            with contextlib.suppress(psycopg.Error):
+                self.conn.close()
+            self.conn = conn
 
     def send(self, sql: str, params: Params = (), *, at_once: bool = False) -> None:
         """Hold a write whose outcome nobody reads until the next statement that waits: both go to the server in one
