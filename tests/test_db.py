@@ -406,7 +406,7 @@ def test_a_transaction_cut_off_mid_statement_leaves_the_database_usable(pg_url):
         db.execute("CREATE TABLE cut (n integer)")
         with pytest.raises(KeyboardInterrupt), db.transaction():
             db.execute("INSERT INTO cut VALUES (1)")
-            db.conn.pgconn.send_query(b"SELECT pg_sleep(0.2)")  # sent, its answer never read: the signal came first
+            db.conn.pgconn.send_query(b"SELECT pg_sleep(0.2)")  # type: ignore[attr-defined]  # its answer never read
             raise KeyboardInterrupt
         assert db.fetchall("SELECT n FROM cut") == []  # the transaction went with the old session
         with db.transaction():
