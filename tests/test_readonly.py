@@ -279,9 +279,14 @@ def test_postgres_warns_about_a_login_that_was_not_set_up(pg_url: str, ai_role: 
         assert "can execute pg_advisory_lock(bigint)" in caplog.text
         # whatever it takes dies with the query's connection
         assert run_query(target, "SELECT pg_try_advisory_lock(42)").rows == [[True]]
-        with psycopg.connect(pg_url) as conn:
-            assert pg_scalar(conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == 0
+        held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database" \
+               " WHERE datname = current_database())"
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            # the server ends the closed connection's backend, and its locks, a moment after the client hangs up
+            deadline = time.monotonic() + 10
+            while pg_scalar(conn, held) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert pg_scalar(conn, held) == 0
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{login}"')
