@@ -412,6 +412,14 @@ def test_a_transaction_cut_off_mid_statement_leaves_the_database_usable(pg_url):
         with db.transaction():
             db.execute("INSERT INTO cut VALUES (2)")
         assert db.fetchall("SELECT n FROM cut") == [(2,)]
+        for then in ("SELECT n FROM cut", None):  # cut off outside a transaction: the next statement, or a block
+            db.conn.pgconn.send_query(b"SELECT pg_sleep(0.2)")  # type: ignore[attr-defined]
+            if then:
+                assert db.fetchall(then) == [(2,)]
+            else:
+                with db.transaction():
+                    db.execute("INSERT INTO cut VALUES (3)")
+        assert db.fetchall("SELECT n FROM cut ORDER BY n") == [(2,), (3,)]
     finally:
         db.close()
 

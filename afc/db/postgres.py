@@ -75,6 +75,7 @@ class PostgresDatabase:
         if self._in_transaction:
             yield from self._savepoint()
             return
+        self._ready()
         self._in_transaction = True
         self._queued.append((b"BEGIN READ ONLY" if self.conn.read_only else b"BEGIN", ()))
         try:
@@ -108,6 +109,13 @@ class PostgresDatabase:
         except psycopg.Error:
             if not self.conn.closed:
                 self._reconnect()
+
+    def _ready(self) -> None:
+        """Outside a transaction, a connection still busy with a command nobody will collect (Ctrl-C or SIGTERM raised
+        inside libpq's exchange, anywhere) is replaced before the next statement, which would fail on it ('another
+        command is already in progress') — the statement that closes the interrupted run first."""
+        if self._open is None and self.conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
+            self._reconnect()
 
     def _reconnect(self) -> None:
         """A connection left mid-statement (Ctrl-C or SIGTERM raised inside a pipeline: 'another command is already in
@@ -179,6 +187,8 @@ class PostgresDatabase:
             raise _wrap(exc, " / ".join([*texts, then][-4:])) from None
 
     def _cursor(self, sql: str, params: Any, many: bool = False, binary: bool = False) -> psycopg.Cursor:
+        if not self._in_transaction:
+            self._ready()
         try:
             cur = self.conn.cursor(binary=binary)
             if self._queued or self._open is not None:
