@@ -255,6 +255,7 @@ def test_the_http_service_waits_for_a_database_that_is_not_up_yet(monkeypatch):
     """afc-mcp-http started before its PostgreSQL exited 1 at once; systemd's start limit then gave up on it."""
     import afc.cli.mcp as cli
     from afc.errors import DatabaseUnavailable
+    from afc.ops import lock
 
     tries, sleeps = list[int](), list[float]()
 
@@ -264,6 +265,6 @@ def test_the_http_service_waits_for_a_database_that_is_not_up_yet(monkeypatch):
             raise DatabaseUnavailable("postgresql: cannot connect to postgresql://afc@db/afc")
         return "server"
 
-    monkeypatch.setattr(cli.time, "sleep", sleeps.append)
+    monkeypatch.setattr(lock.time, "sleep", sleeps.append)  # the wait is afc.ops.lock.when_reachable's
     assert cli.built_when_reachable(not_up_yet) == "server"
     assert sleeps == [1.0, 2.0, 4.0]

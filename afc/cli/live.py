@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import Annotated
 
@@ -11,8 +10,6 @@ import typer
 from afc.cli.app import DbOption, JsonOption, app, settings, shown_at, within, write_json
 from afc.errors import ConfigError, DatabaseUnavailable
 from afc.words import count_calls
-
-log = logging.getLogger("afc.live")
 
 
 @app.command("live-loop")
@@ -48,7 +45,6 @@ def live_loop(
     def waiting(delay: float, why: str) -> None:
         if once:  # from a shell: a database that cannot be reached is one line and exit 1, not a wait
             raise DatabaseUnavailable(why)
-        log.warning("live: %s; retrying in %.0f s", why, delay)
         notifier.extend_timeout(delay + 30, f"waiting for the database; retrying in {delay:.0f} s")
 
     # this host, and with PostgreSQL every host: one loop

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -14,7 +12,6 @@ import typer
 from afc.cli.app import DbOption, app, settings, within
 
 T = TypeVar("T")
-log = logging.getLogger("afc.mcp")
 
 mcp_app = typer.Typer(no_args_is_help=True, help="The read-only MCP server for AI assistants.")
 app.add_typer(mcp_app, name="mcp")
@@ -68,18 +65,13 @@ def http(
 
 
 def built_when_reachable(build: Callable[[], T]) -> T:
-    """`build()`, waiting out a database that cannot be reached yet (1, 2, 4 … 30 s; SIGTERM ends the wait): the
-    service started before its PostgreSQL exited 1 at once, and systemd's start limit gave up on it."""
-    from afc.errors import DatabaseUnavailable
+    """`build()`, waiting out a database that cannot be reached yet (`afc.ops.lock.when_reachable`; SIGTERM ends
+    the wait)."""
+    from afc.ops.lock import when_reachable
 
-    delay = 1.0
-    while True:
-        try:
-            return build()
-        except DatabaseUnavailable as exc:
-            log.warning("mcp: %s; retrying in %.0f s", exc, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 30.0)
+    built = when_reachable("mcp", build)
+    assert built is not None  # without a stop event it returns only when built
+    return built
 
 
 @mcp_app.command("setup-role")

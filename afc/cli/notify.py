@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -11,9 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, console, open_collector, write_json
-from afc.errors import ConfigError, DatabaseUnavailable
-
-log = logging.getLogger("afc.notify")
+from afc.errors import ConfigError
 
 if TYPE_CHECKING:
     from afc.collect.collector import Collector
@@ -40,17 +37,11 @@ def courier(collector: Collector) -> Courier:
 
 
 def open_when_reachable(db: str | None, stop: threading.Event) -> Collector | None:
-    """The service's collector, waiting out a database that cannot be reached yet (1, 2, 4 … 30 s); None if
-    stopped first. afc-notify started before its PostgreSQL exited 1, and systemd's start limit gave up on it."""
-    delay = 1.0
-    while not stop.is_set():
-        try:
-            return open_collector(db)
-        except DatabaseUnavailable as exc:
-            log.warning("notify: %s; retrying in %.0f s", exc, delay)
-            stop.wait(delay)
-            delay = min(delay * 2, 30.0)
-    return None
+    """The service's collector, waiting out a database that cannot be reached yet (`afc.ops.lock.when_reachable`);
+    None if stopped first."""
+    from afc.ops.lock import when_reachable
+
+    return when_reachable("notify", lambda: open_collector(db), stop)
 
 
 @notify_app.callback(invoke_without_command=True)

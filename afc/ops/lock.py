@@ -8,15 +8,19 @@ hosts running the same group. The kernel and the server release both when the pr
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from afc.errors import ConfigError, DatabaseUnavailable, LockHeld
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import psycopg
@@ -98,25 +102,36 @@ def hold(data_dir: Path, db_url: str, group: str) -> Iterator[None]:
         yield
 
 
+def when_reachable(name: str, attempt: Callable[[], T], stop: threading.Event | None = None,
+                   waiting: Callable[[float, str], object] | None = None) -> T | None:
+    """`attempt()`, again after 1, 2, 4 … 30 s while the database cannot be reached yet (a warning naming the
+    service, and `waiting(delay, why)`, before each wait); None if `stop` was set first. A service started before
+    its PostgreSQL (a reboot, another host) exited 1 at once, and systemd's start limit gave up on it after five
+    tries in a minute."""
+    delay = 1.0
+    while stop is None or not stop.is_set():
+        try:
+            return attempt()
+        except DatabaseUnavailable as exc:
+            if waiting is not None:
+                waiting(delay, str(exc))
+            logging.getLogger(f"afc.{name}").warning("%s: %s; retrying in %.0f s", name, exc, delay)
+            if stop is None:
+                time.sleep(delay)  # SIGTERM ends it (raised as Terminated)
+            else:
+                stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+    return None
+
+
 @contextmanager
 def hold_waiting(data_dir: Path, db_url: str, group: str, stop: threading.Event,
                  waiting: Callable[[float, str], object]) -> Iterator[bool]:
-    """`hold`, waiting out a database that cannot be reached yet (1, 2, 4 … 30 s; `waiting(delay, why)` before
-    each wait); yields False if `stop` was set first. A service started before its PostgreSQL (a reboot, another
-    host) exited 1 at once, and systemd's start limit gave up on it after five tries in a minute."""
-    delay = 1.0
+    """`hold`, waiting out a database that cannot be reached yet (`when_reachable`); yields False if `stop` was set
+    first."""
     with ExitStack() as stack:
-        while not stop.is_set():
-            try:
-                stack.enter_context(hold(data_dir, db_url, group))
-            except DatabaseUnavailable as exc:
-                waiting(delay, str(exc))
-                stop.wait(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            yield True
-            return
-        yield False
+        yield when_reachable(group, lambda: stack.enter_context(hold(data_dir, db_url, group)) or True, stop,
+                             waiting) is not None
 
 
 @contextmanager
