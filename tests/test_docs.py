@@ -120,6 +120,13 @@ def test_a_wrong_command_line_is_named(line: str, problem: str):
     assert problems_of(line)[0].startswith(problem)
 
 
+def test_no_install_line_fetches_another_projects_afc():
+    """The name `afc` on PyPI is another project: docs and messages install afc from a checkout."""
+    bare = re.compile(r"pipx? install (?:-\S+ )*['\"]?afc\b(?!/)")
+    texts = {path.name: path.read_text() for path in DOCS + [*ROOT.glob("afc/**/*.py")]}
+    assert sorted(name for name, text in texts.items() if bare.search(text)) == []
+
+
 def named_in_docs(pattern: str) -> set[tuple[str, str]]:
     """Every (name, file) a pattern finds in the docs."""
     return {(found, path.name) for path in DOCS for found in re.findall(pattern, path.read_text())}

@@ -115,8 +115,8 @@ def test_a_missing_pyarrow_is_named_in_one_line(sqlite_env, tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` now raises ImportError
     result = invoke(sqlite_env, "all", "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
-    assert result.stderr == ("afc: export: Parquet needs pyarrow, which is not installed: "
-                             "pip install 'afc[export]'\n")
+    assert result.stderr == ("afc: export: Parquet needs pyarrow, which is not installed: pip install 'pyarrow>=19' "
+                             "into afc's environment (from a checkout: pip install '/path/to/afc[export]')\n")
     assert invoke(sqlite_env, "all", "--format", "jsonl", "--out", str(tmp_path / "out")).exit_code == 0
 
 

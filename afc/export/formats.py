@@ -1,6 +1,6 @@
 """The three file formats: each column's logical type kept as far as the format can hold it.
 
-- Parquet (pyarrow, the `afc[export]` extra): integers, floats, booleans, dates and UTC timestamps
+- Parquet (pyarrow, the `export` extra): integers, floats, booleans, dates and UTC timestamps
   (`timestamp[us, tz=UTC]`) as Arrow types; JSON columns as strings with Parquet's JSON logical type.
   Strings, not nested types, because the API's JSON parts change shape from row to row (a statistic's
   value is `12`, `"57%"` or null; lineups of old seasons lack fields): one Arrow struct type per
@@ -27,7 +27,7 @@ FORMATS = ("parquet", "csv", "jsonl")
 _KINDS = {"smallint": "int", "integer": "int", "bigint": "int", "numeric": "float", "real": "float",
           "double precision": "float", "boolean": "bool", "timestamptz": "timestamp", "timestamp": "timestamp",
           "date": "date", "jsonb": "json", "json": "json"}
-MISSING_PYARROW = "export: Parquet needs pyarrow, which is not installed: pip install 'afc[export]'"
+MISSING_PYARROW = "export: Parquet needs pyarrow, which is not installed: pip install 'pyarrow>=19' into afc's environment (from a checkout: pip install '/path/to/afc[export]')"
 
 
 def kind(column: Column) -> str:
