@@ -170,6 +170,13 @@ def test_every_environment_variable_and_metric_the_docs_name_is_read_or_written(
     assert sorted(f"{file}: {name}" for name, file in named if name not in source) == []
 
 
+def test_every_unit_the_docs_name_is_rendered():
+    named = named_in_docs(r"\b(afc-[a-z-]+\.(?:service|timer))\b")
+    examples = {"afc-export.service", "afc-export.timer"}  # docs/export.md: a unit the operator writes
+    assert sorted(f"{file}: {name}" for name, file in named
+                  if name not in examples and not (ROOT / "systemd" / name).exists()) == []
+
+
 # Named in the docs, rightly absent from a checkout: the wheel's copy of sql/ and jobs/, a file a user adds.
 ELSEWHERE = {"afc/_shipped", "jobs/alerts.yaml"}
 
