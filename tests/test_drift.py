@@ -283,11 +283,14 @@ def test_cli_drift_lists_acknowledges_and_reports(db: Database, db_url: str) -> 
     result = runner.invoke(app, ["drift", "ack", "--all", "--db", db_url])
     assert result.exit_code == 0 and "acknowledged 2 drift records" in result.output
     assert drift.unacknowledged(db) == 0
+    result = runner.invoke(app, ["drift", "--db", db_url, "--unacknowledged"])
+    assert (result.exit_code, result.stderr) == (0, "no unacknowledged schema drift\n")  # the 3 kept are acknowledged
 
 
 def test_cli_drift_ack_needs_ids_or_all(db_url: str) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["drift", "ack", "--db", db_url])
-    assert result.exit_code == 2 and "name drift ids (see `afc drift`) or pass --all" in result.output
+    assert (result.exit_code, result.stderr) == (2, "afc: drift ack: name drift ids (see `afc drift`) or pass --all, "
+                                                    "not both\n")
     result = runner.invoke(app, ["drift", "ack", "999", "--db", db_url])
-    assert result.exit_code == 2 and "no drift record with id 999" in result.output
+    assert (result.exit_code, result.stderr) == (2, "afc: drift ack: no drift record with id 999; see `afc drift`\n")

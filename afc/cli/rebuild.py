@@ -78,12 +78,12 @@ def drift_list(
     if as_json:
         write_json([r.__dict__ for r in records])
         return
-    _drift_table(records)
+    _drift_table(records, unacknowledged)
 
 
-def _drift_table(records: list[Any]) -> None:
+def _drift_table(records: list[Any], unacknowledged: bool) -> None:
     if not records:
-        console(stderr=True).print("no schema drift recorded")
+        console(stderr=True).print("no unacknowledged schema drift" if unacknowledged else "no schema drift recorded")
         return
     from rich.table import Column, Table
 
@@ -114,10 +114,10 @@ def drift_ack(
     from afc.collect import drift
 
     if bool(ids) == all_:
-        raise ConfigError("afc drift ack: name drift ids (see `afc drift`) or pass --all, not both")
+        raise ConfigError("drift ack: name drift ids (see `afc drift`) or pass --all, not both")
     database, clock = _open(db)
     unknown = drift.unknown_ids(database, ids or [])
     if unknown:
-        raise ConfigError(f"afc drift ack: no drift record with id {', '.join(map(str, unknown))}; see `afc drift`")
+        raise ConfigError(f"drift ack: no drift record with id {', '.join(map(str, unknown))}; see `afc drift`")
     done = drift.acknowledge(database, None if all_ else ids, clock.now())
     console(stderr=True).print(f"acknowledged {done} drift record{'s' if done != 1 else ''}")
