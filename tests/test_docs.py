@@ -1,6 +1,7 @@
 """What README.md and docs/*.md tell a user to run and read exists.
 
-Every `afc …` command line shown (code blocks and inline code of the docs, the units' ExecStart, the crontab)
+Every `afc …` command line shown (code blocks and inline code of the docs, the units' ExecStart, the crontab,
+the job files' comments and contrib/)
 names commands and options the CLI has; every table and column, environment
 variable, metric and repository file the docs name exists. A renamed option or table fails here, not on a
 user's first day.
@@ -25,6 +26,7 @@ from tests.conftest import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 UNITS = [*sorted((ROOT / "systemd").glob("afc-*.service")), ROOT / "cron" / "afc.crontab"]
+OTHERS = [*sorted((ROOT / "jobs").glob("*.yaml")), *sorted(p for p in (ROOT / "contrib").rglob("*") if p.is_file())]
 CLI = typer.main.get_command(app)
 
 # `afc` as the command a line runs: at its start (after a prompt, sudo or VAR=value), after `&&`, `;`, `|`,
@@ -48,11 +50,26 @@ def doc_snippets(path: Path) -> Iterator[tuple[int, str]]:
                 yield number, span.replace("\\|", "|")
 
 
+def inline_code(path: Path) -> Iterator[tuple[int, str]]:
+    """The inline code spans of a file's comments and descriptions (job files, contrib/), with line numbers."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        for span in re.findall(r"`([^`]+)`", line):
+            yield number, span
+
+
+def snippets(path: Path) -> Iterator[tuple[int, str]]:
+    """Where a file can show a command line: a doc's code, a unit's or the crontab's lines, other files' `code`."""
+    if path.suffix == ".md":
+        return doc_snippets(path)
+    if path in UNITS:
+        return enumerate(path.read_text().splitlines(), 1)
+    return inline_code(path)
+
+
 def command_lines() -> Iterator[tuple[str, str]]:
-    """Every `afc …` command line in the docs, the units and the crontab, as (where, words after afc)."""
-    for path in DOCS + UNITS:
-        snippets = doc_snippets(path) if path.suffix == ".md" else enumerate(path.read_text().splitlines(), 1)
-        for number, text in snippets:
+    """Every `afc …` command line in the docs, units, crontab, job files and contrib/, as (where, words after afc)."""
+    for path in DOCS + UNITS + OTHERS:
+        for number, text in snippets(path):
             for match in AFC.finditer(text):
                 rest = text[match.end():]
                 cut = END.search(rest)
