@@ -1,14 +1,14 @@
 """What README.md and docs/*.md tell a user to run and read exists.
 
 Every `afc …` command line shown (code blocks and inline code of the docs, the units' ExecStart, the crontab,
-the job files' comments and contrib/)
-names commands and options the CLI has; every table and column, environment
-variable, metric and repository file the docs name exists. A renamed option or table fails here, not on a
-user's first day.
+the job files' comments and contrib/) names commands and options the CLI has; every table and column, ops
+setting, environment variable, metric, unit, repository file and afc module or function the docs name exists.
+A renamed option or table fails here, not on a user's first day.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,6 +187,27 @@ def test_every_environment_variable_and_metric_the_docs_name_is_read_or_written(
     assert sorted(f"{file}: {name}" for name, file in named if name not in source) == []
 
 
+def resolves(dotted: str) -> bool:
+    """`afc.ops.guard.job_group`: the longest importable module, then attributes down to the last name."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+def test_every_module_and_function_the_docs_name_exists():
+    named = named_in_docs(r"(?<![\w/.~$-])(afc(?:\.[A-Za-z_]\w*)+)")
+    assert len(named) > 20 and sorted(f"{file}: {name}" for name, file in named if not resolves(name)) == []
+
+
 def test_every_unit_the_docs_name_is_rendered():
     named = named_in_docs(r"\b(afc-[a-z-]+\.(?:service|timer))\b")
     examples = {"afc-export.service", "afc-export.timer"}  # docs/export.md: a unit the operator writes
@@ -199,6 +220,7 @@ ELSEWHERE = {"afc/_shipped", "jobs/alerts.yaml"}
 
 
 def test_every_repository_file_the_docs_name_exists():
-    named = named_in_docs(r"`((?:afc|docs|jobs|sql|systemd|cron|contrib|scripts|tests)/[\w./-]*\w)")
-    missing = sorted(f"{file}: {name}" for name, file in named if name not in ELSEWHERE and not (ROOT / name).exists())
+    top = "afc|docs|jobs|sql|systemd|cron|contrib|scripts|tests|\\.ci"
+    named = named_in_docs(rf"(?<![\w/.~$<>-])((?:{top})/[\w./*-]*[\w*])")
+    missing = sorted(f"{file}: {name}" for name, file in named if name not in ELSEWHERE and not any(ROOT.glob(name)))
     assert missing == []

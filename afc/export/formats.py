@@ -27,7 +27,8 @@ FORMATS = ("parquet", "csv", "jsonl")
 _KINDS = {"smallint": "int", "integer": "int", "bigint": "int", "numeric": "float", "real": "float",
           "double precision": "float", "boolean": "bool", "timestamptz": "timestamp", "timestamp": "timestamp",
           "date": "date", "jsonb": "json", "json": "json"}
-MISSING_PYARROW = "export: Parquet needs pyarrow, which is not installed: pip install 'pyarrow>=19' into afc's environment (from a checkout: pip install '/path/to/afc[export]')"
+MISSING_PYARROW = ("export: Parquet needs pyarrow, which is not installed: pip install 'pyarrow>=19' into afc's "
+                   "environment (from a checkout: pip install '/path/to/afc[export]')")
 
 
 def kind(column: Column) -> str:
