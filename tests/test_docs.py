@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
+import yaml
 from pydantic import BaseModel
 
 from afc.cli import app
+from afc.config.jobs import load
 from afc.config.ops import OpsConfig
+from afc.config.validate import validate
 from afc.db import connect
 from afc.db.catalog import columns, tables
+from afc.errors import ConfigError
 from tests.conftest import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -213,6 +219,46 @@ def test_every_unit_the_docs_name_is_rendered():
     examples = {"afc-export.service", "afc-export.timer"}  # docs/export.md: a unit the operator writes
     assert sorted(f"{file}: {name}" for name, file in named
                   if name not in examples and not (ROOT / "systemd" / name).exists()) == []
+
+
+SECTIONS = {"tracked", "jobs", "daily", "live", "coverage", "ops", "notify", "alerts"}
+
+
+def config_examples() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every YAML block of the docs that holds a job-file section (`coverage:`, `ops:`, …), as (where, its data)."""
+    for path in DOCS:
+        for block in re.finditer(r"^( *)```yaml\n(.*?)^\1```", path.read_text(), re.S | re.M):
+            data = yaml.safe_load(textwrap.dedent(block[2]))
+            if isinstance(data, dict) and SECTIONS & set(data):
+                yield f"{path.name}:{path.read_text()[:block.start()].count(chr(10)) + 1}", data
+
+
+def loads_with(example: dict[str, Any], tmp_path: Path) -> None:
+    """Load the shipped job files with the example's sections in place of theirs, as `afc jobs validate` does."""
+    jobs = tmp_path / "jobs"
+    shutil.copytree(ROOT / "jobs", jobs)
+    for path in jobs.glob("*.yaml"):
+        data = yaml.safe_load(path.read_text())
+        path.write_text(yaml.safe_dump({**data, **{k: v for k, v in example.items() if k in data}}))
+    if "alerts" in example:
+        (jobs / "alerts.yaml").write_text(yaml.safe_dump({"alerts": example["alerts"]}))
+    validate(load(jobs))
+
+
+def test_every_config_example_in_the_docs_loads(tmp_path: Path):
+    examples = list(config_examples())
+    assert {section for _, data in examples for section in data} >= {"coverage", "daily", "live", "notify", "ops",
+                                                                      "alerts"}
+    for number, (where, example) in enumerate(examples):
+        try:
+            loads_with(example, tmp_path / str(number))
+        except ConfigError as exc:
+            pytest.fail(f"{where}: {exc}")
+
+
+def test_a_wrong_config_example_is_refused(tmp_path: Path):
+    with pytest.raises(ConfigError, match="webhok_url"):
+        loads_with({"alerts": {"webhok_url": "https://hooks.example/x"}}, tmp_path)
 
 
 # Named in the docs, rightly absent from a checkout: the wheel's copy of sql/ and jobs/, a file a user adds.
