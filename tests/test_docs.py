@@ -150,9 +150,9 @@ def test_no_install_line_fetches_another_projects_afc():
     assert sorted(name for name, text in texts.items() if bare.search(text)) == []
 
 
-def named_in_docs(pattern: str) -> set[tuple[str, str]]:
-    """Every (name, file) a pattern finds in the docs."""
-    return {(found, path.name) for path in DOCS for found in re.findall(pattern, path.read_text())}
+def named_in_docs(pattern: str) -> set[tuple[Any, str]]:
+    """Every (name, file) a pattern finds in the docs (a name is a tuple where the pattern has several groups)."""
+    return {(found, path.name) for path in DOCS for found in re.findall(pattern, path.read_text(), re.M)}
 
 
 # Dotted names in the docs that are code, not tables: modules and functions, and the error table's wrong name.
@@ -211,6 +211,8 @@ def resolves(dotted: str) -> bool:
 
 def test_every_module_and_function_the_docs_name_exists():
     named = named_in_docs(r"(?<![\w/.~$-])(afc(?:\.[A-Za-z_]\w*)+)")
+    for (module, names), file in named_in_docs(r"^ *from (afc[\w.]*) import ([\w, ]+)$"):  # the docs' Python examples
+        named |= {(f"{module}.{name.strip()}", file) for name in names.split(",")}
     assert len(named) > 20 and sorted(f"{file}: {name}" for name, file in named if not resolves(name)) == []
 
 
