@@ -20,6 +20,7 @@ import pytest
 import typer
 import yaml
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
 from afc.cli import app
 from afc.config.jobs import load
@@ -93,9 +94,9 @@ def options_of(command: Any) -> dict[str, Any]:
             for name in [*param.opts, *param.secondary_opts]}
 
 
-def problems_of(line: str) -> list[str]:
-    """What in one command line the CLI does not have: a command or an option."""
-    command, path, problems = CLI, ["afc"], []
+def read(line: str) -> tuple[list[str], list[str], list[str]]:
+    """A shown command line as the CLI reads it: its command path, the options it names, what the CLI lacks."""
+    command, path, named, problems = CLI, ["afc"], [], []
     tokens = words(line)
     while tokens:
         token = tokens.pop(0)
@@ -105,6 +106,7 @@ def problems_of(line: str) -> list[str]:
             if re.fullmatch(r"-[a-z]{2,}", name):
                 name = name[:2]  # -vv: a repeated count flag
             param = options_of(command).get(name)
+            named.append(name)
             if param is None and name != "--help":
                 problems.append(f"{' '.join(path)} has no option {name}")
             elif param is not None and not param.is_flag and not param.count and not value and tokens:
@@ -118,7 +120,12 @@ def problems_of(line: str) -> list[str]:
             path.append(token.split("|")[-1])
         elif command is CLI:
             break  # prose or another program's words (`afc (then link …)`), not a command line
-    return problems
+    return path, named, problems
+
+
+def problems_of(line: str) -> list[str]:
+    """What in one command line the CLI does not have: a command or an option."""
+    return read(line)[2]
 
 
 def test_the_docs_show_command_lines_of_every_kind():
@@ -131,6 +138,18 @@ def test_the_docs_show_command_lines_of_every_kind():
 def test_every_command_line_in_the_docs_exists_with_its_options():
     problems = [f"{where}: afc{line}: {problem}" for where, line in command_lines() for problem in problems_of(line)]
     assert problems == []
+
+
+def test_every_command_the_docs_show_answers_help_naming_their_options():
+    shown: dict[tuple[str, ...], set[str]] = {}
+    for _, line in command_lines():
+        path, named, _ = read(line)
+        shown.setdefault(tuple(path[1:]), set()).update(name for name in named if name.startswith("--"))
+    assert len(shown) > 30
+    for command, options in shown.items():
+        result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (command, result.output)
+        assert sorted(name for name in options if name not in result.output) == [], command
 
 
 @pytest.mark.parametrize(("line", "problem"), [
