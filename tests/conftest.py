@@ -120,6 +120,7 @@ SLOW: frozenset[str] = frozenset({
     "test_secrets.py::test_the_key_is_in_no_table_log_or_message",
     "test_ingest_fast.py::test_the_fast_path_writes_what_the_reference_path_wrote",
     "test_ingest_fast.py::test_postgres_arrays_and_archived_parts_write_what_row_by_row_text_wrote",
+    "test_quirks.py::test_every_recording_collected_and_rebuilt_has_nothing_quarantined_nor_drifted",
 })
 
 # The longest test by far (--durations: 12 to 17 minutes of a 25 to 37-minute serial run; the rest of the suite
