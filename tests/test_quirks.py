@@ -103,6 +103,12 @@ def _questionable(item: dict[str, Any]) -> None:
     item["fixture"]["date"] = "2021-04-07T16:00:00-03:00"
 
 
+def _team_venue_without_id(item: dict[str, Any]) -> None:
+    item["venue"]["id"] = None
+    item["team"]["code"] = None
+    item["team"]["founded"] = None
+
+
 def _world_cup(item: dict[str, Any]) -> None:
     item["seasons"] = [season for season in item["seasons"] if season["year"] == 2022]
 
@@ -142,6 +148,9 @@ CASES: list[tuple[str, str, dict[str, str], str, Callable[[dict[str, Any]], Any]
     ("injuries: Questionable, fixture.date in another zone", "injuries", {"fixture": "686314"}, INJURIES,
      _questionable, "SELECT type, reason, fixture_at FROM core.injuries",
      ("Questionable", "Broken ankle", datetime(2021, 4, 7, 19, 0, tzinfo=UTC))),
+    ("teams: venue without id, null code and founded", "teams", {"id": "33"}, "teams/footballay__33_team.json",
+     _team_venue_without_id, "SELECT name, code, founded, venue_id, (SELECT count(*) FROM core.venues) "
+     "FROM core.teams", ("Manchester United", None, None, None, 0)),
     ("leagues: World (null code and flag), a false flag kept false", "leagues", {"search": "World Cup"}, LEAGUES,
      _world_cup, "SELECT l.type, c.code, c.flag, s.season, s.cov_injuries FROM core.leagues l "
      "JOIN core.countries c ON c.name = l.country_name JOIN core.league_seasons s ON s.league_id = l.id",
@@ -204,3 +213,25 @@ def test_every_recording_collected_and_rebuilt_has_nothing_quarantined_nor_drift
         assert (report.quarantined, report.drift) == (0, 0)
         assert report.responses == (len(answers) - errors) * 2
         assert snapshot(db) == collected
+
+
+def test_repeated_live_lines_are_numbered_and_the_main_one_keeps_its_label(db: Database) -> None:
+    """The recorded Asian Handicap (bet 33) lists "Home -1" four times, the second of them `main`."""
+    load(db, "odds/live", {"fixture": "721238"}, sample(LIVE_ODDS)["response"])
+    rows = db.fetchall("SELECT value, odd, main FROM core.odds_live WHERE bet_id = 33 AND value LIKE %s ORDER BY value",
+                       ("Home -1%",))
+    assert [(value, float(odd), bool(main)) for value, odd, main in rows] == [
+        ("Home -1", 2.05, True), ("Home -1 #2", 1.475, False), ("Home -1 #3", 1.3, False), ("Home -1 #4", 2.85, False)]
+
+
+def test_a_team_answer_of_the_standings_replaces_nothing_and_keeps_no_table(db: Database) -> None:
+    """`standings?team=` answers that team's lines only: the league season's other lines stay, no version kept."""
+    table = sample(TABLE)["response"]
+    load(db, "standings", {"league": "39", "season": "2023"}, table)
+    versions = db.fetchone("SELECT count(*) FROM core.standings_history")
+    one = copy.deepcopy(table)
+    one[0]["league"]["standings"] = [[{**one[0]["league"]["standings"][0][0], "points": 94}]]
+    counts = load(db, "standings", {"season": "2023", "team": "50"}, one, raw_id=2)
+    assert (counts.deleted, counts.updated) == (0, 1)
+    assert db.fetchone("SELECT count(*), max(points) FROM core.standings") == (20, 94)
+    assert db.fetchone("SELECT count(*) FROM core.standings_history") == versions
