@@ -122,6 +122,7 @@ SLOW: frozenset[str] = frozenset({
     "test_ingest_fast.py::test_postgres_arrays_and_archived_parts_write_what_row_by_row_text_wrote",
     # the --help of every command the docs show (about 40, each rendered by Typer)
     "test_docs.py::test_every_command_the_docs_show_answers_help_naming_their_options",
+    "test_quirks.py::test_every_recording_collected_and_rebuilt_has_nothing_quarantined_nor_drifted",
 })
 
 # The longest test by far (--durations: 12 to 17 minutes of a 25 to 37-minute serial run; the rest of the suite

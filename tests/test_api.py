@@ -60,6 +60,14 @@ CASES = [
      RateLimited),
     ("minute limit: 429 with headers",
      Answer(429, {"message": "Too many requests per minute"}, quota_headers(50, minute_left=0)), RateLimited),
+    ("minute limit: 200 under another key, the crawl's wording",
+     Answer(200, envelope("countries", [], errors={"limit": "You have exceeded the limit of requests per minute of "
+                                                            "your subscription."}), quota_headers(50)), RateLimited),
+    ("minute limit: 200, a list of strings", Answer(200, envelope("countries", [], errors=[
+        "Your subscription allows 450 requests per minute."]), quota_headers(50)), RateLimited),
+    ("daily quota: 200 under another key", Answer(200, envelope("countries", [], errors={
+        "limit": "You have exceeded the limit of requests per day of your subscription."}), quota_headers(0)),
+     QuotaExhausted),
     ("plan restriction", Answer(200, envelope("countries", [], errors=FREE_PLAN)), PlanError),
     ("parameter error (recorded, BOM)",
      Answer(200, recorded("errors/CSharpApiFootball__Test_Invalid_Search_Param.json")), ParameterError),

@@ -85,6 +85,19 @@ def test_nulls_ints_and_floats_and_known_mixed_fields_are_not_drift() -> None:
     assert drift.differences(known_shape("fixtures"), [item]) == set()
 
 
+def test_documented_fields_the_recordings_lack_are_not_drift() -> None:
+    """/teams/statistics' goals per line (reference §6.7) are in current answers, not in the older recordings."""
+    item = copy.deepcopy(sample("teams_statistics/syurchen93__team-stats-leipzig.json")["response"])
+    lines = ("0.5", "1.5", "2.5", "3.5", "4.5")
+    for side in ("for", "against"):
+        item["goals"][side]["under_over"] = {line: {"over": 20, "under": 14} for line in lines}
+    item["goals"]["for"]["under_over"]["4.5"] = {"over": None, "under": 34}
+    assert drift.differences(known_shape("teams/statistics"), [item]) == set()
+    item["goals"]["against"]["under_over"]["2.5"]["over"] = "20"
+    assert drift.differences(known_shape("teams/statistics"), [item]) == {
+        ("goals.against.under_over.2.5.over", "type_changed", "number|null", "string")}
+
+
 def test_optional_keys_may_be_absent() -> None:
     item = copy.deepcopy(sample(FIXTURE_SAMPLE)["response"][0])
     for part in ("events", "lineups", "statistics", "players"):

@@ -88,8 +88,10 @@ def test_live_odds_land_now_and_as_in_play_history(db: Database) -> None:
     item = sample("docs_examples/Pedrigl__LiveOdds.json")["response"][0]
     load(db, "odds/live", {"fixture": "721238"}, [item])
     lines = sum(len(bet["values"]) for bet in item["odds"])
+    priced = sum(1 for bet in item["odds"] for value in bet["values"] if value["odd"] != "0")  # "0": suspended
+    assert (lines, priced) == (253, 235)
     held = scalar(db, "SELECT count(*) FROM core.odds_live WHERE fixture_id = 721238")
-    assert held == lines == scalar(db, "SELECT count(*) FROM core.odds_history WHERE in_play = %s", (True,))
+    assert held == lines and priced == scalar(db, "SELECT count(*) FROM core.odds_history WHERE in_play = %s", (True,))
     assert scalar(db, "SELECT odd FROM core.odds_live WHERE bet_id = 20 AND value = 'Over 10'") == 9
     assert scalar(db, "SELECT DISTINCT bookmaker_id FROM core.odds_history") == 0
     assert scalar(db, "SELECT elapsed FROM core.odds_live WHERE bet_id = 20 AND value = 'Over 8'") == 62
@@ -97,8 +99,29 @@ def test_live_odds_land_now_and_as_in_play_history(db: Database) -> None:
     moved["odds"] = [{**moved["odds"][0], "values": [{**moved["odds"][0]["values"][0], "odd": "2.75"}]}]
     load(db, "odds/live", {"fixture": "721238"}, [moved], at=AT + timedelta(seconds=30), raw_id=2)
     assert scalar(db, "SELECT count(*) FROM core.odds_live") == 1  # the feed's lines now: replaced
-    assert scalar(db, "SELECT count(*) FROM core.odds_history") == lines + 1
+    assert scalar(db, "SELECT count(*) FROM core.odds_history") == priced + 1
     assert scalar(db, "SELECT count(*) FROM mart.odds_movement") == 0  # in play is not pre-match movement
+
+
+def test_a_suspended_live_line_is_no_price_in_the_history(db: Database) -> None:
+    """The live feed sends odd "0" for a suspended line: the selection's history goes 2.5 → 2.6, not through 0."""
+    from afc.marts.history_read import odds_movement
+
+    item = sample("docs_examples/Pedrigl__LiveOdds.json")["response"][0]
+    line = {**item["odds"][0]["values"][0], "odd": "2.5", "suspended": False}
+    one = {**item, "odds": [{**item["odds"][0], "values": [line]}]}
+    suspended = copy.deepcopy(one)
+    suspended["odds"][0]["values"][0].update(odd="0", suspended=True)
+    resumed = copy.deepcopy(one)
+    resumed["odds"][0]["values"][0]["odd"] = "2.6"
+    for seconds, answer in enumerate([one, suspended, resumed]):
+        load(db, "odds/live", {"fixture": "721238"}, [answer], at=AT + timedelta(seconds=30 * seconds),
+             raw_id=seconds + 1)
+        if answer is suspended:  # the line now says so
+            assert scalar(db, "SELECT suspended FROM core.odds_live") in (True, 1)
+    [selection] = odds_movement(db, 721238)
+    assert selection.in_play and selection.path == [2.5, 2.6]
+    assert (selection.summary["min_odd"], selection.summary["closing_odd"]) == (2.5, 2.6)
 
 
 def standing(team: int, rank: int, points: int, played: int, group: str = "Group A") -> dict[str, Any]:

@@ -53,6 +53,9 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _AUTH_KEYS = {"token", "access", "subscription"}
 REDACTED = "***"
 _DAILY_WORDS = ("day", "daily")
+# How the API words a limit under whatever key (reference §2, §7.11: "exceeded the limit of requests per minute of
+# your subscription", "Your rate limit is 450 requests per minute", "daily request limit"): the wording, not the key.
+_RATE_WORDS = ("too many requests", "rate limit", "request limit", "limit of requests", "per minute", "per-minute")
 DEFAULT_MAX_BODY = 64 * 2**20  # bytes; AFC_MAX_BODY_MB
 COUNT_MAX = 2**31 - 1  # the database's integer columns (results, paging, the ledger's counts)
 _ASCII_ESCAPE = re.compile(r"\\u00[2-7][0-9a-fA-F]")
@@ -318,7 +321,7 @@ def _envelope_error(response: Response, now: datetime) -> ApiError | None:
     if "plan" in keys:
         return PlanError(f"{where}: not in your plan ({text})", status=200, errors=errors)
     lowered = text.lower()
-    if "too many requests" in lowered or "rate limit" in lowered or "request limit" in lowered:
+    if any(words in lowered for words in _RATE_WORDS):
         return _rate_error(response, now, text)
     return ParameterError(f"{where}: the API rejected the request ({text})", status=200, errors=errors)
 

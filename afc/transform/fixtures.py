@@ -22,8 +22,10 @@ PARTS = ("events", "lineups", "statistics", "players")
 # what `confirmed` asks: `afc rebuild` on PostgreSQL reads them as markers of that much (afc.collect.rebuild.SLIM_PARTS
 # and _LINEUPS). Reading more of them here means reading them whole there (tests/test_rebuild.py compares a rebuild
 # with collection).
-# Standalone detail endpoints answer a subset when filtered; only an unfiltered answer replaces a part.
+# Standalone detail endpoints answer a subset when filtered; only an unfiltered answer replaces a part. A filter
+# sent at the API's default narrows nothing: `half=false` answers the whole match's statistics, as no `half` does.
 FILTERS = ("team", "player", "type", "half")
+DEFAULTS = {"half": "false"}
 STAT_COLUMNS = {
     "shots on goal": "shots_on_goal", "shots off goal": "shots_off_goal", "total shots": "total_shots",
     "blocked shots": "blocked_shots", "shots insidebox": "shots_insidebox",
@@ -159,9 +161,14 @@ def team_stats(fixture_id: int, statistics: list[Any], batch: Batch) -> None:
         batch.add("core.fixture_team_stats", STATS_KEY, row)
 
 
+def filtered(params: Mapping[str, str]) -> bool:
+    """Whether a standalone detail request names a filter that makes its answer a subset of the part."""
+    return any(params.get(name) and str(params[name]).strip().lower() != DEFAULTS.get(name) for name in FILTERS)
+
+
 def _standalone(part: str) -> Any:
     def transform(items: Any, params: Mapping[str, str], batch: Batch) -> None:
-        if any(params.get(name) for name in FILTERS):
+        if filtered(params):
             return  # a filtered answer is a subset: kept in raw, never replaces the stored part
         fixture_id = req_int(params, "fixture")
         batch.add("core.fixtures", ("id",), {"id": fixture_id}, stub=True)

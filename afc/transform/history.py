@@ -25,12 +25,17 @@ def selection(label: str) -> str:
 
 
 def odds_price(batch: Batch, price: Row, *, in_play: bool) -> None:
-    """One price of one selection (fixture, bookmaker, bet, value label, odd, API update time)."""
+    """One price of one selection (fixture, bookmaker, bet, value label, odd, API update time). An odd under 1
+    is no price: the live feed sends "0" for a suspended line (reference §6.7), which would show as the
+    selection's lowest and closing price; the series resumes with the line."""
+    odd = price["odd"]
+    if odd is None or odd < 1:
+        return
     label = price["value"]
     batch.add(ODDS, ODDS_KEY, {
         "fixture_id": price["fixture_id"], "bookmaker_id": price["bookmaker_id"], "bet_id": price["bet_id"],
         "value": selection(label), "in_play": in_play, "value_label": label,
-        "bookmaker_name": price["bookmaker_name"], "bet_name": price["bet_name"], "odd": price["odd"],
+        "bookmaker_name": price["bookmaker_name"], "bet_name": price["bet_name"], "odd": odd,
         "odd_text": price["odd_text"], "odds_updated_at": price["odds_updated_at"]})
     if not in_play:
         batch.touch("odds_history", price["fixture_id"])

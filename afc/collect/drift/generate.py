@@ -27,6 +27,11 @@ _NEWER = {"fixture.status.extra": {"type": "number|null", "optional": True},
           "league.standings": {"type": "boolean", "optional": True}}
 # Fields the API fills with numbers or strings ("68%", "1.87", 4 or "Home"): known-mixed.
 _MIXED = {"type": "number|string|null"}
+# /teams/statistics goals per line (reference §6.7: `under_over{"0.5".."4.5":{over,under}}`, in current answers,
+# missing from the recordings, which are older).
+_LINES = {"type": "object", "optional": True, "fields": {
+    line: {"type": "object", "fields": {"over": {"type": "number|null"}, "under": {"type": "number|null"}}}
+    for line in ("0.5", "1.5", "2.5", "3.5", "4.5")}}
 OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "fixtures": {**_NEWER, "statistics[].statistics[].value": _MIXED,
                  "players[].players[].statistics[].passes.accuracy": _MIXED},
@@ -40,6 +45,7 @@ OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "players/topyellowcards": {"statistics[].passes.accuracy": _MIXED},
     "players/topredcards": {"statistics[].passes.accuracy": _MIXED},
     "odds": {"bookmakers[].bets[].values[].value": _MIXED},
+    "teams/statistics": {"goals.for.under_over": _LINES, "goals.against.under_over": _LINES},
     "odds/live": {"odds[].values[].value": _MIXED},
 }
 
