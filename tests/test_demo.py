@@ -35,6 +35,10 @@ def test_demo_collects_every_stage_into_its_own_file(tmp_path):
     assert "Bet365 match winner opening → closing: " in history and "table kept after rounds" in history
     assert rows["mart.odds_movement"] > 0 and rows["mart.table_by_round"] > 0
     assert not (tmp_path / "afc.db").exists()  # never the collector's own database
+    # The sandbox speaks the API's contract: what it answers is the known shape, so a demo records no drift
+    # (a finding would make `afc health` fail until acknowledged).
+    drift = CliRunner().invoke(app, ["drift", "--db", report["database"]], env=env)
+    assert drift.exit_code == 0 and "no schema drift recorded" in drift.output, drift.output
 
 
 def test_the_wheel_ships_its_sql_and_job_files(tmp_path):

@@ -98,6 +98,22 @@ def test_documented_fields_the_recordings_lack_are_not_drift() -> None:
         ("goals.against.under_over.2.5.over", "type_changed", "number|null", "string")}
 
 
+def test_a_card_bucket_without_a_minute_is_optional() -> None:
+    """The API counts cards with no minute under the key "": a recorded /predictions answer has it for one side only,
+    and the sandbox never has it (every sandbox card has a minute). Either way is the known shape, not drift."""
+    item = copy.deepcopy(sample("predictions/syurchen93__fixture-predictions-bvb.json")["response"][0])
+    cards = {side: item["teams"][side]["league"]["cards"] for side in ("home", "away")}
+    cards["away"]["yellow"][""] = cards["home"]["yellow"].pop("")
+    cards["home"]["red"][""] = {"total": 1, "percentage": "100.00%"}
+    assert drift.differences(known_shape("predictions"), [item]) == set()
+    stats = copy.deepcopy(sample("teams_statistics/syurchen93__team-stats-leipzig.json")["response"])
+    stats["cards"]["yellow"][""] = {"total": 2, "percentage": "3.03%"}
+    assert drift.differences(known_shape("teams/statistics"), [stats]) == set()
+    stats["cards"]["yellow"][""]["total"] = "2"
+    assert drift.differences(known_shape("teams/statistics"), [stats]) == {
+        ("cards.yellow..total", "type_changed", "number", "string")}
+
+
 def test_optional_keys_may_be_absent() -> None:
     item = copy.deepcopy(sample(FIXTURE_SAMPLE)["response"][0])
     for part in ("events", "lineups", "statistics", "players"):

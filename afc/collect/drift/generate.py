@@ -32,11 +32,17 @@ _MIXED = {"type": "number|string|null"}
 _LINES = {"type": "object", "optional": True, "fields": {
     line: {"type": "object", "fields": {"over": {"type": "number|null"}, "under": {"type": "number|null"}}}
     for line in ("0.5", "1.5", "2.5", "3.5", "4.5")}}
+# A card count's bucket without a minute: the key "" beside "0-15" … "106-120", there when some card of the season has
+# no minute (a recorded /predictions answer has it for one side and not the other).
+_NO_MINUTE = {"type": "object", "optional": True,
+              "fields": {"total": {"type": "number"}, "percentage": {"type": "string"}}}
+_CARDS = {f"cards.{colour}.": _NO_MINUTE for colour in ("yellow", "red")}
 OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "fixtures": {**_NEWER, "statistics[].statistics[].value": _MIXED,
                  "players[].players[].statistics[].passes.accuracy": _MIXED},
     "fixtures/headtohead": dict(_NEWER),
-    "predictions": {f"h2h[].{path}": spec for path, spec in _NEWER.items()},
+    "predictions": {**{f"h2h[].{path}": spec for path, spec in _NEWER.items()},
+                    **{f"teams.{side}.league.{path}": spec for side in ("home", "away") for path, spec in _CARDS.items()}},
     "fixtures/statistics": {"statistics[].value": _MIXED},
     "fixtures/players": {"players[].statistics[].passes.accuracy": _MIXED},
     "players": {"statistics[].passes.accuracy": _MIXED},
@@ -45,7 +51,7 @@ OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "players/topyellowcards": {"statistics[].passes.accuracy": _MIXED},
     "players/topredcards": {"statistics[].passes.accuracy": _MIXED},
     "odds": {"bookmakers[].bets[].values[].value": _MIXED},
-    "teams/statistics": {"goals.for.under_over": _LINES, "goals.against.under_over": _LINES},
+    "teams/statistics": {"goals.for.under_over": _LINES, "goals.against.under_over": _LINES, **_CARDS},
     "odds/live": {"odds[].values[].value": _MIXED},
 }
 
