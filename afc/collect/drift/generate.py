@@ -42,7 +42,8 @@ OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
                  "players[].players[].statistics[].passes.accuracy": _MIXED},
     "fixtures/headtohead": dict(_NEWER),
     "predictions": {**{f"h2h[].{path}": spec for path, spec in _NEWER.items()},
-                    **{f"teams.{side}.league.{path}": spec for side in ("home", "away") for path, spec in _CARDS.items()}},
+                    **{f"teams.{side}.league.{path}": spec
+                       for side in ("home", "away") for path, spec in _CARDS.items()}},
     "fixtures/statistics": {"statistics[].value": _MIXED},
     "fixtures/players": {"players[].statistics[].passes.accuracy": _MIXED},
     "players": {"statistics[].passes.accuracy": _MIXED},
