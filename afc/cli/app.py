@@ -125,11 +125,13 @@ def settings(db: str | None = None, **overrides: Any) -> Any:
     return load_settings(database_url=db, **overrides)
 
 
-def open_collector(db: str | None = None, **overrides: Any) -> Any:
-    """A Collector for this command (migrates a new database)."""
+def open_collector(db: str | None = None, *, create: bool = False, **overrides: Any) -> Any:
+    """A Collector for this command (migrating the database). Only `db migrate` and the commands that collect pass
+    `create`: a command that reads must not leave an empty database behind a mistyped --db (DatabaseMissing,
+    exit 2)."""
     from afc.collect.collector import Collector
 
-    return Collector.open(settings(db, **overrides))
+    return Collector.open(settings(db, **overrides), create=create)
 
 
 def shown_at(moment: datetime, tz: str, *, seconds: bool = False) -> str:
