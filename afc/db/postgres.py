@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from afc.db import Backend, Params, redact_url
-from afc.errors import DatabaseError, DatabaseMissing, DatabaseUnavailable
+from afc.errors import DatabaseError, DatabaseMissing, DatabaseUnavailable, LockTimeout
 from afc.redact import sanitize
 
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.errors.CannotConnectNow)
@@ -20,6 +20,8 @@ _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.
 
 def _wrap(exc: psycopg.Error, sql: str) -> DatabaseError:
     text = sanitize(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.errors.LockNotAvailable):  # an OperationalError, but the server is there
+        return LockTimeout(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
     if isinstance(exc, _UNAVAILABLE) and not isinstance(exc, psycopg.errors.ProgramLimitExceeded):  # the statement's
         return DatabaseUnavailable(f"postgresql: {text}")
     return DatabaseError(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
