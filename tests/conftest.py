@@ -88,6 +88,7 @@ SLOW: frozenset[str] = frozenset({
     "test_rebuild.py::test_a_rebuild_stopped_mid_way_keeps_whole_batches_and_a_rerun_completes_it",
     "test_response_kinds.py::test_an_answer_without_a_list_empties_nothing_and_rebuild_replays_none",
     "test_ddl.py::test_afc_db_migrate_blocked_is_one_line_exit_1_and_applies_nothing",
+    "test_pipes.py",
     "test_daily.py::test_daily_collects_the_day_and_a_second_run_writes_nothing",
     "test_daily.py::test_live_scores_and_summaries_follow_the_day",
     "test_daily.py::test_cli_daily_json_and_dry_run",
