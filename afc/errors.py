@@ -29,6 +29,15 @@ class DatabaseError(AfcError):
     """The database is unreachable or refused a statement."""
 
 
+class LockTimeout(DatabaseError):
+    """A statement gave up waiting for a lock (PostgreSQL's lock_timeout); its transaction is rolled back."""
+
+
+class DatabaseMissing(ConfigError):
+    """The database a command would only read does not exist: a mistyped URL, or one never created
+    (`afc db migrate` creates it); nothing is created in its place."""
+
+
 class DatabaseUnavailable(DatabaseError):
     """The database cannot be reached right now; waiting may help."""
 

@@ -23,6 +23,7 @@ from afc.errors import (
     RateLimited,
     RetryableApiError,
     ServerError,
+    UnreadableBody,
 )
 from tests.fakeapi import KEY, Answer, FakeApi, envelope, quota_headers, recorded
 
@@ -116,10 +117,11 @@ def test_empty_errors_in_any_shape_is_success(errors, clock):
     assert response.error is None and response.items[0]["name"] == "France"
 
 
-def test_null_response_is_an_empty_answer(clock):
-    body = envelope("countries", None)
+def test_null_response_is_an_unreadable_answer_not_an_empty_one(clock):
+    body = envelope("countries", None)  # read as [] it said "none" and emptied what the scope held
     response = client_for(Answer(200, body), clock).get(Request.of("countries"))
-    assert response.error is None and response.items == []
+    assert isinstance(response.error, UnreadableBody) and response.items == []
+    assert str(response.error) == "/countries: unreadable body: its `response` is null, not a list (kept as text)"
 
 
 def test_object_response_becomes_one_item(clock):

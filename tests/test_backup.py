@@ -232,3 +232,26 @@ def test_a_backup_cut_short_by_a_file_size_limit_leaves_nothing_behind(sqlite_ur
     source = db.path  # type: ignore[attr-defined]
     assert str(caught.value).startswith(f"sqlite backup of {source} into {tmp_path / 'backups'} failed: ")
     assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_a_postgres_restore_held_up_by_an_open_transaction_fails_whole_in_bounded_time(pg_url, tmp_path: Path,
+                                                                                       monkeypatch):
+    import psycopg
+
+    monkeypatch.setattr(backups.ddl, "LOCK_TIMEOUT_MS", 300)
+    db = connect(pg_url)
+    try:
+        with db.transaction():
+            db.execute(COUNTRY, ("England", "GB", NOW))
+        result = backup(db, tmp_path / "backups", NOW, keep=3)
+        with db.transaction():
+            db.execute(COUNTRY, ("Wales", "GB", NOW))
+        with psycopg.connect(pg_url, autocommit=True) as holder:  # a psql left open after reading a table
+            holder.execute("BEGIN")
+            holder.execute("SELECT count(*) FROM core.countries")
+            with pytest.raises(BackupError, match="lock timeout"):
+                restore(db, result.path)  # waited for the holder forever, queueing every reader behind it
+            holder.execute("ROLLBACK")
+        assert countries(db) == [("England", "GB"), ("Wales", "GB")]  # as it was
+    finally:
+        db.close()

@@ -47,6 +47,7 @@ def test_health_ok_then_failing_with_reasons(env, db_url, clock):
 
 
 def test_health_reports_pending_migrations_without_applying_them(tmp_path: Path):
+    (tmp_path / "empty.db").touch()  # a database nothing was applied to (a missing one is exit 2: test_db_missing)
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = runner.invoke(app, ["health", "--json", "--db", url], env={"AFC_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 1
@@ -182,6 +183,7 @@ def test_a_non_utf8_terminal_gets_escapes_not_a_traceback(tmp_path):
     """LANG=en_US.ISO-8859-1 or PYTHONIOENCODING=ascii: a path with 'é' is shown escaped, exit 0."""
     data = tmp_path / "données"
     data.mkdir()
+    (data / "afc.db").touch()
     env = os.environ | {"PYTHONIOENCODING": "ascii", "AFC_DATA_DIR": str(data)}
     result = subprocess.run([sys.executable, "-m", "afc", "db", "status", "--db", f"sqlite:///{data}/afc.db"],
                             env=env, capture_output=True, timeout=60)

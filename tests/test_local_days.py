@@ -162,6 +162,7 @@ def test_cli_times_are_shown_in_the_display_zone(tmp_path: Any) -> None:
     assert shown_at(moment, SAO_PAULO) == "2026-03-28 22:30 -03"
     env = {"AFC_DATABASE_URL": f"sqlite:///{tmp_path / 'afc.db'}", "AFC_CLOCK": "2026-07-11T12:00:00Z@0",
            "AFC_JOBS_DIR": "", "AFC_METRICS_DIR": ""}
+    assert CliRunner().invoke(app, ["db", "migrate"], env=env).exit_code == 0  # `quota` reads, never creates
     result = CliRunner().invoke(app, ["quota"], env={**env, "AFC_DISPLAY_TZ": LONDON})
     assert result.exit_code == 0 and "resets at 2026-07-12 01:00 BST\n" in result.stdout, result.output
     result = CliRunner().invoke(app, ["quota"], env=env)

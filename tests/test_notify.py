@@ -440,7 +440,8 @@ def test_the_service_waits_for_a_database_that_is_not_up_yet(monkeypatch):
     opened = object()
     tries: list[str | None] = []
 
-    def not_up_yet(db):
+    def not_up_yet(db, create):
+        assert create  # the service creates the database it delivers from, as the collectors do
         tries.append(db)
         if len(tries) < 3:
             raise DatabaseUnavailable("postgresql: cannot connect to postgresql://afc@db/afc")

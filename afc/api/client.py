@@ -19,7 +19,7 @@ import orjson
 
 from afc import __version__
 from afc.api import outbound
-from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, parse
+from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, kind, parse
 from afc.api.endpoints import ENDPOINTS
 from afc.clock import Clock, resume_after_midnight
 from afc.errors import (
@@ -42,6 +42,8 @@ PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}
 # No real answer has this many pages (a big league's /players has 50-odd): what a planner believes of a total.
 MAX_PAGES = 1000
 KEY_HEADERS = ("x-apisports-key", "x-rapidapi-key")
+# The endpoints whose `response` is an object rather than a list (reference §2).
+OBJECT_ANSWERS = frozenset({"teams/statistics", "status"})
 RATE_HEADERS = (
     "x-ratelimit-requests-limit",
     "x-ratelimit-requests-remaining",
@@ -124,7 +126,8 @@ class Response:
 
     @property
     def items(self) -> list[Any]:
-        """The `response` array (an object answer becomes a one-item list; null becomes [])."""
+        """The `response` array (an object answer (OBJECT_ANSWERS) becomes a one-item list; an error answer's
+        null becomes [])."""
         value = self.body.get("response") if isinstance(self.body, dict) else None
         if value is None:
             return []
@@ -258,10 +261,27 @@ def _read(request: Request, http: httpx.Response, content: bytes | None, fetched
         masked = _masked(body, key)
         if masked != body:  # the key spelt with JSON escapes: the archive keeps the masked body instead of the text
             body, raw_text = masked, orjson.dumps(masked).decode()
+    if isinstance(body, dict) and "errors" in body and not errors_of(body["errors"]):
+        problem = items_problem(request.endpoint, body)
+        if problem is not None:  # archived as any unreadable body: as text, flagged, never transformed
+            body, unreadable = None, Unparsable(problem)
     if not isinstance(body, dict):
         return Response(request, http.status_code, headers, None, raw_text or None, fetched_at, ms,
                         unreadable=unreadable)
     return Response(request, http.status_code, headers, body, None, fetched_at, ms, raw_text=raw_text, nul=nul)
+
+
+def items_problem(endpoint: str, body: dict[str, Any]) -> str | None:
+    """Why the `response` of an answer without errors cannot be read as its items, or None. Only a list (an object
+    for OBJECT_ANSWERS) says what a scope holds now: read as `[]`, a null, a string, a number or no `response` at
+    all said "none" and emptied the stored injuries, squads or statistics of every scope the request named."""
+    if "response" not in body:
+        return "the answer has no `response` member"
+    value = body["response"]
+    if isinstance(value, list) or (isinstance(value, dict) and endpoint in OBJECT_ANSWERS):
+        return None
+    expected = "a list or an object" if endpoint in OBJECT_ANSWERS else "a list"
+    return f"its `response` is {kind(value)}, not {expected}"
 
 
 def _may_spell(text: str, key: str) -> bool:
@@ -301,9 +321,14 @@ def classify(response: Response, now: datetime) -> ApiError | None:
     if unreadable is not None:  # the same answer would come again: fail without retrying
         kept = "kept as text" if response.text else "not kept"
         return UnreadableBody(f"{where}: unreadable body: {unreadable} ({kept})", status=status)
-    if response.body is None or not {"errors", "response"} <= response.body.keys():
+    body = response.body
+    if body is None or "errors" not in body:
         return MalformedResponse(f"{where}: the body is not the API's JSON envelope", status=status)
-    return _envelope_error(response, now)
+    error = _envelope_error(response, now)
+    problem = items_problem(response.request.endpoint, body) if error is None else None
+    if problem is not None:  # an archived answer replayed by `afc rebuild` (the client flags it as it reads)
+        return UnreadableBody(f"{where}: unreadable body: {problem}", status=status)
+    return error
 
 
 def _envelope_error(response: Response, now: datetime) -> ApiError | None:

@@ -26,7 +26,7 @@ from afc.cli import (  # noqa: E402,F401
     rehearse,
     sandbox,
 )
-from afc.cli.app import app, report_line
+from afc.cli.app import app, pipe_closed, report_line
 
 # Writing the output failed: `afc quota > file` on a full disk or past a quota, not a bug of afc.
 UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
@@ -53,7 +53,10 @@ def main() -> None:
 
 
 def _unwritable(exc: OSError) -> int:
-    """One line for output that could not be written (the stream's buffer dropped, so exit stays quiet)."""
+    """One line for output that could not be written (the stream's buffer dropped, so exit stays quiet); a pipe
+    whose reader has gone ends the process quietly by SIGPIPE."""
+    if isinstance(exc, BrokenPipeError):
+        pipe_closed()
     if exc.errno not in UNWRITABLE:
         raise exc
     report_line(logging.ERROR, f"cannot write {exc.filename or 'the output'}: {exc.strerror}")

@@ -18,17 +18,20 @@ app.add_typer(systemd_app, name="systemd")
 def health(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Check what needs a person; exit 1 with the reasons when something does."""
     from afc.collect.collector import Collector
-    from afc.errors import DatabaseError
+    from afc.errors import DatabaseError, DatabaseMissing
     from afc.ops.health import check, unreachable
 
     conf = settings(db)
     try:
-        collector = Collector.open(conf, auto_migrate=False)  # pending migrations are a finding
+        collector = Collector.open(conf, auto_migrate=False, create=False)  # pending migrations are a finding
         report = check(collector.db, collector.now(), collector.config, collector.ledger.status)
-    except DatabaseError as exc:
+    except (DatabaseError, DatabaseMissing) as exc:
         if not as_json:
             raise
         report = unreachable(exc)  # a monitor parsing --json gets a finding, not an empty stdout
+        if isinstance(exc, DatabaseMissing):  # the finding, then the line and exit 2 of a configuration error
+            write_json(report.as_dict())
+            raise
     if as_json:
         write_json(report.as_dict())
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import signal
@@ -28,6 +30,13 @@ class AfcGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         _stop_on_sigterm()
+        try:
+            return self._reported(ctx)
+        except BrokenPipeError:  # click would exit 1 (its own handler); a line would go nowhere either
+            pipe_closed()
+            raise
+
+    def _reported(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except AfcError as exc:
@@ -68,6 +77,18 @@ def _stop_on_sigterm() -> None:
 def _raise_terminated(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
     raise Terminated
+
+
+def pipe_closed() -> None:
+    """Output into a pipe its reader closed early (`afc coverage report | head -1`): end as a coreutils program does,
+    killed by SIGPIPE (141 in a shell; systemd counts it a clean exit), with nothing on stderr. Whatever is still
+    buffered goes to /dev/null, so the interpreter's last flush has no "Exception ignored … BrokenPipeError" to say.
+    A collecting command's run was closed (and the response in flight rolled back) as the error passed through it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    _die_of(signal.SIGPIPE)
 
 
 def _die_of(signum: int) -> None:
@@ -125,11 +146,13 @@ def settings(db: str | None = None, **overrides: Any) -> Any:
     return load_settings(database_url=db, **overrides)
 
 
-def open_collector(db: str | None = None, **overrides: Any) -> Any:
-    """A Collector for this command (migrates a new database)."""
+def open_collector(db: str | None = None, *, create: bool = False, **overrides: Any) -> Any:
+    """A Collector for this command (migrating the database). Only `db migrate` and the commands that collect pass
+    `create`: a command that reads must not leave an empty database behind a mistyped --db (DatabaseMissing,
+    exit 2)."""
     from afc.collect.collector import Collector
 
-    return Collector.open(settings(db, **overrides))
+    return Collector.open(settings(db, **overrides), create=create)
 
 
 def shown_at(moment: datetime, tz: str, *, seconds: bool = False) -> str:
@@ -160,6 +183,12 @@ def console(stderr: bool = False) -> Any:
         def print(self, *objects: Any, **kwargs: Any) -> None:
             kwargs.setdefault("markup", False)  # messages quote the API's text: markup only where asked for
             super().print(*(shown(o) for o in objects), **kwargs)
+
+        def on_broken_pipe(self) -> None:
+            """Rich's own exits 1 at once; the error goes up instead, closing a collecting run on its way to
+            `pipe_closed`."""
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     if (sys.stderr if stderr else sys.stdout).isatty():
         return ShownConsole(stderr=stderr)

@@ -51,7 +51,7 @@ def backfill(
         return
     from afc import backfill as lib
 
-    collector = open_collector(db)
+    collector = open_collector(db, create=True)
     level = lib.check_priority(priority)
     request = lib.prepare(collector, league or [], season or [], what, refresh=refresh, resume=resume,
                           from_gaps=from_gaps, priority=level)

@@ -59,7 +59,7 @@ def bootstrap(
     from afc.jobs.run import run_jobs
     from afc.ops.guard import job_group
 
-    collector = open_collector(db)
+    collector = open_collector(db, create=True)
     jobs = select(collector, target)  # a usage error is exit 2 even while another run holds the lock
     with job_group(collector, "bootstrap") as group:  # lock (exit 75 if held), then metrics and alerts
         reports = group.record(run_jobs(collector, jobs, f"bootstrap {target}"))

@@ -38,7 +38,7 @@ def daily(
     from afc.jobs.daily import daily as run
     from afc.jobs.daily import plan
 
-    collector = open_collector(db)
+    collector = open_collector(db, create=True)
     if dry_run:
         render_plans(plan(collector), as_json)
         return

@@ -30,7 +30,7 @@ def status_cmd(db: DbOption = None, as_json: JsonOption = False) -> None:
     from afc.db.migrate import applied, available
 
     conf = settings(db)
-    database = connect(conf.db_url)
+    database = connect(conf.db_url, create=False)
     done = applied(database)
     rows = [{"version": m.version, "name": m.name, "applied": m.version in done} for m in available(database.backend)]
     if as_json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -31,7 +31,9 @@ def stdio(db: DbOption = None, query_db: QueryDbOption = None, role: RoleOption 
     """Serve the MCP tools on stdin/stdout; register this command in your AI client."""
     from afc.mcp.server import build_server, serve_stdio
 
-    serve_stdio(build_server(settings(db), query_url=query_db, role=role, timeout=timeout))
+    conf = settings(db)
+    existing(query_db or conf.db_url)
+    serve_stdio(build_server(conf, query_url=query_db, role=role, timeout=timeout))
 
 
 @app.command("serve-mcp")
@@ -60,8 +62,19 @@ def http(
         env_token=conf.mcp_token.get_secret_value() if conf.mcp_token else None,
         token_file=token_file, credentials_dir=conf.credentials_dir)
     listen = listen_on(host, port, no_auth=no_auth, token=token)
-    serve_http(built_when_reachable(lambda: build_server(conf, query_url=query_db, role=role, timeout=timeout)),
-               listen)
+    def build() -> Any:
+        existing(query_db or conf.db_url)
+        return build_server(conf, query_url=query_db, role=role, timeout=timeout)
+
+    serve_http(built_when_reachable(build), listen)
+
+
+def existing(url: str) -> None:
+    """DatabaseMissing (exit 2) unless the database assistants read exists: a PostgreSQL database that does not exist
+    is no server "not up yet", and `mcp http` waited for it forever."""
+    from afc.db import connect
+
+    connect(url, read_only=True, create=False).close()
 
 
 def built_when_reachable(build: Callable[[], T]) -> T:

@@ -41,7 +41,7 @@ def open_when_reachable(db: str | None, stop: threading.Event) -> Collector | No
     None if stopped first."""
     from afc.ops.lock import when_reachable
 
-    return when_reachable("notify", lambda: open_collector(db), stop)
+    return when_reachable("notify", lambda: open_collector(db, create=True), stop)
 
 
 @notify_app.callback(invoke_without_command=True)
@@ -60,7 +60,7 @@ def notify(ctx: typer.Context,
     stop = threading.Event()
     if not once:
         on_signals(stop)
-    collector = open_collector(db) if once else open_when_reachable(db, stop)
+    collector = open_collector(db, create=True) if once else open_when_reachable(db, stop)
     if collector is None:
         return  # stopped while waiting for the database
     sender = courier(collector)

@@ -16,13 +16,14 @@ app.add_typer(drift_app, name="drift")
 
 
 def _open(db: str | None) -> tuple[Any, Any]:
-    """The database (migrated) and the clock; no API key is needed."""
+    """The database (migrated; never created: a missing one has nothing to replay) and the clock; no API key is
+    needed."""
     from afc.clock import parse_clock
     from afc.db import connect
     from afc.db.migrate import migrate
 
     conf = settings(db)
-    database = connect(conf.db_url, display_tz=conf.display_tz)
+    database = connect(conf.db_url, display_tz=conf.display_tz, create=False)
     migrate(database)
     return database, parse_clock(conf.clock)
 

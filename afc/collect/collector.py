@@ -30,11 +30,12 @@ class Collector:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
-             client: ApiClient | None = None, auto_migrate: bool = True) -> Collector:
-        """Connect (migrating a new database) and load the jobs; the key is only needed to fetch."""
+             client: ApiClient | None = None, auto_migrate: bool = True, create: bool = True) -> Collector:
+        """Connect (migrating a new database) and load the jobs; the key is only needed to fetch. `create` False:
+        a database that does not exist is DatabaseMissing (a command that only reads never creates one)."""
         config = load(settings.jobs_dir)
         clock = clock or parse_clock(settings.clock)
-        db = db or connect(settings.db_url, display_tz=settings.display_tz)
+        db = db or connect(settings.db_url, display_tz=settings.display_tz, create=create)
         if auto_migrate:
             migrate(db)
             runs.close_orphans(db, clock.now())  # runs of this host whose process was killed

@@ -11,6 +11,7 @@ from typing import Any
 from afc.api.body import has_nul
 from afc.api.client import Response, count
 from afc.db import Database, dump_json
+from afc.db.ddl import bounded
 from afc.db.upsert import Source
 
 INSERT = """
@@ -20,6 +21,7 @@ VALUES (%(endpoint)s, %(params)s, %(status)s, %(headers)s, %(body)s, %(body_text
         %(results)s, %(paging_current)s, %(paging_total)s, %(fetched_at)s, %(duration_ms)s, %(run)s)
 RETURNING id"""
 ENSURE_PARTITION = "SELECT raw.ensure_partition(%s)"
+PARTITIONED = ("raw.responses", "raw.responses_default")  # what creating a month's partition locks
 _partitions: set[tuple[str, str]] = set()  # (database, month) already ensured by this process
 
 
@@ -28,8 +30,8 @@ def prepare(db: Database, at: datetime) -> None:
     per process and month), so the response's transaction never creates one and rolls it back."""
     month = (db.url, at.strftime("%Y-%m"))
     if db.backend == "postgres" and month not in _partitions:
-        with db.transaction():
-            db.fetchone(ENSURE_PARTITION, (at,))
+        bounded(db, f"the {month[1]} partition of raw.responses", PARTITIONED,
+                lambda: db.fetchone(ENSURE_PARTITION, (at,)))
         _partitions.add(month)
 
 

@@ -79,13 +79,14 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-def connect(url: str, *, read_only: bool = False, display_tz: str = "UTC") -> Database:
+def connect(url: str, *, read_only: bool = False, display_tz: str = "UTC", create: bool = True) -> Database:
     """Open the database at `url` (sqlite:///path, sqlite:///:memory:, postgresql://...); marts written
-    through it give local dates in `display_tz`."""
+    through it give local dates in `display_tz`. `create` False: a SQLite file that does not exist is
+    DatabaseMissing, not a new empty file (PostgreSQL databases are never created here)."""
     if url.startswith("sqlite:"):
         from afc.db.sqlite import SqliteDatabase
 
-        return SqliteDatabase.open(url, read_only=read_only, display_tz=display_tz)
+        return SqliteDatabase.open(url, read_only=read_only, display_tz=display_tz, create=create)
     if url.startswith(("postgresql:", "postgres:")):
         from afc.db.postgres import PostgresDatabase
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from afc.db import Database
+from afc.db.ddl import bounded, tables_of
 from afc.errors import ConfigError
 from afc.resources import sql_dir
 
@@ -22,7 +24,7 @@ CREATE TABLE IF NOT EXISTS ops.schema_migrations (
 APPLIED = "SELECT version FROM ops.schema_migrations ORDER BY version"
 APPLIED_NAMES = "SELECT version, name FROM ops.schema_migrations ORDER BY version"
 RECORD = "INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)"
-PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('afc:migrate', 0))"
+MIGRATING = "afc:migrate"  # two hosts migrating at once: the second waits, then skips what the first applied
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,12 @@ def available(backend: str) -> list[Migration]:
 
 
 def _prepare(db: Database) -> None:
-    if db.backend == "postgres":
-        db.execute("CREATE SCHEMA IF NOT EXISTS ops")
-    db.execute(CREATE_LEDGER)
+    def create() -> None:
+        if db.backend == "postgres":
+            db.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        db.execute(CREATE_LEDGER)
+
+    bounded(db, "ops.schema_migrations", ["ops.schema_migrations"], create)
 
 
 def applied(db: Database) -> set[int]:
@@ -88,12 +93,17 @@ def migrate(db: Database) -> list[Migration]:
         raise ConfigError(why)
     done: list[Migration] = []
     for migration in pending(db):
-        with db.transaction():
-            if db.backend == "postgres":
-                db.fetchone(PG_LOCK)  # two hosts migrating at once: the second waits, then skips
-            if migration.version in {row[0] for row in db.fetchall(APPLIED)}:
-                continue
-            db.run_script(migration.path.read_text())
-            db.execute(RECORD, (migration.version, migration.name, datetime.now(UTC)))
-        done.append(migration)
+        script = migration.path.read_text()
+        name = f"migration {migration.version:04d}_{migration.name}"
+        if bounded(db, name, tables_of(script), partial(_apply, db, migration, script), serialised=MIGRATING):
+            done.append(migration)
     return done
+
+
+def _apply(db: Database, migration: Migration, script: str) -> bool:
+    """Apply one migration inside the caller's transaction; False when another process applied it first."""
+    if migration.version in {row[0] for row in db.fetchall(APPLIED)}:
+        return False
+    db.run_script(script)
+    db.execute(RECORD, (migration.version, migration.name, datetime.now(UTC)))
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import psycopg
 
 from afc.db import Backend, Params, redact_url
-from afc.errors import DatabaseError, DatabaseUnavailable
+from afc.errors import DatabaseError, DatabaseMissing, DatabaseUnavailable, LockTimeout
 from afc.redact import sanitize
 
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.errors.CannotConnectNow)
@@ -19,6 +20,8 @@ _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.
 
 def _wrap(exc: psycopg.Error, sql: str) -> DatabaseError:
     text = sanitize(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.errors.LockNotAvailable):  # an OperationalError, but the server is there
+        return LockTimeout(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
     if isinstance(exc, _UNAVAILABLE) and not isinstance(exc, psycopg.errors.ProgramLimitExceeded):  # the statement's
         return DatabaseUnavailable(f"postgresql: {text}")
     return DatabaseError(f"postgresql: {text} (in: {' '.join(sql.split())[:120]})")
@@ -34,11 +37,20 @@ def _text(sql: str | bytes) -> str:
     return sql.decode() if isinstance(sql, bytes) else sql
 
 
+# libpq reports a missing database only in its message (no SQLSTATE on a failed connection)
+_NO_DATABASE = re.compile(r'FATAL:\s+database "([^"\n]{1,63})" does not exist')
+
+
 def _connect(url: str, read_only: bool) -> psycopg.Connection:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
                                application_name=f"afc[{os.getpid()}]")  # which process, for operators
     except psycopg.Error as exc:
+        missing = _NO_DATABASE.search(str(exc))
+        if missing:  # not "unreachable yet": waiting for it (a service's back-off) would wait forever
+            shown = redact_url(url)
+            raise DatabaseMissing(f"postgresql: database {missing[1]} does not exist on {shown}; create it "
+                                  f"(createdb {missing[1]}), then run `afc db migrate --db {shown}`") from None
         raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)}: {_last_line(exc)}") from None
     if read_only:
         conn.read_only = True  # transactions afc opens: BEGIN READ ONLY

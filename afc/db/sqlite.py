@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from afc.db import Backend, Params, json_bytes
-from afc.errors import ConfigError, DatabaseError, DatabaseUnavailable
+from afc.errors import ConfigError, DatabaseError, DatabaseMissing, DatabaseUnavailable
 from afc.transform.model import Json
 
 LAYERS = ("raw", "core", "mart", "ops")
@@ -201,9 +201,12 @@ class SqliteDatabase:
         self._depth = 0
 
     @classmethod
-    def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC") -> SqliteDatabase:
-        """Open (and create, unless read-only) the file named by an sqlite:/// URL."""
+    def open(cls, url: str, *, read_only: bool = False, display_tz: str = "UTC", create: bool = True
+             ) -> SqliteDatabase:
+        """Open (and create, unless read-only or `create` is False) the file named by an sqlite:/// URL."""
         path = _path_from_url(url)
+        if not create and path != ":memory:" and not Path(path).exists():
+            raise DatabaseMissing(f"sqlite: {path} does not exist; create it with `afc db migrate --db {url}`")
         try:
             if read_only:
                 target = read_only_uri(path) if path != ":memory:" else ":memory:"

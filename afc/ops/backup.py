@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from afc.db import Database, redact_url
+from afc.db import Database, ddl, redact_url
 from afc.db.sqlite import read_only_uri
 from afc.errors import AfcError, ConfigError
 from afc.redact import sanitize
@@ -160,8 +160,11 @@ def _pg_restore(url: str, source: Path, shown: str) -> None:
         replay, env = pg_command("pg_restore", url, "--no-owner", f"--file={script}", str(source))
         del replay[1]  # writing the script needs no connection
         _run(replay, env, f"restore of {source}")
+        # Its DROP waits a bounded time for the schemas' locks (a reader's open transaction), as afc's other DDL
+        # does (afc.db.ddl), rather than queue every statement behind it; then it fails whole.
         apply, env = pg_command("psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                                "-c", DROP_SCHEMAS, "-f", str(script))
+                                "-c", f"SET lock_timeout = '{ddl.LOCK_TIMEOUT_MS}ms'", "-c", DROP_SCHEMAS,
+                                "-f", str(script))
         _run(apply, env, f"restore of {source} into {shown}")
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from afc.config.bounds import MAX_SECONDS, option_duration
 from afc.db import Database
+from afc.db.ddl import bounded
 
 PARTITIONS = """
 SELECT c.relname FROM pg_inherits i
@@ -66,8 +67,8 @@ def _drop(db: Database, name: str) -> None:
     from psycopg import sql
 
     statement = sql.SQL("DROP TABLE raw.{}").format(sql.Identifier(name))
-    with db.transaction():
-        db.execute(statement.as_string(db.conn))  # type: ignore[attr-defined]
+    bounded(db, f"dropping raw.{name}", ["raw.responses", f"raw.{name}"],
+            lambda: db.execute(statement.as_string(db.conn)))  # type: ignore[attr-defined]
 
 
 def prune(db: Database, older_than: timedelta, now: datetime, *, batch: int = 5000,

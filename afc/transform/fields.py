@@ -47,6 +47,16 @@ def req_text(item: Any, *keys: str) -> str:
     return value
 
 
+def req_list(item: Any, *keys: str) -> list[Any]:
+    """A list whose emptiness empties a stored scope: only a JSON list (possibly []) says "none"; null or another
+    kind is an item afc cannot read (quarantined), never an empty squad or feed."""
+    value = path(item, *keys)
+    if not isinstance(value, list):
+        shown = "null" if value is None else type(value).__name__
+        raise ItemInvalid(f"{'.'.join(keys)}: required list, got {shown}")
+    return value
+
+
 def opt_int(value: Any) -> int | None:
     """An optional integer; numeric strings ("12") are read, anything else is None."""
     if type(value) is int:  # the common case first: this runs a dozen times per item

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from afc.transform import item
-from afc.transform.fields import from_iso, opt_int, opt_num, opt_text, path, req_int
+from afc.transform.fields import from_iso, opt_int, opt_num, opt_text, path, req_int, req_list
 from afc.transform.history import IN_PLAY_BOOKMAKER, odds_price
 from afc.transform.matchday import fixture_stub, value_label
 from afc.transform.model import Batch
@@ -45,9 +45,10 @@ def live_odds(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     fixture_id = fixture_stub(entry.get("fixture") or {}, league_id, season, batch)
     batch.replace_scope("core.odds_live", ("fixture_id", "bet_id") if params.get("bet") else ("fixture_id",))
     updated, elapsed = from_iso(entry.get("update")), opt_int(path(entry, "fixture", "status", "elapsed"))
-    if not entry.get("odds") and not params.get("bet"):  # the feed offers no line now: the kept ones go
+    lines = req_list(entry, "odds")
+    if not lines and not params.get("bet"):  # the feed offers no line now: the kept ones go
         batch.empty_scope("core.odds_live", ("fixture_id",), (fixture_id,))
-    for bet in entry.get("odds") or []:
+    for bet in lines:
         bet_id, bet_name = req_int(bet, "id"), opt_text(bet.get("name"))
         values = bet.get("values") or []
         for value, label in zip(values, _labels(values), strict=True):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from afc.transform import item, response
-from afc.transform.fields import opt_bool, opt_date, opt_int, opt_num, opt_text, path, req_int
+from afc.transform.fields import opt_bool, opt_date, opt_int, opt_num, opt_text, path, req_int, req_list
 from afc.transform.model import Batch
 from afc.transform.reference import league_season_stub, league_stub, team_stub
 
@@ -127,7 +127,7 @@ for _endpoint in TOP_KINDS:
 def squad(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     """A team's current squad (replaced per team); with `player=` only that player's memberships."""
     team_id = team_stub(entry.get("team"), batch)
-    members = entry.get("players") or []
+    members = req_list(entry, "players")
     if params.get("team") and not params.get("player"):
         batch.replace_scope("core.squads", ("team_id",))
         if not members:  # an empty squad: the members kept go

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from afc.errors import ItemInvalid
 from afc.transform import item
-from afc.transform.fields import from_iso, opt_int, opt_text, path, req_int
+from afc.transform.fields import from_iso, opt_int, opt_text, path, req_int, req_list
 from afc.transform.history import standings_table
 from afc.transform.model import Batch
 from afc.transform.reference import league_season_stub, league_stub, team_stub
@@ -24,8 +25,10 @@ def standings(entry: Any, params: Mapping[str, str], batch: Batch) -> None:
     whole = not params.get("team")  # `team=` answers that team's rows only: nothing to replace, no table
     if whole:
         batch.replace_scope("core.standings", ("league_id", "season"))
-    for table in league.get("standings") or []:
-        rows = [standing_row(league_id, season, standing, league, batch) for standing in table or []]
+    for table in req_list(league, "standings"):
+        if not isinstance(table, list):  # a group read as empty would lose its rows to the others' replace
+            raise ItemInvalid(f"league.standings: a group's table must be a list, got {type(table).__name__}")
+        rows = [standing_row(league_id, season, standing, league, batch) for standing in table]
         for row in rows:
             batch.add("core.standings", KEY, row)
         if whole:
