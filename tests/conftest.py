@@ -109,6 +109,7 @@ SLOW: frozenset[str] = frozenset({
     "test_mcp_wire.py::test_http_bodies_and_headers_past_the_caps_are_refused_and_serving_goes_on",
     "test_cli_admin.py::test_a_second_bootstrap_process_exits_75",
     "test_live_service.py::test_service_notifies_and_stops_on_sigterm",
+    "test_live_service.py::test_two_loops_never_write_at_once_when_the_lock_is_freed_under_one",
     "test_sandbox_cli.py::test_the_command_serves_and_stops_on_sigterm",
     "test_readonly.py::test_setup_role_apply_is_for_postgres",
     "test_metrics.py::test_replacement_is_atomic_readers_never_see_a_partial_file",

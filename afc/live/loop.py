@@ -22,7 +22,7 @@ from afc.collect.collector import Collector
 from afc.collect.step import Context
 from afc.config.live import LiveConfig
 from afc.config.settings import Settings
-from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, QuotaExhausted
+from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, LockHeld, LockLost, QuotaExhausted
 from afc.live import followups, pace
 from afc.live.matchday import MatchDay
 from afc.live.schedule import Schedule, read, wake_at
@@ -111,6 +111,8 @@ class LiveLoop:
         except AuthError as exc:  # a person must fix the key: exit 2, which systemd does not restart
             raise ConfigError(str(exc)) from None
         except ConfigError:  # a person must fix it (a schema newer than this afc): exit 2, not a retry every 15 s
+            raise
+        except LockHeld:  # the lock was lost to another loop (LockLost): it follows the matches now
             raise
         except QuotaExhausted as exc:
             return self._park(exc)
@@ -297,6 +299,8 @@ class LiveLoop:
                 beat(self.collector.db, HEARTBEAT, self.clock.now(), "stopped")
             except DatabaseError as exc:
                 log.warning("live: could not record the stop (%s)", exc)
+            except LockLost:
+                pass  # another loop holds the lock: this one writes nothing more, its run is closed as orphaned
             self._drop_connection()
         self.client.close()
         self.report.state = "stopped"

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from afc.collect import runs
 from afc.collect.collector import Collector
 from afc.config.ops import alerts_config
-from afc.errors import AfcError
+from afc.errors import AfcError, LockLost
 from afc.ops import alerts, health, lock, metrics
 from afc.ops.groups import MAINTENANCE_JOBS
 
@@ -66,9 +66,12 @@ def job_group(collector: Collector, group: str) -> Iterator[GroupRun]:
     """Hold `group`'s lock around the block, then write metrics and send alerts."""
     settings = collector.settings
     with lock.hold(settings.data_dir, settings.db_url, group):
-        run = GroupRun(group, collector.now())
+        run, lost = GroupRun(group, collector.now()), False
         try:
             yield run
+        except LockLost:
+            lost = True  # another run holds the group now: the metrics and alerts are its to write
+            raise
         except AfcError as exc:
             run.error = str(exc)
             raise
@@ -76,7 +79,8 @@ def job_group(collector: Collector, group: str) -> Iterator[GroupRun]:
             run.error = runs.INTERRUPTED
             raise
         finally:
-            after(collector, run)
+            if not lost:
+                after(collector, run)
 
 
 @contextmanager
