@@ -65,6 +65,7 @@ SLOW: frozenset[str] = frozenset({
     "test_notify_day.py",
     "test_notify_drill.py",
     "test_live_resilience.py",
+    "test_live_health.py",
     "test_matchday.py",
     "test_backfill_kill.py",
     "test_coverage_sandbox.py",

@@ -28,7 +28,8 @@ from afc.live.matchday import MatchDay
 from afc.live.schedule import Schedule, read, wake_at
 from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
-from afc.ops.heartbeat import beat
+from afc.ops import guard
+from afc.ops.heartbeat import beat, ticked
 from afc.ops.sdnotify import Notifier
 from afc.redact import describe
 from afc.words import count_calls
@@ -40,6 +41,7 @@ DB_BACKOFF_CAP = 30.0
 API_BACKOFF_CAP = 300.0
 NEVER = datetime.min.replace(tzinfo=UTC)
 STEP_BACK = timedelta(seconds=1)  # a smaller step back of the clock only delays what is due by as much
+REPORT_EVERY = timedelta(minutes=1)  # metrics and alerts of the `live` group, as other groups write after a run
 
 
 @dataclass
@@ -80,6 +82,7 @@ class LiveLoop:
         self.parked_until: datetime | None = None
         self.last_now = NEVER  # the clock at the last iteration: a step back re-anchors what was due
         self.ready, self.api_failures, self.db_failures = False, 0, 0
+        self.reported = NEVER
         self.matchday = MatchDay(live, leagues)
 
     def run(self, once: bool = False) -> LoopReport:
@@ -87,6 +90,7 @@ class LiveLoop:
         try:
             while not self.stop.is_set():
                 wait = self._iterate()
+                self._report()
                 if once:
                     break
                 self.clock.sleep(self._cap(wait))
@@ -186,6 +190,7 @@ class LiveLoop:
         self._pace(collector, schedule)
         started = self.clock.now()
         result = tick(ctx, self.leagues, schedule)
+        ticked(collector.db, self.clock.now(), self.interval)
         self.next_tick = started + timedelta(seconds=self.interval)
         self.report.ticks += 1
         self.report.in_play = result.in_play
@@ -211,7 +216,11 @@ class LiveLoop:
     def _next(self, collector: Collector, schedule: Schedule) -> float:
         now = self.clock.now()
         due = followups.next_due(collector.db)
-        if schedule.awake:
+        if schedule.awake and self.api_failures:  # woken during a failure's back-off: alive, still failing
+            wake = min(self.next_tick, due) if due else self.next_tick
+            self._alive(collector, "api-error", f"API failing ({self.api_failures}x); next try at "
+                                                f"{self.next_tick:%H:%M:%S}")
+        elif schedule.awake:
             wake = min(self.next_tick, due) if due else self.next_tick
             self._enter("polling", f"live: {len(schedule.awake)} fixtures in play or about to kick off; "
                                    f"polling every {self.interval} s")
@@ -267,9 +276,21 @@ class LiveLoop:
         self.next_tick = self.clock.now() + timedelta(seconds=delay)
         log.warning("live: tick failed (%s); next try in %.0f s", message, delay)
         self.report.state = "api-error" if healthy else "error"
+        if self.collector is not None:
+            with contextlib.suppress(AfcError):  # alive but failing, for `afc health`; a lost beat is no news
+                beat(self.collector.db, HEARTBEAT, self.clock.now(), self.report.state)
         if healthy:  # the API is failing, not the loop: a restart would only spend quota
             self.notifier.watchdog(f"API failing ({self.api_failures}x); next try in {delay:.0f} s")
         return delay
+
+    def _report(self) -> None:
+        """The `live` group's metrics and alerts, at most once a minute (errors are logged by the guard)."""
+        now = self.clock.now()
+        if self.collector is None or now - self.reported < REPORT_EVERY:
+            return
+        self.reported = now
+        run = guard.GroupRun("live", now, [guard.Outcome(JOB_ID)])
+        guard.after(self.collector, run)
 
     def _database_down(self, exc: DatabaseError) -> float:
         """Close the connection, wait (1, 2, 4 … 30 s), and reconnect on the next iteration."""
