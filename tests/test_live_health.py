@@ -56,20 +56,22 @@ def test_following_a_match_is_healthy_and_writes_the_live_groups_metrics(day: Da
 
 
 def test_failing_ticks_during_a_match_show_in_health_and_metrics(day: Day, metrics: Path) -> None:
-    failing, seen = KICKOFF + timedelta(minutes=15), {}
+    failing = KICKOFF + timedelta(minutes=15)
+    health: list[tuple[int, list[dict[str, str]]]] = []
+    states: list[dict[str, float]] = []
 
     def look() -> None:  # while the loop still runs, failing: its back-off wakes it, it beats
-        seen["health"] = health_at(day, day.clock.now())
-        seen["state"] = gauges(metrics, "afc_state.prom")
+        health.append(health_at(day, day.clock.now()))
+        states.append(gauges(metrics, "afc_state.prom"))
 
     run_loop(day, failing + timedelta(minutes=12), hooks=[(failing, lambda: day.sb.inject("503", count=10_000)),
                                                           (failing + timedelta(minutes=10), look)])
-    code, live = seen["health"]
+    [(code, live)] = health
     assert code == 1
     assert len(live) == 1 and live[0]["check"] == "live_stalled"
     assert live[0]["reason"].startswith("live loop failing: last tick 11:4")
     assert "2 fixtures in play, the loop is api-error" in live[0]["reason"]
-    state = seen["state"]  # rewritten by the loop itself while it fails
+    [state] = states  # rewritten by the loop itself while it fails
     assert state["afc_live_fixtures_in_play"] == 2
     assert state["afc_heartbeat_timestamp_seconds"] - state["afc_live_last_tick_timestamp_seconds"] > 5 * 60
 
