@@ -9,7 +9,6 @@ reads them. Gauges only: each value describes the last run, not a running total.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from afc.collect.ledger import QuotaStatus
 from afc.db import Database, as_datetime
 from afc.notify import queue
 from afc.ops import heartbeat
+from afc.ops.whole import temporary_beside
 
 METRICS: dict[str, str] = {
     "afc_job_last_run_timestamp_seconds": "Unix time the job's last run finished (started, while running).",
@@ -137,17 +137,13 @@ def notify_samples(db: Database, now: datetime,
 def write_textfile(path: Path, text: str) -> None:
     """Replace `path` atomically: a hidden temp file in the same directory, 0644, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as out:
+    with temporary_beside(path.parent, f".{path.name}.", ".tmp") as tmp:
+        with tmp.open("w") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; node_exporter runs as another user
+        os.chmod(tmp, 0o644)  # made 0600; node_exporter runs as another user
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_group(directory: Path, db: Database, group: str, job_ids: Iterable[str], quota: QuotaStatus,
