@@ -49,10 +49,9 @@ def test_idle_with_no_match_on_is_healthy(day: Day) -> None:
 def test_following_a_match_is_healthy_and_writes_the_live_groups_metrics(day: Day, metrics: Path) -> None:
     run_loop(day, KICKOFF + timedelta(minutes=10))
     assert health_at(day, KICKOFF + timedelta(minutes=10)) == (0, [])
-    state = gauges(metrics, "afc_state.prom")
-    assert state["afc_live_fixtures_in_play"] == 2
+    state, live = gauges(metrics, "afc_state.prom"), gauges(metrics, "afc_job_live.prom")
     assert state["afc_live_last_tick_timestamp_seconds"] >= (KICKOFF + timedelta(minutes=8)).timestamp()
-    assert gauges(metrics, "afc_job_live.prom")["afc_job_last_run_timestamp_seconds"] > 0
+    assert live["afc_live_fixtures_in_play"] == 2 and live["afc_job_last_run_timestamp_seconds"] > 0
 
 
 def test_failing_ticks_during_a_match_show_in_health_and_metrics(day: Day, metrics: Path) -> None:
@@ -62,7 +61,7 @@ def test_failing_ticks_during_a_match_show_in_health_and_metrics(day: Day, metri
 
     def look() -> None:  # while the loop still runs, failing: its back-off wakes it, it beats
         health.append(health_at(day, day.clock.now()))
-        states.append(gauges(metrics, "afc_state.prom"))
+        states.append(gauges(metrics, "afc_state.prom") | gauges(metrics, "afc_job_live.prom"))
 
     run_loop(day, failing + timedelta(minutes=12), hooks=[(failing, lambda: day.sb.inject("503", count=10_000)),
                                                           (failing + timedelta(minutes=10), look)])

@@ -34,7 +34,7 @@ def test_group_file_and_state_file(db, clock, tmp_path: Path):
     heartbeat.beat(db, "live", NOW)
     ledger = Ledger(db, clock, account="main", daily_limit=7500, minute_limit=300, floors=Floors())
     paths = write_group(tmp_path / "metrics", db, "bootstrap", ["bootstrap_countries", "bootstrap_never_ran"],
-                        ledger.status(), heartbeat.InPlay(0, None))
+                        ledger.status())
     assert [p.name for p in paths] == ["afc_job_bootstrap.prom", "afc_state.prom"]
     lbl = 'group="bootstrap",job="bootstrap_countries"'
     success = int((NOW - timedelta(days=1)).timestamp())
@@ -66,7 +66,6 @@ def test_group_file_and_state_file(db, clock, tmp_path: Path):
     assert 'afc_quota_daily_limit{account="main"} 7500\n' in state
     assert 'afc_breaker_open{endpoint="teams"} 1\n' in state
     assert f'afc_heartbeat_timestamp_seconds{{loop="live"}} {int(NOW.timestamp())}\n' in state
-    assert 'afc_live_fixtures_in_play{loop="live"} 0\n' in state
     assert "afc_live_last_tick_timestamp_seconds" not in state  # the loop has never ticked
     for path in paths:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644

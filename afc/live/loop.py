@@ -29,7 +29,8 @@ from afc.live.schedule import Schedule, read, wake_at
 from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
 from afc.ops import guard
-from afc.ops.heartbeat import beat, ticked
+from afc.ops.heartbeat import beat, in_play, ticked
+from afc.ops.metrics import Sample
 from afc.ops.sdnotify import Notifier
 from afc.redact import describe
 from afc.words import count_calls
@@ -289,8 +290,10 @@ class LiveLoop:
         if self.collector is None or now - self.reported < REPORT_EVERY:
             return
         self.reported = now
-        run = guard.GroupRun("live", now, [guard.Outcome(JOB_ID)])
-        guard.after(self.collector, run)
+        with contextlib.suppress(AfcError):  # the database went away since the iteration: next time
+            playing = in_play(self.collector.db, now, self.leagues).fixtures
+            gauges: list[Sample] = [("afc_live_fixtures_in_play", {"loop": "live"}, playing)]
+            guard.after(self.collector, guard.GroupRun("live", now, [guard.Outcome(JOB_ID)], gauges=gauges))
 
     def _database_down(self, exc: DatabaseError) -> float:
         """Close the connection, wait (1, 2, 4 … 30 s), and reconnect on the next iteration."""

@@ -19,10 +19,9 @@ from typing import Any, Protocol
 
 from afc.collect import runs
 from afc.collect.collector import Collector
-from afc.config.live import followed
 from afc.config.ops import alerts_config
 from afc.errors import AfcError, LockLost
-from afc.ops import alerts, health, heartbeat, lock, metrics
+from afc.ops import alerts, health, lock, metrics
 from afc.ops.groups import MAINTENANCE_JOBS
 
 log = logging.getLogger("afc.guard")
@@ -54,6 +53,7 @@ class GroupRun:
     started: datetime
     reports: list[Report] = field(default_factory=list)
     error: str | None = None
+    gauges: list[metrics.Sample] = field(default_factory=list)  # the group's own, besides its jobs' (live)
 
     def record(self, reports: Iterable[Any]) -> list[Any]:
         """Keep the reports of jobs run in this group; returns them for chaining."""
@@ -114,9 +114,8 @@ def after(collector: Collector, run: GroupRun) -> None:
     """Metrics, then alerts; each failure is logged and swallowed (the run's result stands)."""
     try:
         if collector.settings.metrics_dir is not None:
-            playing = heartbeat.in_play(collector.db, collector.now(), followed(collector.config))
             metrics.write_group(collector.settings.metrics_dir, collector.db, run.group,
-                                group_jobs(collector, run), collector.ledger.status(), playing)
+                                group_jobs(collector, run), collector.ledger.status(), run.gauges)
     except (AfcError, OSError) as exc:
         log.warning("metrics for %s not written: %s", run.group, exc)
     try:

@@ -34,13 +34,16 @@ METRICS: dict[str, str] = {
     "afc_breaker_open": "1 while the endpoint's circuit breaker stops calls (open or half-open).",
     "afc_heartbeat_timestamp_seconds": "Unix time a long-running loop last reported alive.",
     "afc_live_last_tick_timestamp_seconds": "Unix time the live loop last stored a tick (matches followed).",
-    "afc_live_fixtures_in_play": "Fixtures live or due to have kicked off: what the live loop should follow now.",
+    "afc_live_fixtures_in_play": "Fixtures the live loop follows that are live or due to have kicked off.",
     "afc_notify_delivered_events": "Events delivered to the target (deliveries in state delivered).",
     "afc_notify_failed_attempts": "Failed delivery attempts to the target (of deliveries still kept).",
     "afc_notify_dead_letter_events": "Events dead-lettered for the target after the maximum attempts.",
     "afc_notify_pending_events": "Events waiting for delivery to the target.",
     "afc_notify_oldest_pending_age_seconds": "Age of the target's oldest event still waiting for delivery.",
 }
+
+
+Sample = tuple[str, dict[str, str], float | int | None]
 
 
 def _label(value: str) -> str:
@@ -97,10 +100,9 @@ def job_samples(db: Database, group: str, job_ids: Iterable[str]) -> list[tuple[
     return samples
 
 
-def state_samples(db: Database, quota: QuotaStatus,
-                  playing: heartbeat.InPlay) -> list[tuple[str, dict[str, str], float | None]]:
-    """Quota, breakers, heartbeats and the live loop's ticks: the state every group run (and the live loop, once a
-    minute) refreshes."""
+def state_samples(db: Database, quota: QuotaStatus) -> list[tuple[str, dict[str, str], float | None]]:
+    """Quota, breakers, heartbeats and the live loop's last tick: the state every group run (and the live loop, once
+    a minute) refreshes."""
     account = {"account": quota.account}
     samples: list[tuple[str, dict[str, str], float | None]] = [
         ("afc_quota_remaining_today", account, quota.remaining_today),
@@ -112,8 +114,7 @@ def state_samples(db: Database, quota: QuotaStatus,
     live = {"loop": "live"}
     tick = heartbeat.last_tick(db)
     samples += [("afc_heartbeat_timestamp_seconds", live, _ts(heartbeat.last(db, heartbeat.LIVE))),
-                ("afc_live_last_tick_timestamp_seconds", live, _ts(tick.at) if tick else None),
-                ("afc_live_fixtures_in_play", live, playing.fixtures)]
+                ("afc_live_last_tick_timestamp_seconds", live, _ts(tick.at) if tick else None)]
     return samples
 
 
@@ -147,12 +148,13 @@ def write_textfile(path: Path, text: str) -> None:
 
 
 def write_group(directory: Path, db: Database, group: str, job_ids: Iterable[str], quota: QuotaStatus,
-                playing: heartbeat.InPlay) -> list[Path]:
-    """Rewrite the group's file and the shared state file; returns the paths written."""
+                gauges: Iterable[Sample] = ()) -> list[Path]:
+    """Rewrite the group's file (its jobs' gauges and any of the group's own) and the shared state file; returns
+    the paths written."""
     job_file = directory / f"afc_job_{group}.prom"
     state_file = directory / "afc_state.prom"
-    write_textfile(job_file, render(job_samples(db, group, job_ids)))
-    write_textfile(state_file, render(state_samples(db, quota, playing)))
+    write_textfile(job_file, render([*job_samples(db, group, job_ids), *gauges]))
+    write_textfile(state_file, render(state_samples(db, quota)))
     return [job_file, state_file]
 
 
