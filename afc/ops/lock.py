@@ -129,7 +129,9 @@ class Lease:
 
         if self.conn.closed:
             return False
-        readable = select.select([self.conn.fileno()], [], [], 0)[0]  # a FATAL or the end of the session
+        poller = select.poll()  # not select(): it fails on descriptors past 1023
+        poller.register(self.conn.fileno(), select.POLLIN)
+        readable = poller.poll(0)  # a FATAL or the end of the session
         if not readable and time.monotonic() - self.confirmed < CONFIRM_EVERY:
             return True
         try:
