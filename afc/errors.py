@@ -48,6 +48,10 @@ class LockHeld(AfcError):
     exit_code = EXIT_NOTHING_DONE
 
 
+class LockLost(LockHeld):
+    """The lock this run held was freed under it (its PostgreSQL session ended) and another run holds it now."""
+
+
 class ApiError(AfcError):
     """The API answered with something other than data."""
 

@@ -229,3 +229,22 @@ def test_a_message_quoting_the_api_is_never_read_as_markup():
         out.print("[green]asked for", markup=True)
     assert captured.get() == ("afc: backfill stopped: /countries: the API rejected the request (search: [/x] [bold]no)"
                               "\nasked for\n")
+
+
+def test_shown_builds_a_safe_copy_with_richs_public_api_and_leaves_the_table_alone() -> None:
+    """`shown` rewrote Rich's private `Column._cells` in place; now a copy through `Column.copy`/`Table.add_row`."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from afc.cli.app import shown
+
+    table = Table("name", "n", title="[/x] title")
+    table.add_row("[/x] \x1b[31mred", "1", style="red", end_section=True)
+    table.add_row(Text("kept"), "2")
+    safe = shown(table)
+    assert safe is not table and [list(c.cells) for c in table.columns] == [["[/x] \x1b[31mred", Text("kept")],
+                                                                            ["1", "2"]]
+    assert [[str(v) for v in c.cells] for c in safe.columns] == [[r"[/x] \x1b[31mred", "kept"], ["1", "2"]]
+    assert all(isinstance(v, Text) for c in safe.columns for v in c.cells)
+    assert [(r.style, r.end_section) for r in safe.rows] == [("red", True), (None, False)]
+    assert isinstance(safe.title, Text) and str(safe.title) == "[/x] title"

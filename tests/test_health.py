@@ -123,12 +123,38 @@ def test_live_loop_stalled_only_while_fixtures_are_in_play(db, ledger, config):
     heartbeat.beat(db, "live", NOW - timedelta(minutes=10))
     assert problems(db, ledger, config, only=("live",)) == []  # nothing in play
     with db.transaction():
-        db.execute("INSERT INTO core.fixtures (id, status_group, kickoff_at, updated_at) VALUES (1, 'live', %s, %s)",
+        db.execute("INSERT INTO core.fixtures (id, league_id, status_group, kickoff_at, updated_at) "
+                   "VALUES (1, 39, 'live', %s, %s)",
                    (NOW - timedelta(minutes=30), NOW))
     assert problems(db, ledger, config, only=("live",)) == [
         ("live_stalled", "live", "live loop stalled: last heartbeat 11:50:00 UTC, 1 fixtures in play; "
                                  "check `journalctl -u afc-live`")]
     heartbeat.beat(db, "live", NOW - timedelta(minutes=4))
+    heartbeat.ticked(db, NOW - timedelta(minutes=1), 15)
+    assert problems(db, ledger, config, only=("live",)) == []
+
+
+def test_a_live_loop_that_beats_but_stores_no_tick_is_failing(db, ledger, config):
+    """Alive (its back-off wakes it, it beats) but every tick fails: health says so while fixtures are in play."""
+    with db.transaction():
+        db.execute("INSERT INTO core.fixtures (id, league_id, status_group, kickoff_at, updated_at) "
+                   "VALUES (1, 39, 'live', %s, %s)",
+                   (NOW - timedelta(minutes=30), NOW))
+    heartbeat.ticked(db, NOW - timedelta(minutes=7), 15)
+    heartbeat.beat(db, "live", NOW - timedelta(seconds=20), "api-error")
+    assert problems(db, ledger, config, only=("live",)) == [
+        ("live_stalled", "live", "live loop failing: last tick 11:53:00 UTC, 1 fixtures in play, the loop is "
+                                 "api-error; check `journalctl -u afc-live`")]
+    heartbeat.ticked(db, NOW - timedelta(minutes=7), 240)  # the quota stretched the interval: two are allowed
+    assert problems(db, ledger, config, only=("live",)) == []
+    with db.transaction():
+        db.execute("DELETE FROM ops.heartbeats WHERE name = 'live_tick'")
+    assert problems(db, ledger, config, only=("live",))[0][2].startswith("live loop failing: no tick yet, ")
+    with db.transaction():  # a league the loop does not follow is not its business
+        db.execute("UPDATE core.fixtures SET league_id = 88")
+    assert problems(db, ledger, config, only=("live",)) == []
+    with db.transaction():  # the match ended: idle with nothing in play is healthy
+        db.execute("UPDATE core.fixtures SET status_group = 'finished'")
     assert problems(db, ledger, config, only=("live",)) == []
 
 
@@ -137,8 +163,8 @@ def test_a_fixture_stuck_live_for_days_is_not_in_play(db, ledger, config):
     heartbeat.beat(db, "live", NOW - timedelta(minutes=10))
     with db.transaction():
         for fixture_id, ago in ((1, timedelta(days=400)), (2, timedelta(hours=5))):
-            db.execute("INSERT INTO core.fixtures (id, status_group, kickoff_at, updated_at) "
-                       "VALUES (%s, 'live', %s, %s)", (fixture_id, NOW - ago, NOW - ago))
+            db.execute("INSERT INTO core.fixtures (id, league_id, status_group, kickoff_at, updated_at) "
+                       "VALUES (%s, 39, 'live', %s, %s)", (fixture_id, NOW - ago, NOW - ago))
     assert problems(db, ledger, config, only=("live",)) == []
 
 

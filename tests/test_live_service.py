@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from afc.cli import app
 from afc.clock import SimClock
 from afc.config.settings import load_settings
-from afc.db import connect
+from afc.db import Database, connect
 from afc.sandbox import SandboxConfig, start_sandbox
 from tests.conftest import timestamp
 from tests.live_support import DAY, seed_schedule
@@ -195,3 +195,63 @@ def test_a_database_migrated_by_a_newer_afc_exits_2(frozen: None, handlers: None
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("afc: ") and "the schema is newer than this afc" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_two_loops_never_write_at_once_when_the_lock_is_freed_under_one(pg_url: str, tmp_path: Path) -> None:
+    """The first loop's lock session is terminated (as a PostgreSQL restart would end it) and a second loop on
+    another host takes the lock: the first stops, 75 and one line, before its next write; their responses never
+    interleave."""
+    from tests.test_lock import terminate_holder
+
+    clock = SimClock(DAY + timedelta(hours=11, minutes=40), speed=1)  # real time, two matches in play
+    with start_sandbox(SandboxConfig(seed=42), clock=clock) as sb, ExitStack() as stack:
+        settings = load_settings({}, api_key=sb.key, api_base_url=sb.url, database_url=pg_url, data_dir=tmp_path)
+        seed_schedule(settings, clock)
+        db = connect(pg_url)
+        stack.callback(db.close)
+
+        def start(host: str) -> subprocess.Popen[str]:
+            proc = subprocess.Popen([AFC, "live-loop", "--leagues", "39,135,140", "--interval", "5"],
+                                    env=env_for(sb, pg_url, tmp_path / host, clock), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+            stack.callback(proc.kill)
+            return proc
+
+        def responses(proc: subprocess.Popen[str]) -> list[int]:
+            return [row[0] for row in db.fetchall(
+                "SELECT r.id FROM raw.responses r JOIN ops.job_runs j ON j.id = r.job_run_id WHERE j.pid = %s "
+                "ORDER BY r.id", (proc.pid,))]
+
+        def until(done: Callable[[], object], what: str) -> None:
+            deadline = time.monotonic() + 30
+            while not done():
+                assert time.monotonic() < deadline, what
+                time.sleep(0.1)
+
+        first = start("a")
+        until(lambda: responses(first), "the first loop never ticked")
+        pause_between_statements(db, first)  # else it takes the lock again long before the second has started
+        terminate_holder(pg_url)
+        second = start("b")
+        until(lambda: responses(second) or second.poll() is not None, "the second loop never ticked")
+        assert second.poll() is None, second.communicate()[1]
+        first.send_signal(signal.SIGCONT)
+        _, err = first.communicate(timeout=30)
+        assert first.returncode == 75, err
+        assert err.splitlines()[-1] == ("afc: live: lost this group's lock (its PostgreSQL session ended) and "
+                                        "another afc run holds it now; stopping without writing more")
+        assert "Traceback" not in err
+        assert second.poll() is None
+        assert max(responses(first)) < min(responses(second))
+
+
+def pause_between_statements(db: Database, proc: subprocess.Popen[str]) -> None:
+    """SIGSTOP `proc` while none of its connections is inside a statement or a transaction (a stopped holder of
+    row locks would hold up the other loop)."""
+    busy = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state <> 'idle'"
+    while True:
+        proc.send_signal(signal.SIGSTOP)
+        if db.fetchone(busy, (f"afc[{proc.pid}]",)) == (0,):
+            return
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.05)

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from afc.errors import EXIT_NOTHING_DONE, ConfigError, LockHeld
+from afc.db import connect
+from afc.errors import EXIT_NOTHING_DONE, ConfigError, LockHeld, LockLost
+from afc.ops.heartbeat import beat
 from afc.ops.lock import hold, hold_all, lock_path
 from tests.conftest import pg_scalar
 
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ADVISORY_LOCKS = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                   "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 
@@ -142,3 +148,89 @@ def test_the_live_service_waits_for_a_database_that_is_not_up_yet(tmp_path, monk
     stop.set()
     with lock.hold_waiting(tmp_path, "postgresql://afc@db/afc", "live", stop, lambda d, why: None) as held:
         assert held is False  # SIGTERM while waiting: the loop never starts, exit 0
+
+
+# --- a session advisory lock freed under its holder (a restart, pg_terminate_backend) ---------------------------
+
+HOLDER_OF = ("SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+             "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+
+
+def at(url: str, sql: str) -> Any:
+    """The first value of `sql`'s first row (None without rows), on a connection of its own."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()
+    return row[0] if row else None
+
+
+def lock_holder(url: str) -> int | None:
+    """The backend holding an advisory lock in this test's database (only its own backends are looked at)."""
+    return at(url, HOLDER_OF)
+
+
+def terminate_holder(url: str) -> int:
+    """pg_terminate_backend the lock's backend, then wait until the server has freed the lock."""
+    pid = lock_holder(url)
+    assert pid is not None
+    assert at(url, f"SELECT pg_terminate_backend({pid})") is True
+    deadline = time.monotonic() + 10
+    while lock_holder(url) == pid:
+        assert time.monotonic() < deadline, "the terminated backend still holds the lock"
+        time.sleep(0.02)
+    return pid
+
+
+def test_a_lock_whose_session_ended_is_taken_again_before_the_next_write(tmp_path, pg_url, caplog):
+    db = connect(pg_url)
+    try:
+        with hold(tmp_path, pg_url, "daily"):
+            first = terminate_holder(pg_url)
+            assert lock_holder(pg_url) is None  # what a second run would find free
+            beat(db, "probe", NOW)  # the next unit of work
+            again = lock_holder(pg_url)
+            assert again is not None and again != first
+        assert lock_holder(pg_url) is None
+    finally:
+        db.close()
+    assert at(pg_url, "SELECT count(*) FROM ops.heartbeats WHERE name = 'probe'") == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "afc.lock"] == [
+        "daily: the lock's PostgreSQL session ended (a restart or a terminated backend); took the lock again "
+        "before writing on"]
+
+
+def test_a_lock_lost_to_another_run_stops_the_writer_before_it_writes(tmp_path, pg_url):
+    db = connect(pg_url)
+    try:
+        with hold(tmp_path / "a", pg_url, "daily"):
+            beat(db, "a", NOW)
+            terminate_holder(pg_url)
+            with held_elsewhere(tmp_path / "b", pg_url, "daily"):  # another host's run takes the free lock
+                with pytest.raises(LockLost, match="daily: lost this group's lock .* another afc run holds it now; "
+                                                   "stopping without writing more") as lost:
+                    beat(db, "a", NOW + timedelta(minutes=1))
+                assert lost.value.exit_code == EXIT_NOTHING_DONE
+                with pytest.raises(LockLost):  # and every unit of work after it, on any new connection too
+                    connect(pg_url).execute("SELECT 1")
+    finally:
+        db.close()
+    assert at(pg_url, "SELECT beat_at FROM ops.heartbeats WHERE name = 'a'") == NOW
+
+
+def test_a_job_group_that_lost_its_lock_leaves_metrics_and_alerts_to_the_new_holder(tmp_path, pg_url):
+    from afc.collect.collector import Collector
+    from afc.config.settings import load_settings
+    from afc.ops.guard import job_group
+
+    settings = load_settings({}, database_url=pg_url, data_dir=tmp_path / "a", metrics_dir=tmp_path / "metrics")
+    collector = Collector.open(settings)
+    try:
+        with pytest.raises(LockLost), job_group(collector, "daily"):
+            terminate_holder(pg_url)
+            with held_elsewhere(tmp_path / "b", pg_url, "daily"):
+                beat(collector.db, "a", NOW)
+    finally:
+        collector.close()
+    assert not list((tmp_path / "metrics").glob("*.prom"))
+    assert at(pg_url, "SELECT count(*) FROM ops.heartbeats") == 0

@@ -66,6 +66,7 @@ def test_group_file_and_state_file(db, clock, tmp_path: Path):
     assert 'afc_quota_daily_limit{account="main"} 7500\n' in state
     assert 'afc_breaker_open{endpoint="teams"} 1\n' in state
     assert f'afc_heartbeat_timestamp_seconds{{loop="live"}} {int(NOW.timestamp())}\n' in state
+    assert "afc_live_last_tick_timestamp_seconds" not in state  # the loop has never ticked
     for path in paths:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["afc_job_bootstrap.prom", "afc_state.prom"]

@@ -202,16 +202,24 @@ def console(stderr: bool = False) -> Any:
 
 def shown(renderable: Any) -> Any:
     """A table whose text (cells, title) is shown as written: never read as Rich markup — a name from the API such
-    as '[/x]' raised MarkupError — and with control characters escaped; anything else unchanged."""
+    as '[/x]' raised MarkupError — and with control characters escaped; anything else unchanged. A copy built with
+    Rich's public API (`Column.copy`, `Table.add_row`), not by rewriting its private cell lists."""
+    import copy
+
     from rich.table import Table
     from rich.text import Text
 
-    if isinstance(renderable, Table):
-        if isinstance(renderable.title, str):
-            renderable.title = Text(one_line(renderable.title))
-        for column in renderable.columns:
-            column._cells = [Text(one_line(c)) if isinstance(c, str) else c for c in column._cells]
-    return renderable
+    if not isinstance(renderable, Table):
+        return renderable
+    safe = copy.copy(renderable)
+    if isinstance(safe.title, str):
+        safe.title = Text(one_line(safe.title))
+    cells = zip(*(column.cells for column in renderable.columns), strict=True)
+    safe.columns, safe.rows = [column.copy() for column in renderable.columns], []
+    for row, values in zip(renderable.rows, cells, strict=True):
+        safe.add_row(*(Text(one_line(v)) if isinstance(v, str) else v for v in values), style=row.style,
+                     end_section=row.end_section)
+    return safe
 
 
 def uncut(renderable: Any) -> Any:

@@ -83,6 +83,14 @@ def leagues_of(live: LiveConfig, config: JobConfig) -> list[int] | None:
     return sorted(set(leagues))
 
 
+def followed(config: JobConfig) -> list[int] | None:
+    """The leagues `afc live-loop` follows without --leagues (None: every league; []: none, it cannot run)."""
+    live = live_config(config)
+    if live.leagues != "all" and not live.leagues and not config.tracked:
+        return []
+    return leagues_of(live, config)
+
+
 def parse_leagues(text: str | None) -> list[int] | Literal["all"] | None:
     """`--leagues 39,140` or `39-140` or `all` → ids; a one-line error on anything else."""
     if text is None:

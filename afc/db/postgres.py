@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -14,6 +15,12 @@ import psycopg
 from afc.db import Backend, Params, redact_url
 from afc.errors import DatabaseError, DatabaseMissing, DatabaseUnavailable, LockTimeout
 from afc.redact import sanitize
+
+# What must still hold before each unit of work on any connection of this thread (afc.ops.lock: a group's advisory
+# lock confirmed, else taken again, else LockLost). A context variable, not an argument: a reconnect, a Collector
+# opened again, a connection any helper opens all meet it, and each simulated host of `afc rehearse` (a thread)
+# only its own.
+before_work: ContextVar[tuple[Callable[[], None], ...]] = ContextVar("afc_before_work", default=())
 
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, psycopg.errors.CannotConnectNow)
 
@@ -58,6 +65,11 @@ def _connect(url: str, read_only: bool) -> psycopg.Connection:
     return conn
 
 
+def _confirm() -> None:
+    for check in before_work.get():
+        check()
+
+
 class PostgresDatabase:
     """A PostgreSQL connection speaking afc's SQL."""
 
@@ -87,6 +99,7 @@ class PostgresDatabase:
         if self._in_transaction:
             yield from self._savepoint()
             return
+        _confirm()
         self._ready()
         self._in_transaction = True
         self._queued.append((b"BEGIN READ ONLY" if self.conn.read_only else b"BEGIN", ()))
@@ -200,6 +213,7 @@ class PostgresDatabase:
 
     def _cursor(self, sql: str, params: Any, many: bool = False, binary: bool = False) -> psycopg.Cursor:
         if not self._in_transaction:
+            _confirm()
             self._ready()
         try:
             cur = self.conn.cursor(binary=binary)

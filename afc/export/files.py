@@ -8,8 +8,8 @@ failure removes it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from afc.db import as_datetime
 from afc.db.catalog import Column
 from afc.errors import AfcError, ConfigError
 from afc.export import formats
+from afc.ops.whole import temporary_beside
 
 BATCH = 2000  # rows per read and per Parquet row group: detail rows carry ~40 kB of JSON each
 LOCK_NAME = ".afc-export.lock"
@@ -30,9 +31,8 @@ def writable_directory(out: Path) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         directory = directory.resolve()
-        handle, probe = tempfile.mkstemp(prefix=".afc-probe-", dir=directory)
-        os.close(handle)
-        os.unlink(probe)
+        with temporary_beside(directory, ".afc-probe-", ""):
+            pass
     except OSError as exc:
         raise ConfigError(f"export: --out {out}: cannot write there ({exc.strerror or exc})") from None
     return directory
@@ -44,35 +44,43 @@ def write_file(rows: Iterator[tuple[Any, ...]], columns: Sequence[Column], mark:
 
     Returns the row count, the newest watermark value seen and the file (None, and no file, for no rows).
     """
+    batches = _batches(rows)
+    first = next(batches, None)
+    if first is None:
+        return 0, None, None
+    _make_folder(folder)
+    stamp = f"{started:%Y%m%dT%H%M%SZ}"
+    try:
+        with temporary_beside(folder, f".{stamp}.{os.getpid()}.", f".{fmt}.tmp") as temporary:
+            sink = formats.open_sink(fmt, temporary, columns)
+            count, newest = _fill(sink, itertools.chain([first], batches), columns, mark)
+            final = _free_name(folder, stamp, fmt)  # the format is the extension
+            os.replace(temporary, final)
+    except OSError as exc:
+        raise AfcError(f"export: cannot write {exc.filename or folder}: {exc.strerror or exc}") from None
+    return count, newest, final
+
+
+def _fill(sink: formats.Sink, batches: Iterator[list[tuple[Any, ...]]], columns: Sequence[Column],
+          mark: str | None) -> tuple[int, datetime | None]:
+    """Every batch into `sink`, then closed (after a failure too, whose error is the one to report); the row count
+    and the newest watermark value seen."""
     normalise = formats.normalisers(columns)
     at = next((i for i, c in enumerate(columns) if c.name == mark), None)
-    stamp = f"{started:%Y%m%dT%H%M%SZ}"
-    temporary: Path | None = None
-    sink: formats.Sink | None = None
     count, newest = 0, None
     try:
-        for batch in _batches(rows):
+        for batch in batches:
             values = [[f(v) for f, v in zip(normalise, row, strict=True)] for row in batch]
-            if sink is None:
-                _make_folder(folder)
-                temporary = _new_temporary(folder, stamp, fmt)
-                sink = formats.open_sink(fmt, temporary, columns)
             sink.write(values)
             count += len(values)
             if at is not None:
                 newest = max(filter(None, [newest, *(as_datetime(row[at]) for row in values)]), default=None)
-        if sink is not None:
+    except BaseException:
+        with contextlib.suppress(Exception):
             sink.close()
-    except BaseException as exc:
-        _discard(sink, temporary)
-        if isinstance(exc, OSError):
-            raise AfcError(f"export: cannot write {temporary or folder}: {exc.strerror or exc}") from None
         raise
-    if sink is None or temporary is None:
-        return 0, None, None
-    final = _free_name(folder, stamp, fmt)  # the format is the extension
-    os.replace(temporary, final)
-    return count, newest, final
+    sink.close()
+    return count, newest
 
 
 def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
@@ -84,24 +92,6 @@ def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]
             batch = []
     if batch:
         yield batch
-
-
-def _new_temporary(folder: Path, stamp: str, fmt: str) -> Path:
-    """A new empty file `.<stamp>.<pid>.<random>.<format>.tmp`, made exclusively: a name known in advance
-    let whoever can write to the folder plant a symlink there, and the export wrote through it."""
-    handle, name = tempfile.mkstemp(prefix=f".{stamp}.{os.getpid()}.", suffix=f".{fmt}.tmp", dir=folder)
-    os.close(handle)
-    return Path(name)
-
-
-def _discard(sink: formats.Sink | None, temporary: Path | None) -> None:
-    """Remove a half-written file: nothing half-written stays behind."""
-    if sink is not None:
-        with contextlib.suppress(Exception):  # the file goes anyway; the first error is the one to report
-            sink.close()
-    if temporary is not None:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
 
 
 def _make_folder(folder: Path) -> None:

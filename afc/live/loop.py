@@ -22,13 +22,15 @@ from afc.collect.collector import Collector
 from afc.collect.step import Context
 from afc.config.live import LiveConfig
 from afc.config.settings import Settings
-from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, QuotaExhausted
+from afc.errors import AfcError, AuthError, ConfigError, DatabaseError, LockHeld, LockLost, QuotaExhausted
 from afc.live import followups, pace
 from afc.live.matchday import MatchDay
 from afc.live.schedule import Schedule, read, wake_at
 from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
-from afc.ops.heartbeat import beat
+from afc.ops import guard
+from afc.ops.heartbeat import beat, in_play, ticked
+from afc.ops.metrics import Sample
 from afc.ops.sdnotify import Notifier
 from afc.redact import describe
 from afc.words import count_calls
@@ -40,6 +42,7 @@ DB_BACKOFF_CAP = 30.0
 API_BACKOFF_CAP = 300.0
 NEVER = datetime.min.replace(tzinfo=UTC)
 STEP_BACK = timedelta(seconds=1)  # a smaller step back of the clock only delays what is due by as much
+REPORT_EVERY = timedelta(minutes=1)  # metrics and alerts of the `live` group, as other groups write after a run
 
 
 @dataclass
@@ -80,6 +83,7 @@ class LiveLoop:
         self.parked_until: datetime | None = None
         self.last_now = NEVER  # the clock at the last iteration: a step back re-anchors what was due
         self.ready, self.api_failures, self.db_failures = False, 0, 0
+        self.reported = NEVER
         self.matchday = MatchDay(live, leagues)
 
     def run(self, once: bool = False) -> LoopReport:
@@ -87,6 +91,7 @@ class LiveLoop:
         try:
             while not self.stop.is_set():
                 wait = self._iterate()
+                self._report()
                 if once:
                     break
                 self.clock.sleep(self._cap(wait))
@@ -111,6 +116,8 @@ class LiveLoop:
         except AuthError as exc:  # a person must fix the key: exit 2, which systemd does not restart
             raise ConfigError(str(exc)) from None
         except ConfigError:  # a person must fix it (a schema newer than this afc): exit 2, not a retry every 15 s
+            raise
+        except LockHeld:  # the lock was lost to another loop (LockLost): it follows the matches now
             raise
         except QuotaExhausted as exc:
             return self._park(exc)
@@ -184,6 +191,7 @@ class LiveLoop:
         self._pace(collector, schedule)
         started = self.clock.now()
         result = tick(ctx, self.leagues, schedule)
+        ticked(collector.db, self.clock.now(), self.interval)
         self.next_tick = started + timedelta(seconds=self.interval)
         self.report.ticks += 1
         self.report.in_play = result.in_play
@@ -209,7 +217,11 @@ class LiveLoop:
     def _next(self, collector: Collector, schedule: Schedule) -> float:
         now = self.clock.now()
         due = followups.next_due(collector.db)
-        if schedule.awake:
+        if schedule.awake and self.api_failures:  # woken during a failure's back-off: alive, still failing
+            wake = min(self.next_tick, due) if due else self.next_tick
+            self._alive(collector, "api-error", f"API failing ({self.api_failures}x); next try at "
+                                                f"{self.next_tick:%H:%M:%S}")
+        elif schedule.awake:
             wake = min(self.next_tick, due) if due else self.next_tick
             self._enter("polling", f"live: {len(schedule.awake)} fixtures in play or about to kick off; "
                                    f"polling every {self.interval} s")
@@ -265,9 +277,23 @@ class LiveLoop:
         self.next_tick = self.clock.now() + timedelta(seconds=delay)
         log.warning("live: tick failed (%s); next try in %.0f s", message, delay)
         self.report.state = "api-error" if healthy else "error"
+        if self.collector is not None:
+            with contextlib.suppress(AfcError):  # alive but failing, for `afc health`; a lost beat is no news
+                beat(self.collector.db, HEARTBEAT, self.clock.now(), self.report.state)
         if healthy:  # the API is failing, not the loop: a restart would only spend quota
             self.notifier.watchdog(f"API failing ({self.api_failures}x); next try in {delay:.0f} s")
         return delay
+
+    def _report(self) -> None:
+        """The `live` group's metrics and alerts, at most once a minute (errors are logged by the guard)."""
+        now = self.clock.now()
+        if self.collector is None or now - self.reported < REPORT_EVERY:
+            return
+        self.reported = now
+        with contextlib.suppress(AfcError):  # the database went away since the iteration: next time
+            playing = in_play(self.collector.db, now, self.leagues).fixtures
+            gauges: list[Sample] = [("afc_live_fixtures_in_play", {"loop": "live"}, playing)]
+            guard.after(self.collector, guard.GroupRun("live", now, [guard.Outcome(JOB_ID)], gauges=gauges))
 
     def _database_down(self, exc: DatabaseError) -> float:
         """Close the connection, wait (1, 2, 4 … 30 s), and reconnect on the next iteration."""
@@ -297,6 +323,8 @@ class LiveLoop:
                 beat(self.collector.db, HEARTBEAT, self.clock.now(), "stopped")
             except DatabaseError as exc:
                 log.warning("live: could not record the stop (%s)", exc)
+            except LockLost:
+                pass  # another loop holds the lock: this one writes nothing more, its run is closed as orphaned
             self._drop_connection()
         self.client.close()
         self.report.state = "stopped"

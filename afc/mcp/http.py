@@ -19,9 +19,10 @@ from pathlib import Path
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from afc.errors import AfcError, ConfigError
+from afc.mcp.wire import MAX_HEAD, MAX_MESSAGE
 
 log = logging.getLogger("afc.mcp")
 TOKEN_FILE = "mcp_token"  # in $CREDENTIALS_DIRECTORY (systemd LoadCredential=)
@@ -150,10 +151,29 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class LoggedRefusals:
+    """ASGI middleware: one log line for each body the SDK refuses as too large (its 413 is otherwise silent)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                host, port = scope.get("client") or ("?", 0)
+                log.warning("mcp http: refused a request body longer than %d bytes from %s:%s", MAX_MESSAGE,
+                            host, port)
+            await send(message)
+
+        await self.app(scope, receive, watched)
+
+
 def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
-    """The SDK's streamable HTTP app at /mcp, behind the bearer guard when a token is set."""
-    app = server.streamable_http_app(streamable_http_path=ENDPOINT, host=listen.host.strip("[]"),
-                                     transport_security=rebinding_guard(listen.host), max_sessions=MAX_SESSIONS)
+    """The SDK's streamable HTTP app at /mcp (bodies up to MAX_MESSAGE), behind the bearer guard when a token is
+    set."""
+    app = LoggedRefusals(server.streamable_http_app(
+        streamable_http_path=ENDPOINT, host=listen.host.strip("[]"), transport_security=rebinding_guard(listen.host),
+        max_sessions=MAX_SESSIONS, max_request_body_size=MAX_MESSAGE))
     return app if listen.token is None else BearerGuard(app, listen.token)
 
 
@@ -183,5 +203,8 @@ def serve_http(server: MCPServer, listen: Listen) -> None:
     address = listen.host.strip("[]")
     shown = f"[{address}]" if ":" in address else address
     log.info("MCP over HTTP on http://%s:%d%s (%s)", shown, sock.getsockname()[1], ENDPOINT, auth)
-    config = uvicorn.Config(app_for(server, listen), log_level="warning", lifespan="on")
+    # h11 by name: its cap on a request's line and headers is set here, where uvicorn's default ("auto") would
+    # switch to httptools whenever that happens to be installed
+    config = uvicorn.Config(app_for(server, listen), log_level="warning", lifespan="on", http="h11",
+                            h11_max_incomplete_event_size=MAX_HEAD)
     uvicorn.Server(config).run(sockets=[sock])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, ToolAnnotations
 from pydantic import Field, ValidationError
@@ -25,6 +28,7 @@ from afc.mcp.readonly import Limits, QueryResult, ReadOnlyDb, run_query
 from afc.mcp.role import DEFAULT_ROLE, resolve
 from afc.mcp.rows import DEFAULT_SECONDS, MAX_ROWS
 from afc.mcp.templates import ID_MAX
+from afc.mcp.wire import CappedLines
 
 LeagueId = Annotated[int, Field(ge=1, le=ID_MAX, description="API league id, e.g. 39")]
 Season = Annotated[int, Field(ge=1900, le=2199, description="season year, e.g. 2024")]
@@ -66,6 +70,14 @@ class _Server(MCPServer):
                 raise
             raise ToolError(f"{name}: {argument_errors(exc.__cause__)}") from exc.__cause__
 
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio transport reading stdin through CappedLines: no message past 4 MiB is held whole."""
+        lines = CappedLines(sys.stdin.buffer)
+        # an explicit stdin is only iterated by the transport; stdout is still claimed by the SDK
+        async with stdio_server(stdin=cast("anyio.AsyncFile[str]", lines)) as (read_stream, write_stream):
+            lines.answer = write_stream.send
+            await self._lowlevel_server.run(read_stream, write_stream,
+                                            self._lowlevel_server.create_initialization_options())
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
         """Render a prompt; an unknown prompt or a missing argument is one line (invalid params), not an internal
@@ -259,5 +271,5 @@ def _naming(target: ReadOnlyDb) -> str:
 
 
 def serve_stdio(server: MCPServer) -> None:
-    """Serve on stdin/stdout until the client closes the stream."""
+    """Serve on stdin/stdout until the client closes the stream (no message past 4 MiB: afc.mcp.wire)."""
     server.run("stdio")

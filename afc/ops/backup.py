@@ -21,6 +21,7 @@ from pathlib import Path
 from afc.db import Database, ddl, redact_url
 from afc.db.sqlite import read_only_uri
 from afc.errors import AfcError, ConfigError
+from afc.ops.whole import temporary_beside
 from afc.redact import sanitize
 
 SUFFIX = {"sqlite": ".db", "postgres": ".dump"}
@@ -48,21 +49,16 @@ def backup(db: Database, directory: Path, now: datetime, keep: int) -> BackupRes
     target = directory / f"afc-{now:%Y%m%dT%H%M%SZ}{SUFFIX[db.backend]}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        # made exclusively under a random name: a symlink planted at a name known in advance was written through
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=directory)
-        os.close(handle)
-        partial = Path(name)
-        try:
-            if db.backend == "sqlite":
-                _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
-            else:
-                _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
-            os.replace(partial, target)
-        finally:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
-                # SQLite's rollback journal of a copy that failed mid-way (a full disk, a file-size limit)
-                Path(f"{partial}-journal").unlink(missing_ok=True)
+        with temporary_beside(directory, f".{target.name}.", ".partial") as partial:
+            try:
+                if db.backend == "sqlite":
+                    _sqlite_backup(db.path, partial)  # type: ignore[attr-defined]
+                else:
+                    _pg_dump(db._raw_url, partial)  # type: ignore[attr-defined]
+                os.replace(partial, target)
+            finally:
+                with contextlib.suppress(OSError):  # SQLite's journal of a copy that failed mid-way (a full disk)
+                    Path(f"{partial}-journal").unlink(missing_ok=True)
         return BackupResult(target, target.stat().st_size, _rotate(directory, SUFFIX[db.backend], keep))
     except OSError as exc:  # a file where the directory belongs, no permission, a full disk
         raise BackupError(f"backup into {directory}: {exc.strerror or exc}"

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from afc.collect import runs
 from afc.collect.collector import Collector
 from afc.config.ops import alerts_config
-from afc.errors import AfcError
+from afc.errors import AfcError, LockLost
 from afc.ops import alerts, health, lock, metrics
 from afc.ops.groups import MAINTENANCE_JOBS
 
@@ -53,6 +53,7 @@ class GroupRun:
     started: datetime
     reports: list[Report] = field(default_factory=list)
     error: str | None = None
+    gauges: list[metrics.Sample] = field(default_factory=list)  # the group's own, besides its jobs' (live)
 
     def record(self, reports: Iterable[Any]) -> list[Any]:
         """Keep the reports of jobs run in this group; returns them for chaining."""
@@ -66,9 +67,12 @@ def job_group(collector: Collector, group: str) -> Iterator[GroupRun]:
     """Hold `group`'s lock around the block, then write metrics and send alerts."""
     settings = collector.settings
     with lock.hold(settings.data_dir, settings.db_url, group):
-        run = GroupRun(group, collector.now())
+        run, lost = GroupRun(group, collector.now()), False
         try:
             yield run
+        except LockLost:
+            lost = True  # another run holds the group now: the metrics and alerts are its to write
+            raise
         except AfcError as exc:
             run.error = str(exc)
             raise
@@ -76,7 +80,8 @@ def job_group(collector: Collector, group: str) -> Iterator[GroupRun]:
             run.error = runs.INTERRUPTED
             raise
         finally:
-            after(collector, run)
+            if not lost:
+                after(collector, run)
 
 
 @contextmanager
@@ -110,7 +115,7 @@ def after(collector: Collector, run: GroupRun) -> None:
     try:
         if collector.settings.metrics_dir is not None:
             metrics.write_group(collector.settings.metrics_dir, collector.db, run.group,
-                                group_jobs(collector, run), collector.ledger.status())
+                                group_jobs(collector, run), collector.ledger.status(), run.gauges)
     except (AfcError, OSError) as exc:
         log.warning("metrics for %s not written: %s", run.group, exc)
     try:

@@ -2,8 +2,9 @@
 
 Checks: the alerts section readable, migrations pending, stale jobs (no successful run within
 `stale_factor` x their timer's period), open breakers, quota nearly gone, coverage critical (when
-`mart.coverage_status` exists), live loop stalled (when it has ever beaten), drift unacknowledged
-(when `ops.drift` exists), notify backlog and dead letters (when notify has targets).
+`mart.coverage_status` exists), live loop stalled or failing while fixtures are in play (when it has
+ever beaten), drift unacknowledged (when `ops.drift` exists), notify backlog and dead letters (when
+notify has targets).
 Each check runs on its own: one that cannot run is itself reported, the others still run.
 """
 
@@ -18,6 +19,7 @@ from afc.collect import breaker
 from afc.collect import runs as job_runs
 from afc.collect.ledger import QuotaStatus
 from afc.config.jobs import JobConfig
+from afc.config.live import followed
 from afc.config.ops import OpsConfig, alerts_config, describe, ops_config
 from afc.config.schedule import parse
 from afc.db import Database, as_datetime
@@ -26,10 +28,6 @@ from afc.ops import heartbeat
 from afc.ops.groups import timers
 
 INSTALLED = "SELECT MIN(applied_at) FROM ops.schema_migrations"
-IN_PLAY = """
-SELECT COUNT(*) FROM core.fixtures
-WHERE (status_group = 'live' AND kickoff_at > %(settled)s)
-   OR (status_group = 'scheduled' AND kickoff_at <= %(now)s AND kickoff_at > %(since)s)"""
 
 
 @dataclass(frozen=True)
@@ -157,21 +155,30 @@ def check_coverage(probe: Probe) -> list[Problem]:
 
 
 def check_live(probe: Probe) -> list[Problem]:
-    beat = heartbeat.last(probe.db, "live")
+    """While fixtures are in play: the loop beats (its process is alive) and stores ticks (matches are followed),
+    each within `live_stall_minutes` (or two of its intervals, when the quota has stretched them). Idle with no
+    match on is healthy however old the beat."""
+    beat = heartbeat.last(probe.db, heartbeat.LIVE)
     if beat is None:
         raise Skip("the live loop has never run here")
+    if not columns(probe.db, "core.fixtures"):
+        return []
+    playing = heartbeat.in_play(probe.db, probe.now, followed(probe.config))
+    if not playing.fixtures:
+        return []
     limit = timedelta(minutes=probe.ops.health.live_stall_minutes)
-    if probe.now - beat <= limit or not columns(probe.db, "core.fixtures"):
+    if probe.now - beat > limit:
+        return [Problem("live_stalled", "live", f"live loop stalled: last heartbeat {beat:%H:%M:%S} UTC, "
+                        f"{playing.fixtures} fixtures in play; check `journalctl -u afc-live`")]
+    tick = heartbeat.last_tick(probe.db)
+    kickoff = playing.since or probe.now  # no tick is due before the first kickoff in play
+    since = max(tick.at, kickoff) if tick else kickoff
+    allowed = max(limit, timedelta(seconds=2 * tick.interval)) if tick else limit
+    if probe.now - since <= allowed:
         return []
-    from afc.marts.live import SETTLE_AFTER
-
-    # a fixture stuck "live" for days is a stale record, not a match the stalled loop is missing
-    row = probe.db.fetchone(IN_PLAY, {"now": probe.now, "since": probe.now - timedelta(hours=3),
-                                      "settled": probe.now - SETTLE_AFTER})
-    if not row or not row[0]:
-        return []
-    return [Problem("live_stalled", "live", f"live loop stalled: last heartbeat {beat:%H:%M:%S} UTC, "
-                    f"{row[0]} fixtures in play; check `journalctl -u afc-live`")]
+    last = f"last tick {tick.at:%H:%M:%S} UTC" if tick else "no tick yet"
+    return [Problem("live_stalled", "live", f"live loop failing: {last}, {playing.fixtures} fixtures in play, the "
+                    f"loop is {heartbeat.state(probe.db, heartbeat.LIVE)}; check `journalctl -u afc-live`")]
 
 
 def check_drift(probe: Probe) -> list[Problem]:

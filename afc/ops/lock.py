@@ -2,7 +2,9 @@
 
 The file lock (`fcntl.flock` on `<data dir>/locks/<group>.lock`) stops a manual run from colliding
 with a timer run; with PostgreSQL a session advisory lock held on a dedicated connection stops two
-hosts running the same group. The kernel and the server release both when the process dies.
+hosts running the same group. The kernel and the server release both when the process dies; the server
+also frees the advisory lock when only its session ends (a restart, a terminated backend), which the
+holder notices before its next unit of work (`Lease`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import fcntl
 import logging
 import os
 import re
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +21,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from afc.errors import ConfigError, DatabaseUnavailable, LockHeld
+from afc.errors import ConfigError, DatabaseUnavailable, LockHeld, LockLost
 
 T = TypeVar("T")
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 _GROUP = re.compile(r"^[a-z][a-z0-9_-]*$")
 PG_TRY = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
 PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+CONFIRM_EVERY = 1.0  # seconds between round trips confirming a lock's session (a silent server restart)
 
 
 def lock_path(data_dir: Path, group: str) -> Path:
@@ -60,36 +64,91 @@ def file_lock(path: Path, group: str) -> Iterator[None]:
 
 @contextmanager
 def advisory_lock(url: str, group: str) -> Iterator[None]:
-    """Hold a PostgreSQL session advisory lock for `group` on a connection of its own."""
-    import psycopg
+    """Hold a PostgreSQL session advisory lock for `group` on a connection of its own, confirmed before each unit of
+    work on every connection of this thread (`Lease.confirm`)."""
+    from afc.db.postgres import before_work
 
-    from afc.db import redact_url
-    from afc.db.postgres import _last_line
-
+    lease = Lease(url, group)
+    token = before_work.set((*before_work.get(), lease.confirm))
     try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name=f"afc-lock-{group}")
-    except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)} for the {group} lock: "
-                                  f"{_last_line(exc)}") from None
-    key = f"afc:group:{group}"
-    with conn:
-        row = conn.execute(PG_TRY, (key,)).fetchone()
-        if not row or not row[0]:
-            raise LockHeld(f"{group}: another afc run holds this group's lock in {redact_url(url)}; nothing done")
+        yield
+    finally:
+        before_work.reset(token)
+        lease.release()
+
+
+class Lease:
+    """A session advisory lock and the session holding it. The server frees such a lock with its session (a
+    restart, `pg_terminate_backend`, a dropped connection) without telling afc, whose other connections reconnect
+    and write on while a second run may have taken the lock: so before each unit of work the session is confirmed
+    (its socket has nothing to say, at least once a second a round trip), and when it has ended the lock is taken
+    again on a new one, or LockLost if another run holds it now."""
+
+    def __init__(self, url: str, group: str):
+        self.url, self.group, self.key = url, group, f"afc:group:{group}"
+        self.conn = self._take()
+        self.confirmed = time.monotonic()
+
+    def _take(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        from afc.db import redact_url
+        from afc.db.postgres import _last_line
+
         try:
-            yield
-        finally:
-            _unlock(conn, key)
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10,
+                                   application_name=f"afc-lock-{self.group}")
+            row = conn.execute(PG_TRY, (self.key,)).fetchone()
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(self.url)} for the {self.group} "
+                                      f"lock: {_last_line(exc)}") from None
+        if not row or not row[0]:
+            conn.close()
+            raise LockHeld(f"{self.group}: another afc run holds this group's lock in {redact_url(self.url)}; "
+                           "nothing done")
+        return conn
 
+    def confirm(self) -> None:
+        """Before a unit of work: the session that took the lock still has it; else it is taken again (one warning),
+        or LockLost, or DatabaseUnavailable while the server cannot be reached (the lock is not held then)."""
+        if self._alive():
+            return
+        with suppress(Exception):
+            self.conn.close()
+        try:
+            self.conn = self._take()
+        except LockHeld:
+            raise LockLost(f"{self.group}: lost this group's lock (its PostgreSQL session ended) and another afc "
+                           "run holds it now; stopping without writing more") from None
+        self.confirmed = time.monotonic()
+        logging.getLogger("afc.lock").warning("%s: the lock's PostgreSQL session ended (a restart or a terminated "
+                                              "backend); took the lock again before writing on", self.group)
 
-def _unlock(conn: psycopg.Connection[Any], key: str) -> None:
-    """Release the advisory lock before the connection closes. Closing alone frees it only once the server's
-    backend process has exited, which happens after close() returns: the next run, even in this process, could
-    find the lock still held."""
-    import psycopg
+    def _alive(self) -> bool:
+        import psycopg
 
-    with suppress(psycopg.Error):  # the connection is lost: the server frees the lock with the session
-        conn.execute(PG_UNLOCK, (key,))
+        if self.conn.closed:
+            return False
+        poller = select.poll()  # not select(): it fails on descriptors past 1023
+        poller.register(self.conn.fileno(), select.POLLIN)
+        readable = poller.poll(0)  # a FATAL or the end of the session
+        if not readable and time.monotonic() - self.confirmed < CONFIRM_EVERY:
+            return True
+        try:
+            self.conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        self.confirmed = time.monotonic()
+        return True
+
+    def release(self) -> None:
+        """Release the lock before the connection closes. Closing alone frees it only once the server's backend
+        process has exited, which happens after close() returns: the next run, even in this process, could find
+        the lock still held."""
+        import psycopg
+
+        with self.conn, suppress(psycopg.Error):  # the connection is lost: the server frees the lock with the session
+            self.conn.execute(PG_UNLOCK, (self.key,))
 
 
 @contextmanager

@@ -9,7 +9,6 @@ reads them. Gauges only: each value describes the last run, not a running total.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from afc.collect.ledger import QuotaStatus
 from afc.db import Database, as_datetime
 from afc.notify import queue
 from afc.ops import heartbeat
+from afc.ops.whole import temporary_beside
 
 METRICS: dict[str, str] = {
     "afc_job_last_run_timestamp_seconds": "Unix time the job's last run finished (started, while running).",
@@ -33,12 +33,17 @@ METRICS: dict[str, str] = {
     "afc_quota_daily_limit": "The daily call limit of the plan.",
     "afc_breaker_open": "1 while the endpoint's circuit breaker stops calls (open or half-open).",
     "afc_heartbeat_timestamp_seconds": "Unix time a long-running loop last reported alive.",
+    "afc_live_last_tick_timestamp_seconds": "Unix time the live loop last stored a tick (matches followed).",
+    "afc_live_fixtures_in_play": "Fixtures the live loop follows that are live or due to have kicked off.",
     "afc_notify_delivered_events": "Events delivered to the target (deliveries in state delivered).",
     "afc_notify_failed_attempts": "Failed delivery attempts to the target (of deliveries still kept).",
     "afc_notify_dead_letter_events": "Events dead-lettered for the target after the maximum attempts.",
     "afc_notify_pending_events": "Events waiting for delivery to the target.",
     "afc_notify_oldest_pending_age_seconds": "Age of the target's oldest event still waiting for delivery.",
 }
+
+
+Sample = tuple[str, dict[str, str], float | int | None]
 
 
 def _label(value: str) -> str:
@@ -96,7 +101,8 @@ def job_samples(db: Database, group: str, job_ids: Iterable[str]) -> list[tuple[
 
 
 def state_samples(db: Database, quota: QuotaStatus) -> list[tuple[str, dict[str, str], float | None]]:
-    """Quota, breakers and heartbeats: the state every group run refreshes."""
+    """Quota, breakers, heartbeats and the live loop's last tick: the state every group run (and the live loop, once
+    a minute) refreshes."""
     account = {"account": quota.account}
     samples: list[tuple[str, dict[str, str], float | None]] = [
         ("afc_quota_remaining_today", account, quota.remaining_today),
@@ -105,7 +111,10 @@ def state_samples(db: Database, quota: QuotaStatus) -> list[tuple[str, dict[str,
     ]
     samples += [("afc_breaker_open", {"endpoint": s.endpoint}, 0 if s.state == "closed" else 1)
                 for s in breaker.states(db)]
-    samples.append(("afc_heartbeat_timestamp_seconds", {"loop": "live"}, _ts(heartbeat.last(db, "live"))))
+    live = {"loop": "live"}
+    tick = heartbeat.last_tick(db)
+    samples += [("afc_heartbeat_timestamp_seconds", live, _ts(heartbeat.last(db, heartbeat.LIVE))),
+                ("afc_live_last_tick_timestamp_seconds", live, _ts(tick.at) if tick else None)]
     return samples
 
 
@@ -129,24 +138,22 @@ def notify_samples(db: Database, now: datetime,
 def write_textfile(path: Path, text: str) -> None:
     """Replace `path` atomically: a hidden temp file in the same directory, 0644, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as out:
+    with temporary_beside(path.parent, f".{path.name}.", ".tmp") as tmp:
+        with tmp.open("w") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; node_exporter runs as another user
+        os.chmod(tmp, 0o644)  # made 0600; node_exporter runs as another user
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def write_group(directory: Path, db: Database, group: str, job_ids: Iterable[str], quota: QuotaStatus) -> list[Path]:
-    """Rewrite the group's file and the shared state file; returns the paths written."""
+def write_group(directory: Path, db: Database, group: str, job_ids: Iterable[str], quota: QuotaStatus,
+                gauges: Iterable[Sample] = ()) -> list[Path]:
+    """Rewrite the group's file (its jobs' gauges and any of the group's own) and the shared state file; returns
+    the paths written."""
     job_file = directory / f"afc_job_{group}.prom"
     state_file = directory / "afc_state.prom"
-    write_textfile(job_file, render(job_samples(db, group, job_ids)))
+    write_textfile(job_file, render([*job_samples(db, group, job_ids), *gauges]))
     write_textfile(state_file, render(state_samples(db, quota)))
     return [job_file, state_file]
 
