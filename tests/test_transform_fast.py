@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from afc.db import dump_json
+from afc.words import kind
 
 
 def _stdlib(value: Any) -> str:
@@ -181,7 +182,7 @@ def _reference_run(items: list[Any]) -> Batch:
     batch = Batch()
     for index, entry in enumerate(items):
         if type(entry) is not dict:  # as transform.run: an item that is not an object never reaches the transform
-            batch.quarantine(index, entry, f"an item must be a JSON object, got {transform._kind(entry)}")
+            batch.quarantine(index, entry, f"an item must be a JSON object, got {kind(entry)}")
             continue
         try:
             fixture_reference(entry, {}, batch)

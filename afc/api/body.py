@@ -37,18 +37,6 @@ class TooLarge(Unparsable):
     """Over the size cap: not read past it, so there is nothing to keep."""
 
 
-def kind(value: Any) -> str:
-    """A JSON value's kind, as a person reading the API would name it (for one-line reasons)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "a string" if isinstance(value, str) else "an array" if isinstance(value, list) else (
-        "an object" if isinstance(value, dict) else type(value).__name__)
-
-
 def _constant(name: str) -> Any:
     raise Unparsable(f"a {name} literal, which JSON does not allow")
 

@@ -19,7 +19,7 @@ import orjson
 
 from afc import __version__
 from afc.api import outbound
-from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, kind, parse
+from afc.api.body import NotJson, TooLarge, Unparsable, has_nul, parse
 from afc.api.endpoints import ENDPOINTS
 from afc.clock import Clock, resume_after_midnight
 from afc.errors import (
@@ -36,6 +36,7 @@ from afc.errors import (
     UnreadableBody,
 )
 from afc.redact import describe, one_line
+from afc.words import kind
 
 # Only these endpoints page; sending `page` anywhere else zeroes the answer (reference §4, §7.2).
 PAGED = {name: e.page_size for name, e in ENDPOINTS.items() if e.page_size}

@@ -14,6 +14,7 @@ from typing import Any
 
 from afc.errors import ItemInvalid
 from afc.transform.model import Batch
+from afc.words import kind
 
 ItemFn = Callable[[Any, Mapping[str, str], Batch], None]
 
@@ -98,7 +99,7 @@ def run(endpoint: str, params: Mapping[str, str], items: list[Any]) -> Batch:
     objects = transform.objects and not transform.whole
     for index, unit in enumerate(units):
         if objects and type(unit) is not dict:  # else its reason would be Python's ("'str' object has no attribute")
-            batch.quarantine(index, unit, f"an item must be a JSON object, got {_kind(unit)}")
+            batch.quarantine(index, unit, f"an item must be a JSON object, got {kind(unit)}")
             continue
         try:
             transform.fn(unit, params, batch)
@@ -110,14 +111,3 @@ def run(endpoint: str, params: Mapping[str, str], items: list[Any]) -> Batch:
         transform.after(params, batch)
         batch.commit_item(counted=False)
     return batch
-
-
-def _kind(value: Any) -> str:
-    """A JSON value's kind, as a person reading the API would name it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "a string" if isinstance(value, str) else "an array" if isinstance(value, list) else type(value).__name__
