@@ -185,13 +185,14 @@ def test_bad_tokens_and_binds_are_one_line(module_sqlite_url: str, tmp_path: Pat
     cases = [
         (["--no-auth", "--host", "0.0.0.0"], {}, "afc: --no-auth with --host 0.0.0.0: anyone who reaches "
          "0.0.0.0:8765 could query the database; bind 127.0.0.1 or use a token (AFC_MCP_TOKEN or --token-file)\n"),
-        (["--token-file", str(missing)], {}, f"afc: {missing}: token file not found; create it with "
-         f"`openssl rand -hex 32 > {missing}`\n"),
+        (["--token-file", str(missing)], {}, f"afc: {missing}: token file not found; create it readable by its "
+         f"owner only with `openssl rand -hex 32 | install -m 0600 /dev/stdin {missing}`\n"),
         (["--token-file", str(empty)], {}, f"afc: {empty}: the token is empty; put a secret of at least 16 "
          "characters there (`openssl rand -hex 32`)\n"),
         (["--token-file", str(short)], {}, f"afc: {short}: the token is too short (3 characters); use at least 16\n"),
         ([], {"CREDENTIALS_DIRECTORY": str(tmp_path)}, f"afc: {tmp_path}/mcp_token: token file not found; create "
-         f"it with `openssl rand -hex 32 > {tmp_path}/mcp_token`\n"),
+         "it readable by its owner only with `openssl rand -hex 32 | install -m 0600 /dev/stdin "
+         f"{tmp_path}/mcp_token`\n"),
         (["--token-file", "/dev/zero"], {}, "afc: /dev/zero: the token file is larger than 4096 bytes; put only the "
          "token there\n"),
         ([], {"AFC_MCP_TOKEN": "two words here, long enough"}, "afc: AFC_MCP_TOKEN: the token must be one line of "

@@ -75,7 +75,8 @@ def _read(path: Path) -> str:
             raise ConfigError(f"{path}: the token file is larger than {MAX_TOKEN_FILE} bytes; put only the token there")
         return data.decode()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: token file not found; create it with `openssl rand -hex 32 > {path}`") from None
+        raise ConfigError(f"{path}: token file not found; create it readable by its owner only with "
+                          f"`openssl rand -hex 32 | install -m 0600 /dev/stdin {path}`") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"{path}: cannot read the token file ({reason})") from None
