@@ -207,6 +207,9 @@ class SqliteDatabase:
         path = _path_from_url(url)
         if not create and path != ":memory:" and not Path(path).exists():
             raise DatabaseMissing(f"sqlite: {path} does not exist; create it with `afc db migrate --db {url}`")
+        if path != ":memory:" and Path(path).is_dir():
+            raise DatabaseMissing(f"sqlite: {path} is a directory, not a database file; name a file in it "
+                                  f"(sqlite:///{Path(path) / 'afc.db'})")
         try:
             if read_only:
                 target = read_only_uri(path) if path != ":memory:" else ":memory:"
@@ -225,8 +228,11 @@ class SqliteDatabase:
                 # a hot page once for several answers.
                 conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA schema_version")  # reads the header: a file that is no database fails here
             conn.create_function("afc_local_date", 2, local_date, deterministic=True)
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+                raise DatabaseMissing(f"sqlite: {path} is not a SQLite database; check --db or AFC_DATABASE_URL") from None
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}{_read_only_dir(path)}") from None
         except OSError as exc:
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc.strerror}") from None
