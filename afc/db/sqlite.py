@@ -232,7 +232,8 @@ class SqliteDatabase:
             conn.create_function("afc_local_date", 2, local_date, deterministic=True)
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
-                raise DatabaseMissing(f"sqlite: {path} is not a SQLite database; check --db or AFC_DATABASE_URL") from None
+                raise DatabaseMissing(f"sqlite: {path} is not a SQLite database; check --db or AFC_DATABASE_URL"
+                                      ) from None
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}{_read_only_dir(path)}") from None
         except OSError as exc:
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc.strerror}") from None
