@@ -34,8 +34,8 @@ class LockTimeout(DatabaseError):
 
 
 class DatabaseMissing(ConfigError):
-    """The database a command would only read does not exist: a mistyped URL, or one never created
-    (`afc db migrate` creates it); nothing is created in its place."""
+    """No database is where the URL points: a mistyped URL, one never created (`afc db migrate` creates it), a
+    directory or a file that is no database; nothing is created in its place, and waiting would not bring it."""
 
 
 class DatabaseUnavailable(DatabaseError):

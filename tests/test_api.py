@@ -77,6 +77,10 @@ CASES = [
      Answer(200, envelope("banana", [], errors={"endpoint": "The Banana endpoint does not exist."})), ParameterError),
     ("page on a non-paged endpoint",
      Answer(200, envelope("fixtures", [], errors={"page": "The Page field do not exist."})), ParameterError),
+    ("a parameter's error that mentions a limit", Answer(200, envelope("countries", [], errors={
+        "search": "The Search field exceeds the request limit of 100 characters."})), ParameterError),
+    ("a field the endpoint does not take, worded as a limit", Answer(200, envelope("countries", [], errors={
+        "limit": "The Limit field must be at most your rate limit per minute."})), ParameterError),
     ("errors as a list of strings", Answer(200, envelope("countries", [], errors=["Something is wrong"])),
      ParameterError),
     ("server bug envelope", Answer(200, envelope("countries", [], errors=BUG)), ServerError),

@@ -82,3 +82,41 @@ def test_db_status_in_a_real_process(tmp_path: Path) -> None:
     assert done.stderr == (f"afc: sqlite: {path} does not exist; create it with "
                            f"`afc db migrate --db sqlite:///{path}`\n")
     assert not path.parent.exists()
+
+
+@pytest.mark.parametrize("what", ["a directory", "a file that is no database"])
+@pytest.mark.parametrize("args", [["db", "status"], ["db", "migrate"], ["quota"], ["health", "--json"]],
+                         ids=" ".join)
+def test_a_path_that_holds_no_database_is_a_configuration_error(what: str, args: list[str], tmp_path: Path) -> None:
+    """Not "cannot open … unable to open database file", exit 1, which the services (notify, live-loop, mcp http)
+    waited on forever as a database not up yet; the file is left as it was."""
+    path = tmp_path / "afc.db"
+    if what == "a directory":
+        path.mkdir()
+    else:
+        path.write_text("notes, not a database\n")
+    code, out, err = _run(args, f"sqlite:///{path}", tmp_path)
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.startswith("afc: ")]
+    expected = "is a directory, not a database file" if what == "a directory" else "is not a SQLite database"
+    assert len(lines) == 1 and f"sqlite: {path} {expected}" in lines[0], err
+    assert path.is_dir() if what == "a directory" else path.read_text() == "notes, not a database\n"
+    if args[0] == "health":
+        assert '"check": "database"' in out
+
+
+@pytest.mark.parametrize("what", ["a symlink into a missing directory", "a path under a file"])
+def test_a_path_where_no_database_can_be_made_is_a_configuration_error(what: str, tmp_path: Path) -> None:
+    """`db migrate` (which creates) was `cannot open …: unable to open database file` or `…: File exists`, exit 1."""
+    if what == "a path under a file":
+        (tmp_path / "notes").write_text("notes\n")
+        path, expected = tmp_path / "notes" / "afc.db", f"{tmp_path / 'notes'} is a file, not a directory"
+    else:
+        path = tmp_path / "afc.db"
+        path.symlink_to(tmp_path / "gone" / "afc.db")
+        expected = f"{path} is a symlink to {tmp_path / 'gone' / 'afc.db'}, whose directory does not exist"
+    code, out, err = _run(["db", "migrate"], f"sqlite:///{path}", tmp_path)
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.startswith("afc: ")]
+    assert len(lines) == 1 and lines[0].startswith(f"afc: sqlite: {expected}"), err
+    assert not (tmp_path / "gone").exists() and (tmp_path / "notes").is_file() == (what == "a path under a file")

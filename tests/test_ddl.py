@@ -147,3 +147,33 @@ def test_afc_db_migrate_blocked_is_one_line_exit_1_and_applies_nothing(pg_admin:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_blocked_partition_fails_before_the_call_is_paid_for(pg_url: str, quick: None) -> None:
+    """The month's partition is made before the request is sent: blocked, the step fails with the API not called
+    (no quota spent); made only when storing, the answer the API had counted was lost with it."""
+    from afc.api.client import ApiClient, Request
+    from afc.clock import SimClock
+    from afc.collect import step as pipeline
+    from afc.collect.collector import Collector
+    from afc.config.settings import load_settings
+    from tests.conftest import sample
+    from tests.fakeapi import KEY, Answer, FakeApi
+
+    clock = SimClock(datetime(2033, 1 + uuid.uuid4().int % 12, 10, tzinfo=UTC), speed=0)
+    api = FakeApi({"countries": Answer(200, sample("countries/syurchen93__countries-one.json"))})
+    client = ApiClient("http://api.test", KEY, clock, transport=api.transport())
+    collector = Collector.open(load_settings({}, api_key=KEY, database_url=pg_url), clock=clock, client=client)
+    holder = hold(pg_url, "raw.responses")
+    try:
+        ctx = collector.context("test", "test", "LOW")
+        with pytest.raises(ddl.DdlBlocked, match="partition of raw.responses"):
+            pipeline.step(ctx, Request.of("countries"))
+        assert api.requests == []
+        holder.execute("ROLLBACK")
+        pipeline.step(ctx, Request.of("countries"))
+        assert len(api.requests) == 1
+        assert collector.db.fetchone("SELECT count(*) FROM raw.responses WHERE endpoint = 'countries'") == (1,)
+    finally:
+        holder.close()
+        collector.close()

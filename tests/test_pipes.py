@@ -81,3 +81,37 @@ def test_daily_into_a_closed_pipe_closes_its_runs_and_keeps_whole_responses(env:
         db.close()
     again = closed_pipe(["coverage", "report"], env)  # records a run of its own, then writes
     assert again.returncode == -signal.SIGPIPE and again.stderr == ""
+
+
+def in_shell(redirections: str, args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """afc run by bash with its streams redirected (`2>&-`, `>/dev/full`), stderr of bash itself captured."""
+    script = f'exec 3>&2; "$PYTHON" -m afc {args} {redirections}'
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**env, "PYTHON": sys.executable})
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash closes a stream with 2>&-")
+def test_a_closed_stderr_loses_only_the_diagnostics(env: dict[str, str]) -> None:
+    """Python leaves a stream closed at start None: `afc quota 2>&-` was an AttributeError, exit 1."""
+    done = in_shell("2>&-", "quota", env)
+    assert done.returncode == 0 and done.stdout.startswith("account default,"), done.stdout
+    missing = in_shell("2>&-", "quota --db sqlite:///does/not/exist.db", env)
+    assert missing.returncode == 2 and missing.stdout == ""
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash closes a stream with >&-")
+@pytest.mark.parametrize("args", [["quota"], ["quota", "--json"], ["jobs", "list"]], ids=" ".join)
+def test_a_closed_stdout_is_output_that_cannot_be_written(args: list[str], env: dict[str, str]) -> None:
+    done = in_shell(">&- 2>&3", " ".join(args), env)
+    assert done.returncode == 1
+    assert done.stderr == "afc: cannot write the output: Bad file descriptor\n"
+
+
+@pytest.mark.parametrize(("args", "code"), [(["quota", "--db", "sqlite:///does/not/exist.db"], 2),
+                                            (["jobs", "validate", "--jobs-dir", "/does/not/exist"], 2),
+                                            (["jobs", "validate", "--bogus"], 2)])
+def test_a_full_stderr_keeps_the_commands_exit_code(args: list[str], code: int, env: dict[str, str]) -> None:
+    """The one line is lost (as a coreutils program's), not turned into exit 1 by the failed write."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(AFC + args, stdout=subprocess.PIPE, stderr=full, text=True, timeout=60, env=env)
+    assert done.returncode == code and done.stdout == ""

@@ -347,9 +347,19 @@ def _envelope_error(response: Response, now: datetime) -> ApiError | None:
     if "plan" in keys:
         return PlanError(f"{where}: not in your plan ({text})", status=200, errors=errors)
     lowered = text.lower()
-    if any(words in lowered for words in _RATE_WORDS):
+    if not _about_fields(response.request, errors) and any(words in lowered for words in _RATE_WORDS):
         return _rate_error(response, now, text)
     return ParameterError(f"{where}: the API rejected the request ({text})", status=200, errors=errors)
+
+
+def _about_fields(request: Request, errors: dict[str, str]) -> bool:
+    """Whether every error is the API's validation of a parameter: under the parameter's name (one the endpoint
+    takes or the request sent, `page`, `endpoint`), or worded "The Ids field …". Whatever else it says ("… the
+    request limit of 20 ids"), it is no rate limit: read as one, it parked every job till midnight or was retried."""
+    endpoint = ENDPOINTS.get(request.endpoint)
+    names = {"page", "endpoint", *(endpoint.params if endpoint else ()), *(name for name, _ in request.params)}
+    return all(key.lower() in names or str(text).lower().startswith(f"the {key.lower()} field")
+               for key, text in errors.items())
 
 
 def _rate_error(response: Response, now: datetime, text: str) -> ApiError:

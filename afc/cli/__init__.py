@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import sys
+from typing import Any, TextIO, cast
 
 # Each module adds its commands to `app` on import.
 from afc.cli import (  # noqa: E402,F401
@@ -28,12 +30,15 @@ from afc.cli import (  # noqa: E402,F401
 )
 from afc.cli.app import app, pipe_closed, report_line
 
-# Writing the output failed: `afc quota > file` on a full disk or past a quota, not a bug of afc.
-UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+# Writing the output failed: `afc quota > file` on a full disk or past a quota, or stdout closed (`>&-`, held
+# read-only by _hold_closed), not a bug of afc.
+UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+STREAMS = (("stdin", os.O_RDONLY, "r"), ("stdout", os.O_RDONLY, "w"), ("stderr", os.O_WRONLY, "w"))
 
 
 def main() -> None:
     """Entry point of the `afc` console script."""
+    _hold_closed()
     # Under a non-UTF-8 locale (LANG=en_US.ISO-8859-1, PYTHONIOENCODING=ascii) a name or a dash the
     # terminal cannot show is escaped, not a UnicodeEncodeError traceback; stderr already does this.
     if hasattr(sys.stdout, "reconfigure"):
@@ -50,6 +55,41 @@ def main() -> None:
     except OSError as exc:
         code = code or _unwritable(exc)
     sys.exit(code)
+
+
+def _hold_closed() -> None:
+    """A standard stream closed at start (`afc quota 2>&-`, `>&-`) is None in Python, and its descriptor went to the
+    next file afc opened (the SQLite database, where a diagnostic would then be written). Each is held on /dev/null:
+    lines for a closed stderr go nowhere, as a coreutils program's do; a closed stdout is held read-only, so writing
+    output fails as unwritable (one line, exit 1) and a command that writes none is unaffected."""
+    for fd, (name, flags, mode) in enumerate(STREAMS):
+        if getattr(sys, name) is None:
+            held = os.open(os.devnull, flags)
+            if held != fd:
+                os.dup2(held, fd)
+                os.close(held)
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - the process's own stream
+    sys.stderr = cast(TextIO, Diagnostics(sys.stderr))
+
+
+class Diagnostics:
+    """stderr whose lines that cannot be written (`2>/dev/full`) are lost, as a coreutils program's are: the exit
+    code still tells the outcome (a usage error's 2, a held lock's 75), not 1 for the failed write."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError):
+            return self.stream.write(text)  # line-buffered: the line is flushed, and fails, here
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _unwritable(exc: OSError) -> int:

@@ -114,6 +114,10 @@ def fetch(ctx: Context, request: Request) -> tuple[Response, Reservation]:
 def _attempt(ctx: Context, request: Request) -> tuple[Response, Reservation]:
     if ctx.breaker is not None:
         ctx.breaker.check(request.endpoint)
+    # The month's raw partition before the call (store ensures it again for an answer fetched past midnight):
+    # DDL that gives up waiting for its lock fails here with no quota spent, not after the API counted the call
+    # and with its answer lost.
+    raw.prepare(ctx.db, ctx.clock.now())
     reservation = reserve(ctx)
     try:
         response = ctx.client.get(request)

@@ -173,6 +173,22 @@ def _wrap(exc: sqlite3.Error, sql: str, path: str = "") -> DatabaseError:
     return DatabaseError(f"sqlite: {text} (in: {' '.join(sql.split())[:120]})")
 
 
+def _no_database_there(path: str, url: str, create: bool) -> str | None:
+    """Why no database can be opened at `path` however long one waits (DatabaseMissing, exit 2: the services do not
+    wait for it as for a database not reachable yet), or None."""
+    file = Path(path)
+    if not create and not file.exists():
+        return f"{path} does not exist; create it with `afc db migrate --db {url}`"
+    if file.is_dir():
+        return f"{path} is a directory, not a database file; name a file in it (sqlite:///{file / 'afc.db'})"
+    if file.is_symlink() and not file.exists() and not file.resolve().parent.is_dir():
+        return f"{path} is a symlink to {os.readlink(file)}, whose directory does not exist"
+    nearest = next((folder for folder in file.parents if folder.exists()), None)
+    if nearest is not None and not nearest.is_dir():
+        return f"{nearest} is a file, not a directory: {path} cannot be made there"
+    return None
+
+
 def _read_only_dir(path: str) -> str:
     """Why a WAL database could not be opened, when its directory is read-only: SQLite must create the -shm and -wal
     files beside it even to read ("unable to open database file" said nothing of that)."""
@@ -205,8 +221,9 @@ class SqliteDatabase:
              ) -> SqliteDatabase:
         """Open (and create, unless read-only or `create` is False) the file named by an sqlite:/// URL."""
         path = _path_from_url(url)
-        if not create and path != ":memory:" and not Path(path).exists():
-            raise DatabaseMissing(f"sqlite: {path} does not exist; create it with `afc db migrate --db {url}`")
+        absent = _no_database_there(path, url, create) if path != ":memory:" else None
+        if absent is not None:
+            raise DatabaseMissing(f"sqlite: {absent}")
         try:
             if read_only:
                 target = read_only_uri(path) if path != ":memory:" else ":memory:"
@@ -225,8 +242,12 @@ class SqliteDatabase:
                 # a hot page once for several answers.
                 conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA schema_version")  # reads the header: a file that is no database fails here
             conn.create_function("afc_local_date", 2, local_date, deterministic=True)
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+                raise DatabaseMissing(f"sqlite: {path} is not a SQLite database; check --db or AFC_DATABASE_URL"
+                                      ) from None
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc}{_read_only_dir(path)}") from None
         except OSError as exc:
             raise DatabaseUnavailable(f"sqlite: cannot open {path}: {exc.strerror}") from None
