@@ -60,6 +60,20 @@ def test_a_reading_command_creates_no_postgres_database(args: list[str], pg_admi
         assert pg_scalar(conn, "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)) == 0
 
 
+@pytest.mark.parametrize("args", [["db", "status"], ["db", "migrate"], ["quota"], ["mcp", "http", "--no-auth",
+                                   "--port", "0"], ["notify", "status"]], ids=lambda a: "-".join(a[:2]))
+def test_a_login_the_server_refuses_is_a_configuration_error(args: list[str], pg_admin: str, tmp_path: Path) -> None:
+    """A user the server does not know (or a wrong password, a host pg_hba.conf does not admit) is refused for good:
+    one line and exit 2, the password not shown; services (`mcp http`) had waited for it as for an outage."""
+    role = f"afc_nobody_{uuid.uuid4().hex[:8]}"
+    host = PG_ADMIN.split("@", 1)[1].rsplit("/", 1)[0]
+    code, out, err = _run(args, f"postgresql://{role}:s3cret-pw@{host}/postgres", tmp_path)
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.startswith("afc: ")]
+    assert len(lines) == 1 and f'refused the login: role "{role}" does not exist' in lines[0], err
+    assert "s3cret-pw" not in out + err and "Traceback" not in err
+
+
 def test_migrate_and_collecting_commands_still_create_it(tmp_path: Path) -> None:
     path = tmp_path / "new" / "afc.db"
     code, out, err = _run(["db", "migrate"], f"sqlite:///{path}", tmp_path)

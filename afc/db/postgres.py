@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from afc.db import Backend, Params, redact_url
-from afc.errors import DatabaseError, DatabaseMissing, DatabaseUnavailable, LockTimeout
+from afc.errors import ConfigError, DatabaseError, DatabaseMissing, DatabaseUnavailable, LockTimeout
 from afc.redact import sanitize
 
 # What must still hold before each unit of work on any connection of this thread (afc.ops.lock: a group's advisory
@@ -46,6 +46,11 @@ def _text(sql: str | bytes) -> str:
 
 # libpq reports a missing database only in its message (no SQLSTATE on a failed connection)
 _NO_DATABASE = re.compile(r'FATAL:\s+database "([^"\n]{1,63})" does not exist')
+# The server refused this login for good (a wrong user or password, a host pg_hba.conf does not admit): waiting and
+# asking again would never bring it, so it is a configuration error, not an outage.
+_REFUSED = re.compile(r'FATAL:\s+(password authentication failed for user "[^"\n]{1,63}"|role "[^"\n]{1,63}" does '
+                      r'not exist|no pg_hba\.conf entry for [^\n]{1,300}|[a-zA-Z]+ authentication failed for user '
+                      r'"[^"\n]{1,63}"|permission denied for database "[^"\n]{1,63}")')
 
 
 def _connect(url: str, read_only: bool) -> psycopg.Connection:
@@ -58,6 +63,10 @@ def _connect(url: str, read_only: bool) -> psycopg.Connection:
             shown = redact_url(url)
             raise DatabaseMissing(f"postgresql: database {missing[1]} does not exist on {shown}; create it "
                                   f"(createdb {missing[1]}), then run `afc db migrate --db {shown}`") from None
+        refused = _REFUSED.search(str(exc))
+        if refused:
+            raise ConfigError(f"postgresql: {redact_url(url)} refused the login: {sanitize(refused[1])}; check the "
+                              "URL's user and password (or the server's pg_hba.conf)") from None
         raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(url)}: {_last_line(exc)}") from None
     if read_only:
         conn.read_only = True  # transactions afc opens: BEGIN READ ONLY
