@@ -115,3 +115,23 @@ def test_a_full_stderr_keeps_the_commands_exit_code(args: list[str], code: int, 
     with open("/dev/full", "w") as full:
         done = subprocess.run(AFC + args, stdout=subprocess.PIPE, stderr=full, text=True, timeout=60, env=env)
     assert done.returncode == code and done.stdout == ""
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A BrokenPipeError from anything but stdout or stderr (a socket closed by its peer) is reported, one line and
+    exit 1, while the output is still there: not taken for the end of a pipeline (killed by SIGPIPE, silent)."""
+    from typer.testing import CliRunner
+
+    from afc.cli import app
+    from afc.collect.ledger import Ledger
+
+    def closed(*_: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    url, env = f"sqlite:///{tmp_path / 'afc.db'}", {"AFC_DATA_DIR": str(tmp_path), "AFC_LOG_FORMAT": "text"}
+    assert CliRunner().invoke(app, ["db", "migrate", "--db", url], env=env).exit_code == 0
+    monkeypatch.setattr(Ledger, "status", closed)
+    result = CliRunner().invoke(app, ["quota", "--db", url], env=env)
+    assert result.exit_code == 1, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("afc: ")] == [
+        "afc: a connection closed while afc wrote to it (Broken pipe)"]

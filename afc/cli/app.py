@@ -32,9 +32,11 @@ class AfcGroup(TyperGroup):
         _stop_on_sigterm()
         try:
             return self._reported(ctx)
-        except BrokenPipeError:  # click would exit 1 (its own handler); a line would go nowhere either
-            pipe_closed()
-            raise
+        except BrokenPipeError as exc:  # click would exit 1 (its own handler)
+            if output_gone():  # a line would go nowhere either
+                pipe_closed()
+            report_line(logging.ERROR, f"a connection closed while afc wrote to it ({exc.strerror or exc})")
+            raise typer.Exit(1) from None
 
     def _reported(self, ctx: Any) -> Any:
         try:
@@ -77,6 +79,20 @@ def _stop_on_sigterm() -> None:
 def _raise_terminated(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
     raise Terminated
+
+
+def output_gone() -> bool:
+    """Whether stdout or stderr is a pipe whose reader has gone (poll marks its write end with an error): a broken
+    pipe from anything else (a socket) is an error to report, not the end of a pipeline."""
+    import select
+
+    poller = select.poll()
+    for fd in (1, 2):
+        poller.register(fd, select.POLLOUT)
+    try:
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except OSError:
+        return False
 
 
 def pipe_closed() -> None:
