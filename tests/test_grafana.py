@@ -11,7 +11,9 @@ from typing import Any
 import promql_parser
 import pytest
 
+from afc.config.live import LiveConfig
 from afc.jobs.bootstrap import bootstrap
+from afc.live.loop import LiveLoop
 from afc.ops import heartbeat
 from afc.ops.guard import job_group
 from afc.ops.metrics import write_notify
@@ -82,6 +84,10 @@ def written(db_url: str, tmp_path: Path, clock: Any) -> set[str]:
     api = FakeApi({**REFERENCE_ROUTES, "leagues": Answer(503, "upstream down")})
     collector = open_collector(db_url, tmp_path, clock, api)
     heartbeat.beat(collector.db, "live", clock.now())
+    heartbeat.ticked(collector.db, clock.now(), 15)
+    loop = LiveLoop(collector.settings, LiveConfig(), None, clock=clock, client=collector.client)
+    loop.collector = collector
+    loop._report()  # the live group's metrics, as the loop writes them once a minute
     for _ in range(2):  # the second run's failures open the /leagues breaker
         with job_group(collector, "bootstrap") as run:
             run.record(bootstrap(collector, "countries"))
@@ -113,7 +119,8 @@ def test_the_dashboard_shows_what_operations_needs() -> None:
     for metric in ("afc_quota_used_today", "afc_quota_remaining_today", "afc_job_last_calls",
                    "afc_job_last_success_timestamp_seconds", "afc_job_last_success", "afc_breaker_open",
                    "afc_heartbeat_timestamp_seconds", "afc_notify_pending_events",
-                   "afc_notify_oldest_pending_age_seconds", "afc_notify_dead_letter_events"):
+                   "afc_notify_oldest_pending_age_seconds", "afc_notify_dead_letter_events",
+                   "afc_live_last_tick_timestamp_seconds", "afc_live_fixtures_in_play"):
         assert metric in every, metric
     all_panels = panels(board)
     ids = [p["id"] for p in all_panels]
