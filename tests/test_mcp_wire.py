@@ -185,3 +185,6 @@ def test_http_requests_past_the_bound_are_refused_at_once_and_serving_goes_on(ur
         assert result.structured_content and result.structured_content["rows"] == [[42]]
     log = next(tmp_path.glob("mcp-http-*.log")).read_text()
     assert f": {MAX_REQUESTS} requests are already in progress" in log  # one line per refusal
+    assert log.count("INFO mcp.server.streamable_http: mcp http: a client disconnected before its request was "
+                     "complete") == MAX_REQUESTS  # the held ones, closed mid-body: one line each, no traceback
+    assert "Traceback" not in log

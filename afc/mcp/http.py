@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from afc.errors import AfcError, ConfigError
@@ -201,6 +202,17 @@ class BoundedRequests:
             self.active -= 1
 
 
+class ClientGone(logging.Filter):
+    """The SDK logs a client that disconnects before its body is complete as an error with a traceback; it is one
+    line of an expected event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], ClientDisconnect):
+            record.levelno, record.levelname, record.exc_info, record.exc_text = logging.INFO, "INFO", None, None
+            record.msg, record.args = "mcp http: a client disconnected before its request was complete", ()
+        return True
+
+
 def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
     """The SDK's streamable HTTP app at /mcp (bodies up to MAX_MESSAGE, MAX_REQUESTS at once), behind the bearer
     guard when a token is set (a request without it is refused before it takes a slot)."""
@@ -236,6 +248,7 @@ def serve_http(server: MCPServer, listen: Listen) -> None:
     address = listen.host.strip("[]")
     shown = f"[{address}]" if ":" in address else address
     log.info("MCP over HTTP on http://%s:%d%s (%s)", shown, sock.getsockname()[1], ENDPOINT, auth)
+    logging.getLogger("mcp.server.streamable_http").addFilter(ClientGone())
     # h11 by name: its cap on a request's line and headers is set here, where uvicorn's default ("auto") would
     # switch to httptools whenever that happens to be installed
     config = uvicorn.Config(app_for(server, listen), log_level="warning", lifespan="on", http="h11",
