@@ -194,4 +194,3 @@ def test_a_session_holding_several_tables_is_named_once_with_its_tables(pg: Data
     assert held.startswith("core.fixtures, core.teams, held by ")
     assert f"pid {pid} (psql, idle in transaction for " in held
     assert held.endswith(" s) on core.fixtures, core.teams"), held
-    assert ddl.holders(pg, ["core.fixtures"]) == "core.fixtures"  # no holder seen any more
