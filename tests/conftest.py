@@ -111,6 +111,7 @@ SLOW: frozenset[str] = frozenset({
     "test_mcp_wire.py::test_an_oversized_request_gets_an_error_and_the_next_one_an_answer",
     "test_mcp_wire.py::test_the_sdk_client_gets_an_error_for_an_oversized_call_then_carries_on",
     "test_mcp_wire.py::test_http_bodies_and_headers_past_the_caps_are_refused_and_serving_goes_on",
+    "test_mcp_wire.py::test_http_requests_past_the_bound_are_refused_at_once_and_serving_goes_on",
     "test_cli_admin.py::test_a_second_bootstrap_process_exits_75",
     "test_live_service.py::test_service_notifies_and_stops_on_sigterm",
     "test_live_service.py::test_two_loops_never_write_at_once_when_the_lock_is_freed_under_one",

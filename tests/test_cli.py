@@ -118,6 +118,10 @@ def test_db_migrate_and_status(tmp_path):
     assert migrated.exit_code == 0 and "applied 0001_foundation" in migrated.stderr
     status = json.loads(runner.invoke(app, ["db", "status", "--db", url, "--json"]).stdout)
     assert status["database"] == url and all(m["applied"] for m in status["migrations"])
+    latest = status["migrations"][-1]
+    again = runner.invoke(app, ["db", "migrate", "--db", url])  # it had said "applied nothing to do"
+    assert (again.exit_code, again.stderr) == (0, f"{url}: nothing to apply: the schema is at "
+                                                  f"{latest['version']:04d}_{latest['name']}\n")
 
 
 def test_quota_json(db_url):

@@ -177,3 +177,20 @@ def test_a_blocked_partition_fails_before_the_call_is_paid_for(pg_url: str, quic
     finally:
         holder.close()
         collector.close()
+
+
+def test_a_session_holding_several_tables_is_named_once_with_its_tables(pg: Database, pg_url: str) -> None:
+    """One entry per session: a session holding two of the tables (one of them in two lock modes) had been listed
+    once per table and mode, the same pid three times."""
+    holder = hold(pg_url, "core.fixtures")
+    holder.execute("SELECT count(*) FROM core.teams")
+    holder.execute("LOCK TABLE core.teams IN ROW EXCLUSIVE MODE")
+    pid = holder.info.backend_pid
+    try:
+        held = ddl.holders(pg, ["core.fixtures", "core.teams"])
+    finally:
+        holder.close()
+    assert held.count(f"pid {pid} ") == 1, held
+    assert held.startswith("core.fixtures, core.teams, held by ")
+    assert f"pid {pid} (psql, idle in transaction for " in held
+    assert held.endswith(" s) on core.fixtures, core.teams"), held

@@ -7,22 +7,27 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from afc.clock import SimClock
-from tests.live_support import DAY, Day, run_loop
+from afc.config.live import LiveConfig
+from afc.live.loop import LiveLoop
+from tests.live_support import DAY, INTERVAL, Day, UntilClock, run_loop
 from tests.test_live_service import AFC
 
 KICKOFF = DAY + timedelta(hours=11, minutes=30)  # the first block: two Serie A matches
 
 
-def health_at(day: Day, at: datetime) -> tuple[int, list[dict[str, str]]]:
-    """`afc health --json` at `at` (a process of its own): its exit code and the live loop's problems."""
+def health_at(day: Day, at: datetime, jobs: Path | None = None) -> tuple[int, list[dict[str, str]]]:
+    """`afc health --json` at `at` (a process of its own, reading `jobs` or the shipped jobs): its exit code and the
+    live loop's problems."""
     env = {"PATH": os.environ["PATH"], "AFC_DATABASE_URL": day.settings.db_url,
-           "AFC_DATA_DIR": str(day.settings.data_dir), "AFC_CLOCK": SimClock(at, speed=0).spec()}
+           "AFC_DATA_DIR": str(day.settings.data_dir), "AFC_CLOCK": SimClock(at, speed=0).spec(),
+           **({"AFC_JOBS_DIR": str(jobs)} if jobs else {})}
     done = subprocess.run([AFC, "health", "--json"], env=env, capture_output=True, text=True, timeout=60)
     problems = json.loads(done.stdout)["problems"]
     return done.returncode, [p for p in problems if p["key"] == "live"]
@@ -81,3 +86,22 @@ def test_a_loop_that_stopped_during_a_match_is_stalled(day: Day) -> None:
     assert code == 1
     assert [p["reason"] for p in live] == [
         "live loop stalled: last heartbeat 11:35:00 UTC, 2 fixtures in play; check `journalctl -u afc-live`"]
+
+
+def test_health_judges_the_loop_by_the_leagues_it_follows_not_the_jobs_files(day: Day, tmp_path: Path) -> None:
+    """`afc live-loop --leagues …` records its leagues; health had judged it by the jobs files' `live:` leagues
+    (else the tracked ones): blind to a stalled loop whose matches the files do not name, and alarmed by one whose
+    leagues have nothing in play."""
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "live.yaml").write_text("live:\n  leagues: [78]\n")  # no Bundesliga match in play at 11:42
+    run_loop(day, KICKOFF + timedelta(minutes=5))  # following 39, 135, 140: Serie A kicked off at 11:30
+    code, live = health_at(day, KICKOFF + timedelta(minutes=12), jobs)
+    assert code == 1
+    assert [p["reason"] for p in live] == [
+        "live loop stalled: last heartbeat 11:35:00 UTC, 2 fixtures in play; check `journalctl -u afc-live`"]
+
+    stop = threading.Event()  # now a loop that follows La Liga alone (14:00), stopped while Serie A plays
+    LiveLoop(day.settings, LiveConfig(interval=INTERVAL), [140], stop=stop,
+             clock=UntilClock(day.clock, KICKOFF + timedelta(minutes=15), stop)).run()
+    assert health_at(day, KICKOFF + timedelta(minutes=25)) == (0, [])  # the shipped jobs track Serie A

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -13,12 +14,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
+import anyio
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_REQUEST
 
+from afc.mcp.http import MAX_REQUESTS
 from afc.mcp.wire import MAX_MESSAGE, request_id
 from tests.mcp_support import seeded
 from tests.test_mcp_http import TOKEN, connected, http_server
@@ -148,3 +151,40 @@ async def test_http_bodies_and_headers_past_the_caps_are_refused_and_serving_goe
     log = next(tmp_path.glob("mcp-http-*.log")).read_text()
     assert log.count("refused a request body longer than 4194304 bytes from 127.0.0.1:") == 2
     assert log.count("Invalid HTTP request received.") == 1
+
+
+def test_http_requests_past_the_bound_are_refused_at_once_and_serving_goes_on(url: str, tmp_path: Path) -> None:
+    """Each request may hold a body of up to 4 MiB: with no bound, N clients sending slowly held N x 4 MiB. The
+    server takes MAX_REQUESTS at once and answers the next 503 unread; a slot freed serves again."""
+    with http_server(url, tmp_path) as endpoint:
+        target = httpx.URL(endpoint)
+        head = (f"POST /mcp HTTP/1.1\r\nHost: {target.host}:{target.port}\r\nAuthorization: Bearer {TOKEN}\r\n"
+                "Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {MAX_MESSAGE}\r\n\r\n").encode()
+        held = [socket.create_connection((target.host, target.port)) for _ in range(MAX_REQUESTS)]
+        for sock in held:
+            sock.sendall(head + b"x" * 65536)  # a body still coming: the request stays in progress
+        auth = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
+        deadline, answer = time.monotonic() + 10, None
+        while time.monotonic() < deadline and (answer is None or answer.status_code != 503):
+            answer = httpx.post(endpoint, headers=auth, json={}, timeout=10)
+            time.sleep(0.05)
+        assert answer is not None and answer.status_code == 503, answer
+        assert answer.headers["retry-after"] == "1"
+        assert answer.json() == {"error": "busy", "error_description": f"{MAX_REQUESTS} requests are already in "
+                                                                        "progress; try again shortly"}
+        for sock in held:
+            sock.close()
+        time.sleep(0.3)
+
+        async def query() -> Any:
+            async with connected(endpoint) as client:
+                return await client.call_tool("db_query", {"sql": "SELECT 41 + 1 AS n"})
+
+        result = anyio.run(query)
+        assert result.structured_content and result.structured_content["rows"] == [[42]]
+    log = next(tmp_path.glob("mcp-http-*.log")).read_text()
+    assert f": {MAX_REQUESTS} requests are already in progress" in log  # one line per refusal
+    assert log.count("INFO mcp.server.streamable_http: mcp http: a client disconnected before its request was "
+                     "complete") == MAX_REQUESTS  # the held ones, closed mid-body: one line each, no traceback
+    assert "Traceback" not in log

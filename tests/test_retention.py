@@ -67,7 +67,7 @@ def test_prune_again_finds_nothing(db):
 def test_dry_run_counts_without_deleting(db):
     seed(db)
     result = prune(db, timedelta(days=90), NOW, dry_run=True)
-    assert result.rows_deleted == 2
+    assert result.rows_deleted == (1 if db.backend == "postgres" else 2)  # as many as the real run deletes by row
     assert scalar(db, "SELECT COUNT(*) FROM raw.responses") == 4
     assert result.partitions_dropped == (["responses_2026_07"] if db.backend == "postgres" else [])
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from afc.cli.app import DbOption, JsonOption, app, open_collector, settings, within, write_json
 from afc.errors import EXIT_FAILURE, ConfigError
+from afc.words import plural
+
+if TYPE_CHECKING:
+    from afc.ops.retention import PruneResult
 
 systemd_app = typer.Typer(no_args_is_help=True, help="systemd units and the crontab, rendered from jobs/*.yaml.")
 app.add_typer(systemd_app, name="systemd")
@@ -62,9 +66,19 @@ def prune(
         write_json({"cutoff": result.cutoff.isoformat(), "partitions_dropped": result.partitions_dropped,
                     "rows_deleted": result.rows_deleted, "dry_run": result.dry_run})
         return
+    typer.echo(f"raw before {result.cutoff:%Y-%m-%d %H:%M} UTC: {prune_summary(result)}")
+
+
+def prune_summary(result: PruneResult) -> str:
+    """What a prune did or would do, naming partitions only where the backend has them (PostgreSQL)."""
+    responses = plural(result.rows_deleted, "response")
+    if not result.partitioned:
+        return f"{'would delete' if result.dry_run else 'deleted'} {responses}"
     names = f" ({', '.join(result.partitions_dropped)})" if result.partitions_dropped else ""
-    typer.echo(f"raw before {result.cutoff:%Y-%m-%d %H:%M} UTC: {'would drop' if dry_run else 'dropped'} "
-               f"{len(result.partitions_dropped)} monthly partitions{names} and {result.rows_deleted} responses")
+    partitions = plural(len(result.partitions_dropped), "monthly partition") + names
+    if result.dry_run:
+        return f"would drop {partitions} and delete {responses}"
+    return f"dropped {partitions} and deleted {responses}"
 
 
 @app.command()

@@ -14,13 +14,17 @@ app.add_typer(db_app, name="db")
 def migrate_cmd(db: DbOption = None) -> None:
     """Apply pending migrations."""
     from afc.db import connect
-    from afc.db.migrate import migrate
+    from afc.db.migrate import available, migrate
 
     conf = settings(db)
     database = connect(conf.db_url)
     applied = migrate(database)
-    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to do"
-    console(stderr=True).print(f"{database.url}: applied {names}")
+    if applied:
+        said = "applied " + ", ".join(f"{m.version:04d}_{m.name}" for m in applied)
+    else:  # migrate refuses a newer schema, so an up-to-date one is at this afc's last migration
+        latest = available(database.backend)[-1]
+        said = f"nothing to apply: the schema is at {latest.version:04d}_{latest.name}"
+    console(stderr=True).print(f"{database.url}: {said}")
 
 
 @db_app.command("status")

@@ -72,17 +72,18 @@ def bounded(db: Database, what: str, tables: Sequence[str], work: Callable[[], T
 
 
 def holders(db: Database, tables: Sequence[str]) -> str:
-    """`tables` and who holds a lock on them: `raw.responses, held by pid 4242 (psql, idle in transaction for
-    312 s)`; the tables alone when no holder is seen any more."""
-    rows = db.fetchall(HOLDERS, (list(tables),))
-    sessions = []
-    for table, pid, name, state, seconds in rows:
-        shown = f"pid {pid} ({name}, {state or 'unknown state'}" + (f" for {seconds} s)" if seconds is not None
-                                                                     else ")") + f" on {table}"
-        if shown not in sessions:
-            sessions.append(shown)
+    """`tables` and who holds a lock on them, one entry per session naming its tables: `raw.responses, held by
+    pid 4242 (psql, idle in transaction for 312 s) on raw.responses, raw.responses_2026_12`; the tables alone when
+    no holder is seen any more."""
+    sessions: dict[int, tuple[str, list[str]]] = {}  # pid → who, its tables (rows come oldest session first)
+    for table, pid, name, state, seconds in db.fetchall(HOLDERS, (list(tables),)):
+        who = f"pid {pid} ({name}, {state or 'unknown state'}" + (f" for {seconds} s)" if seconds is not None else ")")
+        held = sessions.setdefault(pid, (who, []))[1]
+        if table not in held:  # one row per lock mode: a session may hold a table twice
+            held.append(table)
+    shown = [f"{who} on {', '.join(held)}" for who, held in list(sessions.values())[:5]]
     named = ", ".join(tables)
-    return f"{named}, held by {'; '.join(sessions[:5])}" if sessions else named
+    return f"{named}, held by {'; '.join(shown)}" if shown else named
 
 
 def tables_of(script: str) -> list[str]:

@@ -29,7 +29,7 @@ from afc.live.schedule import Schedule, read, wake_at
 from afc.live.stop import StopClock, Stopped
 from afc.live.tick import follow_up, tick
 from afc.ops import guard
-from afc.ops.heartbeat import beat, in_play, ticked
+from afc.ops.heartbeat import beat, follows, in_play, ticked
 from afc.ops.metrics import Sample
 from afc.ops.sdnotify import Notifier
 from afc.redact import describe
@@ -138,6 +138,7 @@ class LiveLoop:
                 self.report.reconnects += 1
                 log.info("live: database reachable again")
         if not self.ready:
+            follows(self.collector.db, self.clock.now(), self.leagues)  # for `afc health`; again if it fails
             self.ready = True
             following = "all leagues" if self.leagues is None else "leagues " + ", ".join(map(str, self.leagues))
             self.notifier.ready(f"following {following}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from afc.errors import AfcError, ConfigError
@@ -34,6 +35,11 @@ ENDPOINT = "/mcp"
 # server from 74 to 186 MB). A client that closes its session frees its slot; one that vanishes frees it
 # after the SDK's 30 min idle timeout; past the cap a new session is answered 503.
 MAX_SESSIONS = 256
+# Requests in progress at once (a GET's event stream aside: one per session at most, and it holds no body). Each may
+# hold a body of up to MAX_MESSAGE, so bodies take at most 16 x 4 MiB; only 2 tool calls query at once anyway
+# (afc.mcp.readonly.MAX_CONCURRENT), the rest wait up to 2 s for a slot. Past the bound a request is answered 503 at
+# once, unread, rather than queued.
+MAX_REQUESTS = 16
 
 
 @dataclass(frozen=True)
@@ -169,12 +175,50 @@ class LoggedRefusals:
         await self.app(scope, receive, watched)
 
 
+class BoundedRequests:
+    """ASGI middleware: at most `limit` requests in progress (GET streams aside); past it, 503 and one log line."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_REQUESTS):
+        self.app, self.limit, self.active = app, limit, 0  # one event loop: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "GET":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            host, port = scope.get("client") or ("?", 0)
+            log.warning("mcp http: refused a request from %s:%s: %d requests are already in progress", host, port,
+                        self.limit)
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
+                                    (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": b'{"error": "busy", "error_description": "'
+                        + str(self.limit).encode() + b' requests are already in progress; try again shortly"}'})
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
+class ClientGone(logging.Filter):
+    """The SDK logs a client that disconnects before its body is complete as an error with a traceback; it is one
+    line of an expected event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], ClientDisconnect):
+            record.levelno, record.levelname, record.exc_info, record.exc_text = logging.INFO, "INFO", None, None
+            record.msg, record.args = "mcp http: a client disconnected before its request was complete", ()
+        return True
+
+
 def app_for(server: MCPServer, listen: Listen) -> ASGIApp:
-    """The SDK's streamable HTTP app at /mcp (bodies up to MAX_MESSAGE), behind the bearer guard when a token is
-    set."""
-    app = LoggedRefusals(server.streamable_http_app(
+    """The SDK's streamable HTTP app at /mcp (bodies up to MAX_MESSAGE, MAX_REQUESTS at once), behind the bearer
+    guard when a token is set (a request without it is refused before it takes a slot)."""
+    app = BoundedRequests(LoggedRefusals(server.streamable_http_app(
         streamable_http_path=ENDPOINT, host=listen.host.strip("[]"), transport_security=rebinding_guard(listen.host),
-        max_sessions=MAX_SESSIONS, max_request_body_size=MAX_MESSAGE))
+        max_sessions=MAX_SESSIONS, max_request_body_size=MAX_MESSAGE)))
     return app if listen.token is None else BearerGuard(app, listen.token)
 
 
@@ -204,6 +248,7 @@ def serve_http(server: MCPServer, listen: Listen) -> None:
     address = listen.host.strip("[]")
     shown = f"[{address}]" if ":" in address else address
     log.info("MCP over HTTP on http://%s:%d%s (%s)", shown, sock.getsockname()[1], ENDPOINT, auth)
+    logging.getLogger("mcp.server.streamable_http").addFilter(ClientGone())
     # h11 by name: its cap on a request's line and headers is set here, where uvicorn's default ("auto") would
     # switch to httptools whenever that happens to be installed
     config = uvicorn.Config(app_for(server, listen), log_level="warning", lifespan="on", http="h11",

@@ -37,7 +37,7 @@ DEFAULT_LIMITS = Limits()  # the defaults, built once (a frozen value)
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
-MAX_CONCURRENT = 2  # queries one server (one MCP session) runs at once: SQLite workers, PostgreSQL backends
+MAX_CONCURRENT = 2  # queries one server process runs at once, all its sessions together: SQLite workers, PG backends
 BUSY_WAIT_SECONDS = 2.0  # how long a further query waits for a free slot before it is answered "busy"
 MAX_COLUMNS = 500  # result columns per query (both backends)
 PG_GRACE_SECONDS = 0.5  # past the budget, the connection is cut (see afc.mcp.readonly_pg.Watchdog)
@@ -91,7 +91,7 @@ def run_query(target: ReadOnlyDb, sql: str, params: Params = None, limits: Limit
 def query_slot() -> Iterator[None]:
     """One of the server's few query slots; waits briefly, then answers "busy"."""
     if not _slots.acquire(timeout=BUSY_WAIT_SECONDS):
-        raise QueryError(f"busy: {MAX_CONCURRENT} queries are already running in this session; "
+        raise QueryError(f"busy: {MAX_CONCURRENT} queries are already running on this server; "
                          "wait for one to finish and ask again")
     try:
         yield

@@ -163,7 +163,7 @@ def check_live(probe: Probe) -> list[Problem]:
         raise Skip("the live loop has never run here")
     if not columns(probe.db, "core.fixtures"):
         return []
-    playing = heartbeat.in_play(probe.db, probe.now, followed(probe.config))
+    playing = heartbeat.in_play(probe.db, probe.now, live_leagues(probe))
     if not playing.fixtures:
         return []
     limit = timedelta(minutes=probe.ops.health.live_stall_minutes)
@@ -179,6 +179,15 @@ def check_live(probe: Probe) -> list[Problem]:
     last = f"last tick {tick.at:%H:%M:%S} UTC" if tick else "no tick yet"
     return [Problem("live_stalled", "live", f"live loop failing: {last}, {playing.fixtures} fixtures in play, the "
                     f"loop is {heartbeat.state(probe.db, heartbeat.LIVE)}; check `journalctl -u afc-live`")]
+
+
+def live_leagues(probe: Probe) -> list[int] | None:
+    """The leagues the loop follows (None: all): those it recorded when it started, which `--leagues` may have set;
+    the jobs files' only for a loop that recorded none (an afc before this)."""
+    recorded = heartbeat.followed(probe.db)
+    if recorded is None:
+        return followed(probe.config)
+    return None if recorded == "all" else recorded
 
 
 def check_drift(probe: Probe) -> list[Problem]:

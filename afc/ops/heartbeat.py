@@ -4,7 +4,8 @@ The live loop calls `beat(db, "live", clock.now(), state)` after every iteration
 ones too, at least once a minute), next to its systemd watchdog ping (`afc.ops.sdnotify`), and
 `ticked(db, …)` after every tick that stored the API's answer. A beat says the process is alive; only
 a tick says matches are followed. `afc health` and the metrics judge the loop by both while fixtures
-are in play (`in_play`), and not at all while none are.
+are in play (`in_play`) in the leagues the loop follows (`follows`, recorded when it starts: `--leagues`
+may differ from the jobs files health reads), and not at all while none are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from afc.db import Database, among, as_datetime
 from afc.marts.live import SETTLE_AFTER
@@ -24,12 +26,13 @@ VALUES (%(name)s, %(now)s, %(status)s, %(host)s, %(pid)s)
 ON CONFLICT (name) DO UPDATE SET beat_at = excluded.beat_at, status = excluded.status,
     host = excluded.host, pid = excluded.pid"""
 LAST = "SELECT beat_at, status FROM ops.heartbeats WHERE name = %s"
-LIVE, TICK = "live", "live_tick"
+LIVE, TICK, LEAGUES = "live", "live_tick", "live_leagues"
 IN_PLAY = """
 SELECT COUNT(*), MIN(kickoff_at) FROM core.fixtures
 WHERE ((status_group = 'live' AND kickoff_at > %s)
     OR (status_group = 'scheduled' AND kickoff_at <= %s AND kickoff_at > %s))"""
 _EVERY = re.compile(r"every (\d+) s")
+_IDS = re.compile(r"\d+(?:,\d+)*")
 
 
 def beat(db: Database, name: str, now: datetime, status: str = "ok") -> None:
@@ -54,6 +57,20 @@ def state(db: Database, name: str) -> str | None:
 def ticked(db: Database, now: datetime, interval: int) -> None:
     """The live loop stored a tick at `now` and polls every `interval` seconds (the quota may stretch it)."""
     beat(db, TICK, now, f"every {interval} s")
+
+
+def follows(db: Database, now: datetime, leagues: list[int] | None) -> None:
+    """The live loop follows `leagues` (None: every league) from `now` on: health judges it by these."""
+    beat(db, LEAGUES, now, "all" if leagues is None else ",".join(map(str, leagues)))
+
+
+def followed(db: Database) -> list[int] | Literal["all"] | None:
+    """The leagues the live loop last started with ("all": every league), None when no loop recorded them."""
+    row = db.fetchone(LAST, (LEAGUES,))
+    text = str(row[1]) if row else ""
+    if text == "all":
+        return "all"
+    return [int(league) for league in text.split(",")] if _IDS.fullmatch(text) else None
 
 
 @dataclass(frozen=True)

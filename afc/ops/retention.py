@@ -26,6 +26,8 @@ DELETE_BATCH = """
 DELETE FROM raw.responses WHERE fetched_at < %(cutoff)s AND id IN (
     SELECT id FROM raw.responses WHERE fetched_at < %(cutoff)s ORDER BY id LIMIT %(batch)s)"""
 COUNT_OLD = "SELECT COUNT(*) FROM raw.responses WHERE fetched_at < %(cutoff)s"
+# What a prune deletes row by row: the old rows outside the partitions it drops whole.
+COUNT_KEPT_PARTITIONS = COUNT_OLD + " AND tableoid <> ALL(CAST(%(dropped)s AS regclass[]))"
 # The per-minute ledger rows are only needed for the current minute; keep two days for inspection.
 OLD_MINUTES = "DELETE FROM ops.quota_minutes WHERE minute < %(before)s"
 _MONTHLY = re.compile(r"^responses_(\d{4})_(\d{2})$")
@@ -39,6 +41,7 @@ class PruneResult:
     partitions_dropped: list[str] = field(default_factory=list)
     rows_deleted: int = 0
     dry_run: bool = False
+    partitioned: bool = False  # raw.responses has monthly partitions (PostgreSQL); SQLite has none to drop
 
 
 def parse_age(text: str) -> timedelta:
@@ -74,10 +77,12 @@ def _drop(db: Database, name: str) -> None:
 def prune(db: Database, older_than: timedelta, now: datetime, *, batch: int = 5000,
           dry_run: bool = False) -> PruneResult:
     """Remove raw responses fetched before `now - older_than`."""
-    result = PruneResult(now - older_than, dry_run=dry_run)
+    result = PruneResult(now - older_than, dry_run=dry_run, partitioned=db.backend == "postgres")
     result.partitions_dropped = droppable(db, result.cutoff)
     if dry_run:
-        row = db.fetchone(COUNT_OLD, {"cutoff": result.cutoff})
+        count = COUNT_KEPT_PARTITIONS if result.partitioned else COUNT_OLD
+        row = db.fetchone(count, {"cutoff": result.cutoff,
+                                  "dropped": [f"raw.{name}" for name in result.partitions_dropped]})
         result.rows_deleted = int(row[0]) if row else 0
         return result
     for name in result.partitions_dropped:
