@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from afc.config.live import parse_leagues
 from afc.db import Database, among, as_datetime
+from afc.errors import ConfigError
 from afc.marts.live import SETTLE_AFTER
 
 BEAT = """
@@ -32,7 +34,6 @@ SELECT COUNT(*), MIN(kickoff_at) FROM core.fixtures
 WHERE ((status_group = 'live' AND kickoff_at > %s)
     OR (status_group = 'scheduled' AND kickoff_at <= %s AND kickoff_at > %s))"""
 _EVERY = re.compile(r"every (\d+) s")
-_IDS = re.compile(r"\d+(?:,\d+)*")
 
 
 def beat(db: Database, name: str, now: datetime, status: str = "ok") -> None:
@@ -65,12 +66,15 @@ def follows(db: Database, now: datetime, leagues: list[int] | None) -> None:
 
 
 def followed(db: Database) -> list[int] | Literal["all"] | None:
-    """The leagues the live loop last started with ("all": every league), None when no loop recorded them."""
+    """The leagues the live loop last started with ("all": every league), None when no loop recorded them (or what
+    is recorded does not read as `--leagues` would)."""
     row = db.fetchone(LAST, (LEAGUES,))
-    text = str(row[1]) if row else ""
-    if text == "all":
-        return "all"
-    return [int(league) for league in text.split(",")] if _IDS.fullmatch(text) else None
+    if row is None:
+        return None
+    try:
+        return parse_leagues(str(row[1]))
+    except ConfigError:
+        return None
 
 
 @dataclass(frozen=True)
