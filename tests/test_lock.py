@@ -89,6 +89,15 @@ def test_postgres_advisory_lock_is_free_as_soon_as_the_holder_leaves(tmp_path, p
             assert pg_scalar(watch, ADVISORY_LOCKS) == 0
 
 
+def test_the_lock_refuses_a_login_as_the_database_does(tmp_path, pg_url):
+    """The lock's own connection is made as afc's others: a login the server refuses is a configuration error
+    (exit 2), not an outage a service would wait out."""
+    url = "postgresql://afc_nobody_lock@" + pg_url.split("@", 1)[1]
+    with pytest.raises(ConfigError, match='refused the login: role "afc_nobody_lock" does not exist'), \
+            hold(tmp_path, url, "daily"):
+        pass
+
+
 def test_hold_all_fails_if_any_group_is_held(tmp_path, sqlite_url):
     with held_elsewhere(tmp_path, sqlite_url, "maintenance"):
         with pytest.raises(LockHeld, match="maintenance"), hold_all(tmp_path, sqlite_url,

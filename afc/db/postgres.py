@@ -53,10 +53,12 @@ _REFUSED = re.compile(r'FATAL:\s+(password authentication failed for user "[^"\n
                       r'"[^"\n]{1,63}"|permission denied for database "[^"\n]{1,63}")')
 
 
-def _connect(url: str, read_only: bool) -> psycopg.Connection:
+def _connect(url: str, read_only: bool, name: str | None = None) -> psycopg.Connection:
+    """A connection in autocommit, named for operators (`name`, else afc[pid]); a missing database or a refused
+    login is a configuration error (DatabaseMissing, ConfigError), anything else DatabaseUnavailable."""
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
-                               application_name=f"afc[{os.getpid()}]")  # which process, for operators
+                               application_name=name or f"afc[{os.getpid()}]")  # which process, for operators
     except psycopg.Error as exc:
         missing = _NO_DATABASE.search(str(exc))
         if missing:  # not "unreachable yet": waiting for it (a service's back-off) would wait forever

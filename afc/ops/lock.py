@@ -93,15 +93,16 @@ class Lease:
         import psycopg
 
         from afc.db import redact_url
-        from afc.db.postgres import _last_line
+        from afc.db.postgres import _connect, _last_line
 
+        # afc's one way to connect: a missing database or a refused login is a configuration error here too
+        conn = _connect(self.url, read_only=False, name=f"afc-lock-{self.group}")
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10,
-                                   application_name=f"afc-lock-{self.group}")
             row = conn.execute(PG_TRY, (self.key,)).fetchone()
         except psycopg.Error as exc:
-            raise DatabaseUnavailable(f"postgresql: cannot connect to {redact_url(self.url)} for the {self.group} "
-                                      f"lock: {_last_line(exc)}") from None
+            conn.close()
+            raise DatabaseUnavailable(f"postgresql: cannot take the {self.group} lock in {redact_url(self.url)}: "
+                                      f"{_last_line(exc)}") from None
         if not row or not row[0]:
             conn.close()
             raise LockHeld(f"{self.group}: another afc run holds this group's lock in {redact_url(self.url)}; "
