@@ -209,6 +209,14 @@ def test_garbage_stays_a_retryable_malformed_answer(clock):
     assert isinstance(error, MalformedResponse) and "the body is not JSON (Expecting value" in str(error)
 
 
+def test_a_cut_string_is_named_in_plain_words(clock):
+    """json's "Unterminated string starting at" reads on into the position: one "at", not "at at line"."""
+    client = ApiClient("http://api.test", KEY, clock,
+                       transport=httpx.MockTransport(lambda _: httpx.Response(200, text='{"get": "coun')))
+    error = client.get(Request.of("countries")).error
+    assert "the body is not JSON (Unterminated string starting at line 1 column 9)" in str(error), str(error)
+
+
 def test_a_body_not_in_its_content_encoding_is_a_retryable_malformed_answer(clock):
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, stream=httpx.ByteStream(b'{"response": []}'), headers={"content-encoding": "gzip"})

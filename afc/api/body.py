@@ -117,7 +117,8 @@ def _standard(text: str) -> Any:
     except Unparsable:
         raise
     except json.JSONDecodeError as exc:
-        raise NotJson(f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        # json's own wording may end in " at" ("Unterminated string starting at"): not "at at line …"
+        raise NotJson(f"not JSON ({exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise Unparsable(f"nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:  # Python's limit on integer digits
